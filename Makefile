@@ -1,0 +1,147 @@
+# dsrkit — build, test, install.
+#
+#   make                 build everything (installs missing Debian build deps as root)
+#   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests
+#   make demo            a real server in a namespace running rs-agent
+#   make install DESTDIR=... PREFIX=...
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+DESTDIR    ?=
+
+CC      ?= cc
+BUILD   ?= build
+SANITIZE ?=
+
+PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libcap
+DEB_BUILD_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libiniparser-dev libcap-dev
+DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy python3 procps psmisc valgrind
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/iniparser
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
+ifneq ($(SANITIZE),)
+CFLAGS   := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS       = $(PKG_LIBS) -liniparser
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_LIB := $(BUILD)/libdsrkit-common.a
+RSAGENT_SRC := $(wildcard realserver/*.c)
+RSAGENT_OBJ := $(RSAGENT_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+TOOLS_SRC  := $(wildcard tests/tools/*.c)
+TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+# rs-agent objects other than main(), linked into unit tests of its logic.
+RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
+
+.PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench
+.DEFAULT_GOAL := all
+
+all: deps $(BUILD)/rs-agent $(UNIT_BIN) $(TOOLS_BIN)
+
+# Install what is missing, once, when running as root; otherwise say what to install.
+deps:
+	@missing=""; \
+	pkg-config --exists $(PKGS) 2>/dev/null || missing="$(DEB_BUILD_DEPS)"; \
+	[ -f /usr/include/iniparser/iniparser.h ] || missing="$$missing libiniparser-dev"; \
+	command -v $(firstword $(CC)) >/dev/null 2>&1 || missing="$$missing build-essential"; \
+	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt-install PKGLIST="$$missing"; fi
+
+deps-test: deps
+	@missing=""; \
+	for p in $(DEB_TEST_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt-install PKGLIST="$$missing"; fi
+
+apt-install:
+	@if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$(PKGLIST) (run make as root to install them)" >&2; exit 1; fi
+	@echo "installing Debian packages:$(PKGLIST)"
+	@export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -q --no-install-recommends $(PKGLIST) >/dev/null 2>&1 || \
+	{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(PKGLIST); }
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/rs-agent: $(RSAGENT_OBJ) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests of common/ link only the library; test_rs_* also link rs-agent's logic.
+$(BUILD)/tests/test_rs_%: tests/unit/test_rs_%.c $(RSAGENT_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Irealserver -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# libFuzzer targets: clang only, built from sources with the sanitizers.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon -Irealserver -I/usr/include/iniparser
+RSAGENT_LIBSRC := $(filter-out realserver/main.c,$(RSAGENT_SRC))
+$(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+
+unit: all
+	@tests/run-unit.sh $(BUILD)/tests
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 all
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-unit.sh build/asan/tests asan
+
+fuzz: deps-test $(FUZZ_BIN)
+	@tests/run-fuzz.sh $(BUILD)/fuzz
+
+netns: all
+	@tests/run-netns.sh $(BUILD)
+
+# The README's test command.
+check: deps-test
+	@tests/run.sh
+
+demo: all
+	@tests/demo/realserver-demo.sh $(BUILD)
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/dsrkit $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/rs-agent $(DESTDIR)$(SBINDIR)/rs-agent
+	install -m 0644 man/rs-agent.8 $(DESTDIR)$(MANDIR)/man8/rs-agent.8
+	install -m 0644 man/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5
+	install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini ] || \
+		install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini
+	sed 's|@SBINDIR@|$(SBINDIR)|g' realserver/rs-agent.service.in > $(DESTDIR)$(UNITDIR)/rs-agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rs-agent.service
+
+clean:
+	rm -rf build
+
+-include $(COMMON_OBJ:.o=.d) $(RSAGENT_OBJ:.o=.d)

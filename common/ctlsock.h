@@ -1,0 +1,43 @@
+/* Unix control socket: a client writes one request line, the server writes
+ * its reply (JSON, or text for humans) and closes. */
+#ifndef DSRKIT_CTLSOCK_H
+#define DSRKIT_CTLSOCK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "evloop.h"
+#include "util.h"
+
+#define CTL_REQUEST_MAX 512
+#define CTL_MAX_ARGS 8
+
+struct ctlserver;
+
+/* Parsed request: words split on blanks. Returns 0, or -EINVAL for an
+ * empty line, a control character, or more than CTL_MAX_ARGS words. The
+ * line is modified in place. */
+struct ctl_request {
+	int argc;
+	char *argv[CTL_MAX_ARGS];
+};
+int ctl_request_parse(char *line, struct ctl_request *req);
+
+/* The handler fills reply; the server sends it and closes the connection. */
+typedef void (*ctl_handler)(const struct ctl_request *req, struct strbuf *reply, void *arg);
+
+/* Create the listening socket (removing a stale socket file), then set the
+ * file's owner, group and mode explicitly. uid/gid (uid_t)-1 = unchanged. */
+int ctlsock_listen(const char *path, uid_t owner, gid_t group, unsigned mode, int *fd);
+
+/* Serve connections on fd from the loop. Requests longer than
+ * CTL_REQUEST_MAX or slower than timeout_ms are answered with an error. */
+int ctlserver_start(struct evloop *loop, int listen_fd, unsigned timeout_ms,
+		    ctl_handler handler, void *arg, struct ctlserver **out);
+void ctlserver_stop(struct ctlserver *srv);
+
+/* Client: send request (a newline is added), read the whole reply.
+ * Returns 0 or -errno (-ECONNREFUSED/-ENOENT when no daemon listens). */
+int ctl_call(const char *path, const char *request, unsigned timeout_ms, struct strbuf *reply);
+
+#endif

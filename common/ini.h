@@ -1,0 +1,135 @@
+/* Table-driven INI configuration on top of iniparser.
+ *
+ * iniparser reads values; this layer adds what it lacks: line numbers,
+ * duplicate keys, unknown sections and keys (with "did you mean"), typed and
+ * range-checked values, defaults, required keys, and collection of every
+ * error before failing. Errors read "FILE:LINE: section.key: message".
+ *
+ * A program describes its file as ini_section tables. A section is either
+ * unnamed ("[global]") or named ("[check web]": type "check", name "web"). */
+#ifndef DSRKIT_INI_H
+#define DSRKIT_INI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+#include "util.h"
+
+struct ini_key;
+
+struct ini_type {
+	const char *name;
+	/* Parse value into field; on error return -errno and write err
+	 * (PARSE_ERR_MAX bytes). */
+	int (*parse)(const struct ini_key *key, const char *value, void *field, char *err);
+	/* Append the normalized value (as it would be written in the file). */
+	void (*print)(const struct ini_key *key, const void *field, struct strbuf *out);
+	/* Release what parse allocated; NULL when nothing is allocated. */
+	void (*free)(void *field);
+};
+
+struct ini_enum {
+	const char *name;
+	int value;
+};
+
+struct ini_key {
+	const char *name;		/* lowercase */
+	const struct ini_type *type;
+	size_t offset;			/* field offset inside the section struct */
+	long long min, max;		/* ranges: integers as is, durations in ms */
+	const char *def;		/* default, in file syntax; NULL = no default */
+	bool required;
+	const struct ini_enum *enums;	/* for ini_type_enum, NULL-name terminated */
+};
+
+/* Field types (field C type in parentheses). */
+extern const struct ini_type ini_type_string;	/* char * (strdup) */
+extern const struct ini_type ini_type_bool;	/* bool */
+extern const struct ini_type ini_type_uint;	/* unsigned, [min,max] */
+extern const struct ini_type ini_type_duration;	/* uint64_t ms, [min,max] ms */
+extern const struct ini_type ini_type_percent;	/* unsigned, [min,max] */
+extern const struct ini_type ini_type_mode;	/* unsigned (octal) */
+extern const struct ini_type ini_type_enum;	/* int, from key->enums */
+extern const struct ini_type ini_type_ipaddr;	/* struct ipaddr */
+extern const struct ini_type ini_type_endpoint;	/* struct ipendpoint, port optional */
+extern const struct ini_type ini_type_ipaddr_list; /* struct ipaddr_list */
+extern const struct ini_type ini_type_strlist;	/* struct strlist */
+
+struct ipaddr_list {
+	struct ipaddr *items;
+	size_t n;
+};
+
+struct strlist {
+	char **items;
+	size_t n;
+};
+
+struct ini_section {
+	const char *type;		/* "global", "check", ... */
+	bool named;			/* needs "[type NAME]" */
+	bool required;			/* an unnamed section that must be present */
+	const struct ini_key *keys;	/* terminated by a key with name NULL */
+	/* Return storage for this section instance (zeroed on first use), or
+	 * NULL on allocation failure. name is NULL for unnamed sections.
+	 * Called once per instance present in the file, and once for every
+	 * unnamed section that is absent so its defaults apply. */
+	void *(*instance)(void *cfg, const char *name);
+};
+
+struct ini_schema {
+	const struct ini_section *sections;
+	size_t nsections;
+};
+
+/* Error messages, collected in order. */
+struct ini_diag {
+	char **msgs;
+	size_t n;
+	size_t cap;
+};
+
+void ini_diag_init(struct ini_diag *d);
+void ini_diag_free(struct ini_diag *d);
+/* Append "FILE:LINE: section.key: message" (parts left out when 0/NULL). */
+void ini_diag_add(struct ini_diag *d, const char *file, unsigned line,
+		  const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* What was read, kept for line lookups during program-level validation. */
+struct ini_doc;
+
+/* Read, check and store the file into cfg. Returns 0 when there were no
+ * errors; otherwise -EINVAL (or -errno for I/O) with every problem in diag.
+ * *docp is set on success and on validation errors (NULL for I/O errors). */
+int ini_load(const char *path, const struct ini_schema *schema, void *cfg,
+	     struct ini_diag *diag, struct ini_doc **docp);
+/* Same, from memory (for tests and the fuzzer); name is used in messages. */
+int ini_load_buffer(const char *name, const char *data, size_t len,
+		    const struct ini_schema *schema, void *cfg,
+		    struct ini_diag *diag, struct ini_doc **docp);
+void ini_doc_free(struct ini_doc *doc);
+const char *ini_doc_path(const struct ini_doc *doc);
+
+/* Line of "[section]" (key NULL) or of section.key; 0 when absent. section is
+ * the full header text, e.g. "check web". */
+unsigned ini_doc_line(const struct ini_doc *doc, const char *section, const char *key);
+/* Add an error at the line of section.key (or of the section). */
+void ini_doc_error(struct ini_diag *d, const struct ini_doc *doc, const char *section,
+		   const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Normalized output of one section instance ("[type name]" and every key). */
+void ini_print_section(const struct ini_section *sec, const char *name,
+		       const void *base, struct strbuf *out);
+/* Free what the parse functions allocated inside one section instance. */
+void ini_free_section(const struct ini_section *sec, void *base);
+
+/* Refuse files that someone other than root or the caller can modify:
+ * world-writable, group-writable by a non-root group, or owned by another
+ * user. Returns 0 or -EPERM/-errno with a message in err. */
+int file_check_private(const char *path, char *err, size_t errlen);
+
+#endif

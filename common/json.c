@@ -1,0 +1,204 @@
+/* Minimal JSON writer: strings are escaped per RFC 8259 and always come
+ * out as valid UTF-8; commas are tracked per nesting level.
+ *
+ * j->depth is the logical nesting depth and may exceed JSON_MAX_DEPTH.
+ * A value at depth d is written only when d < JSON_MAX_DEPTH (its comma
+ * state lives in need_comma[d]), and a container opened at depth d only
+ * when its contents can be written (d + 1 < JSON_MAX_DEPTH). Anything
+ * deeper is dropped whole, key included, so the output stays well formed. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+void json_init(struct json *j, struct strbuf *sb)
+{
+	memset(j, 0, sizeof(*j));
+	j->sb = sb;
+}
+
+static bool json_value_writable(const struct json *j)
+{
+	return j->depth >= 0 && j->depth < JSON_MAX_DEPTH;
+}
+
+static bool json_container_writable(const struct json *j)
+{
+	return j->depth >= 0 && j->depth < JSON_MAX_DEPTH - 1;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+static size_t utf8_sequence_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned lo = 0x80, hi = 0xbf;	/* allowed range of the second byte */
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;	/* UTF-16 surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (s[1] < lo || s[1] > hi)
+		return 0;	/* also stops at the terminating NUL */
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+static void json_append_escaped(struct strbuf *sb, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	sb_append(sb, "\"");
+	while (*s) {
+		size_t run = 0, n;
+
+		/* Copy the longest stretch needing no escape in one go. */
+		while (s[run] >= 0x20 && s[run] != '"' && s[run] != '\\' &&
+		       (n = utf8_sequence_len(s + run)) > 0)
+			run += n;
+		if (run > 0) {
+			sb_appendn(sb, (const char *)s, run);
+			s += run;
+			continue;
+		}
+		switch (*s) {
+		case '"':
+			sb_append(sb, "\\\"");
+			break;
+		case '\\':
+			sb_append(sb, "\\\\");
+			break;
+		case '\n':
+			sb_append(sb, "\\n");
+			break;
+		case '\t':
+			sb_append(sb, "\\t");
+			break;
+		case '\r':
+			sb_append(sb, "\\r");
+			break;
+		default:
+			if (*s < 0x20)
+				sb_printf(sb, "\\u%04x", *s);
+			else
+				sb_append(sb, "\\ufffd");	/* invalid UTF-8 byte */
+			break;
+		}
+		s++;
+	}
+	sb_append(sb, "\"");
+}
+
+/* Comma (if a sibling came before) and "key": for the next value. */
+static void json_value_prefix(struct json *j, const char *key)
+{
+	if (j->need_comma[j->depth])
+		sb_append(j->sb, ",");
+	j->need_comma[j->depth] = true;
+	if (key) {
+		json_append_escaped(j->sb, key);
+		sb_append(j->sb, ":");
+	}
+}
+
+static void json_container_begin(struct json *j, const char *key, const char *open)
+{
+	if (json_container_writable(j)) {
+		json_value_prefix(j, key);
+		sb_append(j->sb, open);
+		j->need_comma[j->depth + 1] = false;
+	}
+	if (j->depth < INT_MAX)
+		j->depth++;
+}
+
+static void json_container_end(struct json *j, const char *close)
+{
+	if (j->depth <= 0)
+		return;	/* unbalanced end: ignore */
+	j->depth--;
+	if (json_container_writable(j))
+		sb_append(j->sb, close);
+}
+
+void json_object_begin(struct json *j, const char *key)
+{
+	json_container_begin(j, key, "{");
+}
+
+void json_object_end(struct json *j)
+{
+	json_container_end(j, "}");
+}
+
+void json_array_begin(struct json *j, const char *key)
+{
+	json_container_begin(j, key, "[");
+}
+
+void json_array_end(struct json *j)
+{
+	json_container_end(j, "]");
+}
+
+void json_string(struct json *j, const char *key, const char *value)
+{
+	if (!json_value_writable(j))
+		return;
+	json_value_prefix(j, key);
+	if (value)
+		json_append_escaped(j->sb, value);
+	else
+		sb_append(j->sb, "null");
+}
+
+void json_int(struct json *j, const char *key, long long value)
+{
+	if (!json_value_writable(j))
+		return;
+	json_value_prefix(j, key);
+	sb_printf(j->sb, "%lld", value);
+}
+
+void json_uint(struct json *j, const char *key, unsigned long long value)
+{
+	if (!json_value_writable(j))
+		return;
+	json_value_prefix(j, key);
+	sb_printf(j->sb, "%llu", value);
+}
+
+void json_bool(struct json *j, const char *key, bool value)
+{
+	if (!json_value_writable(j))
+		return;
+	json_value_prefix(j, key);
+	sb_append(j->sb, value ? "true" : "false");
+}
+
+void json_null(struct json *j, const char *key)
+{
+	if (!json_value_writable(j))
+		return;
+	json_value_prefix(j, key);
+	sb_append(j->sb, "null");
+}

@@ -1,0 +1,655 @@
+/* rtnetlink through libnl-route: addresses, links and their IPv4 ARP
+ * settings, and change notifications. libnl types stay in this file; the
+ * rest of dsrkit sees ifindexes, struct ipaddr and -errno.
+ *
+ * libnl turns the kernel's errno into its own NLE_* codes and loses detail
+ * on the way (ENOENT and ESRCH become one code, ENOBUFS becomes NOMEM), so
+ * the request socket records the errno of every NLMSG_ERROR and that is
+ * what callers get back. The watch socket is read without libnl for the
+ * same reason: an overrun must be reported as ENOBUFS, not as NOMEM. */
+#include <net/if.h>	/* before <linux/if.h>, which libnl pulls in */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/inet.h>
+#include <netlink/socket.h>
+
+/* After libnl: rtnl.h renames two names that libnl also declares. */
+#include "rtnl.h"
+#include "util.h"
+
+/* Same bounds as sysctl.c: what ip-sysctl.rst documents. */
+#define ARP_IGNORE_MAX 8
+#define ARP_ANNOUNCE_MAX 2
+
+/* Notifications can come in bursts (a bridge with hundreds of ports going
+ * down, thousands of VIPs added at once); a large receive buffer makes an
+ * overrun rare, and an overrun only costs a full re-check. */
+#define WATCH_RCVBUF (4 * 1024 * 1024)
+/* Larger than any single notification; a bigger one is reported as lost. */
+#define WATCH_MSGBUF (64 * 1024)
+
+struct rtnl {
+	struct nl_sock *sk;
+	int kernel_errno;	/* from the last NLMSG_ERROR, 0 when none */
+};
+
+struct rtnl_watch {
+	struct nl_sock *sk;
+	unsigned char *buf;	/* WATCH_MSGBUF bytes, malloc'd so it is aligned */
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+static int nle_to_errno(int nle)
+{
+	switch (nle < 0 ? -nle : nle) {
+	case NLE_SUCCESS:		return 0;
+	case NLE_INTR:			return -EINTR;
+	case NLE_BAD_SOCK:		return -EBADF;
+	case NLE_AGAIN:			return -EAGAIN;
+	case NLE_NOMEM:			return -ENOMEM;
+	case NLE_EXIST:			return -EEXIST;
+	case NLE_INVAL:			return -EINVAL;
+	case NLE_RANGE:			return -ERANGE;
+	case NLE_MSGSIZE:		return -EMSGSIZE;
+	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:		return -ENOENT;
+	case NLE_NOADDR:		return -EADDRNOTAVAIL;
+	case NLE_BUSY:			return -EBUSY;
+	case NLE_PROTO_MISMATCH:	return -EPROTONOSUPPORT;
+	case NLE_NOACCESS:		return -EACCES;
+	case NLE_PERM:			return -EPERM;
+	case NLE_NODEV:			return -ENODEV;
+	case NLE_DUMP_INTR:		return -EAGAIN;	/* the dump changed under us: retry */
+	default:			return -EIO;
+	}
+}
+
+static int remember_kernel_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct rtnl *r = arg;
+
+	(void)who;
+	r->kernel_errno = e->error < 0 ? -e->error : e->error;
+	return NL_STOP;
+}
+
+/* Turn a libnl result into 0 or -errno. The recorded kernel errno is used
+ * only when it is what libnl is reporting, never a stale one from an
+ * earlier message (rtnl_link_change retries after EOPNOTSUPP, say). */
+static int rtnl_result(struct rtnl *r, int nle)
+{
+	int kerr = r->kernel_errno;
+
+	r->kernel_errno = 0;
+	if (nle >= 0)
+		return 0;
+	if (kerr > 0 && nl_syserr2nlerr(kerr) == -nle)
+		return -kerr;
+	return nle_to_errno(nle);
+}
+
+/* ---- sockets --------------------------------------------------------- */
+
+/* Scripts and checks are forked from the daemons; they get no netlink. */
+static int set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+static int socket_open(struct nl_sock **out)
+{
+	struct nl_sock *sk;
+	int err;
+
+	*out = NULL;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (err < 0) {
+		err = nle_to_errno(err);
+		goto fail;
+	}
+	if ((err = set_cloexec(nl_socket_get_fd(sk))) < 0)
+		goto fail;
+	*out = sk;
+	return 0;
+
+fail:
+	nl_socket_free(sk);
+	return err;
+}
+
+int rtnl_open(struct rtnl **out)
+{
+	struct rtnl *r;
+	int err;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if ((err = socket_open(&r->sk)) < 0) {
+		free(r);
+		return err;
+	}
+	err = nl_socket_modify_err_cb(r->sk, NL_CB_CUSTOM, remember_kernel_error, r);
+	if (err < 0) {
+		rtnl_close(r);
+		return nle_to_errno(err);
+	}
+	*out = r;
+	return 0;
+}
+
+void rtnl_close(struct rtnl *r)
+{
+	if (!r)
+		return;
+	nl_socket_free(r->sk);
+	free(r);
+}
+
+/* ---- links ----------------------------------------------------------- */
+
+static bool ifname_fits(const char *ifname)
+{
+	size_t len;
+
+	if (!ifname)
+		return false;
+	len = strnlen(ifname, IF_NAMESIZE);
+	return len > 0 && len < IF_NAMESIZE;
+}
+
+/* One link from the kernel, by index or by name. */
+static int get_link(struct rtnl *r, int ifindex, const char *name, struct rtnl_link **out)
+{
+	int err;
+
+	*out = NULL;
+	err = rtnl_result(r, rtnl_link_get_kernel(r->sk, ifindex, name, out));
+	return err == -ENOENT ? -ENODEV : err;
+}
+
+int rtnl_ifindex(struct rtnl *r, const char *ifname)
+{
+	struct rtnl_link *link;
+	int err, ifindex;
+
+	if (!ifname_fits(ifname))
+		return -EINVAL;
+	if ((err = get_link(r, 0, ifname, &link)) < 0)
+		return err;
+	ifindex = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	return ifindex > 0 ? ifindex : -ENODEV;
+}
+
+/* -1 when the link carries no IPv4 configuration (no in_device). */
+static int inet_conf(struct rtnl_link *link, unsigned id)
+{
+	uint32_t v;
+
+	if (rtnl_link_inet_get_conf(link, id, &v) < 0 || v > INT_MAX)
+		return -1;
+	return (int)v;
+}
+
+static void fill_ifinfo(struct rtnl_link *link, struct rtnl_ifinfo *out)
+{
+	const char *name = rtnl_link_get_name(link);
+	unsigned flags = rtnl_link_get_flags(link);
+
+	memset(out, 0, sizeof(*out));
+	out->ifindex = rtnl_link_get_ifindex(link);
+	strlcpy_safe(out->name, name ? name : "", sizeof(out->name));
+	out->up = flags & IFF_UP;
+	out->loopback = flags & IFF_LOOPBACK;
+	out->arp_ignore = inet_conf(link, IPV4_DEVCONF_ARP_IGNORE);
+	out->arp_announce = inet_conf(link, IPV4_DEVCONF_ARP_ANNOUNCE);
+}
+
+int rtnl_links(struct rtnl *r, struct rtnl_ifinfo **out, size_t *n)
+{
+	struct rtnl_ifinfo *infos;
+	struct nl_cache *cache;
+	struct nl_object *obj;
+	size_t count, i = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = rtnl_result(r, rtnl_link_alloc_cache(r->sk, AF_UNSPEC, &cache));
+	if (err < 0)
+		return err;
+	count = (size_t)nl_cache_nitems(cache);
+	infos = calloc(count ? count : 1, sizeof(*infos));
+	if (!infos) {
+		nl_cache_free(cache);
+		return -ENOMEM;
+	}
+	for (obj = nl_cache_get_first(cache); obj && i < count; obj = nl_cache_get_next(obj))
+		fill_ifinfo((struct rtnl_link *)obj, &infos[i++]);
+	nl_cache_free(cache);
+	*out = infos;
+	*n = i;
+	return 0;
+}
+
+int rtnl_link_get(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out)
+{
+	struct rtnl_link *link;
+	int err;
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	if ((err = get_link(r, ifindex, NULL, &link)) < 0)
+		return err;
+	fill_ifinfo(link, out);
+	rtnl_link_put(link);
+	return 0;
+}
+
+int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_announce)
+{
+	struct rtnl_link *orig, *change;
+	int err = 0;
+
+	if (ifindex <= 0 || arp_ignore > ARP_IGNORE_MAX || arp_announce > ARP_ANNOUNCE_MAX)
+		return -EINVAL;
+	if (arp_ignore < 0 && arp_announce < 0)
+		return 0;
+	if ((err = get_link(r, ifindex, NULL, &orig)) < 0)
+		return err;
+	change = rtnl_link_alloc();
+	if (!change) {
+		rtnl_link_put(orig);
+		return -ENOMEM;
+	}
+	/* libnl numbers the settings as the kernel does, from 1. */
+	if (arp_ignore >= 0)
+		err = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_ARP_IGNORE, (uint32_t)arp_ignore);
+	if (err >= 0 && arp_announce >= 0)
+		err = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_ARP_ANNOUNCE, (uint32_t)arp_announce);
+	if (err >= 0)
+		err = rtnl_result(r, rtnl_link_change(r->sk, orig, change, 0));
+	else
+		err = nle_to_errno(err);
+	rtnl_link_put(change);
+	rtnl_link_put(orig);
+	return err == -ENOENT ? -ENODEV : err;
+}
+
+/* ---- addresses ------------------------------------------------------- */
+
+static size_t family_addr_len(int family)
+{
+	switch (family) {
+	case AF_INET:	return 4;
+	case AF_INET6:	return 16;
+	default:	return 0;
+	}
+}
+
+static bool ipaddr_is_valid(const struct ipaddr *a)
+{
+	size_t len = a ? family_addr_len(a->family) : 0;
+
+	return len > 0 && a->prefixlen <= len * 8;
+}
+
+/* An address object holding just what identifies it: ifindex, family,
+ * local address and prefix length. */
+static int build_addr(int ifindex, const struct ipaddr *a, struct rtnl_addr **out)
+{
+	struct rtnl_addr *ra;
+	struct nl_addr *local;
+	int err;
+
+	*out = NULL;
+	ra = rtnl_addr_alloc();
+	if (!ra)
+		return -ENOMEM;
+	local = nl_addr_build(a->family, a->u.bytes, family_addr_len(a->family));
+	if (!local) {
+		rtnl_addr_put(ra);
+		return -ENOMEM;
+	}
+	nl_addr_set_prefixlen(local, a->prefixlen);
+	rtnl_addr_set_ifindex(ra, ifindex);
+	rtnl_addr_set_family(ra, a->family);
+	err = rtnl_addr_set_local(ra, local);	/* takes its own reference */
+	nl_addr_put(local);
+	if (err < 0) {
+		rtnl_addr_put(ra);
+		return nle_to_errno(err);
+	}
+	*out = ra;
+	return 0;
+}
+
+/* Linux shows an IPv4 label as an alias of the device ("lo:dsr" on "lo"),
+ * and tools such as ifconfig and `ip addr show label` rely on that shape,
+ * so the label must be the device name, alone or followed by ':'. */
+static int check_label(struct rtnl *r, int ifindex, const char *label)
+{
+	struct rtnl_link *link;
+	const char *ifname;
+	size_t n;
+	int err;
+
+	if (!ifname_fits(label))
+		return -EINVAL;
+	if ((err = get_link(r, ifindex, NULL, &link)) < 0)
+		return err;
+	ifname = rtnl_link_get_name(link);
+	n = ifname ? strlen(ifname) : 0;
+	if (n == 0 || strncmp(label, ifname, n) != 0 || (label[n] != '\0' && label[n] != ':'))
+		err = -EINVAL;
+	rtnl_link_put(link);
+	return err;
+}
+
+int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
+		  const char *label, unsigned flags)
+{
+	struct rtnl_addr *ra;
+	struct nl_msg *msg;
+	int err, nle;
+
+	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (flags & ~RTNL_ADDR_NODAD))
+		return -EINVAL;
+	/* Labels are an IPv4 notion; IPv6 has none and ignores it. */
+	if (addr->family != AF_INET)
+		label = NULL;
+	if (label && (err = check_label(r, ifindex, label)) < 0)
+		return err;
+	if ((err = build_addr(ifindex, addr, &ra)) < 0)
+		return err;
+	/* Global scope, as `ip addr add VIP/32 dev lo` gives: the VIP must be
+	 * usable as the source of the replies that bypass the director. */
+	rtnl_addr_set_scope(ra, RT_SCOPE_UNIVERSE);
+	if (label && (err = rtnl_addr_set_label(ra, label)) < 0) {
+		rtnl_addr_put(ra);
+		return nle_to_errno(err);
+	}
+	if (addr->family == AF_INET6 && (flags & RTNL_ADDR_NODAD))
+		rtnl_addr_set_flags(ra, IFA_F_NODAD);
+	/* libnl's own rtnl_addr_add() is hidden by the name in rtnl.h;
+	 * build the request and send it, which is all that one does. */
+	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | NLM_F_EXCL, &msg);
+	rtnl_addr_put(ra);
+	if (nle < 0)
+		return nle_to_errno(nle);
+	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
+	return err == -EEXIST ? 0 : err;
+}
+
+int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr)
+{
+	struct rtnl_addr *ra;
+	int err;
+
+	if (ifindex <= 0 || !ipaddr_is_valid(addr))
+		return -EINVAL;
+	if ((err = build_addr(ifindex, addr, &ra)) < 0)
+		return err;
+	err = rtnl_result(r, rtnl_addr_delete(r->sk, ra, 0));
+	rtnl_addr_put(ra);
+	/* IPv4 and IPv6 answer EADDRNOTAVAIL for a missing address; older
+	 * kernels used ENOENT or ESRCH. Either way it is gone. */
+	if (err == -EADDRNOTAVAIL || err == -ENOENT || err == -ESRCH)
+		return 0;
+	return err;
+}
+
+static bool addr_matches(struct rtnl_addr *ra, int ifindex, const struct ipaddr *a)
+{
+	struct nl_addr *local;
+	size_t len = family_addr_len(a->family);
+
+	if (rtnl_addr_get_ifindex(ra) != ifindex || rtnl_addr_get_family(ra) != a->family)
+		return false;
+	local = rtnl_addr_get_local(ra);
+	return local && nl_addr_get_len(local) == len &&
+	       memcmp(nl_addr_get_binary_addr(local), a->u.bytes, len) == 0;
+}
+
+int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr)
+{
+	struct nl_cache *cache;
+	struct nl_object *obj;
+	int err, found = 0;
+
+	if (ifindex <= 0 || !ipaddr_is_valid(addr))
+		return -EINVAL;
+	err = rtnl_result(r, rtnl_addr_alloc_cache(r->sk, &cache));
+	if (err < 0)
+		return err;
+	for (obj = nl_cache_get_first(cache); obj && !found; obj = nl_cache_get_next(obj))
+		found = addr_matches((struct rtnl_addr *)obj, ifindex, addr);
+	nl_cache_free(cache);
+	return found;
+}
+
+/* ---- notifications --------------------------------------------------- */
+
+/* SO_RCVBUFFORCE goes past net.core.rmem_max but needs CAP_NET_ADMIN,
+ * which the daemons keep; without it, take what rmem_max allows. */
+static void grow_rcvbuf(int fd)
+{
+	int size = WATCH_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+int rtnl_watch_open(struct rtnl_watch **out, int *fd)
+{
+	struct rtnl_watch *w;
+	int err;
+
+	*out = NULL;
+	*fd = -1;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->buf = malloc(WATCH_MSGBUF);
+	if (!w->buf) {
+		free(w);
+		return -ENOMEM;
+	}
+	if ((err = socket_open(&w->sk)) < 0)
+		goto fail;
+	/* Notifications carry no sequence numbers we asked for. */
+	nl_socket_disable_seq_check(w->sk);
+	err = nl_socket_add_memberships(w->sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
+					RTNLGRP_IPV6_IFADDR, 0);
+	if (err >= 0)
+		err = nl_socket_set_nonblocking(w->sk);
+	if (err < 0) {
+		err = nle_to_errno(err);
+		goto fail;
+	}
+	grow_rcvbuf(nl_socket_get_fd(w->sk));
+	*out = w;
+	*fd = nl_socket_get_fd(w->sk);
+	return 0;
+
+fail:
+	rtnl_watch_close(w);
+	return err;
+}
+
+void rtnl_watch_close(struct rtnl_watch *w)
+{
+	if (!w)
+		return;
+	if (w->sk)
+		nl_socket_free(w->sk);
+	free(w->buf);
+	free(w);
+}
+
+static void copy_ifname(const void *data, size_t len, char *dst)
+{
+	size_t n = strnlen(data, len < IF_NAMESIZE - 1 ? len : IF_NAMESIZE - 1);
+
+	memcpy(dst, data, n);
+	dst[n] = '\0';
+}
+
+static bool parse_link_event(const struct nlmsghdr *nh, struct rtnl_event *ev)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	const struct rtattr *rta;
+	int len;
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return false;
+	/* Bridge port notifications (AF_BRIDGE) use RTM_DELLINK when a port
+	 * leaves its bridge although the device lives on: not our event. */
+	if (ifi->ifi_family != AF_UNSPEC)
+		return false;
+	ev->type = nh->nlmsg_type == RTM_NEWLINK ? RTNL_EV_LINK_NEW : RTNL_EV_LINK_DEL;
+	ev->ifindex = ifi->ifi_index;
+	len = (int)IFLA_PAYLOAD(nh);
+	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == IFLA_IFNAME)
+			copy_ifname(RTA_DATA(rta), RTA_PAYLOAD(rta), ev->ifname);
+	return true;
+}
+
+static bool parse_addr_event(const struct nlmsghdr *nh, struct rtnl_event *ev)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	const struct rtattr *rta, *local = NULL, *address = NULL;
+	const struct rtattr *chosen;
+	size_t alen;
+	int len;
+
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
+		return false;
+	alen = family_addr_len(ifa->ifa_family);
+	if (alen == 0 || ifa->ifa_prefixlen > alen * 8)
+		return false;
+	len = (int)IFA_PAYLOAD(nh);
+	for (rta = IFA_RTA(ifa); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == IFA_LOCAL)
+			local = rta;
+		else if (rta->rta_type == IFA_ADDRESS)
+			address = rta;
+	}
+	/* IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on a
+	 * point-to-point link, and the only one IPv6 sends otherwise. */
+	chosen = local ? local : address;
+	if (!chosen || RTA_PAYLOAD(chosen) != alen)
+		return false;
+	ev->type = nh->nlmsg_type == RTM_NEWADDR ? RTNL_EV_ADDR_NEW : RTNL_EV_ADDR_DEL;
+	ev->ifindex = (int)ifa->ifa_index;
+	ev->addr.family = ifa->ifa_family;
+	ev->addr.prefixlen = ifa->ifa_prefixlen;
+	ev->addr.has_prefix = true;
+	memcpy(ev->addr.u.bytes, RTA_DATA(chosen), alen);
+	return true;
+}
+
+/* Every event in one datagram. Returns true when the kernel said that
+ * messages were dropped. */
+static bool deliver_datagram(const unsigned char *buf, int len, rtnl_event_cb cb, void *arg)
+{
+	const struct nlmsghdr *nh;
+	bool lost = false;
+
+	for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+		struct rtnl_event ev;
+		bool ok = false;
+
+		memset(&ev, 0, sizeof(ev));
+		switch (nh->nlmsg_type) {
+		case RTM_NEWLINK:
+		case RTM_DELLINK:
+			ok = parse_link_event(nh, &ev);
+			break;
+		case RTM_NEWADDR:
+		case RTM_DELADDR:
+			ok = parse_addr_event(nh, &ev);
+			break;
+		case NLMSG_OVERRUN:
+			lost = true;
+			break;
+		default:
+			break;
+		}
+		if (ok)
+			cb(&ev, arg);
+	}
+	return lost;
+}
+
+int rtnl_watch_read(struct rtnl_watch *w, rtnl_event_cb cb, void *arg)
+{
+	int fd = nl_socket_get_fd(w->sk);
+	bool lost = false;
+
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n;
+
+		memset(&from, 0, sizeof(from));
+		n = recvfrom(fd, w->buf, WATCH_MSGBUF, MSG_DONTWAIT | MSG_TRUNC,
+			     (struct sockaddr *)&from, &fromlen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			/* The kernel dropped notifications; keep reading what
+			 * is still queued, then tell the caller. */
+			if (errno == ENOBUFS) {
+				lost = true;
+				continue;
+			}
+			return -errno;
+		}
+		/* With MSG_TRUNC, n is the full length: a datagram larger
+		 * than the buffer was cut, so its events are lost. */
+		if (n > WATCH_MSGBUF) {
+			lost = true;
+			continue;
+		}
+		/* Only the kernel may tell us about links and addresses. */
+		if (fromlen < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
+			continue;
+		if (deliver_datagram(w->buf, (int)n, cb, arg))
+			lost = true;
+	}
+	return lost ? -ENOBUFS : 0;
+}

@@ -1,0 +1,80 @@
+/* rtnetlink through libnl-route, behind a narrow interface: addresses,
+ * links with their per-interface ARP settings, and change notifications.
+ * "Make it so": adding what exists or deleting what is gone succeeds.
+ * Every function returns 0 (or a count / boolean as stated) or -errno. */
+#ifndef DSRKIT_RTNL_H
+#define DSRKIT_RTNL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "parse.h"
+
+/* libnl-route exports rtnl_addr_add() and rtnl_link_get() with other
+ * signatures. Ours are renamed at the symbol level so that neither the
+ * compiler nor the dynamic linker (which would let ours interpose libnl's
+ * internal calls) can mix them up; callers still write the short names.
+ * A file that also includes libnl route headers must include them first. */
+#define rtnl_addr_add dsrkit_rtnl_addr_add
+#define rtnl_link_get dsrkit_rtnl_link_get
+
+struct rtnl;
+
+int rtnl_open(struct rtnl **out);
+void rtnl_close(struct rtnl *r);
+
+/* >0 ifindex, or -ENODEV. */
+int rtnl_ifindex(struct rtnl *r, const char *ifname);
+
+struct rtnl_ifinfo {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	bool up;
+	bool loopback;
+	int arp_ignore;		/* -1 when the kernel did not report it */
+	int arp_announce;
+};
+
+/* Dump all links; *out is malloc'd (free() it). */
+int rtnl_links(struct rtnl *r, struct rtnl_ifinfo **out, size_t *n);
+/* One link by index; -ENODEV when gone. */
+int rtnl_link_get(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out);
+/* Set per-interface arp_ignore / arp_announce over RTM_SETLINK
+ * (IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF). A value < 0 leaves it alone. */
+int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_announce);
+
+#define RTNL_ADDR_NODAD 0x1	/* IPv6: IFA_F_NODAD */
+
+/* Add addr/prefixlen on ifindex. label (IPv4 only, may be NULL) must start
+ * with the interface name, e.g. "lo:dsr". Existing address: success. */
+int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
+		  const char *label, unsigned flags);
+/* Missing address: success. */
+int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr);
+/* 1 when present (any prefix length), 0 when not. */
+int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr);
+
+/* Change notifications. */
+enum rtnl_event_type { RTNL_EV_LINK_NEW, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };
+
+struct rtnl_event {
+	enum rtnl_event_type type;
+	int ifindex;
+	char ifname[IF_NAMESIZE];	/* links only */
+	struct ipaddr addr;		/* addresses only */
+};
+
+typedef void (*rtnl_event_cb)(const struct rtnl_event *ev, void *arg);
+
+struct rtnl_watch;
+
+/* Subscribe to links, IPv4 and IPv6 addresses. The fd is non-blocking;
+ * call rtnl_watch_read when it is readable. */
+int rtnl_watch_open(struct rtnl_watch **out, int *fd);
+/* Deliver every pending event. -ENOBUFS means events were lost (the socket
+ * overran): the caller must re-check everything. */
+int rtnl_watch_read(struct rtnl_watch *w, rtnl_event_cb cb, void *arg);
+void rtnl_watch_close(struct rtnl_watch *w);
+
+#endif

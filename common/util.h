@@ -1,0 +1,47 @@
+/* Small helpers shared by everything: time, strings, buffers. */
+#ifndef DSRKIT_UTIL_H
+#define DSRKIT_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Monotonic clock in milliseconds / microseconds. */
+uint64_t now_ms(void);
+uint64_t now_us(void);
+/* Wall clock, seconds since the epoch (for status output only). */
+int64_t wall_time(void);
+
+/* Growable string buffer. On allocation failure the buffer goes into an
+ * error state (sb->failed), further appends are ignored; callers check once. */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+void sb_init(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+void sb_reset(struct strbuf *sb);
+void sb_append(struct strbuf *sb, const char *s);
+void sb_appendn(struct strbuf *sb, const char *s, size_t n);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
+/* NUL-terminated contents ("" when empty). */
+const char *sb_str(const struct strbuf *sb);
+
+/* Copy with truncation; always NUL-terminates when size > 0. */
+size_t strlcpy_safe(char *dst, const char *src, size_t size);
+
+/* Levenshtein distance, capped: returns cap+1 when larger than cap. */
+unsigned edit_distance(const char *a, const char *b, unsigned cap);
+
+/* Write a whole buffer / read a small file. Return 0 or -errno. */
+int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode);
+int read_small_file(const char *path, char *buf, size_t size, size_t *len);
+
+#endif

@@ -1,0 +1,813 @@
+/* rs-agent run: keep the DR state true, run the local checks, answer the
+ * directors on the agent port and the operator on the control socket. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctlsock.h"
+#include "json.h"
+#include "log.h"
+#include "privdrop.h"
+#include "rs-agent.h"
+#include "rtnl.h"
+
+struct daemon {
+	struct rs_config *cfg;
+	struct evloop *loop;
+	struct kernel_ops kernel;
+	struct applied_state applied;
+	enum admin_state admin;
+
+	struct rtnl_watch *watch;
+	int watch_fd;
+	struct health *health;
+	struct agent_server *agent;
+	struct ctlserver *ctl;
+	int ctl_fd;
+
+	struct ev_timer verify_timer;	/* periodic: /proc writes raise no event */
+	struct ev_timer repair_timer;	/* zero delay: coalesces netlink events */
+	struct ev_timer weight_timer;
+
+	bool dr_ok;
+	char dr_problem[128];
+	int weight_pct;			/* -1: no load weighting */
+	int64_t started;
+	uint64_t last_rejected_addr;
+	struct ratelimit reject_log;
+
+	struct {
+		uint64_t passes, repairs, repair_errors, events, overruns, reloads, reload_failures;
+	} count;
+};
+
+static void notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!path || !path[0] || strlen(path) >= sizeof(sun.sun_path))
+		return;
+	strlcpy_safe(sun.sun_path, path, sizeof(sun.sun_path));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, len) < 0)
+		log_debug("sd_notify %s: %s", state, strerror(errno));
+	close(fd);
+}
+
+/* ---- keeping the DR state true ---- */
+
+static void save_applied(struct daemon *d)
+{
+	int ret = applied_state_save(d->cfg->state_dir, &d->applied);
+
+	if (ret < 0)
+		log_warnx("saving %s/applied: %s", d->cfg->state_dir, strerror(-ret));
+}
+
+static void log_changes(const struct dr_report *rep, const char *why)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct dr_item *it = &rep->items[i];
+
+		if (it->changed)
+			log_info("%s: %s", why, it->text);
+		else if (it->severity == DR_CRITICAL)
+			log_warnx("%s", it->text);
+	}
+}
+
+/* One pass: repair (or, with repair off, only look), then update what the
+ * agent reports. */
+static void dr_pass(struct daemon *d, const char *why)
+{
+	struct dr_report rep;
+
+	dr_report_init(&rep);
+	d->count.passes++;
+	if (d->cfg->repair) {
+		dr_apply(d->cfg, &d->kernel, &d->applied, &rep);
+		if (rep.changes) {
+			d->count.repairs += rep.changes;
+			save_applied(d);
+		}
+		d->count.repair_errors += rep.errors;
+		log_changes(&rep, why);
+	} else {
+		dr_verify(d->cfg, &d->kernel, &rep);
+	}
+	d->dr_ok = rep.worst < DR_CRITICAL;
+	strlcpy_safe(d->dr_problem, rep.first_problem, sizeof(d->dr_problem));
+	dr_report_free(&rep);
+}
+
+static void repair_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	dr_pass(arg, "drift corrected");
+}
+
+static void log_rejections(struct daemon *d)
+{
+	const struct agent_counters *c;
+	uint64_t fresh;
+
+	if (!d->agent)
+		return;
+	c = agent_server_counters(d->agent);
+	fresh = c->rejected_addr - d->last_rejected_addr;
+	if (fresh && ratelimit_allow(&d->reject_log, now_ms())) {
+		log_warnx("agent port: refused %llu connection(s) from addresses not on agent.allow",
+			  (unsigned long long)fresh);
+		d->last_rejected_addr = c->rejected_addr;
+	}
+}
+
+static void verify_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct daemon *d = arg;
+
+	dr_pass(d, "drift corrected");
+	log_rejections(d);
+	ev_timer_start(loop, t, d->cfg->verify_interval_ms);
+}
+
+static bool event_concerns_us(const struct daemon *d, const struct rtnl_event *ev)
+{
+	if (ev->type == RTNL_EV_LINK_NEW || ev->type == RTNL_EV_LINK_DEL)
+		return true;	/* new device, or a SETLINK that may have flipped ARP */
+	for (size_t i = 0; i < d->cfg->vips.n; i++)
+		if (ipaddr_equal(&d->cfg->vips.items[i], &ev->addr))
+			return true;
+	return false;
+}
+
+static void on_rtnl_event(const struct rtnl_event *ev, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->count.events++;
+	if (event_concerns_us(d, ev) && !ev_timer_armed(&d->repair_timer))
+		ev_timer_start(d->loop, &d->repair_timer, 0);
+}
+
+static void watch_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	int ret;
+
+	(void)fd;
+	(void)events;
+	ret = rtnl_watch_read(d->watch, on_rtnl_event, d);
+	if (ret == -ENOBUFS) {
+		/* Events were lost: look at everything. */
+		d->count.overruns++;
+		ev_timer_start(loop, &d->repair_timer, 0);
+	} else if (ret < 0) {
+		log_warnx("reading netlink events: %s", strerror(-ret));
+	}
+}
+
+/* ---- load weighting ---- */
+
+static void weight_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned pct;
+	int ret;
+
+	if (d->cfg->weight_source == WEIGHT_NONE) {
+		d->weight_pct = -1;
+		return;
+	}
+	ret = load_weight_read(d->cfg->weight_source, d->cfg->min_weight, &pct);
+	if (ret < 0) {
+		log_warnx("reading load for agent.weight_from: %s", strerror(-ret));
+		d->weight_pct = -1;
+	} else {
+		d->weight_pct = (int)pct;
+	}
+	ev_timer_start(loop, t, d->cfg->weight_interval_ms);
+}
+
+/* ---- what the directors are told ---- */
+
+static void compose(struct daemon *d, struct agent_reply *r)
+{
+	const struct check_status *failing = NULL;
+	char problem[160] = "";
+	struct report_input in = {
+		.admin = d->admin,
+		.dr_ok = d->dr_ok,
+		.dr_problem = d->dr_problem,
+		.checks_ok = d->health ? health_all_up(d->health, &failing) : true,
+		.weight_pct = d->weight_pct,
+	};
+
+	if (failing)
+		snprintf(problem, sizeof(problem), "check %s: %s", failing->conf->name,
+			 failing->known ? failing->last_reason : "no result yet");
+	in.check_problem = problem;
+	report_compose(&in, r);
+}
+
+static void agent_reply(struct agent_reply *r, void *arg)
+{
+	compose(arg, r);
+}
+
+static void on_check_change(const struct check_status *st, void *arg)
+{
+	(void)arg;
+	if (st->up)
+		log_info("check %s: up", st->conf->name);
+	else
+		log_warnx("check %s: down (%s)", st->conf->name, st->last_reason);
+}
+
+/* ---- status ---- */
+
+static const char *check_result_name(enum check_result r)
+{
+	static const char *const names[] = { "none", "pass", "warn", "fail" };
+
+	return (unsigned)r < ARRAY_SIZE(names) ? names[r] : "?";
+}
+
+static const char *check_type_name(int t)
+{
+	return t == CHECK_HTTP ? "http" : t == CHECK_SCRIPT ? "script" : "tcp";
+}
+
+static void check_target(const struct check_conf *c, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (c->type == CHECK_SCRIPT) {
+		strlcpy_safe(buf, c->command, size);
+		return;
+	}
+	ipaddr_ntop(&c->address, addr, sizeof(addr));
+	snprintf(buf, size, c->address.family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, c->port);
+}
+
+static void status_json(struct daemon *d, const struct dr_report *live, const char *line, struct strbuf *out)
+{
+	const struct agent_counters *ac = d->agent ? agent_server_counters(d->agent) : NULL;
+	struct json j;
+
+	json_init(&j, out);
+	json_object_begin(&j, NULL);
+	json_int(&j, "pid", getpid());
+	json_int(&j, "uptime_s", wall_time() - d->started);
+	json_string(&j, "config", d->cfg->path);
+	json_string(&j, "admin", admin_state_name(d->admin));
+	json_string(&j, "report", line);
+	json_object_begin(&j, "dr");
+	json_bool(&j, "ok", live->worst < DR_CRITICAL);
+	json_bool(&j, "repair", d->cfg->repair);
+	json_string(&j, "interface", d->cfg->interface);
+	json_array_begin(&j, "items");
+	for (size_t i = 0; i < live->n; i++) {
+		static const char *const sev[] = { "ok", "warning", "critical" };
+
+		json_object_begin(&j, NULL);
+		json_string(&j, "severity", sev[live->items[i].severity]);
+		json_string(&j, "text", live->items[i].text);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_array_begin(&j, "checks");
+	for (size_t i = 0; d->health && i < health_count(d->health); i++) {
+		const struct check_status *st = health_get(d->health, i);
+		char target[128];
+
+		check_target(st->conf, target, sizeof(target));
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", st->conf->name);
+		json_string(&j, "type", check_type_name(st->conf->type));
+		json_string(&j, "target", target);
+		json_string(&j, "state", !st->known ? "unknown" : st->up ? "up" : "down");
+		json_string(&j, "last_result", check_result_name(st->last));
+		json_string(&j, "last_reason", st->last_reason);
+		json_int(&j, "last_time", st->last_time);
+		json_uint(&j, "last_duration_ms", st->last_duration_ms);
+		json_uint(&j, "runs", st->runs);
+		json_uint(&j, "passes", st->passes);
+		json_uint(&j, "failures", st->failures);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	if (d->weight_pct >= 0)
+		json_int(&j, "weight_pct", d->weight_pct);
+	else
+		json_null(&j, "weight_pct");
+	json_object_begin(&j, "counters");
+	json_uint(&j, "verify_passes", d->count.passes);
+	json_uint(&j, "repairs", d->count.repairs);
+	json_uint(&j, "repair_errors", d->count.repair_errors);
+	json_uint(&j, "netlink_events", d->count.events);
+	json_uint(&j, "netlink_overruns", d->count.overruns);
+	json_uint(&j, "reloads", d->count.reloads);
+	json_uint(&j, "reload_failures", d->count.reload_failures);
+	json_uint(&j, "agent_served", ac ? ac->served : 0);
+	json_uint(&j, "agent_rejected_addr", ac ? ac->rejected_addr : 0);
+	json_uint(&j, "agent_rejected_busy", ac ? ac->rejected_busy : 0);
+	json_uint(&j, "agent_errors", ac ? ac->errors : 0);
+	json_object_end(&j);
+	json_object_end(&j);
+	sb_append(out, "\n");
+}
+
+static void status_text(struct daemon *d, const struct dr_report *live, const char *line, struct strbuf *out)
+{
+	static const char *const sev[] = { "ok", "WARNING", "CRITICAL" };
+	const struct agent_counters *ac = d->agent ? agent_server_counters(d->agent) : NULL;
+
+	sb_printf(out, "rs-agent (pid %d), up %llds, config %s\n", (int)getpid(),
+		  (long long)(wall_time() - d->started), d->cfg->path);
+	sb_printf(out, "admin state:  %s\n", admin_state_name(d->admin));
+	sb_printf(out, "reporting:    %s\n", line);
+	sb_printf(out, "DR state:     %s%s\n", live->worst < DR_CRITICAL ? "ok" : "BROKEN",
+		  d->cfg->repair ? "" : " (repair off)");
+	for (size_t i = 0; i < live->n; i++)
+		sb_printf(out, "  %-8s %s\n", sev[live->items[i].severity], live->items[i].text);
+	sb_printf(out, "checks:       %zu\n", d->health ? health_count(d->health) : (size_t)0);
+	for (size_t i = 0; d->health && i < health_count(d->health); i++) {
+		const struct check_status *st = health_get(d->health, i);
+		char target[128];
+
+		check_target(st->conf, target, sizeof(target));
+		sb_printf(out, "  %-12s %-6s %-7s %s, last %s%s%s, %llu runs, %llu failures\n", st->conf->name,
+			  check_type_name(st->conf->type), !st->known ? "unknown" : st->up ? "up" : "DOWN", target,
+			  check_result_name(st->last), st->last_reason[0] ? ": " : "", st->last_reason,
+			  (unsigned long long)st->runs, (unsigned long long)st->failures);
+	}
+	if (d->weight_pct >= 0)
+		sb_printf(out, "load weight:  %d%%\n", d->weight_pct);
+	sb_printf(out, "counters:     %llu verify passes, %llu repairs, %llu netlink events, %llu reloads (%llu failed)\n",
+		  (unsigned long long)d->count.passes, (unsigned long long)d->count.repairs,
+		  (unsigned long long)d->count.events, (unsigned long long)d->count.reloads,
+		  (unsigned long long)d->count.reload_failures);
+	if (ac)
+		sb_printf(out, "agent port:   %llu served, %llu refused (not allowed), %llu refused (busy)\n",
+			  (unsigned long long)ac->served, (unsigned long long)ac->rejected_addr,
+			  (unsigned long long)ac->rejected_busy);
+}
+
+static void status_reply(struct daemon *d, bool json, struct strbuf *out)
+{
+	struct agent_reply r;
+	struct dr_report live;
+	char line[AGENT_LINE_MAX];
+
+	compose(d, &r);
+	if (agent_reply_format(&r, line, sizeof(line)) < 0)
+		strlcpy_safe(line, "?", sizeof(line));
+	line[strcspn(line, "\n")] = '\0';
+	dr_report_init(&live);
+	dr_verify(d->cfg, &d->kernel, &live);
+	if (json)
+		status_json(d, &live, line, out);
+	else
+		status_text(d, &live, line, out);
+	dr_report_free(&live);
+}
+
+/* ---- reload ---- */
+
+/* Settings bound at start-up keep their running values; say so. */
+static void keep_startup_string(char **running, char **fresh, const char *key)
+{
+	char *tmp;
+
+	if (strcmp(*running, *fresh) == 0)
+		return;
+	log_warnx("reload: %s changed from '%s' to '%s'; this takes effect at the next restart",
+		  key, *running, *fresh);
+	tmp = *fresh;
+	*fresh = *running;
+	*running = tmp;
+}
+
+static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	keep_startup_string(&old->user, &fresh->user, "global.user");
+	keep_startup_string(&old->control_socket, &fresh->control_socket, "global.control_socket");
+	keep_startup_string(&old->state_dir, &fresh->state_dir, "global.state_dir");
+	keep_startup_string(&old->pid_file, &fresh->pid_file, "global.pid_file");
+	if (!ipaddr_equal(&old->listen.addr, &fresh->listen.addr) || old->listen.port != fresh->listen.port ||
+	    old->agent_enabled != fresh->agent_enabled) {
+		log_warnx("reload: agent.listen %s:%u / agent.enabled changed to %s:%u; this takes effect at the next restart",
+			  ipaddr_ntop(&old->listen.addr, a, sizeof(a)), old->listen.port,
+			  ipaddr_ntop(&fresh->listen.addr, b, sizeof(b)), fresh->listen.port);
+		fresh->listen = old->listen;
+		fresh->agent_enabled = old->agent_enabled;
+	}
+}
+
+static int reload(struct daemon *d, struct strbuf *why)
+{
+	struct rs_config *fresh;
+	struct ini_diag diag;
+	struct dr_report rep;
+	int ret;
+
+	log_info("reloading %s", d->cfg->path);
+	notify_systemd("RELOADING=1");
+	ini_diag_init(&diag);
+	ret = rs_config_load(d->cfg->path, &fresh, &diag);
+	if (ret < 0) {
+		for (size_t i = 0; i < diag.n; i++) {
+			log_warnx("%s", diag.msgs[i]);
+			if (why)
+				sb_printf(why, "%s%s", i ? "; " : "", diag.msgs[i]);
+		}
+		if (diag.n == 0) {
+			log_warnx("reload: %s: %s", d->cfg->path, strerror(-ret));
+			if (why)
+				sb_printf(why, "%s: %s", d->cfg->path, strerror(-ret));
+		}
+		log_warnx("reload failed; the running configuration stays in force");
+		ini_diag_free(&diag);
+		d->count.reload_failures++;
+		notify_systemd("READY=1");
+		return ret;
+	}
+	ini_diag_free(&diag);
+	keep_startup_settings(d->cfg, fresh);
+
+	dr_report_init(&rep);
+	dr_prune_vips(fresh, &d->kernel, &d->applied, &rep);
+	log_changes(&rep, "reload");
+	dr_report_free(&rep);
+
+	if (d->health)
+		health_stop(d->health);
+	d->health = NULL;
+	if (d->agent)
+		agent_server_update(d->agent, fresh);
+	rs_config_free(d->cfg);
+	d->cfg = fresh;
+	log_setlevel(fresh->log_level);
+	ret = health_start(d->loop, d->cfg, NULL, on_check_change, d, &d->health);
+	if (ret < 0)
+		log_warnx("starting checks: %s", strerror(-ret));
+	dr_pass(d, "reload");
+	save_applied(d);
+	ev_timer_start(d->loop, &d->verify_timer, d->cfg->verify_interval_ms);
+	ev_timer_start(d->loop, &d->weight_timer, 0);
+	d->count.reloads++;
+	log_info("configuration reloaded");
+	notify_systemd("READY=1");
+	return 0;
+}
+
+/* ---- control socket ---- */
+
+static void reply_ok(struct strbuf *out, const char *key, const char *value)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_object_begin(&j, NULL);
+	json_bool(&j, "ok", true);
+	if (key)
+		json_string(&j, key, value);
+	json_object_end(&j);
+	sb_append(out, "\n");
+}
+
+static void reply_error(struct strbuf *out, const char *msg)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_object_begin(&j, NULL);
+	json_string(&j, "error", msg);
+	json_object_end(&j);
+	sb_append(out, "\n");
+}
+
+static void set_admin(struct daemon *d, enum admin_state a, struct strbuf *out)
+{
+	int ret = admin_state_save(d->cfg->state_dir, a);
+
+	if (ret < 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "saving the admin state in %s: %s", d->cfg->state_dir, strerror(-ret));
+		log_warnx("%s", msg);
+		reply_error(out, msg);
+		return;
+	}
+	if (d->admin != a)
+		log_info("admin state: %s -> %s", admin_state_name(d->admin), admin_state_name(a));
+	d->admin = a;
+	reply_ok(out, "admin", admin_state_name(a));
+}
+
+static void control(const struct ctl_request *req, struct strbuf *out, void *arg)
+{
+	struct daemon *d = arg;
+	const char *cmd = req->argv[0];
+	enum admin_state a;
+
+	if (strcmp(cmd, "status") == 0 && req->argc <= 2) {
+		bool json = req->argc == 2 && strcmp(req->argv[1], "json") == 0;
+
+		if (req->argc == 2 && !json)
+			reply_error(out, "usage: status [json]");
+		else
+			status_reply(d, json, out);
+	} else if (admin_state_parse(cmd, &a) == 0 && req->argc == 1) {
+		set_admin(d, a, out);
+	} else if (strcmp(cmd, "reload") == 0 && req->argc == 1) {
+		struct strbuf why;
+
+		sb_init(&why);
+		if (reload(d, &why) == 0)
+			reply_ok(out, NULL, NULL);
+		else
+			reply_error(out, sb_str(&why));
+		sb_free(&why);
+	} else {
+		reply_error(out, "unknown command; expected status [json], drain, ready, maint or reload");
+	}
+}
+
+/* ---- signals ---- */
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+	if (signo == SIGHUP) {
+		reload(arg, NULL);
+		return;
+	}
+	log_info("%s: shutting down; VIPs and ARP settings stay in place (rs-agent remove undoes them)",
+		 strsignal(signo));
+	evloop_stop(loop);
+}
+
+/* ---- start-up ---- */
+
+static int make_dir(const char *path, unsigned mode, uid_t uid, gid_t gid)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	if (uid != (uid_t)-1 && chown(path, uid, gid) < 0)
+		return -errno;
+	return 0;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[4096], *slash;
+
+	strlcpy_safe(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return make_dir(dir, 0755, (uid_t)-1, (gid_t)-1);
+}
+
+static void prepare_state(struct daemon *d, uid_t uid, gid_t gid)
+{
+	int ret;
+
+	/* The unprivileged daemon must be able to save the admin state. */
+	ret = make_dir(d->cfg->state_dir, 0750, uid, gid);
+	if (ret < 0)
+		fatalx("state directory %s: %s", d->cfg->state_dir, strerror(-ret));
+	ret = admin_state_load(d->cfg->state_dir, &d->admin);
+	if (ret < 0)
+		log_warnx("%s/admin: %s; starting as ready", d->cfg->state_dir, strerror(-ret));
+	ret = applied_state_load(d->cfg->state_dir, &d->applied);
+	if (ret < 0)
+		fatalx("%s/applied: %s (move it away to start afresh)", d->cfg->state_dir, strerror(-ret));
+}
+
+/* Files that `rs-agent apply` or `drain` wrote as root must stay writable
+ * by the unprivileged daemon. */
+static void chown_state_files(const struct daemon *d, uid_t uid, gid_t gid)
+{
+	static const char *const names[] = { "admin", "applied" };
+	char path[4096];
+
+	if (uid == (uid_t)-1)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->cfg->state_dir, names[i]);
+		if (chown(path, uid, gid) < 0 && errno != ENOENT)
+			log_warn("chown %s", path);
+	}
+}
+
+static void open_control(struct daemon *d)
+{
+	gid_t group = (gid_t)-1;
+	int ret;
+
+	if (d->cfg->control_group) {
+		struct group *gr = getgrnam(d->cfg->control_group);
+
+		if (!gr)
+			fatalx("control_group %s: no such group", d->cfg->control_group);
+		group = gr->gr_gid;
+	}
+	ret = make_parent_dir(d->cfg->control_socket);
+	if (ret < 0)
+		fatalx("directory of %s: %s", d->cfg->control_socket, strerror(-ret));
+	ret = ctlsock_listen(d->cfg->control_socket, geteuid(), group, d->cfg->control_mode, &d->ctl_fd);
+	if (ret == -EADDRINUSE)
+		fatalx("%s: another rs-agent is running", d->cfg->control_socket);
+	if (ret < 0)
+		fatalx("control socket %s: %s", d->cfg->control_socket, strerror(-ret));
+	ret = ctlserver_start(d->loop, d->ctl_fd, 2000, control, d, &d->ctl);
+	if (ret < 0)
+		fatalx("control socket: %s", strerror(-ret));
+}
+
+static void open_watch(struct daemon *d)
+{
+	int ret = rtnl_watch_open(&d->watch, &d->watch_fd);
+
+	if (ret < 0)
+		fatalx("netlink notifications: %s", strerror(-ret));
+	ret = ev_fd_add(d->loop, d->watch_fd, EPOLLIN, watch_readable, d);
+	if (ret < 0)
+		fatalx("event loop: %s", strerror(-ret));
+}
+
+static void write_pid_file(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid()), ret;
+
+	ret = make_parent_dir(path);
+	if (ret == 0)
+		ret = write_file_atomic(path, buf, (size_t)n, 0644);
+	if (ret < 0)
+		log_warnx("pid file %s: %s", path, strerror(-ret));
+}
+
+/* Fork; the parent waits until the child is ready, so `run -d` fails
+ * visibly when start-up fails. Returns the pipe the child reports on. */
+static int detach(void)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		fatal("pipe");
+	pid = fork();
+	if (pid < 0)
+		fatal("fork");
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &c, 1) == 1 && c == 'R')
+			_exit(0);
+		fprintf(stderr, "rs-agent: the daemon failed to start (see the log)\n");
+		_exit(1);
+	}
+	close(fds[0]);
+	if (setsid() < 0)
+		fatal("setsid");
+	return fds[1];
+}
+
+static void detached_ready(int ready_fd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	if (write(ready_fd, "R", 1) != 1)
+		log_warn("telling the parent we are ready");
+	close(ready_fd);
+}
+
+static void apply_at_start(struct daemon *d)
+{
+	int ret = dr_record(&d->kernel, &d->applied);
+
+	if (ret < 0)
+		fatalx("reading the current ARP settings: %s", strerror(-ret));
+	save_applied(d);
+	dr_pass(d, "apply");
+	if (!d->dr_ok)
+		log_warnx("DR state is not right: %s", d->dr_problem);
+}
+
+static void start_timers(struct daemon *d)
+{
+	ev_timer_init(&d->verify_timer, verify_timer_cb, d);
+	ev_timer_init(&d->repair_timer, repair_timer_cb, d);
+	ev_timer_init(&d->weight_timer, weight_timer_cb, d);
+	ev_timer_start(d->loop, &d->verify_timer, d->cfg->verify_interval_ms);
+	ev_timer_start(d->loop, &d->weight_timer, 0);
+}
+
+static void add_signals(struct daemon *d)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (ev_signal_add(d->loop, sigs[i], on_signal, d) < 0)
+			fatalx("signal handling");
+}
+
+static void shutdown_daemon(struct daemon *d)
+{
+	notify_systemd("STOPPING=1");
+	if (d->health)
+		health_stop(d->health);
+	if (d->agent)
+		agent_server_stop(d->agent);
+	if (d->ctl)
+		ctlserver_stop(d->ctl);
+	if (d->watch)
+		rtnl_watch_close(d->watch);
+	/* Best effort: the directory may belong to root. */
+	(void)unlink(d->cfg->control_socket);
+	kernel_close(&d->kernel);
+	applied_state_free(&d->applied);
+	evloop_free(d->loop);
+	rs_config_free(d->cfg);
+}
+
+int daemon_run(struct rs_config *cfg, bool detached)
+{
+	static const cap_value_t keep[] = { CAP_NET_ADMIN };
+	struct daemon d = { .cfg = cfg, .weight_pct = -1, .ctl_fd = -1, .watch_fd = -1 };
+	int ready_fd = -1, ret;
+	uid_t uid;
+	gid_t gid;
+
+	d.reject_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
+	d.started = wall_time();
+	if (user_lookup(cfg->user, &uid, &gid) < 0)
+		fatalx("global.user %s: no such user", cfg->user);
+	if (detached)
+		ready_fd = detach();
+	if (evloop_new(&d.loop) < 0)
+		fatalx("event loop: out of memory");
+	ret = kernel_open(&d.kernel);
+	if (ret < 0)
+		fatalx("rtnetlink: %s", strerror(-ret));
+	prepare_state(&d, geteuid() == 0 ? uid : (uid_t)-1, gid);
+	open_watch(&d);		/* before apply: no change may slip between */
+	apply_at_start(&d);
+	chown_state_files(&d, geteuid() == 0 ? uid : (uid_t)-1, gid);
+	open_control(&d);
+	if (cfg->agent_enabled) {
+		ret = agent_server_start(d.loop, cfg, agent_reply, &d, &d.agent);
+		if (ret < 0)
+			fatalx("agent port: %s", strerror(-ret));
+	}
+	if (detached)
+		write_pid_file(cfg->pid_file);
+	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep));
+	if (ret < 0)
+		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
+	ret = health_start(d.loop, d.cfg, NULL, on_check_change, &d, &d.health);
+	if (ret < 0)
+		fatalx("starting checks: %s", strerror(-ret));
+	add_signals(&d);
+	start_timers(&d);
+	log_info("running as %s: %zu VIP(s) on %s, %zu check(s), agent port %s", cfg->user, cfg->vips.n,
+		 cfg->interface, cfg->nchecks, cfg->agent_enabled ? "on" : "off");
+	notify_systemd("READY=1");
+	if (detached)
+		detached_ready(ready_fd);
+	ret = evloop_run(d.loop);
+	shutdown_daemon(&d);
+	return ret < 0 ? 1 : 0;
+}

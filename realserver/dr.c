@@ -1,0 +1,451 @@
+/* The Direct Routing state of a real server: every VIP on the loopback (or
+ * the configured interface), ARP sysctls that keep the server from answering
+ * ARP for those VIPs. Apply, verify and remove all run against kernel_ops, so
+ * this logic is tested without root against a fake kernel. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs-agent.h"
+
+static const char *const conf_names[] = { "all", "default" };
+
+void dr_report_init(struct dr_report *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void dr_report_free(struct dr_report *r)
+{
+	free(r->items);
+	dr_report_init(r);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+report(struct dr_report *r, enum dr_severity sev, bool changed, const char *fmt, ...)
+{
+	struct dr_item *item;
+	va_list ap;
+
+	if (changed)
+		r->changes++;
+	if (sev > r->worst)
+		r->worst = sev;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		struct dr_item *items = realloc(r->items, cap * sizeof(*items));
+
+		if (!items) {
+			r->errors++;
+			return;
+		}
+		r->items = items;
+		r->cap = cap;
+	}
+	item = &r->items[r->n++];
+	item->severity = sev;
+	item->changed = changed;
+	va_start(ap, fmt);
+	vsnprintf(item->text, sizeof(item->text), fmt, ap);
+	va_end(ap);
+	if (sev == DR_CRITICAL && !r->first_problem[0])
+		strlcpy_safe(r->first_problem, item->text, sizeof(r->first_problem));
+}
+
+static void report_error(struct dr_report *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report_error(struct dr_report *r, int err, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	r->errors++;
+	report(r, DR_CRITICAL, false, "%s: %s", what, strerror(-err));
+}
+
+static int vip_ifindex(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
+{
+	int ifindex = k->ifindex(k->ctx, cfg->interface);
+
+	if (ifindex < 0)
+		report_error(rep, ifindex, "interface %s for the VIPs", cfg->interface);
+	return ifindex;
+}
+
+/* Remember what we found before the first change, never overwriting it:
+ * a second apply must not record our own values as the originals. */
+static int record_original(struct applied_state *st, const char *name, int arp_ignore, int arp_announce)
+{
+	struct sysctl_record *r = applied_state_sysctl(st, name, true);
+
+	if (!r)
+		return -ENOMEM;
+	if (r->arp_ignore < 0)
+		r->arp_ignore = arp_ignore;
+	if (r->arp_announce < 0)
+		r->arp_announce = arp_announce;
+	return 0;
+}
+
+static void apply_conf(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+		       const char *which, struct dr_report *rep)
+{
+	int ign, ann, want_ign = (int)cfg->arp_ignore, want_ann = (int)cfg->arp_announce, ret;
+
+	ret = k->conf_get(k->ctx, which, &ign, &ann);
+	if (ret < 0) {
+		report_error(rep, ret, "reading conf/%s", which);
+		return;
+	}
+	if (record_original(st, which, ign, ann) < 0)
+		rep->errors++;
+	if (ign == want_ign && ann == want_ann) {
+		report(rep, DR_OK, false, "conf/%s: arp_ignore %d, arp_announce %d", which, ign, ann);
+		return;
+	}
+	ret = k->conf_set(k->ctx, which, want_ign, want_ann);
+	if (ret < 0)
+		report_error(rep, ret, "setting conf/%s", which);
+	else
+		report(rep, DR_OK, true, "conf/%s: arp_ignore %d -> %d, arp_announce %d -> %d",
+		       which, ign, want_ign, ann, want_ann);
+}
+
+static void apply_one_link(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+			   const struct rs_link *l, struct dr_report *rep)
+{
+	int want_ign = (int)cfg->arp_ignore, want_ann = (int)cfg->arp_announce, ret;
+
+	if (l->arp_ignore < 0 || l->arp_announce < 0) {
+		report(rep, DR_WARNING, false, "%s: the kernel reports no IPv4 settings", l->name);
+		return;
+	}
+	if (record_original(st, l->name, l->arp_ignore, l->arp_announce) < 0)
+		rep->errors++;
+	if (l->arp_ignore == want_ign && l->arp_announce == want_ann) {
+		report(rep, DR_OK, false, "%s: arp_ignore %d, arp_announce %d", l->name,
+		       l->arp_ignore, l->arp_announce);
+		return;
+	}
+	ret = k->link_set_arp(k->ctx, l->ifindex, want_ign, want_ann);
+	if (ret < 0)
+		report_error(rep, ret, "setting ARP sysctls on %s", l->name);
+	else
+		report(rep, DR_OK, true, "%s: arp_ignore %d -> %d, arp_announce %d -> %d", l->name,
+		       l->arp_ignore, want_ign, l->arp_announce, want_ann);
+}
+
+static void apply_links(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+			int only_ifindex, struct dr_report *rep)
+{
+	struct rs_link *links;
+	size_t n;
+	int ret = k->links(k->ctx, &links, &n);
+
+	if (ret < 0) {
+		report_error(rep, ret, "listing interfaces");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (only_ifindex <= 0 || links[i].ifindex == only_ifindex)
+			apply_one_link(cfg, k, st, &links[i], rep);
+	free(links);
+}
+
+static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+		       struct dr_report *rep)
+{
+	char label[32], buf[INET6_ADDRSTRLEN];
+	int ifindex = vip_ifindex(cfg, k, rep);
+
+	if (ifindex < 0)
+		return;
+	rs_config_vip_label(cfg, label, sizeof(label));
+	strlcpy_safe(st->vip_ifname, cfg->interface, sizeof(st->vip_ifname));
+	for (size_t i = 0; i < cfg->vips.n; i++) {
+		const struct ipaddr *vip = &cfg->vips.items[i];
+		int ret = k->addr_present(k->ctx, ifindex, vip);
+
+		ipaddr_ntop(vip, buf, sizeof(buf));
+		if (ret < 0) {
+			report_error(rep, ret, "looking up vip %s on %s", buf, cfg->interface);
+			continue;
+		}
+		if (ret > 0) {
+			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
+			continue;
+		}
+		ret = k->addr_add(k->ctx, ifindex, vip, label);
+		if (ret < 0) {
+			report_error(rep, ret, "adding vip %s to %s", buf, cfg->interface);
+			continue;
+		}
+		if (applied_state_add_vip(st, vip) < 0)
+			rep->errors++;
+		report(rep, DR_OK, true, "vip %s added to %s", buf, cfg->interface);
+	}
+}
+
+int dr_record(struct kernel_ops *k, struct applied_state *st)
+{
+	struct rs_link *links;
+	size_t n;
+	int ign, ann, ret;
+
+	for (size_t i = 0; i < ARRAY_SIZE(conf_names); i++) {
+		ret = k->conf_get(k->ctx, conf_names[i], &ign, &ann);
+		if (ret < 0)
+			return ret;
+		if (record_original(st, conf_names[i], ign, ann) < 0)
+			return -ENOMEM;
+	}
+	ret = k->links(k->ctx, &links, &n);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n && ret == 0; i++)
+		if (links[i].arp_ignore >= 0 && links[i].arp_announce >= 0)
+			ret = record_original(st, links[i].name, links[i].arp_ignore, links[i].arp_announce);
+	free(links);
+	return ret;
+}
+
+int dr_apply(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+	     struct dr_report *rep)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(conf_names); i++)
+		apply_conf(cfg, k, st, conf_names[i], rep);
+	apply_links(cfg, k, st, 0, rep);
+	apply_vips(cfg, k, st, rep);
+	return rep->errors ? -EIO : 0;
+}
+
+int dr_apply_link(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+		  int ifindex, struct dr_report *rep)
+{
+	apply_links(cfg, k, st, ifindex, rep);
+	return rep->errors ? -EIO : 0;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* Severity of an effective value against the configured one: lower than
+ * configured lets the server answer ARP for the VIP (ARP flux). */
+static enum dr_severity compare_effective(int effective, unsigned want)
+{
+	if (effective < (int)want)
+		return DR_CRITICAL;
+	return effective == (int)want ? DR_OK : DR_WARNING;
+}
+
+static void verify_link(const struct rs_config *cfg, const struct rs_link *l, int all_ign, int all_ann,
+			struct dr_report *rep)
+{
+	int eff_ign = max_int(all_ign, l->arp_ignore), eff_ann = max_int(all_ann, l->arp_announce);
+	enum dr_severity s_ign = compare_effective(eff_ign, cfg->arp_ignore);
+	enum dr_severity s_ann = compare_effective(eff_ann, cfg->arp_announce);
+	enum dr_severity sev = s_ign > s_ann ? s_ign : s_ann;
+
+	if (l->arp_ignore < 0 || l->arp_announce < 0) {
+		report(rep, DR_WARNING, false, "%s: the kernel reports no IPv4 settings", l->name);
+		return;
+	}
+	if (sev == DR_OK && (l->arp_ignore != (int)cfg->arp_ignore ||
+			     l->arp_announce != (int)cfg->arp_announce))
+		sev = DR_WARNING;	/* right only thanks to conf/all */
+	if (sev == DR_OK)
+		report(rep, DR_OK, false, "%s: arp_ignore %d, arp_announce %d", l->name, eff_ign, eff_ann);
+	else
+		report(rep, sev, false, "%s: arp_ignore %d (effective %d, want %u), arp_announce %d (effective %d, want %u)",
+		       l->name, l->arp_ignore, eff_ign, cfg->arp_ignore, l->arp_announce, eff_ann,
+		       cfg->arp_announce);
+}
+
+static void verify_sysctls(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
+{
+	int all_ign = 0, all_ann = 0, ign, ann, ret;
+	struct rs_link *links;
+	size_t n;
+
+	for (size_t i = 0; i < ARRAY_SIZE(conf_names); i++) {
+		ret = k->conf_get(k->ctx, conf_names[i], &ign, &ann);
+		if (ret < 0) {
+			report_error(rep, ret, "reading conf/%s", conf_names[i]);
+			continue;
+		}
+		if (i == 0) {
+			all_ign = ign;
+			all_ann = ann;
+		}
+		if (ign == (int)cfg->arp_ignore && ann == (int)cfg->arp_announce)
+			report(rep, DR_OK, false, "conf/%s: arp_ignore %d, arp_announce %d", conf_names[i], ign, ann);
+		else
+			report(rep, DR_WARNING, false, "conf/%s: arp_ignore %d (want %u), arp_announce %d (want %u)",
+			       conf_names[i], ign, cfg->arp_ignore, ann, cfg->arp_announce);
+	}
+	ret = k->links(k->ctx, &links, &n);
+	if (ret < 0) {
+		report_error(rep, ret, "listing interfaces");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		verify_link(cfg, &links[i], all_ign, all_ann, rep);
+	free(links);
+}
+
+static void verify_vips(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
+{
+	char buf[INET6_ADDRSTRLEN];
+	int ifindex = vip_ifindex(cfg, k, rep);
+
+	if (ifindex < 0)
+		return;
+	for (size_t i = 0; i < cfg->vips.n; i++) {
+		int ret = k->addr_present(k->ctx, ifindex, &cfg->vips.items[i]);
+
+		ipaddr_ntop(&cfg->vips.items[i], buf, sizeof(buf));
+		if (ret < 0)
+			report_error(rep, ret, "looking up vip %s", buf);
+		else if (ret == 0)
+			report(rep, DR_CRITICAL, false, "vip %s missing on %s", buf, cfg->interface);
+		else
+			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
+	}
+}
+
+int dr_verify(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
+{
+	verify_vips(cfg, k, rep);
+	verify_sysctls(cfg, k, rep);
+	return rep->errors ? -EIO : 0;
+}
+
+static void remove_vip(struct kernel_ops *k, const char *ifname, const struct ipaddr *vip,
+		       struct dr_report *rep)
+{
+	char buf[INET6_ADDRSTRLEN];
+	int ifindex = k->ifindex(k->ctx, ifname), ret;
+
+	ipaddr_ntop(vip, buf, sizeof(buf));
+	if (ifindex < 0) {
+		report(rep, DR_OK, false, "vip %s: %s is gone", buf, ifname);
+		return;
+	}
+	ret = k->addr_present(k->ctx, ifindex, vip);
+	if (ret == 0) {
+		report(rep, DR_OK, false, "vip %s already absent from %s", buf, ifname);
+		return;
+	}
+	ret = k->addr_del(k->ctx, ifindex, vip);
+	if (ret < 0)
+		report_error(rep, ret, "removing vip %s from %s", buf, ifname);
+	else
+		report(rep, DR_OK, true, "vip %s removed from %s", buf, ifname);
+}
+
+static void restore_link(struct kernel_ops *k, const struct sysctl_record *r, const struct rs_link *links,
+			 size_t n, struct dr_report *rep)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct rs_link *l = &links[i];
+		int ret;
+
+		if (strcmp(l->name, r->ifname) != 0)
+			continue;
+		if (l->arp_ignore == r->arp_ignore && l->arp_announce == r->arp_announce) {
+			report(rep, DR_OK, false, "%s: arp_ignore %d, arp_announce %d already", l->name,
+			       l->arp_ignore, l->arp_announce);
+			return;
+		}
+		ret = k->link_set_arp(k->ctx, l->ifindex, r->arp_ignore, r->arp_announce);
+		if (ret < 0)
+			report_error(rep, ret, "restoring ARP sysctls on %s", l->name);
+		else
+			report(rep, DR_OK, true, "%s: arp_ignore %d -> %d, arp_announce %d -> %d", l->name,
+			       l->arp_ignore, r->arp_ignore, l->arp_announce, r->arp_announce);
+		return;
+	}
+	report(rep, DR_OK, false, "%s is gone; nothing to restore", r->ifname);
+}
+
+static void restore_conf(struct kernel_ops *k, const struct sysctl_record *r, struct dr_report *rep)
+{
+	int ign, ann, ret = k->conf_get(k->ctx, r->ifname, &ign, &ann);
+
+	if (ret < 0) {
+		report_error(rep, ret, "reading conf/%s", r->ifname);
+		return;
+	}
+	if (ign == r->arp_ignore && ann == r->arp_announce) {
+		report(rep, DR_OK, false, "conf/%s: arp_ignore %d, arp_announce %d already", r->ifname, ign, ann);
+		return;
+	}
+	ret = k->conf_set(k->ctx, r->ifname, r->arp_ignore, r->arp_announce);
+	if (ret < 0)
+		report_error(rep, ret, "restoring conf/%s", r->ifname);
+	else
+		report(rep, DR_OK, true, "conf/%s: arp_ignore %d -> %d, arp_announce %d -> %d", r->ifname,
+		       ign, r->arp_ignore, ann, r->arp_announce);
+}
+
+static bool is_conf_name(const char *name)
+{
+	return strcmp(name, "all") == 0 || strcmp(name, "default") == 0;
+}
+
+int dr_remove(struct kernel_ops *k, struct applied_state *st, struct dr_report *rep)
+{
+	struct rs_link *links = NULL;
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < st->nvips; i++)
+		remove_vip(k, st->vip_ifname, &st->vips[i], rep);
+	ret = k->links(k->ctx, &links, &n);
+	if (ret < 0)
+		report_error(rep, ret, "listing interfaces");
+	/* Devices first, then conf/default and conf/all, the reverse of apply. */
+	for (size_t i = 0; i < st->nsysctls; i++)
+		if (!is_conf_name(st->sysctls[i].ifname) && ret == 0)
+			restore_link(k, &st->sysctls[i], links, n, rep);
+	for (size_t i = st->nsysctls; i-- > 0;)
+		if (is_conf_name(st->sysctls[i].ifname))
+			restore_conf(k, &st->sysctls[i], rep);
+	free(links);
+	if (rep->errors)
+		return -EIO;
+	applied_state_free(st);
+	return 0;
+}
+
+static bool vip_configured(const struct rs_config *cfg, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < cfg->vips.n; i++)
+		if (ipaddr_equal(&cfg->vips.items[i], a))
+			return true;
+	return false;
+}
+
+int dr_prune_vips(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+		  struct dr_report *rep)
+{
+	bool moved = st->vip_ifname[0] && strcmp(st->vip_ifname, cfg->interface) != 0;
+
+	for (size_t i = st->nvips; i-- > 0;) {
+		struct ipaddr vip = st->vips[i];
+
+		if (!moved && vip_configured(cfg, &vip))
+			continue;
+		remove_vip(k, st->vip_ifname, &vip, rep);
+		applied_state_del_vip(st, &vip);
+	}
+	return rep->errors ? -EIO : 0;
+}

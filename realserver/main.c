@@ -1,0 +1,383 @@
+/* rs-agent: command line. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctlsock.h"
+#include "log.h"
+#include "rs-agent.h"
+
+#define CTL_TIMEOUT_MS 5000
+
+/* `check` exit codes, as monitoring plugins use them. */
+enum { EXIT_OK = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
+
+struct options {
+	const char *config;
+	bool verbose;
+	bool detach;
+	bool json;
+	bool configtest;
+	const char *command;
+};
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: rs-agent [-dtv] [-f file] command\n"
+		"commands:\n"
+		"  run              run the agent (foreground; -d to detach)\n"
+		"  apply            put the VIPs and ARP settings in place, once\n"
+		"  check            verify the live state; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+		"  status [--json]  what the running agent sees and reports\n"
+		"  drain | ready | maint\n"
+		"                   set the admin state (kept across restarts)\n"
+		"  reload           make the running agent re-read its configuration\n"
+		"  remove           undo what apply did\n"
+		"  configtest       check the configuration (same as -t)\n");
+	exit(code);
+}
+
+static struct rs_config *load_config(const struct options *o)
+{
+	struct rs_config *cfg = NULL;
+	struct ini_diag diag;
+	int ret;
+
+	ini_diag_init(&diag);
+	ret = rs_config_load(o->config, &cfg, &diag);
+	for (size_t i = 0; i < diag.n; i++)
+		fprintf(stderr, "%s\n", diag.msgs[i]);
+	if (ret < 0 && diag.n == 0)
+		fprintf(stderr, "%s: %s\n", o->config, strerror(-ret));
+	ini_diag_free(&diag);
+	return ret < 0 ? NULL : cfg;
+}
+
+static int cmd_configtest(const struct options *o)
+{
+	struct rs_config *cfg = load_config(o);
+	struct strbuf sb;
+
+	if (!cfg)
+		return 1;
+	if (o->verbose) {
+		sb_init(&sb);
+		rs_config_print(cfg, &sb);
+		fputs(sb_str(&sb), stdout);
+		sb_free(&sb);
+	}
+	printf("configuration OK\n");
+	rs_config_free(cfg);
+	return 0;
+}
+
+static int ensure_state_dir(const struct rs_config *cfg)
+{
+	if (mkdir(cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "rs-agent: state directory %s: %s\n", cfg->state_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void print_report(const struct dr_report *rep, bool only_changes)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct dr_item *it = &rep->items[i];
+
+		if (it->changed)
+			printf("changed: %s\n", it->text);
+		else if (it->severity == DR_CRITICAL)
+			printf("error: %s\n", it->text);
+		else if (!only_changes)
+			printf("ok: %s\n", it->text);
+	}
+}
+
+static int cmd_apply(const struct options *o)
+{
+	struct rs_config *cfg = load_config(o);
+	struct applied_state st;
+	struct kernel_ops k;
+	struct dr_report rep;
+	int ret, rc = 1;
+
+	if (!cfg)
+		return 1;
+	if (ensure_state_dir(cfg) < 0)
+		goto out_cfg;
+	ret = applied_state_load(cfg->state_dir, &st);
+	if (ret < 0) {
+		fprintf(stderr, "rs-agent: %s/applied: %s\n", cfg->state_dir, strerror(-ret));
+		goto out_cfg;
+	}
+	ret = kernel_open(&k);
+	if (ret < 0) {
+		fprintf(stderr, "rs-agent: rtnetlink: %s\n", strerror(-ret));
+		goto out_state;
+	}
+	/* Originals reach the disk before the first change. */
+	ret = dr_record(&k, &st);
+	if (ret == 0)
+		ret = applied_state_save(cfg->state_dir, &st);
+	if (ret < 0) {
+		fprintf(stderr, "rs-agent: recording the current settings in %s: %s\n", cfg->state_dir,
+			strerror(-ret));
+		goto out_kernel;
+	}
+	dr_report_init(&rep);
+	ret = dr_apply(cfg, &k, &st, &rep);
+	print_report(&rep, !o->verbose);
+	if (applied_state_save(cfg->state_dir, &st) < 0)
+		fprintf(stderr, "rs-agent: saving %s/applied failed\n", cfg->state_dir);
+	if (ret < 0)
+		printf("apply failed: %u error(s)\n", rep.errors);
+	else if (rep.changes == 0)
+		printf("nothing to change: %zu VIP(s) and the ARP settings are already in place\n", cfg->vips.n);
+	else
+		printf("applied %u change(s)\n", rep.changes);
+	rc = ret < 0 ? 1 : 0;
+	dr_report_free(&rep);
+out_kernel:
+	kernel_close(&k);
+out_state:
+	applied_state_free(&st);
+out_cfg:
+	rs_config_free(cfg);
+	return rc;
+}
+
+static bool daemon_running(const struct rs_config *cfg)
+{
+	struct strbuf sb;
+	int ret;
+
+	sb_init(&sb);
+	ret = ctl_call(cfg->control_socket, "status json", CTL_TIMEOUT_MS, &sb);
+	sb_free(&sb);
+	return ret == 0;
+}
+
+static int cmd_remove(const struct options *o)
+{
+	struct rs_config *cfg = load_config(o);
+	struct applied_state st;
+	struct kernel_ops k;
+	struct dr_report rep;
+	int ret, rc = 1;
+
+	if (!cfg)
+		return 1;
+	if (daemon_running(cfg)) {
+		fprintf(stderr, "rs-agent: the agent is running and would put everything back; stop it first\n");
+		goto out_cfg;
+	}
+	ret = applied_state_load(cfg->state_dir, &st);
+	if (ret < 0) {
+		fprintf(stderr, "rs-agent: %s/applied: %s\n", cfg->state_dir, strerror(-ret));
+		goto out_cfg;
+	}
+	ret = kernel_open(&k);
+	if (ret < 0) {
+		fprintf(stderr, "rs-agent: rtnetlink: %s\n", strerror(-ret));
+		goto out_state;
+	}
+	dr_report_init(&rep);
+	ret = dr_remove(&k, &st, &rep);
+	print_report(&rep, !o->verbose);
+	if (ret < 0) {
+		printf("remove failed: %u error(s); %s/applied kept for another try\n", rep.errors, cfg->state_dir);
+	} else {
+		ret = applied_state_remove(cfg->state_dir);
+		if (ret < 0)
+			fprintf(stderr, "rs-agent: removing %s/applied: %s\n", cfg->state_dir, strerror(-ret));
+		if (rep.changes == 0)
+			printf("nothing to remove\n");
+		else
+			printf("removed %u change(s)\n", rep.changes);
+	}
+	rc = ret < 0 ? 1 : 0;
+	dr_report_free(&rep);
+	kernel_close(&k);
+out_state:
+	applied_state_free(&st);
+out_cfg:
+	rs_config_free(cfg);
+	return rc;
+}
+
+static int cmd_check(const struct options *o)
+{
+	static const char *const words[] = { "OK", "WARNING", "CRITICAL" };
+	struct rs_config *cfg = load_config(o);
+	enum admin_state admin;
+	struct kernel_ops k;
+	struct dr_report rep;
+	int ret, rc;
+
+	if (!cfg) {
+		printf("UNKNOWN: configuration %s is not valid\n", o->config);
+		return EXIT_UNKNOWN;
+	}
+	ret = kernel_open(&k);
+	if (ret < 0) {
+		printf("UNKNOWN: rtnetlink: %s\n", strerror(-ret));
+		rs_config_free(cfg);
+		return EXIT_UNKNOWN;
+	}
+	dr_report_init(&rep);
+	dr_verify(cfg, &k, &rep);
+	for (size_t i = 0; i < rep.n; i++)
+		printf("%s: %s\n", words[rep.items[i].severity], rep.items[i].text);
+	rc = (int)rep.worst;
+	if (admin_state_load(cfg->state_dir, &admin) < 0) {
+		printf("WARNING: cannot read the admin state in %s\n", cfg->state_dir);
+		rc = rc > EXIT_WARNING ? rc : EXIT_WARNING;
+	} else if (admin != ADMIN_READY) {
+		printf("WARNING: admin state is %s\n", admin_state_name(admin));
+		rc = rc > EXIT_WARNING ? rc : EXIT_WARNING;
+	} else {
+		printf("OK: admin state is ready\n");
+	}
+	dr_report_free(&rep);
+	kernel_close(&k);
+	rs_config_free(cfg);
+	return rc;
+}
+
+static int cmd_control(const struct options *o, const char *request, bool raw)
+{
+	struct rs_config *cfg = load_config(o);
+	struct strbuf sb;
+	int ret, rc = 0;
+
+	if (!cfg)
+		return 1;
+	sb_init(&sb);
+	ret = ctl_call(cfg->control_socket, request, CTL_TIMEOUT_MS, &sb);
+	if (ret < 0) {
+		fprintf(stderr, "rs-agent: the agent is not running (%s: %s)\n", cfg->control_socket,
+			strerror(-ret));
+		rc = 1;
+	} else {
+		fputs(sb_str(&sb), stdout);
+		if (!raw && strstr(sb_str(&sb), "\"error\""))
+			rc = 1;
+	}
+	sb_free(&sb);
+	rs_config_free(cfg);
+	return rc;
+}
+
+/* drain/ready/maint: through the daemon when it runs, else on disk. */
+static int cmd_admin(const struct options *o, enum admin_state a)
+{
+	struct rs_config *cfg;
+	int ret;
+
+	cfg = load_config(o);
+	if (!cfg)
+		return 1;
+	if (daemon_running(cfg)) {
+		rs_config_free(cfg);
+		return cmd_control(o, admin_state_name(a), false);
+	}
+	ret = ensure_state_dir(cfg);
+	if (ret == 0)
+		ret = admin_state_save(cfg->state_dir, a);
+	if (ret < 0)
+		fprintf(stderr, "rs-agent: saving the admin state in %s: %s\n", cfg->state_dir, strerror(-ret));
+	else
+		printf("admin state: %s (saved; the agent is not running and will start with it)\n",
+		       admin_state_name(a));
+	rs_config_free(cfg);
+	return ret < 0 ? 1 : 0;
+}
+
+static int cmd_run(const struct options *o)
+{
+	struct rs_config *cfg = load_config(o);
+
+	if (!cfg)
+		return 1;
+	log_init("rs-agent", !o->detach, o->verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
+	return daemon_run(cfg, o->detach);
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->config = RS_AGENT_CONF;
+	while ((c = getopt_long(argc, argv, "df:htv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->detach = true; break;
+		case 'f': o->config = optarg; break;
+		case 'j': o->json = true; break;
+		case 't': o->configtest = true; break;
+		case 'v': o->verbose = true; break;
+		case 'h': usage(0);
+		default: usage(2);
+		}
+	}
+	if (o->configtest) {
+		o->command = "configtest";
+		if (optind != argc)
+			usage(2);
+		return;
+	}
+	if (optind >= argc)
+		usage(2);
+	o->command = argv[optind++];
+	/* `status --json` reads naturally; accept options after the command. */
+	for (; optind < argc; optind++) {
+		if (strcmp(argv[optind], "--json") == 0 && strcmp(o->command, "status") == 0)
+			o->json = true;
+		else
+			usage(2);
+	}
+	if (o->detach && strcmp(o->command, "run") != 0)
+		usage(2);
+	if (o->json && strcmp(o->command, "status") != 0)
+		usage(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	enum admin_state a;
+
+	parse_args(argc, argv, &o);
+	log_init("rs-agent", true, o.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (strcmp(o.command, "configtest") == 0)
+		return cmd_configtest(&o);
+	if (strcmp(o.command, "run") == 0)
+		return cmd_run(&o);
+	if (strcmp(o.command, "apply") == 0)
+		return cmd_apply(&o);
+	if (strcmp(o.command, "remove") == 0)
+		return cmd_remove(&o);
+	if (strcmp(o.command, "check") == 0)
+		return cmd_check(&o);
+	if (strcmp(o.command, "status") == 0)
+		return cmd_control(&o, o.json ? "status json" : "status", false);
+	if (strcmp(o.command, "reload") == 0)
+		return cmd_control(&o, "reload", false);
+	if (admin_state_parse(o.command, &a) == 0)
+		return cmd_admin(&o, a);
+	fprintf(stderr, "rs-agent: unknown command '%s'\n", o.command);
+	usage(2);
+}
