@@ -223,7 +223,7 @@ static void validate_agent(struct rs_config *cfg, const struct ini_doc *doc, str
 	if (!cfg->agent_enabled)
 		return;
 	if (cfg->allow.n == 0)
-		ini_doc_error(d, doc, ini_doc_line(doc, "agent", NULL) ? "agent" : NULL, "allow",
+		ini_doc_error(d, doc, "agent", "allow",
 			      "the directors' addresses are required while the agent port is enabled");
 	if (cfg->listen.port == 0)
 		ini_doc_error(d, doc, "agent", "listen", "a port is required, such as 0.0.0.0:5555");

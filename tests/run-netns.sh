@@ -13,7 +13,7 @@ for t in "$root"/tests/netns/[0-9]*.sh; do
 	fi
 	out=$(BUILD="$root/$build" timeout 600 bash "$t" 2>&1)
 	rc=$?
-	printf '%s\n' "$out" | sed -n "s|^\(PASS\|FAIL\|SKIP\) |\1 netns/$name: |p"
+	printf '%s\n' "$out" | sed -nE "s#^(PASS|FAIL|SKIP) #\1 netns/$name: #p"
 	if [ $rc != 0 ]; then
 		printf '%s\n' "$out" | grep -v '^\(PASS\|SKIP\) ' | tail -60 | sed 's/^/    /'
 		grep -q '^FAIL' <<<"$out" || echo "FAIL netns/$name: exited with status $rc"

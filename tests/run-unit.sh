@@ -12,7 +12,7 @@ for t in "$dir"/test_*; do
 	name=$(basename "$t")
 	out=$(timeout 300 "$t" 2>&1)
 	rc=$?
-	printf '%s\n' "$out" | sed -n "s|^\(PASS\|FAIL\|SKIP\) |\1 ${tag}unit/$name: |p"
+	printf '%s\n' "$out" | sed -nE "s#^(PASS|FAIL|SKIP) #\1 ${tag}unit/$name: #p"
 	if [ $rc != 0 ]; then
 		printf '%s\n' "$out" | grep -v '^\(PASS\|SKIP\) ' | sed 's/^/    /'
 		grep -q '^FAIL' <<<"$out" || echo "FAIL ${tag}unit/$name: exited with status $rc"
@@ -26,7 +26,7 @@ for t in "$root"/tests/unit/*.sh; do
 	name=$(basename "$t" .sh)
 	out=$(BUILD="$bindir" timeout 300 bash "$t" 2>&1)
 	rc=$?
-	printf '%s\n' "$out" | sed -n "s|^\(PASS\|FAIL\|SKIP\) |\1 ${tag}cli/$name: |p"
+	printf '%s\n' "$out" | sed -nE "s#^(PASS|FAIL|SKIP) #\1 ${tag}cli/$name: #p"
 	if [ $rc != 0 ]; then
 		printf '%s\n' "$out" | grep -v '^\(PASS\|SKIP\) ' | sed 's/^/    /'
 		grep -q '^FAIL' <<<"$out" || echo "FAIL ${tag}cli/$name: exited with status $rc"

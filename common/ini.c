@@ -1,0 +1,1570 @@
+/* Table-driven INI configuration on top of iniparser.
+ *
+ * iniparser lowercases names, keeps only the last of two equal keys and
+ * knows no line numbers, so the text is read twice:
+ *
+ *  1. Our scanner walks the lines with iniparser's own syntax (comments,
+ *     [section] headers, key = value, backslash continuation) and checks the
+ *     structure against the schema: unknown sections and keys, duplicates,
+ *     names, line length. Every line it accepts is kept, per section.
+ *  2. iniparser reads only those accepted lines (through a memfd), so the
+ *     two readers cannot disagree, and gives the values (quotes, inline
+ *     comments). Each value goes through its key's type; absent keys get
+ *     their defaults.
+ *
+ * Errors are collected, sorted by line, and reported together. Nothing here
+ * prints: iniparser's own complaints go to a silent callback. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iniparser.h>
+
+#include "ini.h"
+
+#define INI_MAX_FILE	(1024 * 1024)
+/* iniparser 4.1 fails on a logical line of more than 1022 bytes. */
+#define INI_MAX_LINE	1000
+#define INI_MAX_NAME	64
+#define INI_MAX_ERRORS	100
+/* iniparser's dictionary is a linear list (quadratic to fill), so it is
+ * fed at most this many entries at a time. */
+#define INI_BATCH	1024
+#define SUGGEST_MAX	2
+
+#define MS_PER_S	1000ULL
+#define MS_PER_M	(60 * MS_PER_S)
+#define MS_PER_H	(60 * MS_PER_M)
+
+/* ---- small helpers ---- */
+
+/* isspace() in the C locale, which is what iniparser trims. */
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static char *trim(char *s)
+{
+	size_t n;
+
+	while (is_space(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+static size_t trimmed_len(const char *s, size_t n)
+{
+	while (n > 0 && is_space(s[n - 1]))
+		n--;
+	return n;
+}
+
+static void lowercase(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+static bool has_space(const char *s)
+{
+	for (; *s; s++)
+		if (is_space(*s))
+			return true;
+	return false;
+}
+
+static int type_fail(char *err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int type_fail(char *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, PARSE_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* ---- diagnostics ---- */
+
+void ini_diag_init(struct ini_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void ini_diag_free(struct ini_diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->msgs[i]);
+	free(d->msgs);
+	ini_diag_init(d);
+}
+
+/* "FILE:LINE: section.key: message"; "[section]" when there is no key. */
+static char *diag_format(const char *file, unsigned line, const char *section, const char *key,
+			 const char *fmt, va_list ap)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_append(&sb, "");
+	if (file) {
+		sb_append(&sb, file);
+		if (line)
+			sb_printf(&sb, ":%u", line);
+		sb_append(&sb, ": ");
+	} else if (line) {
+		sb_printf(&sb, "line %u: ", line);
+	}
+	if (section && key)
+		sb_printf(&sb, "%s.%s: ", section, key);
+	else if (section)
+		sb_printf(&sb, "[%s]: ", section);
+	else if (key)
+		sb_printf(&sb, "%s: ", key);
+	sb_vprintf(&sb, fmt, ap);
+	if (sb.failed) {
+		sb_free(&sb);
+		return NULL;
+	}
+	return sb.buf;
+}
+
+/* Takes ownership of msg. */
+static void diag_push(struct ini_diag *d, char *msg)
+{
+	if (!msg)
+		return;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		char **p = cap < SIZE_MAX / sizeof(*p) ? realloc(d->msgs, cap * sizeof(*p)) : NULL;
+
+		if (!p) {
+			free(msg);
+			return;
+		}
+		d->msgs = p;
+		d->cap = cap;
+	}
+	d->msgs[d->n++] = msg;
+}
+
+void ini_diag_add(struct ini_diag *d, const char *file, unsigned line,
+		  const char *section, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_push(d, diag_format(file, line, section, key, fmt, ap));
+	va_end(ap);
+}
+
+/* ---- the document: sections, keys and their lines ---- */
+
+struct doc_key {
+	unsigned line;		/* first occurrence; 0 = absent */
+	bool rejected;		/* present but unusable, already reported */
+};
+
+struct doc_section {
+	const struct ini_section *schema;
+	char *header;		/* "check web": type, one space, name */
+	const char *name;	/* inside header; NULL for unnamed sections */
+	unsigned line;
+	struct doc_key *keys;	/* one per schema key */
+	size_t nkeys;
+	struct strbuf text;	/* accepted "key = value" lines, for iniparser */
+	size_t nvalues;
+};
+
+struct ini_doc {
+	char *path;
+	struct doc_section *sections;
+	size_t n, cap;
+	size_t *slots;		/* open-addressing index by header: position + 1 */
+	size_t nslots;
+};
+
+static size_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+static long doc_find(const struct ini_doc *doc, const char *header)
+{
+	size_t mask, i;
+
+	if (!doc || doc->nslots == 0)
+		return -1;
+	mask = doc->nslots - 1;
+	for (i = hash_name(header) & mask; doc->slots[i]; i = (i + 1) & mask) {
+		size_t pos = doc->slots[i] - 1;
+
+		if (strcmp(doc->sections[pos].header, header) == 0)
+			return (long)pos;
+	}
+	return -1;
+}
+
+static void slots_insert(size_t *slots, size_t nslots, const char *header, size_t pos)
+{
+	size_t mask = nslots - 1, i;
+
+	for (i = hash_name(header) & mask; slots[i]; i = (i + 1) & mask)
+		;
+	slots[i] = pos + 1;
+}
+
+/* Keep the index at most half full. */
+static int doc_index_grow(struct ini_doc *doc)
+{
+	size_t nslots, *slots;
+
+	if ((doc->n + 1) * 2 <= doc->nslots)
+		return 0;
+	nslots = doc->nslots ? doc->nslots * 2 : 16;
+	slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t pos = 0; pos < doc->n; pos++)
+		slots_insert(slots, nslots, doc->sections[pos].header, pos);
+	free(doc->slots);
+	doc->slots = slots;
+	doc->nslots = nslots;
+	return 0;
+}
+
+static size_t schema_nkeys(const struct ini_section *sec)
+{
+	size_t n = 0;
+
+	while (sec->keys && sec->keys[n].name)
+		n++;
+	return n;
+}
+
+static long doc_add_section(struct ini_doc *doc, const struct ini_section *schema,
+			    const char *header, size_t type_len, unsigned line)
+{
+	struct doc_section *rec;
+
+	if (doc_index_grow(doc) < 0)
+		return -ENOMEM;
+	if (doc->n == doc->cap) {
+		size_t cap = doc->cap ? doc->cap * 2 : 8;
+		struct doc_section *p = realloc(doc->sections, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		doc->sections = p;
+		doc->cap = cap;
+	}
+	rec = &doc->sections[doc->n];
+	memset(rec, 0, sizeof(*rec));
+	rec->schema = schema;
+	rec->line = line;
+	rec->nkeys = schema_nkeys(schema);
+	rec->header = strdup(header);
+	rec->keys = calloc(rec->nkeys ? rec->nkeys : 1, sizeof(*rec->keys));
+	if (!rec->header || !rec->keys) {
+		free(rec->header);
+		free(rec->keys);
+		return -ENOMEM;
+	}
+	rec->name = header[type_len] ? rec->header + type_len + 1 : NULL;
+	sb_init(&rec->text);
+	slots_insert(doc->slots, doc->nslots, rec->header, doc->n);
+	return (long)doc->n++;
+}
+
+void ini_doc_free(struct ini_doc *doc)
+{
+	if (!doc)
+		return;
+	for (size_t i = 0; i < doc->n; i++) {
+		free(doc->sections[i].header);
+		free(doc->sections[i].keys);
+		sb_free(&doc->sections[i].text);
+	}
+	free(doc->sections);
+	free(doc->slots);
+	free(doc->path);
+	free(doc);
+}
+
+const char *ini_doc_path(const struct ini_doc *doc)
+{
+	return doc ? doc->path : NULL;
+}
+
+static long key_index(const struct ini_section *sec, const char *name)
+{
+	for (size_t i = 0; sec->keys && sec->keys[i].name; i++)
+		if (strcmp(sec->keys[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+unsigned ini_doc_line(const struct ini_doc *doc, const char *section, const char *key)
+{
+	const struct doc_section *rec;
+	long pos, k;
+
+	if (!doc || !section)
+		return 0;
+	pos = doc_find(doc, section);
+	if (pos < 0)
+		return 0;
+	rec = &doc->sections[pos];
+	if (!key)
+		return rec->line;
+	k = key_index(rec->schema, key);
+	return k < 0 ? 0 : rec->keys[k].line;
+}
+
+void ini_doc_error(struct ini_diag *d, const struct ini_doc *doc, const char *section,
+		   const char *key, const char *fmt, ...)
+{
+	unsigned line = ini_doc_line(doc, section, key);
+	va_list ap;
+
+	if (line == 0 && key)
+		line = ini_doc_line(doc, section, NULL);
+	va_start(ap, fmt);
+	diag_push(d, diag_format(ini_doc_path(doc), line, section, key, fmt, ap));
+	va_end(ap);
+}
+
+/* ---- the loader ---- */
+
+struct pending_msg {
+	unsigned line;
+	size_t seq;
+	char *msg;
+};
+
+enum scan_context {
+	IN_NOTHING,		/* before the first header */
+	IN_SECTION,		/* inside doc->sections[current] */
+	IN_REJECTED,		/* after a bad header: its keys are skipped */
+};
+
+struct loader {
+	const char *file;
+	const struct ini_schema *schema;
+	void *cfg;
+	struct ini_doc *doc;
+	/* Errors wait here to be sorted by line before they reach the diag. */
+	struct pending_msg *msgs;
+	size_t nmsgs, capmsgs;
+	size_t errors;
+	bool nomem;
+	enum scan_context ctx;
+	size_t current;
+};
+
+static void loader_error(struct loader *l, unsigned line, const char *section, const char *key,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void loader_push(struct loader *l, unsigned line, char *msg)
+{
+	if (!msg)
+		return;
+	if (l->nmsgs == l->capmsgs) {
+		size_t cap = l->capmsgs ? l->capmsgs * 2 : 16;
+		struct pending_msg *p = realloc(l->msgs, cap * sizeof(*p));
+
+		if (!p) {
+			free(msg);
+			return;
+		}
+		l->msgs = p;
+		l->capmsgs = cap;
+	}
+	l->msgs[l->nmsgs] = (struct pending_msg){ line, l->nmsgs, msg };
+	l->nmsgs++;
+}
+
+static void loader_error(struct loader *l, unsigned line, const char *section, const char *key,
+			 const char *fmt, ...)
+{
+	va_list ap;
+
+	l->errors++;
+	if (l->errors > INI_MAX_ERRORS + 1)
+		return;
+	if (l->errors == INI_MAX_ERRORS + 1) {
+		/* A file this broken is the wrong file; say so once. */
+		loader_push(l, 0, strdup("too many errors, the rest are not shown"));
+		return;
+	}
+	va_start(ap, fmt);
+	loader_push(l, line, diag_format(l->file, line, section, key, fmt, ap));
+	va_end(ap);
+}
+
+static void loader_nomem(struct loader *l)
+{
+	if (!l->nomem)
+		loader_error(l, 0, NULL, NULL, "out of memory");
+	l->nomem = true;
+}
+
+/* File order; messages without a line (missing sections) last. */
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pending_msg *x = a, *y = b;
+	unsigned lx = x->line ? x->line : UINT_MAX, ly = y->line ? y->line : UINT_MAX;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void loader_flush(struct loader *l, struct ini_diag *diag)
+{
+	if (l->nmsgs)
+		qsort(l->msgs, l->nmsgs, sizeof(*l->msgs), pending_cmp);
+	for (size_t i = 0; i < l->nmsgs; i++)
+		diag_push(diag, l->msgs[i].msg);
+	free(l->msgs);
+	l->msgs = NULL;
+	l->nmsgs = l->capmsgs = 0;
+}
+
+struct suggestion {
+	const char *best;
+	unsigned dist;
+};
+
+static void suggest_consider(struct suggestion *s, const char *word, const char *candidate)
+{
+	unsigned d = edit_distance(word, candidate, SUGGEST_MAX);
+
+	if (d <= SUGGEST_MAX && (!s->best || d < s->dist)) {
+		s->best = candidate;
+		s->dist = d;
+	}
+}
+
+static const struct ini_section *schema_section(const struct ini_schema *schema, const char *type)
+{
+	for (size_t i = 0; i < schema->nsections; i++)
+		if (strcmp(schema->sections[i].type, type) == 0)
+			return &schema->sections[i];
+	return NULL;
+}
+
+static void report_unknown_type(struct loader *l, unsigned line, const char *header, const char *type)
+{
+	struct suggestion s = { NULL, 0 };
+
+	for (size_t i = 0; i < l->schema->nsections; i++)
+		suggest_consider(&s, type, l->schema->sections[i].type);
+	if (s.best)
+		loader_error(l, line, header, NULL, "unknown section type '%s' (did you mean '%s'?)",
+			     type, s.best);
+	else
+		loader_error(l, line, header, NULL, "unknown section type '%s'", type);
+}
+
+/* Check a header's shape and its name against the schema; NULL when bad
+ * (already reported). */
+static const struct ini_section *check_header(struct loader *l, unsigned line, const char *header,
+					      const char *type, const char *name)
+{
+	const struct ini_section *sec;
+
+	if (strchr(header, ':')) {
+		loader_error(l, line, header, NULL,
+			     "':' is not allowed in section names (iniparser uses it as a separator)");
+		return NULL;
+	}
+	sec = schema_section(l->schema, type);
+	if (!sec) {
+		report_unknown_type(l, line, header, type);
+		return NULL;
+	}
+	if (name && has_space(name)) {
+		loader_error(l, line, header, NULL, "a section name is a single word");
+		return NULL;
+	}
+	if (sec->named && !name) {
+		loader_error(l, line, header, NULL, "section needs a name, as in [%s NAME]", type);
+		return NULL;
+	}
+	if (!sec->named && name) {
+		loader_error(l, line, header, NULL, "section [%s] takes no name", type);
+		return NULL;
+	}
+	if (name && strlen(name) > INI_MAX_NAME) {
+		loader_error(l, line, header, NULL, "section name longer than %d characters", INI_MAX_NAME);
+		return NULL;
+	}
+	return sec;
+}
+
+/* "[ Type  Name ]" -> header "type name" in buf; returns the type length. */
+static size_t normalize_header(char *inner, char *buf, size_t size)
+{
+	char *name;
+	size_t type_len;
+
+	lowercase(inner);
+	type_len = strcspn(inner, " \t\n\r\v\f");
+	name = inner + type_len;
+	while (is_space(*name))
+		name++;
+	if (*name)
+		snprintf(buf, size, "%.*s %s", (int)type_len, inner, name);
+	else
+		snprintf(buf, size, "%.*s", (int)type_len, inner);
+	return type_len;
+}
+
+static void scan_header(struct loader *l, unsigned line, char *s)
+{
+	char header[INI_MAX_LINE + 2], type[INI_MAX_LINE + 1], *inner;
+	const struct ini_section *sec;
+	size_t n = strlen(s), type_len;
+	long pos;
+
+	l->ctx = IN_REJECTED;
+	if (s[n - 1] != ']') {
+		loader_error(l, line, NULL, NULL,
+			     "section header must end with ']' (comments go on a line of their own)");
+		return;
+	}
+	s[n - 1] = '\0';
+	inner = trim(s + 1);
+	if (*inner == '\0' || strpbrk(inner, "[]")) {
+		loader_error(l, line, NULL, NULL, "malformed section header");
+		return;
+	}
+	type_len = normalize_header(inner, header, sizeof(header));
+	snprintf(type, sizeof(type), "%.*s", (int)type_len, header);
+	sec = check_header(l, line, header, type, header[type_len] ? header + type_len + 1 : NULL);
+	if (!sec)
+		return;
+	pos = doc_find(l->doc, header);
+	if (pos >= 0) {
+		/* iniparser merges a repeated section; we report it and do the same. */
+		loader_error(l, line, header, NULL, "duplicate section (first at line %u)",
+			     l->doc->sections[pos].line);
+	} else {
+		pos = doc_add_section(l->doc, sec, header, type_len, line);
+		if (pos < 0) {
+			loader_nomem(l);
+			return;
+		}
+	}
+	l->ctx = IN_SECTION;
+	l->current = (size_t)pos;
+}
+
+/* iniparser takes a value in quotes up to the next same quote and silently
+ * drops what follows; refuse what it would misread. */
+static const char *quote_problem(const char *v)
+{
+	const char *close;
+	char q;
+
+	while (is_space(*v))
+		v++;
+	q = *v;
+	if (q != '"' && q != '\'')
+		return NULL;
+	close = strchr(v + 1, q);
+	if (!close)
+		return "missing closing quote";
+	for (close++; is_space(*close); close++)
+		;
+	if (*close && *close != ';' && *close != '#')
+		return "unexpected text after the closing quote";
+	return NULL;
+}
+
+static void report_unknown_key(struct loader *l, unsigned line, const struct doc_section *rec,
+			       const char *key)
+{
+	struct suggestion s = { NULL, 0 };
+
+	for (size_t i = 0; i < rec->nkeys; i++)
+		suggest_consider(&s, key, rec->schema->keys[i].name);
+	if (s.best)
+		loader_error(l, line, rec->header, key, "unknown key (did you mean '%s'?)", s.best);
+	else
+		loader_error(l, line, rec->header, key, "unknown key");
+}
+
+static void scan_key(struct loader *l, unsigned line, const char *s)
+{
+	const char *eq = strchr(s, '='), *problem;
+	char keybuf[INI_MAX_LINE + 1], *key;
+	struct doc_section *rec;
+	struct doc_key *st;
+	long k;
+
+	snprintf(keybuf, sizeof(keybuf), "%.*s", (int)(eq - s), s);
+	key = trim(keybuf);
+	lowercase(key);
+	if (l->ctx == IN_NOTHING) {
+		loader_error(l, line, NULL, key, "key before the first [section]");
+		return;
+	}
+	if (l->ctx == IN_REJECTED)
+		return;
+	rec = &l->doc->sections[l->current];
+	if (strchr(key, ':')) {
+		loader_error(l, line, rec->header, key,
+			     "':' is not allowed in key names (iniparser uses it as a separator)");
+		return;
+	}
+	k = key_index(rec->schema, key);
+	if (k < 0) {
+		report_unknown_key(l, line, rec, key);
+		return;
+	}
+	st = &rec->keys[k];
+	if (st->line) {
+		loader_error(l, line, rec->header, key, "duplicate key (first set at line %u)", st->line);
+		return;
+	}
+	st->line = line;
+	problem = quote_problem(eq + 1);
+	if (problem) {
+		st->rejected = true;
+		loader_error(l, line, rec->header, key, "%s", problem);
+		return;
+	}
+	sb_append(&rec->text, s);
+	sb_append(&rec->text, "\n");
+	if (rec->text.failed) {
+		st->rejected = true;
+		loader_nomem(l);
+		return;
+	}
+	rec->nvalues++;
+}
+
+/* One logical line (continuations joined), classified the way iniparser
+ * does: blank, comment, [header], key = value, or an error. */
+static void scan_line(struct loader *l, unsigned line, char *s, bool too_long, bool has_nul)
+{
+	s = trim(s);
+	if (too_long || has_nul) {
+		/* Keys after a broken header must not land in the section before. */
+		if (*s == '[')
+			l->ctx = IN_REJECTED;
+		if (too_long)
+			loader_error(l, line, NULL, NULL, "line too long (more than %d bytes)", INI_MAX_LINE);
+		else
+			loader_error(l, line, NULL, NULL, "line contains a NUL byte");
+		return;
+	}
+	if (*s == '\0' || *s == '#' || *s == ';')
+		return;
+	if (*s == '[')
+		scan_header(l, line, s);
+	else if (*s != '=' && strchr(s, '='))
+		scan_key(l, line, s);
+	else
+		loader_error(l, line, NULL, NULL,
+			     "syntax error: expected [section], key = value or a comment");
+}
+
+/* Walk physical lines, joining continuations as iniparser does: trailing
+ * blanks are dropped, then a final backslash joins the next line in its
+ * place. A logical line is numbered by its first physical line. */
+static void scan_text(struct loader *l, const char *data, size_t len)
+{
+	char buf[INI_MAX_LINE + 1];
+	size_t pos = 0, used = 0;
+	unsigned lineno = 0, start = 0;
+	bool continued = false, too_long = false, has_nul = false;
+
+	while (pos < len) {
+		const char *p = data + pos, *nl = memchr(p, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - p) : len - pos, keep;
+
+		pos += n + (nl != NULL);
+		lineno++;
+		if (!continued) {
+			start = lineno;
+			used = 0;
+			too_long = has_nul = false;
+		}
+		if (memchr(p, '\0', n))
+			has_nul = true;
+		n = trimmed_len(p, n);
+		keep = n <= INI_MAX_LINE - used ? n : INI_MAX_LINE - used;
+		memcpy(buf + used, p, keep);
+		used += keep;
+		if (keep < n)
+			too_long = true;
+		if (too_long) {
+			continued = n > 0 && p[n - 1] == '\\';
+		} else {
+			used = trimmed_len(buf, used);
+			continued = used > 0 && buf[used - 1] == '\\';
+			if (continued)
+				used--;
+		}
+		if (!continued) {
+			buf[used] = '\0';
+			scan_line(l, start, buf, too_long, has_nul);
+		}
+	}
+	if (continued) {
+		buf[used] = '\0';
+		scan_line(l, start, buf, too_long, has_nul);
+	}
+}
+
+/* ---- handing the accepted lines to iniparser ---- */
+
+/* iniparser 4.1 reads only from a path: a memfd seen through /proc, or a
+ * private temporary file when /proc is not mounted. */
+struct feed {
+	int fd;
+	bool tmpfile;
+	char path[PATH_MAX];
+};
+
+static int iniparser_quiet(const char *fmt, ...)
+{
+	(void)fmt;
+	return 0;
+}
+
+static int feed_open(struct feed *f)
+{
+	const char *dir;
+
+	f->tmpfile = false;
+	f->fd = memfd_create("dsrkit-ini", MFD_CLOEXEC);
+	if (f->fd >= 0) {
+		snprintf(f->path, sizeof(f->path), "/proc/self/fd/%d", f->fd);
+		if (access(f->path, R_OK) == 0)
+			return 0;
+		close(f->fd);
+	}
+	dir = secure_getenv("TMPDIR");
+	if (!dir || *dir != '/')
+		dir = "/tmp";
+	if ((size_t)snprintf(f->path, sizeof(f->path), "%s/dsrkit-ini.XXXXXX", dir) >= sizeof(f->path))
+		return -ENAMETOOLONG;
+	f->fd = mkostemp(f->path, O_CLOEXEC);
+	if (f->fd < 0)
+		return -errno;
+	f->tmpfile = true;
+	return 0;
+}
+
+static void feed_close(struct feed *f)
+{
+	if (f->fd < 0)
+		return;
+	close(f->fd);
+	if (f->tmpfile)
+		unlink(f->path);
+	f->fd = -1;
+}
+
+static int feed_load(struct feed *f, const struct strbuf *text, dictionary **out)
+{
+	size_t off = 0;
+	int ret;
+
+	*out = NULL;
+	if (f->fd < 0) {
+		ret = feed_open(f);
+		if (ret < 0)
+			return ret;
+	}
+	if (ftruncate(f->fd, 0) < 0)
+		return -errno;
+	while (off < text->len) {
+		ssize_t n = pwrite(f->fd, text->buf + off, text->len - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	iniparser_set_error_callback(iniparser_quiet);
+	*out = iniparser_load(f->path);
+	return *out ? 0 : -EIO;
+}
+
+/* ---- values and defaults ---- */
+
+static void set_value(struct loader *l, unsigned line, const char *header, const struct ini_key *key,
+		      const char *value, void *base)
+{
+	char err[PARSE_ERR_MAX] = "";
+
+	if (key->type->parse(key, value, (char *)base + key->offset, err) < 0)
+		loader_error(l, line, header, key->name, "%s", err[0] ? err : "invalid value");
+}
+
+static void set_default(struct loader *l, const char *header, const struct ini_key *key, void *base)
+{
+	char err[PARSE_ERR_MAX] = "";
+
+	if (!key->def)
+		return;
+	if (key->type->parse(key, key->def, (char *)base + key->offset, err) < 0)
+		loader_error(l, 0, header, key->name, "invalid default '%s': %s", key->def, err);
+}
+
+static void apply_section(struct loader *l, struct doc_section *rec, dictionary *dict)
+{
+	const struct ini_key *keys = rec->schema->keys;
+	char lookup[INI_MAX_LINE * 2 + 2];
+	void *base;
+
+	base = rec->schema->instance ? rec->schema->instance(l->cfg, rec->name) : NULL;
+	if (!base) {
+		loader_nomem(l);
+		return;
+	}
+	for (size_t i = 0; i < rec->nkeys; i++) {
+		const struct doc_key *st = &rec->keys[i];
+		const char *value;
+
+		if (st->rejected)
+			continue;
+		if (!st->line) {
+			if (keys[i].required)
+				loader_error(l, rec->line, rec->header, keys[i].name, "missing required key");
+			else
+				set_default(l, rec->header, &keys[i], base);
+			continue;
+		}
+		snprintf(lookup, sizeof(lookup), "%s:%s", rec->header, keys[i].name);
+		value = iniparser_getstring(dict, lookup, NULL);
+		if (!value) {
+			/* Would mean our scanner and iniparser disagree. */
+			loader_error(l, st->line, rec->header, keys[i].name,
+				     "internal error: iniparser did not return this value");
+			continue;
+		}
+		set_value(l, st->line, rec->header, &keys[i], value, base);
+	}
+	sb_free(&rec->text);
+}
+
+static int apply_present_sections(struct loader *l)
+{
+	struct feed feed = { .fd = -1 };
+	struct strbuf batch;
+	size_t i = 0;
+	int ret = 0;
+
+	sb_init(&batch);
+	while (i < l->doc->n && ret == 0) {
+		size_t start = i, entries = 0;
+		dictionary *dict = NULL;
+
+		sb_reset(&batch);
+		while (i < l->doc->n &&
+		       (i == start || entries + 1 + l->doc->sections[i].nvalues <= INI_BATCH)) {
+			struct doc_section *rec = &l->doc->sections[i++];
+
+			entries += 1 + rec->nvalues;
+			if (rec->nvalues == 0)
+				continue;
+			sb_printf(&batch, "[%s]\n", rec->header);
+			sb_append(&batch, sb_str(&rec->text));
+		}
+		if (batch.failed)
+			ret = -ENOMEM;
+		else if (batch.len)
+			ret = feed_load(&feed, &batch, &dict);
+		if (ret < 0)
+			break;
+		for (size_t j = start; j < i; j++)
+			apply_section(l, &l->doc->sections[j], dict);
+		if (dict)
+			iniparser_freedict(dict);
+	}
+	feed_close(&feed);
+	sb_free(&batch);
+	return ret;
+}
+
+/* Unnamed sections not in the file still get their defaults. */
+static void apply_absent_sections(struct loader *l)
+{
+	for (size_t s = 0; s < l->schema->nsections; s++) {
+		const struct ini_section *sec = &l->schema->sections[s];
+		void *base;
+
+		if (sec->named || doc_find(l->doc, sec->type) >= 0)
+			continue;
+		if (sec->required)
+			loader_error(l, 0, sec->type, NULL, "missing required section");
+		base = sec->instance ? sec->instance(l->cfg, NULL) : NULL;
+		if (!base) {
+			loader_nomem(l);
+			continue;
+		}
+		for (size_t i = 0; sec->keys && sec->keys[i].name; i++) {
+			if (!sec->keys[i].required)
+				set_default(l, sec->type, &sec->keys[i], base);
+			else if (!sec->required)
+				loader_error(l, 0, sec->type, sec->keys[i].name, "missing required key");
+		}
+	}
+}
+
+int ini_load_buffer(const char *name, const char *data, size_t len,
+		    const struct ini_schema *schema, void *cfg,
+		    struct ini_diag *diag, struct ini_doc **docp)
+{
+	struct loader l;
+	int ret;
+
+	if (docp)
+		*docp = NULL;
+	if (len > INI_MAX_FILE) {
+		ini_diag_add(diag, name, 0, NULL, NULL, "file too large (more than %d KiB)",
+			     INI_MAX_FILE / 1024);
+		return -EFBIG;
+	}
+	memset(&l, 0, sizeof(l));
+	l.file = name;
+	l.schema = schema;
+	l.cfg = cfg;
+	l.ctx = IN_NOTHING;
+	l.doc = calloc(1, sizeof(*l.doc));
+	if (l.doc)
+		l.doc->path = strdup(name ? name : "");
+	if (!l.doc || !l.doc->path) {
+		ini_doc_free(l.doc);
+		ini_diag_add(diag, name, 0, NULL, NULL, "out of memory");
+		return -ENOMEM;
+	}
+	scan_text(&l, data, len);
+	ret = apply_present_sections(&l);
+	if (ret == 0)
+		apply_absent_sections(&l);
+	else
+		loader_error(&l, 0, NULL, NULL, "cannot hand the file to iniparser: %s", strerror(-ret));
+	loader_flush(&l, diag);
+	if (ret == 0 && l.nomem)
+		ret = -ENOMEM;
+	else if (ret == 0 && l.errors)
+		ret = -EINVAL;
+	if (docp && (ret == 0 || ret == -EINVAL))
+		*docp = l.doc;
+	else
+		ini_doc_free(l.doc);
+	return ret;
+}
+
+/* ---- files ---- */
+
+static int refuse(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int refuse(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static int check_private_stat(const struct stat *st, char *err, size_t errlen)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+	uid_t me = geteuid();
+
+	if (mode & S_IWOTH)
+		return refuse(err, errlen, -EPERM,
+			      "refusing a file others can write: mode %04o lets anyone write it", mode);
+	if ((mode & S_IWGRP) && st->st_gid != 0)
+		return refuse(err, errlen, -EPERM,
+			      "refusing a file others can write: mode %04o lets group %u write it",
+			      mode, (unsigned)st->st_gid);
+	if (st->st_uid != 0 && st->st_uid != me) {
+		if (me == 0)
+			return refuse(err, errlen, -EPERM,
+				      "refusing a file others can write: it belongs to uid %u, not root",
+				      (unsigned)st->st_uid);
+		return refuse(err, errlen, -EPERM,
+			      "refusing a file others can write: it belongs to uid %u, neither root nor uid %u",
+			      (unsigned)st->st_uid, (unsigned)me);
+	}
+	return 0;
+}
+
+int file_check_private(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		int ret = -errno;
+
+		return refuse(err, errlen, ret, "cannot stat: %s", strerror(-ret));
+	}
+	return check_private_stat(&st, err, errlen);
+}
+
+/* The whole file, at most INI_MAX_FILE bytes (it may grow while read). */
+static int read_config(int fd, char **bufp, size_t *lenp)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *p;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap > INI_MAX_FILE) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap *= 2;
+			p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int ret = -errno;
+
+			free(buf);
+			return ret;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > INI_MAX_FILE) {
+		free(buf);
+		return -EFBIG;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+/* Open without blocking (a FIFO must not hang a config check), then check
+ * the very file we read. */
+static int open_config(const char *path, struct ini_diag *diag)
+{
+	char err[256];
+	struct stat st;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = -errno;
+		ini_diag_add(diag, path, 0, NULL, NULL, "cannot open: %s", strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		ini_diag_add(diag, path, 0, NULL, NULL, "cannot stat: %s", strerror(-ret));
+	} else if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		ini_diag_add(diag, path, 0, NULL, NULL, "not a regular file");
+	} else {
+		ret = check_private_stat(&st, err, sizeof(err));
+		if (ret < 0)
+			ini_diag_add(diag, path, 0, NULL, NULL, "%s", err);
+	}
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int ini_load(const char *path, const struct ini_schema *schema, void *cfg,
+	     struct ini_diag *diag, struct ini_doc **docp)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, ret;
+
+	if (docp)
+		*docp = NULL;
+	fd = open_config(path, diag);
+	if (fd < 0)
+		return fd;
+	ret = read_config(fd, &buf, &len);
+	close(fd);
+	if (ret == -EFBIG)
+		ini_diag_add(diag, path, 0, NULL, NULL, "file too large (more than %d KiB)",
+			     INI_MAX_FILE / 1024);
+	else if (ret < 0)
+		ini_diag_add(diag, path, 0, NULL, NULL, "cannot read: %s", strerror(-ret));
+	if (ret < 0)
+		return ret;
+	/* iniparser sees the bytes we checked, not a second read of the path. */
+	ret = ini_load_buffer(path, buf, len, schema, cfg, diag, docp);
+	free(buf);
+	return ret;
+}
+
+/* ---- printing ---- */
+
+/* Write s so that iniparser reads it back unchanged: quote it when it is
+ * empty, has edge blanks, could start a quote or comment, or ends in a
+ * backslash (which would continue the line). */
+static bool value_needs_quotes(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n == 0 || is_space(s[0]) || is_space(s[n - 1]) || s[0] == '"' || s[0] == '\'' ||
+	       strpbrk(s, ";#") || s[n - 1] == '\\';
+}
+
+static void append_value(struct strbuf *out, const char *s, bool is_list)
+{
+	if (!value_needs_quotes(s)) {
+		sb_append(out, s);
+	} else if (!strchr(s, '"')) {
+		sb_printf(out, "\"%s\"", s);
+	} else if (!strchr(s, '\'')) {
+		sb_printf(out, "'%s'", s);
+	} else {
+		/* Both quote characters: such a value was read unquoted, so it
+		 * has no ';', '#' or edge blanks. A list may start with an
+		 * (ignored) separator rather than a quote; a trailing
+		 * backslash is kept from continuing by an empty comment. */
+		if (is_list && (s[0] == '"' || s[0] == '\''))
+			sb_append(out, ", ");
+		sb_append(out, s);
+		if (s[strlen(s) - 1] == '\\')
+			sb_append(out, " ;");
+	}
+}
+
+void ini_print_section(const struct ini_section *sec, const char *name,
+		       const void *base, struct strbuf *out)
+{
+	struct strbuf value;
+
+	if (name)
+		sb_printf(out, "[%s %s]\n", sec->type, name);
+	else
+		sb_printf(out, "[%s]\n", sec->type);
+	sb_init(&value);
+	for (size_t i = 0; sec->keys && sec->keys[i].name; i++) {
+		const struct ini_key *key = &sec->keys[i];
+
+		sb_reset(&value);
+		key->type->print(key, (const char *)base + key->offset, &value);
+		/* Nothing printed: the field is unset (no value, no default). */
+		if (value.failed)
+			out->failed = true;
+		else if (value.len)
+			sb_printf(out, "%s = %s\n", key->name, sb_str(&value));
+	}
+	sb_free(&value);
+}
+
+void ini_free_section(const struct ini_section *sec, void *base)
+{
+	if (!base)
+		return;
+	for (size_t i = 0; sec->keys && sec->keys[i].name; i++)
+		if (sec->keys[i].type->free)
+			sec->keys[i].type->free((char *)base + sec->keys[i].offset);
+}
+
+/* ---- types ---- */
+
+/* A key without min and max takes the natural range of its type. */
+static bool range_unset(const struct ini_key *key)
+{
+	return key->min == 0 && key->max == 0;
+}
+
+static int string_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	char **p = field, *s = strdup(value);
+
+	(void)key;
+	if (!s)
+		return type_fail(err, -ENOMEM, "out of memory");
+	free(*p);
+	*p = s;
+	return 0;
+}
+
+static void string_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const char *s = *(char *const *)field;
+
+	(void)key;
+	if (s)
+		append_value(out, s, false);
+}
+
+static void string_free(void *field)
+{
+	char **p = field;
+
+	free(*p);
+	*p = NULL;
+}
+
+static int bool_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return parse_bool(value, field, err);
+}
+
+static void bool_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	sb_append(out, *(const bool *)field ? "yes" : "no");
+}
+
+static int uint_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	long long min = 0, max = UINT_MAX, v;
+	int ret;
+
+	if (!range_unset(key)) {
+		min = key->min < 0 ? 0 : key->min;
+		max = key->max > (long long)UINT_MAX ? (long long)UINT_MAX : key->max;
+	}
+	ret = parse_int_range(value, min, max, &v, err);
+	if (ret == 0)
+		*(unsigned *)field = (unsigned)v;
+	return ret;
+}
+
+static void uint_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	sb_printf(out, "%u", *(const unsigned *)field);
+}
+
+static int duration_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	uint64_t min = 0, max = UINT64_MAX;
+
+	if (!range_unset(key)) {
+		min = key->min < 0 ? 0 : (uint64_t)key->min;
+		max = key->max < 0 ? 0 : (uint64_t)key->max;
+	}
+	return parse_duration_ms(value, min, max, field, err);
+}
+
+static void duration_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	unsigned long long ms = *(const uint64_t *)field;
+
+	(void)key;
+	if (ms != 0 && ms % MS_PER_H == 0)
+		sb_printf(out, "%lluh", ms / MS_PER_H);
+	else if (ms != 0 && ms % MS_PER_M == 0)
+		sb_printf(out, "%llum", ms / MS_PER_M);
+	else if (ms % MS_PER_S == 0)
+		sb_printf(out, "%llus", ms / MS_PER_S);
+	else
+		sb_printf(out, "%llums", ms);
+}
+
+static int percent_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	unsigned min = 0, max = 100;
+
+	if (!range_unset(key)) {
+		min = key->min < 0 ? 0 : key->min > UINT_MAX ? UINT_MAX : (unsigned)key->min;
+		max = key->max < 0 ? 0 : key->max > UINT_MAX ? UINT_MAX : (unsigned)key->max;
+	}
+	return parse_percent(value, min, max, field, err);
+}
+
+static void percent_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	sb_printf(out, "%u%%", *(const unsigned *)field);
+}
+
+static int mode_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return parse_mode(value, field, err);
+}
+
+static void mode_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	sb_printf(out, "%04o", *(const unsigned *)field);
+}
+
+static int enum_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct strbuf names;
+	const struct ini_enum *e;
+
+	if (!key->enums)
+		return type_fail(err, -EINVAL, "no values are defined for this key");
+	for (e = key->enums; e->name; e++) {
+		if (strcasecmp(e->name, value) == 0) {
+			*(int *)field = e->value;
+			return 0;
+		}
+	}
+	sb_init(&names);
+	for (e = key->enums; e->name; e++)
+		sb_printf(&names, "%s%s", e == key->enums ? "" : ", ", e->name);
+	type_fail(err, -EINVAL, "'%.40s' is not one of: %s", value, sb_str(&names));
+	sb_free(&names);
+	return -EINVAL;
+}
+
+static void enum_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	int v = *(const int *)field;
+
+	for (const struct ini_enum *e = key->enums; e && e->name; e++) {
+		if (e->value == v) {
+			sb_append(out, e->name);
+			return;
+		}
+	}
+}
+
+static int ipaddr_parse_field(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return parse_ipaddr(value, field, err);
+}
+
+static void append_ipaddr(struct strbuf *out, const struct ipaddr *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	sb_append(out, ipaddr_ntop(a, buf, sizeof(buf)));
+	if (a->has_prefix)
+		sb_printf(out, "/%u", a->prefixlen);
+}
+
+static void ipaddr_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct ipaddr *a = field;
+
+	(void)key;
+	if (a->family)
+		append_ipaddr(out, a);
+}
+
+static int endpoint_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return parse_ipendpoint(value, false, field, err);
+}
+
+static void endpoint_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct ipendpoint *ep = field;
+	char buf[INET6_ADDRSTRLEN];
+
+	(void)key;
+	if (!ep->addr.family)
+		return;
+	ipaddr_ntop(&ep->addr, buf, sizeof(buf));
+	if (ep->port == 0)
+		sb_append(out, buf);
+	else if (ep->addr.family == AF_INET6)
+		sb_printf(out, "[%s]:%u", buf, ep->port);
+	else
+		sb_printf(out, "%s:%u", buf, ep->port);
+}
+
+static int ipaddr_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct ipaddr_list *list = field;
+	size_t max = strlen(value) / 2 + 1;
+	char *copy = strdup(value), **words = calloc(max, sizeof(*words));
+	struct ipaddr *items = NULL;
+	char item_err[PARSE_ERR_MAX];
+	int n, ret = 0;
+
+	(void)key;
+	if (!copy || !words) {
+		ret = type_fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	n = split_list(copy, words, (int)max);
+	if (n > 0) {
+		items = calloc((size_t)n, sizeof(*items));
+		if (!items) {
+			ret = type_fail(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	for (int i = 0; i < n && ret == 0; i++) {
+		ret = parse_ipaddr(words[i], &items[i], item_err);
+		if (ret < 0)
+			type_fail(err, ret, "'%.48s': %s", words[i], item_err);
+	}
+	if (ret == 0) {
+		free(list->items);
+		list->items = items;
+		list->n = n > 0 ? (size_t)n : 0;
+		items = NULL;
+	}
+out:
+	free(items);
+	free(words);
+	free(copy);
+	return ret;
+}
+
+static void ipaddr_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct ipaddr_list *list = field;
+
+	(void)key;
+	if (list->n == 0)
+		sb_append(out, "\"\"");
+	for (size_t i = 0; i < list->n; i++) {
+		if (i)
+			sb_append(out, ", ");
+		append_ipaddr(out, &list->items[i]);
+	}
+}
+
+static void ipaddr_list_free(void *field)
+{
+	struct ipaddr_list *list = field;
+
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+static void strlist_release(struct strlist *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		free(list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+static int strlist_push(struct strlist *list, const char *s, size_t n)
+{
+	char **items, *item;
+
+	if (list->n == SIZE_MAX / sizeof(*items) - 1)
+		return -ENOMEM;
+	items = realloc(list->items, (list->n + 1) * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	list->items = items;
+	item = strndup(s, n);
+	if (!item)
+		return -ENOMEM;
+	list->items[list->n++] = item;
+	return 0;
+}
+
+/* Comma-separated; each item trimmed, empty items skipped. */
+static int strlist_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct strlist *list = field, parsed = { NULL, 0 };
+	const char *p = value;
+
+	(void)key;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *start = p;
+
+		while (n > 0 && is_space(*start)) {
+			start++;
+			n--;
+		}
+		n = trimmed_len(start, n);
+		if (n > 0 && strlist_push(&parsed, start, n) < 0) {
+			strlist_release(&parsed);
+			return type_fail(err, -ENOMEM, "out of memory");
+		}
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	strlist_release(list);
+	*list = parsed;
+	return 0;
+}
+
+static void strlist_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct strlist *list = field;
+	struct strbuf joined;
+
+	(void)key;
+	sb_init(&joined);
+	for (size_t i = 0; i < list->n; i++) {
+		if (i)
+			sb_append(&joined, ", ");
+		sb_append(&joined, list->items[i]);
+	}
+	if (joined.failed)
+		out->failed = true;
+	else
+		append_value(out, sb_str(&joined), true);
+	sb_free(&joined);
+}
+
+static void strlist_free(void *field)
+{
+	strlist_release(field);
+}
+
+const struct ini_type ini_type_string = { "string", string_parse, string_print, string_free };
+const struct ini_type ini_type_bool = { "bool", bool_parse, bool_print, NULL };
+const struct ini_type ini_type_uint = { "uint", uint_parse, uint_print, NULL };
+const struct ini_type ini_type_duration = { "duration", duration_parse, duration_print, NULL };
+const struct ini_type ini_type_percent = { "percent", percent_parse, percent_print, NULL };
+const struct ini_type ini_type_mode = { "mode", mode_parse, mode_print, NULL };
+const struct ini_type ini_type_enum = { "enum", enum_parse, enum_print, NULL };
+const struct ini_type ini_type_ipaddr = { "ipaddr", ipaddr_parse_field, ipaddr_print, NULL };
+const struct ini_type ini_type_endpoint = { "endpoint", endpoint_parse, endpoint_print, NULL };
+const struct ini_type ini_type_ipaddr_list = { "ipaddr_list", ipaddr_list_parse, ipaddr_list_print,
+					       ipaddr_list_free };
+const struct ini_type ini_type_strlist = { "strlist", strlist_parse, strlist_print, strlist_free };

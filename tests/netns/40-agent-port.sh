@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The agent-check port as a director sees it: up, drain, down for a VIP
+# missing, a service not listening on the VIP, and a failing script; and
+# nothing at all for an address that is not on the allow list.
+. "$(dirname "$0")/lib.sh"
+
+ns_new rs
+ns_new dir
+RS=$NS_rs DIR=$NS_dir
+ip link add "v$TEST_ID" type veth peer name "w$TEST_ID"
+ip link set "v$TEST_ID" netns "$RS"
+ip link set "w$TEST_ID" netns "$DIR"
+in_ns "$RS" ip link set "v$TEST_ID" name eth0
+in_ns "$DIR" ip link set "w$TEST_ID" name eth0
+in_ns "$RS" ip addr add 198.18.1.2/24 dev eth0
+in_ns "$DIR" ip addr add 198.18.1.1/24 dev eth0
+in_ns "$DIR" ip addr add 198.18.1.3/24 dev eth0
+in_ns "$RS" ip link set eth0 up
+in_ns "$DIR" ip link set eth0 up
+
+mkdir -p "$TMP/www" && echo hello >"$TMP/www/index.html" && chmod -R a+rX "$TMP/www"
+start_web() {	# start_web ADDRESS
+	bg_in "$RS" "$TMP/web.log" python3 -m http.server 80 --bind "$1" --directory "$TMP/www"
+	WEB_PID=$LAST_PID
+}
+stop_web() { kill "$WEB_PID" 2>/dev/null; wait "$WEB_PID" 2>/dev/null; }
+
+conf=$TMP/rs.ini
+base=("verify_interval = 200ms" "[agent]" "listen = 0.0.0.0:5555" "allow = 198.18.1.1"
+      "[check web]" "type = http" "port = 80" "interval = 200ms" "timeout = 150ms"
+      "rise = 1" "fall = 1" "expect_body = hello")
+write_rs_config "$conf" rs "198.18.0.10" "${base[@]}"
+start_web 198.18.0.10
+start_agent "$RS" "$conf" "$TMP/agent.log" || { fail "daemon starts"; finish; }
+
+ask() { in_ns "$DIR" "$TOOLS/tcpquery" -s 198.18.1.1 198.18.1.2 5555; }
+reply_is() { [ "$(ask)" = "$1" ]; }
+reply_starts() { case "$(ask)" in "$1"*) return 0;; esac; return 1; }
+
+check "healthy server replies 'up ready'" wait_until 5 reply_is "up ready"
+
+in_ns "$RS" "$RS_AGENT" -f "$conf" drain >/dev/null
+check "after 'rs-agent drain' replies 'drain'" reply_is "drain"
+in_ns "$RS" "$RS_AGENT" -f "$conf" ready >/dev/null
+check "after 'rs-agent ready' replies 'up ready'" reply_is "up ready"
+
+stop_web
+check "web server stopped: down with the check's reason" wait_until 5 reply_starts "down #check web: connect 198.18.0.10:80"
+start_web 198.18.1.2
+check "web server on the real IP only: still down (DR failure caught)" wait_until 5 reply_starts "down #check web"
+sleep 0.5
+check "... and stays down" reply_starts "down #check web"
+stop_web
+start_web 198.18.0.10
+check "web server back on the VIP: up" wait_until 5 reply_is "up ready"
+
+# A failing script check, through SIGHUP reload.
+write_rs_config "$conf" rs "198.18.0.10" "${base[@]}" \
+	"[check script]" "type = script" "command = exit 2" "interval = 200ms" "timeout = 150ms" "rise = 1" "fall = 1"
+kill -HUP "$AGENT_PID"
+check "failing script check: down" wait_until 5 reply_starts "down #check script: exit status 2"
+
+# The VIP removed while repair is off: down, naming the VIP.
+write_rs_config "$conf" rs "198.18.0.10" "repair = no" "${base[@]}"
+kill -HUP "$AGENT_PID"
+check "reload back to healthy config: up" wait_until 5 reply_is "up ready"
+in_ns "$RS" ip addr del 198.18.0.10/32 dev lo
+check "VIP missing: down #vip ... missing" wait_until 5 reply_is "down #vip 198.18.0.10 missing on lo"
+
+# Not on the allow list: connection closed with no data, and counted.
+out=$(in_ns "$DIR" "$TOOLS/tcpquery" -s 198.18.1.3 198.18.1.2 5555 2>/dev/null)
+check "address not on the allow list gets no data" [ -z "$out" ]
+check "refused connection is counted" \
+	bash -c "ip netns exec $RS $RS_AGENT -f $conf status --json | grep -q '\"agent_rejected_addr\":[1-9]'"
+check "refusal is logged" wait_until 3 grep -q 'refused 1 connection' "$TMP/agent.log"
+
+# A bad reload keeps the running configuration and logs every error.
+printf '[global]\nvips = 198.18.0.10\nbogus = 1\n[agent]\nalow = 1.2.3.4\n' >"$conf"
+kill -HUP "$AGENT_PID"
+check "bad reload: error for the unknown key is logged" wait_until 3 grep -q "$conf:3: global.bogus: unknown key" "$TMP/agent.log"
+check "bad reload: every error is logged (did you mean 'allow')" grep -q "agent.alow: unknown key (did you mean 'allow'?)" "$TMP/agent.log"
+check "bad reload: keeps running config" grep -q 'reload failed; the running configuration stays in force' "$TMP/agent.log"
+check "bad reload: agent still answers" reply_starts "down #vip 198.18.0.10 missing"
+finish

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# rs-agent -t: "configuration OK" for a good file; for bad ones every error
+# as FILE:LINE: section.key: message and a non-zero exit.
+set -u
+RS_AGENT=${BUILD:?}/rs-agent
+TMP=$(mktemp -d /tmp/dsrkit-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+FAILED=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAILED=1; }
+
+# expect_error NAME "file text" "expected message (after FILE:)"
+expect_error() {
+	local name=$1 text=$2 want=$3 f=$TMP/$1.ini out rc
+	printf '%b' "$text" >"$f"; chmod 644 "$f"
+	out=$("$RS_AGENT" -t -f "$f" 2>&1); rc=$?
+	if [ $rc != 0 ] && grep -qF -- "$f:$want" <<<"$out"; then
+		pass "$name"
+	else
+		fail "$name: exit $rc, wanted '$f:$want', got: $out"
+	fi
+}
+
+good='[global]\nvips = 198.18.0.10, 2001:db8::10\n[agent]\nallow = 198.18.1.1, 198.18.1.0/24\n[check web]\ntype = http\nport = 80\n'
+printf '%b' "$good" >"$TMP/good.ini"; chmod 644 "$TMP/good.ini"
+out=$("$RS_AGENT" -t -f "$TMP/good.ini" 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$out" = "configuration OK" ]; then pass "good file: configuration OK"; else fail "good file: $rc $out"; fi
+out=$("$RS_AGENT" -t -v -f "$TMP/good.ini" 2>&1)
+if grep -q '^interval = 2s' <<<"$out" && grep -q '^address = 198.18.0.10' <<<"$out" && grep -q '^configuration OK' <<<"$out"; then
+	pass "-t -v prints the normalized configuration with defaults"
+else
+	fail "-t -v: $out"
+fi
+# The normalized output is itself a valid configuration.
+"$RS_AGENT" -t -v -f "$TMP/good.ini" | grep -v '^configuration OK' >"$TMP/norm.ini"; chmod 644 "$TMP/norm.ini"
+if "$RS_AGENT" -t -f "$TMP/norm.ini" >/dev/null 2>&1; then pass "normalized output loads again"; else fail "normalized output does not load"; fi
+
+expect_error syntax '[global]\nvips = 198.18.0.10\nthis line is not ini\n' "3: syntax error"
+expect_error duplicate-key '[global]\nvips = 198.18.0.10\nuser = nobody\nuser = daemon\n' "4: global.user: duplicate key (first set at line 3)"
+expect_error unknown-section '[global]\nvips = 198.18.0.10\n[chek web]\ntype = tcp\n' "3: [chek web]: unknown section type 'chek' (did you mean 'check'?)"
+expect_error unknown-key '[global]\nvips = 198.18.0.10\nverify_intreval = 1s\n' "3: global.verify_intreval: unknown key (did you mean 'verify_interval'?)"
+expect_error range '[global]\nvips = 198.18.0.10\narp_announce = 5\n' "3: global.arp_announce: "
+expect_error duration '[global]\nvips = 198.18.0.10\n[check web]\ntype = tcp\nport = 80\ninterval = 2 parsecs\n' "6: check web.interval: "
+expect_error address '[global]\nvips = 198.18.0.300\n' "2: global.vips: "
+expect_error vip-prefix '[global]\nvips = 198.18.0.10/24\n' "2: global.vips: 198.18.0.10/24: a VIP on a real server is a host address (/32)"
+expect_error missing-required '[global]\nuser = nobody\n' "1: global.vips: missing required key"
+expect_error enum '[global]\nvips = 198.18.0.10\n[check web]\ntype = ftp\nport = 21\n' "4: check web.type: "
+expect_error cross-key '[global]\nvips = 198.18.0.10\n[check web]\ntype = tcp\n' "3: check web.port: required for a tcp check"
+
+# Every error in one run, not just the first.
+printf '[global]\nvips = 198.18.0.300\nbogus = 1\n[agent]\nmax_connections = 0\n' >"$TMP/many.ini"; chmod 644 "$TMP/many.ini"
+n=$("$RS_AGENT" -t -f "$TMP/many.ini" 2>&1 | grep -c "^$TMP/many.ini:[0-9]*: ")
+if [ "$n" -ge 3 ]; then pass "all errors reported in one run ($n)"; else fail "all errors reported in one run: got $n"; fi
+
+printf '%b' "$good" >"$TMP/open.ini"; chmod 666 "$TMP/open.ini"
+out=$("$RS_AGENT" -t -f "$TMP/open.ini" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q 'writ' <<<"$out"; then pass "world-writable file refused"; else fail "world-writable file: $rc $out"; fi
+
+out=$("$RS_AGENT" -t -f "$TMP/absent.ini" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q 'No such file' <<<"$out"; then pass "missing file: clear error"; else fail "missing file: $rc $out"; fi
+
+out=$("$RS_AGENT" frobnicate 2>&1); rc=$?
+if [ $rc = 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out"; then pass "unknown command: usage, exit 2"; else fail "unknown command: $rc $out"; fi
+exit $FAILED

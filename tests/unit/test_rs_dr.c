@@ -1,0 +1,317 @@
+/* dr.c against a fake kernel: apply/verify/remove logic without root. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rs-agent.h"
+#include "test.h"
+
+#define FAKE_LINKS 4
+#define FAKE_ADDRS 8
+
+struct fake_kernel {
+	struct rs_link links[FAKE_LINKS];
+	size_t nlinks;
+	struct ipaddr addrs[FAKE_ADDRS];	/* on ifindex 1 (lo) */
+	char labels[FAKE_ADDRS][16];
+	size_t naddrs;
+	int conf[2][2];			/* all/default x ignore/announce */
+	unsigned calls_set;
+	int fail_add;			/* -errno to return from addr_add */
+};
+
+static int which_conf(const char *which)
+{
+	return strcmp(which, "all") == 0 ? 0 : 1;
+}
+
+static int f_ifindex(void *ctx, const char *name)
+{
+	struct fake_kernel *f = ctx;
+
+	for (size_t i = 0; i < f->nlinks; i++)
+		if (strcmp(f->links[i].name, name) == 0)
+			return f->links[i].ifindex;
+	return -ENODEV;
+}
+
+static int f_links(void *ctx, struct rs_link **out, size_t *n)
+{
+	struct fake_kernel *f = ctx;
+
+	*out = malloc(sizeof(f->links));
+	memcpy(*out, f->links, sizeof(f->links));
+	*n = f->nlinks;
+	return 0;
+}
+
+static int f_link_set_arp(void *ctx, int ifindex, int ign, int ann)
+{
+	struct fake_kernel *f = ctx;
+
+	f->calls_set++;
+	for (size_t i = 0; i < f->nlinks; i++) {
+		if (f->links[i].ifindex == ifindex) {
+			f->links[i].arp_ignore = ign;
+			f->links[i].arp_announce = ann;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+static int f_addr_present(void *ctx, int ifindex, const struct ipaddr *a)
+{
+	struct fake_kernel *f = ctx;
+
+	(void)ifindex;
+	for (size_t i = 0; i < f->naddrs; i++)
+		if (ipaddr_equal(&f->addrs[i], a))
+			return 1;
+	return 0;
+}
+
+static int f_addr_add(void *ctx, int ifindex, const struct ipaddr *a, const char *label)
+{
+	struct fake_kernel *f = ctx;
+
+	(void)ifindex;
+	if (f->fail_add)
+		return f->fail_add;
+	f->calls_set++;
+	strlcpy_safe(f->labels[f->naddrs], label ? label : "", sizeof(f->labels[0]));
+	f->addrs[f->naddrs++] = *a;
+	return 0;
+}
+
+static int f_addr_del(void *ctx, int ifindex, const struct ipaddr *a)
+{
+	struct fake_kernel *f = ctx;
+
+	(void)ifindex;
+	f->calls_set++;
+	for (size_t i = 0; i < f->naddrs; i++) {
+		if (ipaddr_equal(&f->addrs[i], a)) {
+			f->addrs[i] = f->addrs[--f->naddrs];
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int f_conf_get(void *ctx, const char *which, int *ign, int *ann)
+{
+	struct fake_kernel *f = ctx;
+
+	*ign = f->conf[which_conf(which)][0];
+	*ann = f->conf[which_conf(which)][1];
+	return 0;
+}
+
+static int f_conf_set(void *ctx, const char *which, int ign, int ann)
+{
+	struct fake_kernel *f = ctx;
+
+	f->calls_set++;
+	f->conf[which_conf(which)][0] = ign;
+	f->conf[which_conf(which)][1] = ann;
+	return 0;
+}
+
+static struct fake_kernel fk;
+static struct kernel_ops kops;
+static struct rs_config cfg;
+static struct ipaddr vips[2];
+
+static void setup(void)
+{
+	char err[PARSE_ERR_MAX];
+
+	memset(&fk, 0, sizeof(fk));
+	fk.links[0] = (struct rs_link){ 1, "lo", 0, 0 };
+	fk.links[1] = (struct rs_link){ 2, "eth0", 0, 1 };
+	fk.nlinks = 2;
+	fk.conf[1][1] = 1;	/* default/arp_announce = 1 */
+	kops = (struct kernel_ops){ &fk, f_ifindex, f_links, f_link_set_arp, f_addr_present,
+				    f_addr_add, f_addr_del, f_conf_get, f_conf_set };
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.interface = "lo";
+	cfg.label = "dsr";
+	cfg.arp_ignore = 1;
+	cfg.arp_announce = 2;
+	parse_ipaddr("198.18.0.10", &vips[0], err);
+	parse_ipaddr("2001:db8::10", &vips[1], err);
+	cfg.vips.items = vips;
+	cfg.vips.n = 2;
+}
+
+TEST(apply_sets_everything_and_records_originals)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_apply(&cfg, &kops, &st, &rep), 0);
+	CHECK_EQ_INT(fk.naddrs, 2);
+	CHECK_EQ_STR(fk.labels[0], "lo:dsr");
+	CHECK_EQ_INT(fk.conf[0][0], 1);
+	CHECK_EQ_INT(fk.conf[1][1], 2);
+	CHECK_EQ_INT(fk.links[1].arp_ignore, 1);
+	CHECK_EQ_INT(fk.links[1].arp_announce, 2);
+	CHECK_EQ_INT(st.nvips, 2);
+	CHECK_EQ_INT(applied_state_sysctl(&st, "default", false)->arp_announce, 1);
+	CHECK_EQ_INT(applied_state_sysctl(&st, "eth0", false)->arp_announce, 1);
+	CHECK(rep.changes == 2 + 2 + 2);	/* 2 confs, 2 links, 2 VIPs */
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(second_apply_changes_nothing)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+	unsigned calls;
+
+	setup();
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	dr_report_free(&rep);
+	calls = fk.calls_set;
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_apply(&cfg, &kops, &st, &rep), 0);
+	CHECK_EQ_INT(rep.changes, 0);
+	CHECK_EQ_INT(fk.calls_set, calls);
+	/* Originals are not overwritten with our own values. */
+	CHECK_EQ_INT(applied_state_sysctl(&st, "all", false)->arp_ignore, 0);
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(preexisting_vip_is_not_recorded_and_not_removed)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	fk.addrs[fk.naddrs++] = vips[0];
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	CHECK_EQ_INT(st.nvips, 1);
+	CHECK(!applied_state_has_vip(&st, &vips[0]));
+	dr_report_free(&rep);
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_remove(&kops, &st, &rep), 0);
+	CHECK_EQ_INT(fk.naddrs, 1);
+	CHECK(ipaddr_equal(&fk.addrs[0], &vips[0]));
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(remove_restores_originals_exactly)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	dr_report_free(&rep);
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_remove(&kops, &st, &rep), 0);
+	CHECK_EQ_INT(fk.naddrs, 0);
+	CHECK_EQ_INT(fk.conf[0][0], 0);
+	CHECK_EQ_INT(fk.conf[0][1], 0);
+	CHECK_EQ_INT(fk.conf[1][1], 1);
+	CHECK_EQ_INT(fk.links[1].arp_ignore, 0);
+	CHECK_EQ_INT(fk.links[1].arp_announce, 1);
+	CHECK_EQ_INT(st.nvips, 0);
+	CHECK_EQ_INT(st.nsysctls, 0);
+	dr_report_free(&rep);
+}
+
+TEST(verify_severities)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_CRITICAL);
+	CHECK_CONTAINS(rep.first_problem, "vip 198.18.0.10 missing on lo");
+	dr_report_free(&rep);
+
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	dr_report_free(&rep);
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_OK);
+	dr_report_free(&rep);
+
+	fk.links[1].arp_ignore = 0;	/* conf/all still 1: effective fine */
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_WARNING);
+	dr_report_free(&rep);
+
+	fk.conf[0][0] = 0;		/* now effective 0 on eth0: ARP flux */
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_CRITICAL);
+	CHECK_CONTAINS(rep.first_problem, "eth0: arp_ignore 0 (effective 0, want 1)");
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(failed_add_is_reported_critical)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	fk.fail_add = -EPERM;
+	dr_report_init(&rep);
+	CHECK(dr_apply(&cfg, &kops, &st, &rep) < 0);
+	CHECK_EQ_INT(rep.worst, DR_CRITICAL);
+	CHECK_CONTAINS(rep.first_problem, "adding vip 198.18.0.10 to lo");
+	CHECK_EQ_INT(st.nvips, 0);
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(prune_removes_unconfigured_recorded_vips)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	dr_report_free(&rep);
+	cfg.vips.n = 1;		/* reload without 2001:db8::10 */
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_prune_vips(&cfg, &kops, &st, &rep), 0);
+	CHECK_EQ_INT(fk.naddrs, 1);
+	CHECK_EQ_INT(st.nvips, 1);
+	CHECK(applied_state_has_vip(&st, &vips[0]));
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(record_does_not_change_anything)
+{
+	struct applied_state st = { 0 };
+
+	setup();
+	CHECK_EQ_INT(dr_record(&kops, &st), 0);
+	CHECK_EQ_INT(fk.calls_set, 0);
+	CHECK_EQ_INT(st.nsysctls, 4);
+	applied_state_free(&st);
+}
+
+TEST_MAIN(T(apply_sets_everything_and_records_originals), T(second_apply_changes_nothing),
+	  T(preexisting_vip_is_not_recorded_and_not_removed), T(remove_restores_originals_exactly),
+	  T(verify_severities), T(failed_add_is_reported_critical),
+	  T(prune_removes_unconfigured_recorded_vips), T(record_does_not_change_anything))
