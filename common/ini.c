@@ -734,10 +734,10 @@ static void scan_text(struct loader *l, const char *data, size_t len)
 			scan_line(l, start, buf, too_long, has_nul);
 		}
 	}
-	if (continued) {
-		buf[used] = '\0';
-		scan_line(l, start, buf, too_long, has_nul);
-	}
+	/* iniparser silently drops a continuation the file never completes. */
+	if (continued)
+		loader_error(l, start, NULL, NULL,
+			     "the file ends inside a continued line (last line ends with '\\')");
 }
 
 /* ---- handing the accepted lines to iniparser ---- */
@@ -1217,6 +1217,13 @@ static bool range_unset(const struct ini_key *key)
 	return key->min == 0 && key->max == 0;
 }
 
+/* A zero the range forbids can only be a field never set: print nothing,
+ * so the output reloads. */
+static bool unset_zero(const struct ini_key *key, uint64_t v)
+{
+	return v == 0 && !range_unset(key) && key->min > 0;
+}
+
 static int string_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
 	char **p = field, *s = strdup(value);
@@ -1275,8 +1282,10 @@ static int uint_parse(const struct ini_key *key, const char *value, void *field,
 
 static void uint_print(const struct ini_key *key, const void *field, struct strbuf *out)
 {
-	(void)key;
-	sb_printf(out, "%u", *(const unsigned *)field);
+	unsigned v = *(const unsigned *)field;
+
+	if (!unset_zero(key, v))
+		sb_printf(out, "%u", v);
 }
 
 static int duration_parse(const struct ini_key *key, const char *value, void *field, char *err)
@@ -1294,7 +1303,8 @@ static void duration_print(const struct ini_key *key, const void *field, struct 
 {
 	unsigned long long ms = *(const uint64_t *)field;
 
-	(void)key;
+	if (unset_zero(key, ms))
+		return;
 	if (ms != 0 && ms % MS_PER_H == 0)
 		sb_printf(out, "%lluh", ms / MS_PER_H);
 	else if (ms != 0 && ms % MS_PER_M == 0)
@@ -1318,8 +1328,10 @@ static int percent_parse(const struct ini_key *key, const char *value, void *fie
 
 static void percent_print(const struct ini_key *key, const void *field, struct strbuf *out)
 {
-	(void)key;
-	sb_printf(out, "%u%%", *(const unsigned *)field);
+	unsigned v = *(const unsigned *)field;
+
+	if (!unset_zero(key, v))
+		sb_printf(out, "%u%%", v);
 }
 
 static int mode_parse(const struct ini_key *key, const char *value, void *field, char *err)

@@ -487,8 +487,7 @@ int rtnl_watch_open(struct rtnl_watch **out, int *fd)
 	}
 	if ((err = socket_open(&w->sk)) < 0)
 		goto fail;
-	/* Notifications carry no sequence numbers we asked for. */
-	nl_socket_disable_seq_check(w->sk);
+	/* libnl only sets the socket up; rtnl_watch_read reads it itself. */
 	err = nl_socket_add_memberships(w->sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
 					RTNLGRP_IPV6_IFADDR, 0);
 	if (err >= 0)
@@ -580,15 +579,23 @@ static bool parse_addr_event(const struct nlmsghdr *nh, struct rtnl_event *ev)
 	return true;
 }
 
+/* Is a whole message at nh, within the left bytes? (NLMSG_OK, without
+ * its signed/unsigned comparison.) */
+static bool nlmsg_fits(const struct nlmsghdr *nh, size_t left)
+{
+	return left >= sizeof(*nh) && nh->nlmsg_len >= sizeof(*nh) && nh->nlmsg_len <= left;
+}
+
 /* Every event in one datagram. Returns true when the kernel said that
  * messages were dropped. */
-static bool deliver_datagram(const unsigned char *buf, int len, rtnl_event_cb cb, void *arg)
+static bool deliver_datagram(const unsigned char *buf, size_t len, rtnl_event_cb cb, void *arg)
 {
-	const struct nlmsghdr *nh;
+	const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
 	bool lost = false;
 
-	for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+	while (nlmsg_fits(nh, len)) {
 		struct rtnl_event ev;
+		size_t step = NLMSG_ALIGN(nh->nlmsg_len);
 		bool ok = false;
 
 		memset(&ev, 0, sizeof(ev));
@@ -609,6 +616,10 @@ static bool deliver_datagram(const unsigned char *buf, int len, rtnl_event_cb cb
 		}
 		if (ok)
 			cb(&ev, arg);
+		if (step >= len)
+			break;
+		len -= step;
+		nh = (const struct nlmsghdr *)((const unsigned char *)nh + step);
 	}
 	return lost;
 }
@@ -648,7 +659,7 @@ int rtnl_watch_read(struct rtnl_watch *w, rtnl_event_cb cb, void *arg)
 		/* Only the kernel may tell us about links and addresses. */
 		if (fromlen < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
 			continue;
-		if (deliver_datagram(w->buf, (int)n, cb, arg))
+		if (deliver_datagram(w->buf, (size_t)n, cb, arg))
 			lost = true;
 	}
 	return lost ? -ENOBUFS : 0;

@@ -22,8 +22,8 @@
 #define ARP_IGNORE_MAX 8
 #define ARP_ANNOUNCE_MAX 2
 
-/* The kernel's own rule for device names (dev_valid_name), which "all"
- * and "default" also satisfy. */
+/* The kernel's own rule for device names (dev_valid_name), plus no
+ * control bytes; "all" and "default" satisfy it too. */
 static bool ifname_is_valid(const char *ifname)
 {
 	size_t len;
@@ -38,7 +38,7 @@ static bool ifname_is_valid(const char *ifname)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)ifname[i];
 
-		if (c == '/' || c == ':' || isspace(c) || !isprint(c))
+		if (c == '/' || c == ':' || isspace(c) || iscntrl(c))
 			return false;
 	}
 	return true;

@@ -229,6 +229,15 @@ static void validate_agent(struct rs_config *cfg, const struct ini_doc *doc, str
 		ini_doc_error(d, doc, "agent", "listen", "a port is required, such as 0.0.0.0:5555");
 }
 
+/* Goes into the request line or a header as is. */
+static bool is_http_token(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static void validate_check(struct rs_config *cfg, struct check_conf *c, const struct ini_doc *doc,
 			   struct ini_diag *d)
 {
@@ -261,6 +270,10 @@ static void validate_check(struct rs_config *cfg, struct check_conf *c, const st
 	c->address.has_prefix = false;
 	if (c->type == CHECK_HTTP && c->path[0] != '/')
 		ini_doc_error(d, doc, sec, "path", "must start with '/'");
+	if (c->type == CHECK_HTTP && !is_http_token(c->path))
+		ini_doc_error(d, doc, sec, "path", "must not contain blanks or control characters");
+	if (c->type == CHECK_HTTP && c->host && !is_http_token(c->host))
+		ini_doc_error(d, doc, sec, "host", "must not contain blanks or control characters");
 }
 
 static void validate(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)

@@ -188,7 +188,7 @@ static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct
 		}
 		if (applied_state_add_vip(st, vip) < 0)
 			rep->errors++;
-		report(rep, DR_OK, true, "vip %s added to %s", buf, cfg->interface);
+		report(rep, DR_OK, true, "vip %s was missing on %s: added", buf, cfg->interface);
 	}
 }
 

@@ -63,7 +63,6 @@ struct health {
 	void *arg;
 };
 
-static void check_attempt_start(struct check_run *run);
 static void check_fd_event(struct evloop *loop, int fd, uint32_t events, void *arg);
 
 /* ---- the rise/fall machine (pure) ---- */
@@ -251,6 +250,9 @@ static void attempt_release(struct check_run *run)
 static void attempt_finish(struct check_run *run, enum check_result res, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Record the result and tell the daemon when up/down changed. on_change
+ * runs inside this check's callback: it may read anything but must not
+ * call health_stop(). */
 static void attempt_finish(struct check_run *run, enum check_result res, const char *fmt, ...)
 {
 	struct health *h = run->h;

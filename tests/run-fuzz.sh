@@ -2,7 +2,7 @@
 # Smoke-run every libFuzzer target for a few seconds (FUZZ_SECONDS) from its
 # seed corpus in tests/fuzz/corpus/NAME when there is one.
 set -u
-dir=$1
+dir=$(cd "$1" && pwd)
 secs=${FUZZ_SECONDS:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0

@@ -21,7 +21,7 @@ vip_present() { in_ns "$NS" ip addr show dev lo | grep -q "$1"; }
 in_ns "$NS" ip addr del 198.18.0.10/32 dev lo
 check "deleted IPv4 VIP is restored" wait_until 3 vip_present 'inet 198.18.0.10/32'
 check "restored VIP keeps its label" wait_until 3 bash -c "ip netns exec $NS ip -4 addr show dev lo label lo:dsr | grep -q 198.18.0.10"
-check "repair is logged with what was wrong" wait_until 3 grep -q 'drift corrected: vip 198.18.0.10 added to lo' "$log"
+check "repair is logged with what was wrong" wait_until 3 grep -q 'drift corrected: vip 198.18.0.10 was missing on lo: added' "$log"
 
 in_ns "$NS" ip addr del 2001:db8::10/128 dev lo
 check "deleted IPv6 VIP is restored" wait_until 3 vip_present '2001:db8::10/128'

@@ -562,6 +562,60 @@ TEST(test_watch)
 	rtnl_close(r);
 }
 
+static bool saw_event(const struct recorder *rec, enum rtnl_event_type type, int ifindex)
+{
+	for (size_t i = 0; i < rec->n; i++)
+		if (rec->ev[i].type == type && rec->ev[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* Events that are easy to get wrong: a point-to-point address is its
+ * local side, not the peer; a port leaving a bridge gets an AF_BRIDGE
+ * RTM_DELLINK although the device itself stays. */
+TEST(test_watch_peer_and_bridge)
+{
+	struct ipaddr local = make_ip("198.18.3.1", 32);
+	static struct recorder rec;
+	struct rtnl_watch *w = NULL;
+	struct rtnl *r = NULL;
+	int fd = -1, dev, err = 0;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	CHECK_EQ_INT(rtnl_watch_open(&w, &fd), 0);
+	CHECK(add_test_link("dsrt0"));
+	dev = r ? rtnl_ifindex(r, "dsrt0") : -1;
+	if (!r || !w || dev <= 0) {
+		rtnl_close(r);
+		rtnl_watch_close(w);
+		return;
+	}
+
+	rec.n = 0;
+	CHECK_EQ_INT(run("ip addr add 198.18.3.1 peer 198.18.3.2/32 dev dsrt0"), 0);
+	CHECK(wait_event(w, fd, &rec, &(struct expect){ RTNL_EV_ADDR_NEW, dev, NULL, &local }, 500, &err));
+	CHECK_EQ_INT(rtnl_addr_present(r, dev, &local), 1);
+
+	if (run("ip link add dsrbr0 type bridge") != 0) {
+		fprintf(stderr, "  note: no bridge support, port events not tested\n");
+		goto out;
+	}
+	CHECK_EQ_INT(run("ip link set dsrt0 master dsrbr0"), 0);
+	CHECK_EQ_INT(rtnl_watch_read(w, record_event, &rec), 0);
+	rec.n = 0;
+	CHECK_EQ_INT(run("ip link set dsrt0 nomaster"), 0);
+	CHECK(wait_event(w, fd, &rec, &(struct expect){ RTNL_EV_LINK_NEW, dev, "dsrt0", NULL }, 500, &err));
+	/* Everything the command caused is queued by now. */
+	CHECK_EQ_INT(rtnl_watch_read(w, record_event, &rec), 0);
+	CHECK(!saw_event(&rec, RTNL_EV_LINK_DEL, dev));
+	CHECK(rtnl_ifindex(r, "dsrt0") == dev);
+out:
+	CHECK_EQ_INT(err, 0);
+	rtnl_watch_close(w);
+	rtnl_close(r);
+}
+
 /* Overrun: shrink the receive buffer the watch asked for, queue more
  * notifications than fit, and check that rtnl_watch_read says ENOBUFS,
  * still delivers what was queued, and works afterwards. */
@@ -622,5 +676,6 @@ TEST_MAIN(
 	T(test_sysctl_all_default),
 	T(test_links),
 	T(test_watch),
+	T(test_watch_peer_and_bridge),
 	T(test_watch_overrun),
 )
