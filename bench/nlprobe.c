@@ -14,6 +14,7 @@
  * Prints one line per trial ("trial N restored_us ... ") and a summary.
  * Bounded: -n trials, each waits at most -t ms; gives up after 3 timeouts
  * in a row. Exit 0 when every trial completed, 1 otherwise, 2 on usage. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>

@@ -6,7 +6,6 @@
  * whole exchange. The listening descriptor stays the caller's: the server
  * neither closes it nor removes the socket file. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>

@@ -86,7 +86,8 @@ static bool has_space(const char *s)
 	return false;
 }
 
-static int type_fail(char *err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int type_fail(char *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int type_fail(char *err, int ret, const char *fmt, ...)
 {
@@ -474,7 +475,8 @@ static const struct ini_section *schema_section(const struct ini_schema *schema,
 	return NULL;
 }
 
-static void report_unknown_type(struct loader *l, unsigned line, const char *header, const char *type)
+static void report_unknown_type(struct loader *l, unsigned line, const char *header,
+				const char *type)
 {
 	struct suggestion s = { NULL, 0 };
 
@@ -819,8 +821,8 @@ static int feed_load(struct feed *f, const struct strbuf *text, dictionary **out
 
 /* ---- values and defaults ---- */
 
-static void set_value(struct loader *l, unsigned line, const char *header, const struct ini_key *key,
-		      const char *value, void *base)
+static void set_value(struct loader *l, unsigned line, const char *header,
+		      const struct ini_key *key, const char *value, void *base)
 {
 	char err[PARSE_ERR_MAX] = "";
 

@@ -163,6 +163,8 @@ static void validate_vips(struct rs_config *cfg, const struct ini_doc *doc, stru
 {
 	char buf[INET6_ADDRSTRLEN];
 
+	if (cfg->vips.n == 0)
+		ini_doc_error(d, doc, "global", "vips", "at least one VIP is required");
 	if (cfg->vips.n > RS_MAX_VIPS)
 		ini_doc_error(d, doc, "global", "vips", "%zu addresses, at most %d", cfg->vips.n, RS_MAX_VIPS);
 	for (size_t i = 0; i < cfg->vips.n; i++) {
@@ -201,6 +203,8 @@ static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, st
 		ini_doc_error(d, doc, "global", "label",
 			      "'%s:%s' must be a simple name of at most %d characters",
 			      cfg->interface, cfg->label, IF_NAMESIZE - 1);
+	if (cfg->arp_ignore >= 4 && cfg->arp_ignore <= 7)
+		ini_doc_error(d, doc, "global", "arp_ignore", "values 4-7 are reserved by the kernel; use 0-3 or 8");
 	if (user_lookup(cfg->user, &uid, &gid) < 0)
 		ini_doc_error(d, doc, "global", "user", "no such user '%s'", cfg->user);
 	else if (uid == 0)

@@ -38,6 +38,7 @@ struct daemon {
 	struct ev_timer repair_timer;	/* zero delay: coalesces netlink events */
 	struct ev_timer weight_timer;
 
+	bool verbose;			/* -v: debug logs, kept across reloads */
 	bool dr_ok;
 	char dr_problem[128];
 	int weight_pct;			/* -1: no load weighting */
@@ -83,14 +84,9 @@ static void save_applied(struct daemon *d)
 
 static void log_changes(const struct dr_report *rep, const char *why)
 {
-	for (size_t i = 0; i < rep->n; i++) {
-		const struct dr_item *it = &rep->items[i];
-
-		if (it->changed)
-			log_info("%s: %s", why, it->text);
-		else if (it->severity == DR_CRITICAL)
-			log_warnx("%s", it->text);
-	}
+	for (size_t i = 0; i < rep->n; i++)
+		if (rep->items[i].changed)
+			log_info("%s: %s", why, rep->items[i].text);
 }
 
 /* One pass: repair (or, with repair off, only look), then update what the
@@ -111,6 +107,14 @@ static void dr_pass(struct daemon *d, const char *why)
 		log_changes(&rep, why);
 	} else {
 		dr_verify(d->cfg, &d->kernel, &rep);
+	}
+	/* A lasting problem is logged when it starts and when it ends, not at
+	 * every pass. */
+	if (strcmp(d->dr_problem, rep.first_problem) != 0) {
+		if (rep.first_problem[0])
+			log_warnx("DR state is wrong, reporting down: %s", rep.first_problem);
+		else
+			log_info("DR state is right again");
 	}
 	d->dr_ok = rep.worst < DR_CRITICAL;
 	strlcpy_safe(d->dr_problem, rep.first_problem, sizeof(d->dr_problem));
@@ -416,6 +420,9 @@ static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh
 	keep_startup_string(&old->control_socket, &fresh->control_socket, "global.control_socket");
 	keep_startup_string(&old->state_dir, &fresh->state_dir, "global.state_dir");
 	keep_startup_string(&old->pid_file, &fresh->pid_file, "global.pid_file");
+	if (old->control_mode != fresh->control_mode ||
+	    strcmp(old->control_group ? old->control_group : "", fresh->control_group ? fresh->control_group : "") != 0)
+		log_warnx("reload: global.control_mode / control_group changed; this takes effect at the next restart");
 	if (!ipaddr_equal(&old->listen.addr, &fresh->listen.addr) || old->listen.port != fresh->listen.port ||
 	    old->agent_enabled != fresh->agent_enabled) {
 		log_warnx("reload: agent.listen %s:%u / agent.enabled changed to %s:%u; this takes effect at the next restart",
@@ -428,6 +435,7 @@ static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh
 
 static int reload(struct daemon *d, struct strbuf *why)
 {
+	struct health *fresh_health = NULL;
 	struct rs_config *fresh;
 	struct ini_diag diag;
 	struct dr_report rep;
@@ -462,17 +470,17 @@ static int reload(struct daemon *d, struct strbuf *why)
 	log_changes(&rep, "reload");
 	dr_report_free(&rep);
 
-	if (d->health)
-		health_stop(d->health);
-	d->health = NULL;
 	if (d->agent)
 		agent_server_update(d->agent, fresh);
-	rs_config_free(d->cfg);
-	d->cfg = fresh;
-	log_setlevel(fresh->log_level);
-	ret = health_start(d->loop, d->cfg, NULL, on_check_change, d, &d->health);
+	ret = health_start(d->loop, fresh, NULL, on_check_change, d, &fresh_health);
 	if (ret < 0)
 		log_warnx("starting checks: %s", strerror(-ret));
+	health_adopt(fresh_health, d->health);
+	health_stop(d->health);
+	d->health = fresh_health;
+	rs_config_free(d->cfg);
+	d->cfg = fresh;
+	log_setlevel(d->verbose ? LOG_LEVEL_DEBUG : (enum log_level)fresh->log_level);
 	dr_pass(d, "reload");
 	save_applied(d);
 	ev_timer_start(d->loop, &d->verify_timer, d->cfg->verify_interval_ms);
@@ -721,8 +729,6 @@ static void apply_at_start(struct daemon *d)
 		fatalx("reading the current ARP settings: %s", strerror(-ret));
 	save_applied(d);
 	dr_pass(d, "apply");
-	if (!d->dr_ok)
-		log_warnx("DR state is not right: %s", d->dr_problem);
 }
 
 static void start_timers(struct daemon *d)
@@ -763,7 +769,7 @@ static void shutdown_daemon(struct daemon *d)
 	rs_config_free(d->cfg);
 }
 
-int daemon_run(struct rs_config *cfg, bool detached)
+int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 {
 	static const cap_value_t keep[] = { CAP_NET_ADMIN };
 	struct daemon d = { .cfg = cfg, .weight_pct = -1, .ctl_fd = -1, .watch_fd = -1 };
@@ -771,6 +777,7 @@ int daemon_run(struct rs_config *cfg, bool detached)
 	uid_t uid;
 	gid_t gid;
 
+	d.verbose = verbose;
 	d.reject_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	d.started = wall_time();
 	if (user_lookup(cfg->user, &uid, &gid) < 0)

@@ -54,6 +54,17 @@ report(struct dr_report *r, enum dr_severity sev, bool changed, const char *fmt,
 		strlcpy_safe(r->first_problem, item->text, sizeof(r->first_problem));
 }
 
+void dr_report_add(struct dr_report *r, enum dr_severity sev, const char *fmt, ...)
+{
+	char text[sizeof(((struct dr_item *)0)->text)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	report(r, sev, false, "%s", text);
+}
+
 static void report_error(struct dr_report *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -524,8 +524,6 @@ static void script_exited(struct evloop *loop, pid_t pid, int status, bool timed
 
 		if (code == 0)
 			attempt_finish(run, CHECK_PASS, "exit status 0");
-		else if (code == 1)
-			attempt_finish(run, CHECK_WARN, "exit status 1");
 		else if (code == 127)
 			attempt_finish(run, CHECK_FAIL, "exit status 127 (command not found)");
 		else
@@ -660,6 +658,27 @@ void health_stop(struct health *h)
 	free(h->runs);
 	free(h->script_user);
 	free(h);
+}
+
+static bool same_check(const struct check_conf *a, const struct check_conf *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->type == b->type && a->port == b->port &&
+	       ipaddr_equal(&a->address, &b->address) &&
+	       strcmp(a->command ? a->command : "", b->command ? b->command : "") == 0 &&
+	       strcmp(a->path ? a->path : "", b->path ? b->path : "") == 0;
+}
+
+void health_adopt(struct health *h, const struct health *old)
+{
+	for (size_t i = 0; h && old && i < h->nruns; i++) {
+		for (size_t j = 0; j < old->nruns; j++) {
+			if (same_check(h->runs[i].conf, old->runs[j].conf)) {
+				h->runs[i].st = old->runs[j].st;
+				h->runs[i].st.conf = h->runs[i].conf;
+				break;
+			}
+		}
+	}
 }
 
 size_t health_count(const struct health *h)

@@ -99,6 +99,17 @@ static void print_report(const struct dr_report *rep, bool only_changes)
 	}
 }
 
+static bool daemon_running(const struct rs_config *cfg)
+{
+	struct strbuf sb;
+	int ret;
+
+	sb_init(&sb);
+	ret = ctl_call(cfg->control_socket, "status json", CTL_TIMEOUT_MS, &sb);
+	sb_free(&sb);
+	return ret == 0;
+}
+
 static int cmd_apply(const struct options *o)
 {
 	struct rs_config *cfg = load_config(o);
@@ -109,6 +120,11 @@ static int cmd_apply(const struct options *o)
 
 	if (!cfg)
 		return 1;
+	if (daemon_running(cfg)) {
+		/* Two writers of state_dir/applied would lose records. */
+		fprintf(stderr, "rs-agent: the agent is running and applies the configuration itself; use rs-agent reload\n");
+		goto out_cfg;
+	}
 	if (ensure_state_dir(cfg) < 0)
 		goto out_cfg;
 	ret = applied_state_load(cfg->state_dir, &st);
@@ -150,17 +166,6 @@ out_state:
 out_cfg:
 	rs_config_free(cfg);
 	return rc;
-}
-
-static bool daemon_running(const struct rs_config *cfg)
-{
-	struct strbuf sb;
-	int ret;
-
-	sb_init(&sb);
-	ret = ctl_call(cfg->control_socket, "status json", CTL_TIMEOUT_MS, &sb);
-	sb_free(&sb);
-	return ret == 0;
 }
 
 static int cmd_remove(const struct options *o)
@@ -211,6 +216,26 @@ out_cfg:
 	return rc;
 }
 
+static const char *check_summary(const struct dr_report *rep)
+{
+	static char buf[256];
+	unsigned bad = 0;
+	const char *first = NULL;
+
+	for (size_t i = 0; i < rep->n; i++) {
+		if (rep->items[i].severity == rep->worst && rep->worst != DR_OK && !first)
+			first = rep->items[i].text;
+		bad += rep->items[i].severity != DR_OK;
+	}
+	if (!first)
+		snprintf(buf, sizeof(buf), "%zu items checked, all fine", rep->n);
+	else if (bad > 1)
+		snprintf(buf, sizeof(buf), "%s (and %u more)", first, bad - 1);
+	else
+		snprintf(buf, sizeof(buf), "%s", first);
+	return buf;
+}
+
 static int cmd_check(const struct options *o)
 {
 	static const char *const words[] = { "OK", "WARNING", "CRITICAL" };
@@ -232,18 +257,17 @@ static int cmd_check(const struct options *o)
 	}
 	dr_report_init(&rep);
 	dr_verify(cfg, &k, &rep);
+	if (admin_state_load(cfg->state_dir, &admin) < 0)
+		dr_report_add(&rep, DR_WARNING, "cannot read the admin state in %s", cfg->state_dir);
+	else if (admin != ADMIN_READY)
+		dr_report_add(&rep, DR_WARNING, "admin state is %s", admin_state_name(admin));
+	else
+		dr_report_add(&rep, DR_OK, "admin state is ready");
+	rc = (int)rep.worst;
+	/* Monitoring systems show the first line: make it the summary. */
+	printf("%s: %s\n", words[rc], check_summary(&rep));
 	for (size_t i = 0; i < rep.n; i++)
 		printf("%s: %s\n", words[rep.items[i].severity], rep.items[i].text);
-	rc = (int)rep.worst;
-	if (admin_state_load(cfg->state_dir, &admin) < 0) {
-		printf("WARNING: cannot read the admin state in %s\n", cfg->state_dir);
-		rc = rc > EXIT_WARNING ? rc : EXIT_WARNING;
-	} else if (admin != ADMIN_READY) {
-		printf("WARNING: admin state is %s\n", admin_state_name(admin));
-		rc = rc > EXIT_WARNING ? rc : EXIT_WARNING;
-	} else {
-		printf("OK: admin state is ready\n");
-	}
 	dr_report_free(&rep);
 	kernel_close(&k);
 	rs_config_free(cfg);
@@ -306,7 +330,7 @@ static int cmd_run(const struct options *o)
 	if (!cfg)
 		return 1;
 	log_init("rs-agent", !o->detach, o->verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
-	return daemon_run(cfg, o->detach);
+	return daemon_run(cfg, o->detach, o->verbose);
 }
 
 static void parse_args(int argc, char **argv, struct options *o)

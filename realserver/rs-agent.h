@@ -22,7 +22,6 @@
 
 enum check_type { CHECK_TCP, CHECK_HTTP, CHECK_SCRIPT };
 enum weight_source { WEIGHT_NONE, WEIGHT_LOADAVG, WEIGHT_PRESSURE };
-enum log_target { LOGTO_AUTO, LOGTO_STDERR, LOGTO_SYSLOG };
 
 struct status_range {
 	unsigned lo, hi;
@@ -172,6 +171,9 @@ struct dr_report {
 
 void dr_report_init(struct dr_report *r);
 void dr_report_free(struct dr_report *r);
+/* Add a finding from outside dr.c (e.g. the admin state, for `check`). */
+void dr_report_add(struct dr_report *r, enum dr_severity sev, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Record the current ARP settings of conf/all, conf/default and every
  * device in st (where not recorded yet) without changing anything; callers
@@ -216,6 +218,9 @@ typedef void (*health_change_cb)(const struct check_status *st, void *arg);
 int health_start(struct evloop *loop, const struct rs_config *cfg, const char *script_user,
 		 health_change_cb on_change, void *arg, struct health **out);
 void health_stop(struct health *h);
+/* After a reload: checks that kept their name and target keep their state,
+ * so reloading never reports a healthy server down while checks re-run. */
+void health_adopt(struct health *h, const struct health *old);
 size_t health_count(const struct health *h);
 const struct check_status *health_get(const struct health *h, size_t i);
 /* All checks up (no checks = true); else *failing is the first one down. */
@@ -273,6 +278,6 @@ void report_compose(const struct report_input *in, struct agent_reply *out);
 
 /* rs-agent run: until SIGTERM/SIGINT; takes ownership of cfg. Returns the
  * process exit code. */
-int daemon_run(struct rs_config *cfg, bool detached);
+int daemon_run(struct rs_config *cfg, bool detached, bool verbose);
 
 #endif

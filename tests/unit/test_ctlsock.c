@@ -62,7 +62,7 @@ TEST(parse_rejects)
 {
 	static const char *const bad[] = {
 		"", "\n", "\r\n", "   \t \r\n", "1 2 3 4 5 6 7 8 9", "1 2 3 4 5 6 7 8 9\n",
-		"a\x01" "b", "status\x1b[2J", "del\x7f", "status\n\n", "a\rb", "a\nb",
+		"a\001b", "status\x1b[2J", "del\x7f", "status\n\n", "a\rb", "a\nb",
 		"status\r\r\n", "\v", "x\f",
 	};
 	struct ctl_request req;

@@ -972,7 +972,8 @@ TEST(test_ini_load_file)
 	struct ini_diag d;
 	struct ini_doc *doc = NULL;
 
-	CHECK_EQ_INT(write_temp(path, "[global]\nrouter_id = f\n\n[check a]\ntype = tcp\nport = 0\n", 0644), 0);
+	CHECK_EQ_INT(write_temp(path, "[global]\nrouter_id = f\n\n[check a]\ntype = tcp\nport = 0\n",
+				0644), 0);
 	memset(&cfg, 0, sizeof(cfg));
 	ini_diag_init(&d);
 	CHECK_EQ_INT(ini_load(path, &schema, &cfg, &d, &doc), -EINVAL);

@@ -621,9 +621,11 @@ TEST(script_exit_codes)
 	CHECK_EQ_INT(st.last, CHECK_PASS);
 	CHECK(st.up);
 
+	/* Any non-zero status fails: `killall -0 haproxy` and `grep -q` say
+	 * "no" with 1, so 1 must not count as a pass. */
 	st = script_once("exit 1", 2000);
-	CHECK_EQ_INT(st.last, CHECK_WARN);
-	CHECK(st.up);	/* a warning still passes */
+	CHECK_EQ_INT(st.last, CHECK_FAIL);
+	CHECK(!st.up);
 	CHECK_EQ_STR(st.last_reason, "exit status 1");
 
 	st = script_once("exit 2", 2000);
