@@ -67,6 +67,11 @@ struct evloop {
 	struct ev_sigreg sigs[NSIG];
 
 	struct ev_child *children;
+	/* Without pidfd_open (kernels before 5.3, valgrind): SIGCHLD through
+	 * the signalfd, plus one poll right after a watch starts, since the
+	 * child may already have exited. */
+	bool sigchld_fallback;
+	struct ev_timer child_poll;
 };
 
 int evloop_new(struct evloop **out)
@@ -472,8 +477,10 @@ static void child_finish(struct evloop *loop, struct ev_child *c, int status)
 	/* Forget everything before calling back, so the callback may start
 	 * and watch a new child right away. */
 	child_unlink(loop, c);
-	ev_fd_del(loop, c->pidfd);
-	close(c->pidfd);
+	if (c->pidfd >= 0) {
+		ev_fd_del(loop, c->pidfd);
+		close(c->pidfd);
+	}
 	ev_timer_stop(loop, &c->timeout);
 	free(c);
 	if (cb)
@@ -499,6 +506,46 @@ static void child_pidfd_readable(struct evloop *loop, int fd, uint32_t events, v
 		status = W_EXITCODE(255, 0);
 	}
 	child_finish(loop, c, status);
+}
+
+/* The fallback's reaper: every child without a pidfd that has exited. */
+static void children_poll(struct evloop *loop)
+{
+	struct ev_child *c = loop->children, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->pidfd < 0)
+			child_pidfd_readable(loop, -1, 0, c);
+	}
+}
+
+static void children_poll_timer(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	children_poll(loop);
+}
+
+static void sigchld_received(struct evloop *loop, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	children_poll(loop);
+}
+
+static int child_fallback_start(struct evloop *loop)
+{
+	int r;
+
+	if (!loop->sigchld_fallback) {
+		r = ev_signal_add(loop, SIGCHLD, sigchld_received, NULL);
+		if (r < 0)
+			return r;
+		ev_timer_init(&loop->child_poll, children_poll_timer, NULL);
+		loop->sigchld_fallback = true;
+	}
+	return ev_timer_start(loop, &loop->child_poll, 0);
 }
 
 static void child_timed_out(struct evloop *loop, struct ev_timer *t, void *arg)
@@ -535,18 +582,22 @@ int ev_child_watch(struct evloop *loop, pid_t pid, uint64_t timeout_ms, ev_child
 	c->arg = arg;
 	ev_timer_init(&c->timeout, child_timed_out, c);
 	c->pidfd = pidfd_open_compat(pid);
-	if (c->pidfd < 0) {
+	if (c->pidfd < 0 && errno != ENOSYS) {
 		r = -errno;
 		free(c);
 		return r;
 	}
-	r = ev_fd_add(loop, c->pidfd, EPOLLIN, child_pidfd_readable, c);
+	if (c->pidfd >= 0)
+		r = ev_fd_add(loop, c->pidfd, EPOLLIN, child_pidfd_readable, c);
+	else
+		r = child_fallback_start(loop);
 	if (r < 0)
 		goto fail;
 	if (timeout_ms > 0) {
 		r = ev_timer_start(loop, &c->timeout, timeout_ms);
 		if (r < 0) {
-			ev_fd_del(loop, c->pidfd);
+			if (c->pidfd >= 0)
+				ev_fd_del(loop, c->pidfd);
 			goto fail;
 		}
 	}
@@ -554,7 +605,8 @@ int ev_child_watch(struct evloop *loop, pid_t pid, uint64_t timeout_ms, ev_child
 	loop->children = c;
 	return 0;
 fail:
-	close(c->pidfd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
 	free(c);
 	return r;
 }
@@ -629,7 +681,8 @@ void evloop_free(struct evloop *loop)
 			while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 		}
-		close(c->pidfd);
+		if (c->pidfd >= 0)
+			close(c->pidfd);
 		free(c);
 	}
 	free(loop->fds);

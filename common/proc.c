@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "privdrop.h"
@@ -60,6 +61,15 @@ static void child_fail(int errfd, int err)
 	_exit(126);
 }
 
+/* The kernel's struct for rt_sigaction(2), which glibc's sigaction()
+ * refuses for its two internal signals (32, 33). */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
 static void child_reset_signals(void)
 {
 	struct sigaction sa;
@@ -69,10 +79,16 @@ static void child_reset_signals(void)
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	/* Handlers before the mask: a pending signal must not run the
-	 * daemon's handler in here. SIGKILL/SIGSTOP and the C library's
-	 * internal signals refuse with EINVAL, which is fine. */
-	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+	 * daemon's handler in here. SIGKILL/SIGSTOP refuse with EINVAL. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, &sa, NULL) < 0 && errno == EINVAL && sig >= 32 && sig < SIGRTMIN) {
+			/* An ignored disposition inherited by the daemon would
+			 * otherwise survive exec into the script. */
+			struct kernel_sigaction ksa = { .handler = SIG_DFL };
+
+			(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+		}
+	}
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }

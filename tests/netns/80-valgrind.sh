@@ -15,7 +15,7 @@ write_rs_config "$conf" rs "198.18.0.10, 2001:db8::10" "verify_interval = 200ms"
 	"[check tcp]" "type = tcp" "address = 127.0.0.1" "port = 5555" "interval = 200ms" "timeout = 150ms" \
 	"[check script]" "type = script" "command = exit 0" "interval = 300ms" "timeout = 250ms"
 vglog=$TMP/valgrind.log
-bg_in "$NS" "$TMP/agent.log" valgrind --quiet --error-exitcode=99 --leak-check=full \
+bg_in "$NS" "$TMP/agent.log" valgrind --quiet --vgdb=no --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 	--trace-children=no --log-file="$vglog" "$RS_AGENT" -f "$conf" run
 VG_PID=$LAST_PID
@@ -35,6 +35,8 @@ rc=0
 for _ in $(seq 300); do kill -0 "$VG_PID" 2>/dev/null || break; sleep 0.1; done
 wait "$VG_PID"; rc=$?
 check "daemon exits cleanly under valgrind (exit $rc)" [ "$rc" = 0 ]
-check "valgrind reports no errors or leaks" [ ! -s "$vglog" ]
-[ -s "$vglog" ] && head -60 "$vglog"
+# "==PID==" lines are errors and leaks; "--PID--" lines are valgrind's own
+# notes (it lacks pidfd_open, which the loop then does without).
+check "valgrind reports no errors or leaks" [ "$(grep -c '^==[0-9]*==' "$vglog")" = 0 ]
+grep '^==[0-9]*==' "$vglog" | head -60
 finish
