@@ -604,8 +604,9 @@ static void prepare_state(struct daemon *d, uid_t uid, gid_t gid)
 {
 	int ret;
 
-	/* The unprivileged daemon must be able to save the admin state. */
-	ret = make_dir(d->cfg->state_dir, 0750, uid, gid);
+	/* The unprivileged daemon must be able to save the admin state; others
+	 * (a monitoring user running `rs-agent check`) may read it. */
+	ret = make_dir(d->cfg->state_dir, 0755, uid, gid);
 	if (ret < 0)
 		fatalx("state directory %s: %s", d->cfg->state_dir, strerror(-ret));
 	ret = admin_state_load(d->cfg->state_dir, &d->admin);
@@ -710,6 +711,8 @@ static void detached_ready(int ready_fd)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+	log_init("rs-agent", false, log_getlevel());
+
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
@@ -759,6 +762,8 @@ static void shutdown_daemon(struct daemon *d)
 		agent_server_stop(d->agent);
 	if (d->ctl)
 		ctlserver_stop(d->ctl);
+	if (d->ctl_fd >= 0)
+		close(d->ctl_fd);
 	if (d->watch)
 		rtnl_watch_close(d->watch);
 	/* Best effort: the directory may belong to root. */

@@ -78,7 +78,7 @@ static int cmd_configtest(const struct options *o)
 
 static int ensure_state_dir(const struct rs_config *cfg)
 {
-	if (mkdir(cfg->state_dir, 0750) < 0 && errno != EEXIST) {
+	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "rs-agent: state directory %s: %s\n", cfg->state_dir, strerror(errno));
 		return -1;
 	}
@@ -329,7 +329,9 @@ static int cmd_run(const struct options *o)
 
 	if (!cfg)
 		return 1;
-	log_init("rs-agent", !o->detach, o->verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
+	/* Start-up errors go to the terminal even with -d; the daemon moves to
+	 * syslog once it is ready. */
+	log_init("rs-agent", true, o->verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
 	return daemon_run(cfg, o->detach, o->verbose);
 }
 

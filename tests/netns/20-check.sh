@@ -21,6 +21,10 @@ check "healthy: OK (exit 0)" [ $rc = 0 ]
 check "healthy: every line starts with OK" [ "$(grep -vc '^OK: ' <<<"$out")" = 0 ]
 check "healthy: one line per item (VIP, conf/all, conf/default, lo, eth0, admin)" [ "$(wc -l <<<"$out")" -ge 6 ]
 
+out=$(in_ns "$NS" setpriv --reuid=nobody --regid=nogroup --clear-groups "$RS_AGENT" -f "$conf" check 2>&1); rc=$?
+check "check needs no privileges (as nobody: exit 0)" [ $rc = 0 ]
+check "the first line is a summary" grep -q '^OK: [0-9]* items checked, all fine' <<<"$(head -1 <<<"$out")"
+
 # Per-device value wrong, but conf/all keeps the effective value right.
 echo 0 | in_ns "$NS" tee /proc/sys/net/ipv4/conf/eth0/arp_ignore >/dev/null
 run_check
@@ -45,6 +49,7 @@ in_ns "$NS" "$RS_AGENT" -f "$conf" apply >/dev/null
 in_ns "$NS" ip addr del 198.18.0.10/32 dev lo
 run_check
 check "VIP deleted: CRITICAL (exit 2)" [ $rc = 2 ]
+check "VIP deleted: the summary line names it" grep -q '^CRITICAL: vip 198.18.0.10 missing on lo' <<<"$(head -1 <<<"$out")"
 
 echo "[global]" >"$TMP/bad.ini"; chmod 644 "$TMP/bad.ini"
 out=$(in_ns "$NS" "$RS_AGENT" -f "$TMP/bad.ini" check 2>&1); rc=$?
