@@ -26,9 +26,10 @@ start_web() {	# start_web ADDRESS
 stop_web() { kill "$WEB_PID" 2>/dev/null; wait "$WEB_PID" 2>/dev/null; }
 
 conf=$TMP/rs.ini
-base=("verify_interval = 200ms" "[agent]" "listen = 0.0.0.0:5555" "allow = 198.18.1.1"
-      "[check web]" "type = http" "port = 80" "interval = 200ms" "timeout = 150ms"
-      "rise = 1" "fall = 1" "expect_body = hello")
+agent=("verify_interval = 200ms" "[agent]" "listen = 0.0.0.0:5555" "allow = 198.18.1.1")
+web=("[check web]" "type = http" "port = 80" "interval = 200ms" "timeout = 150ms"
+     "rise = 1" "fall = 1" "expect_body = hello")
+base=("${agent[@]}" "${web[@]}")
 write_rs_config "$conf" rs "198.18.0.10" "${base[@]}"
 start_web 198.18.0.10
 start_agent "$RS" "$conf" "$TMP/agent.log" || { fail "daemon starts"; finish; }
@@ -53,6 +54,13 @@ check "... and stays down" reply_starts "down #check web"
 stop_web
 start_web 198.18.0.10
 check "web server back on the VIP: up" wait_until 5 reply_is "up ready"
+
+# Weight from load: the reply carries a percentage (feedbackd-style).
+write_rs_config "$conf" rs "198.18.0.10" "${agent[@]}" "weight_from = loadavg" "min_weight = 10%" \
+	"weight_interval = 100ms" "${web[@]}"
+kill -HUP "$AGENT_PID"
+weighted() { [[ "$(ask)" =~ ^up\ ready\ ([0-9]+)%$ ]] && (( BASH_REMATCH[1] >= 10 && BASH_REMATCH[1] <= 100 )); }
+check "weight_from = loadavg: 'up ready N%' with N in [min_weight, 100]" wait_until 5 weighted
 
 # A failing script check, through SIGHUP reload.
 write_rs_config "$conf" rs "198.18.0.10" "${base[@]}" \
