@@ -110,110 +110,113 @@ static bool daemon_running(const struct rs_config *cfg)
 	return ret == 0;
 }
 
-static int cmd_apply(const struct options *o)
-{
-	struct rs_config *cfg = load_config(o);
+/* What apply and remove both work on: the configuration, the record of
+ * what apply changed, and the kernel. Only when no agent runs, since two
+ * writers of state_dir/applied would lose records. */
+struct offline {
+	struct rs_config *cfg;
 	struct applied_state st;
 	struct kernel_ops k;
-	struct dr_report rep;
-	int ret, rc = 1;
+};
 
-	if (!cfg)
-		return 1;
-	if (daemon_running(cfg)) {
-		/* Two writers of state_dir/applied would lose records. */
-		fprintf(stderr, "rs-agent: the agent is running and applies the configuration itself; use rs-agent reload\n");
-		goto out_cfg;
+static int offline_open(const struct options *o, struct offline *off, const char *why_not_running)
+{
+	int ret;
+
+	memset(off, 0, sizeof(*off));
+	off->cfg = load_config(o);
+	if (!off->cfg)
+		return -1;
+	if (daemon_running(off->cfg)) {
+		fprintf(stderr, "rs-agent: the agent is running; %s\n", why_not_running);
+		goto fail_cfg;
 	}
-	if (ensure_state_dir(cfg) < 0)
-		goto out_cfg;
-	ret = applied_state_load(cfg->state_dir, &st);
+	if (ensure_state_dir(off->cfg) < 0)
+		goto fail_cfg;
+	ret = applied_state_load(off->cfg->state_dir, &off->st);
 	if (ret < 0) {
-		fprintf(stderr, "rs-agent: %s/applied: %s\n", cfg->state_dir, strerror(-ret));
-		goto out_cfg;
+		fprintf(stderr, "rs-agent: %s/applied: %s\n", off->cfg->state_dir, strerror(-ret));
+		goto fail_cfg;
 	}
-	ret = kernel_open(&k);
+	ret = kernel_open(&off->k);
 	if (ret < 0) {
 		fprintf(stderr, "rs-agent: rtnetlink: %s\n", strerror(-ret));
-		goto out_state;
+		applied_state_free(&off->st);
+		goto fail_cfg;
 	}
+	return 0;
+fail_cfg:
+	rs_config_free(off->cfg);
+	return -1;
+}
+
+static void offline_close(struct offline *off)
+{
+	kernel_close(&off->k);
+	applied_state_free(&off->st);
+	rs_config_free(off->cfg);
+}
+
+static int cmd_apply(const struct options *o)
+{
+	struct offline off;
+	struct dr_report rep;
+	const char *dir;
+	int ret;
+
+	if (offline_open(o, &off, "it applies the configuration itself (use rs-agent reload)") < 0)
+		return 1;
+	dir = off.cfg->state_dir;
 	/* Originals reach the disk before the first change. */
-	ret = dr_record(&k, &st);
+	ret = dr_record(&off.k, &off.st);
 	if (ret == 0)
-		ret = applied_state_save(cfg->state_dir, &st);
+		ret = applied_state_save(dir, &off.st);
 	if (ret < 0) {
-		fprintf(stderr, "rs-agent: recording the current settings in %s: %s\n", cfg->state_dir,
-			strerror(-ret));
-		goto out_kernel;
+		fprintf(stderr, "rs-agent: recording the current settings in %s: %s\n", dir, strerror(-ret));
+		offline_close(&off);
+		return 1;
 	}
 	dr_report_init(&rep);
-	ret = dr_apply(cfg, &k, &st, &rep);
+	ret = dr_apply(off.cfg, &off.k, &off.st, &rep);
 	print_report(&rep, !o->verbose);
-	if (applied_state_save(cfg->state_dir, &st) < 0)
-		fprintf(stderr, "rs-agent: saving %s/applied failed\n", cfg->state_dir);
+	if (applied_state_save(dir, &off.st) < 0)
+		fprintf(stderr, "rs-agent: saving %s/applied failed\n", dir);
 	if (ret < 0)
 		printf("apply failed: %u error(s)\n", rep.errors);
 	else if (rep.changes == 0)
-		printf("nothing to change: %zu VIP(s) and the ARP settings are already in place\n", cfg->vips.n);
+		printf("nothing to change: %zu VIP(s) and the ARP settings are already in place\n", off.cfg->vips.n);
 	else
 		printf("applied %u change(s)\n", rep.changes);
-	rc = ret < 0 ? 1 : 0;
 	dr_report_free(&rep);
-out_kernel:
-	kernel_close(&k);
-out_state:
-	applied_state_free(&st);
-out_cfg:
-	rs_config_free(cfg);
-	return rc;
+	offline_close(&off);
+	return ret < 0 ? 1 : 0;
 }
 
 static int cmd_remove(const struct options *o)
 {
-	struct rs_config *cfg = load_config(o);
-	struct applied_state st;
-	struct kernel_ops k;
+	struct offline off;
 	struct dr_report rep;
-	int ret, rc = 1;
+	int ret;
 
-	if (!cfg)
+	if (offline_open(o, &off, "it would put everything back; stop it first") < 0)
 		return 1;
-	if (daemon_running(cfg)) {
-		fprintf(stderr, "rs-agent: the agent is running and would put everything back; stop it first\n");
-		goto out_cfg;
-	}
-	ret = applied_state_load(cfg->state_dir, &st);
-	if (ret < 0) {
-		fprintf(stderr, "rs-agent: %s/applied: %s\n", cfg->state_dir, strerror(-ret));
-		goto out_cfg;
-	}
-	ret = kernel_open(&k);
-	if (ret < 0) {
-		fprintf(stderr, "rs-agent: rtnetlink: %s\n", strerror(-ret));
-		goto out_state;
-	}
 	dr_report_init(&rep);
-	ret = dr_remove(&k, &st, &rep);
+	ret = dr_remove(&off.k, &off.st, &rep);
 	print_report(&rep, !o->verbose);
 	if (ret < 0) {
-		printf("remove failed: %u error(s); %s/applied kept for another try\n", rep.errors, cfg->state_dir);
+		printf("remove failed: %u error(s); %s/applied kept for another try\n", rep.errors, off.cfg->state_dir);
 	} else {
-		ret = applied_state_remove(cfg->state_dir);
+		ret = applied_state_remove(off.cfg->state_dir);
 		if (ret < 0)
-			fprintf(stderr, "rs-agent: removing %s/applied: %s\n", cfg->state_dir, strerror(-ret));
+			fprintf(stderr, "rs-agent: removing %s/applied: %s\n", off.cfg->state_dir, strerror(-ret));
 		if (rep.changes == 0)
 			printf("nothing to remove\n");
 		else
 			printf("removed %u change(s)\n", rep.changes);
 	}
-	rc = ret < 0 ? 1 : 0;
 	dr_report_free(&rep);
-	kernel_close(&k);
-out_state:
-	applied_state_free(&st);
-out_cfg:
-	rs_config_free(cfg);
-	return rc;
+	offline_close(&off);
+	return ret < 0 ? 1 : 0;
 }
 
 static const char *check_summary(const struct dr_report *rep)

@@ -4,6 +4,7 @@
 set -u
 build=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tests/report.sh"
 status=0
 for t in "$root"/tests/netns/[0-9]*.sh; do
 	name=$(basename "$t" .sh)
@@ -11,13 +12,6 @@ for t in "$root"/tests/netns/[0-9]*.sh; do
 		echo "SKIP netns/$name: needs root (network namespaces)"
 		continue
 	fi
-	out=$(BUILD="$root/$build" timeout 600 bash "$t" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed -nE "s#^(PASS|FAIL|SKIP) #\1 netns/$name: #p"
-	if [ $rc != 0 ]; then
-		printf '%s\n' "$out" | grep -v '^\(PASS\|SKIP\) ' | tail -60 | sed 's/^/    /'
-		grep -q '^FAIL' <<<"$out" || echo "FAIL netns/$name: exited with status $rc"
-		status=1
-	fi
+	run_reported "netns/$name" env BUILD="$root/$build" timeout 600 bash "$t" || status=1
 done
 exit $status

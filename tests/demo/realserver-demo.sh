@@ -13,11 +13,7 @@ step() { local desc=$1; shift; if "$@"; then echo "   ok: $desc"; else echo "   
 
 say "Two namespaces: a director (198.18.1.1) and a real server (198.18.1.2), VIP 198.18.0.10"
 ns_new rs; ns_new dir
-ip link add "v$TEST_ID" type veth peer name "w$TEST_ID"
-ip link set "v$TEST_ID" netns "$NS_rs"; ip link set "w$TEST_ID" netns "$NS_dir"
-in_ns "$NS_rs" ip link set "v$TEST_ID" name eth0; in_ns "$NS_dir" ip link set "w$TEST_ID" name eth0
-in_ns "$NS_rs" ip addr add 198.18.1.2/24 dev eth0; in_ns "$NS_dir" ip addr add 198.18.1.1/24 dev eth0
-in_ns "$NS_rs" ip link set eth0 up; in_ns "$NS_dir" ip link set eth0 up
+link_pair "$NS_rs" 198.18.1.2/24 "$NS_dir" 198.18.1.1/24
 # The director routes VIP traffic to the real server's MAC, as IPVS-DR does.
 in_ns "$NS_dir" ip route add 198.18.0.10/32 via 198.18.1.2
 

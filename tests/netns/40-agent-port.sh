@@ -7,16 +7,8 @@
 ns_new rs
 ns_new dir
 RS=$NS_rs DIR=$NS_dir
-ip link add "v$TEST_ID" type veth peer name "w$TEST_ID"
-ip link set "v$TEST_ID" netns "$RS"
-ip link set "w$TEST_ID" netns "$DIR"
-in_ns "$RS" ip link set "v$TEST_ID" name eth0
-in_ns "$DIR" ip link set "w$TEST_ID" name eth0
-in_ns "$RS" ip addr add 198.18.1.2/24 dev eth0
-in_ns "$DIR" ip addr add 198.18.1.1/24 dev eth0
-in_ns "$DIR" ip addr add 198.18.1.3/24 dev eth0
-in_ns "$RS" ip link set eth0 up
-in_ns "$DIR" ip link set eth0 up
+link_pair "$RS" 198.18.1.2/24 "$DIR" 198.18.1.1/24
+in_ns "$DIR" ip addr add 198.18.1.3/24 dev eth0	# not on the allow list
 
 mkdir -p "$TMP/www" && echo hello >"$TMP/www/index.html" && chmod -R a+rX "$TMP/www"
 start_web() {	# start_web ADDRESS

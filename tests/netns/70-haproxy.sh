@@ -9,15 +9,7 @@ command -v haproxy >/dev/null || { skip "haproxy is not installed"; exit 0; }
 ns_new rs
 ns_new lb
 RS=$NS_rs LB=$NS_lb
-ip link add "v$TEST_ID" type veth peer name "w$TEST_ID"
-ip link set "v$TEST_ID" netns "$RS"
-ip link set "w$TEST_ID" netns "$LB"
-in_ns "$RS" ip link set "v$TEST_ID" name eth0
-in_ns "$LB" ip link set "w$TEST_ID" name eth0
-in_ns "$RS" ip addr add 198.18.1.2/24 dev eth0
-in_ns "$LB" ip addr add 198.18.1.1/24 dev eth0
-in_ns "$RS" ip link set eth0 up
-in_ns "$LB" ip link set eth0 up
+link_pair "$RS" 198.18.1.2/24 "$LB" 198.18.1.1/24
 
 mkdir -p "$TMP/www" && echo hello >"$TMP/www/index.html" && chmod -R a+rX "$TMP/www"
 bg_in "$RS" "$TMP/web.log" python3 -m http.server 80 --bind 0.0.0.0 --directory "$TMP/www"

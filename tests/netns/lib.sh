@@ -48,6 +48,21 @@ ns_new() {
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# link_pair NS1 ADDR1/LEN NS2 ADDR2/LEN: a veth pair named eth0 on both
+# sides, addressed and up.
+link_pair() {
+	local ns1=$1 a1=$2 ns2=$3 a2=$4 tmp1="v$TEST_ID" tmp2="w$TEST_ID"
+	ip link add "$tmp1" type veth peer name "$tmp2"
+	ip link set "$tmp1" netns "$ns1"
+	ip link set "$tmp2" netns "$ns2"
+	in_ns "$ns1" ip link set "$tmp1" name eth0
+	in_ns "$ns2" ip link set "$tmp2" name eth0
+	in_ns "$ns1" ip addr add "$a1" dev eth0
+	in_ns "$ns2" ip addr add "$a2" dev eth0
+	in_ns "$ns1" ip link set eth0 up
+	in_ns "$ns2" ip link set eth0 up
+}
+
 # bg_in NS LOGFILE cmd... : start in background, remember the pid.
 bg_in() {
 	local ns=$1 log=$2; shift 2
