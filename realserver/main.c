@@ -287,7 +287,11 @@ static int cmd_control(const struct options *o, const char *request, bool raw)
 		return 1;
 	sb_init(&sb);
 	ret = ctl_call(cfg->control_socket, request, CTL_TIMEOUT_MS, &sb);
-	if (ret < 0) {
+	if (ret == -EACCES || ret == -EPERM) {
+		fprintf(stderr, "rs-agent: %s: permission denied (see global.control_group and control_mode)\n",
+			cfg->control_socket);
+		rc = 1;
+	} else if (ret < 0) {
 		fprintf(stderr, "rs-agent: the agent is not running (%s: %s)\n", cfg->control_socket,
 			strerror(-ret));
 		rc = 1;
