@@ -300,7 +300,9 @@ static uint64_t now_ms_ceil(void)
 
 int ev_timer_start(struct evloop *loop, struct ev_timer *t, uint64_t delay_ms)
 {
-	uint64_t now = now_ms_ceil();
+	/* A zero delay means "next iteration": rounding it up would make the
+	 * loop sleep a millisecond for nothing. */
+	uint64_t now = delay_ms == 0 ? now_ms() : now_ms_ceil();
 	uint64_t due = delay_ms > UINT64_MAX / 2 - now ? UINT64_MAX / 2 : now + delay_ms;
 	int r;
 

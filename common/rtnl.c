@@ -458,6 +458,55 @@ int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr)
 	return found;
 }
 
+/* Fill out from a dumped address; false for what an ipaddr cannot hold. */
+static bool addr_to_ipaddr(struct rtnl_addr *ra, struct ipaddr *out)
+{
+	struct nl_addr *local = rtnl_addr_get_local(ra);
+	int family = rtnl_addr_get_family(ra);
+	size_t len = family_addr_len(family);
+
+	if (!local || len == 0 || nl_addr_get_len(local) != len)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	memcpy(out->u.bytes, nl_addr_get_binary_addr(local), len);
+	out->prefixlen = (uint8_t)rtnl_addr_get_prefixlen(ra);
+	out->has_prefix = true;
+	return true;
+}
+
+int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n)
+{
+	struct nl_cache *cache;
+	struct nl_object *obj;
+	struct ipaddr *list;
+	size_t count = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (ifindex <= 0)
+		return -EINVAL;
+	err = rtnl_result(r, rtnl_addr_alloc_cache(r->sk, &cache));
+	if (err < 0)
+		return err;
+	list = calloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*list));
+	if (!list) {
+		nl_cache_free(cache);
+		return -ENOMEM;
+	}
+	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		struct rtnl_addr *ra = (struct rtnl_addr *)obj;
+
+		if (rtnl_addr_get_ifindex(ra) == ifindex && addr_to_ipaddr(ra, &list[count]))
+			count++;
+	}
+	nl_cache_free(cache);
+	*out = list;
+	*n = count;
+	return 0;
+}
+
 /* ---- notifications --------------------------------------------------- */
 
 /* SO_RCVBUFFORCE goes past net.core.rmem_max but needs CAP_NET_ADMIN,

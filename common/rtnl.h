@@ -54,6 +54,10 @@ int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr);
 /* 1 when present (any prefix length), 0 when not. */
 int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr);
+/* Every address on ifindex (both families) from one dump; *out is
+ * malloc'd (free() it). Callers checking many addresses use this instead
+ * of rtnl_addr_present, which dumps each time. */
+int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n);
 
 /* Change notifications. */
 enum rtnl_event_type { RTNL_EV_LINK_NEW, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };

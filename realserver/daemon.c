@@ -76,7 +76,7 @@ static void notify_systemd(const char *state)
 
 static void save_applied(struct daemon *d)
 {
-	int ret = applied_state_save(d->cfg->state_dir, &d->applied);
+	int ret = applied_state_save_if_changed(d->cfg->state_dir, &d->applied);
 
 	if (ret < 0)
 		log_warnx("saving %s/applied: %s", d->cfg->state_dir, strerror(-ret));
@@ -99,10 +99,8 @@ static void dr_pass(struct daemon *d, const char *why)
 	d->count.passes++;
 	if (d->cfg->repair) {
 		dr_apply(d->cfg, &d->kernel, &d->applied, &rep);
-		if (rep.changes) {
-			d->count.repairs += rep.changes;
-			save_applied(d);
-		}
+		d->count.repairs += rep.changes;
+		save_applied(d);
 		d->count.repair_errors += rep.errors;
 		log_changes(&rep, why);
 	} else {

@@ -80,6 +80,26 @@ static void report_error(struct dr_report *r, int err, const char *fmt, ...)
 	report(r, DR_CRITICAL, false, "%s: %s", what, strerror(-err));
 }
 
+/* The addresses on one interface, read once per pass: a config of a
+ * thousand VIPs must not cost a thousand dumps. */
+struct addr_set {
+	struct ipaddr *items;
+	size_t n;
+};
+
+static int addr_set_read(struct kernel_ops *k, int ifindex, struct addr_set *set)
+{
+	return k->addr_list(k->ctx, ifindex, &set->items, &set->n);
+}
+
+static bool addr_set_has(const struct addr_set *set, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (ipaddr_equal(&set->items[i], a))
+			return true;
+	return false;
+}
+
 static int vip_ifindex(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
 {
 	int ifindex = k->ifindex(k->ctx, cfg->interface);
@@ -97,10 +117,14 @@ static int record_original(struct applied_state *st, const char *name, int arp_i
 
 	if (!r)
 		return -ENOMEM;
-	if (r->arp_ignore < 0)
+	if (r->arp_ignore < 0 && arp_ignore >= 0) {
 		r->arp_ignore = arp_ignore;
-	if (r->arp_announce < 0)
+		st->dirty = true;
+	}
+	if (r->arp_announce < 0 && arp_announce >= 0) {
 		r->arp_announce = arp_announce;
+		st->dirty = true;
+	}
 	return 0;
 }
 
@@ -173,22 +197,23 @@ static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct
 		       struct dr_report *rep)
 {
 	char label[32], buf[INET6_ADDRSTRLEN];
-	int ifindex = vip_ifindex(cfg, k, rep);
+	int ifindex = vip_ifindex(cfg, k, rep), ret;
+	struct addr_set present;
 
 	if (ifindex < 0)
 		return;
+	ret = addr_set_read(k, ifindex, &present);
+	if (ret < 0) {
+		report_error(rep, ret, "listing the addresses on %s", cfg->interface);
+		return;
+	}
 	rs_config_vip_label(cfg, label, sizeof(label));
 	strlcpy_safe(st->vip_ifname, cfg->interface, sizeof(st->vip_ifname));
 	for (size_t i = 0; i < cfg->vips.n; i++) {
 		const struct ipaddr *vip = &cfg->vips.items[i];
-		int ret = k->addr_present(k->ctx, ifindex, vip);
 
 		ipaddr_ntop(vip, buf, sizeof(buf));
-		if (ret < 0) {
-			report_error(rep, ret, "looking up vip %s on %s", buf, cfg->interface);
-			continue;
-		}
-		if (ret > 0) {
+		if (addr_set_has(&present, vip)) {
 			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
 			continue;
 		}
@@ -201,6 +226,7 @@ static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct
 			rep->errors++;
 		report(rep, DR_OK, true, "vip %s was missing on %s: added", buf, cfg->interface);
 	}
+	free(present.items);
 }
 
 int dr_record(struct kernel_ops *k, struct applied_state *st)
@@ -315,21 +341,24 @@ static void verify_sysctls(const struct rs_config *cfg, struct kernel_ops *k, st
 static void verify_vips(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
 {
 	char buf[INET6_ADDRSTRLEN];
-	int ifindex = vip_ifindex(cfg, k, rep);
+	int ifindex = vip_ifindex(cfg, k, rep), ret;
+	struct addr_set present;
 
 	if (ifindex < 0)
 		return;
-	for (size_t i = 0; i < cfg->vips.n; i++) {
-		int ret = k->addr_present(k->ctx, ifindex, &cfg->vips.items[i]);
-
-		ipaddr_ntop(&cfg->vips.items[i], buf, sizeof(buf));
-		if (ret < 0)
-			report_error(rep, ret, "looking up vip %s", buf);
-		else if (ret == 0)
-			report(rep, DR_CRITICAL, false, "vip %s missing on %s", buf, cfg->interface);
-		else
-			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
+	ret = addr_set_read(k, ifindex, &present);
+	if (ret < 0) {
+		report_error(rep, ret, "listing the addresses on %s", cfg->interface);
+		return;
 	}
+	for (size_t i = 0; i < cfg->vips.n; i++) {
+		ipaddr_ntop(&cfg->vips.items[i], buf, sizeof(buf));
+		if (addr_set_has(&present, &cfg->vips.items[i]))
+			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
+		else
+			report(rep, DR_CRITICAL, false, "vip %s missing on %s", buf, cfg->interface);
+	}
+	free(present.items);
 }
 
 int dr_verify(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
@@ -339,19 +368,14 @@ int dr_verify(const struct rs_config *cfg, struct kernel_ops *k, struct dr_repor
 	return rep->errors ? -EIO : 0;
 }
 
-static void remove_vip(struct kernel_ops *k, const char *ifname, const struct ipaddr *vip,
-		       struct dr_report *rep)
+static void remove_vip(struct kernel_ops *k, int ifindex, const char *ifname, const struct addr_set *present,
+		       const struct ipaddr *vip, struct dr_report *rep)
 {
 	char buf[INET6_ADDRSTRLEN];
-	int ifindex = k->ifindex(k->ctx, ifname), ret;
+	int ret;
 
 	ipaddr_ntop(vip, buf, sizeof(buf));
-	if (ifindex < 0) {
-		report(rep, DR_OK, false, "vip %s: %s is gone", buf, ifname);
-		return;
-	}
-	ret = k->addr_present(k->ctx, ifindex, vip);
-	if (ret == 0) {
+	if (!addr_set_has(present, vip)) {
 		report(rep, DR_OK, false, "vip %s already absent from %s", buf, ifname);
 		return;
 	}
@@ -360,6 +384,42 @@ static void remove_vip(struct kernel_ops *k, const char *ifname, const struct ip
 		report_error(rep, ret, "removing vip %s from %s", buf, ifname);
 	else
 		report(rep, DR_OK, true, "vip %s removed from %s", buf, ifname);
+}
+
+/* Remove the recorded VIPs that `keep` does not want (all when keep is
+ * NULL) and forget them in st. */
+static void remove_recorded_vips(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
+				 bool (*keep)(const struct rs_config *cfg, const struct ipaddr *a),
+				 struct dr_report *rep)
+{
+	const char *ifname = st->vip_ifname;
+	struct addr_set present = { NULL, 0 };
+	int ifindex, ret;
+
+	if (st->nvips == 0)
+		return;
+	ifindex = k->ifindex(k->ctx, ifname);
+	if (ifindex < 0) {
+		report(rep, DR_OK, false, "%s is gone, and its VIPs with it", ifname);
+	} else {
+		ret = addr_set_read(k, ifindex, &present);
+		if (ret < 0) {
+			report_error(rep, ret, "listing the addresses on %s", ifname);
+			return;
+		}
+	}
+	for (size_t i = st->nvips; i-- > 0;) {
+		struct ipaddr vip = st->vips[i];
+		unsigned errors = rep->errors;
+
+		if (keep && keep(cfg, &vip))
+			continue;
+		if (ifindex > 0)
+			remove_vip(k, ifindex, ifname, &present, &vip, rep);
+		if (rep->errors == errors)
+			applied_state_del_vip(st, &vip);
+	}
+	free(present.items);
 }
 
 static void restore_link(struct kernel_ops *k, const struct sysctl_record *r, const struct rs_link *links,
@@ -418,8 +478,7 @@ int dr_remove(struct kernel_ops *k, struct applied_state *st, struct dr_report *
 	size_t n = 0;
 	int ret;
 
-	for (size_t i = 0; i < st->nvips; i++)
-		remove_vip(k, st->vip_ifname, &st->vips[i], rep);
+	remove_recorded_vips(NULL, k, st, NULL, rep);
 	ret = k->links(k->ctx, &links, &n);
 	if (ret < 0)
 		report_error(rep, ret, "listing interfaces");
@@ -450,13 +509,7 @@ int dr_prune_vips(const struct rs_config *cfg, struct kernel_ops *k, struct appl
 {
 	bool moved = st->vip_ifname[0] && strcmp(st->vip_ifname, cfg->interface) != 0;
 
-	for (size_t i = st->nvips; i-- > 0;) {
-		struct ipaddr vip = st->vips[i];
-
-		if (!moved && vip_configured(cfg, &vip))
-			continue;
-		remove_vip(k, st->vip_ifname, &vip, rep);
-		applied_state_del_vip(st, &vip);
-	}
+	/* A recorded VIP stays while it is configured on the same interface. */
+	remove_recorded_vips(cfg, k, st, moved ? NULL : vip_configured, rep);
 	return rep->errors ? -EIO : 0;
 }

@@ -45,9 +45,9 @@ static int k_link_set_arp(void *ctx, int ifindex, int arp_ignore, int arp_announ
 	return rtnl_link_set_arp(ctx, ifindex, arp_ignore, arp_announce);
 }
 
-static int k_addr_present(void *ctx, int ifindex, const struct ipaddr *a)
+static int k_addr_list(void *ctx, int ifindex, struct ipaddr **out, size_t *n)
 {
-	return rtnl_addr_present(ctx, ifindex, a);
+	return rtnl_addr_list(ctx, ifindex, out, n);
 }
 
 static int k_addr_add(void *ctx, int ifindex, const struct ipaddr *a, const char *label)
@@ -96,7 +96,7 @@ int kernel_open(struct kernel_ops *ops)
 		.ifindex = k_ifindex,
 		.links = k_links,
 		.link_set_arp = k_link_set_arp,
-		.addr_present = k_addr_present,
+		.addr_list = k_addr_list,
 		.addr_add = k_addr_add,
 		.addr_del = k_addr_del,
 		.conf_get = k_conf_get,

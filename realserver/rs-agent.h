@@ -105,6 +105,7 @@ struct applied_state {
 	struct ipaddr *vips;		/* VIPs apply added (not ones already there) */
 	size_t nvips;
 	char vip_ifname[16];
+	bool dirty;			/* changed since loaded or saved */
 };
 
 /* Files inside state_dir: "admin" and "applied". Missing = defaults. */
@@ -112,6 +113,9 @@ int admin_state_load(const char *state_dir, enum admin_state *out);
 int admin_state_save(const char *state_dir, enum admin_state a);
 int applied_state_load(const char *state_dir, struct applied_state *out);
 int applied_state_save(const char *state_dir, const struct applied_state *st);
+/* Save only when st changed since it was loaded or saved: a repair that
+ * puts back a recorded VIP must not cost an fsync in the event loop. */
+int applied_state_save_if_changed(const char *state_dir, struct applied_state *st);
 int applied_state_remove(const char *state_dir);
 /* Parse the "applied" file's text; exposed for tests and the fuzzer. */
 int applied_state_parse(const char *text, size_t len, struct applied_state *out);
@@ -136,7 +140,8 @@ struct kernel_ops {
 	int (*ifindex)(void *ctx, const char *ifname);
 	int (*links)(void *ctx, struct rs_link **out, size_t *n);	/* malloc'd */
 	int (*link_set_arp)(void *ctx, int ifindex, int arp_ignore, int arp_announce);
-	int (*addr_present)(void *ctx, int ifindex, const struct ipaddr *a);
+	/* Every address on ifindex, from one dump (malloc'd). */
+	int (*addr_list)(void *ctx, int ifindex, struct ipaddr **out, size_t *n);
 	int (*addr_add)(void *ctx, int ifindex, const struct ipaddr *a, const char *label);
 	int (*addr_del)(void *ctx, int ifindex, const struct ipaddr *a);
 	/* conf/all and conf/default */

@@ -91,6 +91,7 @@ struct sysctl_record *applied_state_sysctl(struct applied_state *st, const char 
 		return NULL;
 	st->sysctls = r;
 	r = &st->sysctls[st->nsysctls++];
+	st->dirty = true;
 	memset(r, 0, sizeof(*r));
 	strlcpy_safe(r->ifname, ifname, sizeof(r->ifname));
 	r->arp_ignore = -1;
@@ -117,6 +118,7 @@ int applied_state_add_vip(struct applied_state *st, const struct ipaddr *a)
 		return -ENOMEM;
 	st->vips = v;
 	st->vips[st->nvips++] = *a;
+	st->dirty = true;
 	return 0;
 }
 
@@ -125,6 +127,7 @@ void applied_state_del_vip(struct applied_state *st, const struct ipaddr *a)
 	for (size_t i = 0; i < st->nvips; i++) {
 		if (ipaddr_equal(&st->vips[i], a)) {
 			st->vips[i] = st->vips[--st->nvips];
+			st->dirty = true;
 			return;
 		}
 	}
@@ -221,6 +224,7 @@ int applied_state_parse(const char *text, size_t len, struct applied_state *out)
 			return ret;
 		}
 	}
+	out->dirty = false;
 	return 0;
 }
 
@@ -287,6 +291,18 @@ int applied_state_save(const char *state_dir, const struct applied_state *st)
 	applied_state_format(st, &sb);
 	ret = sb.failed ? -ENOMEM : write_file_atomic(path, sb_str(&sb), sb.len, 0644);
 	sb_free(&sb);
+	return ret;
+}
+
+int applied_state_save_if_changed(const char *state_dir, struct applied_state *st)
+{
+	int ret;
+
+	if (!st->dirty)
+		return 0;
+	ret = applied_state_save(state_dir, st);
+	if (ret == 0)
+		st->dirty = false;
 	return ret;
 }
 

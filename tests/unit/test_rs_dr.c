@@ -17,6 +17,7 @@ struct fake_kernel {
 	size_t naddrs;
 	int conf[2][2];			/* all/default x ignore/announce */
 	unsigned calls_set;
+	unsigned calls_list;		/* address dumps */
 	int fail_add;			/* -errno to return from addr_add */
 };
 
@@ -60,14 +61,15 @@ static int f_link_set_arp(void *ctx, int ifindex, int ign, int ann)
 	return -ENODEV;
 }
 
-static int f_addr_present(void *ctx, int ifindex, const struct ipaddr *a)
+static int f_addr_list(void *ctx, int ifindex, struct ipaddr **out, size_t *n)
 {
 	struct fake_kernel *f = ctx;
 
 	(void)ifindex;
-	for (size_t i = 0; i < f->naddrs; i++)
-		if (ipaddr_equal(&f->addrs[i], a))
-			return 1;
+	f->calls_list++;
+	*out = malloc(sizeof(f->addrs));
+	memcpy(*out, f->addrs, sizeof(f->addrs));
+	*n = f->naddrs;
 	return 0;
 }
 
@@ -132,7 +134,7 @@ static void setup(void)
 	fk.links[1] = (struct rs_link){ 2, "eth0", 0, 1 };
 	fk.nlinks = 2;
 	fk.conf[1][1] = 1;	/* default/arp_announce = 1 */
-	kops = (struct kernel_ops){ &fk, f_ifindex, f_links, f_link_set_arp, f_addr_present,
+	kops = (struct kernel_ops){ &fk, f_ifindex, f_links, f_link_set_arp, f_addr_list,
 				    f_addr_add, f_addr_del, f_conf_get, f_conf_set };
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.interface = "lo";
@@ -300,6 +302,23 @@ TEST(prune_removes_unconfigured_recorded_vips)
 	applied_state_free(&st);
 }
 
+TEST(one_address_dump_per_pass)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	CHECK_EQ_INT(fk.calls_list, 1);
+	dr_report_free(&rep);
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(fk.calls_list, 2);
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
 TEST(record_does_not_change_anything)
 {
 	struct applied_state st = { 0 };
@@ -314,4 +333,5 @@ TEST(record_does_not_change_anything)
 TEST_MAIN(T(apply_sets_everything_and_records_originals), T(second_apply_changes_nothing),
 	  T(preexisting_vip_is_not_recorded_and_not_removed), T(remove_restores_originals_exactly),
 	  T(verify_severities), T(failed_add_is_reported_critical),
-	  T(prune_removes_unconfigured_recorded_vips), T(record_does_not_change_anything))
+	  T(prune_removes_unconfigured_recorded_vips), T(one_address_dump_per_pass),
+	  T(record_does_not_change_anything))

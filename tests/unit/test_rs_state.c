@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rs-agent.h"
@@ -76,4 +77,34 @@ TEST(admin_state_persists)
 	rmdir(dir);
 }
 
-TEST_MAIN(T(applied_round_trip), T(applied_rejects_garbage), T(admin_state_persists))
+TEST(applied_saved_only_when_changed)
+{
+	char dir[] = "/tmp/dsrkit-state.XXXXXX", path[256];
+	struct applied_state st = { 0 };
+	struct ipaddr a;
+	char err[PARSE_ERR_MAX];
+	struct stat sb;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/applied", dir);
+	CHECK_EQ_INT(applied_state_save_if_changed(dir, &st), 0);
+	CHECK(stat(path, &sb) < 0);			/* nothing changed: no write */
+	parse_ipaddr("198.18.0.10", &a, err);
+	applied_state_add_vip(&st, &a);
+	CHECK(st.dirty);
+	CHECK_EQ_INT(applied_state_save_if_changed(dir, &st), 0);
+	CHECK(!st.dirty);
+	CHECK(stat(path, &sb) == 0);
+	applied_state_add_vip(&st, &a);		/* already there */
+	CHECK(!st.dirty);
+	applied_state_free(&st);
+	CHECK_EQ_INT(applied_state_load(dir, &st), 0);
+	CHECK(!st.dirty);
+	CHECK_EQ_INT(st.nvips, 1);
+	applied_state_free(&st);
+	unlink(path);
+	rmdir(dir);
+}
+
+TEST_MAIN(T(applied_round_trip), T(applied_rejects_garbage), T(admin_state_persists),
+	  T(applied_saved_only_when_changed))
