@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,6 +234,14 @@ int main(int argc, char **argv)
 		}
 	}
 	qsort(lat, nlat, sizeof(*lat), cmp_i64);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("client_cpu_s=%.2f client_wall_s=%.2f ",
+		       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6,
+		       (now_ns() - t_start) / 1e9);
+	}
 	printf("seconds=%d concurrency=%d replies=%llu valid=%llu invalid=%llu connect_errors=%llu "
 	       "resets=%llu timeouts=%llu rate=%.0f lat_p50_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f\n",
 	       secs, conc, (unsigned long long)(cnt.ok + cnt.bad), (unsigned long long)cnt.ok,

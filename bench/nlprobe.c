@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -274,15 +275,19 @@ int main(int argc, char **argv)
 	qsort(restored, (size_t)done, sizeof(restored[0]), cmp_i64);
 	qsort(since_del, (size_t)done, sizeof(since_del[0]), cmp_i64);
 	{
+		struct rusage ru;
 		double sum = 0;
+
+		getrusage(RUSAGE_SELF, &ru);
 
 		for (int i = 0; i < done; i++)
 			sum += (double)restored[i];
 		printf("summary mode=%s trials=%d completed=%d timeouts=%d min_us=%.1f median_us=%.1f "
-		       "p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f since_delnotify_median_us=%.1f\n",
+		       "p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f since_delnotify_median_us=%.1f cpu_s=%.3f\n",
 		       mode, trials, done, timeouts, restored[0] / 1e3, pct(restored, done, 50) / 1e3,
 		       pct(restored, done, 90) / 1e3, pct(restored, done, 99) / 1e3, restored[done - 1] / 1e3,
-		       sum / done / 1e3, pct(since_del, done, 50) / 1e3);
+		       sum / done / 1e3, pct(since_del, done, 50) / 1e3,
+		       ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	}
 	return done == trials ? 0 : 1;
 }
