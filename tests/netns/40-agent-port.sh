@@ -81,4 +81,7 @@ check "bad reload: error for the unknown key is logged" wait_until 3 grep -q "$c
 check "bad reload: every error is logged (did you mean 'allow')" grep -q "agent.alow: unknown key (did you mean 'allow'?)" "$TMP/agent.log"
 check "bad reload: keeps running config" grep -q 'reload failed; the running configuration stays in force' "$TMP/agent.log"
 check "bad reload: agent still answers" reply_starts "down #vip 198.18.0.10 missing"
+out=$(in_ns "$RS" "$RS_AGENT" -f "$conf" reload 2>&1); rc=$?
+check "rs-agent reload (systemctl reload) fails on the bad file" [ $rc != 0 ]
+check "... and prints the errors" grep -q "$conf:3: global.bogus: unknown key" <<<"$out"
 finish
