@@ -37,6 +37,10 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libdsrkit-common.a
 RSAGENT_SRC := $(wildcard realserver/*.c)
 RSAGENT_OBJ := $(RSAGENT_SRC:%.c=$(BUILD)/%.o)
+DIRECTOR_SRC := $(wildcard director/*.c)
+DIRECTOR_OBJ := $(DIRECTOR_SRC:%.c=$(BUILD)/%.o)
+# directord objects other than main(), linked into unit tests of its logic.
+DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/main.o,$(DIRECTOR_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -87,6 +91,10 @@ $(BUILD)/tests/test_rs_%: tests/unit/test_rs_%.c $(RSAGENT_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Irealserver -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -101,6 +109,11 @@ RSAGENT_LIBSRC := $(filter-out realserver/main.c,$(RSAGENT_SRC))
 $(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+
+DIRECTOR_LIBSRC := $(filter-out director/main.c,$(DIRECTOR_SRC))
+$(BUILD)/fuzz/fuzz_vrrp_%: tests/fuzz/fuzz_vrrp_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
@@ -144,4 +157,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(COMMON_OBJ:.o=.d) $(RSAGENT_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(RSAGENT_OBJ:.o=.d) $(DIRECTOR_OBJ:.o=.d)
