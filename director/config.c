@@ -1,0 +1,769 @@
+/* director.ini: the schema, the value types of its own, and the checks that
+ * span keys and sections. */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "directord.h"
+#include "log.h"
+#include "privdrop.h"
+
+#define G(field) offsetof(struct director_config, field)
+#define V(field) offsetof(struct vrrp_conf, field)
+#define S(field) offsetof(struct track_script_conf, field)
+#define F(field) offsetof(struct track_file_conf, field)
+#define Y(field) offsetof(struct sync_group_conf, field)
+
+/* ---- value types ---- */
+
+static const struct ini_enum scopes[] = {
+	{ "global", RT_SCOPE_UNIVERSE }, { "site", RT_SCOPE_SITE }, { "link", RT_SCOPE_LINK },
+	{ "host", RT_SCOPE_HOST }, { "nowhere", RT_SCOPE_NOWHERE }, { NULL, 0 },
+};
+
+static const char *scope_name(int scope)
+{
+	for (const struct ini_enum *e = scopes; e->name; e++)
+		if (e->value == scope)
+			return e->name;
+	return "global";
+}
+
+static bool ifname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < IF_NAMESIZE && !strchr(s, '/') && !strchr(s, ' ') && strcmp(s, ".") != 0 &&
+	       strcmp(s, "..") != 0;
+}
+
+/* The option after ADDR in a virtual_ipaddress entry. */
+static int vip_option(struct vip_conf *v, const char *word, const char *arg, char *err)
+{
+	if (!arg) {
+		snprintf(err, PARSE_ERR_MAX, "'%s' needs a value", word);
+		return -EINVAL;
+	}
+	if (strcmp(word, "brd") == 0)
+		return parse_ipaddr(arg, &v->brd, err);
+	if (strcmp(word, "label") == 0 || strcmp(word, "dev") == 0) {
+		char *dst = word[0] == 'l' ? v->label : v->dev;
+
+		if (!ifname_valid(arg)) {
+			snprintf(err, PARSE_ERR_MAX, "%s '%s' is not an interface name", word, arg);
+			return -EINVAL;
+		}
+		strlcpy_safe(dst, arg, IF_NAMESIZE);
+		return 0;
+	}
+	if (strcmp(word, "scope") == 0) {
+		for (const struct ini_enum *e = scopes; e->name; e++) {
+			if (strcmp(e->name, arg) == 0) {
+				v->scope = e->value;
+				return 0;
+			}
+		}
+		snprintf(err, PARSE_ERR_MAX, "scope '%s': expected global, site, link, host or nowhere", arg);
+		return -EINVAL;
+	}
+	snprintf(err, PARSE_ERR_MAX, "unknown option '%s' (expected brd, label, scope or dev)", word);
+	return -EINVAL;
+}
+
+int vip_conf_parse(const char *text, struct vip_conf *out, char *err)
+{
+	char buf[256], *words[9];
+	int n, ret;
+
+	if (strlen(text) >= sizeof(buf)) {
+		snprintf(err, PARSE_ERR_MAX, "entry too long");
+		return -EINVAL;
+	}
+	strlcpy_safe(buf, text, sizeof(buf));
+	n = split_list(buf, words, 9);
+	if (n <= 0) {
+		snprintf(err, PARSE_ERR_MAX, n == 0 ? "empty entry" : "too many words in one entry");
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	out->scope = RT_SCOPE_UNIVERSE;
+	ret = parse_ipaddr(words[0], &out->addr, err);
+	if (ret < 0)
+		return ret;
+	for (int i = 1; i < n; i += 2) {
+		ret = vip_option(out, words[i], i + 1 < n ? words[i + 1] : NULL, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (out->brd.family && out->brd.family != out->addr.family) {
+		snprintf(err, PARSE_ERR_MAX, "brd is not of the address's family");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Split a comma-separated list in place, trimming blanks; entries may hold
+ * spaces ("192.0.2.80/24 brd 192.0.2.255"). */
+static int split_commas(char *s, char **items, int max)
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		if (n == max)
+			return -E2BIG;
+		items[n++] = tok;
+	}
+	return n;
+}
+
+static int vip_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct vip_list *list = field;
+	char *copy = strdup(value), *items[DIR_MAX_VIPS_PER_INSTANCE];
+	int n, ret = 0;
+
+	(void)key;
+	if (!copy)
+		return -ENOMEM;
+	n = split_commas(copy, items, DIR_MAX_VIPS_PER_INSTANCE);
+	if (n <= 0) {
+		snprintf(err, PARSE_ERR_MAX, n == 0 ? "no address given" : "more than %d addresses",
+			 DIR_MAX_VIPS_PER_INSTANCE);
+		free(copy);
+		return -EINVAL;
+	}
+	list->items = calloc((size_t)n, sizeof(*list->items));
+	if (!list->items) {
+		free(copy);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n && ret == 0; i++) {
+		ret = vip_conf_parse(items[i], &list->items[i], err);
+		if (ret < 0) {
+			char why[PARSE_ERR_MAX];
+
+			strlcpy_safe(why, err, sizeof(why));
+			snprintf(err, PARSE_ERR_MAX, "'%.40s': %.110s", items[i], why);
+		}
+	}
+	free(copy);
+	if (ret < 0) {
+		free(list->items);
+		list->items = NULL;
+		return ret;
+	}
+	list->n = (size_t)n;
+	return 0;
+}
+
+static void vip_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct vip_list *list = field;
+	char buf[INET6_ADDRSTRLEN];
+
+	(void)key;
+	for (size_t i = 0; i < list->n; i++) {
+		const struct vip_conf *v = &list->items[i];
+
+		sb_printf(out, "%s%s/%u", i ? ", " : "", ipaddr_ntop(&v->addr, buf, sizeof(buf)),
+			  v->addr.prefixlen);
+		if (v->brd.family)
+			sb_printf(out, " brd %s", ipaddr_ntop(&v->brd, buf, sizeof(buf)));
+		if (v->label[0])
+			sb_printf(out, " label %s", v->label);
+		if (v->scope != RT_SCOPE_UNIVERSE)
+			sb_printf(out, " scope %s", scope_name(v->scope));
+		if (v->dev[0])
+			sb_printf(out, " dev %s", v->dev);
+	}
+}
+
+static void vip_list_free(void *field)
+{
+	struct vip_list *list = field;
+
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+static const struct ini_type vip_list_type = {
+	.name = "address list", .parse = vip_list_parse, .print = vip_list_print, .free = vip_list_free,
+};
+
+int track_ref_parse(const char *text, struct track_ref *out, char *err)
+{
+	char buf[128], *words[4];
+	long long w;
+	int n;
+
+	if (strlen(text) >= sizeof(buf)) {
+		snprintf(err, PARSE_ERR_MAX, "entry too long");
+		return -EINVAL;
+	}
+	strlcpy_safe(buf, text, sizeof(buf));
+	n = split_list(buf, words, 4);
+	memset(out, 0, sizeof(*out));
+	if (n != 1 && n != 3) {
+		snprintf(err, PARSE_ERR_MAX, "expected NAME or NAME weight N");
+		return -EINVAL;
+	}
+	if (strlen(words[0]) >= sizeof(out->name)) {
+		snprintf(err, PARSE_ERR_MAX, "name too long");
+		return -EINVAL;
+	}
+	strlcpy_safe(out->name, words[0], sizeof(out->name));
+	if (n == 1)
+		return 0;
+	if (strcmp(words[1], "weight") != 0) {
+		snprintf(err, PARSE_ERR_MAX, "expected 'weight' after the name, not '%s'", words[1]);
+		return -EINVAL;
+	}
+	if (parse_int_range(words[2], -254, 254, &w, err) < 0)
+		return -EINVAL;
+	out->weight = (int)w;
+	out->has_weight = true;
+	return 0;
+}
+
+static int track_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct track_list *list = field;
+	char *copy = strdup(value), *items[64];
+	int n, ret = 0;
+
+	(void)key;
+	if (!copy)
+		return -ENOMEM;
+	n = split_commas(copy, items, 64);
+	if (n < 0) {
+		snprintf(err, PARSE_ERR_MAX, "more than 64 entries");
+		free(copy);
+		return -EINVAL;
+	}
+	list->items = calloc((size_t)n + 1, sizeof(*list->items));
+	if (!list->items) {
+		free(copy);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < n && ret == 0; i++)
+		ret = track_ref_parse(items[i], &list->items[i], err);
+	free(copy);
+	if (ret < 0) {
+		free(list->items);
+		list->items = NULL;
+		return ret;
+	}
+	list->n = (size_t)n;
+	return 0;
+}
+
+static void track_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct track_list *list = field;
+
+	(void)key;
+	for (size_t i = 0; i < list->n; i++) {
+		sb_printf(out, "%s%s", i ? ", " : "", list->items[i].name);
+		if (list->items[i].has_weight)
+			sb_printf(out, " weight %d", list->items[i].weight);
+	}
+}
+
+static void track_list_free(void *field)
+{
+	struct track_list *list = field;
+
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+static const struct ini_type track_list_type = {
+	.name = "track list", .parse = track_list_parse, .print = track_list_print, .free = track_list_free,
+};
+
+/* Signed integer: ini_type_uint is unsigned only. */
+static int int_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	long long v;
+	int ret = parse_int_range(value, key->min, key->max, &v, err);
+
+	if (ret == 0)
+		*(int *)field = (int)v;
+	return ret;
+}
+
+static void int_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	sb_printf(out, "%d", *(const int *)field);
+}
+
+static const struct ini_type int_type = { .name = "integer", .parse = int_parse, .print = int_print };
+
+/* ---- the schema ---- */
+
+static const struct ini_enum log_levels[] = {
+	{ "warning", LOG_LEVEL_WARN }, { "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 },
+};
+
+#define END { NULL, NULL, 0, 0, 0, NULL, false, NULL }
+
+static const struct ini_key global_keys[] = {
+	{ "router_id", &ini_type_string, G(router_id), 0, 0, NULL, false, NULL },
+	{ "user", &ini_type_string, G(user), 0, 0, "nobody", false, NULL },
+	{ "control_socket", &ini_type_string, G(control_socket), 0, 0, "/run/dsrkit/directord.sock", false, NULL },
+	{ "control_mode", &ini_type_mode, G(control_mode), 0, 0777, "0660", false, NULL },
+	{ "control_group", &ini_type_string, G(control_group), 0, 0, NULL, false, NULL },
+	{ "notify_fifo", &ini_type_string, G(notify_fifo), 0, 0, NULL, false, NULL },
+	{ "script_timeout", &ini_type_duration, G(script_timeout_ms), 100, 600000, "10s", false, NULL },
+	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
+	END,
+};
+
+static const struct ini_key track_script_keys[] = {
+	{ "command", &ini_type_string, S(command), 0, 0, NULL, true, NULL },
+	{ "interval", &ini_type_duration, S(interval_ms), 100, 3600000, "2s", false, NULL },
+	{ "timeout", &ini_type_duration, S(timeout_ms), 10, 3600000, NULL, false, NULL },
+	{ "rise", &ini_type_uint, S(rise), 1, 100, "1", false, NULL },
+	{ "fall", &ini_type_uint, S(fall), 1, 100, "1", false, NULL },
+	{ "weight", &int_type, S(weight), -254, 254, "0", false, NULL },
+	END,
+};
+
+static const struct ini_key track_file_keys[] = {
+	{ "path", &ini_type_string, F(path), 0, 0, NULL, true, NULL },
+	{ "weight", &int_type, F(weight), -254, 254, "1", false, NULL },
+	END,
+};
+
+static const struct ini_key sync_group_keys[] = {
+	{ "instances", &ini_type_strlist, Y(instances), 0, 0, NULL, true, NULL },
+	{ "notify", &ini_type_string, Y(notify), 0, 0, NULL, false, NULL },
+	{ "notify_master", &ini_type_string, Y(notify_master), 0, 0, NULL, false, NULL },
+	{ "notify_backup", &ini_type_string, Y(notify_backup), 0, 0, NULL, false, NULL },
+	{ "notify_fault", &ini_type_string, Y(notify_fault), 0, 0, NULL, false, NULL },
+	END,
+};
+
+static const struct ini_key vrrp_keys[] = {
+	{ "interface", &ini_type_string, V(interface), 0, 0, NULL, true, NULL },
+	{ "virtual_router_id", &ini_type_uint, V(vrid), 1, 255, NULL, true, NULL },
+	{ "priority", &ini_type_uint, V(priority), 1, 255, "100", false, NULL },
+	{ "version", &ini_type_uint, V(version), 2, 3, "3", false, NULL },
+	{ "advert_interval", &ini_type_duration, V(advert_interval_ms), 10, 255000, "1s", false, NULL },
+	{ "virtual_ipaddress", &vip_list_type, V(vips), 0, 0, NULL, true, NULL },
+	{ "preempt", &ini_type_bool, V(preempt), 0, 0, "yes", false, NULL },
+	{ "preempt_delay", &ini_type_duration, V(preempt_delay_ms), 0, 3600000, "0s", false, NULL },
+	{ "startup_delay", &ini_type_duration, V(startup_delay_ms), 0, 3600000, "0s", false, NULL },
+	{ "unicast_src_ip", &ini_type_ipaddr, V(unicast_src), 0, 0, NULL, false, NULL },
+	{ "unicast_peer", &ini_type_ipaddr_list, V(unicast_peers), 0, 0, NULL, false, NULL },
+	{ "auth_pass", &ini_type_string, V(auth_pass), 0, 0, NULL, false, NULL },
+	{ "track_script", &track_list_type, V(track_scripts), 0, 0, NULL, false, NULL },
+	{ "track_interface", &track_list_type, V(track_interfaces), 0, 0, NULL, false, NULL },
+	{ "track_file", &track_list_type, V(track_files), 0, 0, NULL, false, NULL },
+	{ "notify", &ini_type_string, V(notify), 0, 0, NULL, false, NULL },
+	{ "notify_master", &ini_type_string, V(notify_master), 0, 0, NULL, false, NULL },
+	{ "notify_backup", &ini_type_string, V(notify_backup), 0, 0, NULL, false, NULL },
+	{ "notify_fault", &ini_type_string, V(notify_fault), 0, 0, NULL, false, NULL },
+	{ "notify_stop", &ini_type_string, V(notify_stop), 0, 0, NULL, false, NULL },
+	{ "garp_count", &ini_type_uint, V(garp_count), 1, 100, "5", false, NULL },
+	{ "garp_repeat_delay", &ini_type_duration, V(garp_repeat_delay_ms), 0, 3600000, "5s", false, NULL },
+	{ "garp_refresh", &ini_type_duration, V(garp_refresh_ms), 0, 86400000, "0s", false, NULL },
+	{ "pseudo_header_checksum", &ini_type_bool, V(pseudo_header_checksum), 0, 0, "yes", false, NULL },
+	{ "accept", &ini_type_bool, V(accept), 0, 0, "yes", false, NULL },
+	END,
+};
+
+/* Named sections keep file order in their lists. */
+#define APPEND(head, item) do { \
+	__typeof__(item) *tail_ = &(head); \
+	while (*tail_) \
+		tail_ = &(*tail_)->next; \
+	*tail_ = (item); \
+} while (0)
+
+static void *global_instance(void *cfg, const char *name)
+{
+	(void)name;
+	return cfg;
+}
+
+static char *dup_name(const char *name)
+{
+	return strdup(name ? name : "");
+}
+
+static void *track_script_instance(void *cfgp, const char *name)
+{
+	struct director_config *cfg = cfgp;
+	struct track_script_conf *t = calloc(1, sizeof(*t));
+
+	if (!t || !(t->name = dup_name(name))) {
+		free(t);
+		return NULL;
+	}
+	APPEND(cfg->track_scripts, t);
+	return t;
+}
+
+static void *track_file_instance(void *cfgp, const char *name)
+{
+	struct director_config *cfg = cfgp;
+	struct track_file_conf *t = calloc(1, sizeof(*t));
+
+	if (!t || !(t->name = dup_name(name))) {
+		free(t);
+		return NULL;
+	}
+	APPEND(cfg->track_files, t);
+	return t;
+}
+
+static void *sync_group_instance(void *cfgp, const char *name)
+{
+	struct director_config *cfg = cfgp;
+	struct sync_group_conf *g = calloc(1, sizeof(*g));
+
+	if (!g || !(g->name = dup_name(name))) {
+		free(g);
+		return NULL;
+	}
+	APPEND(cfg->sync_groups, g);
+	return g;
+}
+
+static void *vrrp_instance(void *cfgp, const char *name)
+{
+	struct director_config *cfg = cfgp;
+	struct vrrp_conf *v = calloc(1, sizeof(*v));
+
+	if (!v || !(v->name = dup_name(name))) {
+		free(v);
+		return NULL;
+	}
+	APPEND(cfg->instances, v);
+	cfg->ninstances++;
+	return v;
+}
+
+enum { SEC_GLOBAL, SEC_TRACK_SCRIPT, SEC_TRACK_FILE, SEC_SYNC_GROUP, SEC_VRRP };
+
+static const struct ini_section sections[] = {
+	[SEC_GLOBAL] = { "global", false, false, global_keys, global_instance },
+	[SEC_TRACK_SCRIPT] = { "track_script", true, false, track_script_keys, track_script_instance },
+	[SEC_TRACK_FILE] = { "track_file", true, false, track_file_keys, track_file_instance },
+	[SEC_SYNC_GROUP] = { "sync_group", true, false, sync_group_keys, sync_group_instance },
+	[SEC_VRRP] = { "vrrp", true, false, vrrp_keys, vrrp_instance },
+};
+
+static const struct ini_schema schema = { sections, ARRAY_SIZE(sections) };
+
+/* ---- checks across keys and sections ---- */
+
+struct check_ctx {
+	struct director_config *cfg;
+	const struct ini_doc *doc;
+	struct ini_diag *diag;
+};
+
+#define ERR(c, sec, key, ...) ini_doc_error((c)->diag, (c)->doc, (sec), (key), __VA_ARGS__)
+
+static void check_script_path(struct check_ctx *c, const char *sec, const char *key, const char *command)
+{
+	char prog[PATH_MAX], err[256];
+	size_t n;
+
+	/* Commands run through /bin/sh -c, so "killall -0 haproxy" is fine;
+	 * a program named by its path must not be writable by others. */
+	if (!command || command[0] != '/')
+		return;
+	n = strcspn(command, " \t");
+	if (n >= sizeof(prog))
+		return;
+	memcpy(prog, command, n);
+	prog[n] = '\0';
+	if (file_check_private(prog, err, sizeof(err)) < 0)
+		ERR(c, sec, key, "%s", err);
+}
+
+static void check_global(struct check_ctx *c)
+{
+	struct director_config *cfg = c->cfg;
+	uid_t uid;
+	gid_t gid;
+
+	if (user_lookup(cfg->user, &uid, &gid) < 0)
+		ERR(c, "global", "user", "no such user '%s'", cfg->user);
+	else if (uid == 0)
+		ERR(c, "global", "user", "the daemon must not run as root");
+	if (cfg->control_group && !getgrnam(cfg->control_group))
+		ERR(c, "global", "control_group", "no such group '%s'", cfg->control_group);
+	if (cfg->control_socket[0] != '/' || strlen(cfg->control_socket) >= 108)
+		ERR(c, "global", "control_socket", "must be an absolute path of at most 107 bytes");
+	if (cfg->notify_fifo && cfg->notify_fifo[0] != '/')
+		ERR(c, "global", "notify_fifo", "must be an absolute path");
+}
+
+static void check_track_scripts(struct check_ctx *c)
+{
+	char sec[128];
+
+	for (struct track_script_conf *t = c->cfg->track_scripts; t; t = t->next) {
+		snprintf(sec, sizeof(sec), "track_script %s", t->name);
+		if (t->timeout_ms == 0)
+			t->timeout_ms = t->interval_ms;	/* default: the interval */
+		else if (t->timeout_ms > t->interval_ms)
+			ERR(c, sec, "timeout", "must not be longer than interval");
+		check_script_path(c, sec, "command", t->command);
+	}
+}
+
+static void check_vips(struct check_ctx *c, struct vrrp_conf *v, const char *sec)
+{
+	char buf[INET6_ADDRSTRLEN];
+	int family = v->vips.n ? v->vips.items[0].addr.family : 0;
+
+	for (size_t i = 0; i < v->vips.n; i++) {
+		struct vip_conf *vip = &v->vips.items[i];
+
+		/* One advert carries one family: a v4 and a v6 VIP need two instances. */
+		if (vip->addr.family != family)
+			ERR(c, sec, "virtual_ipaddress", "%s: all addresses of one instance must be of one family",
+			    ipaddr_ntop(&vip->addr, buf, sizeof(buf)));
+		if (vip->label[0] && strncmp(vip->label, vip->dev[0] ? vip->dev : v->interface,
+					     strlen(vip->dev[0] ? vip->dev : v->interface)) != 0)
+			ERR(c, sec, "virtual_ipaddress", "label %s must start with the interface name", vip->label);
+		for (size_t j = 0; j < i; j++)
+			if (ipaddr_equal(&vip->addr, &v->vips.items[j].addr))
+				ERR(c, sec, "virtual_ipaddress", "%s is listed twice",
+				    ipaddr_ntop(&vip->addr, buf, sizeof(buf)));
+	}
+	if (family == AF_INET6 && v->version == 2)
+		ERR(c, sec, "version", "VRRPv2 carries IPv4 only; use version = 3 for IPv6");
+}
+
+static void check_timing(struct check_ctx *c, struct vrrp_conf *v, const char *sec)
+{
+	if (v->version == 2 && v->advert_interval_ms % 1000 != 0)
+		ERR(c, sec, "advert_interval", "VRRPv2 counts whole seconds (1s to 255s)");
+	if (v->version == 3 && (v->advert_interval_ms % 10 != 0 || v->advert_interval_ms > 40950))
+		ERR(c, sec, "advert_interval", "VRRPv3 counts centiseconds: 10ms to 40950ms in steps of 10ms");
+	if (v->auth_pass && v->version != 2)
+		ERR(c, sec, "auth_pass", "only VRRPv2 has authentication");
+	if (v->auth_pass && (strlen(v->auth_pass) == 0 || strlen(v->auth_pass) > 8))
+		ERR(c, sec, "auth_pass", "1 to 8 characters");
+}
+
+static void check_unicast(struct check_ctx *c, struct vrrp_conf *v, const char *sec, int family)
+{
+	if (v->unicast_src.family && v->unicast_src.family != family)
+		ERR(c, sec, "unicast_src_ip", "not of the VIPs' family");
+	for (size_t i = 0; i < v->unicast_peers.n; i++)
+		if (v->unicast_peers.items[i].family != family)
+			ERR(c, sec, "unicast_peer", "every peer must be of the VIPs' family");
+}
+
+static void check_tracks(struct check_ctx *c, struct vrrp_conf *v, const char *sec)
+{
+	for (size_t i = 0; i < v->track_scripts.n; i++)
+		if (!director_config_track_script(c->cfg, v->track_scripts.items[i].name))
+			ERR(c, sec, "track_script", "no [track_script %s] section", v->track_scripts.items[i].name);
+	for (size_t i = 0; i < v->track_files.n; i++)
+		if (!director_config_track_file(c->cfg, v->track_files.items[i].name))
+			ERR(c, sec, "track_file", "no [track_file %s] section", v->track_files.items[i].name);
+	for (size_t i = 0; i < v->track_interfaces.n; i++)
+		if (!ifname_valid(v->track_interfaces.items[i].name))
+			ERR(c, sec, "track_interface", "'%s' is not an interface name",
+			    v->track_interfaces.items[i].name);
+}
+
+static void check_notify(struct check_ctx *c, struct vrrp_conf *v, const char *sec)
+{
+	check_script_path(c, sec, "notify", v->notify);
+	check_script_path(c, sec, "notify_master", v->notify_master);
+	check_script_path(c, sec, "notify_backup", v->notify_backup);
+	check_script_path(c, sec, "notify_fault", v->notify_fault);
+	check_script_path(c, sec, "notify_stop", v->notify_stop);
+}
+
+static void check_instance(struct check_ctx *c, struct vrrp_conf *v)
+{
+	char sec[128];
+	int family = v->vips.n ? v->vips.items[0].addr.family : AF_INET;
+
+	snprintf(sec, sizeof(sec), "vrrp %s", v->name);
+	if (!ifname_valid(v->interface))
+		ERR(c, sec, "interface", "'%s' is not an interface name", v->interface);
+	check_vips(c, v, sec);
+	check_timing(c, v, sec);
+	check_unicast(c, v, sec, family);
+	check_tracks(c, v, sec);
+	check_notify(c, v, sec);
+	/* Two instances with one VRID on one link would answer each other. */
+	for (struct vrrp_conf *o = c->cfg->instances; o && o != v; o = o->next) {
+		int ofamily = o->vips.n ? o->vips.items[0].addr.family : AF_INET;
+
+		if (o->vrid == v->vrid && ofamily == family && strcmp(o->interface, v->interface) == 0)
+			ERR(c, sec, "virtual_router_id", "%u is already used on %s by [vrrp %s]", v->vrid,
+			    v->interface, o->name);
+	}
+}
+
+static void check_sync_groups(struct check_ctx *c)
+{
+	char sec[128];
+
+	for (struct sync_group_conf *g = c->cfg->sync_groups; g; g = g->next) {
+		snprintf(sec, sizeof(sec), "sync_group %s", g->name);
+		if (g->instances.n < 2)
+			ERR(c, sec, "instances", "a sync group needs at least two instances");
+		for (size_t i = 0; i < g->instances.n; i++) {
+			struct vrrp_conf *v = director_config_instance(c->cfg, g->instances.items[i]);
+
+			if (!v)
+				ERR(c, sec, "instances", "no [vrrp %s] section", g->instances.items[i]);
+			else if (v->group && v->group != g)
+				ERR(c, sec, "instances", "%s is already in [sync_group %s]", v->name, v->group->name);
+			else
+				v->group = g;
+		}
+		check_script_path(c, sec, "notify", g->notify);
+		check_script_path(c, sec, "notify_master", g->notify_master);
+		check_script_path(c, sec, "notify_backup", g->notify_backup);
+		check_script_path(c, sec, "notify_fault", g->notify_fault);
+	}
+}
+
+static void check_all(struct check_ctx *c)
+{
+	check_global(c);
+	check_track_scripts(c);
+	if (c->cfg->ninstances == 0)
+		ERR(c, NULL, NULL, "no [vrrp NAME] section: nothing to do");
+	if (c->cfg->ninstances > DIR_MAX_INSTANCES)
+		ERR(c, NULL, NULL, "%zu VRRP instances, at most %d", c->cfg->ninstances, DIR_MAX_INSTANCES);
+	for (struct vrrp_conf *v = c->cfg->instances; v; v = v->next)
+		check_instance(c, v);
+	check_sync_groups(c);
+}
+
+/* ---- loading ---- */
+
+int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag)
+{
+	struct director_config *cfg = calloc(1, sizeof(*cfg));
+	struct ini_doc *doc = NULL;
+	size_t before = diag->n;
+	int ret;
+
+	if (!cfg)
+		return -ENOMEM;
+	cfg->path = strdup(path);
+	if (!cfg->path) {
+		free(cfg);
+		return -ENOMEM;
+	}
+	ret = ini_load(path, &schema, cfg, diag, &doc);
+	if (doc && cfg->user && cfg->control_socket) {
+		struct check_ctx c = { cfg, doc, diag };
+
+		/* Cross checks run after key errors too, so one pass shows all. */
+		check_all(&c);
+		if (ret == 0 && diag->n > before)
+			ret = -EINVAL;
+	}
+	ini_doc_free(doc);
+	if (ret < 0) {
+		director_config_free(cfg);
+		return ret;
+	}
+	*out = cfg;
+	return 0;
+}
+
+#define FREE_LIST(type, head, sec) do { \
+	type *n_, *next_; \
+	for (n_ = (head); n_; n_ = next_) { \
+		next_ = n_->next; \
+		ini_free_section(&sections[sec], n_); \
+		free(n_->name); \
+		free(n_); \
+	} \
+} while (0)
+
+void director_config_free(struct director_config *cfg)
+{
+	if (!cfg)
+		return;
+	FREE_LIST(struct track_script_conf, cfg->track_scripts, SEC_TRACK_SCRIPT);
+	FREE_LIST(struct track_file_conf, cfg->track_files, SEC_TRACK_FILE);
+	FREE_LIST(struct sync_group_conf, cfg->sync_groups, SEC_SYNC_GROUP);
+	FREE_LIST(struct vrrp_conf, cfg->instances, SEC_VRRP);
+	ini_free_section(&sections[SEC_GLOBAL], cfg);
+	free(cfg->path);
+	free(cfg);
+}
+
+void director_config_print(const struct director_config *cfg, struct strbuf *out)
+{
+	ini_print_section(&sections[SEC_GLOBAL], NULL, cfg, out);
+	for (const struct track_script_conf *t = cfg->track_scripts; t; t = t->next) {
+		sb_append(out, "\n");
+		ini_print_section(&sections[SEC_TRACK_SCRIPT], t->name, t, out);
+	}
+	for (const struct track_file_conf *t = cfg->track_files; t; t = t->next) {
+		sb_append(out, "\n");
+		ini_print_section(&sections[SEC_TRACK_FILE], t->name, t, out);
+	}
+	for (const struct sync_group_conf *g = cfg->sync_groups; g; g = g->next) {
+		sb_append(out, "\n");
+		ini_print_section(&sections[SEC_SYNC_GROUP], g->name, g, out);
+	}
+	for (const struct vrrp_conf *v = cfg->instances; v; v = v->next) {
+		sb_append(out, "\n");
+		ini_print_section(&sections[SEC_VRRP], v->name, v, out);
+	}
+}
+
+/* iniparser lowercases section names; references in values keep the
+ * operator's case, so names compare without case. */
+struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name)
+{
+	for (struct vrrp_conf *v = cfg->instances; v; v = v->next)
+		if (strcasecmp(v->name, name) == 0)
+			return v;
+	return NULL;
+}
+
+struct track_script_conf *director_config_track_script(const struct director_config *cfg, const char *name)
+{
+	for (struct track_script_conf *t = cfg->track_scripts; t; t = t->next)
+		if (strcasecmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+struct track_file_conf *director_config_track_file(const struct director_config *cfg, const char *name)
+{
+	for (struct track_file_conf *t = cfg->track_files; t; t = t->next)
+		if (strcasecmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}

@@ -1,0 +1,139 @@
+/* directord: the director daemon (VRRP failover now, IPVS next). Shared
+ * declarations of its parts. */
+#ifndef DIRECTORD_H
+#define DIRECTORD_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ini.h"
+#include "parse.h"
+#include "util.h"
+
+#define DIRECTORD_CONF "/etc/dsrkit/director.ini"
+#define DIR_MAX_INSTANCES 255
+#define DIR_MAX_VIPS_PER_INSTANCE 255	/* VRRP "Count IPvX Addr" is 8 bits */
+
+/* ---- configuration (config.c) ---- */
+
+/* One virtual_ipaddress entry: "ADDR[/LEN] [brd B] [label L] [scope S] [dev IF]". */
+struct vip_conf {
+	struct ipaddr addr;		/* prefix /32 or /128 when not given */
+	struct ipaddr brd;		/* family 0 when not given */
+	char label[IF_NAMESIZE];	/* "" when not given */
+	int scope;			/* RT_SCOPE_UNIVERSE unless given */
+	char dev[IF_NAMESIZE];		/* "" = the instance's interface */
+};
+
+struct vip_list {
+	struct vip_conf *items;
+	size_t n;
+};
+
+/* A tracked object named by an instance, with an optional weight:
+ * "chk_haproxy", "eth1 weight -10". */
+struct track_ref {
+	char name[64];
+	int weight;
+	bool has_weight;
+};
+
+struct track_list {
+	struct track_ref *items;
+	size_t n;
+};
+
+struct track_script_conf {
+	char *name;
+	char *command;
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	unsigned rise;
+	unsigned fall;
+	int weight;			/* 0: failure means Fault */
+	struct track_script_conf *next;
+};
+
+struct track_file_conf {
+	char *name;
+	char *path;
+	int weight;			/* the number read is multiplied by this */
+	struct track_file_conf *next;
+};
+
+struct vrrp_conf {
+	char *name;
+	char *interface;
+	unsigned vrid;
+	unsigned priority;
+	unsigned version;		/* 2 or 3 */
+	uint64_t advert_interval_ms;
+	struct vip_list vips;
+	bool preempt;
+	uint64_t preempt_delay_ms;
+	uint64_t startup_delay_ms;
+	struct ipaddr unicast_src;	/* family 0 when not given */
+	struct ipaddr_list unicast_peers;
+	char *auth_pass;		/* v2 simple password (no security) */
+	struct track_list track_scripts;
+	struct track_list track_interfaces;
+	struct track_list track_files;
+	char *notify;			/* called as: notify INSTANCE name STATE priority */
+	char *notify_master;
+	char *notify_backup;
+	char *notify_fault;
+	char *notify_stop;
+	unsigned garp_count;		/* gratuitous ARPs at once on becoming master */
+	uint64_t garp_repeat_delay_ms;	/* then the same again after this (0 = no) */
+	uint64_t garp_refresh_ms;	/* and periodically (0 = no) */
+	bool pseudo_header_checksum;	/* v3 IPv4 checksum covers the pseudo-header */
+	bool accept;			/* accept mode: receive traffic for the VIPs */
+	struct sync_group_conf *group;	/* set by validation */
+	struct vrrp_conf *next;
+};
+
+struct sync_group_conf {
+	char *name;
+	struct strlist instances;
+	char *notify;			/* called as: notify GROUP name STATE 0 */
+	char *notify_master;
+	char *notify_backup;
+	char *notify_fault;
+	struct sync_group_conf *next;
+};
+
+struct director_config {
+	/* [global] */
+	char *router_id;
+	char *user;
+	char *control_socket;
+	unsigned control_mode;
+	char *control_group;
+	char *notify_fifo;
+	uint64_t script_timeout_ms;
+	int log_level;
+	/* sections */
+	struct track_script_conf *track_scripts;
+	struct track_file_conf *track_files;
+	struct sync_group_conf *sync_groups;
+	struct vrrp_conf *instances;
+	size_t ninstances;
+	char *path;
+};
+
+/* Load and validate the whole file; 0, or -errno with every problem in diag. */
+int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag);
+void director_config_free(struct director_config *cfg);
+void director_config_print(const struct director_config *cfg, struct strbuf *out);
+
+struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name);
+struct track_script_conf *director_config_track_script(const struct director_config *cfg, const char *name);
+struct track_file_conf *director_config_track_file(const struct director_config *cfg, const char *name);
+
+/* Parsers behind the custom value types, exposed for tests and the fuzzer. */
+int vip_conf_parse(const char *text, struct vip_conf *out, char *err);
+int track_ref_parse(const char *text, struct track_ref *out, char *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* The VRRP socket and announcements: the one file that talks raw IP to the
+ * kernel for VRRP (protocol 112) and gratuitous ARP / unsolicited neighbour
+ * advertisements. Returns 0 or -errno; never logs. */
+#ifndef DSRKIT_VRRP_NET_H
+#define DSRKIT_VRRP_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parse.h"
+#include "vrrp.h"
+
+struct vrrp_sock;
+
+struct vrrp_sock_conf {
+	int family;			/* AF_INET or AF_INET6 */
+	int ifindex;			/* bound to this interface */
+	/* Multicast (224.0.0.18 / ff02::12) unless unicast peers are given;
+	 * then adverts go to each peer and the group is not joined. */
+	const struct ipaddr *peers;
+	size_t npeers;
+	struct ipaddr src;		/* our source address (IPv6: link-local) */
+};
+
+/* Open a raw socket for protocol 112 bound to the interface, TTL/hop limit
+ * 255, multicast loop off, group joined (multicast mode), receive of the
+ * IPv6 hop limit and destination enabled. *fd is for the event loop. */
+int vrrp_sock_open(const struct vrrp_sock_conf *conf, struct vrrp_sock **out, int *fd);
+void vrrp_sock_close(struct vrrp_sock *s);
+
+/* Send one encoded advert (the VRRP message; the kernel adds the IP
+ * header) to the group, or to every peer in unicast mode. */
+int vrrp_sock_send(struct vrrp_sock *s, const uint8_t *msg, size_t len);
+
+/* One received packet, already split from its IP header. */
+struct vrrp_rx {
+	struct ipaddr src;
+	struct ipaddr dst;
+	uint8_t ttl;			/* TTL or hop limit as received */
+	int ifindex;
+	const uint8_t *payload;		/* points into the socket's buffer */
+	size_t len;
+};
+
+/* Receive one packet without blocking: 0 and *rx filled, -EAGAIN when none
+ * is waiting, -EINVAL with *why for an unusable IPv4 header. */
+int vrrp_sock_recv(struct vrrp_sock *s, struct vrrp_rx *rx, enum vrrp_drop *why);
+
+/* Gratuitous ARP (IPv4: broadcast request, sender IP = target IP = vip,
+ * from the interface's MAC) or unsolicited neighbour advertisement (IPv6:
+ * to ff02::1, hop limit 255, override flag, target link-layer option). */
+int vrrp_announce(int ifindex, const struct ipaddr *vip);
+
+#endif

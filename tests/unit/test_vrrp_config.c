@@ -1,0 +1,218 @@
+/* director.ini: the two keepalived setups dsrkit replaces, as INI, and the
+ * errors that span keys and sections. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "directord.h"
+#include "test.h"
+
+static char path[64];
+
+static int load_text(const char *text, struct director_config **cfg, struct ini_diag *diag)
+{
+	FILE *f;
+	int fd;
+
+	strlcpy_safe(path, "/tmp/dsrkit-dirconf.XXXXXX", sizeof(path));
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0644);
+	ini_diag_init(diag);
+	return director_config_load(path, cfg, diag);
+}
+
+static bool diag_has(const struct ini_diag *d, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->msgs[i], needle))
+			return true;
+	fprintf(stderr, "  no message contains \"%s\"; got:\n", needle);
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "    %s\n", d->msgs[i]);
+	return false;
+}
+
+static const char sync_group_setup[] =
+	"[global]\n"
+	"router_id = lb1\n"
+	"\n"
+	"[track_script chk_haproxy]\n"
+	"command = killall -0 haproxy\n"
+	"interval = 2s\n"
+	"weight = 2\n"
+	"\n"
+	"[sync_group VSG]\n"
+	"instances = VI_PUBLIC, VI_PRIVATE\n"
+	"\n"
+	"[vrrp VI_PUBLIC]\n"
+	"interface = eth0\n"
+	"virtual_router_id = 51\n"
+	"priority = 101\n"
+	"virtual_ipaddress = 100.100.100.100/24 brd 100.100.100.255 label eth0:pub\n"
+	"track_script = chk_haproxy\n"
+	"\n"
+	"[vrrp VI_PRIVATE]\n"
+	"interface = eth1\n"
+	"virtual_router_id = 52\n"
+	"priority = 101\n"
+	"version = 2\n"
+	"auth_pass = secret\n"
+	"virtual_ipaddress = 192.0.2.10, 192.0.2.11/32 scope link\n"
+	"track_script = chk_haproxy weight 5\n"
+	"track_interface = eth0 weight -10, eth1\n";
+
+TEST(sync_group_setup_loads)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+	struct vrrp_conf *pub, *priv;
+	struct track_script_conf *t;
+
+	CHECK_EQ_INT(load_text(sync_group_setup, &cfg, &diag), 0);
+	CHECK_EQ_INT(diag.n, 0);
+	if (!cfg)
+		goto out;
+	CHECK_EQ_INT(cfg->ninstances, 2);
+	pub = director_config_instance(cfg, "vi_public");	/* iniparser lowercases names */
+	priv = director_config_instance(cfg, "vi_private");
+	CHECK(pub && priv);
+	if (!pub || !priv)
+		goto out;
+	CHECK_EQ_INT(pub->vrid, 51);
+	CHECK_EQ_INT(pub->version, 3);
+	CHECK_EQ_INT(pub->advert_interval_ms, 1000);
+	CHECK(pub->preempt && pub->accept && pub->pseudo_header_checksum);
+	CHECK_EQ_INT(pub->vips.n, 1);
+	CHECK_EQ_INT(pub->vips.items[0].addr.prefixlen, 24);
+	CHECK_EQ_INT(pub->vips.items[0].brd.family, AF_INET);
+	CHECK_EQ_STR(pub->vips.items[0].label, "eth0:pub");
+	CHECK(pub->group && priv->group && pub->group == priv->group);
+	CHECK_EQ_INT(priv->version, 2);
+	CHECK_EQ_STR(priv->auth_pass, "secret");
+	CHECK_EQ_INT(priv->vips.n, 2);
+	CHECK_EQ_INT(priv->vips.items[0].addr.prefixlen, 32);
+	CHECK_EQ_INT(priv->track_scripts.items[0].weight, 5);
+	CHECK_EQ_INT(priv->track_interfaces.n, 2);
+	CHECK_EQ_INT(priv->track_interfaces.items[0].weight, -10);
+	CHECK(!priv->track_interfaces.items[1].has_weight);
+	t = director_config_track_script(cfg, "chk_haproxy");
+	CHECK(t != NULL);
+	if (t) {
+		CHECK_EQ_INT(t->weight, 2);
+		CHECK_EQ_INT(t->interval_ms, 2000);
+		CHECK_EQ_INT(t->timeout_ms, 2000);	/* defaults to the interval */
+	}
+out:
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	unlink(path);
+}
+
+TEST(normalized_output_loads_again)
+{
+	struct director_config *cfg = NULL, *again = NULL;
+	struct ini_diag diag;
+	struct strbuf one, two;
+
+	sb_init(&one);
+	sb_init(&two);
+	CHECK_EQ_INT(load_text(sync_group_setup, &cfg, &diag), 0);
+	unlink(path);
+	if (cfg) {
+		director_config_print(cfg, &one);
+		ini_diag_free(&diag);
+		CHECK_EQ_INT(load_text(sb_str(&one), &again, &diag), 0);
+		unlink(path);
+		if (again) {
+			director_config_print(again, &two);
+			CHECK_EQ_STR(sb_str(&one), sb_str(&two));
+		}
+	}
+	director_config_free(cfg);
+	director_config_free(again);
+	ini_diag_free(&diag);
+	sb_free(&one);
+	sb_free(&two);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	CHECK(load_text(text, &cfg, &diag) < 0);
+	CHECK(cfg == NULL);
+	CHECK(diag_has(&diag, needle));
+	ini_diag_free(&diag);
+	unlink(path);
+}
+
+#define VRRP(extra) "[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1\n" extra
+
+TEST(cross_checks)
+{
+	expect_error(VRRP("track_script = nope\n"), ":5: vrrp a.track_script: no [track_script nope] section");
+	expect_error(VRRP("version = 2\nadvert_interval = 1500ms\n"), "vrrp a.advert_interval: VRRPv2 counts whole seconds");
+	expect_error(VRRP("advert_interval = 15ms\n"), "VRRPv3 counts centiseconds");
+	expect_error(VRRP("auth_pass = x\n"), "vrrp a.auth_pass: only VRRPv2 has authentication");
+	expect_error(VRRP("version = 2\nauth_pass = 123456789\n"), "1 to 8 characters");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nversion = 2\nvirtual_ipaddress = 2001:db8::1\n",
+		     "VRRPv2 carries IPv4 only");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1, 2001:db8::1\n",
+		     "all addresses of one instance must be of one family");
+	expect_error(VRRP("[vrrp b]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.2\n"),
+		     "vrrp b.virtual_router_id: 1 is already used on eth0 by [vrrp a]");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 label eth1:x\n",
+		     "label eth1:x must start with the interface name");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 brd\n",
+		     "'brd' needs a value");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 color red\n",
+		     "unknown option 'color'");
+	expect_error(VRRP("[sync_group g]\ninstances = a, ghost\n"), "sync_group g.instances: no [vrrp ghost] section");
+	expect_error(VRRP("[sync_group g]\ninstances = a\n"), "a sync group needs at least two instances");
+	expect_error(VRRP("unicast_peer = 2001:db8::2\n"), "every peer must be of the VIPs' family");
+	expect_error(VRRP("track_interface = eth0 weight 300\n"), "vrrp a.track_interface");
+	expect_error("[global]\nuser = root\n" VRRP(""), "global.user: the daemon must not run as root");
+	expect_error("[global]\n", "no [vrrp NAME] section");
+	expect_error(VRRP("virtual_router_idd = 3\n"), "did you mean 'virtual_router_id'?");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_ipaddress = 192.0.2.1\n", "vrrp a.virtual_router_id: missing required key");
+}
+
+TEST(vip_entry_parser)
+{
+	struct vip_conf v;
+	char err[PARSE_ERR_MAX];
+
+	CHECK_EQ_INT(vip_conf_parse("2001:db8::10/64 dev eth1 scope global", &v, err), 0);
+	CHECK_EQ_INT(v.addr.family, AF_INET6);
+	CHECK_EQ_INT(v.addr.prefixlen, 64);
+	CHECK_EQ_STR(v.dev, "eth1");
+	CHECK(vip_conf_parse("192.0.2.1 brd 2001:db8::1", &v, err) < 0);
+	CHECK_CONTAINS(err, "family");
+	CHECK(vip_conf_parse("192.0.2.1 scope moon", &v, err) < 0);
+	CHECK(vip_conf_parse("", &v, err) < 0);
+}
+
+TEST(track_ref_parser)
+{
+	struct track_ref t;
+	char err[PARSE_ERR_MAX];
+
+	CHECK_EQ_INT(track_ref_parse("chk weight -20", &t, err), 0);
+	CHECK_EQ_STR(t.name, "chk");
+	CHECK_EQ_INT(t.weight, -20);
+	CHECK(t.has_weight);
+	CHECK(track_ref_parse("chk wait 2", &t, err) < 0);
+	CHECK(track_ref_parse("chk weight", &t, err) < 0);
+}
+
+TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(vip_entry_parser),
+	  T(track_ref_parser))
