@@ -1,0 +1,45 @@
+/* Messages between directord's parent and its engines, in the spirit of
+ * OpenBSD's imsg: a fixed header (type, length) and a payload, over a
+ * SOCK_SEQPACKET socketpair so that one recv is one message. Every message
+ * is length-checked on receipt; a peer that sends garbage is cut off. */
+#ifndef DSRKIT_IPC_H
+#define DSRKIT_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_MAX_PAYLOAD (64 * 1024)
+
+struct ipc_hdr {
+	uint16_t type;
+	uint16_t reserved;		/* zero */
+	uint32_t len;			/* payload bytes after the header */
+};
+
+struct ipc_msg {
+	uint16_t type;
+	uint32_t len;
+	const uint8_t *payload;		/* points into the receive buffer */
+};
+
+/* A connected pair; fds are non-blocking and close-on-exec. */
+int ipc_pair(int fds[2]);
+
+/* Send one message. -EAGAIN when the peer's queue is full (the caller
+ * decides: drop, or retry later), -EMSGSIZE above IPC_MAX_PAYLOAD. */
+int ipc_send(int fd, uint16_t type, const void *payload, size_t len);
+
+/* Receive one message into buf (at least sizeof(struct ipc_hdr) +
+ * IPC_MAX_PAYLOAD bytes). 0 and *msg; -EAGAIN when none is waiting;
+ * -ECONNRESET when the peer is gone; -EBADMSG for a malformed message. */
+int ipc_recv(int fd, uint8_t *buf, size_t size, struct ipc_msg *msg);
+
+/* Check one received datagram: header complete, reserved zero, length
+ * matching exactly. Exposed for tests and the fuzzer. */
+int ipc_parse(const uint8_t *buf, size_t n, struct ipc_msg *msg);
+
+/* The payload of msg as a fixed-size struct: 0, or -EBADMSG when the
+ * length differs (the receiver never reads past what was sent). */
+int ipc_payload_fixed(const struct ipc_msg *msg, void *out, size_t size);
+
+#endif
