@@ -53,7 +53,9 @@ RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 .PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench
 .DEFAULT_GOAL := all
 
-all: deps $(BUILD)/rs-agent $(UNIT_BIN) $(TOOLS_BIN)
+# Naming the director objects here makes them files that "ought to exist",
+# so the test_vrrp_% rule is chosen even before they are built.
+all: deps $(BUILD)/rs-agent $(DIRECTOR_LIBOBJ) $(UNIT_BIN) $(TOOLS_BIN)
 
 # Install what is missing, once, when running as root; otherwise say what to install.
 deps:
