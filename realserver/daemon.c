@@ -19,6 +19,7 @@
 #include "privdrop.h"
 #include "rs-agent.h"
 #include "rtnl.h"
+#include "sdnotify.h"
 
 struct daemon {
 	struct rs_config *cfg;
@@ -53,23 +54,10 @@ struct daemon {
 
 static void notify_systemd(const char *state)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
+	int ret = sd_notify_state(state);
 
-	if (!path || !path[0] || strlen(path) >= sizeof(sun.sun_path))
-		return;
-	strlcpy_safe(sun.sun_path, path, sizeof(sun.sun_path));
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';	/* abstract namespace */
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun, len) < 0)
-		log_debug("sd_notify %s: %s", state, strerror(errno));
-	close(fd);
+	if (ret < 0)
+		log_debug("sd_notify %s: %s", state, strerror(-ret));
 }
 
 /* ---- keeping the DR state true ---- */
