@@ -40,7 +40,7 @@ RSAGENT_OBJ := $(RSAGENT_SRC:%.c=$(BUILD)/%.o)
 DIRECTOR_SRC := $(wildcard director/*.c)
 DIRECTOR_OBJ := $(DIRECTOR_SRC:%.c=$(BUILD)/%.o)
 # directord objects other than main(), linked into unit tests of its logic.
-DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/main.o,$(DIRECTOR_OBJ))
+DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/main.o $(BUILD)/director/directorctl.o,$(DIRECTOR_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -53,9 +53,7 @@ RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 .PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench
 .DEFAULT_GOAL := all
 
-# Naming the director objects here makes them files that "ought to exist",
-# so the test_vrrp_% rule is chosen even before they are built.
-all: deps $(BUILD)/rs-agent $(DIRECTOR_LIBOBJ) $(UNIT_BIN) $(TOOLS_BIN)
+all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN)
 
 # Install what is missing, once, when running as root; otherwise say what to install.
 deps:
@@ -88,6 +86,12 @@ $(COMMON_LIB): $(COMMON_OBJ)
 $(BUILD)/rs-agent: $(RSAGENT_OBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/directord: $(BUILD)/director/main.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/directorctl: $(BUILD)/director/directorctl.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # Unit tests of common/ link only the library; test_rs_* also link rs-agent's logic.
 $(BUILD)/tests/test_rs_%: tests/unit/test_rs_%.c $(RSAGENT_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -112,7 +116,7 @@ $(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-DIRECTOR_LIBSRC := $(filter-out director/main.c,$(DIRECTOR_SRC))
+DIRECTOR_LIBSRC := $(filter-out director/main.c director/directorctl.c,$(DIRECTOR_SRC))
 $(BUILD)/fuzz/fuzz_vrrp_%: tests/fuzz/fuzz_vrrp_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)

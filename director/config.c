@@ -744,6 +744,23 @@ void director_config_print(const struct director_config *cfg, struct strbuf *out
 
 /* iniparser lowercases section names; references in values keep the
  * operator's case, so names compare without case. */
+/* Same settings, same group: a reload keeps such an instance running. */
+bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b)
+{
+	struct strbuf sa, sb;
+	bool same;
+
+	sb_init(&sa);
+	sb_init(&sb);
+	ini_print_section(&sections[SEC_VRRP], a->name, a, &sa);
+	ini_print_section(&sections[SEC_VRRP], b->name, b, &sb);
+	same = !sa.failed && !sb.failed && strcmp(sb_str(&sa), sb_str(&sb)) == 0 &&
+	       strcmp(a->group ? a->group->name : "", b->group ? b->group->name : "") == 0;
+	sb_free(&sa);
+	sb_free(&sb);
+	return same;
+}
+
 struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name)
 {
 	for (struct vrrp_conf *v = cfg->instances; v; v = v->next)

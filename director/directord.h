@@ -129,11 +129,60 @@ void director_config_free(struct director_config *cfg);
 void director_config_print(const struct director_config *cfg, struct strbuf *out);
 
 struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name);
+bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b);
 struct track_script_conf *director_config_track_script(const struct director_config *cfg, const char *name);
 struct track_file_conf *director_config_track_file(const struct director_config *cfg, const char *name);
 
 /* Parsers behind the custom value types, exposed for tests and the fuzzer. */
 int vip_conf_parse(const char *text, struct vip_conf *out, char *err);
 int track_ref_parse(const char *text, struct track_ref *out, char *err);
+
+/* ---- the VRRP engine (vrrp_engine.c) ---- */
+
+struct evloop;
+struct json;
+struct vrrp_engine;
+
+/* Called on every state change of an instance (for the parent). */
+typedef void (*vrrp_state_cb)(const char *instance, int state, int priority, void *arg);
+
+/* Open sockets, start tracking and start every instance (after its
+ * startup_delay). cfg must outlive the engine (until reload/stop). */
+int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vrrp_state_cb cb, void *arg,
+		      struct vrrp_engine **out);
+/* Leave: every master sends priority 0 and removes its VIPs. */
+void vrrp_engine_stop(struct vrrp_engine *e);
+/* Status of every instance and track, as JSON object members / text. */
+void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j);
+void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out);
+
+/* ---- processes (parent.c, vrrp_proc.c) ---- */
+
+/* Messages between the parent and the VRRP engine (common/ipc.h). */
+enum dir_ipc_type {
+	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
+	DIR_IPC_STATUS_REQ,		/* parent -> engine: uint32_t json (0/1) */
+	DIR_IPC_STATUS_REPLY,		/* engine -> parent: the text */
+	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file */
+	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: int32_t result */
+	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
+};
+
+struct dir_ipc_state {
+	char instance[64];
+	int32_t state;			/* enum vrrp_state */
+	int32_t priority;
+};
+
+/* The VRRP engine process: runs until DIR_IPC_STOP, SIGTERM or the
+ * parent's end of fd closing. Takes ownership of cfg. Returns an exit code. */
+int vrrp_proc_main(struct director_config *cfg, int ipc_fd);
+
+/* The parent: control socket, supervision of the engine, reload, stop. */
+int parent_main(struct director_config *cfg, bool detach);
+
+/* Reload an engine with a new configuration: instances whose settings did
+ * not change keep their state and VIPs. cfg must outlive the engine. */
+int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg);
 
 #endif

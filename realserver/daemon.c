@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ctlsock.h"

@@ -1,0 +1,86 @@
+/* directorctl: ask the running directord. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlsock.h"
+#include "directord.h"
+
+#define CTL_TIMEOUT_MS 10000
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: directorctl [-f file | -s socket] command\n"
+		"commands:\n"
+		"  status [--json]  what directord sees: instances, priorities, masters, drops, tracks\n"
+		"  reload           re-read the configuration (instances that did not change keep their state)\n");
+	exit(code);
+}
+
+/* The socket named in the configuration, when no -s was given. */
+static char *socket_from_config(const char *path)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+	char *sock = NULL;
+
+	ini_diag_init(&diag);
+	if (director_config_load(path, &cfg, &diag) == 0) {
+		sock = strdup(cfg->control_socket);
+		director_config_free(cfg);
+	} else {
+		for (size_t i = 0; i < diag.n; i++)
+			fprintf(stderr, "%s\n", diag.msgs[i]);
+	}
+	ini_diag_free(&diag);
+	return sock;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = DIRECTORD_CONF, *sock_arg = NULL;
+	char request[64], *sock;
+	struct strbuf reply;
+	bool json = false;
+	int c, ret;
+
+	while ((c = getopt(argc, argv, "+f:hs:")) != -1) {
+		switch (c) {
+		case 'f': config = optarg; break;
+		case 's': sock_arg = optarg; break;
+		case 'h': usage(0);
+		default: usage(2);
+		}
+	}
+	if (optind >= argc)
+		usage(2);
+	if (strcmp(argv[optind], "status") == 0) {
+		if (optind + 1 < argc && strcmp(argv[optind + 1], "--json") == 0)
+			json = true;
+		else if (optind + 1 < argc)
+			usage(2);
+		snprintf(request, sizeof(request), json ? "status json" : "status");
+	} else if (strcmp(argv[optind], "reload") == 0 && optind + 1 == argc) {
+		snprintf(request, sizeof(request), "reload");
+	} else {
+		fprintf(stderr, "directorctl: unknown command '%s'\n", argv[optind]);
+		usage(2);
+	}
+	sock = sock_arg ? strdup(sock_arg) : socket_from_config(config);
+	if (!sock)
+		return 1;
+	sb_init(&reply);
+	ret = ctl_call(sock, request, CTL_TIMEOUT_MS, &reply);
+	if (ret < 0) {
+		fprintf(stderr, "directorctl: %s: %s\n", sock, strerror(-ret));
+		free(sock);
+		return 1;
+	}
+	fputs(sb_str(&reply), stdout);
+	ret = strncmp(sb_str(&reply), "{\"error\"", 9) == 0 ? 1 : 0;
+	sb_free(&reply);
+	free(sock);
+	return ret;
+}

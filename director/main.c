@@ -1,0 +1,76 @@
+/* directord: command line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directord.h"
+#include "log.h"
+
+static void __attribute__((noreturn)) usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: directord [-dnv] [-f file] [-t]\n"
+		"  -f file  configuration (default " DIRECTORD_CONF ")\n"
+		"  -n       stay in the foreground (for systemd; logs to stderr)\n"
+		"  -d       debug logging\n"
+		"  -t       check the configuration and exit; with -v print it normalized\n"
+		"  -v       more output\n");
+	exit(code);
+}
+
+static struct director_config *load(const char *path)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+	int ret;
+
+	ini_diag_init(&diag);
+	ret = director_config_load(path, &cfg, &diag);
+	for (size_t i = 0; i < diag.n; i++)
+		fprintf(stderr, "%s\n", diag.msgs[i]);
+	if (ret < 0 && diag.n == 0)
+		fprintf(stderr, "%s: %s\n", path, strerror(-ret));
+	ini_diag_free(&diag);
+	return ret < 0 ? NULL : cfg;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = DIRECTORD_CONF;
+	bool foreground = false, debug = false, test = false, verbose = false;
+	struct director_config *cfg;
+	int c;
+
+	while ((c = getopt(argc, argv, "df:hntv")) != -1) {
+		switch (c) {
+		case 'd': debug = true; break;
+		case 'f': path = optarg; break;
+		case 'n': foreground = true; break;
+		case 't': test = true; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(0);
+		default: usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	cfg = load(path);
+	if (!cfg)
+		return 1;
+	if (test) {
+		if (verbose) {
+			struct strbuf sb;
+
+			sb_init(&sb);
+			director_config_print(cfg, &sb);
+			fputs(sb_str(&sb), stdout);
+			sb_free(&sb);
+		}
+		printf("configuration OK\n");
+		director_config_free(cfg);
+		return 0;
+	}
+	log_init("directord", true, debug || verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
+	return parent_main(cfg, !foreground);
+}

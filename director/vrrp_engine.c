@@ -1,0 +1,1140 @@
+/* The VRRP engine: one event loop driving every configured instance.
+ * Sockets, the state machine, VIPs, announcements, tracking, sync groups
+ * and notifications meet here; nothing in it waits for anything (scripts
+ * are child processes watched by the loop). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "directord.h"
+#include "evloop.h"
+#include "json.h"
+#include "log.h"
+#include "proc.h"
+#include "rtnl.h"
+#include "vrrp.h"
+#include "vrrp_net.h"
+
+#define TRACK_FILE_INTERVAL_MS 1000
+
+struct script_track {
+	const struct track_script_conf *conf;
+	struct vrrp_engine *e;
+	struct ev_timer timer;
+	pid_t pid;
+	bool known;
+	bool ok;			/* after rise/fall */
+	bool last_ok;
+	unsigned streak;		/* results in a row equal to last_ok */
+	uint64_t runs, failures;
+};
+
+struct vrrp_inst {
+	struct vrrp_engine *e;
+	const struct vrrp_conf *conf;
+	struct vrrp_fsm fsm;
+	int family;
+	int ifindex;
+	struct ipaddr primary;
+	struct vrrp_sock *sock;
+	int fd;
+	bool link_down;			/* own interface */
+	bool track_fault;		/* a tracked object says Fault */
+	bool group_fault;		/* another member of the sync group is in Fault */
+	bool started;
+	struct ev_timer fsm_timer;
+	struct ev_timer start_timer;
+	struct ev_timer garp_timer;
+	unsigned garp_rounds;		/* 0: burst pending; 1: repeat pending */
+	uint64_t rx, tx, tx_errors;
+	uint64_t drops[VRRP_DROP__COUNT];
+	int64_t last_change;		/* wall clock */
+	struct ratelimit warn_rl;
+};
+
+struct vrrp_engine {
+	struct evloop *loop;
+	const struct director_config *cfg;
+	struct rtnl *rtnl;
+	struct rtnl_watch *watch;
+	int watch_fd;
+	/* Pointers: timers live inside these structs, and a reload keeps the
+	 * unchanged ones where they are. */
+	struct vrrp_inst **insts;
+	size_t ninsts;
+	struct script_track **scripts;
+	size_t nscripts;
+	struct ev_timer file_timer;
+	int fifo_fd;
+	bool propagating;		/* sync-group forcing in progress */
+	vrrp_state_cb cb;
+	void *cb_arg;
+};
+
+static void inst_apply(struct vrrp_inst *in, unsigned actions);
+
+/* ---- helpers ---- */
+
+static uint64_t ms_until(uint64_t due)
+{
+	uint64_t now = now_ms();
+
+	return due > now ? due - now : 0;
+}
+
+static int inst_family(const struct vrrp_conf *c)
+{
+	return c->vips.n ? c->vips.items[0].addr.family : AF_INET;
+}
+
+static void arm_fsm_timer(struct vrrp_inst *in)
+{
+	uint64_t due = vrrp_fsm_next_due(&in->fsm);
+
+	if (due)
+		ev_timer_start(in->e->loop, &in->fsm_timer, ms_until(due));
+	else
+		ev_timer_stop(in->e->loop, &in->fsm_timer);
+}
+
+/* Our address for tie-breaks and as the advert's source: unicast_src_ip,
+ * else the first address of the family on the interface that is not a VIP
+ * (IPv6: the link-local one, as RFC 5798 requires). */
+static bool is_vip(const struct vrrp_conf *c, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < c->vips.n; i++)
+		if (ipaddr_equal(&c->vips.items[i].addr, a))
+			return true;
+	return false;
+}
+
+static int find_primary(struct vrrp_inst *in)
+{
+	struct ipaddr *list;
+	size_t n;
+	int ret;
+
+	if (in->conf->unicast_src.family) {
+		in->primary = in->conf->unicast_src;
+		return 0;
+	}
+	ret = rtnl_addr_list(in->e->rtnl, in->ifindex, &list, &n);
+	if (ret < 0)
+		return ret;
+	ret = -EADDRNOTAVAIL;
+	for (size_t i = 0; i < n; i++) {
+		bool linklocal = list[i].family == AF_INET6 && list[i].u.bytes[0] == 0xfe &&
+				 (list[i].u.bytes[1] & 0xc0) == 0x80;
+
+		if (list[i].family != in->family || is_vip(in->conf, &list[i]))
+			continue;
+		if (in->family == AF_INET6 && !linklocal)
+			continue;
+		in->primary = list[i];
+		in->primary.has_prefix = false;
+		ret = 0;
+		break;
+	}
+	free(list);
+	return ret;
+}
+
+/* ---- sending ---- */
+
+static void fill_advert(const struct vrrp_inst *in, struct vrrp_advert *a, uint8_t priority)
+{
+	const struct vrrp_conf *c = in->conf;
+
+	memset(a, 0, sizeof(*a));
+	a->version = (uint8_t)c->version;
+	a->vrid = (uint8_t)c->vrid;
+	a->priority = priority;
+	a->interval_cs = (uint16_t)(c->advert_interval_ms / 10);
+	a->family = in->family;
+	a->naddrs = (uint8_t)c->vips.n;
+	for (size_t i = 0; i < c->vips.n; i++) {
+		a->addrs[i] = c->vips.items[i].addr;
+		a->addrs[i].has_prefix = false;
+	}
+	if (c->version == 2 && c->auth_pass) {
+		a->auth_type = VRRP_AUTH_SIMPLE;
+		memcpy(a->auth, c->auth_pass, strnlen(c->auth_pass, VRRP_V2_AUTH_LEN));
+	}
+}
+
+static void send_advert(struct vrrp_inst *in, uint8_t priority)
+{
+	static struct vrrp_advert a;	/* 5 KiB: not on the stack */
+	uint8_t buf[VRRP_PACKET_MAX];
+	struct ipaddr dst = { .family = in->family };
+	int len, ret;
+
+	fill_advert(in, &a, priority);
+	if (in->conf->unicast_peers.n)
+		dst = in->conf->unicast_peers.items[0];
+	else if (in->family == AF_INET)
+		parse_ipaddr("224.0.0.18", &dst, (char[PARSE_ERR_MAX]){ 0 });
+	else
+		parse_ipaddr("ff02::12", &dst, (char[PARSE_ERR_MAX]){ 0 });
+	/* With several unicast peers the pseudo-header differs per peer: the
+	 * v3 IPv4 checksum is computed for the first; keepalived does alike. */
+	len = vrrp_encode(&a, &in->primary, &dst, in->conf->pseudo_header_checksum, buf, sizeof(buf));
+	if (len < 0) {
+		in->tx_errors++;
+		return;
+	}
+	ret = vrrp_sock_send(in->sock, buf, (size_t)len);
+	if (ret < 0) {
+		in->tx_errors++;
+		if (ratelimit_allow(&in->warn_rl, now_ms()))
+			log_warnx("vrrp %s: sending an advert: %s", in->conf->name, strerror(-ret));
+	} else {
+		in->tx++;
+	}
+}
+
+/* ---- VIPs and announcements ---- */
+
+static int vip_ifindex(struct vrrp_inst *in, const struct vip_conf *v)
+{
+	return v->dev[0] ? rtnl_ifindex(in->e->rtnl, v->dev) : in->ifindex;
+}
+
+static void vips_add(struct vrrp_inst *in)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < in->conf->vips.n; i++) {
+		const struct vip_conf *v = &in->conf->vips.items[i];
+		int ifindex = vip_ifindex(in, v), ret;
+
+		ret = ifindex < 0 ? ifindex :
+		      rtnl_addr_add(in->e->rtnl, ifindex, &v->addr, v->label[0] ? v->label : NULL, RTNL_ADDR_NODAD);
+		if (ret < 0)
+			log_warnx("vrrp %s: adding %s: %s", in->conf->name, ipaddr_ntop(&v->addr, buf, sizeof(buf)),
+				  strerror(-ret));
+	}
+}
+
+static void vips_remove(struct vrrp_inst *in)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < in->conf->vips.n; i++) {
+		const struct vip_conf *v = &in->conf->vips.items[i];
+		int ifindex = vip_ifindex(in, v), ret;
+
+		ret = ifindex < 0 ? 0 : rtnl_addr_del(in->e->rtnl, ifindex, &v->addr);
+		if (ret < 0)
+			log_warnx("vrrp %s: removing %s: %s", in->conf->name, ipaddr_ntop(&v->addr, buf, sizeof(buf)),
+				  strerror(-ret));
+	}
+}
+
+static void announce_all(struct vrrp_inst *in)
+{
+	for (size_t i = 0; i < in->conf->vips.n; i++) {
+		const struct vip_conf *v = &in->conf->vips.items[i];
+		int ifindex = vip_ifindex(in, v);
+
+		if (ifindex > 0 && vrrp_announce(ifindex, &v->addr) < 0)
+			in->tx_errors++;
+	}
+}
+
+/* garp_count announcements at once, the same again after
+ * garp_repeat_delay, then one every garp_refresh. */
+static void garp_burst(struct vrrp_inst *in)
+{
+	for (unsigned i = 0; i < in->conf->garp_count; i++)
+		announce_all(in);
+}
+
+static void garp_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct vrrp_inst *in = arg;
+
+	if (in->fsm.state != VRRP_STATE_MASTER)
+		return;
+	if (in->garp_rounds == 1) {
+		garp_burst(in);
+		in->garp_rounds = 2;
+	} else {
+		announce_all(in);
+	}
+	if (in->conf->garp_refresh_ms)
+		ev_timer_start(loop, t, in->conf->garp_refresh_ms);
+}
+
+static void garp_start(struct vrrp_inst *in)
+{
+	garp_burst(in);
+	in->garp_rounds = 1;
+	if (in->conf->garp_repeat_delay_ms)
+		ev_timer_start(in->e->loop, &in->garp_timer, in->conf->garp_repeat_delay_ms);
+	else if (in->conf->garp_refresh_ms)
+		ev_timer_start(in->e->loop, &in->garp_timer, in->conf->garp_refresh_ms);
+}
+
+/* ---- notifications ---- */
+
+static void child_done(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
+{
+	const char *what = arg;
+
+	(void)loop;
+	if (timed_out)
+		log_warnx("%s (pid %d): killed after script_timeout", what, (int)pid);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("%s (pid %d): exit status %d", what, (int)pid,
+			  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* script TYPE NAME STATE PRIORITY, keepalived's calling convention; the
+ * arguments go through "$@", never through the shell's parser. */
+static void run_notify(struct vrrp_engine *e, const char *script, const char *type, const char *name,
+		       const char *state, int priority)
+{
+	char prio[16], cmd[4200];
+	struct spawn_opts opts = { .user = NULL, .output_fd = -1 };
+	pid_t pid;
+
+	if (!script)
+		return;
+	snprintf(prio, sizeof(prio), "%d", priority);
+	snprintf(cmd, sizeof(cmd), "%s \"$@\"", script);
+	{
+		char *argv[] = { "/bin/sh", "-c", cmd, "notify", (char *)type, (char *)name, (char *)state, prio, NULL };
+
+		if (spawn_process(argv, &opts, &pid) < 0) {
+			log_warnx("notify %s: could not start", script);
+			return;
+		}
+	}
+	if (ev_child_watch(e->loop, pid, e->cfg->script_timeout_ms, child_done, "notify script") < 0)
+		log_warnx("notify %s: cannot watch pid %d", script, (int)pid);
+}
+
+static void run_plain(struct vrrp_engine *e, const char *script)
+{
+	struct spawn_opts opts = { .user = NULL, .output_fd = -1 };
+	pid_t pid;
+
+	if (!script)
+		return;
+	if (spawn_shell(script, &opts, &pid) < 0) {
+		log_warnx("notify %s: could not start", script);
+		return;
+	}
+	if (ev_child_watch(e->loop, pid, e->cfg->script_timeout_ms, child_done, "notify script") < 0)
+		log_warnx("notify %s: cannot watch pid %d", script, (int)pid);
+}
+
+static void fifo_line(struct vrrp_engine *e, const char *type, const char *name, const char *state, int prio)
+{
+	char line[256];
+	int n;
+
+	if (e->fifo_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s \"%s\" %s %d\n", type, name, state, prio);
+	/* Non-blocking: a reader that stalls loses lines, the engine never waits. */
+	if (write(e->fifo_fd, line, (size_t)n) < 0 && errno != EAGAIN)
+		log_debug("notify fifo: %s", strerror(errno));
+}
+
+static const char *state_script(const struct vrrp_conf *c, enum vrrp_state s)
+{
+	switch (s) {
+	case VRRP_STATE_MASTER: return c->notify_master;
+	case VRRP_STATE_BACKUP: return c->notify_backup;
+	case VRRP_STATE_FAULT: return c->notify_fault;
+	default: return c->notify_stop;
+	}
+}
+
+static const char *group_state_script(const struct sync_group_conf *g, enum vrrp_state s)
+{
+	switch (s) {
+	case VRRP_STATE_MASTER: return g->notify_master;
+	case VRRP_STATE_BACKUP: return g->notify_backup;
+	case VRRP_STATE_FAULT: return g->notify_fault;
+	default: return NULL;
+	}
+}
+
+static void notify_instance(struct vrrp_inst *in)
+{
+	struct vrrp_engine *e = in->e;
+	const char *state = vrrp_state_name(in->fsm.state);
+	const char *name = in->conf->name;
+
+	if (in->fsm.state == VRRP_STATE_INIT)
+		state = "STOP";
+	run_notify(e, in->conf->notify, "INSTANCE", name, state, in->fsm.priority);
+	run_plain(e, state_script(in->conf, in->fsm.state));
+	fifo_line(e, "INSTANCE", name, state, in->fsm.priority);
+}
+
+/* ---- sync groups ---- */
+
+static bool same_group(const struct vrrp_inst *a, const struct vrrp_inst *b)
+{
+	return a != b && a->conf->group && a->conf->group == b->conf->group;
+}
+
+/* Members move together: one becoming master pulls the others up, one
+ * leaving master (or entering Fault) takes the others down. */
+static void group_follow(struct vrrp_inst *in)
+{
+	struct vrrp_engine *e = in->e;
+	const struct sync_group_conf *g = in->conf->group;
+	enum vrrp_state to = in->fsm.state;
+	uint64_t now = now_ms();
+
+	if (!g || e->propagating)
+		return;
+	e->propagating = true;
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *o = e->insts[i];
+
+		if (!same_group(in, o))
+			continue;
+		if (to == VRRP_STATE_FAULT && !o->group_fault) {
+			o->group_fault = true;
+			inst_apply(o, vrrp_fsm_set_fault(&o->fsm, true, now));
+		} else if (to == VRRP_STATE_MASTER && o->fsm.state == VRRP_STATE_BACKUP) {
+			inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_MASTER, now));
+		} else if (to == VRRP_STATE_BACKUP && o->fsm.state == VRRP_STATE_MASTER) {
+			inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_BACKUP, now));
+		}
+	}
+	e->propagating = false;
+	run_notify(e, g->notify, "GROUP", g->name, vrrp_state_name(to), 0);
+	run_plain(e, group_state_script(g, to));
+	fifo_line(e, "GROUP", g->name, vrrp_state_name(to), 0);
+}
+
+/* A member left Fault: the group's Fault ends when no member holds one. */
+static void group_fault_clear(struct vrrp_inst *in)
+{
+	struct vrrp_engine *e = in->e;
+
+	if (!in->conf->group)
+		return;
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *o = e->insts[i];
+
+		if (same_group(in, o) && (o->link_down || o->track_fault))
+			return;
+	}
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *o = e->insts[i];
+
+		if (!same_group(in, o) || !o->group_fault)
+			continue;
+		o->group_fault = false;
+		if (o->started)
+			inst_apply(o, vrrp_fsm_set_fault(&o->fsm, false, now_ms()));
+	}
+}
+
+/* ---- applying the state machine's decisions ---- */
+
+static void inst_apply(struct vrrp_inst *in, unsigned actions)
+{
+	if (actions & VRRP_ACT_LEAVE_MASTER) {
+		ev_timer_stop(in->e->loop, &in->garp_timer);
+		vips_remove(in);
+	}
+	if (actions & VRRP_ACT_SEND_STOP)
+		send_advert(in, VRRP_PRIO_STOP);
+	if (actions & VRRP_ACT_BECOME_MASTER) {
+		vips_add(in);
+		send_advert(in, in->fsm.priority);	/* the advert first: peers stand down sooner */
+		garp_start(in);
+		actions &= ~(unsigned)VRRP_ACT_SEND_ADVERT;
+	}
+	if (actions & VRRP_ACT_SEND_ADVERT)
+		send_advert(in, in->fsm.priority);
+	if (actions & VRRP_ACT_STATE_CHANGED) {
+		in->last_change = wall_time();
+		log_info("vrrp %s: %s -> %s (priority %u)", in->conf->name, vrrp_state_name(in->fsm.prev_state),
+			 vrrp_state_name(in->fsm.state), in->fsm.priority);
+		notify_instance(in);
+		if (in->e->cb)
+			in->e->cb(in->conf->name, in->fsm.state, in->fsm.priority, in->e->cb_arg);
+		group_follow(in);
+	}
+	arm_fsm_timer(in);
+}
+
+static void fsm_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct vrrp_inst *in = arg;
+
+	(void)loop;
+	(void)t;
+	inst_apply(in, vrrp_fsm_timeout(&in->fsm, now_ms()));
+}
+
+/* ---- tracking and priority ---- */
+
+static int effective_priority(struct vrrp_inst *in, bool *fault)
+{
+	const struct vrrp_conf *c = in->conf;
+	struct vrrp_engine *e = in->e;
+	int prio = (int)c->priority;
+
+	*fault = false;
+	for (size_t i = 0; i < c->track_scripts.n; i++) {
+		const struct track_ref *ref = &c->track_scripts.items[i];
+
+		for (size_t j = 0; j < e->nscripts; j++) {
+			const struct script_track *s = e->scripts[j];
+			int w;
+
+			if (strcasecmp(s->conf->name, ref->name) != 0 || !s->known)
+				continue;
+			w = ref->has_weight ? ref->weight : s->conf->weight;
+			if (w == 0 && !s->ok)
+				*fault = true;
+			else if (w > 0 && s->ok)
+				prio += w;
+			else if (w < 0 && !s->ok)
+				prio += w;
+		}
+	}
+	for (size_t i = 0; i < c->track_interfaces.n; i++) {
+		const struct track_ref *ref = &c->track_interfaces.items[i];
+		struct rtnl_ifinfo info;
+		int ifindex = rtnl_ifindex(e->rtnl, ref->name);
+		bool up = ifindex > 0 && rtnl_link_get(e->rtnl, ifindex, &info) == 0 && info.up;
+
+		if (!ref->has_weight && !up)
+			*fault = true;
+		else if (ref->has_weight && ref->weight > 0 && up)
+			prio += ref->weight;
+		else if (ref->has_weight && ref->weight < 0 && !up)
+			prio += ref->weight;
+	}
+	for (size_t i = 0; i < c->track_files.n; i++) {
+		const struct track_ref *ref = &c->track_files.items[i];
+		const struct track_file_conf *f = director_config_track_file(e->cfg, ref->name);
+		char buf[32], err[PARSE_ERR_MAX];
+		long long v;
+		size_t len;
+
+		if (!f || read_small_file(f->path, buf, sizeof(buf), &len) < 0) {
+			*fault = true;	/* an unreadable file is a failed check */
+			continue;
+		}
+		buf[strcspn(buf, " \t\r\n")] = '\0';
+		if (parse_int_range(buf, -254, 254, &v, err) < 0) {
+			*fault = true;
+			continue;
+		}
+		if (v == 0 && (ref->has_weight ? ref->weight : f->weight) == 0)
+			*fault = true;
+		prio += (int)v * (ref->has_weight ? ref->weight : f->weight);
+	}
+	if (c->priority == VRRP_PRIO_OWNER)
+		return VRRP_PRIO_OWNER;
+	return prio < 1 ? 1 : prio > 254 ? 254 : prio;
+}
+
+static void inst_reevaluate(struct vrrp_inst *in)
+{
+	bool fault, was_fault = in->link_down || in->track_fault;
+	int prio = effective_priority(in, &fault);
+	uint64_t now = now_ms();
+
+	in->track_fault = fault;
+	if (!in->started)
+		return;
+	if (prio != in->fsm.priority)
+		inst_apply(in, vrrp_fsm_set_priority(&in->fsm, (uint8_t)prio, now));
+	if (!was_fault && (in->link_down || in->track_fault)) {
+		inst_apply(in, vrrp_fsm_set_fault(&in->fsm, true, now));
+	} else if (was_fault && !in->link_down && !in->track_fault) {
+		if (!in->group_fault)
+			inst_apply(in, vrrp_fsm_set_fault(&in->fsm, false, now));
+		group_fault_clear(in);
+	}
+}
+
+static void reevaluate_all(struct vrrp_engine *e)
+{
+	for (size_t i = 0; i < e->ninsts; i++)
+		inst_reevaluate(e->insts[i]);
+}
+
+static void script_done(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
+{
+	struct script_track *s = arg;
+	bool ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	bool before = s->ok, known_before = s->known;
+
+	(void)loop;
+	(void)pid;
+	s->pid = 0;
+	s->runs++;
+	if (!ok)
+		s->failures++;
+	s->streak = ok == s->last_ok ? s->streak + 1 : 1;
+	s->last_ok = ok;
+	if (!s->known) {
+		s->known = true;	/* the first result decides */
+		s->ok = ok;
+	} else if (ok && s->streak >= s->conf->rise) {
+		s->ok = true;
+	} else if (!ok && s->streak >= s->conf->fall) {
+		s->ok = false;
+	}
+	if (s->ok != before || !known_before) {
+		log_info("track_script %s: %s", s->conf->name, s->ok ? "success" : "failure");
+		reevaluate_all(s->e);
+	}
+}
+
+static void script_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct script_track *s = arg;
+	struct spawn_opts opts = { .user = NULL, .output_fd = -1 };
+	pid_t pid;
+
+	ev_timer_start(loop, t, s->conf->interval_ms);
+	if (s->pid)
+		return;		/* still running: skip this round */
+	if (spawn_shell(s->conf->command, &opts, &pid) < 0) {
+		script_done(loop, 0, 127 << 8, false, s);
+		return;
+	}
+	s->pid = pid;
+	if (ev_child_watch(loop, pid, s->conf->timeout_ms, script_done, s) < 0)
+		s->pid = 0;
+}
+
+static void file_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	reevaluate_all(arg);
+	ev_timer_start(loop, t, TRACK_FILE_INTERVAL_MS);
+}
+
+/* ---- receiving ---- */
+
+static bool from_peer(const struct vrrp_inst *in, const struct ipaddr *src)
+{
+	for (size_t i = 0; i < in->conf->unicast_peers.n; i++)
+		if (ipaddr_equal(&in->conf->unicast_peers.items[i], src))
+			return true;
+	return false;
+}
+
+static enum vrrp_drop check_advert(struct vrrp_inst *in, const struct vrrp_advert *a, const struct ipaddr *src)
+{
+	const struct vrrp_conf *c = in->conf;
+
+	if (a->vrid != c->vrid)
+		return VRRP_DROP_VRID;
+	if (ipaddr_equal(src, &in->primary))
+		return VRRP_DROP_OWN;
+	if (c->unicast_peers.n && !from_peer(in, src))
+		return VRRP_DROP_PEER;
+	if (c->version == 2) {
+		uint8_t want = c->auth_pass ? VRRP_AUTH_SIMPLE : VRRP_AUTH_NONE;
+		char pass[VRRP_V2_AUTH_LEN] = { 0 };
+
+		if (c->auth_pass)
+			memcpy(pass, c->auth_pass, strnlen(c->auth_pass, VRRP_V2_AUTH_LEN));
+		if (a->auth_type != want || (want && memcmp(pass, a->auth, VRRP_V2_AUTH_LEN) != 0))
+			return VRRP_DROP_AUTH;
+		if (a->interval_cs != c->advert_interval_ms / 10)
+			return VRRP_DROP_INTERVAL;
+	}
+	return VRRP_OK;
+}
+
+static void check_addresses(struct vrrp_inst *in, const struct vrrp_advert *a, const struct ipaddr *src)
+{
+	bool same = a->naddrs == in->conf->vips.n;
+	char buf[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; same && i < a->naddrs; i++)
+		same = is_vip(in->conf, &a->addrs[i]);
+	if (!same && ratelimit_allow(&in->warn_rl, now_ms()))
+		log_warnx("vrrp %s: advert from %s lists other addresses than ours (accepted, as RFC 5798 says)",
+			  in->conf->name, ipaddr_ntop(src, buf, sizeof(buf)));
+}
+
+static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
+{
+	static struct vrrp_advert a;
+	enum vrrp_drop why = VRRP_OK;
+
+	in->rx++;
+	if (rx->ttl != VRRP_TTL) {
+		in->drops[VRRP_DROP_TTL]++;
+		return;
+	}
+	if (vrrp_decode(rx->payload, rx->len, in->family, &rx->src, &rx->dst, (int)in->conf->version,
+			in->conf->pseudo_header_checksum, &a, &why) < 0 ||
+	    (why = check_advert(in, &a, &rx->src)) != VRRP_OK) {
+		in->drops[why]++;
+		return;
+	}
+	check_addresses(in, &a, &rx->src);
+	if (in->started)
+		inst_apply(in, vrrp_fsm_receive(&in->fsm, &a, &rx->src, now_ms()));
+}
+
+static void sock_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct vrrp_inst *in = arg;
+	struct vrrp_rx rx;
+	enum vrrp_drop why;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	/* Bounded: a flood must not starve the timers. */
+	for (int i = 0; i < 64; i++) {
+		int ret = vrrp_sock_recv(in->sock, &rx, &why);
+
+		if (ret == -EAGAIN)
+			break;
+		if (ret < 0) {
+			in->drops[why ? why : VRRP_DROP_TRUNCATED]++;
+			continue;
+		}
+		inst_receive(in, &rx);
+	}
+}
+
+/* ---- links ---- */
+
+static void on_link(const struct rtnl_event *ev, void *arg)
+{
+	struct vrrp_engine *e = arg;
+
+	if (ev->type != RTNL_EV_LINK_NEW && ev->type != RTNL_EV_LINK_DEL)
+		return;
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *in = e->insts[i];
+		struct rtnl_ifinfo info;
+
+		if (ev->ifindex == in->ifindex) {
+			bool down = ev->type == RTNL_EV_LINK_DEL ||
+				    rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.up;
+
+			if (down != in->link_down)
+				log_info("vrrp %s: %s is %s", in->conf->name, in->conf->interface, down ? "down" : "up");
+			in->link_down = down;
+		}
+	}
+	reevaluate_all(e);
+}
+
+static void watch_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct vrrp_engine *e = arg;
+
+	(void)loop;
+	(void)fd;
+	(void)events;
+	if (rtnl_watch_read(e->watch, on_link, e) == -ENOBUFS)
+		reevaluate_all(e);
+}
+
+/* ---- start and stop ---- */
+
+static void start_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct vrrp_inst *in = arg;
+	uint64_t now = now_ms();
+
+	(void)loop;
+	(void)t;
+	in->started = true;
+	in->fsm.priority = (uint8_t)effective_priority(in, &in->track_fault);
+	if (in->link_down || in->track_fault || in->group_fault)
+		inst_apply(in, vrrp_fsm_set_fault(&in->fsm, true, now));
+	else
+		inst_apply(in, vrrp_fsm_startup(&in->fsm, now));
+}
+
+static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct vrrp_conf *c)
+{
+	struct vrrp_fsm_conf fc;
+	struct vrrp_sock_conf sc;
+	struct rtnl_ifinfo info;
+	int ret;
+
+	in->e = e;
+	in->conf = c;
+	in->family = inst_family(c);
+	in->warn_rl = (struct ratelimit)RATELIMIT_INIT(10000, 3);
+	in->ifindex = rtnl_ifindex(e->rtnl, c->interface);
+	if (in->ifindex < 0) {
+		log_warnx("vrrp %s: interface %s: %s", c->name, c->interface, strerror(-in->ifindex));
+		return in->ifindex;
+	}
+	ret = find_primary(in);
+	if (ret < 0) {
+		log_warnx("vrrp %s: no usable %s address on %s", c->name, in->family == AF_INET ? "IPv4" : "IPv6 link-local",
+			  c->interface);
+		return ret;
+	}
+	in->link_down = rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.up;
+	sc = (struct vrrp_sock_conf){ .family = in->family, .ifindex = in->ifindex, .peers = c->unicast_peers.items,
+				      .npeers = c->unicast_peers.n, .src = in->primary };
+	ret = vrrp_sock_open(&sc, &in->sock, &in->fd);
+	if (ret < 0) {
+		log_warnx("vrrp %s: VRRP socket on %s: %s", c->name, c->interface, strerror(-ret));
+		return ret;
+	}
+	ret = ev_fd_add(e->loop, in->fd, EPOLLIN, sock_readable, in);
+	if (ret < 0)
+		return ret;
+	fc = (struct vrrp_fsm_conf){ .version = (uint8_t)c->version, .vrid = (uint8_t)c->vrid,
+				     .priority = (uint8_t)c->priority, .interval_cs = (uint16_t)(c->advert_interval_ms / 10),
+				     .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms, .primary = in->primary };
+	vrrp_fsm_init(&in->fsm, &fc);
+	ev_timer_init(&in->fsm_timer, fsm_timer_cb, in);
+	ev_timer_init(&in->garp_timer, garp_timer_cb, in);
+	ev_timer_init(&in->start_timer, start_timer_cb, in);
+	/* A VIP left by a crashed run must go unless we become master. */
+	vips_remove(in);
+	return ev_timer_start(e->loop, &in->start_timer, c->startup_delay_ms);
+}
+
+static int open_fifo(struct vrrp_engine *e)
+{
+	e->fifo_fd = -1;
+	if (!e->cfg->notify_fifo)
+		return 0;
+	/* O_RDWR keeps the FIFO open without a reader, so writes never fail
+	 * with EPIPE nor block. */
+	e->fifo_fd = open(e->cfg->notify_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (e->fifo_fd < 0)
+		log_warnx("notify_fifo %s: %s", e->cfg->notify_fifo, strerror(errno));
+	return 0;
+}
+
+static struct script_track *script_new(struct vrrp_engine *e, const struct track_script_conf *t)
+{
+	struct script_track *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->conf = t;
+	s->e = e;
+	ev_timer_init(&s->timer, script_timer_cb, s);
+	ev_timer_start(e->loop, &s->timer, 0);
+	return s;
+}
+
+static void script_free(struct vrrp_engine *e, struct script_track *s)
+{
+	ev_timer_stop(e->loop, &s->timer);
+	if (s->pid)
+		ev_child_cancel(e->loop, s->pid);
+	free(s);
+}
+
+static size_t count_scripts(const struct director_config *cfg)
+{
+	size_t n = 0;
+
+	for (const struct track_script_conf *t = cfg->track_scripts; t; t = t->next)
+		n++;
+	return n;
+}
+
+static int start_scripts(struct vrrp_engine *e)
+{
+	size_t i = 0;
+
+	e->scripts = calloc(count_scripts(e->cfg) + 1, sizeof(*e->scripts));
+	if (!e->scripts)
+		return -ENOMEM;
+	for (const struct track_script_conf *t = e->cfg->track_scripts; t; t = t->next) {
+		if (!(e->scripts[i] = script_new(e, t)))
+			return -ENOMEM;
+		e->nscripts = ++i;
+	}
+	ev_timer_init(&e->file_timer, file_timer_cb, e);
+	return ev_timer_start(e->loop, &e->file_timer, TRACK_FILE_INTERVAL_MS);
+}
+
+/* leave: a running instance hands over (priority 0, VIPs removed). */
+static void inst_close(struct vrrp_engine *e, struct vrrp_inst *in, bool leave)
+{
+	if (leave && in->started) {
+		bool was = e->propagating;
+
+		e->propagating = true;	/* every member stops on its own */
+		inst_apply(in, vrrp_fsm_shutdown(&in->fsm, now_ms()));
+		e->propagating = was;
+	}
+	ev_timer_stop(e->loop, &in->fsm_timer);
+	ev_timer_stop(e->loop, &in->garp_timer);
+	ev_timer_stop(e->loop, &in->start_timer);
+	if (in->sock) {
+		ev_fd_del(e->loop, in->fd);
+		vrrp_sock_close(in->sock);
+	}
+	free(in);
+}
+
+static int start_instances(struct vrrp_engine *e)
+{
+	size_t i = 0;
+	int ret;
+
+	e->insts = calloc(e->cfg->ninstances + 1, sizeof(*e->insts));
+	if (!e->insts)
+		return -ENOMEM;
+	for (const struct vrrp_conf *c = e->cfg->instances; c; c = c->next) {
+		if (!(e->insts[i] = calloc(1, sizeof(**e->insts))))
+			return -ENOMEM;
+		e->ninsts = ++i;
+		ret = inst_open(e, e->insts[i - 1], c);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vrrp_state_cb cb, void *arg,
+		      struct vrrp_engine **out)
+{
+	struct vrrp_engine *e = calloc(1, sizeof(*e));
+	int ret;
+
+	if (!e)
+		return -ENOMEM;
+	e->loop = loop;
+	e->cfg = cfg;
+	e->cb = cb;
+	e->cb_arg = arg;
+	e->watch_fd = -1;
+	e->fifo_fd = -1;
+	ret = rtnl_open(&e->rtnl);
+	if (ret == 0)
+		ret = rtnl_watch_open(&e->watch, &e->watch_fd);
+	if (ret == 0)
+		ret = ev_fd_add(loop, e->watch_fd, EPOLLIN, watch_readable, e);
+	if (ret == 0)
+		ret = open_fifo(e);
+	if (ret == 0)
+		ret = start_scripts(e);
+	if (ret == 0)
+		ret = start_instances(e);
+	if (ret < 0) {
+		vrrp_engine_stop(e);
+		return ret;
+	}
+	*out = e;
+	return 0;
+}
+
+void vrrp_engine_stop(struct vrrp_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->ninsts; i++)
+		inst_close(e, e->insts[i], true);
+	for (size_t i = 0; i < e->nscripts; i++)
+		script_free(e, e->scripts[i]);
+	ev_timer_stop(e->loop, &e->file_timer);
+	if (e->watch) {
+		ev_fd_del(e->loop, e->watch_fd);
+		rtnl_watch_close(e->watch);
+	}
+	if (e->rtnl)
+		rtnl_close(e->rtnl);
+	if (e->fifo_fd >= 0)
+		close(e->fifo_fd);
+	free(e->insts);
+	free(e->scripts);
+	free(e);
+}
+
+/* ---- reload ---- */
+
+static bool same_script(const struct track_script_conf *a, const struct track_script_conf *b)
+{
+	return strcasecmp(a->name, b->name) == 0 && strcmp(a->command, b->command) == 0 &&
+	       a->interval_ms == b->interval_ms && a->timeout_ms == b->timeout_ms && a->rise == b->rise &&
+	       a->fall == b->fall && a->weight == b->weight;
+}
+
+/* Scripts whose settings did not change keep their results, so a reload
+ * moves no priority and starts no election. */
+static int reload_scripts(struct vrrp_engine *e, const struct director_config *cfg)
+{
+	struct script_track **fresh = calloc(count_scripts(cfg) + 1, sizeof(*fresh));
+	size_t n = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	for (const struct track_script_conf *t = cfg->track_scripts; t; t = t->next) {
+		struct script_track *keep = NULL;
+
+		for (size_t i = 0; i < e->nscripts && !keep; i++) {
+			if (e->scripts[i] && same_script(e->scripts[i]->conf, t)) {
+				keep = e->scripts[i];
+				e->scripts[i] = NULL;
+			}
+		}
+		if (keep)
+			keep->conf = t;
+		else
+			keep = script_new(e, t);
+		if (keep)
+			fresh[n++] = keep;
+	}
+	for (size_t i = 0; i < e->nscripts; i++)
+		if (e->scripts[i])
+			script_free(e, e->scripts[i]);
+	free(e->scripts);
+	e->scripts = fresh;
+	e->nscripts = n;
+	return 0;
+}
+
+int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
+{
+	struct vrrp_inst **fresh = calloc(cfg->ninstances + 1, sizeof(*fresh));
+	size_t n = 0;
+	int ret = 0;
+
+	if (!fresh)
+		return -ENOMEM;
+	ret = reload_scripts(e, cfg);
+	for (const struct vrrp_conf *c = cfg->instances; c && ret == 0; c = c->next) {
+		struct vrrp_inst *keep = NULL;
+
+		for (size_t i = 0; i < e->ninsts && !keep; i++) {
+			if (e->insts[i] && vrrp_conf_same(e->insts[i]->conf, c)) {
+				keep = e->insts[i];
+				e->insts[i] = NULL;
+			}
+		}
+		if (keep) {
+			keep->conf = c;
+			fresh[n++] = keep;
+			continue;
+		}
+		log_info("vrrp %s: new or changed: starting it afresh", c->name);
+		if (!(keep = calloc(1, sizeof(*keep)))) {
+			ret = -ENOMEM;
+			break;
+		}
+		fresh[n++] = keep;
+		e->cfg = cfg;
+		ret = inst_open(e, keep, c);
+	}
+	for (size_t i = 0; i < e->ninsts; i++) {
+		if (e->insts[i]) {
+			log_info("vrrp %s: removed or changed: leaving", e->insts[i]->conf->name);
+			inst_close(e, e->insts[i], true);
+		}
+	}
+	free(e->insts);
+	e->insts = fresh;
+	e->ninsts = n;
+	e->cfg = cfg;
+	reevaluate_all(e);
+	return ret;
+}
+
+/* ---- status ---- */
+
+void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	json_array_begin(j, "instances");
+	for (size_t i = 0; i < e->ninsts; i++) {
+		const struct vrrp_inst *in = e->insts[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "name", in->conf->name);
+		json_string(j, "interface", in->conf->interface);
+		json_uint(j, "vrid", in->conf->vrid);
+		json_uint(j, "version", in->conf->version);
+		json_string(j, "state", vrrp_state_name(in->fsm.state));
+		json_uint(j, "base_priority", in->conf->priority);
+		json_uint(j, "effective_priority", in->fsm.priority);
+		json_string(j, "sync_group", in->conf->group ? in->conf->group->name : NULL);
+		json_string(j, "master", in->fsm.state == VRRP_STATE_MASTER ? "self" :
+			    in->fsm.master_known ? ipaddr_ntop(&in->fsm.master_addr, buf, sizeof(buf)) : NULL);
+		json_uint(j, "master_priority", in->fsm.master_known ? in->fsm.master_priority : 0);
+		json_uint(j, "last_advert_ms_ago", in->fsm.last_advert_ms ? now_ms() - in->fsm.last_advert_ms : 0);
+		json_uint(j, "transitions", in->fsm.transitions);
+		json_int(j, "last_transition", in->last_change);
+		json_uint(j, "split_brain", in->fsm.split_brain);
+		json_uint(j, "rx", in->rx);
+		json_uint(j, "tx", in->tx);
+		json_uint(j, "tx_errors", in->tx_errors);
+		json_object_begin(j, "drops");
+		for (int d = 1; d < VRRP_DROP__COUNT; d++)
+			json_uint(j, vrrp_drop_name((enum vrrp_drop)d), in->drops[d]);
+		json_object_end(j);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_array_begin(j, "track_scripts");
+	for (size_t i = 0; i < e->nscripts; i++) {
+		const struct script_track *s = e->scripts[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "name", s->conf->name);
+		json_string(j, "result", !s->known ? "unknown" : s->ok ? "success" : "failure");
+		json_uint(j, "runs", s->runs);
+		json_uint(j, "failures", s->failures);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < e->ninsts; i++) {
+		const struct vrrp_inst *in = e->insts[i];
+		uint64_t drops = 0;
+
+		for (int d = 1; d < VRRP_DROP__COUNT; d++)
+			drops += in->drops[d];
+		sb_printf(out, "vrrp %-12s %-7s priority %u (base %u)  %s vrid %u v%u", in->conf->name,
+			  vrrp_state_name(in->fsm.state), in->fsm.priority, in->conf->priority, in->conf->interface,
+			  in->conf->vrid, in->conf->version);
+		if (in->fsm.state == VRRP_STATE_BACKUP && in->fsm.master_known)
+			sb_printf(out, "  master %s (priority %u, %llums ago)",
+				  ipaddr_ntop(&in->fsm.master_addr, buf, sizeof(buf)), in->fsm.master_priority,
+				  (unsigned long long)(now_ms() - in->fsm.last_advert_ms));
+		sb_printf(out, "\n    %llu transitions, %llu received, %llu sent, %llu dropped",
+			  (unsigned long long)in->fsm.transitions, (unsigned long long)in->rx,
+			  (unsigned long long)in->tx, (unsigned long long)drops);
+		for (int d = 1; d < VRRP_DROP__COUNT; d++)
+			if (in->drops[d])
+				sb_printf(out, " %s=%llu", vrrp_drop_name((enum vrrp_drop)d),
+					  (unsigned long long)in->drops[d]);
+		sb_append(out, "\n");
+	}
+	for (size_t i = 0; i < e->nscripts; i++)
+		sb_printf(out, "track_script %-12s %s (%llu runs, %llu failures)\n", e->scripts[i]->conf->name,
+			  !e->scripts[i]->known ? "unknown" : e->scripts[i]->ok ? "success" : "failure",
+			  (unsigned long long)e->scripts[i]->runs, (unsigned long long)e->scripts[i]->failures);
+}

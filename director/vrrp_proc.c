@@ -1,0 +1,144 @@
+/* The VRRP engine process: its own event loop, nothing slow in it. It
+ * talks to the parent over one SOCK_SEQPACKET socket. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "directord.h"
+#include "evloop.h"
+#include "ipc.h"
+#include "json.h"
+#include "log.h"
+
+struct vrrp_proc {
+	struct evloop *loop;
+	struct director_config *cfg;
+	struct vrrp_engine *engine;
+	int ipc_fd;
+	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
+};
+
+static void tell_state(const char *instance, int state, int priority, void *arg)
+{
+	struct vrrp_proc *p = arg;
+	struct dir_ipc_state m = { .state = state, .priority = priority };
+
+	strlcpy_safe(m.instance, instance, sizeof(m.instance));
+	if (ipc_send(p->ipc_fd, DIR_IPC_STATE, &m, sizeof(m)) < 0)
+		log_debug("telling the parent about %s: queue full", instance);
+}
+
+static void send_status(struct vrrp_proc *p, bool json)
+{
+	struct strbuf sb;
+	struct json j;
+
+	sb_init(&sb);
+	if (json) {
+		json_init(&j, &sb);
+		json_object_begin(&j, NULL);
+		vrrp_engine_status_json(p->engine, &j);
+		json_object_end(&j);
+	} else {
+		vrrp_engine_status_text(p->engine, &sb);
+	}
+	if (sb.failed || ipc_send(p->ipc_fd, DIR_IPC_STATUS_REPLY, sb_str(&sb), sb.len) < 0)
+		(void)ipc_send(p->ipc_fd, DIR_IPC_STATUS_REPLY, "status too large\n", 17);
+	sb_free(&sb);
+}
+
+/* The parent validated the file before asking; read it again here. */
+static void reload(struct vrrp_proc *p)
+{
+	struct director_config *fresh;
+	struct ini_diag diag;
+	int32_t result;
+
+	ini_diag_init(&diag);
+	result = director_config_load(p->cfg->path, &fresh, &diag);
+	for (size_t i = 0; i < diag.n; i++)
+		log_warnx("%s", diag.msgs[i]);
+	ini_diag_free(&diag);
+	if (result == 0) {
+		result = vrrp_engine_reload(p->engine, fresh);
+		director_config_free(p->cfg);
+		p->cfg = fresh;
+		log_info("configuration reloaded");
+	} else {
+		log_warnx("reload failed; the running configuration stays in force");
+	}
+	(void)ipc_send(p->ipc_fd, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+}
+
+static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct vrrp_proc *p = arg;
+	struct ipc_msg msg;
+	uint32_t json;
+	int ret;
+
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		ret = ipc_recv(fd, p->buf, sizeof(p->buf), &msg);
+		if (ret == -EAGAIN)
+			return;
+		if (ret < 0) {
+			/* The parent is gone or talks nonsense: leave cleanly. */
+			log_warnx("parent channel: %s; stopping", strerror(-ret));
+			evloop_stop(loop);
+			return;
+		}
+		switch (msg.type) {
+		case DIR_IPC_STATUS_REQ:
+			if (ipc_payload_fixed(&msg, &json, sizeof(json)) == 0)
+				send_status(p, json != 0);
+			break;
+		case DIR_IPC_RELOAD:
+			reload(p);
+			break;
+		case DIR_IPC_STOP:
+			evloop_stop(loop);
+			return;
+		default:
+			log_warnx("parent channel: unknown message %u", msg.type);
+		}
+	}
+}
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	evloop_stop(loop);
+}
+
+int vrrp_proc_main(struct director_config *cfg, int ipc_fd)
+{
+	struct vrrp_proc *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		fatalx("vrrp engine: out of memory");
+	p->cfg = cfg;
+	p->ipc_fd = ipc_fd;
+	if (evloop_new(&p->loop) < 0)
+		fatalx("vrrp engine: event loop");
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);	/* reloads come from the parent */
+	if (ev_signal_add(p->loop, SIGTERM, on_signal, p) < 0 || ev_signal_add(p->loop, SIGINT, on_signal, p) < 0 ||
+	    ev_fd_add(p->loop, ipc_fd, EPOLLIN, ipc_readable, p) < 0)
+		fatalx("vrrp engine: event loop");
+	ret = vrrp_engine_start(p->loop, p->cfg, tell_state, p, &p->engine);
+	if (ret < 0)
+		fatalx("vrrp engine: %s", strerror(-ret));
+	log_info("vrrp engine running: %zu instance(s)", cfg->ninstances);
+	ret = evloop_run(p->loop);
+	log_info("vrrp engine stopping: masters send priority 0 and remove their VIPs");
+	vrrp_engine_stop(p->engine);
+	evloop_free(p->loop);
+	director_config_free(p->cfg);
+	free(p);
+	return ret < 0 ? 1 : 0;
+}
