@@ -38,6 +38,9 @@
 #define SO_BINDTOIFINDEX 62		/* Linux >= 5.0 */
 #endif
 
+/* Receivers drop neighbour discovery with any other hop limit (RFC 4861). */
+#define NDISC_HOP_LIMIT 255
+
 /* Largest IPv4 header (options included) in front of the VRRP message,
  * and some slack so that anything longer shows up as MSG_TRUNC. */
 #define IPV4_HEADER_MAX 60
@@ -61,7 +64,7 @@ struct vrrp_sock {
 
 /* ---- addresses --------------------------------------------------------- */
 
-static void ipaddr_set_v4(struct ipaddr *a, const struct in_addr *v4)
+static void addr_from_v4(struct ipaddr *a, const struct in_addr *v4)
 {
 	memset(a, 0, sizeof(*a));
 	a->family = AF_INET;
@@ -69,7 +72,7 @@ static void ipaddr_set_v4(struct ipaddr *a, const struct in_addr *v4)
 	a->u.v4 = *v4;
 }
 
-static void ipaddr_set_v6(struct ipaddr *a, const struct in6_addr *v6)
+static void addr_from_v6(struct ipaddr *a, const struct in6_addr *v6)
 {
 	memset(a, 0, sizeof(*a));
 	a->family = AF_INET6;
@@ -83,22 +86,22 @@ static void vrrp_group(int family, struct ipaddr *a)
 	if (family == AF_INET) {
 		struct in_addr v4 = { .s_addr = htonl(0xe0000012) };
 
-		ipaddr_set_v4(a, &v4);
+		addr_from_v4(a, &v4);
 	} else {
 		struct in6_addr v6 = { .s6_addr = { 0xff, 0x02, [15] = 0x12 } };
 
-		ipaddr_set_v6(a, &v6);
+		addr_from_v6(a, &v6);
 	}
 }
 
-static bool ipaddr_is_multicast(const struct ipaddr *a)
+static bool addr_is_multicast(const struct ipaddr *a)
 {
 	if (a->family == AF_INET)
 		return IN_MULTICAST(ntohl(a->u.v4.s_addr));
 	return IN6_IS_ADDR_MULTICAST(&a->u.v6);
 }
 
-static bool ipaddr_is_unspecified(const struct ipaddr *a)
+static bool addr_is_unspecified(const struct ipaddr *a)
 {
 	if (a->family == AF_INET)
 		return a->u.v4.s_addr == htonl(INADDR_ANY);
@@ -108,7 +111,7 @@ static bool ipaddr_is_unspecified(const struct ipaddr *a)
 /* A peer or a source: a unicast address of the socket's family. */
 static bool usable_unicast(const struct ipaddr *a, int family)
 {
-	return a->family == family && !ipaddr_is_multicast(a) && !ipaddr_is_unspecified(a);
+	return a->family == family && !addr_is_multicast(a) && !addr_is_unspecified(a);
 }
 
 /* ---- socket options ---------------------------------------------------- */
@@ -160,7 +163,10 @@ static int bind_to_ifindex(int fd, int ifindex)
 
 /* IP_MULTICAST_ALL off: a socket sees only the groups it joined itself, so
  * a unicast instance does not get the multicast adverts another instance
- * on the same interface asked for. */
+ * on the same interface asked for. IPv6 has no equivalent for a socket
+ * not bound to an address (raw_v6_match applies IPV6_MULTICAST_ALL only
+ * to bound ones): there a unicast instance can see ff02::12 adverts, and
+ * rx->dst tells. */
 static const struct int_opt v4_opts[] = {
 	{ IPPROTO_IP, IP_TTL, VRRP_TTL },
 	{ IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL },
@@ -173,7 +179,6 @@ static const struct int_opt v6_opts[] = {
 	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, VRRP_TTL },
 	{ IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VRRP_TTL },
 	{ IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0 },
-	{ IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0 },
 	{ IPPROTO_IPV6, IPV6_RECVPKTINFO, 1 },
 	{ IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1 },
 };
@@ -402,7 +407,7 @@ static void read_v6_cmsgs(struct msghdr *msg, struct vrrp_rx *rx)
 			continue;
 		if (c->cmsg_type == IPV6_PKTINFO && c->cmsg_len >= CMSG_LEN(sizeof(pi))) {
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			ipaddr_set_v6(&rx->dst, &pi.ipi6_addr);
+			addr_from_v6(&rx->dst, &pi.ipi6_addr);
 			rx->ifindex = (int)pi.ipi6_ifindex;
 		} else if (c->cmsg_type == IPV6_HOPLIMIT && c->cmsg_len >= CMSG_LEN(sizeof(hops))) {
 			memcpy(&hops, CMSG_DATA(c), sizeof(hops));
@@ -412,7 +417,7 @@ static void read_v6_cmsgs(struct msghdr *msg, struct vrrp_rx *rx)
 }
 
 /* Raw IPv4 sockets deliver the IP header: addresses and TTL come from it. */
-static int split_v4(struct vrrp_sock *s, size_t n, struct vrrp_rx *rx, enum vrrp_drop *why)
+static int split_v4(const struct vrrp_sock *s, size_t n, struct vrrp_rx *rx, enum vrrp_drop *why)
 {
 	enum vrrp_drop d = VRRP_OK;
 	int err;
@@ -424,9 +429,9 @@ static int split_v4(struct vrrp_sock *s, size_t n, struct vrrp_rx *rx, enum vrrp
 
 /* Raw IPv6 sockets deliver the payload only: the source is the sender's
  * address, destination and hop limit come as ancillary data. */
-static void split_v6(struct vrrp_sock *s, const struct sockaddr_in6 *from, size_t n, struct vrrp_rx *rx)
+static void split_v6(const struct vrrp_sock *s, const struct sockaddr_in6 *from, size_t n, struct vrrp_rx *rx)
 {
-	ipaddr_set_v6(&rx->src, &from->sin6_addr);
+	addr_from_v6(&rx->src, &from->sin6_addr);
 	rx->payload = s->rxbuf;
 	rx->len = n;
 }
@@ -461,7 +466,7 @@ int vrrp_sock_recv(struct vrrp_sock *s, struct vrrp_rx *rx, enum vrrp_drop *why)
 		n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return -errno;		/* -EAGAIN: nothing waiting */
 
 	rx->ifindex = s->ifindex;
 	/* Longer than any VRRP message can be: cut short by our buffer. */
@@ -548,8 +553,8 @@ static void build_garp(struct garp_frame *f, const uint8_t mac[ETH_ALEN], const 
 	f->arp.arp_pro = htons(ETHERTYPE_IP);
 	f->arp.arp_hln = ETH_ALEN;
 	f->arp.arp_pln = sizeof(*vip);
-	/* A request, not a reply: every implementation updates its cache
-	 * from one, and none answers it (RFC 5227, section 3). */
+	/* A request, not a reply: what RFC 5227 (section 3) recommends for
+	 * announcements, and what keepalived and arping -U send. */
 	f->arp.arp_op = htons(ARPOP_REQUEST);
 	memcpy(f->arp.arp_sha, mac, ETH_ALEN);
 	memcpy(f->arp.arp_spa, vip, sizeof(*vip));
@@ -620,7 +625,7 @@ static int announce_na(int ifindex, const struct in6_addr *vip)
 	if (fd < 0)
 		return -errno;
 	if ((err = bind_to_ifindex(fd, ifindex)) < 0 ||
-	    (err = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)) < 0)
+	    (err = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, NDISC_HOP_LIMIT)) < 0)
 		goto out;
 	err = send_all(fd, &m, sizeof(m), &to, sizeof(to));
 out:

@@ -267,8 +267,8 @@ static enum vrrp_drop check_layout(const uint8_t *buf, size_t len, int family, i
 		return VRRP_DROP_TYPE;
 	if (expect_version == 2 && family != AF_INET)
 		return VRRP_DROP_ADDR_FAMILY;
-	/* A count of zero leaves the required address list missing (RFC 5798
-	 * 5.2.5: the minimum is 1, a count of 0 MUST be ignored). */
+	/* A count of zero leaves the required address list missing: the
+	 * minimum is 1 and a count of 0 MUST be ignored (RFC 9568 5.2.5). */
 	if (buf[3] == 0)
 		return VRRP_DROP_TRUNCATED;
 	*msg_len = message_len(expect_version, family, buf[3]);
