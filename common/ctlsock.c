@@ -589,3 +589,27 @@ int ctl_call(const char *path, const char *request, unsigned timeout_ms, struct 
 	sb_free(&line);
 	return r;
 }
+
+void ctl_reply_ok(struct strbuf *out, const char *key, const char *value)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_object_begin(&j, NULL);
+	json_bool(&j, "ok", true);
+	if (key)
+		json_string(&j, key, value);
+	json_object_end(&j);
+	sb_append(out, "\n");
+}
+
+void ctl_reply_error(struct strbuf *out, const char *msg)
+{
+	struct json j;
+
+	json_init(&j, out);
+	json_object_begin(&j, NULL);
+	json_string(&j, "error", msg);
+	json_object_end(&j);
+	sb_append(out, "\n");
+}

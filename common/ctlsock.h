@@ -36,6 +36,11 @@ int ctlserver_start(struct evloop *loop, int listen_fd, unsigned timeout_ms,
 		    ctl_handler handler, void *arg, struct ctlserver **out);
 void ctlserver_stop(struct ctlserver *srv);
 
+/* Standard replies: {"ok":true[,"key":"value"]} and {"error":"msg"}, each
+ * with a final newline. */
+void ctl_reply_ok(struct strbuf *out, const char *key, const char *value);
+void ctl_reply_error(struct strbuf *out, const char *msg);
+
 /* Client: send request (a newline is added), read the whole reply.
  * Returns 0 or -errno (-ECONNREFUSED/-ENOENT when no daemon listens). */
 int ctl_call(const char *path, const char *request, unsigned timeout_ms, struct strbuf *reply);

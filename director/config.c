@@ -405,61 +405,57 @@ static void *global_instance(void *cfg, const char *name)
 	return cfg;
 }
 
-static char *dup_name(const char *name)
+/* Every named section's struct starts with its name (char *name). */
+static void *named_new(size_t size, const char *name)
 {
-	return strdup(name ? name : "");
+	char **p = calloc(1, size);
+
+	if (p && !(*p = strdup(name ? name : ""))) {
+		free(p);
+		p = NULL;
+	}
+	return p;
 }
 
 static void *track_script_instance(void *cfgp, const char *name)
 {
 	struct director_config *cfg = cfgp;
-	struct track_script_conf *t = calloc(1, sizeof(*t));
+	struct track_script_conf *t = named_new(sizeof(*t), name);
 
-	if (!t || !(t->name = dup_name(name))) {
-		free(t);
-		return NULL;
-	}
-	APPEND(cfg->track_scripts, t);
+	if (t)
+		APPEND(cfg->track_scripts, t);
 	return t;
 }
 
 static void *track_file_instance(void *cfgp, const char *name)
 {
 	struct director_config *cfg = cfgp;
-	struct track_file_conf *t = calloc(1, sizeof(*t));
+	struct track_file_conf *t = named_new(sizeof(*t), name);
 
-	if (!t || !(t->name = dup_name(name))) {
-		free(t);
-		return NULL;
-	}
-	APPEND(cfg->track_files, t);
+	if (t)
+		APPEND(cfg->track_files, t);
 	return t;
 }
 
 static void *sync_group_instance(void *cfgp, const char *name)
 {
 	struct director_config *cfg = cfgp;
-	struct sync_group_conf *g = calloc(1, sizeof(*g));
+	struct sync_group_conf *g = named_new(sizeof(*g), name);
 
-	if (!g || !(g->name = dup_name(name))) {
-		free(g);
-		return NULL;
-	}
-	APPEND(cfg->sync_groups, g);
+	if (g)
+		APPEND(cfg->sync_groups, g);
 	return g;
 }
 
 static void *vrrp_instance(void *cfgp, const char *name)
 {
 	struct director_config *cfg = cfgp;
-	struct vrrp_conf *v = calloc(1, sizeof(*v));
+	struct vrrp_conf *v = named_new(sizeof(*v), name);
 
-	if (!v || !(v->name = dup_name(name))) {
-		free(v);
-		return NULL;
+	if (v) {
+		APPEND(cfg->instances, v);
+		cfg->ninstances++;
 	}
-	APPEND(cfg->instances, v);
-	cfg->ninstances++;
 	return v;
 }
 

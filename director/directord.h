@@ -45,6 +45,7 @@ struct track_list {
 	size_t n;
 };
 
+/* Each named section's struct starts with its name: config.c relies on it. */
 struct track_script_conf {
 	char *name;
 	char *command;

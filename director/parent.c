@@ -281,17 +281,6 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 /* ---- control socket ---- */
 
-static void reply_error(struct strbuf *out, const char *msg)
-{
-	struct json j;
-
-	json_init(&j, out);
-	json_object_begin(&j, NULL);
-	json_string(&j, "error", msg);
-	json_object_end(&j);
-	sb_append(out, "\n");
-}
-
 static void status(struct parent *p, bool json, struct strbuf *out)
 {
 	uint32_t want = json;
@@ -339,12 +328,12 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 
 		sb_init(&why);
 		if (reload(p, &why) == 0)
-			sb_append(out, "{\"ok\":true}\n");
+			ctl_reply_ok(out, NULL, NULL);
 		else
-			reply_error(out, sb_str(&why));
+			ctl_reply_error(out, sb_str(&why));
 		sb_free(&why);
 	} else {
-		reply_error(out, "unknown command; expected status [json] or reload");
+		ctl_reply_error(out, "unknown command; expected status [json] or reload");
 	}
 }
 

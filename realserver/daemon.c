@@ -478,30 +478,6 @@ static int reload(struct daemon *d, struct strbuf *why)
 
 /* ---- control socket ---- */
 
-static void reply_ok(struct strbuf *out, const char *key, const char *value)
-{
-	struct json j;
-
-	json_init(&j, out);
-	json_object_begin(&j, NULL);
-	json_bool(&j, "ok", true);
-	if (key)
-		json_string(&j, key, value);
-	json_object_end(&j);
-	sb_append(out, "\n");
-}
-
-static void reply_error(struct strbuf *out, const char *msg)
-{
-	struct json j;
-
-	json_init(&j, out);
-	json_object_begin(&j, NULL);
-	json_string(&j, "error", msg);
-	json_object_end(&j);
-	sb_append(out, "\n");
-}
-
 static void set_admin(struct daemon *d, enum admin_state a, struct strbuf *out)
 {
 	int ret = admin_state_save(d->cfg->state_dir, a);
@@ -511,13 +487,13 @@ static void set_admin(struct daemon *d, enum admin_state a, struct strbuf *out)
 
 		snprintf(msg, sizeof(msg), "saving the admin state in %s: %s", d->cfg->state_dir, strerror(-ret));
 		log_warnx("%s", msg);
-		reply_error(out, msg);
+		ctl_reply_error(out, msg);
 		return;
 	}
 	if (d->admin != a)
 		log_info("admin state: %s -> %s", admin_state_name(d->admin), admin_state_name(a));
 	d->admin = a;
-	reply_ok(out, "admin", admin_state_name(a));
+	ctl_reply_ok(out, "admin", admin_state_name(a));
 }
 
 static void control(const struct ctl_request *req, struct strbuf *out, void *arg)
@@ -530,7 +506,7 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 		bool json = req->argc == 2 && strcmp(req->argv[1], "json") == 0;
 
 		if (req->argc == 2 && !json)
-			reply_error(out, "usage: status [json]");
+			ctl_reply_error(out, "usage: status [json]");
 		else
 			status_reply(d, json, out);
 	} else if (admin_state_parse(cmd, &a) == 0 && req->argc == 1) {
@@ -540,12 +516,12 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 
 		sb_init(&why);
 		if (reload(d, &why) == 0)
-			reply_ok(out, NULL, NULL);
+			ctl_reply_ok(out, NULL, NULL);
 		else
-			reply_error(out, sb_str(&why));
+			ctl_reply_error(out, sb_str(&why));
 		sb_free(&why);
 	} else {
-		reply_error(out, "unknown command; expected status [json], drain, ready, maint or reload");
+		ctl_reply_error(out, "unknown command; expected status [json], drain, ready, maint or reload");
 	}
 }
 
