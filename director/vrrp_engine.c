@@ -691,8 +691,16 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 		return;
 	}
 	check_addresses(in, &a, &rx->src);
-	if (in->started)
+	if (in->started) {
+		uint64_t split = in->fsm.split_brain;
+		char buf[INET6_ADDRSTRLEN];
+
 		inst_apply(in, vrrp_fsm_receive(&in->fsm, &a, &rx->src, now_ms()));
+		if (in->fsm.split_brain != split && ratelimit_allow(&in->warn_rl, now_ms()))
+			log_warnx("vrrp %s: another master, %s (priority %u), while master here (priority %u): %s",
+				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), a.priority, in->fsm.priority,
+				  in->fsm.state == VRRP_STATE_MASTER ? "it should yield" : "yielding");
+	}
 }
 
 static void sock_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
