@@ -159,6 +159,13 @@ install: all
 		install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini
 	sed 's|@SBINDIR@|$(SBINDIR)|g' realserver/rs-agent.service.in > $(DESTDIR)$(UNITDIR)/rs-agent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rs-agent.service
+	install -m 0755 $(BUILD)/directord $(BUILD)/directorctl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/directord.8 man/directorctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/director.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	# Not copied to director.ini: it would bring VIPs up on this host's interfaces.
+	install -m 0644 director/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example
+	sed 's|@SBINDIR@|$(SBINDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/directord.service
 
 clean:
 	rm -rf build

@@ -230,6 +230,7 @@ static void fill_ifinfo(struct rtnl_link *link, struct rtnl_ifinfo *out)
 	out->ifindex = rtnl_link_get_ifindex(link);
 	strlcpy_safe(out->name, name ? name : "", sizeof(out->name));
 	out->up = flags & IFF_UP;
+	out->running = (flags & IFF_UP) && (flags & IFF_RUNNING);
 	out->loopback = flags & IFF_LOOPBACK;
 	out->arp_ignore = inet_conf(link, IPV4_DEVCONF_ARP_IGNORE);
 	out->arp_announce = inet_conf(link, IPV4_DEVCONF_ARP_ANNOUNCE);

@@ -30,7 +30,8 @@ int rtnl_ifindex(struct rtnl *r, const char *ifname);
 struct rtnl_ifinfo {
 	int ifindex;
 	char name[IF_NAMESIZE];
-	bool up;
+	bool up;			/* administratively up (IFF_UP) */
+	bool running;			/* up with carrier (IFF_RUNNING) */
 	bool loopback;
 	int arp_ignore;		/* -1 when the kernel did not report it */
 	int arp_announce;

@@ -531,6 +531,14 @@ static void check_track_scripts(struct check_ctx *c)
 	}
 }
 
+/* The kernel takes "IF" or "IF:anything" as an IPv4 label. */
+static bool label_fits(const char *label, const char *ifname)
+{
+	size_t n = strlen(ifname);
+
+	return strncmp(label, ifname, n) == 0 && (label[n] == '\0' || label[n] == ':');
+}
+
 static void check_vips(struct check_ctx *c, struct vrrp_conf *v, const char *sec)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -543,9 +551,9 @@ static void check_vips(struct check_ctx *c, struct vrrp_conf *v, const char *sec
 		if (vip->addr.family != family)
 			ERR(c, sec, "virtual_ipaddress", "%s: all addresses of one instance must be of one family",
 			    ipaddr_ntop(&vip->addr, buf, sizeof(buf)));
-		if (vip->label[0] && strncmp(vip->label, vip->dev[0] ? vip->dev : v->interface,
-					     strlen(vip->dev[0] ? vip->dev : v->interface)) != 0)
-			ERR(c, sec, "virtual_ipaddress", "label %s must start with the interface name", vip->label);
+		if (vip->label[0] && !label_fits(vip->label, vip->dev[0] ? vip->dev : v->interface))
+			ERR(c, sec, "virtual_ipaddress", "label %s must be the interface name or start with it and ':'",
+			    vip->label);
 		for (size_t j = 0; j < i; j++)
 			if (ipaddr_equal(&vip->addr, &v->vips.items[j].addr))
 				ERR(c, sec, "virtual_ipaddress", "%s is listed twice",

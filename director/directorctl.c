@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fputs(sb_str(&reply), stdout);
-	ret = strncmp(sb_str(&reply), "{\"error\"", 9) == 0 ? 1 : 0;
+	ret = strncmp(sb_str(&reply), "{\"error\"", strlen("{\"error\"")) == 0 ? 1 : 0;
 	sb_free(&reply);
 	free(sock);
 	return ret;

@@ -49,6 +49,7 @@ struct vrrp_inst {
 	bool track_fault;		/* a tracked object says Fault */
 	bool group_fault;		/* another member of the sync group is in Fault */
 	bool started;
+	int open_error;			/* -errno when it could not start */
 	struct ev_timer fsm_timer;
 	struct ev_timer start_timer;
 	struct ev_timer garp_timer;
@@ -441,7 +442,7 @@ static void group_fault_clear(struct vrrp_inst *in)
 		if (!same_group(in, o) || !o->group_fault)
 			continue;
 		o->group_fault = false;
-		if (o->started)
+		if (o->started && o->fsm.state == VRRP_STATE_FAULT && !o->link_down && !o->track_fault)
 			inst_apply(o, vrrp_fsm_set_fault(&o->fsm, false, now_ms()));
 	}
 }
@@ -516,9 +517,9 @@ static int effective_priority(struct vrrp_inst *in, bool *fault)
 		const struct track_ref *ref = &c->track_interfaces.items[i];
 		struct rtnl_ifinfo info;
 		int ifindex = rtnl_ifindex(e->rtnl, ref->name);
-		bool up = ifindex > 0 && rtnl_link_get(e->rtnl, ifindex, &info) == 0 && info.up;
+		bool up = ifindex > 0 && rtnl_link_get(e->rtnl, ifindex, &info) == 0 && info.running;
 
-		if (!ref->has_weight && !up)
+		if ((!ref->has_weight || ref->weight == 0) && !up)
 			*fault = true;
 		else if (ref->has_weight && ref->weight > 0 && up)
 			prio += ref->weight;
@@ -541,7 +542,8 @@ static int effective_priority(struct vrrp_inst *in, bool *fault)
 			*fault = true;
 			continue;
 		}
-		if (v == 0 && (ref->has_weight ? ref->weight : f->weight) == 0)
+		/* keepalived's rule: with weight 0, any non-zero value is a failure. */
+		if (v != 0 && (ref->has_weight ? ref->weight : f->weight) == 0)
 			*fault = true;
 		prio += (int)v * (ref->has_weight ? ref->weight : f->weight);
 	}
@@ -550,9 +552,11 @@ static int effective_priority(struct vrrp_inst *in, bool *fault)
 	return prio < 1 ? 1 : prio > 254 ? 254 : prio;
 }
 
+/* Compare what tracking wants with the state machine's own state, so the
+ * order in which causes were recorded does not matter. */
 static void inst_reevaluate(struct vrrp_inst *in)
 {
-	bool fault, was_fault = in->link_down || in->track_fault;
+	bool fault, want_fault;
 	int prio = effective_priority(in, &fault);
 	uint64_t now = now_ms();
 
@@ -561,13 +565,13 @@ static void inst_reevaluate(struct vrrp_inst *in)
 		return;
 	if (prio != in->fsm.priority)
 		inst_apply(in, vrrp_fsm_set_priority(&in->fsm, (uint8_t)prio, now));
-	if (!was_fault && (in->link_down || in->track_fault)) {
+	want_fault = in->link_down || in->track_fault || in->group_fault;
+	if (want_fault && in->fsm.state != VRRP_STATE_FAULT)
 		inst_apply(in, vrrp_fsm_set_fault(&in->fsm, true, now));
-	} else if (was_fault && !in->link_down && !in->track_fault) {
-		if (!in->group_fault)
-			inst_apply(in, vrrp_fsm_set_fault(&in->fsm, false, now));
+	else if (!want_fault && in->fsm.state == VRRP_STATE_FAULT)
+		inst_apply(in, vrrp_fsm_set_fault(&in->fsm, false, now));
+	if (!in->link_down && !in->track_fault)
 		group_fault_clear(in);
-	}
 }
 
 static void reevaluate_all(struct vrrp_engine *e)
@@ -728,10 +732,30 @@ static void sock_readable(struct evloop *loop, int fd, uint32_t events, void *ar
 
 /* ---- links ---- */
 
+static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct vrrp_conf *c);
+
+/* An instance that could not start tries again when its interface or an
+ * address appears. */
+static void retry_broken(struct vrrp_engine *e, const struct rtnl_event *ev)
+{
+	if (ev->type != RTNL_EV_LINK_NEW && ev->type != RTNL_EV_ADDR_NEW)
+		return;
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *in = e->insts[i];
+
+		if (!in->open_error)
+			continue;
+		in->open_error = inst_open(e, in, in->conf);
+		if (!in->open_error)
+			log_info("vrrp %s: started after all", in->conf->name);
+	}
+}
+
 static void on_link(const struct rtnl_event *ev, void *arg)
 {
 	struct vrrp_engine *e = arg;
 
+	retry_broken(e, ev);
 	if (ev->type != RTNL_EV_LINK_NEW && ev->type != RTNL_EV_LINK_DEL)
 		return;
 	for (size_t i = 0; i < e->ninsts; i++) {
@@ -740,7 +764,7 @@ static void on_link(const struct rtnl_event *ev, void *arg)
 
 		if (ev->ifindex == in->ifindex) {
 			bool down = ev->type == RTNL_EV_LINK_DEL ||
-				    rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.up;
+				    rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
 
 			if (down != in->link_down)
 				log_info("vrrp %s: %s is %s", in->conf->name, in->conf->interface, down ? "down" : "up");
@@ -788,6 +812,9 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 	in->e = e;
 	in->conf = c;
 	in->family = inst_family(c);
+	ev_timer_init(&in->fsm_timer, fsm_timer_cb, in);
+	ev_timer_init(&in->garp_timer, garp_timer_cb, in);
+	ev_timer_init(&in->start_timer, start_timer_cb, in);
 	in->warn_rl = (struct ratelimit)RATELIMIT_INIT(10000, 3);
 	in->ifindex = rtnl_ifindex(e->rtnl, c->interface);
 	if (in->ifindex < 0) {
@@ -800,7 +827,7 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 			  c->interface);
 		return ret;
 	}
-	in->link_down = rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.up;
+	in->link_down = rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
 	sc = (struct vrrp_sock_conf){ .family = in->family, .ifindex = in->ifindex, .peers = c->unicast_peers.items,
 				      .npeers = c->unicast_peers.n, .src = in->primary };
 	ret = vrrp_sock_open(&sc, &in->sock, &in->fd);
@@ -815,9 +842,6 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 				     .priority = (uint8_t)c->priority, .interval_cs = (uint16_t)(c->advert_interval_ms / 10),
 				     .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms, .primary = in->primary };
 	vrrp_fsm_init(&in->fsm, &fc);
-	ev_timer_init(&in->fsm_timer, fsm_timer_cb, in);
-	ev_timer_init(&in->garp_timer, garp_timer_cb, in);
-	ev_timer_init(&in->start_timer, start_timer_cb, in);
 	/* A VIP left by a crashed run must go unless we become master. */
 	vips_remove(in);
 	return ev_timer_start(e->loop, &in->start_timer, c->startup_delay_ms);
@@ -915,8 +939,11 @@ static int start_instances(struct vrrp_engine *e)
 			return -ENOMEM;
 		e->ninsts = ++i;
 		ret = inst_open(e, e->insts[i - 1], c);
-		if (ret < 0)
+		if (ret == -ENOMEM)
 			return ret;
+		/* One instance that cannot start (interface missing, no
+		 * address yet) must not stop the others; it stays listed. */
+		e->insts[i - 1]->open_error = ret;
 	}
 	return 0;
 }
@@ -1032,7 +1059,7 @@ int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
 		struct vrrp_inst *keep = NULL;
 
 		for (size_t i = 0; i < e->ninsts && !keep; i++) {
-			if (e->insts[i] && vrrp_conf_same(e->insts[i]->conf, c)) {
+			if (e->insts[i] && !e->insts[i]->open_error && vrrp_conf_same(e->insts[i]->conf, c)) {
 				keep = e->insts[i];
 				e->insts[i] = NULL;
 			}
@@ -1049,7 +1076,9 @@ int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
 		}
 		fresh[n++] = keep;
 		e->cfg = cfg;
-		ret = inst_open(e, keep, c);
+		keep->open_error = inst_open(e, keep, c);
+		if (keep->open_error == -ENOMEM)
+			ret = -ENOMEM;
 	}
 	for (size_t i = 0; i < e->ninsts; i++) {
 		if (e->insts[i]) {
@@ -1080,7 +1109,8 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_string(j, "interface", in->conf->interface);
 		json_uint(j, "vrid", in->conf->vrid);
 		json_uint(j, "version", in->conf->version);
-		json_string(j, "state", vrrp_state_name(in->fsm.state));
+		json_string(j, "state", in->open_error ? "ERROR" : vrrp_state_name(in->fsm.state));
+		json_string(j, "error", in->open_error ? strerror(-in->open_error) : NULL);
 		json_uint(j, "base_priority", in->conf->priority);
 		json_uint(j, "effective_priority", in->fsm.priority);
 		json_string(j, "sync_group", in->conf->group ? in->conf->group->name : NULL);
@@ -1126,7 +1156,7 @@ void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
 		for (int d = 1; d < VRRP_DROP__COUNT; d++)
 			drops += in->drops[d];
 		sb_printf(out, "vrrp %-12s %-7s priority %u (base %u)  %s vrid %u v%u", in->conf->name,
-			  vrrp_state_name(in->fsm.state), in->fsm.priority, in->conf->priority, in->conf->interface,
+			  in->open_error ? "ERROR" : vrrp_state_name(in->fsm.state), in->fsm.priority, in->conf->priority, in->conf->interface,
 			  in->conf->vrid, in->conf->version);
 		if (in->fsm.state == VRRP_STATE_BACKUP && in->fsm.master_known)
 			sb_printf(out, "  master %s (priority %u, %llums ago)",

@@ -171,7 +171,9 @@ TEST(cross_checks)
 	expect_error(VRRP("[vrrp b]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.2\n"),
 		     "vrrp b.virtual_router_id: 1 is already used on eth0 by [vrrp a]");
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 label eth1:x\n",
-		     "label eth1:x must start with the interface name");
+		     "label eth1:x must be the interface name or start with it and ':'");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 label eth0x\n",
+		     "label eth0x must be the interface name");
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 brd\n",
 		     "'brd' needs a value");
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.1 color red\n",
