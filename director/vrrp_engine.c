@@ -458,8 +458,8 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions)
 	if (actions & VRRP_ACT_SEND_STOP)
 		send_advert(in, VRRP_PRIO_STOP);
 	if (actions & VRRP_ACT_BECOME_MASTER) {
-		vips_add(in);
 		send_advert(in, in->fsm.priority);	/* the advert first: peers stand down sooner */
+		vips_add(in);
 		garp_start(in);
 		actions &= ~(unsigned)VRRP_ACT_SEND_ADVERT;
 	}
@@ -701,9 +701,8 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 
 		inst_apply(in, vrrp_fsm_receive(&in->fsm, &a, &rx->src, now_ms()));
 		if (in->fsm.split_brain != split && ratelimit_allow(&in->warn_rl, now_ms()))
-			log_warnx("vrrp %s: another master, %s (priority %u), while master here (priority %u): %s",
-				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), a.priority, in->fsm.priority,
-				  in->fsm.state == VRRP_STATE_MASTER ? "it should yield" : "yielding");
+			log_warnx("vrrp %s: split brain: %s (priority %u) advertises as master too; it should yield to us (priority %u)",
+				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), a.priority, in->fsm.priority);
 	}
 }
 

@@ -233,8 +233,9 @@ static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 		return VRRP_ACT_SEND_ADVERT;
 	}
 	/* Only masters advertise: two of us exist. The rules below decide
-	 * which one stays. */
-	f->split_brain++;
+	 * which one stays. Yielding to a better master is an ordinary
+	 * preemption; an advert from a master that should yield to us is
+	 * the split brain worth counting. */
 	if (a->priority > f->priority ||
 	    (a->priority == f->priority && addr_greater(src, &f->conf.primary))) {
 		act = VRRP_ACT_LEAVE_MASTER | enter_state(f, VRRP_STATE_BACKUP);
@@ -242,6 +243,7 @@ static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 		arm_master_down(f, now_ms);
 		return act;
 	}
+	f->split_brain++;
 	return 0;
 }
 

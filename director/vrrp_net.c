@@ -169,6 +169,7 @@ static int bind_to_ifindex(int fd, int ifindex)
  * rx->dst tells. */
 static const struct int_opt v4_opts[] = {
 	{ IPPROTO_IP, IP_TTL, VRRP_TTL },
+	{ IPPROTO_IP, IP_TOS, 0xc0 },		/* CS6, network control, as keepalived marks it */
 	{ IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL },
 	{ IPPROTO_IP, IP_MULTICAST_LOOP, 0 },
 	{ IPPROTO_IP, IP_MULTICAST_ALL, 0 },
@@ -178,6 +179,7 @@ static const struct int_opt v4_opts[] = {
 static const struct int_opt v6_opts[] = {
 	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, VRRP_TTL },
 	{ IPPROTO_IPV6, IPV6_MULTICAST_HOPS, VRRP_TTL },
+	{ IPPROTO_IPV6, IPV6_TCLASS, 0xc0 },
 	{ IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0 },
 	{ IPPROTO_IPV6, IPV6_RECVPKTINFO, 1 },
 	{ IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1 },
