@@ -603,6 +603,25 @@ void ctl_reply_ok(struct strbuf *out, const char *key, const char *value)
 	sb_append(out, "\n");
 }
 
+int ctl_reply_error_text(const char *reply, struct strbuf *msg)
+{
+	static const char prefix[] = "{\"error\":";
+	size_t len;
+	long n;
+
+	if (!reply || strncmp(reply, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	reply += sizeof(prefix) - 1;
+	len = strlen(reply);
+	sb_reset(msg);
+	n = json_string_decode(reply, len, msg);
+	if (n < 0 || (strcmp(reply + n, "}\n") != 0 && strcmp(reply + n, "}") != 0)) {
+		sb_reset(msg);
+		return 0;
+	}
+	return 1;
+}
+
 void ctl_reply_error(struct strbuf *out, const char *msg)
 {
 	struct json j;

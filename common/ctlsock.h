@@ -40,6 +40,9 @@ void ctlserver_stop(struct ctlserver *srv);
  * with a final newline. */
 void ctl_reply_ok(struct strbuf *out, const char *key, const char *value);
 void ctl_reply_error(struct strbuf *out, const char *msg);
+/* For clients: 1 and the message in msg when reply is such an error
+ * reply, 0 when it is anything else. */
+int ctl_reply_error_text(const char *reply, struct strbuf *msg);
 
 /* Client: send request (a newline is added), read the whole reply.
  * Returns 0 or -errno (-ECONNREFUSED/-ENOENT when no daemon listens). */

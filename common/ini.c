@@ -71,11 +71,16 @@ static size_t trimmed_len(const char *s, size_t n)
 	return n;
 }
 
-static void lowercase(char *s)
+static void lowercase_n(char *s, size_t n)
 {
-	for (; *s; s++)
+	for (; n > 0 && *s; s++, n--)
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s - 'A' + 'a');
+}
+
+static void lowercase(char *s)
+{
+	lowercase_n(s, SIZE_MAX);
 }
 
 static bool has_space(const char *s)
@@ -182,8 +187,9 @@ struct doc_key {
 
 struct doc_section {
 	const struct ini_section *schema;
-	char *header;		/* "check web": type, one space, name */
-	const char *name;	/* inside header; NULL for unnamed sections */
+	char *header;		/* "check web": type, one space, name; lowercase */
+	char *display;		/* the same with the name as written */
+	const char *name;	/* inside display; NULL for unnamed sections */
 	unsigned line;
 	struct doc_key *keys;	/* one per schema key */
 	size_t nkeys;
@@ -264,7 +270,7 @@ static size_t schema_nkeys(const struct ini_section *sec)
 }
 
 static long doc_add_section(struct ini_doc *doc, const struct ini_section *schema,
-			    const char *header, size_t type_len, unsigned line)
+			    const char *header, const char *display, size_t type_len, unsigned line)
 {
 	struct doc_section *rec;
 
@@ -285,13 +291,17 @@ static long doc_add_section(struct ini_doc *doc, const struct ini_section *schem
 	rec->line = line;
 	rec->nkeys = schema_nkeys(schema);
 	rec->header = strdup(header);
+	rec->display = strdup(display);
 	rec->keys = calloc(rec->nkeys ? rec->nkeys : 1, sizeof(*rec->keys));
-	if (!rec->header || !rec->keys) {
+	if (!rec->header || !rec->display || !rec->keys) {
 		free(rec->header);
+		free(rec->display);
 		free(rec->keys);
 		return -ENOMEM;
 	}
-	rec->name = header[type_len] ? rec->header + type_len + 1 : NULL;
+	/* Names match without regard to case (iniparser folds them), but the
+	 * program sees them as written: notify scripts compare them. */
+	rec->name = display[type_len] ? rec->display + type_len + 1 : NULL;
 	sb_init(&rec->text);
 	slots_insert(doc->slots, doc->nslots, rec->header, doc->n);
 	return (long)doc->n++;
@@ -303,6 +313,7 @@ void ini_doc_free(struct ini_doc *doc)
 		return;
 	for (size_t i = 0; i < doc->n; i++) {
 		free(doc->sections[i].header);
+		free(doc->sections[i].display);
 		free(doc->sections[i].keys);
 		sb_free(&doc->sections[i].text);
 	}
@@ -330,9 +341,13 @@ unsigned ini_doc_line(const struct ini_doc *doc, const char *section, const char
 	const struct doc_section *rec;
 	long pos, k;
 
-	if (!doc || !section)
+	char lower[INI_MAX_LINE + 2];
+
+	if (!doc || !section || strlen(section) >= sizeof(lower))
 		return 0;
-	pos = doc_find(doc, section);
+	strlcpy_safe(lower, section, sizeof(lower));
+	lowercase(lower);
+	pos = doc_find(doc, lower);
 	if (pos < 0)
 		return 0;
 	rec = &doc->sections[pos];
@@ -525,13 +540,13 @@ static const struct ini_section *check_header(struct loader *l, unsigned line, c
 	return sec;
 }
 
-/* "[ Type  Name ]" -> header "type name" in buf; returns the type length. */
+/* "[ Type  Name ]" -> "type Name" in buf (the type lowercase, the name as
+ * written); returns the type length. */
 static size_t normalize_header(char *inner, char *buf, size_t size)
 {
 	char *name;
 	size_t type_len;
 
-	lowercase(inner);
 	type_len = strcspn(inner, " \t\n\r\v\f");
 	name = inner + type_len;
 	while (is_space(*name))
@@ -545,7 +560,7 @@ static size_t normalize_header(char *inner, char *buf, size_t size)
 
 static void scan_header(struct loader *l, unsigned line, char *s)
 {
-	char header[INI_MAX_LINE + 2], type[INI_MAX_LINE + 1], *inner;
+	char header[INI_MAX_LINE + 2], display[INI_MAX_LINE + 2], type[INI_MAX_LINE + 1], *inner;
 	const struct ini_section *sec;
 	size_t n = strlen(s), type_len;
 	long pos;
@@ -562,18 +577,21 @@ static void scan_header(struct loader *l, unsigned line, char *s)
 		loader_error(l, line, NULL, NULL, "malformed section header");
 		return;
 	}
-	type_len = normalize_header(inner, header, sizeof(header));
+	type_len = normalize_header(inner, display, sizeof(display));
+	lowercase_n(display, type_len);
+	strlcpy_safe(header, display, sizeof(header));
+	lowercase(header);
 	snprintf(type, sizeof(type), "%.*s", (int)type_len, header);
-	sec = check_header(l, line, header, type, header[type_len] ? header + type_len + 1 : NULL);
+	sec = check_header(l, line, display, type, header[type_len] ? header + type_len + 1 : NULL);
 	if (!sec)
 		return;
 	pos = doc_find(l->doc, header);
 	if (pos >= 0) {
 		/* iniparser merges a repeated section; we report it and do the same. */
-		loader_error(l, line, header, NULL, "duplicate section (first at line %u)",
+		loader_error(l, line, display, NULL, "duplicate section (first at line %u)",
 			     l->doc->sections[pos].line);
 	} else {
-		pos = doc_add_section(l->doc, sec, header, type_len, line);
+		pos = doc_add_section(l->doc, sec, header, display, type_len, line);
 		if (pos < 0) {
 			loader_nomem(l);
 			return;
@@ -613,9 +631,9 @@ static void report_unknown_key(struct loader *l, unsigned line, const struct doc
 	for (size_t i = 0; i < rec->nkeys; i++)
 		suggest_consider(&s, key, rec->schema->keys[i].name);
 	if (s.best)
-		loader_error(l, line, rec->header, key, "unknown key (did you mean '%s'?)", s.best);
+		loader_error(l, line, rec->display, key, "unknown key (did you mean '%s'?)", s.best);
 	else
-		loader_error(l, line, rec->header, key, "unknown key");
+		loader_error(l, line, rec->display, key, "unknown key");
 }
 
 static void scan_key(struct loader *l, unsigned line, const char *s)
@@ -637,7 +655,7 @@ static void scan_key(struct loader *l, unsigned line, const char *s)
 		return;
 	rec = &l->doc->sections[l->current];
 	if (strchr(key, ':')) {
-		loader_error(l, line, rec->header, key,
+		loader_error(l, line, rec->display, key,
 			     "':' is not allowed in key names (iniparser uses it as a separator)");
 		return;
 	}
@@ -648,14 +666,14 @@ static void scan_key(struct loader *l, unsigned line, const char *s)
 	}
 	st = &rec->keys[k];
 	if (st->line) {
-		loader_error(l, line, rec->header, key, "duplicate key (first set at line %u)", st->line);
+		loader_error(l, line, rec->display, key, "duplicate key (first set at line %u)", st->line);
 		return;
 	}
 	st->line = line;
 	problem = quote_problem(eq + 1);
 	if (problem) {
 		st->rejected = true;
-		loader_error(l, line, rec->header, key, "%s", problem);
+		loader_error(l, line, rec->display, key, "%s", problem);
 		return;
 	}
 	sb_append(&rec->text, s);
@@ -859,20 +877,20 @@ static void apply_section(struct loader *l, struct doc_section *rec, dictionary 
 			continue;
 		if (!st->line) {
 			if (keys[i].required)
-				loader_error(l, rec->line, rec->header, keys[i].name, "missing required key");
+				loader_error(l, rec->line, rec->display, keys[i].name, "missing required key");
 			else
-				set_default(l, rec->header, &keys[i], base);
+				set_default(l, rec->display, &keys[i], base);
 			continue;
 		}
 		snprintf(lookup, sizeof(lookup), "%s:%s", rec->header, keys[i].name);
 		value = iniparser_getstring(dict, lookup, NULL);
 		if (!value) {
 			/* Would mean our scanner and iniparser disagree. */
-			loader_error(l, st->line, rec->header, keys[i].name,
+			loader_error(l, st->line, rec->display, keys[i].name,
 				     "internal error: iniparser did not return this value");
 			continue;
 		}
-		set_value(l, st->line, rec->header, &keys[i], value, base);
+		set_value(l, st->line, rec->display, &keys[i], value, base);
 	}
 	sb_free(&rec->text);
 }

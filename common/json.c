@@ -6,6 +6,7 @@
  * state lives in need_comma[d]), and a container opened at depth d only
  * when its contents can be written (d + 1 < JSON_MAX_DEPTH). Anything
  * deeper is dropped whole, key included, so the output stays well formed. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -201,4 +202,103 @@ void json_null(struct json *j, const char *key)
 		return;
 	json_value_prefix(j, key);
 	sb_append(j->sb, "null");
+}
+
+static int hex4(const char *s, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') :
+			     c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) :
+			     c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16;
+
+		if (d == 16)
+			return -EINVAL;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+static void append_utf8(struct strbuf *out, unsigned cp)
+{
+	char b[4];
+
+	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		b[0] = (char)cp;
+		sb_appendn(out, b, 1);
+	} else if (cp < 0x800) {
+		b[0] = (char)(0xc0 | cp >> 6);
+		b[1] = (char)(0x80 | (cp & 0x3f));
+		sb_appendn(out, b, 2);
+	} else if (cp < 0x10000) {
+		b[0] = (char)(0xe0 | cp >> 12);
+		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (cp & 0x3f));
+		sb_appendn(out, b, 3);
+	} else {
+		b[0] = (char)(0xf0 | cp >> 18);
+		b[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (cp & 0x3f));
+		sb_appendn(out, b, 4);
+	}
+}
+
+/* After "\u" at in[i]: one code point, a surrogate pair counted as one. */
+static long decode_u_escape(const char *in, size_t len, size_t i, unsigned *cp)
+{
+	unsigned lo;
+
+	if (len - i < 4 || hex4(in + i, cp) < 0)
+		return -EINVAL;
+	i += 4;
+	if (*cp >= 0xd800 && *cp <= 0xdbff && len - i >= 6 && in[i] == '\\' && in[i + 1] == 'u' &&
+	    hex4(in + i + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
+		*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
+		i += 6;
+	}
+	return (long)i;
+}
+
+long json_string_decode(const char *in, size_t len, struct strbuf *out)
+{
+	static const char simple_in[] = "\"\\/bfnrt", simple_out[] = "\"\\/\b\f\n\r\t";
+	size_t i = 1;
+
+	if (!in || len < 2 || in[0] != '"')
+		return -EINVAL;
+	while (i < len) {
+		unsigned char c = (unsigned char)in[i];
+		const char *esc;
+		unsigned cp;
+		long next;
+
+		if (c == '"')
+			return (long)(i + 1);
+		if (c < 0x20)
+			return -EINVAL;
+		if (c != '\\') {
+			sb_appendn(out, in + i, 1);
+			i++;
+			continue;
+		}
+		if (++i >= len)
+			return -EINVAL;
+		if (in[i] == 'u') {
+			if ((next = decode_u_escape(in, len, i + 1, &cp)) < 0)
+				return next;
+			append_utf8(out, cp);
+			i = (size_t)next;
+			continue;
+		}
+		esc = in[i] ? strchr(simple_in, in[i]) : NULL;
+		if (!esc)
+			return -EINVAL;
+		sb_appendn(out, simple_out + (esc - simple_in), 1);
+		i++;
+	}
+	return -EINVAL;
 }

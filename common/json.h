@@ -27,4 +27,9 @@ void json_uint(struct json *j, const char *key, unsigned long long value);
 void json_bool(struct json *j, const char *key, bool value);
 void json_null(struct json *j, const char *key);
 
+/* Read one JSON string literal at the start of in[0..len): its text goes to
+ * out as UTF-8 (\u0000 and lone surrogates become U+FFFD, so out holds no
+ * NUL). Returns the bytes consumed, or -EINVAL. */
+long json_string_decode(const char *in, size_t len, struct strbuf *out);
+
 #endif

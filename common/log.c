@@ -29,6 +29,12 @@ void log_init(const char *progname, bool to_stderr, enum log_level level)
 	}
 }
 
+void log_reopen(void)
+{
+	if (!log_to_stderr)
+		openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 void log_setlevel(enum log_level level)
 {
 	log_level = level;

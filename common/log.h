@@ -11,6 +11,9 @@ enum log_level { LOG_LEVEL_WARN = 0, LOG_LEVEL_INFO = 1, LOG_LEVEL_DEBUG = 2 };
 
 /* to_stderr: true for foreground/tools, false for syslog (daemon facility). */
 void log_init(const char *progname, bool to_stderr, enum log_level level);
+/* After a fork that closed every descriptor: reconnect to syslog (call
+ * closelog() before closing them, so its descriptor is not reused). */
+void log_reopen(void);
 void log_setlevel(enum log_level level);
 enum log_level log_getlevel(void);
 

@@ -377,30 +377,52 @@ static int check_label(struct rtnl *r, int ifindex, const char *label)
 	return err;
 }
 
-int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
-		  const char *label, unsigned flags)
+static int set_broadcast(struct rtnl_addr *ra, const struct ipaddr *brd)
 {
+	struct nl_addr *a = nl_addr_build(AF_INET, brd->u.bytes, 4);
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	err = rtnl_addr_set_broadcast(ra, a);	/* takes its own reference */
+	nl_addr_put(a);
+	return err < 0 ? nle_to_errno(err) : 0;
+}
+
+int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
+		       const struct rtnl_addr_opts *opts)
+{
+	static const struct rtnl_addr_opts none;
+	const char *label;
 	struct rtnl_addr *ra;
 	struct nl_msg *msg;
 	int err, nle;
 
-	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (flags & ~RTNL_ADDR_NODAD))
+	if (!opts)
+		opts = &none;
+	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~RTNL_ADDR_NODAD) ||
+	    opts->scope < 0 || opts->scope > RT_SCOPE_NOWHERE)
+		return -EINVAL;
+	if (opts->broadcast && (addr->family != AF_INET || opts->broadcast->family != AF_INET))
 		return -EINVAL;
 	/* Labels are an IPv4 notion; IPv6 has none and ignores it. */
-	if (addr->family != AF_INET)
-		label = NULL;
+	label = addr->family == AF_INET ? opts->label : NULL;
 	if (label && (err = check_label(r, ifindex, label)) < 0)
 		return err;
 	if ((err = build_addr(ifindex, addr, &ra)) < 0)
 		return err;
-	/* Global scope, as `ip addr add VIP/32 dev lo` gives: the VIP must be
-	 * usable as the source of the replies that bypass the director. */
-	rtnl_addr_set_scope(ra, RT_SCOPE_UNIVERSE);
-	if (label && (err = rtnl_addr_set_label(ra, label)) < 0) {
+	/* Global scope by default, as `ip addr add VIP/32 dev lo` gives: the
+	 * VIP must be usable as the source of replies that bypass the director. */
+	rtnl_addr_set_scope(ra, opts->scope);
+	if (label && (err = rtnl_addr_set_label(ra, label)) < 0)
+		err = nle_to_errno(err);
+	if (err == 0 && opts->broadcast)
+		err = set_broadcast(ra, opts->broadcast);
+	if (err < 0) {
 		rtnl_addr_put(ra);
-		return nle_to_errno(err);
+		return err;
 	}
-	if (addr->family == AF_INET6 && (flags & RTNL_ADDR_NODAD))
+	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_NODAD))
 		rtnl_addr_set_flags(ra, IFA_F_NODAD);
 	/* libnl's own rtnl_addr_add() is hidden by the name in rtnl.h;
 	 * build the request and send it, which is all that one does. */
@@ -410,6 +432,14 @@ int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 		return nle_to_errno(nle);
 	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
 	return err == -EEXIST ? 0 : err;
+}
+
+int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
+		  const char *label, unsigned flags)
+{
+	struct rtnl_addr_opts opts = { .label = label, .flags = flags };
+
+	return rtnl_addr_add_opts(r, ifindex, addr, &opts);
 }
 
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr)

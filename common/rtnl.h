@@ -51,6 +51,15 @@ int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_annou
  * with the interface name, e.g. "lo:dsr". Existing address: success. */
 int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 		  const char *label, unsigned flags);
+/* The same with the rest of what `ip addr add` takes. */
+struct rtnl_addr_opts {
+	const char *label;		/* IPv4 only; NULL: none */
+	const struct ipaddr *broadcast;	/* IPv4 only; NULL: none */
+	int scope;			/* RT_SCOPE_*; 0 is global */
+	unsigned flags;			/* RTNL_ADDR_* */
+};
+int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
+		       const struct rtnl_addr_opts *opts);
 /* Missing address: success. */
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr);
 /* 1 when present (any prefix length), 0 when not. */

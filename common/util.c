@@ -230,3 +230,17 @@ int read_small_file(const char *path, char *buf, size_t size, size_t *len)
 		*len = off;
 	return 0;
 }
+
+int close_all_fds_but(int keep)
+{
+	if (keep < 0)
+		return -EBADF;
+	if (keep != 3) {
+		if (dup3(keep, 3, O_CLOEXEC) < 0)
+			return -errno;
+		keep = 3;
+	}
+	if (close_range(4, ~0U, 0) < 0)
+		return -errno;
+	return keep;
+}

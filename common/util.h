@@ -40,6 +40,12 @@ size_t strlcpy_safe(char *dst, const char *src, size_t size);
 /* Levenshtein distance, capped: returns cap+1 when larger than cap. */
 unsigned edit_distance(const char *a, const char *b, unsigned cap);
 
+/* In a freshly forked child: move `keep` to descriptor 3 and close every
+ * descriptor above it, so nothing the parent had open (connections,
+ * listening sockets) lives on in the child. Returns the new descriptor
+ * of `keep` or -errno. */
+int close_all_fds_but(int keep);
+
 /* Write a whole buffer / read a small file. Return 0 or -errno. */
 int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode);
 int read_small_file(const char *path, char *buf, size_t size, size_t *len);

@@ -100,6 +100,10 @@ int vip_conf_parse(const char *text, struct vip_conf *out, char *err)
 		if (ret < 0)
 			return ret;
 	}
+	if (out->brd.family && out->addr.family != AF_INET) {
+		snprintf(err, PARSE_ERR_MAX, "brd is for IPv4 addresses (IPv6 has no broadcast)");
+		return -EINVAL;
+	}
 	if (out->brd.family && out->brd.family != out->addr.family) {
 		snprintf(err, PARSE_ERR_MAX, "brd is not of the address's family");
 		return -EINVAL;

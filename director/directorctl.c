@@ -38,6 +38,25 @@ static char *socket_from_config(const char *path)
 	return sock;
 }
 
+/* Errors go to stderr, one message per line; JSON stays JSON. Returns
+ * the exit code. */
+static int print_reply(const char *command, bool json, const char *reply)
+{
+	struct strbuf msg;
+	int is_error;
+
+	sb_init(&msg);
+	is_error = ctl_reply_error_text(reply, &msg);
+	if (is_error && !json)
+		fprintf(stderr, "directorctl: %s failed:\n%s\n", command, sb_str(&msg));
+	else if (!json && strcmp(command, "reload") == 0)
+		printf("configuration reloaded\n");
+	else
+		fputs(reply, stdout);
+	sb_free(&msg);
+	return is_error ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = DIRECTORD_CONF, *sock_arg = NULL;
@@ -78,8 +97,7 @@ int main(int argc, char **argv)
 		free(sock);
 		return 1;
 	}
-	fputs(sb_str(&reply), stdout);
-	ret = strncmp(sb_str(&reply), "{\"error\"", strlen("{\"error\"")) == 0 ? 1 : 0;
+	ret = print_reply(argv[optind], json, sb_str(&reply));
 	sb_free(&reply);
 	free(sock);
 	return ret;

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "ctlsock.h"
@@ -158,10 +159,15 @@ static void __attribute__((noreturn)) engine_child(struct parent *p, int fd)
 {
 	sigset_t none;
 
-	/* The parent's loop, control socket and signal handling are not ours. */
+	/* The parent's loop, control socket, accepted control connections and
+	 * signal handling are not ours: a client would otherwise wait for an
+	 * end of file that this process holds back. */
 	evloop_free(p->loop);
-	if (p->ctl_fd >= 0)
-		close(p->ctl_fd);
+	closelog();
+	fd = close_all_fds_but(fd);
+	log_reopen();
+	if (fd < 0)
+		_exit(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	_exit(vrrp_proc_main(p->cfg, fd));

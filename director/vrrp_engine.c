@@ -170,28 +170,26 @@ static void fill_advert(const struct vrrp_inst *in, struct vrrp_advert *a, uint8
 	}
 }
 
+struct advert_out {
+	const struct vrrp_inst *in;
+	const struct vrrp_advert *advert;
+};
+
+static int encode_advert_for(const struct ipaddr *dst, uint8_t *buf, size_t size, void *arg)
+{
+	const struct advert_out *o = arg;
+
+	return vrrp_encode(o->advert, &o->in->primary, dst, o->in->conf->pseudo_header_checksum, buf, size);
+}
+
 static void send_advert(struct vrrp_inst *in, uint8_t priority)
 {
 	static struct vrrp_advert a;	/* 5 KiB: not on the stack */
-	uint8_t buf[VRRP_PACKET_MAX];
-	struct ipaddr dst = { .family = in->family };
-	int len, ret;
+	struct advert_out out = { in, &a };
+	int ret;
 
 	fill_advert(in, &a, priority);
-	if (in->conf->unicast_peers.n)
-		dst = in->conf->unicast_peers.items[0];
-	else if (in->family == AF_INET)
-		parse_ipaddr("224.0.0.18", &dst, (char[PARSE_ERR_MAX]){ 0 });
-	else
-		parse_ipaddr("ff02::12", &dst, (char[PARSE_ERR_MAX]){ 0 });
-	/* With several unicast peers the pseudo-header differs per peer: the
-	 * v3 IPv4 checksum is computed for the first; keepalived does alike. */
-	len = vrrp_encode(&a, &in->primary, &dst, in->conf->pseudo_header_checksum, buf, sizeof(buf));
-	if (len < 0) {
-		in->tx_errors++;
-		return;
-	}
-	ret = vrrp_sock_send(in->sock, buf, (size_t)len);
+	ret = vrrp_sock_send_each(in->sock, encode_advert_for, &out);
 	if (ret < 0) {
 		in->tx_errors++;
 		if (ratelimit_allow(&in->warn_rl, now_ms()))
@@ -215,9 +213,14 @@ static void vips_add(struct vrrp_inst *in)
 	for (size_t i = 0; i < in->conf->vips.n; i++) {
 		const struct vip_conf *v = &in->conf->vips.items[i];
 		int ifindex = vip_ifindex(in, v), ret;
+		struct rtnl_addr_opts opts = {
+			.label = v->label[0] ? v->label : NULL,
+			.broadcast = v->brd.family ? &v->brd : NULL,
+			.scope = v->scope,
+			.flags = RTNL_ADDR_NODAD,
+		};
 
-		ret = ifindex < 0 ? ifindex :
-		      rtnl_addr_add(in->e->rtnl, ifindex, &v->addr, v->label[0] ? v->label : NULL, RTNL_ADDR_NODAD);
+		ret = ifindex < 0 ? ifindex : rtnl_addr_add_opts(in->e->rtnl, ifindex, &v->addr, &opts);
 		if (ret < 0)
 			log_warnx("vrrp %s: adding %s: %s", in->conf->name, ipaddr_ntop(&v->addr, buf, sizeof(buf)),
 				  strerror(-ret));

@@ -360,22 +360,59 @@ static int send_one(const struct vrrp_sock *s, const struct ipaddr *dst, const u
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+int vrrp_sock_send_each(struct vrrp_sock *s, vrrp_encode_fn encode, void *arg)
+{
+	uint8_t buf[VRRP_PACKET_MAX];
+	struct ipaddr group;
+	const struct ipaddr *dsts = &group;
+	size_t ndst = 1;
+	int err, first = 0;
+
+	if (!s || !encode)
+		return -EINVAL;
+	if (s->npeers > 0) {
+		dsts = s->peers;
+		ndst = s->npeers;
+	} else {
+		vrrp_group(s->family, &group);
+	}
+	/* One peer that cannot be reached must not silence the others. */
+	for (size_t i = 0; i < ndst; i++) {
+		int len = encode(&dsts[i], buf, sizeof(buf), arg);
+
+		if (len <= 0 || (size_t)len > sizeof(buf))
+			err = len < 0 ? len : -EINVAL;
+		else
+			err = send_one(s, &dsts[i], buf, (size_t)len);
+		if (err < 0 && first == 0)
+			first = err;
+	}
+	return first;
+}
+
+struct fixed_msg {
+	const uint8_t *msg;
+	size_t len;
+};
+
+static int copy_fixed(const struct ipaddr *dst, uint8_t *buf, size_t size, void *arg)
+{
+	const struct fixed_msg *m = arg;
+
+	(void)dst;
+	if (m->len > size)
+		return -EMSGSIZE;
+	memcpy(buf, m->msg, m->len);
+	return (int)m->len;
+}
+
 int vrrp_sock_send(struct vrrp_sock *s, const uint8_t *msg, size_t len)
 {
-	struct ipaddr group;
-	int err, first = 0;
+	struct fixed_msg m = { msg, len };
 
 	if (!s || !msg || len == 0 || len > VRRP_PACKET_MAX)
 		return -EINVAL;
-	if (s->npeers == 0) {
-		vrrp_group(s->family, &group);
-		return send_one(s, &group, msg, len);
-	}
-	/* One peer that cannot be reached must not silence the others. */
-	for (size_t i = 0; i < s->npeers; i++)
-		if ((err = send_one(s, &s->peers[i], msg, len)) < 0 && first == 0)
-			first = err;
-	return first;
+	return vrrp_sock_send_each(s, copy_fixed, &m);
 }
 
 /* ---- receiving --------------------------------------------------------- */

@@ -30,8 +30,17 @@ int vrrp_sock_open(const struct vrrp_sock_conf *conf, struct vrrp_sock **out, in
 void vrrp_sock_close(struct vrrp_sock *s);
 
 /* Send one encoded advert (the VRRP message; the kernel adds the IP
- * header) to the group, or to every peer in unicast mode. */
+ * header) to the group, or the same bytes to every peer in unicast mode. */
 int vrrp_sock_send(struct vrrp_sock *s, const uint8_t *msg, size_t len);
+
+/* Fills buf with the message for one destination: its length, or -errno.
+ * The checksum covers the destination address (v3 with the IPv4
+ * pseudo-header, and always in IPv6), so each peer needs its own bytes. */
+typedef int (*vrrp_encode_fn)(const struct ipaddr *dst, uint8_t *buf, size_t size, void *arg);
+
+/* Send to the group, or to each peer a message encoded for it. One peer
+ * that fails does not stop the others; the first error is returned. */
+int vrrp_sock_send_each(struct vrrp_sock *s, vrrp_encode_fn encode, void *arg);
 
 /* One received packet, already split from its IP header. */
 struct vrrp_rx {

@@ -36,7 +36,7 @@ dconf "$TMP/d1.ini" d1 "$(vrrp VI_1 eth0 51 150 $VIP/24 "preempt_delay = 2s")"
 sampler "$TMP/samples2" $VIP "$D1" "$D2"
 t_start=$(now_ms)
 start_director "$D1" d1 "$TMP/d1.ini" || fail "d1 restarts with preempt_delay = 2s"
-sleep $(awk -v t="$(($(now_ms) - t_start))" 'BEGIN { printf "%.3f", (1000 - t) / 1000 }')
+sleep "$(awk -v t="$(($(now_ms) - t_start))" 'BEGIN { printf "%.3f", t < 1000 ? (1000 - t) / 1000 : 0 }')"
 check "1 s after its start d1 (preempt_delay 2s) is backup" state_is d1 VI_1 BACKUP
 check "... and d2 master" state_is d2 VI_1 MASTER
 check "d1 takes over by 4 s after its start" wait_ms $((4000 - ($(now_ms) - t_start))) state_is d1 VI_1 MASTER
@@ -49,7 +49,7 @@ tp=$(first_pkt "$TMP/wire" "$(re_advert 198.18.0.1 51 150)" "$t_start")
 dp=$(sub_ms "$tp" "$t_start")
 echo "    d1 started -> its first advert: ${dp:-none} ms (after preempt_delay 2000, Master_Down 342 from the last advert it followed: >= 2242)"
 check "d1 preempted after preempt_delay and a Master_Down (2242 <= ${dp:-none} <= 3000 ms)" in_range "$dp" 2240 3000
-check "until then only d2 held the VIP" always "$TMP/samples2" "$t_start" $((${tp%.*} - 30)) "0 1"
+check "until then only d2 held the VIP" always "$TMP/samples2" "$t_start" "$tp" "0 1"
 check "after the takeover only d1 holds it" always "$TMP/samples2" "$t_conv" end "1 0"
 ov=$(overlap_ms "$TMP/samples2")
 check "never two holders in consecutive samples (longest overlap seen: $ov ms)" [ "$ov" -le 0 ]

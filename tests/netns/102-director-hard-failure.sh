@@ -17,7 +17,7 @@ capture "$TMP/wire" 'vrrp or arp' || { fail "tcpdump listens on the bridge"; dfi
 start_pair VI_1 || { fail "d1 (150) becomes master, d2 (100) backup"; dfinish; }
 pass "d1 (150) becomes master, d2 (100) backup"
 
-# takeover TAG_FROM T: d2's first advert after T and d1's last before it.
+# takeover_ms T: from d1's last advert before d2's first after T to the latter.
 takeover_ms() {
 	local t_last t_new
 	t_new=$(first_pkt "$TMP/wire" "$(re_advert 198.18.0.2 51 100)" "$1")
@@ -78,6 +78,9 @@ check "after convergence only d1 holds the VIP" always "$TMP/samples2" "$t_conv"
 stop_sampler "$SAMPLER_PID"
 stop_capture
 last2=$(last_pkt_before "$TMP/wire" "$(re_advert 198.18.0.2 51)" 99999999999999)
-check "d2 stopped advertising within 150 ms of SIGCONT" in_range "$(sub_ms "$last2" "$t_cont")" -1000 150
+check "d2 stopped advertising within 150 ms of SIGCONT" in_range "$(sub_ms "$last2" "$t_cont")" -150 150
+check "resumed d1 found d2 advertising as master too: split brain counted on d1" js_gt d1 "I['vi_1']['split_brain']" 0
+check "... and logged" grep -q 'vrrp VI_1: split brain: 198.18.0.2 (priority 100) advertises as master too' "$TMP/d1.log"
+check "d2 yielded (an ordinary preemption, no split brain counted there)" js_is d2 "I['vi_1']['split_brain']" 0
 check "the engine was not restarted (SIGSTOP is not a crash)" [ "$(js d1 "j['vrrp_engine']['restarts']")" = 0 ]
 dfinish

@@ -23,7 +23,7 @@ check "d1 enters FAULT" wait_ms 2000 state_is d1 VI_1 FAULT
 check "d1 removed the VIP from its down link" wait_ms 1000 not has_addr "$D1" eth0 $VIP
 check "d2 becomes master" wait_ms 2000 state_is d2 VI_1 MASTER
 t_conv1=$(now_ms)
-check "d1 logs the link state" grep -q 'vrrp vi_1: eth0 is down' "$TMP/d1.log"
+check "d1 logs the link state" grep -q 'vrrp VI_1: eth0 is down' "$TMP/d1.log"
 sleep 0.5
 check "d1 stays in FAULT while the link is down" state_is d1 VI_1 FAULT
 
@@ -44,7 +44,7 @@ check "d2 took over one Master_Down_Interval after d1's last advert ($MASTER_DOW
 	in_range "$dt" $((MASTER_DOWN - 1)) $((MASTER_DOWN + 100))
 check "d2 announced the VIP" [ -n "$(first_pkt "$TMP/wire" "$(re_garp $MAC2 $VIP)" "$t_down")" ]
 check "d1 announced the VIP again after the link came back" [ -n "$(first_pkt "$TMP/wire" "$(re_garp $MAC1 $VIP)" "$t_up")" ]
-check "while d1 was in FAULT only d2 held the VIP" always "$TMP/samples" "$t_conv1" $((t_up - 30)) "0 1"
+check "while d1 was in FAULT only d2 held the VIP" always "$TMP/samples" "$t_conv1" "$t_up" "0 1"
 check "after recovery only d1 holds it" always "$TMP/samples" "$t_conv2" end "1 0"
 ov=$(overlap_ms "$TMP/samples")
 check "never two holders in consecutive samples (longest overlap seen: $ov ms)" [ "$ov" -le 0 ]

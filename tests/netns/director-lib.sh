@@ -20,16 +20,30 @@ PY=$(command -v /usr/bin/python3 || command -v python3)
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 # wait_ms MS cmd... : like wait_until, bounded in milliseconds, polling
-# every 20 ms.
+# every 20 ms. A try that began before the deadline and ended after it
+# (the machine stalled) is followed by one more.
 wait_ms() {
-	local limit=$1 end; shift
+	local limit=$1 end began; shift
 	end=$(($(now_ms) + limit))
 	while :; do
+		began=$(now_ms)
 		"$@" >/dev/null 2>&1 && return 0
-		(($(now_ms) >= end)) && return 1
-		sleep 0.02
+		((began >= end)) && return 1
+		(($(now_ms) >= end)) || sleep 0.02
 	done
 }
+
+# not cmd... : succeeds when cmd fails (for check, which cannot take "!").
+not() { ! "$@"; }
+
+# add_ms A B: A + B with 3 decimals.
+add_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
+
+# in_range X LO HI: LO <= X <= HI (decimals allowed).
+in_range() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x ~ /^-?[0-9]+(\.[0-9]+)?$/ && x + 0 >= lo + 0 && x + 0 <= hi + 0) }'; }
+
+# sub_ms A B: A - B, rounded to 0.1 ms ("" when either is missing).
+sub_ms() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
 # ---- topology ----
 
@@ -42,6 +56,7 @@ switch_new() {
 	bridge_new br0
 }
 
+# bridge_new NAME: another bridge in the switch namespace, up.
 bridge_new() {
 	ip -n "$SW" link add "$1" type bridge mcast_snooping 0 forward_delay 0
 	in_ns "$SW" sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1"
@@ -61,8 +76,6 @@ join() {
 	for a in "$@"; do ip -n "$ns" addr add "$a" dev "$ifname"; done
 	ip -n "$ns" link set "$ifname" up
 }
-
-mac_of() { ip -n "$1" -br link show dev "$2" | awk '{print $3}'; }
 
 # IPv6 link-local address of NS's IFNAME usable (DAD done).
 ll_ready() {
@@ -103,13 +116,15 @@ ctl() { local tag=$1; shift; "$DIRECTORCTL" -s "$(sock_of "$tag")" "$@"; }
 
 # start_director NS TAG CONF: directord -n in NS, in a process group of
 # its own (so that the test can kill the whole group); waits until the
-# control socket answers. Pid in PID_<TAG>.
+# VRRP engine is started, then until the control socket answers (asking
+# before the engine is forked would leave the engine a copy of that
+# connection). Pid in PID_<TAG>.
 start_director() {
 	local ns=$1 tag=$2 conf=$3
 	bg_in "$ns" "$TMP/$tag.log" setsid "$DIRECTORD" -n -f "$conf"
 	printf -v "PID_$tag" '%s' "$LAST_PID"
 	disown "$LAST_PID"	# no "Killed" notice from bash when a test kills it
-	if ! wait_until 5 ctl "$tag" status; then
+	if ! wait_until 5 engine_pid_is_up "$tag" || ! wait_until 5 ctl "$tag" status; then
 		echo "directord $tag did not start:"; cat "$TMP/$tag.log"
 		return 1
 	fi
@@ -127,6 +142,7 @@ stop_director() {
 
 # engine_pid TAG: the VRRP engine, the parent's only child.
 engine_pid() { local var="PID_$1"; pgrep -P "${!var}" | head -1; }
+engine_pid_is_up() { [ -n "$(engine_pid "$1")" ]; }
 
 # Status as JSON, with small queries on it:
 #   js TAG EXPR       prints the Python expression EXPR evaluated with
@@ -149,61 +165,99 @@ js_is() { [ "$(js "$1" "$2")" = "$3" ]; }	# js_is TAG EXPR VALUE
 js_gt() { local v; v=$(js "$1" "$2") && [ "$v" -gt "$3" ]; }	# js_gt TAG EXPR NUMBER
 state_of() { js "$1" "I['${2,,}']['state']"; }	# state_of TAG INSTANCE
 state_is() { [ "$(state_of "$1" "$2")" = "$3" ]; }	# state_is TAG INSTANCE STATE
+field() { js "$1" "I['${2,,}']['$3']"; }	# field TAG INSTANCE KEY
 
 # ---- VIP holders ----
 
 # has_addr NS IFNAME ADDR: ADDR (no prefix) is on IFNAME in NS.
 has_addr() { ip -n "$1" -o addr show dev "$2" | grep -q " ${3}/"; }
 
-# sampler OUT ADDRS NS... : every 20 ms, one line "TIME_MS F1 F2 ..."
-# where Fi has one digit per address in ADDRS (comma-separated): 1 when
-# the i-th namespace holds that address (on any interface), else 0. Each
-# field is one address dump of one namespace. A field that shows some of
-# the addresses but not all is read again at once: an instance adds or
-# removes its group's VIPs one netlink call after another, a fraction of
-# a millisecond apart, and a dump may fall in between. The re-read is
-# the sample; the first reading is kept as a "#" comment line. Runs in
-# the background until stop_sampler; pid in SAMPLER_PID.
+# sampler OUT ADDRS NS... : every 20 ms, one line "START END F1 F2 ..."
+# where START and END (ms) bracket the readings and Fi has one digit per
+# address in ADDRS (comma-separated): 1 when the i-th namespace holds that
+# address (on any interface), else 0. One Python process holds a netlink
+# socket in each namespace and dumps its addresses, so a sample reads all
+# namespaces within about a millisecond, without forking.
+# A field that shows some of the addresses but not all (a sync group half
+# moved: its instances add or remove their VIPs one after the other, about
+# a millisecond apart) is read again every 0.5 ms until it is whole, for
+# at most 100 ms; the last reading is the sample, and a "#" comment line
+# "# START NS read F, then G after D ms" records how long it took
+# (split_ms gives the longest).
 sampler() {
 	local out=$1 addrs=$2; shift 2
-	(
-		IFS=, read -r -a list <<<"$addrs"
-		exec {sleeper}<> <(:)	# read -t on it: a sleep without a fork
-		read_ns() {
-			local dump a
-			field=""
-			dump=$(ip -n "$1" -o addr show 2>/dev/null)
-			for a in "${list[@]}"; do
-				[[ $dump == *" $a/"* ]] && field+=1 || field+=0
-			done
-		}
-		next=$(now_ms)
-		while :; do
-			line=$(now_ms)
-			for ns in "$@"; do
-				read_ns "$ns"
-				if [[ $field == *0* && $field == *1* ]]; then
-					echo "# $line ${ns#"$TEST_ID"-} read $field, read again"
-					read_ns "$ns"
-				fi
-				line+=" $field"
-			done
-			echo "$line"
-			next=$((next + 20))
-			left=$((next - $(now_ms)))
-			if ((left > 0)); then
-				read -r -t "0.$(printf %03d "$left")" -u "$sleeper" _
-			else
-				next=$(now_ms)
-			fi
-		done
-	) >"$out" &
+	cat >"$TMP/sampler.py" <<'PY'
+import ctypes, os, socket, struct, sys, time
+
+CLONE_NEWNET, RTM_GETADDR, RTM_NEWADDR, NLMSG_DONE, NLMSG_ERROR = 0x40000000, 22, 20, 3, 2
+IFA_ADDRESS, IFA_LOCAL = 1, 2
+libc = ctypes.CDLL(None, use_errno=True)
+wanted = sys.argv[1].split(",")
+names = sys.argv[2:]
+socks = []
+for name in names:	# a netlink socket belongs to the namespace it was made in
+    fd = os.open("/run/netns/" + name, os.O_RDONLY)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        sys.exit("setns %s: %s" % (name, os.strerror(ctypes.get_errno())))
+    os.close(fd)
+    socks.append(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE))
+seq = 0
+
+def addresses(s):
+    global seq
+    seq += 1
+    s.send(struct.pack("=IHHII", 24, RTM_GETADDR, 0x301, seq, 0) + struct.pack("=BBBBI", 0, 0, 0, 0, 0))
+    found = set()
+    while True:
+        data = s.recv(1 << 16)
+        off = 0
+        while off + 16 <= len(data):
+            length, kind, _, mseq, _ = struct.unpack_from("=IHHII", data, off)
+            if length < 16:
+                return found
+            if kind in (NLMSG_DONE, NLMSG_ERROR):
+                return found
+            if kind == RTM_NEWADDR and mseq == seq:
+                family = data[off + 16]
+                a = off + 24
+                while a + 4 <= off + length:
+                    alen, atype = struct.unpack_from("=HH", data, a)
+                    if alen < 4:
+                        break
+                    if atype in (IFA_ADDRESS, IFA_LOCAL):
+                        found.add(socket.inet_ntop(family, data[a + 4:a + alen]))
+                    a += (alen + 3) & ~3
+            off += (length + 3) & ~3
+
+def field(s):
+    have = addresses(s)
+    return "".join("1" if w in have else "0" for w in wanted)
+
+ms = lambda: int(time.time() * 1000)
+due = time.time()
+while True:
+    start = ms()
+    fields = []
+    for name, s in zip(names, socks):
+        f = field(s)
+        if "0" in f and "1" in f:
+            t0, first = time.time(), f
+            while "0" in f and "1" in f and time.time() - t0 < 0.1:
+                time.sleep(0.0005)
+                f = field(s)
+            print("# %d %s read %s, then %s after %.1f ms" % (start, name, first, f, (time.time() - t0) * 1000))
+        fields.append(f)
+    print(start, ms(), " ".join(fields), flush=True)
+    due += 0.02
+    time.sleep(max(0.0, due - time.time()))
+PY
+	"$PY" "$TMP/sampler.py" "$addrs" "$@" >"$out" 2>&1 &
 	SAMPLER_PID=$!
 	BG_PIDS+=("$SAMPLER_PID")
+	wait_until 5 test -s "$out"
 }
 
-# stop_sampler PID: TERM (no trap in the sampler: a bash trap that fires
-# while a command substitution is being parsed can fail to run), bounded.
+# stop_sampler PID: TERM, bounded (also ends captures).
 stop_sampler() {
 	kill "$1" 2>/dev/null
 	for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done
@@ -211,22 +265,24 @@ stop_sampler() {
 	wait "$1" 2>/dev/null
 }
 
-# always FILE FROM TO FIELDS: every sample taken in [FROM, TO) ms shows
-# exactly FIELDS (e.g. "1 0": the first namespace holds the address, the
-# second does not), and there is at least one such sample. TO may be
-# "end". The first sample that differs is printed.
+# always FILE FROM TO FIELDS: every sample read entirely within [FROM, TO)
+# ms (START >= FROM, END < TO; TO may be "end") shows exactly FIELDS (e.g.
+# "1 0": the first namespace holds the address, the second does not), and
+# there is at least one. The first sample that differs is printed.
 always() {
 	awk -v from="$2" -v to="$3" -v want="$4" '
 		/^#/ { next }
-		{ t = $1; $1 = ""; sub(/^ /, "") }
-		t >= from && (to == "end" || t < to) { n++; if ($0 != want) { bad++; if (!shown++) print "    sample at " t ": " $0 " (want " want ")" } }
-		END { exit !(n > 0 && bad == 0) }' "$1"
+		{ s = $1; e = $2; $1 = $2 = ""; sub(/^ +/, "") }
+		s >= from && (to == "end" || e < to) { n++; if ($0 != want) { bad++; if (!shown++) print "    sample at " s ": " $0 " (want " want ")" } }
+		END { if (!n) print "    no sample read within [" from ", " to ")"
+		      else if (bad) print "    " bad " of " n " samples in [" from ", " to ") differ"
+		      exit !(n > 0 && bad == 0) }' "$1"
 }
 
-# never FILE EREGEX: no sample (fields only) matches EREGEX.
+# never FILE EREGEX: no sample (its fields) matches EREGEX.
 never() {
-	RE=$2 awk '/^#/ { next } { t = $1; $1 = ""; sub(/^ /, "") }
-		$0 ~ ENVIRON["RE"] { bad++; if (!shown++) print "    sample at " t ": " $0 }
+	RE=$2 awk '/^#/ { next } { s = $1; $1 = $2 = ""; sub(/^ +/, "") }
+		$0 ~ ENVIRON["RE"] { bad++; if (!shown++) print "    sample at " s ": " $0 }
 		END { exit bad > 0 }' "$1"
 }
 
@@ -236,15 +292,19 @@ never() {
 overlap_ms() {
 	awk '/^#/ { next }
 	     { two = 0
-	       for (k = 1; k <= length($2); k++) { n = 0; for (i = 2; i <= NF; i++) n += substr($i, k, 1); if (n > 1) two = 1 }
+	       for (k = 1; k <= length($3); k++) { n = 0; for (i = 3; i <= NF; i++) n += substr($i, k, 1); if (n > 1) two = 1 }
 	       if (two) { if (!s) s = $1; if ($1 - s > m) m = $1 - s; seen = 1 } else s = 0 }
 	     END { print (seen ? m + 0 : -1) }' "$1"
 }
 
+# split_ms FILE: the longest time a namespace was seen holding some of the
+# addresses but not all (0 when never).
+split_ms() { awk '/^# .* after [0-9.]+ ms$/ { d = $(NF - 1) + 0; if (d > m) m = d } END { printf "%.1f\n", m }' "$1"; }
+
 # count_samples FILE FROM FIELDS: samples from FROM ms on showing FIELDS.
 count_samples() {
-	awk -v from="$2" -v want="$3" '/^#/ { next } { t = $1; $1 = ""; sub(/^ /, "") }
-		t >= from && $0 == want { n++ } END { print n + 0 }' "$1"
+	awk -v from="$2" -v want="$3" '/^#/ { next } { s = $1; $1 = $2 = ""; sub(/^ +/, "") }
+		s >= from && $0 == want { n++ } END { print n + 0 }' "$1"
 }
 
 # ---- capture ----
@@ -272,12 +332,6 @@ count_pkts() { RE=$2 awk -v t="${3:-0}" '$1 ~ /^[0-9]+\.[0-9]+$/ && $1 * 1000 >=
 re_advert() { local src=${1//./\\.}; echo " $src > [0-9a-f.:]+: VRRPv[23], Advertisement, vrid $2, prio ${3:-[0-9]+},"; }	# SRC VRID [PRIO]
 re_garp() { local vip=${2//./\\.}; echo " $1 > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has $vip tell $vip,"; }	# MAC VIP
 
-# in_range X LO HI: LO <= X <= HI (decimals allowed).
-in_range() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x != "" && x + 0 >= lo + 0 && x + 0 <= hi + 0) }'; }
-
-# sub_ms A B: A - B, rounded to 0.1 ms ("" when either is missing).
-sub_ms() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
-
 # ---- the usual pair ----
 
 # two_directors: the switch and two directors on br0, eth0 198.18.0.1/24
@@ -300,15 +354,6 @@ start_pair() {
 	start_director "$D2" d2 "$TMP/d2.ini" || return 1
 	wait_ms 3000 state_is d2 "$1" BACKUP || { echo "d2 did not become backup"; return 1; }
 }
-
-# not cmd... : succeeds when cmd fails (for check, which cannot take "!").
-not() { ! "$@"; }
-
-# field TAG INSTANCE KEY: one member of an instance's status.
-field() { js "$1" "I['${2,,}']['$3']"; }
-
-# add_ms A B: A + B with 3 decimals.
-add_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
 
 # dfinish: finish; on failure first show the end of every daemon log.
 # KEEP=1 keeps a copy of $TMP (configs, logs, captures, samples).

@@ -525,8 +525,36 @@ TEST(ctl_call_errors)
 	tmpdir_remove(&t);
 }
 
+/* What a client makes of replies: errors are recognised and their text
+ * recovered; anything else is not an error. */
+TEST(reply_error_text)
+{
+	struct strbuf reply, msg;
+
+	sb_init(&reply);
+	sb_init(&msg);
+	ctl_reply_error(&reply, "a.ini:3: vrrp VI_1.prority: unknown key\nb \"quoted\"");
+	CHECK_EQ_INT(ctl_reply_error_text(sb_str(&reply), &msg), 1);
+	CHECK_EQ_STR(sb_str(&msg), "a.ini:3: vrrp VI_1.prority: unknown key\nb \"quoted\"");
+	CHECK_EQ_INT(ctl_reply_error_text("{\"error\":\"x\"}", &msg), 1);
+	CHECK_EQ_STR(sb_str(&msg), "x");
+
+	sb_reset(&reply);
+	ctl_reply_ok(&reply, "state", "drain");
+	CHECK_EQ_INT(ctl_reply_error_text(sb_str(&reply), &msg), 0);
+	CHECK_EQ_INT(ctl_reply_error_text("{\"error\":\"x\",\"more\":1}\n", &msg), 0);
+	CHECK_EQ_INT(ctl_reply_error_text("{\"error\":\"unterminated}\n", &msg), 0);
+	CHECK_EQ_INT(ctl_reply_error_text("{\"errors\":[]}\n", &msg), 0);
+	CHECK_EQ_INT(ctl_reply_error_text("directord (pid 1)\n", &msg), 0);
+	CHECK_EQ_INT(ctl_reply_error_text(NULL, &msg), 0);
+	CHECK_EQ_STR(sb_str(&msg), "");
+	sb_free(&reply);
+	sb_free(&msg);
+}
+
 TEST_MAIN(T(parse_words), T(parse_rejects), T(listen_sets_owner_and_mode),
 	  T(listen_replaces_stale_refuses_live), T(listen_refuses_non_socket_and_bad_paths),
 	  T(server_answers_ctl_call), T(server_large_reply_and_empty_reply),
 	  T(server_rejects_malformed_and_oversize), T(server_times_out_slow_client),
-	  T(server_bounds_concurrent_connections), T(ctl_call_errors))
+	  T(server_bounds_concurrent_connections), T(ctl_call_errors),
+	  T(reply_error_text))

@@ -163,7 +163,7 @@ static void conf_print(const struct conf *cfg, struct strbuf *out)
 static struct check_conf *find_check(const struct conf *cfg, const char *name)
 {
 	for (struct check_conf *c = cfg->checks; c; c = c->next)
-		if (strcmp(c->name, name) == 0)
+		if (strcasecmp(c->name, name) == 0)
 			return c;
 	return NULL;
 }
@@ -376,7 +376,7 @@ TEST(test_unknown_section_suggestion)
 	struct ini_diag d;
 
 	CHECK_EQ_INT(load(text, &cfg, &d), -EINVAL);
-	CHECK_DIAG(&d, "x.ini:4: [vrrp vi_1]: unknown section type 'vrrp'");
+	CHECK_DIAG(&d, "x.ini:4: [vrrp VI_1]: unknown section type 'vrrp'");
 	CHECK_DIAG(&d, "x.ini:7: [chek web]: unknown section type 'chek' (did you mean 'check'?)");
 	CHECK_DIAG(&d, "x.ini:10: [global]: duplicate section (first at line 1)");
 	/* Keys of an unknown section are not reported one by one. */
@@ -613,9 +613,30 @@ TEST(test_quotes_comments_case)
 	CHECK_EQ_INT(cfg.level, LEVEL_WARN);
 	CHECK(cfg.checks != NULL);
 	if (cfg.checks) {
-		CHECK_EQ_STR(cfg.checks->name, "web");	/* names are lowercased */
+		CHECK_EQ_STR(cfg.checks->name, "Web");	/* names keep their case */
 		CHECK_EQ_STR(cfg.checks->path, "");
 	}
+	conf_free(&cfg);
+	ini_diag_free(&d);
+}
+
+/* Names compare without regard to case, as iniparser folds them: two
+ * sections differing only in case are one section twice. */
+TEST(test_section_name_case)
+{
+	static const char text[] =
+		"[global]\n"
+		"router_id = a\n"
+		"[check Web]\n"
+		"type = tcp\n"
+		"[check WEB]\n"
+		"port = 80\n";
+	struct conf cfg;
+	struct ini_diag d;
+
+	CHECK_EQ_INT(load(text, &cfg, &d), -EINVAL);
+	CHECK_DIAG(&d, "x.ini:5: [check WEB]: duplicate section (first at line 3)");
+	CHECK_EQ_INT(d.n, 1);
 	conf_free(&cfg);
 	ini_diag_free(&d);
 }
@@ -764,6 +785,7 @@ TEST(test_doc_lines_and_errors)
 	CHECK_EQ_INT(ini_doc_line(doc, "global", "user"), 0);
 	CHECK_EQ_INT(ini_doc_line(doc, "check web", NULL), 4);
 	CHECK_EQ_INT(ini_doc_line(doc, "check web", "port"), 6);
+	CHECK_EQ_INT(ini_doc_line(doc, "CHECK Web", "port"), 6);	/* case does not matter */
 	CHECK_EQ_INT(ini_doc_line(doc, "check nope", NULL), 0);
 	CHECK_EQ_INT(ini_doc_line(doc, "agent", NULL), 0);
 	CHECK_EQ_INT(ini_doc_line(doc, NULL, NULL), 0);
@@ -1042,7 +1064,7 @@ TEST_MAIN(T(test_full_config_values), T(test_defaults_and_absent_sections),
 	  T(test_required_section_and_keys), T(test_unknown_key_suggestion),
 	  T(test_unknown_section_suggestion), T(test_duplicates), T(test_section_names),
 	  T(test_syntax_errors), T(test_value_errors), T(test_continuation_lines),
-	  T(test_quotes_comments_case), T(test_long_lines_and_nul),
+	  T(test_quotes_comments_case), T(test_section_name_case), T(test_long_lines_and_nul),
 	  T(test_too_large_and_too_many_errors), T(test_many_sections), T(test_doc_lines_and_errors),
 	  T(test_print_round_trip), T(test_print_awkward_list), T(test_file_check_private),
 	  T(test_ini_load_file), T(test_silent))

@@ -213,6 +213,57 @@ TEST(depth_is_capped_safely)
 	sb_free(&sb);
 }
 
+/* Decoding: what the writer escapes comes back unchanged. */
+static bool round_trips(const char *text)
+{
+	struct strbuf enc, dec;
+	struct json j;
+	long n;
+	bool ok;
+
+	sb_init(&enc);
+	sb_init(&dec);
+	json_init(&j, &enc);
+	json_string(&j, NULL, text);
+	n = json_string_decode(sb_str(&enc), enc.len, &dec);
+	ok = n == (long)enc.len && strcmp(sb_str(&dec), text) == 0;
+	sb_free(&enc);
+	sb_free(&dec);
+	return ok;
+}
+
+static const char *decoded(const char *literal, struct strbuf *out)
+{
+	sb_reset(out);
+	return json_string_decode(literal, strlen(literal), out) < 0 ? "(invalid)" : sb_str(out);
+}
+
+TEST(decode_strings)
+{
+	struct strbuf sb;
+
+	CHECK(round_trips(""));
+	CHECK(round_trips("a.ini:3: vrrp VI_1.prority: unknown key (did you mean 'priority'?)\nsecond"));
+	CHECK(round_trips("quote \" backslash \\ tab \t cr \r bell \a del \x7f"));
+	CHECK(round_trips("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+
+	sb_init(&sb);
+	CHECK_EQ_STR(decoded("\"\\/\\b\\f\\u0041\\u00e9\"", &sb), "/\b\fA\xc3\xa9");
+	CHECK_EQ_STR(decoded("\"\\ud83d\\ude00\"", &sb), "\xf0\x9f\x98\x80");	/* surrogate pair */
+	/* No NUL gets in, nor a lone surrogate: both become U+FFFD. */
+	CHECK_EQ_STR(decoded("\"a\\u0000b\\udc00\"", &sb), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	/* Only the literal is consumed. */
+	CHECK_EQ_INT(json_string_decode("\"ab\"}", 5, &sb), 4);
+	CHECK_EQ_STR(decoded("\"unterminated", &sb), "(invalid)");
+	CHECK_EQ_STR(decoded("\"bad \\x escape\"", &sb), "(invalid)");
+	CHECK_EQ_STR(decoded("\"short \\u12\"", &sb), "(invalid)");
+	CHECK_EQ_STR(decoded("\"raw\nnewline\"", &sb), "(invalid)");
+	CHECK_EQ_STR(decoded("no quote", &sb), "(invalid)");
+	CHECK_EQ_STR(decoded("\"trailing backslash\\", &sb), "(invalid)");
+	sb_free(&sb);
+}
+
 TEST_MAIN(T(escapes_quotes_and_backslash), T(escapes_control_characters), T(utf8_passes_through),
 	  T(invalid_utf8_is_replaced), T(keys_are_escaped), T(values_and_commas),
-	  T(nesting_and_commas), T(top_level_array_of_scalars), T(depth_is_capped_safely))
+	  T(nesting_and_commas), T(top_level_array_of_scalars), T(depth_is_capped_safely),
+	  T(decode_strings))

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/rtnetlink.h>
+
 #include "rtnl.h"
 #include "sysctl.h"
 #include "util.h"
@@ -199,6 +201,49 @@ TEST(test_addr_rules)
 	CHECK_EQ_INT(rtnl_addr_add(r, lo, &bad, NULL, 0), -EINVAL);
 	CHECK_EQ_INT(rtnl_addr_present(r, lo, &bad), -EINVAL);
 	CHECK_EQ_INT(rtnl_addr_del(r, lo, NULL), -EINVAL);
+	rtnl_close(r);
+}
+
+/* Broadcast and scope as `ip addr add ... brd B scope S` sets them. */
+TEST(test_addr_brd_scope)
+{
+	struct ipaddr net = make_ip("198.18.2.20", 24), brd = make_ip("198.18.2.255", 32);
+	struct ipaddr host = make_ip("198.18.3.1", 32), v6 = make_ip("2001:db8::21", 128);
+	struct rtnl_addr_opts opts = { .label = "dsrt0:pub", .broadcast = &brd };
+	struct rtnl *r = NULL;
+	char out[4096];
+	int dev;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	CHECK(add_test_link("dsrt0"));
+	dev = rtnl_ifindex(r, "dsrt0");
+	CHECK(dev > 0);
+
+	CHECK_EQ_INT(rtnl_addr_add_opts(r, dev, &net, &opts), 0);
+	capture("ip -4 addr show dev dsrt0", out, sizeof(out));
+	CHECK_CONTAINS(out, "inet 198.18.2.20/24 brd 198.18.2.255 scope global dsrt0:pub");
+
+	opts = (struct rtnl_addr_opts){ .scope = RT_SCOPE_LINK };
+	CHECK_EQ_INT(rtnl_addr_add_opts(r, dev, &host, &opts), 0);
+	capture("ip -4 addr show dev dsrt0", out, sizeof(out));
+	CHECK_CONTAINS(out, "inet 198.18.3.1/32 scope link dsrt0");
+	opts.scope = RT_SCOPE_HOST;
+	CHECK_EQ_INT(rtnl_addr_del(r, dev, &host), 0);
+	CHECK_EQ_INT(rtnl_addr_add_opts(r, dev, &host, &opts), 0);
+	capture("ip -4 addr show dev dsrt0", out, sizeof(out));
+	CHECK_CONTAINS(out, "inet 198.18.3.1/32 scope host dsrt0");
+
+	/* No broadcast in IPv6, and no scope beyond "nowhere". */
+	opts = (struct rtnl_addr_opts){ .broadcast = &brd };
+	CHECK_EQ_INT(rtnl_addr_add_opts(r, dev, &v6, &opts), -EINVAL);
+	opts = (struct rtnl_addr_opts){ .scope = 256 };
+	CHECK_EQ_INT(rtnl_addr_add_opts(r, dev, &host, &opts), -EINVAL);
+	/* No options at all: the plain global address. */
+	CHECK_EQ_INT(rtnl_addr_add_opts(r, dev, &v6, NULL), 0);
+	CHECK_EQ_INT(rtnl_addr_present(r, dev, &v6), 1);
 	rtnl_close(r);
 }
 
@@ -671,6 +716,7 @@ out:
 TEST_MAIN(
 	T(test_addr_v4_label),
 	T(test_addr_rules),
+	T(test_addr_brd_scope),
 	T(test_addr_v6_nodad),
 	T(test_link_set_arp),
 	T(test_sysctl_all_default),

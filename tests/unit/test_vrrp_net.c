@@ -515,6 +515,65 @@ out:
 	close_end(&b_mc);
 }
 
+/* v3 IPv4 checksums cover the destination: with two peers each gets a
+ * message encoded for it, which it accepts; an encoder error is reported
+ * and does not stop the next peer. */
+struct per_peer {
+	unsigned calls;
+	const char *fail_for;
+};
+
+static int encode_per_peer(const struct ipaddr *dst, uint8_t *buf, size_t size, void *arg)
+{
+	struct per_peer *pp = arg;
+
+	pp->calls++;
+	if (pp->fail_for && same_ip(dst, pp->fail_for))
+		return -E2BIG;
+	return encode_advert(AF_INET, "198.18.0.1", same_ip(dst, "198.18.0.2") ? "198.18.0.2" : "198.18.0.4",
+			     buf, size);
+}
+
+TEST(test_v4_unicast_per_peer)
+{
+	struct ipaddr peers[] = { make_ip("198.18.0.2"), make_ip("198.18.0.4") };
+	struct end a = { NULL, -1 }, b = { NULL, -1 };
+	struct per_peer pp = { 0, NULL };
+	bool got2 = false, got4 = false;
+	struct vrrp_rx rx;
+	struct pair p;
+
+	MAKE_PAIR(&p);
+	CHECK_EQ_INT(run("ip addr add 198.18.0.4/24 dev " IF_B), 0);
+	CHECK_EQ_INT(open_end(&a, AF_INET, p.a, "198.18.0.1", peers, 2), 0);
+	CHECK_EQ_INT(open_end(&b, AF_INET, p.b, NULL, NULL, 0), 0);
+	if (!a.s || !b.s)
+		goto out;
+	/* b's raw socket sees unicast to both of its addresses. */
+	CHECK_EQ_INT(vrrp_sock_send_each(a.s, encode_per_peer, &pp), 0);
+	CHECK_EQ_INT(pp.calls, 2);
+	for (int i = 0; i < 2; i++) {
+		if (recv_within(&b, ARRIVE_MS, &rx, NULL) != 0)
+			break;
+		CHECK(decodes(&rx, AF_INET));
+		got2 |= same_ip(&rx.dst, "198.18.0.2");
+		got4 |= same_ip(&rx.dst, "198.18.0.4");
+	}
+	CHECK(got2 && got4);
+
+	pp = (struct per_peer){ 0, "198.18.0.2" };
+	CHECK_EQ_INT(vrrp_sock_send_each(a.s, encode_per_peer, &pp), -E2BIG);
+	CHECK_EQ_INT(pp.calls, 2);
+	CHECK_EQ_INT(recv_within(&b, ARRIVE_MS, &rx, NULL), 0);
+	CHECK(same_ip(&rx.dst, "198.18.0.4"));
+	CHECK(decodes(&rx, AF_INET));
+	CHECK(stays_quiet(&b));
+	CHECK_EQ_INT(vrrp_sock_send_each(a.s, NULL, NULL), -EINVAL);
+out:
+	close_end(&a);
+	close_end(&b);
+}
+
 /* The TTL is reported as received, not assumed; a packet too long to be
  * VRRP is dropped as truncated and the next one still comes through. */
 TEST(test_v4_ttl_and_oversize)
@@ -823,6 +882,7 @@ TEST_MAIN(
 	T(test_v4_multicast),
 	T(test_v4_source_address),
 	T(test_v4_unicast),
+	T(test_v4_unicast_per_peer),
 	T(test_v4_ttl_and_oversize),
 	T(test_v6_multicast),
 	T(test_v6_unicast),

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The running daemon: parent and VRRP engine run as the configured user
+# with exactly CAP_NET_ADMIN and CAP_NET_RAW; scripts run with none; the
+# control socket has the owner, group and mode asked for. The config
+# check mode: "configuration OK", or every error as FILE:LINE:
+# section.key: message and exit status 1.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/director-lib.sh"
+
+VIP=198.18.0.100
+switch_new
+ns_new d1
+D1=$NS_d1
+join "$D1" eth0 br0 02:00:00:00:01:01 198.18.0.1/24
+conf=$TMP/d1.ini
+dconf "$conf" d1 "control_mode = 0640" "control_group = nogroup" \
+	"[track_script unprivileged]" \
+	"command = grep -q '^CapEff:.0000000000000000\$' /proc/self/status && grep -q '^CapPrm:.0000000000000000\$' /proc/self/status && [ \$(id -u) = $(id -u nobody) ]" \
+	"interval = 200ms" "weight = 0" \
+	"$(vrrp VI_1 eth0 51 150 $VIP/24 "track_script = unprivileged")"
+
+out=$("$DIRECTORD" -t -f "$conf" 2>&1); rc=$?
+check "directord -t: 'configuration OK', exit 0" [ "$rc:$out" = "0:configuration OK" ]
+out=$("$DIRECTORD" -t -v -f "$conf" 2>&1); rc=$?
+check "directord -t -v: the normalized configuration, then 'configuration OK'" \
+	bash -c '[ "$1" = 0 ] && grep -q "^\[vrrp VI_1\]$" <<<"$2" && grep -q "^advert_interval = 100ms$" <<<"$2" && [ "$(tail -1 <<<"$2")" = "configuration OK" ]' _ "$rc" "$out"
+
+start_director "$D1" d1 "$conf" || { fail "directord starts"; dfinish; }
+check "d1 becomes master (its weight-0 script succeeds)" wait_ms 3000 state_is d1 VI_1 MASTER
+nobody=$(id -u nobody)
+for who in parent engine; do
+	if [ $who = parent ]; then pid=$PID_d1; else pid=$(engine_pid d1); fi
+	st=/proc/${pid:-0}/status
+	uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "$st" 2>/dev/null)
+	check "$who (pid ${pid:-none}): real, effective, saved and fs uid are nobody ($uid)" \
+		[ "$uid" = "$nobody $nobody $nobody $nobody" ]
+	gid=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "$st" 2>/dev/null)
+	ngid=$(id -g nobody)
+	check "$who: gids are nobody's group ($gid)" [ "$gid" = "$ngid $ngid $ngid $ngid" ]
+	groups=$(awk '/^Groups:/ { $1 = ""; sub(/^ +/, ""); sub(/ +$/, ""); print }' "$st" 2>/dev/null)
+	check "$who: no supplementary group but that one (Groups: $groups)" [ "$groups" = "$ngid" ]
+	check "$who: effective capabilities exactly CAP_NET_ADMIN|CAP_NET_RAW" grep -q '^CapEff:.0000000000003000$' "$st"
+	check "$who: permitted capabilities the same" grep -q '^CapPrm:.0000000000003000$' "$st"
+	check "$who: no inheritable or ambient capabilities" \
+		bash -c "grep -q '^CapInh:.0000000000000000$' $st && grep -q '^CapAmb:.0000000000000000$' $st"
+	check "$who: bounding set holds those two only" grep -q '^CapBnd:.0000000000003000$' "$st"
+done
+check "the track script runs as nobody with no capabilities (its result: success)" \
+	wait_ms 2000 js_is d1 "T['unprivileged']['result']" success
+sock=$(sock_of d1)
+check "control socket mode 0640 as configured" [ "$(stat -c %a "$sock")" = 640 ]
+check "control socket owned by root, group nogroup" [ "$(stat -c %U:%G "$sock")" = root:nogroup ]
+check "the socket answers root" bash -c '"$1" -s "$2" status >/dev/null 2>&1' _ "$DIRECTORCTL" "$sock"
+check "the socket refuses other users (nobody: no write permission)" not bash -c \
+	'setpriv --reuid nobody --regid nogroup --clear-groups "$1" -s "$2" status >/dev/null 2>&1' _ "$DIRECTORCTL" "$sock"
+
+# A bad file: every error, with file and line; exit 1; nothing started.
+bad=$TMP/bad.ini
+printf '%s\n' "[global]" "user = nobody" "control_socket = $TMP/bad.sock" "[vrrp VI_1]" "interface = eth0" \
+	"virtual_router_id = 300" "prority = 100" "advert_interval = 105ms" "virtual_ipaddress = $VIP/24" \
+	"[vrrp_instance VI_2]" >"$bad"
+out=$("$DIRECTORD" -t -f "$bad" 2>&1); rc=$?
+echo "$out" | sed 's/^/    | /'
+check "directord -t on a bad file exits 1" [ $rc = 1 ]
+check "out-of-range value: $bad:6: vrrp VI_1.virtual_router_id: ..." grep -q "^$bad:6: vrrp VI_1.virtual_router_id: .*1-255" <<<"$out"
+check "unknown key with a suggestion: $bad:7: vrrp VI_1.prority: unknown key (did you mean 'priority'?)" \
+	grep -qF "$bad:7: vrrp VI_1.prority: unknown key (did you mean 'priority'?)" <<<"$out"
+check "cross-key check: $bad:8: vrrp VI_1.advert_interval: ..." grep -q "^$bad:8: vrrp VI_1.advert_interval: " <<<"$out"
+check "unknown section: $bad:10: ..." grep -q "^$bad:10: " <<<"$out"
+check "no 'configuration OK'" not grep -q 'configuration OK' <<<"$out"
+out=$(in_ns "$D1" "$DIRECTORD" -n -f "$bad" 2>&1); rc=$?
+check "directord refuses to start with the bad file (exit 1, errors printed)" \
+	bash -c '[ "$1" = 1 ] && grep -q "prority: unknown key" <<<"$2"' _ "$rc" "$out"
+check "... and created no control socket" not test -e "$TMP/bad.sock"
+dfinish
