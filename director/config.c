@@ -624,6 +624,11 @@ static void check_instance(struct check_ctx *c, struct vrrp_conf *v)
 	check_unicast(c, v, sec, family);
 	check_tracks(c, v, sec);
 	check_notify(c, v, sec);
+	/* A director must receive the traffic for its VIPs; the RFC's
+	 * non-accept mode would need packet filtering, which is not ours. */
+	if (!v->accept)
+		ERR(c, sec, "accept", "'no' is not supported: the master always accepts traffic for its VIPs "
+		    "(a director must); remove the key");
 	/* Two instances with one VRID on one link would answer each other. */
 	for (struct vrrp_conf *o = c->cfg->instances; o && o != v; o = o->next) {
 		int ofamily = o->vips.n ? o->vips.items[0].addr.family : AF_INET;

@@ -60,6 +60,11 @@ struct vrrp_inst {
 	struct ratelimit warn_rl;
 };
 
+struct group_notified {
+	char name[64];
+	enum vrrp_state state;
+};
+
 struct vrrp_engine {
 	struct evloop *loop;
 	const struct director_config *cfg;
@@ -75,6 +80,8 @@ struct vrrp_engine {
 	struct ev_timer file_timer;
 	int fifo_fd;
 	bool propagating;		/* sync-group forcing in progress */
+	struct group_notified *groups;	/* last state told, per group name */
+	size_t ngroups;
 	vrrp_state_cb cb;
 	void *cb_arg;
 };
@@ -374,14 +381,17 @@ static const char *group_state_script(const struct sync_group_conf *g, enum vrrp
 	}
 }
 
+/* keepalived's words: leaving (back to Init) is "STOP". */
+static const char *notify_state_name(enum vrrp_state s)
+{
+	return s == VRRP_STATE_INIT ? "STOP" : vrrp_state_name(s);
+}
+
 static void notify_instance(struct vrrp_inst *in)
 {
 	struct vrrp_engine *e = in->e;
-	const char *state = vrrp_state_name(in->fsm.state);
+	const char *state = notify_state_name(in->fsm.state);
 	const char *name = in->conf->name;
-
-	if (in->fsm.state == VRRP_STATE_INIT)
-		state = "STOP";
 	run_notify(e, in->conf->notify, "INSTANCE", name, state, in->fsm.priority);
 	run_plain(e, state_script(in->conf, in->fsm.state));
 	fifo_line(e, "INSTANCE", name, state, in->fsm.priority);
@@ -394,36 +404,80 @@ static bool same_group(const struct vrrp_inst *a, const struct vrrp_inst *b)
 	return a != b && a->conf->group && a->conf->group == b->conf->group;
 }
 
-/* Members move together: one becoming master pulls the others up, one
- * leaving master (or entering Fault) takes the others down. */
+/* A group's scripts run when the group changes state, not for each member
+ * that follows. Kept by name, so a reload does not repeat them. */
+static bool group_state_changes(struct vrrp_engine *e, const char *name, enum vrrp_state to)
+{
+	struct group_notified *g;
+
+	for (size_t i = 0; i < e->ngroups; i++) {
+		if (strcasecmp(e->groups[i].name, name) != 0)
+			continue;
+		if (e->groups[i].state == to)
+			return false;
+		e->groups[i].state = to;
+		return true;
+	}
+	g = realloc(e->groups, (e->ngroups + 1) * sizeof(*g));
+	if (!g)
+		return true;	/* better a repeated notification than none */
+	e->groups = g;
+	strlcpy_safe(g[e->ngroups].name, name, sizeof(g->name));
+	g[e->ngroups++].state = to;
+	return true;
+}
+
+static bool group_has_master(const struct vrrp_inst *in)
+{
+	for (size_t i = 0; i < in->e->ninsts; i++)
+		if (same_group(in, in->e->insts[i]) && in->e->insts[i]->fsm.state == VRRP_STATE_MASTER)
+			return true;
+	return false;
+}
+
+/* Members move together: one becoming master pulls the others up, a master
+ * stepping down (or a member entering Fault) takes the others down. A
+ * member (re)started while its group is master joins it at once, so that a
+ * reload that changes one member does not take the group down. */
 static void group_follow(struct vrrp_inst *in)
 {
 	struct vrrp_engine *e = in->e;
 	const struct sync_group_conf *g = in->conf->group;
-	enum vrrp_state to = in->fsm.state;
+	enum vrrp_state to = in->fsm.state, from = in->fsm.prev_state;
 	uint64_t now = now_ms();
 
-	if (!g || e->propagating)
+	if (!g)
 		return;
-	e->propagating = true;
-	for (size_t i = 0; i < e->ninsts; i++) {
-		struct vrrp_inst *o = e->insts[i];
-
-		if (!same_group(in, o))
-			continue;
-		if (to == VRRP_STATE_FAULT && !o->group_fault) {
-			o->group_fault = true;
-			inst_apply(o, vrrp_fsm_set_fault(&o->fsm, true, now));
-		} else if (to == VRRP_STATE_MASTER && o->fsm.state == VRRP_STATE_BACKUP) {
-			inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_MASTER, now));
-		} else if (to == VRRP_STATE_BACKUP && o->fsm.state == VRRP_STATE_MASTER) {
-			inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_BACKUP, now));
+	if (!e->propagating) {
+		if (to == VRRP_STATE_BACKUP && from == VRRP_STATE_INIT && group_has_master(in)) {
+			inst_apply(in, vrrp_fsm_force(&in->fsm, VRRP_STATE_MASTER, now));
+			return;
 		}
+		e->propagating = true;
+		for (size_t i = 0; i < e->ninsts; i++) {
+			struct vrrp_inst *o = e->insts[i];
+
+			if (!same_group(in, o))
+				continue;
+			if (to == VRRP_STATE_FAULT && !o->group_fault) {
+				o->group_fault = true;
+				inst_apply(o, vrrp_fsm_set_fault(&o->fsm, true, now));
+			} else if (to == VRRP_STATE_MASTER && o->fsm.state == VRRP_STATE_BACKUP) {
+				inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_MASTER, now));
+			} else if (to == VRRP_STATE_BACKUP && from == VRRP_STATE_MASTER &&
+				   o->fsm.state == VRRP_STATE_MASTER) {
+				inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_BACKUP, now));
+			}
+		}
+		e->propagating = false;
 	}
-	e->propagating = false;
-	run_notify(e, g->notify, "GROUP", g->name, vrrp_state_name(to), 0);
+	/* Followers and a shutdown (every member stopping on its own) come
+	 * here too; the group tells each change of its state once. */
+	if (!group_state_changes(e, g->name, to))
+		return;
+	run_notify(e, g->notify, "GROUP", g->name, notify_state_name(to), 0);
 	run_plain(e, group_state_script(g, to));
-	fifo_line(e, "GROUP", g->name, vrrp_state_name(to), 0);
+	fifo_line(e, "GROUP", g->name, notify_state_name(to), 0);
 }
 
 /* A member left Fault: the group's Fault ends when no member holds one. */
@@ -491,64 +545,111 @@ static void fsm_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 
 /* ---- tracking and priority ---- */
 
-static int effective_priority(struct vrrp_inst *in, bool *fault)
+/* What one tracked object does to an instance right now. */
+struct track_eval {
+	const char *type;		/* "script", "interface", "file" */
+	const char *name;
+	char result[32];		/* "success", "down", "value 3", ... */
+	int weight;
+	int delta;			/* added to the priority */
+	bool fault;			/* puts the instance in Fault */
+};
+
+typedef void (*track_visit_fn)(const struct track_eval *t, void *arg);
+
+/* keepalived's rules for a check that is up or down: weight 0 means Fault
+ * when down; a positive weight is added when up, a negative one when down. */
+static void apply_weight(struct track_eval *t, bool ok)
+{
+	if (t->weight == 0)
+		t->fault = !ok;
+	else if ((t->weight > 0) == ok)
+		t->delta = t->weight;
+}
+
+static bool eval_script(const struct vrrp_engine *e, const struct track_ref *ref, struct track_eval *t)
+{
+	for (size_t j = 0; j < e->nscripts; j++) {
+		const struct script_track *s = e->scripts[j];
+
+		if (strcasecmp(s->conf->name, ref->name) != 0)
+			continue;
+		t->weight = ref->has_weight ? ref->weight : s->conf->weight;
+		/* Until its first result a script changes nothing. */
+		strlcpy_safe(t->result, !s->known ? "unknown" : s->ok ? "success" : "failure", sizeof(t->result));
+		if (s->known)
+			apply_weight(t, s->ok);
+		return true;
+	}
+	return false;
+}
+
+static void eval_interface(const struct vrrp_engine *e, const struct track_ref *ref, struct track_eval *t)
+{
+	struct rtnl_ifinfo info;
+	int ifindex = rtnl_ifindex(e->rtnl, ref->name);
+	bool up = ifindex > 0 && rtnl_link_get(e->rtnl, ifindex, &info) == 0 && info.running;
+
+	t->weight = ref->has_weight ? ref->weight : 0;
+	strlcpy_safe(t->result, ifindex <= 0 ? "missing" : up ? "up" : "down", sizeof(t->result));
+	apply_weight(t, up);
+}
+
+static void eval_file(const struct vrrp_engine *e, const struct track_ref *ref, struct track_eval *t)
+{
+	const struct track_file_conf *f = director_config_track_file(e->cfg, ref->name);
+	char buf[32], err[PARSE_ERR_MAX];
+	long long v;
+	size_t len;
+
+	t->weight = ref->has_weight ? ref->weight : f ? f->weight : 0;
+	if (!f || read_small_file(f->path, buf, sizeof(buf), &len) < 0) {
+		strlcpy_safe(t->result, "unreadable", sizeof(t->result));
+		t->fault = true;	/* an unreadable file is a failed check */
+		return;
+	}
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	if (parse_int_range(buf, -254, 254, &v, err) < 0) {
+		strlcpy_safe(t->result, "invalid", sizeof(t->result));
+		t->fault = true;
+		return;
+	}
+	snprintf(t->result, sizeof(t->result), "value %lld", v);
+	/* keepalived's rule: with weight 0, any non-zero value is a failure. */
+	t->fault = v != 0 && t->weight == 0;
+	t->delta = (int)v * t->weight;
+}
+
+/* The priority tracking gives the instance, and whether it must be in
+ * Fault; visit (may be NULL) sees each tracked object's part. */
+static int effective_priority(const struct vrrp_inst *in, bool *fault, track_visit_fn visit, void *arg)
 {
 	const struct vrrp_conf *c = in->conf;
-	struct vrrp_engine *e = in->e;
+	const struct track_list *lists[] = { &c->track_scripts, &c->track_interfaces, &c->track_files };
 	int prio = (int)c->priority;
 
 	*fault = false;
-	for (size_t i = 0; i < c->track_scripts.n; i++) {
-		const struct track_ref *ref = &c->track_scripts.items[i];
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			const struct track_ref *ref = &lists[l]->items[i];
+			struct track_eval t = { .name = ref->name };
 
-		for (size_t j = 0; j < e->nscripts; j++) {
-			const struct script_track *s = e->scripts[j];
-			int w;
-
-			if (strcasecmp(s->conf->name, ref->name) != 0 || !s->known)
-				continue;
-			w = ref->has_weight ? ref->weight : s->conf->weight;
-			if (w == 0 && !s->ok)
-				*fault = true;
-			else if (w > 0 && s->ok)
-				prio += w;
-			else if (w < 0 && !s->ok)
-				prio += w;
+			if (l == 0) {
+				t.type = "script";
+				if (!eval_script(in->e, ref, &t))
+					continue;
+			} else if (l == 1) {
+				t.type = "interface";
+				eval_interface(in->e, ref, &t);
+			} else {
+				t.type = "file";
+				eval_file(in->e, ref, &t);
+			}
+			*fault |= t.fault;
+			prio += t.delta;
+			if (visit)
+				visit(&t, arg);
 		}
-	}
-	for (size_t i = 0; i < c->track_interfaces.n; i++) {
-		const struct track_ref *ref = &c->track_interfaces.items[i];
-		struct rtnl_ifinfo info;
-		int ifindex = rtnl_ifindex(e->rtnl, ref->name);
-		bool up = ifindex > 0 && rtnl_link_get(e->rtnl, ifindex, &info) == 0 && info.running;
-
-		if ((!ref->has_weight || ref->weight == 0) && !up)
-			*fault = true;
-		else if (ref->has_weight && ref->weight > 0 && up)
-			prio += ref->weight;
-		else if (ref->has_weight && ref->weight < 0 && !up)
-			prio += ref->weight;
-	}
-	for (size_t i = 0; i < c->track_files.n; i++) {
-		const struct track_ref *ref = &c->track_files.items[i];
-		const struct track_file_conf *f = director_config_track_file(e->cfg, ref->name);
-		char buf[32], err[PARSE_ERR_MAX];
-		long long v;
-		size_t len;
-
-		if (!f || read_small_file(f->path, buf, sizeof(buf), &len) < 0) {
-			*fault = true;	/* an unreadable file is a failed check */
-			continue;
-		}
-		buf[strcspn(buf, " \t\r\n")] = '\0';
-		if (parse_int_range(buf, -254, 254, &v, err) < 0) {
-			*fault = true;
-			continue;
-		}
-		/* keepalived's rule: with weight 0, any non-zero value is a failure. */
-		if (v != 0 && (ref->has_weight ? ref->weight : f->weight) == 0)
-			*fault = true;
-		prio += (int)v * (ref->has_weight ? ref->weight : f->weight);
 	}
 	if (c->priority == VRRP_PRIO_OWNER)
 		return VRRP_PRIO_OWNER;
@@ -560,7 +661,7 @@ static int effective_priority(struct vrrp_inst *in, bool *fault)
 static void inst_reevaluate(struct vrrp_inst *in)
 {
 	bool fault, want_fault;
-	int prio = effective_priority(in, &fault);
+	int prio = effective_priority(in, &fault, NULL, NULL);
 	uint64_t now = now_ms();
 
 	in->track_fault = fault;
@@ -797,7 +898,7 @@ static void start_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	in->started = true;
-	in->fsm.priority = (uint8_t)effective_priority(in, &in->track_fault);
+	in->fsm.priority = (uint8_t)effective_priority(in, &in->track_fault, NULL, NULL);
 	if (in->link_down || in->track_fault || in->group_fault)
 		inst_apply(in, vrrp_fsm_set_fault(&in->fsm, true, now));
 	else
@@ -1002,6 +1103,7 @@ void vrrp_engine_stop(struct vrrp_engine *e)
 		close(e->fifo_fd);
 	free(e->insts);
 	free(e->scripts);
+	free(e->groups);
 	free(e);
 }
 
@@ -1098,9 +1200,36 @@ int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
 
 /* ---- status ---- */
 
+static void track_json(const struct track_eval *t, void *arg)
+{
+	struct json *j = arg;
+
+	json_object_begin(j, NULL);
+	json_string(j, "type", t->type);
+	json_string(j, "name", t->name);
+	json_string(j, "result", t->result);
+	json_int(j, "weight", t->weight);
+	json_int(j, "priority_change", t->delta);
+	json_bool(j, "fault", t->fault);
+	json_object_end(j);
+}
+
+static void track_text(const struct track_eval *t, void *arg)
+{
+	struct strbuf *out = arg;
+
+	sb_printf(out, "    track %s %s: %s", t->type, t->name, t->result);
+	if (t->fault)
+		sb_append(out, " -> FAULT");
+	else if (t->delta)
+		sb_printf(out, " -> priority %+d", t->delta);
+	sb_append(out, "\n");
+}
+
 void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 {
 	char buf[INET6_ADDRSTRLEN];
+	bool fault;
 
 	json_array_begin(j, "instances");
 	for (size_t i = 0; i < e->ninsts; i++) {
@@ -1130,6 +1259,9 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		for (int d = 1; d < VRRP_DROP__COUNT; d++)
 			json_uint(j, vrrp_drop_name((enum vrrp_drop)d), in->drops[d]);
 		json_object_end(j);
+		json_array_begin(j, "tracks");
+		(void)effective_priority(in, &fault, track_json, j);
+		json_array_end(j);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -1150,6 +1282,7 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
 {
 	char buf[INET6_ADDRSTRLEN];
+	bool fault;
 
 	for (size_t i = 0; i < e->ninsts; i++) {
 		const struct vrrp_inst *in = e->insts[i];
@@ -1172,6 +1305,7 @@ void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
 				sb_printf(out, " %s=%llu", vrrp_drop_name((enum vrrp_drop)d),
 					  (unsigned long long)in->drops[d]);
 		sb_append(out, "\n");
+		(void)effective_priority(in, &fault, track_text, out);
 	}
 	for (size_t i = 0; i < e->nscripts; i++)
 		sb_printf(out, "track_script %-12s %s (%llu runs, %llu failures)\n", e->scripts[i]->conf->name,

@@ -185,6 +185,9 @@ TEST(cross_checks)
 	expect_error("[global]\nuser = root\n" VRRP(""), "global.user: the daemon must not run as root");
 	expect_error("[global]\n", "no [vrrp NAME] section");
 	expect_error(VRRP("virtual_router_idd = 3\n"), "did you mean 'virtual_router_id'?");
+	expect_error(VRRP("accept = no\n"), "vrrp a.accept: 'no' is not supported");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 2001:db8::1 brd 2001:db8::ff\n",
+		     "brd is for IPv4 addresses");
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_ipaddress = 192.0.2.1\n", "vrrp a.virtual_router_id: missing required key");
 }
 
