@@ -30,6 +30,8 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/inet.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
 #include <netlink/socket.h>
 
 /* After libnl: rtnl.h renames two names that libnl also declares. */
@@ -440,6 +442,134 @@ int rtnl_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 	struct rtnl_addr_opts opts = { .label = label, .flags = flags };
 
 	return rtnl_addr_add_opts(r, ifindex, addr, &opts);
+}
+
+/* ---- routes ---- */
+
+static struct nl_addr *nl_addr_of(const struct ipaddr *a, bool with_prefix)
+{
+	struct nl_addr *n = nl_addr_build(a->family, a->u.bytes, family_addr_len(a->family));
+
+	if (n)
+		nl_addr_set_prefixlen(n, with_prefix ? a->prefixlen : (a->family == AF_INET ? 32 : 128));
+	return n;
+}
+
+static bool route_spec_valid(const struct rtnl_route_spec *rt)
+{
+	int type = rt->type ? rt->type : RTN_UNICAST;
+
+	if (!ipaddr_is_valid(&rt->dst) || rt->oif < 0 || rt->scope > RT_SCOPE_NOWHERE)
+		return false;
+	if (rt->gateway.family && (rt->gateway.family != rt->dst.family || !ipaddr_is_valid(&rt->gateway)))
+		return false;
+	if (rt->prefsrc.family && (rt->prefsrc.family != rt->dst.family || !ipaddr_is_valid(&rt->prefsrc)))
+		return false;
+	/* Only unicast routes lead somewhere. */
+	if (type != RTN_UNICAST && (rt->gateway.family || rt->oif))
+		return false;
+	return type == RTN_UNICAST || type == RTN_BLACKHOLE || type == RTN_UNREACHABLE || type == RTN_PROHIBIT;
+}
+
+/* iproute2's choice when none is given: a unicast route without a gateway
+ * is on the link; deleting matches any scope. */
+static uint8_t route_scope(const struct rtnl_route_spec *rt, bool deleting)
+{
+	if (rt->scope >= 0)
+		return (uint8_t)rt->scope;
+	if (deleting)
+		return RT_SCOPE_NOWHERE;
+	if ((rt->type == 0 || rt->type == RTN_UNICAST) && !rt->gateway.family)
+		return RT_SCOPE_LINK;
+	return RT_SCOPE_UNIVERSE;
+}
+
+static int build_route(const struct rtnl_route_spec *rt, bool deleting, struct rtnl_route **out)
+{
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = NULL;
+	struct nl_addr *a = NULL;
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (!route)
+		return -ENOMEM;
+	rtnl_route_set_family(route, (uint8_t)rt->dst.family);
+	rtnl_route_set_table(route, rt->table ? rt->table : RT_TABLE_MAIN);
+	rtnl_route_set_type(route, (uint8_t)(rt->type ? rt->type : RTN_UNICAST));
+	rtnl_route_set_scope(route, route_scope(rt, deleting));
+	rtnl_route_set_priority(route, rt->metric);
+	if (!deleting)
+		rtnl_route_set_protocol(route, RTPROT_STATIC);
+	if (!(a = nl_addr_of(&rt->dst, true)) || rtnl_route_set_dst(route, a) < 0)
+		goto out;
+	nl_addr_put(a);
+	a = NULL;
+	if (rt->prefsrc.family && (!(a = nl_addr_of(&rt->prefsrc, false)) || rtnl_route_set_pref_src(route, a) < 0))
+		goto out;
+	nl_addr_put(a);
+	a = NULL;
+	if (rt->gateway.family || rt->oif) {
+		if (!(nh = rtnl_route_nh_alloc()))
+			goto out;
+		if (rt->oif)
+			rtnl_route_nh_set_ifindex(nh, rt->oif);
+		if (rt->gateway.family) {
+			if (!(a = nl_addr_of(&rt->gateway, false)))
+				goto out;
+			rtnl_route_nh_set_gateway(nh, a);	/* takes its own reference */
+		}
+		rtnl_route_add_nexthop(route, nh);	/* the route owns it now */
+		nh = NULL;
+	}
+	*out = route;
+	route = NULL;
+	err = 0;
+out:
+	if (a)
+		nl_addr_put(a);
+	if (nh)
+		rtnl_route_nh_free(nh);
+	if (route)
+		rtnl_route_put(route);
+	return err;
+}
+
+int rtnl_route_spec_add(struct rtnl *r, const struct rtnl_route_spec *rt)
+{
+	struct rtnl_route *route;
+	struct nl_msg *msg;
+	int err, nle;
+
+	if (!r || !rt || !route_spec_valid(rt))
+		return -EINVAL;
+	if ((err = build_route(rt, false, &route)) < 0)
+		return err;
+	nle = rtnl_route_build_add_request(route, NLM_F_CREATE | NLM_F_EXCL, &msg);
+	rtnl_route_put(route);
+	if (nle < 0)
+		return nle_to_errno(nle);
+	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
+	return err == -EEXIST ? 0 : err;
+}
+
+int rtnl_route_spec_del(struct rtnl *r, const struct rtnl_route_spec *rt)
+{
+	struct rtnl_route *route;
+	struct nl_msg *msg;
+	int err, nle;
+
+	if (!r || !rt || !route_spec_valid(rt))
+		return -EINVAL;
+	if ((err = build_route(rt, true, &route)) < 0)
+		return err;
+	nle = rtnl_route_build_del_request(route, 0, &msg);
+	rtnl_route_put(route);
+	if (nle < 0)
+		return nle_to_errno(nle);
+	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
+	/* Gone already, or its device (and with it the route) went away. */
+	return err == -ESRCH || err == -ENOENT || err == -ENODEV ? 0 : err;
 }
 
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr)

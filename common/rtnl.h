@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "parse.h"
 
@@ -68,6 +69,21 @@ int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr);
  * malloc'd (free() it). Callers checking many addresses use this instead
  * of rtnl_addr_present, which dumps each time. */
 int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n);
+
+/* A route as `ip route add` takes it. "Make it so": adding a route that
+ * exists and deleting one that is gone succeed. */
+struct rtnl_route_spec {
+	int type;			/* RTN_UNICAST (0 means it too), RTN_BLACKHOLE, ... */
+	struct ipaddr dst;		/* with its prefix length */
+	struct ipaddr gateway;		/* family 0: none */
+	struct ipaddr prefsrc;		/* family 0: none */
+	int oif;			/* 0: none */
+	uint32_t table;			/* 0: main */
+	uint32_t metric;
+	int scope;			/* < 0: as ip route picks it */
+};
+int rtnl_route_spec_add(struct rtnl *r, const struct rtnl_route_spec *rt);
+int rtnl_route_spec_del(struct rtnl *r, const struct rtnl_route_spec *rt);
 
 /* Change notifications. */
 enum rtnl_event_type { RTNL_EV_LINK_NEW, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };

@@ -15,6 +15,7 @@
 #define DIRECTORD_CONF "/etc/dsrkit/director.ini"
 #define DIR_MAX_INSTANCES 255
 #define DIR_MAX_VIPS_PER_INSTANCE 255	/* VRRP "Count IPvX Addr" is 8 bits */
+#define DIR_MAX_ROUTES_PER_INSTANCE 64
 
 /* ---- configuration (config.c) ---- */
 
@@ -29,6 +30,25 @@ struct vip_conf {
 
 struct vip_list {
 	struct vip_conf *items;
+	size_t n;
+};
+
+/* One virtual_routes entry, as `ip route add` reads it:
+ * "[blackhole|unreachable|prohibit] [to] DEST[/LEN] [via GW] [dev IF]
+ *  [src ADDR] [metric N] [table N] [scope S]". */
+struct route_conf {
+	int type;			/* RTN_UNICAST, RTN_BLACKHOLE, ... */
+	struct ipaddr dst;		/* prefix /32 or /128 when not given */
+	struct ipaddr via;		/* family 0 when not given */
+	struct ipaddr src;		/* family 0 when not given */
+	char dev[IF_NAMESIZE];		/* "" when not given */
+	unsigned metric;
+	unsigned table;			/* 0: main */
+	int scope;			/* -1 when not given */
+};
+
+struct route_list {
+	struct route_conf *items;
 	size_t n;
 };
 
@@ -72,6 +92,7 @@ struct vrrp_conf {
 	unsigned version;		/* 2 or 3 */
 	uint64_t advert_interval_ms;
 	struct vip_list vips;
+	struct route_list routes;	/* added when master, removed when not */
 	bool preempt;
 	uint64_t preempt_delay_ms;
 	uint64_t startup_delay_ms;
@@ -134,9 +155,14 @@ bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b);
 struct track_script_conf *director_config_track_script(const struct director_config *cfg, const char *name);
 struct track_file_conf *director_config_track_file(const struct director_config *cfg, const char *name);
 
-/* Parsers behind the custom value types, exposed for tests and the fuzzer. */
+/* The value types of its own (config_types.c); the parsers behind them
+ * are exposed for tests and the fuzzer. */
+extern const struct ini_type vip_list_type, route_list_type, track_list_type, int_type;
 int vip_conf_parse(const char *text, struct vip_conf *out, char *err);
+int route_conf_parse(const char *text, struct route_conf *out, char *err);
+void route_conf_print(const struct route_conf *r, struct strbuf *out);
 int track_ref_parse(const char *text, struct track_ref *out, char *err);
+bool ifname_valid(const char *s);
 
 /* ---- the VRRP engine (vrrp_engine.c) ---- */
 

@@ -504,12 +504,46 @@ static void group_fault_clear(struct vrrp_inst *in)
 	}
 }
 
+/* Routes follow the VIPs: a route with "src VIP" needs the VIP first. */
+static int route_spec_of(struct vrrp_inst *in, const struct route_conf *r, struct rtnl_route_spec *rt)
+{
+	*rt = (struct rtnl_route_spec){ .type = r->type, .dst = r->dst, .gateway = r->via, .prefsrc = r->src,
+					.table = r->table, .metric = r->metric, .scope = r->scope };
+	if (r->dev[0])
+		rt->oif = rtnl_ifindex(in->e->rtnl, r->dev);
+	else if (r->type == RTN_UNICAST && !r->via.family)
+		rt->oif = in->ifindex;	/* a route on the instance's link */
+	return rt->oif < 0 ? rt->oif : 0;
+}
+
+static void routes_change(struct vrrp_inst *in, bool add)
+{
+	for (size_t i = 0; i < in->conf->routes.n; i++) {
+		const struct route_conf *r = &in->conf->routes.items[i];
+		struct rtnl_route_spec rt;
+		int ret = route_spec_of(in, r, &rt);
+
+		if (ret == 0)
+			ret = add ? rtnl_route_spec_add(in->e->rtnl, &rt) : rtnl_route_spec_del(in->e->rtnl, &rt);
+		if (ret < 0 && !(ret == -ENODEV && !add)) {
+			struct strbuf sb;
+
+			sb_init(&sb);
+			route_conf_print(r, &sb);
+			log_warnx("vrrp %s: %s route %s: %s", in->conf->name, add ? "adding" : "removing", sb_str(&sb),
+				  strerror(-ret));
+			sb_free(&sb);
+		}
+	}
+}
+
 /* ---- applying the state machine's decisions ---- */
 
 static void inst_apply(struct vrrp_inst *in, unsigned actions)
 {
 	if (actions & VRRP_ACT_LEAVE_MASTER) {
 		ev_timer_stop(in->e->loop, &in->garp_timer);
+		routes_change(in, false);
 		vips_remove(in);
 	}
 	if (actions & VRRP_ACT_SEND_STOP)
@@ -518,6 +552,7 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions)
 		send_advert(in, in->fsm.priority);	/* the advert first: peers stand down sooner */
 		vips_add(in);
 		garp_start(in);
+		routes_change(in, true);	/* after the announcements: not on the takeover's path */
 		actions &= ~(unsigned)VRRP_ACT_SEND_ADVERT;
 	}
 	if (actions & VRRP_ACT_SEND_ADVERT)
@@ -945,7 +980,8 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 				     .priority = (uint8_t)c->priority, .interval_cs = (uint16_t)(c->advert_interval_ms / 10),
 				     .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms, .primary = in->primary };
 	vrrp_fsm_init(&in->fsm, &fc);
-	/* A VIP left by a crashed run must go unless we become master. */
+	/* What a crashed run left must go unless we become master. */
+	routes_change(in, false);
 	vips_remove(in);
 	return ev_timer_start(e->loop, &in->start_timer, c->startup_delay_ms);
 }

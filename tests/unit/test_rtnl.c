@@ -247,6 +247,69 @@ TEST(test_addr_brd_scope)
 	rtnl_close(r);
 }
 
+/* Routes as `ip route add` makes them, added and deleted idempotently. */
+TEST(test_routes)
+{
+	struct rtnl_route_spec via = { .dst = make_ip("198.18.50.0", 24), .gateway = make_ip("198.18.4.254", 32),
+				       .metric = 7, .scope = -1 };
+	struct rtnl_route_spec ondev = { .dst = make_ip("198.18.51.0", 24), .scope = -1,
+					 .prefsrc = make_ip("198.18.4.1", 32), .table = 100 };
+	struct rtnl_route_spec hole = { .type = RTN_BLACKHOLE, .dst = make_ip("198.18.52.0", 24), .scope = -1 };
+	struct rtnl_route_spec v6 = { .dst = make_ip("2001:db8:5::", 48), .gateway = make_ip("2001:db8:4::fe", 128),
+				      .scope = -1 };
+	struct ipaddr a4 = make_ip("198.18.4.1", 24), a6 = make_ip("2001:db8:4::1", 64);
+	struct rtnl *r = NULL;
+	char out[8192];
+	int dev;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	CHECK(add_test_link("dsrt0"));
+	run("ip link set dsrt0 up");
+	run("ip link set dsrt0p up");
+	dev = rtnl_ifindex(r, "dsrt0");
+	CHECK(dev > 0);
+	CHECK_EQ_INT(rtnl_addr_add(r, dev, &a4, NULL, 0), 0);
+	CHECK_EQ_INT(rtnl_addr_add(r, dev, &a6, NULL, RTNL_ADDR_NODAD), 0);
+	ondev.oif = dev;
+
+	for (int round = 0; round < 2; round++) {	/* the second changes nothing */
+		CHECK_EQ_INT(rtnl_route_spec_add(r, &via), 0);
+		CHECK_EQ_INT(rtnl_route_spec_add(r, &ondev), 0);
+		CHECK_EQ_INT(rtnl_route_spec_add(r, &hole), 0);
+		CHECK_EQ_INT(rtnl_route_spec_add(r, &v6), 0);
+	}
+	capture("ip route show table all", out, sizeof(out));
+	CHECK_CONTAINS(out, "198.18.50.0/24 via 198.18.4.254 dev dsrt0 proto static metric 7");
+	CHECK_CONTAINS(out, "198.18.51.0/24 dev dsrt0 table 100 proto static scope link src 198.18.4.1");
+	CHECK_CONTAINS(out, "blackhole 198.18.52.0/24 proto static");
+	CHECK_EQ_INT(count_substr(out, "198.18.50.0/24"), 1);
+	capture("ip -6 route show", out, sizeof(out));
+	CHECK_CONTAINS(out, "2001:db8:5::/48 via 2001:db8:4::fe dev dsrt0 proto static");
+
+	for (int round = 0; round < 2; round++) {	/* gone is fine */
+		CHECK_EQ_INT(rtnl_route_spec_del(r, &via), 0);
+		CHECK_EQ_INT(rtnl_route_spec_del(r, &ondev), 0);
+		CHECK_EQ_INT(rtnl_route_spec_del(r, &hole), 0);
+		CHECK_EQ_INT(rtnl_route_spec_del(r, &v6), 0);
+	}
+	capture("ip route show table all", out, sizeof(out));
+	CHECK(strstr(out, "198.18.50.0") == NULL && strstr(out, "198.18.51.0") == NULL &&
+	      strstr(out, "198.18.52.0") == NULL && strstr(out, "2001:db8:5::") == NULL);
+
+	/* The kernel's refusals come back as they are; nonsense is refused here. */
+	via.gateway = make_ip("198.18.99.1", 32);	/* not on any link */
+	CHECK_EQ_INT(rtnl_route_spec_add(r, &via), -ENETUNREACH);
+	hole.oif = dev;
+	CHECK_EQ_INT(rtnl_route_spec_add(r, &hole), -EINVAL);
+	v6.gateway = make_ip("198.18.4.254", 32);
+	CHECK_EQ_INT(rtnl_route_spec_add(r, &v6), -EINVAL);
+	CHECK_EQ_INT(rtnl_route_spec_add(r, NULL), -EINVAL);
+	rtnl_close(r);
+}
+
 TEST(test_addr_v6_nodad)
 {
 	struct ipaddr v6lo = make_ip("2001:db8::10", 128);
@@ -717,6 +780,7 @@ TEST_MAIN(
 	T(test_addr_v4_label),
 	T(test_addr_rules),
 	T(test_addr_brd_scope),
+	T(test_routes),
 	T(test_addr_v6_nodad),
 	T(test_link_set_arp),
 	T(test_sysctl_all_default),

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 
 #include "directord.h"
 #include "test.h"
@@ -206,6 +207,62 @@ TEST(vip_entry_parser)
 	CHECK(vip_conf_parse("", &v, err) < 0);
 }
 
+static const char *route_round_trip(const char *text, struct strbuf *sb)
+{
+	struct route_conf r;
+	char err[PARSE_ERR_MAX];
+
+	sb_reset(sb);
+	if (route_conf_parse(text, &r, err) < 0) {
+		sb_printf(sb, "error: %s", err);
+		return sb_str(sb);
+	}
+	route_conf_print(&r, sb);
+	return sb_str(sb);
+}
+
+TEST(route_entry_parser)
+{
+	struct route_conf r;
+	struct strbuf sb;
+	char err[PARSE_ERR_MAX];
+
+	/* keepalived's order reads too. */
+	CHECK_EQ_INT(route_conf_parse("src 192.0.2.1 to 198.18.60.0/24 via 198.18.0.254 dev eth1 metric 10", &r, err), 0);
+	CHECK_EQ_INT(r.src.family, AF_INET);
+	CHECK_EQ_INT(r.type, RTN_UNICAST);
+	CHECK_EQ_INT(r.dst.prefixlen, 24);
+	CHECK_EQ_INT(r.metric, 10);
+	CHECK_EQ_STR(r.dev, "eth1");
+	CHECK_EQ_INT(r.scope, -1);
+	CHECK_EQ_INT(r.table, 0);
+
+	sb_init(&sb);
+	CHECK_EQ_STR(route_round_trip("198.18.60.0/24 via 198.18.0.254", &sb), "198.18.60.0/24 via 198.18.0.254");
+	CHECK_EQ_STR(route_round_trip("blackhole 198.18.61.0/24 table 100", &sb), "blackhole 198.18.61.0/24 table 100");
+	CHECK_EQ_STR(route_round_trip("198.18.62.7 dev eth0 table main scope link", &sb), "198.18.62.7/32 dev eth0 scope link");
+	CHECK_EQ_STR(route_round_trip("2001:db8:5::/48 via 2001:db8::fe metric 4294967295", &sb),
+		     "2001:db8:5::/48 via 2001:db8::fe metric 4294967295");
+	CHECK_EQ_STR(route_round_trip("unreachable 0.0.0.0/0", &sb), "unreachable 0.0.0.0/0");
+	/* Mistakes say what is wrong. */
+	CHECK_CONTAINS(route_round_trip("198.18.60.1/24 via 198.18.0.254", &sb), "host bits");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 via 2001:db8::1", &sb), "family");
+	CHECK_CONTAINS(route_round_trip("blackhole 198.18.60.0/24 dev eth0", &sb), "a blackhole route takes neither via nor dev");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 via", &sb), "'via' needs a value");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 gateway 198.18.0.1", &sb), "unknown option 'gateway'");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 table 0", &sb), "table");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 metric -1", &sb), "metric");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 via 198.18.0.1/24", &sb), "without a prefix length");
+	CHECK_CONTAINS(route_round_trip("blackhole", &sb), "no destination");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 to", &sb), "unknown option 'to'");
+	CHECK_CONTAINS(route_round_trip("src 192.0.2.1 to", &sb), "no destination");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 198.18.61.0/24", &sb), "unknown option '198.18.61.0/24'");
+	CHECK_CONTAINS(route_round_trip("198.18.60.0/24 scope moon", &sb), "scope 'moon'");
+	sb_free(&sb);
+	expect_error(VRRP("virtual_routes = 198.18.60.0/24 via 198.18.0.254, 198.18.70.0/33\n"),
+		     "vrrp a.virtual_routes: '198.18.70.0/33'");
+}
+
 TEST(track_ref_parser)
 {
 	struct track_ref t;
@@ -220,4 +277,4 @@ TEST(track_ref_parser)
 }
 
 TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(vip_entry_parser),
-	  T(track_ref_parser))
+	  T(route_entry_parser), T(track_ref_parser))
