@@ -170,7 +170,9 @@ static void __attribute__((noreturn)) engine_child(struct parent *p, int fd)
 		_exit(1);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	_exit(vrrp_proc_main(p->cfg, fd));
+	/* exit(), not _exit(): libraries' destructors free what their
+	 * constructors took (the parent flushed stdio before the fork). */
+	exit(vrrp_proc_main(p->cfg, fd));
 }
 
 static int spawn_engine(struct parent *p)
@@ -181,6 +183,7 @@ static int spawn_engine(struct parent *p)
 	ret = ipc_pair(fds);
 	if (ret < 0)
 		return ret;
+	fflush(NULL);	/* the child must not write the parent's buffers again */
 	pid = fork();
 	if (pid < 0) {
 		ret = -errno;
