@@ -823,7 +823,10 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 	enum vrrp_drop why = VRRP_OK;
 
 	in->rx++;
-	if (rx->ttl != VRRP_TTL) {
+	/* TTL 255 proves a multicast advert never crossed a router. Unicast
+	 * peers may sit behind one; the peer list vouches for them instead,
+	 * as keepalived does. */
+	if (rx->ttl != VRRP_TTL && !in->conf->unicast_peers.n) {
 		in->drops[VRRP_DROP_TTL]++;
 		return;
 	}
