@@ -3,6 +3,7 @@
 #   make                 build everything (installs missing Debian build deps as root)
 #   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests
 #   make demo            a real server in a namespace running rs-agent
+#   make bench           benchmarks (bench/BENCHMARKS.md); make bench-director: directord's only
 #   make install DESTDIR=... PREFIX=...
 
 PREFIX     ?= /usr/local
@@ -50,7 +51,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench
+.PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench bench-director
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN)
@@ -145,8 +146,13 @@ check: deps-test
 demo: all
 	@tests/demo/realserver-demo.sh $(BUILD)
 
+# Benchmarks (root; they assert nothing): rs-agent's, then directord's
+# against keepalived. Both run even when the first reports a problem.
 bench: all
-	@bench/run.sh $(BUILD)
+	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; exit $$s
+
+bench-director: all
+	@bench/director.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
