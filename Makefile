@@ -102,6 +102,10 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/tests/test_ipvs: tests/unit/test_ipvs.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -119,6 +123,10 @@ $(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
 
 DIRECTOR_LIBSRC := $(filter-out director/main.c director/directorctl.c,$(DIRECTOR_SRC))
 $(BUILD)/fuzz/fuzz_vrrp_%: tests/fuzz/fuzz_vrrp_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz/fuzz_ipvs: tests/fuzz/fuzz_ipvs.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 

@@ -1,0 +1,574 @@
+/* IPVS over generic netlink through libnl-genl. See ipvs.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/ip_vs.h>
+#include <netlink/attr.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
+#include "ipvs.h"
+#include "util.h"
+
+struct ipvs {
+	struct nl_sock *sk;
+	int family;
+	int kernel_errno;		/* from the last NLMSG_ERROR, 0 when none */
+};
+
+/* ---- errors ---- */
+
+static int nle_to_errno(int nle)
+{
+	switch (nle < 0 ? -nle : nle) {
+	case NLE_SUCCESS:		return 0;
+	case NLE_NOMEM:			return -ENOMEM;
+	case NLE_EXIST:			return -EEXIST;
+	case NLE_INVAL:			return -EINVAL;
+	case NLE_RANGE:			return -ERANGE;
+	case NLE_MSGSIZE:		return -EMSGSIZE;
+	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
+	case NLE_OBJ_NOTFOUND:		return -ENOENT;
+	case NLE_NOADDR:		return -EADDRNOTAVAIL;
+	case NLE_BUSY:			return -EBUSY;
+	case NLE_NOACCESS:		return -EACCES;
+	case NLE_PERM:			return -EPERM;
+	case NLE_NODEV:			return -ENODEV;
+	case NLE_AGAIN:			return -EAGAIN;
+	case NLE_DUMP_INTR:		return -EAGAIN;
+	default:			return -EIO;
+	}
+}
+
+static int remember_kernel_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct ipvs *v = arg;
+
+	(void)who;
+	v->kernel_errno = e->error < 0 ? -e->error : e->error;
+	return NL_STOP;
+}
+
+/* The kernel's own errno when it is what libnl reports (libnl folds
+ * several errnos into one of its codes: ESRCH and ENOENT both become
+ * "object not found"). */
+static int result(struct ipvs *v, int nle)
+{
+	int kerr = v->kernel_errno;
+
+	v->kernel_errno = 0;
+	if (nle >= 0)
+		return 0;
+	if (kerr > 0 && nl_syserr2nlerr(kerr) == -nle)
+		return -kerr;
+	return nle_to_errno(nle);
+}
+
+const char *ipvs_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:		return "success";
+	case ENOENT:	return "no such object, or no such scheduler (is the ip_vs_<name> module available?)";
+	case ESRCH:	return "no such service";
+	case EEXIST:	return "already exists";
+	case EINVAL:	return "invalid argument (a value the kernel refuses)";
+	case EPERM:	return "operation not permitted (CAP_NET_ADMIN needed)";
+	case EAFNOSUPPORT: return "address family not supported (IPv6 in IPVS missing?)";
+	case EPROTONOSUPPORT: return "protocol not supported";
+	case ENOMEM:	return "out of memory";
+	case EBUSY:	return "busy (the sync daemon is already running?)";
+	case ENODEV:	return "no such interface";
+	default:	return strerror(err < 0 ? -err : err);
+	}
+}
+
+/* ---- the socket ---- */
+
+int ipvs_open(struct ipvs **out)
+{
+	struct ipvs *v;
+	int fd, flags, nle;
+
+	*out = NULL;
+	if (!(v = calloc(1, sizeof(*v))))
+		return -ENOMEM;
+	if (!(v->sk = nl_socket_alloc())) {
+		free(v);
+		return -ENOMEM;
+	}
+	if ((nle = genl_connect(v->sk)) < 0)
+		goto fail;
+	/* Checks and scripts are forked from the daemon: no netlink for them. */
+	fd = nl_socket_get_fd(v->sk);
+	flags = fcntl(fd, F_GETFD);
+	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+		nle = -NLE_BAD_SOCK;
+		goto fail;
+	}
+	nl_socket_modify_err_cb(v->sk, NL_CB_CUSTOM, remember_kernel_error, v);
+	v->family = genl_ctrl_resolve(v->sk, IPVS_GENL_NAME);
+	if (v->family < 0) {
+		nle = v->family;
+		goto fail;
+	}
+	*out = v;
+	return 0;
+fail:
+	nl_socket_free(v->sk);
+	free(v);
+	return nle == -NLE_OBJ_NOTFOUND ? -ENOENT : nle_to_errno(nle);
+}
+
+void ipvs_close(struct ipvs *v)
+{
+	if (!v)
+		return;
+	nl_socket_free(v->sk);
+	free(v);
+}
+
+/* ---- encoding ---- */
+
+static uint32_t v4_mask(uint32_t prefixlen)
+{
+	return htonl(prefixlen >= 32 ? 0xffffffffu : prefixlen == 0 ? 0 : ~(0xffffffffu >> prefixlen));
+}
+
+/* The kernel reads addresses as a 16-byte union nf_inet_addr. */
+static int put_addr(struct nl_msg *msg, int type, const struct ipaddr *a)
+{
+	uint8_t buf[16] = { 0 };
+
+	memcpy(buf, a->u.bytes, a->family == AF_INET ? 4 : 16);
+	return nla_put(msg, type, sizeof(buf), buf);
+}
+
+static bool service_valid(const struct ipvs_service *s)
+{
+	if (s->af != AF_INET && s->af != AF_INET6)
+		return false;
+	if (s->fwmark)
+		return true;
+	return s->addr.family == s->af &&
+	       (s->protocol == IPPROTO_TCP || s->protocol == IPPROTO_UDP || s->protocol == IPPROTO_SCTP);
+}
+
+/* full: what NEW and SET need besides the key. */
+static int put_service(struct nl_msg *msg, const struct ipvs_service *s, bool full)
+{
+	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE);
+	struct ip_vs_flags fl = { .flags = s->flags & ~(uint32_t)IP_VS_SVC_F_HASHED, .mask = ~0u };
+	int err = 0;
+
+	if (!nest)
+		return -EMSGSIZE;
+	err |= nla_put_u16(msg, IPVS_SVC_ATTR_AF, (uint16_t)s->af);
+	if (s->fwmark) {
+		err |= nla_put_u32(msg, IPVS_SVC_ATTR_FWMARK, s->fwmark);
+	} else {
+		err |= nla_put_u16(msg, IPVS_SVC_ATTR_PROTOCOL, s->protocol);
+		err |= put_addr(msg, IPVS_SVC_ATTR_ADDR, &s->addr);
+		err |= nla_put_u16(msg, IPVS_SVC_ATTR_PORT, htons(s->port));
+	}
+	if (full) {
+		err |= nla_put_string(msg, IPVS_SVC_ATTR_SCHED_NAME, s->sched);
+		err |= nla_put(msg, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl);
+		err |= nla_put_u32(msg, IPVS_SVC_ATTR_TIMEOUT, s->timeout);
+		/* IPv4: a mask in network order; IPv6: a prefix length. */
+		err |= nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK,
+				   s->af == AF_INET ? v4_mask(s->netmask) : (s->netmask ? s->netmask : 128));
+	}
+	nla_nest_end(msg, nest);
+	return err ? -EMSGSIZE : 0;
+}
+
+static int put_dest(struct nl_msg *msg, const struct ipvs_service *s, const struct ipvs_dest *d, bool full)
+{
+	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_DEST);
+	int err = 0;
+
+	if (!nest)
+		return -EMSGSIZE;
+	err |= put_addr(msg, IPVS_DEST_ATTR_ADDR, &d->addr);
+	err |= nla_put_u16(msg, IPVS_DEST_ATTR_PORT, htons(d->port));
+	if (d->addr.family != s->af)
+		err |= nla_put_u16(msg, IPVS_DEST_ATTR_ADDR_FAMILY, (uint16_t)d->addr.family);
+	if (full) {
+		err |= nla_put_u32(msg, IPVS_DEST_ATTR_FWD_METHOD, d->fwd & IP_VS_CONN_F_FWD_MASK);
+		err |= nla_put_u32(msg, IPVS_DEST_ATTR_WEIGHT, (uint32_t)d->weight);
+		err |= nla_put_u32(msg, IPVS_DEST_ATTR_U_THRESH, d->u_threshold);
+		err |= nla_put_u32(msg, IPVS_DEST_ATTR_L_THRESH, d->l_threshold);
+	}
+	nla_nest_end(msg, nest);
+	return err ? -EMSGSIZE : 0;
+}
+
+static int new_request(struct ipvs *v, uint8_t cmd, int flags, struct nl_msg **out)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	*out = NULL;
+	if (!msg)
+		return -ENOMEM;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, v->family, 0, flags, cmd, IPVS_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	*out = msg;
+	return 0;
+}
+
+/* One request, waiting for its acknowledgement. */
+static int request(struct ipvs *v, uint8_t cmd, const struct ipvs_service *s, const struct ipvs_dest *d)
+{
+	bool full = cmd == IPVS_CMD_NEW_SERVICE || cmd == IPVS_CMD_SET_SERVICE || cmd == IPVS_CMD_NEW_DEST ||
+		    cmd == IPVS_CMD_SET_DEST;
+	struct nl_msg *msg;
+	int err;
+
+	if (!v || !s || !service_valid(s) || (d && d->addr.family != AF_INET && d->addr.family != AF_INET6))
+		return -EINVAL;
+	if ((err = new_request(v, cmd, 0, &msg)) < 0)
+		return err;
+	err = put_service(msg, s, full && !d);
+	if (err == 0 && d)
+		err = put_dest(msg, s, d, full);
+	if (err < 0) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return result(v, nl_send_sync(v->sk, msg));	/* frees msg */
+}
+
+int ipvs_service_add(struct ipvs *v, const struct ipvs_service *s)
+{
+	return request(v, IPVS_CMD_NEW_SERVICE, s, NULL);
+}
+
+int ipvs_service_edit(struct ipvs *v, const struct ipvs_service *s)
+{
+	return request(v, IPVS_CMD_SET_SERVICE, s, NULL);
+}
+
+int ipvs_service_del(struct ipvs *v, const struct ipvs_service *s)
+{
+	return request(v, IPVS_CMD_DEL_SERVICE, s, NULL);
+}
+
+int ipvs_dest_add(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d)
+{
+	return d ? request(v, IPVS_CMD_NEW_DEST, s, d) : -EINVAL;
+}
+
+int ipvs_dest_edit(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d)
+{
+	return d ? request(v, IPVS_CMD_SET_DEST, s, d) : -EINVAL;
+}
+
+int ipvs_dest_del(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d)
+{
+	return d ? request(v, IPVS_CMD_DEL_DEST, s, d) : -EINVAL;
+}
+
+/* ---- decoding ---- */
+
+static const struct nla_policy stats_policy[IPVS_STATS_ATTR_MAX + 1] = {
+	[IPVS_STATS_ATTR_CONNS] = { .type = NLA_U32 },
+	[IPVS_STATS_ATTR_INPKTS] = { .type = NLA_U32 },
+	[IPVS_STATS_ATTR_OUTPKTS] = { .type = NLA_U32 },
+	[IPVS_STATS_ATTR_INBYTES] = { .type = NLA_U64 },
+	[IPVS_STATS_ATTR_OUTBYTES] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy stats64_policy[IPVS_STATS_ATTR_MAX + 1] = {
+	[IPVS_STATS_ATTR_CONNS] = { .type = NLA_U64 },
+	[IPVS_STATS_ATTR_INPKTS] = { .type = NLA_U64 },
+	[IPVS_STATS_ATTR_OUTPKTS] = { .type = NLA_U64 },
+	[IPVS_STATS_ATTR_INBYTES] = { .type = NLA_U64 },
+	[IPVS_STATS_ATTR_OUTBYTES] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy svc_policy[IPVS_SVC_ATTR_MAX + 1] = {
+	[IPVS_SVC_ATTR_AF] = { .type = NLA_U16 },
+	[IPVS_SVC_ATTR_PROTOCOL] = { .type = NLA_U16 },
+	[IPVS_SVC_ATTR_ADDR] = { .type = NLA_UNSPEC, .minlen = 16 },
+	[IPVS_SVC_ATTR_PORT] = { .type = NLA_U16 },
+	[IPVS_SVC_ATTR_FWMARK] = { .type = NLA_U32 },
+	[IPVS_SVC_ATTR_SCHED_NAME] = { .type = NLA_UNSPEC },
+	[IPVS_SVC_ATTR_FLAGS] = { .type = NLA_UNSPEC, .minlen = sizeof(struct ip_vs_flags) },
+	[IPVS_SVC_ATTR_TIMEOUT] = { .type = NLA_U32 },
+	[IPVS_SVC_ATTR_NETMASK] = { .type = NLA_U32 },
+	[IPVS_SVC_ATTR_STATS] = { .type = NLA_NESTED },
+	[IPVS_SVC_ATTR_STATS64] = { .type = NLA_NESTED },
+};
+
+static const struct nla_policy dest_policy[IPVS_DEST_ATTR_MAX + 1] = {
+	[IPVS_DEST_ATTR_ADDR] = { .type = NLA_UNSPEC, .minlen = 16 },
+	[IPVS_DEST_ATTR_PORT] = { .type = NLA_U16 },
+	[IPVS_DEST_ATTR_FWD_METHOD] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_WEIGHT] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_U_THRESH] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_L_THRESH] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_ACTIVE_CONNS] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_INACT_CONNS] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_PERSIST_CONNS] = { .type = NLA_U32 },
+	[IPVS_DEST_ATTR_STATS] = { .type = NLA_NESTED },
+	[IPVS_DEST_ATTR_ADDR_FAMILY] = { .type = NLA_U16 },
+	[IPVS_DEST_ATTR_STATS64] = { .type = NLA_NESTED },
+};
+
+static int parse_nested(struct nlattr **tb, int max, const void *data, size_t len,
+			const struct nla_policy *policy)
+{
+	if (!data || len > INT32_MAX)
+		return -EINVAL;
+	return nla_parse(tb, max, (struct nlattr *)data, (int)len, (struct nla_policy *)policy) < 0 ? -EINVAL : 0;
+}
+
+/* Stats64 when present (kernels since 4.x), else the 32-bit counters. */
+static void decode_stats(struct nlattr *stats64, struct nlattr *stats32, struct ipvs_stats *st)
+{
+	struct nlattr *tb[IPVS_STATS_ATTR_MAX + 1];
+	bool wide = stats64 != NULL;
+	struct nlattr *src = wide ? stats64 : stats32;
+
+	memset(st, 0, sizeof(*st));
+	if (!src || parse_nested(tb, IPVS_STATS_ATTR_MAX, nla_data(src), (size_t)nla_len(src),
+				 wide ? stats64_policy : stats_policy) < 0)
+		return;
+#define GET(attr, field) \
+	if (tb[attr]) \
+		st->field = wide || (attr) >= IPVS_STATS_ATTR_INBYTES ? nla_get_u64(tb[attr]) : nla_get_u32(tb[attr])
+	GET(IPVS_STATS_ATTR_CONNS, conns);
+	GET(IPVS_STATS_ATTR_INPKTS, inpkts);
+	GET(IPVS_STATS_ATTR_OUTPKTS, outpkts);
+	GET(IPVS_STATS_ATTR_INBYTES, inbytes);
+	GET(IPVS_STATS_ATTR_OUTBYTES, outbytes);
+#undef GET
+}
+
+static int decode_addr(const struct nlattr *a, int family, struct ipaddr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	out->family = family;
+	out->prefixlen = family == AF_INET ? 32 : 128;
+	memcpy(out->u.bytes, nla_data(a), family == AF_INET ? 4 : 16);
+	return 0;
+}
+
+static int v4_prefixlen(uint32_t mask_be, uint32_t *prefixlen)
+{
+	uint32_t m = ntohl(mask_be), n = 0;
+
+	while (n < 32 && (m & (0x80000000u >> n)))
+		n++;
+	/* The rest must be zero: a mask, not any number. */
+	if (n < 32 && (m << n) != 0)
+		return -EINVAL;
+	*prefixlen = n;
+	return 0;
+}
+
+int ipvs_service_decode(const void *data, size_t len, struct ipvs_service *s, struct ipvs_stats *st)
+{
+	struct nlattr *tb[IPVS_SVC_ATTR_MAX + 1];
+	struct ipvs_stats ignored;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	if (parse_nested(tb, IPVS_SVC_ATTR_MAX, data, len, svc_policy) < 0 || !tb[IPVS_SVC_ATTR_AF] ||
+	    !tb[IPVS_SVC_ATTR_SCHED_NAME] || !tb[IPVS_SVC_ATTR_FLAGS] || !tb[IPVS_SVC_ATTR_TIMEOUT] ||
+	    !tb[IPVS_SVC_ATTR_NETMASK])
+		return -EINVAL;
+	s->af = nla_get_u16(tb[IPVS_SVC_ATTR_AF]);
+	if (s->af != AF_INET && s->af != AF_INET6)
+		return -EINVAL;
+	if (tb[IPVS_SVC_ATTR_FWMARK] && nla_get_u32(tb[IPVS_SVC_ATTR_FWMARK])) {
+		s->fwmark = nla_get_u32(tb[IPVS_SVC_ATTR_FWMARK]);
+	} else {
+		if (!tb[IPVS_SVC_ATTR_PROTOCOL] || !tb[IPVS_SVC_ATTR_ADDR] || !tb[IPVS_SVC_ATTR_PORT])
+			return -EINVAL;
+		s->protocol = nla_get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
+		if (decode_addr(tb[IPVS_SVC_ATTR_ADDR], s->af, &s->addr) < 0)
+			return -EINVAL;
+		s->port = ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT]));
+	}
+	/* The name must end inside the attribute and fit ours. */
+	n = strnlen(nla_data(tb[IPVS_SVC_ATTR_SCHED_NAME]), (size_t)nla_len(tb[IPVS_SVC_ATTR_SCHED_NAME]));
+	if (n == 0 || n >= sizeof(s->sched) || n >= (size_t)nla_len(tb[IPVS_SVC_ATTR_SCHED_NAME]))
+		return -EINVAL;
+	memcpy(s->sched, nla_data(tb[IPVS_SVC_ATTR_SCHED_NAME]), n);
+	{
+		struct ip_vs_flags fl;
+
+		memcpy(&fl, nla_data(tb[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+		s->flags = fl.flags & ~(uint32_t)IP_VS_SVC_F_HASHED;
+	}
+	s->timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
+	s->netmask = nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]);
+	if (s->af == AF_INET ? v4_prefixlen(s->netmask, &s->netmask) < 0 : s->netmask > 128)
+		return -EINVAL;
+	decode_stats(tb[IPVS_SVC_ATTR_STATS64], tb[IPVS_SVC_ATTR_STATS], st ? st : &ignored);
+	return 0;
+}
+
+int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_dest *d)
+{
+	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
+	int af = service_af;
+
+	memset(d, 0, sizeof(*d));
+	if (parse_nested(tb, IPVS_DEST_ATTR_MAX, data, len, dest_policy) < 0 || !tb[IPVS_DEST_ATTR_ADDR] ||
+	    !tb[IPVS_DEST_ATTR_PORT] || !tb[IPVS_DEST_ATTR_FWD_METHOD] || !tb[IPVS_DEST_ATTR_WEIGHT])
+		return -EINVAL;
+	if (tb[IPVS_DEST_ATTR_ADDR_FAMILY])
+		af = nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY]);
+	if (decode_addr(tb[IPVS_DEST_ATTR_ADDR], af, &d->addr) < 0)
+		return -EINVAL;
+	d->port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_PORT]));
+	d->fwd = nla_get_u32(tb[IPVS_DEST_ATTR_FWD_METHOD]) & IP_VS_CONN_F_FWD_MASK;
+	d->weight = (int32_t)nla_get_u32(tb[IPVS_DEST_ATTR_WEIGHT]);
+	if (tb[IPVS_DEST_ATTR_U_THRESH])
+		d->u_threshold = nla_get_u32(tb[IPVS_DEST_ATTR_U_THRESH]);
+	if (tb[IPVS_DEST_ATTR_L_THRESH])
+		d->l_threshold = nla_get_u32(tb[IPVS_DEST_ATTR_L_THRESH]);
+	if (tb[IPVS_DEST_ATTR_ACTIVE_CONNS])
+		d->active_conns = nla_get_u32(tb[IPVS_DEST_ATTR_ACTIVE_CONNS]);
+	if (tb[IPVS_DEST_ATTR_INACT_CONNS])
+		d->inact_conns = nla_get_u32(tb[IPVS_DEST_ATTR_INACT_CONNS]);
+	if (tb[IPVS_DEST_ATTR_PERSIST_CONNS])
+		d->persist_conns = nla_get_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS]);
+	decode_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS], &d->stats);
+	return 0;
+}
+
+/* ---- dumps ---- */
+
+struct dump_ctx {
+	int cmd_attr;			/* IPVS_CMD_ATTR_SERVICE or _DEST */
+	int service_af;
+	ipvs_service_cb service_cb;
+	ipvs_dest_cb dest_cb;
+	void *arg;
+	int err;			/* first decode error or callback result */
+};
+
+static int dump_one(struct nl_msg *msg, void *arg)
+{
+	struct dump_ctx *c = arg;
+	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
+	struct nlattr *a;
+	int ret;
+
+	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, IPVS_CMD_ATTR_MAX, NULL) < 0 || !(a = tb[c->cmd_attr])) {
+		c->err = -EPROTO;
+		return NL_STOP;
+	}
+	if (c->service_cb) {
+		struct ipvs_service s;
+		struct ipvs_stats st;
+
+		ret = ipvs_service_decode(nla_data(a), (size_t)nla_len(a), &s, &st);
+		if (ret == 0)
+			ret = c->service_cb(&s, &st, c->arg);
+	} else {
+		struct ipvs_dest d;
+
+		ret = ipvs_dest_decode(nla_data(a), (size_t)nla_len(a), c->service_af, &d);
+		if (ret == 0)
+			ret = c->dest_cb(&d, c->arg);
+	}
+	if (ret < 0) {
+		c->err = ret;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+static int dump(struct ipvs *v, struct nl_msg *msg, struct dump_ctx *c)
+{
+	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	int nle;
+
+	if (!cb) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_one, c);
+	nle = nl_send_auto(v->sk, msg);
+	nlmsg_free(msg);
+	if (nle >= 0)
+		nle = nl_recvmsgs(v->sk, cb);
+	nl_cb_put(cb);
+	if (c->err)
+		return c->err;
+	return result(v, nle);
+}
+
+int ipvs_services(struct ipvs *v, ipvs_service_cb cb, void *arg)
+{
+	struct dump_ctx c = { .cmd_attr = IPVS_CMD_ATTR_SERVICE, .service_cb = cb, .arg = arg };
+	struct nl_msg *msg;
+	int err;
+
+	if (!v || !cb)
+		return -EINVAL;
+	if ((err = new_request(v, IPVS_CMD_GET_SERVICE, NLM_F_DUMP, &msg)) < 0)
+		return err;
+	return dump(v, msg, &c);
+}
+
+int ipvs_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg)
+{
+	struct dump_ctx c = { .cmd_attr = IPVS_CMD_ATTR_DEST, .dest_cb = cb, .arg = arg };
+	struct nl_msg *msg;
+	int err;
+
+	if (!v || !s || !cb || !service_valid(s))
+		return -EINVAL;
+	c.service_af = s->af;
+	if ((err = new_request(v, IPVS_CMD_GET_DEST, NLM_F_DUMP, &msg)) < 0)
+		return err;
+	if ((err = put_service(msg, s, false)) < 0) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return dump(v, msg, &c);
+}
+
+/* ---- names ---- */
+
+static const char *protocol_name(uint16_t p)
+{
+	switch (p) {
+	case IPPROTO_TCP: return "TCP";
+	case IPPROTO_UDP: return "UDP";
+	case IPPROTO_SCTP: return "SCTP";
+	default: return "?";
+	}
+}
+
+const char *ipvs_service_name(const struct ipvs_service *s, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (s->fwmark)
+		snprintf(buf, size, "FWM %u%s", s->fwmark, s->af == AF_INET6 ? " IPv6" : "");
+	else if (s->af == AF_INET6)
+		snprintf(buf, size, "%s [%s]:%u", protocol_name(s->protocol), ipaddr_ntop(&s->addr, a, sizeof(a)),
+			 s->port);
+	else
+		snprintf(buf, size, "%s %s:%u", protocol_name(s->protocol), ipaddr_ntop(&s->addr, a, sizeof(a)),
+			 s->port);
+	return buf;
+}
