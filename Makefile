@@ -102,7 +102,7 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs: tests/unit/test_ipvs.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_lvs_reconcile: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -184,7 +184,7 @@ static int put_service(struct nl_msg *msg, const struct ipvs_service *s, bool fu
 		err |= nla_put_u32(msg, IPVS_SVC_ATTR_TIMEOUT, s->timeout);
 		/* IPv4: a mask in network order; IPv6: a prefix length. */
 		err |= nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK,
-				   s->af == AF_INET ? v4_mask(s->netmask) : (s->netmask ? s->netmask : 128));
+				   s->af == AF_INET ? v4_mask(s->netmask ? s->netmask : 32) : (s->netmask ? s->netmask : 128));
 	}
 	nla_nest_end(msg, nest);
 	return err ? -EMSGSIZE : 0;

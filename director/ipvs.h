@@ -23,7 +23,7 @@ struct ipvs_service {
 	char sched[IPVS_SCHED_MAX];	/* "rr", "wlc", "mh", ... */
 	uint32_t flags;			/* IP_VS_SVC_F_PERSISTENT, _ONEPACKET, _SCHED1..3 */
 	uint32_t timeout;		/* persistence, seconds */
-	uint32_t netmask;		/* persistence: IPv4 prefix length or IPv6 one */
+	uint32_t netmask;		/* persistence: prefix length; 0 means the whole address */
 };
 
 struct ipvs_stats {
