@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <linux/ip_vs.h>
+#include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
@@ -21,7 +22,14 @@ struct ipvs {
 	struct nl_sock *sk;
 	int family;
 	int kernel_errno;		/* from the last NLMSG_ERROR, 0 when none */
+	uint32_t batch_seq;		/* ipvs_apply's own sequence numbers */
 };
+
+/* Requests per sendmsg. All but the last go without NLM_F_ACK: the kernel
+ * answers those only when they fail, so a batch costs one send and one
+ * receive; 128 failures still fit the default receive buffer. */
+#define BATCH_MAX 128
+#define BATCH_SEQ_BASE 0x40000000u	/* away from libnl's automatic ones */
 
 /* ---- errors ---- */
 
@@ -114,6 +122,14 @@ int ipvs_open(struct ipvs **out)
 		goto fail;
 	}
 	nl_socket_modify_err_cb(v->sk, NL_CB_CUSTOM, remember_kernel_error, v);
+	/* Acknowledgements without a copy of each request: a batch's acks
+	 * then fit the default receive buffer. Old kernels lack it: fine. */
+	{
+		int one = 1;
+
+		(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	}
+	v->batch_seq = BATCH_SEQ_BASE;
 	v->family = genl_ctrl_resolve(v->sk, IPVS_GENL_NAME);
 	if (v->family < 0) {
 		nle = v->family;
@@ -276,6 +292,159 @@ int ipvs_dest_edit(struct ipvs *v, const struct ipvs_service *s, const struct ip
 int ipvs_dest_del(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d)
 {
 	return d ? request(v, IPVS_CMD_DEL_DEST, s, d) : -EINVAL;
+}
+
+/* ---- batches ---- */
+
+static const uint8_t req_cmd[] = {
+	[IPVS_REQ_SERVICE_ADD] = IPVS_CMD_NEW_SERVICE, [IPVS_REQ_SERVICE_EDIT] = IPVS_CMD_SET_SERVICE,
+	[IPVS_REQ_SERVICE_DEL] = IPVS_CMD_DEL_SERVICE, [IPVS_REQ_DEST_ADD] = IPVS_CMD_NEW_DEST,
+	[IPVS_REQ_DEST_EDIT] = IPVS_CMD_SET_DEST, [IPVS_REQ_DEST_DEL] = IPVS_CMD_DEL_DEST,
+};
+
+static struct nl_msg *build_request(struct ipvs *v, const struct ipvs_request *r, uint32_t seq, bool ack,
+				    int *err)
+{
+	bool dest = r->type >= IPVS_REQ_DEST_ADD;
+	bool full = r->type == IPVS_REQ_SERVICE_ADD || r->type == IPVS_REQ_SERVICE_EDIT ||
+		    r->type == IPVS_REQ_DEST_ADD || r->type == IPVS_REQ_DEST_EDIT;
+	struct nl_msg *msg = nlmsg_alloc();
+
+	*err = -ENOMEM;
+	if (!msg)
+		return NULL;
+	*err = -EINVAL;
+	if ((unsigned)r->type >= ARRAY_SIZE(req_cmd) || !r->svc || !service_valid(r->svc) ||
+	    (dest && (!r->dest || (r->dest->addr.family != AF_INET && r->dest->addr.family != AF_INET6))))
+		goto fail;
+	*err = -EMSGSIZE;
+	if (!genlmsg_put(msg, 0, seq, v->family, 0, ack ? NLM_F_ACK : 0, req_cmd[r->type], IPVS_GENL_VERSION))
+		goto fail;
+	if ((*err = put_service(msg, r->svc, full && !dest)) < 0 || (dest && (*err = put_dest(msg, r->svc, r->dest, full)) < 0))
+		goto fail;
+	*err = 0;
+	return msg;
+fail:
+	nlmsg_free(msg);
+	return NULL;
+}
+
+struct batch_ctx {
+	struct ipvs_request *reqs;
+	uint32_t first_seq;
+	size_t n;
+	uint32_t last_seq;		/* the one request sent with NLM_F_ACK */
+	bool done;			/* its answer came: all answers are in */
+};
+
+static void batch_answer(struct batch_ctx *c, uint32_t seq, int error)
+{
+	uint32_t k = seq - c->first_seq;
+
+	if (k < c->n)
+		c->reqs[k].result = error > 0 ? -error : error;
+	if (seq == c->last_seq)
+		c->done = true;
+}
+
+static int batch_ack(struct nl_msg *msg, void *arg)
+{
+	batch_answer(arg, nlmsg_hdr(msg)->nlmsg_seq, 0);
+	return NL_OK;
+}
+
+static int batch_err(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	(void)who;
+	batch_answer(arg, e->msg.nlmsg_seq, e->error);
+	return NL_SKIP;		/* the rest of the batch's answers follow */
+}
+
+static int any_seq(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;		/* ours are checked against the batch instead */
+}
+
+/* Send reqs[0..n) (n <= BATCH_MAX) in one buffer and collect the answers.
+ * The kernel handles the buffer's requests in order while sending it, so
+ * once the last (acknowledged) one is answered, every failure before it
+ * has been reported too. */
+static int send_batch(struct ipvs *v, struct ipvs_request *reqs, size_t n, struct nl_cb *cb, struct batch_ctx *c)
+{
+	struct strbuf buf;
+	size_t last = n;
+	int err = 0;
+
+	c->reqs = reqs;
+	c->first_seq = v->batch_seq;
+	c->n = n;
+	c->done = false;
+	v->batch_seq += (uint32_t)n;
+	/* The last request that can be sent carries the acknowledgement. */
+	for (size_t k = n; k-- > 0 && last == n;) {
+		struct nl_msg *msg = build_request(v, &reqs[k], 0, false, &reqs[k].result);
+
+		if (msg)
+			last = k;
+		nlmsg_free(msg);
+	}
+	if (last == n)
+		return 0;	/* every one refused here */
+	c->last_seq = c->first_seq + (uint32_t)last;
+	sb_init(&buf);
+	for (size_t k = 0; k <= last; k++) {
+		struct nl_msg *msg = build_request(v, &reqs[k], c->first_seq + (uint32_t)k, k == last, &reqs[k].result);
+		struct nlmsghdr *h;
+
+		if (!msg)
+			continue;	/* refused here, result set; never sent */
+		h = nlmsg_hdr(msg);
+		sb_appendn(&buf, (const char *)h, NLMSG_ALIGN(h->nlmsg_len));
+		nlmsg_free(msg);
+	}
+	if (buf.failed)
+		err = -ENOMEM;
+	else if (nl_sendto(v->sk, buf.buf, buf.len) < 0)
+		err = -EIO;
+	sb_free(&buf);
+	/* Bounded: at most one answer per request, read one at a time. */
+	for (size_t rounds = 0; err == 0 && !c->done; rounds++) {
+		int nle;
+
+		if (rounds > n + 8) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		nle = nl_recvmsgs(v->sk, cb);
+		if (nle < 0 && nle != -NLE_AGAIN)
+			err = nle_to_errno(nle);
+	}
+	return err;
+}
+
+int ipvs_apply(struct ipvs *v, struct ipvs_request *reqs, size_t n)
+{
+	struct batch_ctx c;
+	struct nl_cb *cb;
+	int err = 0, failed = 0;
+
+	if (!v || (n && !reqs))
+		return -EINVAL;
+	if (!(cb = nl_cb_alloc(NL_CB_DEFAULT)))
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, batch_ack, &c);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, any_seq, NULL);
+	nl_cb_err(cb, NL_CB_CUSTOM, batch_err, &c);
+	for (size_t at = 0; at < n && err == 0; at += BATCH_MAX)
+		err = send_batch(v, reqs + at, n - at < BATCH_MAX ? n - at : BATCH_MAX, cb, &c);
+	nl_cb_put(cb);
+	if (err < 0)
+		return err;
+	for (size_t k = 0; k < n; k++)
+		failed += reqs[k].result != 0;
+	return failed;
 }
 
 /* ---- decoding ---- */

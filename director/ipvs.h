@@ -57,6 +57,25 @@ int ipvs_dest_add(struct ipvs *v, const struct ipvs_service *s, const struct ipv
 int ipvs_dest_edit(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d);
 int ipvs_dest_del(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d);
 
+/* Many operations at once: each is acknowledged and gets its own result,
+ * but they travel many to a message (one system call for up to 64), so
+ * programming thousands of objects does not wait for one ack at a time. */
+enum ipvs_req_type {
+	IPVS_REQ_SERVICE_ADD, IPVS_REQ_SERVICE_EDIT, IPVS_REQ_SERVICE_DEL,
+	IPVS_REQ_DEST_ADD, IPVS_REQ_DEST_EDIT, IPVS_REQ_DEST_DEL,
+};
+
+struct ipvs_request {
+	enum ipvs_req_type type;
+	const struct ipvs_service *svc;
+	const struct ipvs_dest *dest;	/* the _DEST_ types only */
+	int result;			/* set by ipvs_apply: 0 or -errno */
+};
+
+/* Returns how many requests failed (each with its result), or -errno when
+ * the batch could not be sent at all (results then undefined). */
+int ipvs_apply(struct ipvs *v, struct ipvs_request *reqs, size_t n);
+
 /* Dumps: the callback sees each object; a negative return stops the dump
  * and is returned. */
 typedef int (*ipvs_service_cb)(const struct ipvs_service *s, const struct ipvs_stats *st, void *arg);

@@ -187,6 +187,7 @@ TEST(arguments_checked_before_the_kernel)
 
 	CHECK_EQ_INT(ipvs_service_add(NULL, &s), -EINVAL);
 	CHECK_EQ_INT(ipvs_dest_add(NULL, &s, &d), -EINVAL);
+	CHECK_EQ_INT(ipvs_apply(NULL, NULL, 0), -EINVAL);
 	CHECK_CONTAINS(ipvs_strerror(-ESRCH), "no such service");
 	CHECK_CONTAINS(ipvs_strerror(-ENOENT), "scheduler");
 }
