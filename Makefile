@@ -54,7 +54,7 @@ RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 .PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench bench-director
 .DEFAULT_GOAL := all
 
-all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN)
+all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
 
 # Install what is missing, once, when running as root; otherwise say what to install.
 deps:
@@ -109,6 +109,11 @@ $(BUILD)/tests/test_ipvs $(BUILD)/tests/test_lvs_reconcile: $(BUILD)/tests/%: te
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Drivers of the director's kernel interfaces, for the VM tests.
+$(BUILD)/tools/ipvs-probe: tests/vmtools/ipvs-probe.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Idirector $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)

@@ -94,6 +94,7 @@ const char *ipvs_strerror(int err)
 	case ENOMEM:	return "out of memory";
 	case EBUSY:	return "busy (the sync daemon is already running?)";
 	case ENODEV:	return "no such interface";
+	case ENOPKG:	return "the kernel has no IPVS (is the ip_vs module loaded?)";
 	default:	return strerror(err < 0 ? -err : err);
 	}
 }
@@ -140,7 +141,7 @@ int ipvs_open(struct ipvs **out)
 fail:
 	nl_socket_free(v->sk);
 	free(v);
-	return nle == -NLE_OBJ_NOTFOUND ? -ENOENT : nle_to_errno(nle);
+	return nle == -NLE_OBJ_NOTFOUND ? -ENOPKG : nle_to_errno(nle);
 }
 
 void ipvs_close(struct ipvs *v)

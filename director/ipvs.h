@@ -44,7 +44,7 @@ struct ipvs_dest {
 
 struct ipvs;
 
-/* Connect and resolve the family; -ENOENT when the kernel has no IPVS. */
+/* Connect and resolve the family; -ENOPKG when the kernel has no IPVS. */
 int ipvs_open(struct ipvs **out);
 void ipvs_close(struct ipvs *v);
 

@@ -1,0 +1,212 @@
+/* ipvs-probe: drives director/ipvs.c and the reconciler against a real
+ * kernel, for the tests in tests/vm (the host kernel has no IPVS).
+ *
+ *   ipvs-probe sync N K [SVC DEST WEIGHT]   make the kernel hold N TCP
+ *       services 198.18.S.H:80 (wlc) with K DR destinations 198.19.D.H:80
+ *       (weight 1, or WEIGHT for destination DEST of service SVC); reads
+ *       the kernel, applies the difference, prints "ops=X failed=Y"
+ *   ipvs-probe dump                         every service and destination
+ *   ipvs-probe add-service SCHED            one service 192.0.2.90:80 with
+ *       scheduler SCHED; prints the result in words
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/ip_vs.h>
+
+#include "ipvs.h"
+#include "lvs_reconcile.h"
+
+static void want_table(struct lvs_table *t, size_t n, size_t k, long svc, long dest, int weight)
+{
+	t->svcs = calloc(n ? n : 1, sizeof(*t->svcs));
+	t->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ipvs_service *s = &t->svcs[i].svc;
+		char a[32];
+
+		s->af = AF_INET;
+		s->protocol = IPPROTO_TCP;
+		s->port = 80;
+		s->addr.family = AF_INET;
+		snprintf(a, sizeof(a), "198.18.%zu.%zu", i / 250, i % 250 + 1);
+		inet_pton(AF_INET, a, &s->addr.u.v4);
+		strcpy(s->sched, "wlc");
+		t->svcs[i].dests = calloc(k ? k : 1, sizeof(struct ipvs_dest));
+		t->svcs[i].ndests = k;
+		for (size_t j = 0; j < k; j++) {
+			struct ipvs_dest *d = &t->svcs[i].dests[j];
+
+			d->addr.family = AF_INET;
+			snprintf(a, sizeof(a), "198.19.%zu.%zu", j, i % 250 + 1);
+			inet_pton(AF_INET, a, &d->addr.u.v4);
+			d->port = 80;
+			d->fwd = IP_VS_CONN_F_DROUTE;
+			d->weight = (long)i == svc && (long)j == dest ? weight : 1;
+		}
+	}
+}
+
+/* ---- reading the kernel ---- */
+
+struct reader {
+	struct lvs_table *t;
+	size_t cap;
+	struct ipvs *v;
+	int err;
+};
+
+static int got_dest(const struct ipvs_dest *d, void *arg)
+{
+	struct lvs_service *s = arg;
+	struct ipvs_dest *p = realloc(s->dests, (s->ndests + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	s->dests = p;
+	s->dests[s->ndests++] = *d;
+	return 0;
+}
+
+static int got_service(const struct ipvs_service *svc, const struct ipvs_stats *st, void *arg)
+{
+	struct reader *r = arg;
+
+	(void)st;
+	if (r->t->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct lvs_service *p = realloc(r->t->svcs, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		r->t->svcs = p;
+		r->cap = cap;
+	}
+	r->t->svcs[r->t->n++] = (struct lvs_service){ *svc, NULL, 0 };
+	return 0;
+}
+
+static int read_kernel(struct ipvs *v, struct lvs_table *t)
+{
+	struct reader r = { t, 0, v, 0 };
+	int err;
+
+	t->svcs = NULL;
+	t->n = 0;
+	if ((err = ipvs_services(v, got_service, &r)) < 0)
+		return err;
+	for (size_t i = 0; i < t->n; i++)
+		if ((err = ipvs_dests(v, &t->svcs[i].svc, got_dest, &t->svcs[i])) < 0)
+			return err;
+	return 0;
+}
+
+static void free_table(struct lvs_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->svcs[i].dests);
+	free(t->svcs);
+}
+
+static const enum ipvs_req_type req_of[] = {
+	[LVS_OP_SERVICE_ADD] = IPVS_REQ_SERVICE_ADD, [LVS_OP_SERVICE_EDIT] = IPVS_REQ_SERVICE_EDIT,
+	[LVS_OP_SERVICE_DEL] = IPVS_REQ_SERVICE_DEL, [LVS_OP_DEST_ADD] = IPVS_REQ_DEST_ADD,
+	[LVS_OP_DEST_EDIT] = IPVS_REQ_DEST_EDIT, [LVS_OP_DEST_DEL] = IPVS_REQ_DEST_DEL,
+};
+
+static int cmd_sync(struct ipvs *v, int argc, char **argv)
+{
+	struct lvs_table want, have;
+	struct lvs_ops ops = { 0 };
+	struct ipvs_request *reqs;
+	long svc = argc >= 6 ? atol(argv[3]) : -1, dest = argc >= 6 ? atol(argv[4]) : -1;
+	int weight = argc >= 6 ? atoi(argv[5]) : 1, failed, err;
+
+	want_table(&want, (size_t)atol(argv[1]), (size_t)atol(argv[2]), svc, dest, weight);
+	if ((err = read_kernel(v, &have)) < 0 || (err = lvs_table_sort(&want)) < 0 || (err = lvs_table_sort(&have)) < 0 ||
+	    (err = lvs_diff(&want, &have, NULL, &ops)) < 0) {
+		fprintf(stderr, "ipvs-probe: %s\n", ipvs_strerror(err));
+		return 1;
+	}
+	reqs = calloc(ops.n ? ops.n : 1, sizeof(*reqs));
+	for (size_t i = 0; i < ops.n; i++)
+		reqs[i] = (struct ipvs_request){ req_of[ops.items[i].type], ops.items[i].svc, ops.items[i].dest, 0 };
+	failed = ipvs_apply(v, reqs, ops.n);
+	if (failed < 0) {
+		fprintf(stderr, "ipvs-probe: apply: %s\n", ipvs_strerror(failed));
+		return 1;
+	}
+	for (size_t i = 0; i < ops.n; i++)
+		if (reqs[i].result)
+			fprintf(stderr, "ipvs-probe: request %zu: %s\n", i, ipvs_strerror(reqs[i].result));
+	printf("ops=%zu failed=%d\n", ops.n, failed);
+	free(reqs);
+	lvs_ops_free(&ops);
+	free_table(&want);
+	free_table(&have);
+	return failed ? 1 : 0;
+}
+
+static int cmd_dump(struct ipvs *v)
+{
+	struct lvs_table have;
+	char buf[96], a[INET6_ADDRSTRLEN];
+	int err = read_kernel(v, &have);
+
+	if (err < 0 || (err = lvs_table_sort(&have)) < 0) {
+		fprintf(stderr, "ipvs-probe: %s\n", ipvs_strerror(err));
+		return 1;
+	}
+	for (size_t i = 0; i < have.n; i++) {
+		const struct lvs_service *s = &have.svcs[i];
+
+		printf("%s %s flags %u timeout %u netmask %u\n", ipvs_service_name(&s->svc, buf, sizeof(buf)),
+		       s->svc.sched, s->svc.flags, s->svc.timeout, s->svc.netmask);
+		for (size_t j = 0; j < s->ndests; j++)
+			printf("  -> %s:%u fwd %u weight %d\n", ipaddr_ntop(&s->dests[j].addr, a, sizeof(a)),
+			       s->dests[j].port, s->dests[j].fwd, s->dests[j].weight);
+	}
+	free_table(&have);
+	return 0;
+}
+
+static int cmd_add_service(struct ipvs *v, const char *sched)
+{
+	struct ipvs_service s = { .af = AF_INET, .protocol = IPPROTO_TCP, .port = 80 };
+	int err;
+
+	s.addr.family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.90", &s.addr.u.v4);
+	snprintf(s.sched, sizeof(s.sched), "%s", sched);
+	err = ipvs_service_add(v, &s);
+	printf("%s\n", err ? ipvs_strerror(err) : "added");
+	return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ipvs *v;
+	int err, rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: ipvs-probe sync N K [SVC DEST WEIGHT] | dump | add-service SCHED\n");
+		return 2;
+	}
+	if ((err = ipvs_open(&v)) < 0) {
+		fprintf(stderr, "ipvs-probe: %s\n", ipvs_strerror(err));
+		return 1;
+	}
+	if (strcmp(argv[1], "sync") == 0 && argc >= 4)
+		rc = cmd_sync(v, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "dump") == 0)
+		rc = cmd_dump(v);
+	else if (strcmp(argv[1], "add-service") == 0 && argc == 3)
+		rc = cmd_add_service(v, argv[2]);
+	else
+		rc = 2;
+	ipvs_close(v);
+	return rc;
+}
