@@ -319,7 +319,9 @@ static struct nl_msg *build_request(struct ipvs *v, const struct ipvs_request *r
 	    (dest && (!r->dest || (r->dest->addr.family != AF_INET && r->dest->addr.family != AF_INET6))))
 		goto fail;
 	*err = -EMSGSIZE;
-	if (!genlmsg_put(msg, 0, seq, v->family, 0, ack ? NLM_F_ACK : 0, req_cmd[r->type], IPVS_GENL_VERSION))
+	/* nl_sendto() does not complete messages as nl_send_auto() does. */
+	if (!genlmsg_put(msg, 0, seq, v->family, 0, NLM_F_REQUEST | (ack ? NLM_F_ACK : 0), req_cmd[r->type],
+			 IPVS_GENL_VERSION))
 		goto fail;
 	if ((*err = put_service(msg, r->svc, full && !dest)) < 0 || (dest && (*err = put_dest(msg, r->svc, r->dest, full)) < 0))
 		goto fail;

@@ -8,6 +8,8 @@
  *   ipvs-probe dump                         every service and destination
  *   ipvs-probe add-service SCHED            one service 192.0.2.90:80 with
  *       scheduler SCHED; prints the result in words
+ *   ipvs-probe batch-errors                 one batch whose middle requests
+ *       fail: prints each request's result
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -186,6 +188,33 @@ static int cmd_add_service(struct ipvs *v, const char *sched)
 	return err ? 1 : 0;
 }
 
+static int cmd_batch_errors(struct ipvs *v)
+{
+	struct ipvs_service a = { .af = AF_INET, .protocol = IPPROTO_TCP, .port = 81 }, b, missing;
+	struct ipvs_dest d = { .port = 81, .fwd = IP_VS_CONN_F_DROUTE, .weight = 1 };
+	struct ipvs_request reqs[5];
+	int failed;
+
+	a.addr.family = d.addr.family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.91", &a.addr.u.v4);
+	inet_pton(AF_INET, "192.0.2.191", &d.addr.u.v4);
+	strcpy(a.sched, "rr");
+	b = missing = a;
+	b.port = 82;
+	missing.port = 83;
+	reqs[0] = (struct ipvs_request){ IPVS_REQ_SERVICE_ADD, &a, NULL, 0 };
+	reqs[1] = (struct ipvs_request){ IPVS_REQ_SERVICE_ADD, &a, NULL, 0 };		/* exists by now */
+	reqs[2] = (struct ipvs_request){ IPVS_REQ_DEST_ADD, &missing, &d, 0 };		/* no such service */
+	reqs[3] = (struct ipvs_request){ IPVS_REQ_SERVICE_ADD, &b, NULL, 0 };
+	reqs[4] = (struct ipvs_request){ IPVS_REQ_DEST_ADD, &b, &d, 0 };
+	failed = ipvs_apply(v, reqs, 5);
+	printf("failed=%d", failed);
+	for (int i = 0; i < 5; i++)
+		printf(" %d:%s", i, reqs[i].result ? strerrorname_np(-reqs[i].result) : "ok");
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ipvs *v;
@@ -203,6 +232,8 @@ int main(int argc, char **argv)
 		rc = cmd_sync(v, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "dump") == 0)
 		rc = cmd_dump(v);
+	else if (strcmp(argv[1], "batch-errors") == 0)
+		rc = cmd_batch_errors(v);
 	else if (strcmp(argv[1], "add-service") == 0 && argc == 3)
 		rc = cmd_add_service(v, argv[2]);
 	else
