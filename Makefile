@@ -1,7 +1,8 @@
 # dsrkit — build, test, install.
 #
 #   make                 build everything (installs missing Debian build deps as root)
-#   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests
+#   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests, VM tests
+#   make vm              IPVS tests in a qemu VM (tests/vm; installs qemu and fetches a kernel as root)
 #   make demo            a real server in a namespace running rs-agent
 #   make bench           benchmarks (bench/BENCHMARKS.md); make bench-director: directord's only
 #   make install DESTDIR=... PREFIX=...
@@ -51,7 +52,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns demo install clean bench bench-director
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
@@ -151,6 +152,11 @@ fuzz: deps-test $(FUZZ_BIN)
 
 netns: all
 	@tests/run-netns.sh $(BUILD)
+
+# tests/vm/vm.sh installs its own host packages (qemu, kmod, cpio, ipvsadm)
+# and reports SKIP when it cannot; its cache is $(BUILD)/vm.
+vm: all
+	@tests/run-vm.sh $(BUILD)
 
 # The README's test command.
 check: deps-test

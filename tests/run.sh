@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite (`make check`): build, unit tests, the same unit tests
 # under ASan+UBSan, fuzz smoke runs, then the root tests in network
-# namespaces. Every runner prints PASS/FAIL/SKIP lines; this script counts
-# them and ends with "N passed, N failed, N skipped".
+# namespaces, then the IPVS tests in qemu VMs. Every runner prints
+# PASS/FAIL/SKIP lines; this script counts them and ends with
+# "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp /tmp/dsrkit-check.XXXXXX)
@@ -25,6 +26,7 @@ stage unit tests/run-unit.sh build/tests
 stage asan make --no-print-directory asan
 stage fuzz make --no-print-directory fuzz
 stage netns tests/run-netns.sh build
+stage vm tests/run-vm.sh build
 
 passed=$(grep -c '^PASS' "$log")
 failed=$(grep -c '^FAIL' "$log")

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# directord's IPVS layer (director/ipvs.c and the reconciler) against the
+# VM's real kernel, through tests/vmtools/ipvs-probe: a cold sync creates
+# what is asked and reads back exactly (checked with ipvsadm); a second
+# sync sends nothing; one changed weight is one operation; a service of
+# someone else's is left alone; failures inside a batch are reported per
+# request; the kernel's refusal of an unknown scheduler comes back in words.
+. "$(dirname "$0")/lib.sh"
+
+need_ipvs
+PROBE=$BUILD/tools/ipvs-probe
+ns_new lb
+NS=$NS_lb
+probe() { in_ns "$NS" "$PROBE" "$@"; }
+
+in_ns "$NS" ipvsadm -A -t 192.0.2.200:443 -s rr
+in_ns "$NS" ipvsadm -a -t 192.0.2.200:443 -r 192.0.2.201:443 -g -w 7
+
+out=$(probe sync 100 4); rc=$?
+check "cold sync of 100 services x 4 destinations: 500 operations, none failed ($out)" \
+	[ "$rc:$out" = "0:ops=500 failed=0" ]
+check "ipvsadm sees 101 services (ours and the foreign one)" \
+	[ "$(in_ns "$NS" ipvsadm -L -n | grep -c '^TCP')" = 101 ]
+check "... and 401 destinations, ours all DR with weight 1" \
+	bash -c "[ \"\$(ip netns exec $NS ipvsadm -L -n | grep -c -- '->.*Route *1 ')\" = 400 ] && [ \"\$(ip netns exec $NS ipvsadm -L -n | grep -c -- '-> [0-9]')\" = 401 ]"
+check "a service reads back as configured (wlc, 198.19.3.5:80 among its destinations)" \
+	bash -c "ip netns exec $NS ipvsadm -L -n -t 198.18.0.5:80 | grep -q 'wlc' && ip netns exec $NS ipvsadm -L -n -t 198.18.0.5:80 | grep -q '198.19.3.5:80 *Route *1'"
+check "ipvs-probe's own dump agrees with ipvsadm (101 services, 401 destinations)" \
+	bash -c "[ \"\$(ip netns exec $NS $PROBE dump | grep -c '^TCP')\" = 101 ] && [ \"\$(ip netns exec $NS $PROBE dump | grep -c -- '->')\" = 401 ]"
+
+out=$(probe sync 100 4); rc=$?
+check "second sync: nothing to send ($out)" [ "$rc:$out" = "0:ops=0 failed=0" ]
+out=$(probe sync 100 4 37 2 0); rc=$?
+check "one destination drained (weight 0): one operation ($out)" [ "$rc:$out" = "0:ops=1 failed=0" ]
+check "... the kernel has weight 0 for it" \
+	bash -c "ip netns exec $NS ipvsadm -L -n -t 198.18.0.38:80 | grep -q '198.19.2.38:80 *Route *0 '"
+check "the foreign service is untouched (weight 7 still)" \
+	bash -c "ip netns exec $NS ipvsadm -L -n -t 192.0.2.200:443 | grep -q '192.0.2.201:443 *Route *7 '"
+
+out=$(probe batch-errors)
+check "a batch reports each request's own result and goes on after failures ($out)" \
+	[ "$out" = "failed=2 0:ok 1:EEXIST 2:ESRCH 3:ok 4:ok" ]
+check "... the requests after the failures were carried out" \
+	bash -c "ip netns exec $NS ipvsadm -L -n -t 192.0.2.91:82 | grep -q '192.0.2.191:81 *Route *1 '"
+out=$(probe add-service nosuch 2>&1)
+check "an unknown scheduler is refused, in words ($out)" grep -q 'no such scheduler' <<<"$out"
+out=$(probe add-service mh 2>&1)
+check "a scheduler by name (mh) is accepted ($out)" [ "$out" = added ]
+out=$(probe add-service mh 2>&1)
+check "adding it again reports it exists ($out)" [ "$out" = "already exists" ]
+finish
