@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 
 #define EV_BATCH 64		/* epoll events handled per iteration */
 #define EV_SIGINFO_BATCH 8	/* signals read from the signalfd at once */
+#define TIMERFD_MARK UINT64_MAX	/* epoll data of the timerfd: no fd registration has it */
 
 struct ev_fdreg {
 	ev_fd_cb cb;
@@ -61,6 +63,8 @@ struct evloop {
 	struct ev_timer **heap;
 	size_t nheap;
 	size_t heap_cap;
+	int tfd;			/* timerfd for the first timer; -1: epoll timeouts */
+	uint64_t tfd_due_ms;		/* what tfd is armed for; 0: not armed */
 
 	int sigfd;
 	sigset_t sigmask;
@@ -89,6 +93,15 @@ int evloop_new(struct evloop **out)
 	}
 	loop->sigfd = -1;
 	sigemptyset(&loop->sigmask);
+	loop->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (loop->tfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TIMERFD_MARK };
+
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->tfd, &ev) < 0) {
+			close(loop->tfd);
+			loop->tfd = -1;	/* epoll timeouts still work, less precisely */
+		}
+	}
 	*out = loop;
 	return 0;
 }
@@ -291,21 +304,21 @@ static int heap_reserve(struct evloop *loop)
 	return 0;
 }
 
-/* The current time rounded up to the next millisecond, so that a timer
- * due at now + delay never fires before delay has fully elapsed. */
-static uint64_t now_ms_ceil(void)
-{
-	return (now_us() + 999) / 1000;
-}
-
 int ev_timer_start(struct evloop *loop, struct ev_timer *t, uint64_t delay_ms)
 {
 	/* A zero delay means "next iteration": rounding it up would make the
 	 * loop sleep a millisecond for nothing. */
 	uint64_t now = delay_ms == 0 ? now_ms() : now_ms_ceil();
-	uint64_t due = delay_ms > UINT64_MAX / 2 - now ? UINT64_MAX / 2 : now + delay_ms;
+
+	return ev_timer_start_at(loop, t, delay_ms > UINT64_MAX / 2 - now ? UINT64_MAX / 2 : now + delay_ms);
+}
+
+int ev_timer_start_at(struct evloop *loop, struct ev_timer *t, uint64_t due)
+{
 	int r;
 
+	if (due > UINT64_MAX / 2)
+		due = UINT64_MAX / 2;
 	if (!t->cb)
 		return -EINVAL;
 	if (timer_in_heap(loop, t)) {
@@ -330,15 +343,35 @@ void ev_timer_stop(struct evloop *loop, struct ev_timer *t)
 		t->heap_index = SIZE_MAX;
 }
 
+/* Arm the timerfd for the first timer, to the nanosecond, when that
+ * changed. Returns false when there is no timerfd or arming failed. */
+static bool arm_timerfd(struct evloop *loop, uint64_t due_ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(due_ms / 1000),
+						.tv_nsec = (long)(due_ms % 1000) * 1000000 } };
+
+	if (loop->tfd < 0)
+		return false;
+	if (loop->tfd_due_ms == due_ms)
+		return true;
+	if (timerfd_settime(loop->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return false;
+	loop->tfd_due_ms = due_ms;
+	return true;
+}
+
 /* Milliseconds epoll may sleep: until the first timer, capped by max_wait
- * (-1 = no cap). Rounded up: waking early would only mean a spurious pass. */
-static int wait_timeout(const struct evloop *loop, int max_wait)
+ * (-1 = no cap); with the timerfd armed for it, as long as max_wait says.
+ * Rounded up: waking early would only mean a spurious pass. */
+static int wait_timeout(struct evloop *loop, int max_wait)
 {
 	uint64_t now, due_us, ms;
 	int wait;
 
 	if (loop->nheap == 0)
 		return max_wait;
+	if (loop->heap[0]->due_ms < UINT64_MAX / 2 && arm_timerfd(loop, loop->heap[0]->due_ms))
+		return now_us() >= loop->heap[0]->due_ms * 1000 ? 0 : max_wait;
 	now = now_us();
 	if (loop->heap[0]->due_ms > UINT64_MAX / 1000) {
 		wait = INT_MAX;
@@ -639,8 +672,18 @@ int evloop_run_once(struct evloop *loop, int max_wait_ms)
 			return -errno;
 		n = 0;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		if (events[i].data.u64 == TIMERFD_MARK) {
+			uint64_t expirations;
+
+			/* Drained; the timers themselves run below. */
+			if (read(loop->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+				return -errno;
+			loop->tfd_due_ms = 0;
+			continue;
+		}
 		fd_dispatch(loop, &events[i]);
+	}
 	run_due_timers(loop);
 	return 0;
 }
@@ -690,6 +733,8 @@ void evloop_free(struct evloop *loop)
 	free(loop->fds);
 	if (loop->sigfd >= 0)
 		close(loop->sigfd);
+	if (loop->tfd >= 0)
+		close(loop->tfd);
 	close(loop->epfd);
 	free(loop);
 }

@@ -1,6 +1,8 @@
 /* Single-threaded event loop: epoll for file descriptors, a min-heap of
- * monotonic timers, signalfd for signals, pidfd for child processes with
- * timeouts. Callbacks run one at a time; none may block. */
+ * monotonic timers woken by a timerfd (to the microsecond: an epoll timeout
+ * may be late by 0.1 % of its length), signalfd for signals, pidfd for
+ * child processes with timeouts. Callbacks run one at a time; none may
+ * block. */
 #ifndef DSRKIT_EVLOOP_H
 #define DSRKIT_EVLOOP_H
 
@@ -43,6 +45,10 @@ void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
 /* One-shot; re-arm from the callback for periodic work. Re-arming an armed
  * timer moves it. */
 int ev_timer_start(struct evloop *loop, struct ev_timer *t, uint64_t delay_ms);
+/* The same with an absolute deadline on now_ms()'s clock: the timer fires
+ * as soon as now_ms() reaches due_ms (at once when it already has). For
+ * periodic work whose deadlines must not drift by a rounding each time. */
+int ev_timer_start_at(struct evloop *loop, struct ev_timer *t, uint64_t due_ms);
 void ev_timer_stop(struct evloop *loop, struct ev_timer *t);
 bool ev_timer_armed(const struct ev_timer *t);
 

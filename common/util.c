@@ -23,6 +23,11 @@ uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t now_ms_ceil(void)
+{
+	return (now_us() + 999) / 1000;
+}
+
 int64_t wall_time(void)
 {
 	return (int64_t)time(NULL);

@@ -12,6 +12,9 @@
 /* Monotonic clock in milliseconds / microseconds. */
 uint64_t now_ms(void);
 uint64_t now_us(void);
+/* Rounded up: a deadline of now_ms_ceil() + delay never comes before the
+ * delay has fully elapsed. */
+uint64_t now_ms_ceil(void);
 /* Wall clock, seconds since the epoch (for status output only). */
 int64_t wall_time(void);
 

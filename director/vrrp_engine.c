@@ -90,13 +90,6 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions);
 
 /* ---- helpers ---- */
 
-static uint64_t ms_until(uint64_t due)
-{
-	uint64_t now = now_ms();
-
-	return due > now ? due - now : 0;
-}
-
 static int inst_family(const struct vrrp_conf *c)
 {
 	return c->vips.n ? c->vips.items[0].addr.family : AF_INET;
@@ -106,8 +99,10 @@ static void arm_fsm_timer(struct vrrp_inst *in)
 {
 	uint64_t due = vrrp_fsm_next_due(&in->fsm);
 
+	/* Absolute: re-arming from a callback must not add a rounding each
+	 * time (the advert period would drift). */
 	if (due)
-		ev_timer_start(in->e->loop, &in->fsm_timer, ms_until(due));
+		ev_timer_start_at(in->e->loop, &in->fsm_timer, due);
 	else
 		ev_timer_stop(in->e->loop, &in->fsm_timer);
 }
@@ -841,7 +836,12 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 		uint64_t split = in->fsm.split_brain;
 		char buf[INET6_ADDRSTRLEN];
 
-		inst_apply(in, vrrp_fsm_receive(&in->fsm, &a, &rx->src, now_ms()));
+		/* The state machine counts whole milliseconds, and masters send
+		 * just after one begins (their timers fire on the millisecond):
+		 * rounded to the nearest, the Master_Down and Skew timers this
+		 * may start run out within half a millisecond of the RFC's
+		 * bound instead of most of one after it. */
+		inst_apply(in, vrrp_fsm_receive(&in->fsm, &a, &rx->src, (now_us() + 500) / 1000));
 		if (in->fsm.split_brain != split && ratelimit_allow(&in->warn_rl, now_ms()))
 			log_warnx("vrrp %s: split brain: %s (priority %u) advertises as master too; it should yield to us (priority %u)",
 				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), a.priority, in->fsm.priority);
