@@ -77,7 +77,7 @@ apt-install:
 	apt-get install -y -q --no-install-recommends $(PKGLIST) >/dev/null 2>&1 || \
 	{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(PKGLIST); }
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -103,7 +103,11 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_lvs_reconcile: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_lvs_%: tests/unit/test_lvs_%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -132,7 +136,11 @@ $(BUILD)/fuzz/fuzz_vrrp_%: tests/fuzz/fuzz_vrrp_%.c $(COMMON_SRC) $(DIRECTOR_LIB
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz/fuzz_ipvs: tests/fuzz/fuzz_ipvs.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+$(BUILD)/fuzz/fuzz_lvs_%: tests/fuzz/fuzz_lvs_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_http_response: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
