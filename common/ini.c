@@ -6,11 +6,17 @@
  *  1. Our scanner walks the lines with iniparser's own syntax (comments,
  *     [section] headers, key = value, backslash continuation) and checks the
  *     structure against the schema: unknown sections and keys, duplicates,
- *     names, line length. Every line it accepts is kept, per section.
+ *     names, line length. Every line it accepts is kept, per section, with
+ *     its line number.
  *  2. iniparser reads only those accepted lines (through a memfd), so the
  *     two readers cannot disagree, and gives the values (quotes, inline
- *     comments). Each value goes through its key's type; absent keys get
- *     their defaults.
+ *     comments). Each value goes through its key's type, in file order;
+ *     absent keys get their defaults.
+ *
+ * A repeatable key (ini.h) is given on many lines. iniparser would keep
+ * only the last of them, so each line reaches it under a name of its own
+ * (append_value_name); the text after '=' is passed unchanged, so the
+ * values are still iniparser's reading, not ours.
  *
  * Errors are collected, sorted by line, and reported together. Nothing here
  * prints: iniparser's own complaints go to a silent callback. */
@@ -30,8 +36,11 @@
 
 #include "ini.h"
 
-#define INI_MAX_FILE	(1024 * 1024)
-/* iniparser 4.1 fails on a logical line of more than 1022 bytes. */
+/* 10,000 virtual servers with their real servers take a few MiB. */
+#define INI_MAX_FILE	(32 * 1024 * 1024)
+/* iniparser 4.1 fails on a logical line of more than 1022 bytes. The lines
+ * it is fed may be a few bytes longer than those read (append_value_name
+ * adds ":N" to repeatable keys): the margin is for that. */
 #define INI_MAX_LINE	1000
 #define INI_MAX_NAME	64
 #define INI_MAX_ERRORS	100
@@ -182,7 +191,15 @@ void ini_diag_add(struct ini_diag *d, const char *file, unsigned line,
 
 struct doc_key {
 	unsigned line;		/* first occurrence; 0 = absent */
-	bool rejected;		/* present but unusable, already reported */
+	unsigned nvalues;	/* values handed on so far: the next one's nth */
+};
+
+/* One accepted "key = value" line, in file order. */
+struct doc_value {
+	unsigned line;
+	unsigned key;		/* index in the schema's keys */
+	unsigned nth;		/* 0, or which line of a repeatable key */
+	size_t end;		/* end of its line in the section's text */
 };
 
 struct doc_section {
@@ -193,8 +210,10 @@ struct doc_section {
 	unsigned line;
 	struct doc_key *keys;	/* one per schema key */
 	size_t nkeys;
-	struct strbuf text;	/* accepted "key = value" lines, for iniparser */
-	size_t nvalues;
+	struct strbuf text;	/* the accepted lines as iniparser gets them */
+	struct doc_value *values;
+	size_t nvalues, capvalues;
+	void *base;		/* loading: the instance the values go to */
 };
 
 struct ini_doc {
@@ -315,6 +334,7 @@ void ini_doc_free(struct ini_doc *doc)
 		free(doc->sections[i].header);
 		free(doc->sections[i].display);
 		free(doc->sections[i].keys);
+		free(doc->sections[i].values);
 		sb_free(&doc->sections[i].text);
 	}
 	free(doc->sections);
@@ -336,37 +356,77 @@ static long key_index(const struct ini_section *sec, const char *name)
 	return -1;
 }
 
-unsigned ini_doc_line(const struct ini_doc *doc, const char *section, const char *key)
+/* The section by its header text, in any case; NULL when absent. */
+static const struct doc_section *doc_section_named(const struct ini_doc *doc, const char *section)
 {
-	const struct doc_section *rec;
-	long pos, k;
-
 	char lower[INI_MAX_LINE + 2];
+	long pos;
 
 	if (!doc || !section || strlen(section) >= sizeof(lower))
-		return 0;
+		return NULL;
 	strlcpy_safe(lower, section, sizeof(lower));
 	lowercase(lower);
 	pos = doc_find(doc, lower);
-	if (pos < 0)
+	return pos < 0 ? NULL : &doc->sections[pos];
+}
+
+unsigned ini_doc_line(const struct ini_doc *doc, const char *section, const char *key)
+{
+	const struct doc_section *rec = doc_section_named(doc, section);
+	long k;
+
+	if (!rec)
 		return 0;
-	rec = &doc->sections[pos];
 	if (!key)
 		return rec->line;
 	k = key_index(rec->schema, key);
 	return k < 0 ? 0 : rec->keys[k].line;
 }
 
+/* Linear: only error messages ask, and a section has at most a few
+ * thousand values. */
+unsigned ini_doc_line_nth(const struct ini_doc *doc, const char *section, const char *key, size_t nth)
+{
+	const struct doc_section *rec = doc_section_named(doc, section);
+	long k;
+
+	if (!rec || !key)
+		return 0;
+	k = key_index(rec->schema, key);
+	if (k < 0 || nth >= rec->keys[k].nvalues)
+		return 0;
+	for (size_t i = 0; i < rec->nvalues; i++)
+		if (rec->values[i].key == (unsigned)k && rec->values[i].nth == nth)
+			return rec->values[i].line;
+	return 0;
+}
+
+/* At line, or at the section's line when the key has none. */
+static void doc_verror(struct ini_diag *d, const struct ini_doc *doc, unsigned line, const char *section,
+		       const char *key, const char *fmt, va_list ap)
+{
+	if (line == 0 && key)
+		line = ini_doc_line(doc, section, NULL);
+	diag_push(d, diag_format(ini_doc_path(doc), line, section, key, fmt, ap));
+}
+
 void ini_doc_error(struct ini_diag *d, const struct ini_doc *doc, const char *section,
 		   const char *key, const char *fmt, ...)
 {
-	unsigned line = ini_doc_line(doc, section, key);
 	va_list ap;
 
-	if (line == 0 && key)
-		line = ini_doc_line(doc, section, NULL);
 	va_start(ap, fmt);
-	diag_push(d, diag_format(ini_doc_path(doc), line, section, key, fmt, ap));
+	doc_verror(d, doc, ini_doc_line(doc, section, key), section, key, fmt, ap);
+	va_end(ap);
+}
+
+void ini_doc_error_nth(struct ini_diag *d, const struct ini_doc *doc, const char *section,
+		       const char *key, size_t nth, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	doc_verror(d, doc, ini_doc_line_nth(doc, section, key, nth), section, key, fmt, ap);
 	va_end(ap);
 }
 
@@ -636,6 +696,51 @@ static void report_unknown_key(struct loader *l, unsigned line, const struct doc
 		loader_error(l, line, rec->display, key, "unknown key");
 }
 
+static bool key_repeatable(const struct ini_key *key)
+{
+	return key->type->count != NULL;
+}
+
+/* The name a value has for iniparser. iniparser keeps only the last of
+ * equal keys, so each line of a repeatable key gets a name of its own,
+ * "key:N". No key of the file can have such a name: the scanner refuses
+ * ':' in key names. */
+static void append_value_name(struct strbuf *sb, const struct ini_key *key, unsigned nth)
+{
+	sb_append(sb, key->name);
+	if (key_repeatable(key))
+		sb_printf(sb, ":%u", nth);
+}
+
+/* Keep "name = value" for iniparser, value being the text after '=' as
+ * written, and where it came from. */
+static int doc_add_value(struct doc_section *rec, size_t k, unsigned line, const char *value)
+{
+	struct doc_value *v;
+
+	if (rec->nvalues == rec->capvalues) {
+		size_t cap = rec->capvalues ? rec->capvalues * 2 : 8;
+
+		v = cap < SIZE_MAX / sizeof(*v) ? realloc(rec->values, cap * sizeof(*v)) : NULL;
+		if (!v)
+			return -ENOMEM;
+		rec->values = v;
+		rec->capvalues = cap;
+	}
+	v = &rec->values[rec->nvalues];
+	v->line = line;
+	v->key = (unsigned)k;
+	v->nth = rec->keys[k].nvalues;
+	append_value_name(&rec->text, &rec->schema->keys[k], v->nth);
+	sb_printf(&rec->text, " =%s\n", value);
+	if (rec->text.failed)
+		return -ENOMEM;
+	v->end = rec->text.len;
+	rec->keys[k].nvalues++;
+	rec->nvalues++;
+	return 0;
+}
+
 static void scan_key(struct loader *l, unsigned line, const char *s)
 {
 	const char *eq = strchr(s, '='), *problem;
@@ -665,25 +770,21 @@ static void scan_key(struct loader *l, unsigned line, const char *s)
 		return;
 	}
 	st = &rec->keys[k];
-	if (st->line) {
+	if (st->line && !key_repeatable(&rec->schema->keys[k])) {
 		loader_error(l, line, rec->display, key, "duplicate key (first set at line %u)", st->line);
 		return;
 	}
-	st->line = line;
+	/* Present from here on, even when refused below: it gets no default
+	 * and is not reported missing. */
+	if (!st->line)
+		st->line = line;
 	problem = quote_problem(eq + 1);
 	if (problem) {
-		st->rejected = true;
 		loader_error(l, line, rec->display, key, "%s", problem);
 		return;
 	}
-	sb_append(&rec->text, s);
-	sb_append(&rec->text, "\n");
-	if (rec->text.failed) {
-		st->rejected = true;
+	if (doc_add_value(rec, (size_t)k, line, eq + 1) < 0)
 		loader_nomem(l);
-		return;
-	}
-	rec->nvalues++;
 }
 
 /* One logical line (continuations joined), classified the way iniparser
@@ -858,74 +959,146 @@ static void set_default(struct loader *l, const char *header, const struct ini_k
 		loader_error(l, 0, header, key->name, "invalid default '%s': %s", key->def, err);
 }
 
-static void apply_section(struct loader *l, struct doc_section *rec, dictionary *dict)
+/* The instance a section's values go to, asked for before its first. */
+static void section_begin(struct loader *l, struct doc_section *rec)
 {
-	const struct ini_key *keys = rec->schema->keys;
-	char lookup[INI_MAX_LINE * 2 + 2];
-	void *base;
+	rec->base = rec->schema->instance ? rec->schema->instance(l->cfg, rec->name) : NULL;
+	if (!rec->base)
+		loader_nomem(l);
+}
 
-	base = rec->schema->instance ? rec->schema->instance(l->cfg, rec->name) : NULL;
-	if (!base) {
+static void apply_value(struct loader *l, struct doc_section *rec, const struct doc_value *v,
+			dictionary *dict)
+{
+	const struct ini_key *key = &rec->schema->keys[v->key];
+	struct strbuf lookup;
+	const char *value = NULL;
+
+	if (!rec->base)
+		return;
+	sb_init(&lookup);
+	sb_printf(&lookup, "%s:", rec->header);
+	append_value_name(&lookup, key, v->nth);
+	if (lookup.failed) {
 		loader_nomem(l);
 		return;
 	}
-	for (size_t i = 0; i < rec->nkeys; i++) {
-		const struct doc_key *st = &rec->keys[i];
-		const char *value;
-
-		if (st->rejected)
-			continue;
-		if (!st->line) {
-			if (keys[i].required)
-				loader_error(l, rec->line, rec->display, keys[i].name, "missing required key");
-			else
-				set_default(l, rec->display, &keys[i], base);
-			continue;
-		}
-		snprintf(lookup, sizeof(lookup), "%s:%s", rec->header, keys[i].name);
-		value = iniparser_getstring(dict, lookup, NULL);
-		if (!value) {
-			/* Would mean our scanner and iniparser disagree. */
-			loader_error(l, st->line, rec->display, keys[i].name,
-				     "internal error: iniparser did not return this value");
-			continue;
-		}
-		set_value(l, st->line, rec->display, &keys[i], value, base);
+	if (dict)
+		value = iniparser_getstring(dict, sb_str(&lookup), NULL);
+	sb_free(&lookup);
+	if (!value) {
+		/* Would mean our scanner and iniparser disagree. */
+		loader_error(l, v->line, rec->display, key->name,
+			     "internal error: iniparser did not return this value");
+		return;
 	}
+	set_value(l, v->line, rec->display, key, value, rec->base);
+}
+
+/* After a section's last value: absent keys are reported when required,
+ * or get their defaults. */
+static void section_end(struct loader *l, struct doc_section *rec)
+{
+	const struct ini_key *keys = rec->schema->keys;
+
 	sb_free(&rec->text);
+	if (!rec->base)
+		return;
+	for (size_t i = 0; i < rec->nkeys; i++) {
+		if (rec->keys[i].line)
+			continue;
+		if (keys[i].required)
+			loader_error(l, rec->line, rec->display, keys[i].name, "missing required key");
+		else
+			set_default(l, rec->display, &keys[i], rec->base);
+	}
+	rec->base = NULL;
+}
+
+/* A place in the document: a section and one of its values. */
+struct cursor {
+	size_t section, value;
+};
+
+static bool cursor_before(const struct cursor *a, const struct cursor *b)
+{
+	return a->section < b->section || (a->section == b->section && a->value < b->value);
+}
+
+static size_t value_start(const struct doc_section *rec, size_t v)
+{
+	return v ? rec->values[v - 1].end : 0;
+}
+
+/* Append the lines from *cur on, at most INI_BATCH entries (a header or a
+ * value is one; a batch has at least one value), and move *cur past them.
+ * A section of many values (a repeatable key) is split over batches. */
+static void batch_fill(const struct ini_doc *doc, struct cursor *cur, struct strbuf *batch)
+{
+	size_t entries = 0;
+
+	while (cur->section < doc->n && entries + 2 <= INI_BATCH) {
+		const struct doc_section *rec = &doc->sections[cur->section];
+		size_t take = rec->nvalues - cur->value, from, to;
+
+		if (take > INI_BATCH - entries - 1)
+			take = INI_BATCH - entries - 1;
+		entries += 1 + take;
+		if (take) {
+			from = value_start(rec, cur->value);
+			to = value_start(rec, cur->value + take);
+			sb_printf(batch, "[%s]\n", rec->header);
+			sb_appendn(batch, rec->text.buf + from, to - from);
+			cur->value += take;
+		}
+		if (cur->value < rec->nvalues)
+			break;
+		cur->section++;
+		cur->value = 0;
+	}
+}
+
+/* The values from `from` to `to` (one batch) go through their types;
+ * sections begin and end on the way. */
+static void apply_batch(struct loader *l, struct cursor from, const struct cursor *to, dictionary *dict)
+{
+	while (cursor_before(&from, to)) {
+		struct doc_section *rec = &l->doc->sections[from.section];
+		size_t stop = from.section == to->section ? to->value : rec->nvalues;
+
+		if (from.value == 0)
+			section_begin(l, rec);
+		for (; from.value < stop; from.value++)
+			apply_value(l, rec, &rec->values[from.value], dict);
+		if (stop < rec->nvalues)
+			break;
+		section_end(l, rec);
+		from.section++;
+		from.value = 0;
+	}
 }
 
 static int apply_present_sections(struct loader *l)
 {
 	struct feed feed = { .fd = -1 };
+	struct cursor cur = { 0, 0 };
 	struct strbuf batch;
-	size_t i = 0;
 	int ret = 0;
 
 	sb_init(&batch);
-	while (i < l->doc->n && ret == 0) {
-		size_t start = i, entries = 0;
+	while (cur.section < l->doc->n) {
+		struct cursor from = cur;
 		dictionary *dict = NULL;
 
 		sb_reset(&batch);
-		while (i < l->doc->n &&
-		       (i == start || entries + 1 + l->doc->sections[i].nvalues <= INI_BATCH)) {
-			struct doc_section *rec = &l->doc->sections[i++];
-
-			entries += 1 + rec->nvalues;
-			if (rec->nvalues == 0)
-				continue;
-			sb_printf(&batch, "[%s]\n", rec->header);
-			sb_append(&batch, sb_str(&rec->text));
-		}
+		batch_fill(l->doc, &cur, &batch);
 		if (batch.failed)
 			ret = -ENOMEM;
 		else if (batch.len)
 			ret = feed_load(&feed, &batch, &dict);
 		if (ret < 0)
 			break;
-		for (size_t j = start; j < i; j++)
-			apply_section(l, &l->doc->sections[j], dict);
+		apply_batch(l, from, &cur, dict);
 		if (dict)
 			iniparser_freedict(dict);
 	}
@@ -1196,6 +1369,29 @@ static void append_value(struct strbuf *out, const char *s, bool is_list)
 	}
 }
 
+static void print_line(struct strbuf *out, const char *name, const struct strbuf *value)
+{
+	/* Nothing printed: the field is unset (no value, no default). */
+	if (value->failed)
+		out->failed = true;
+	else if (value->len)
+		sb_printf(out, "%s = %s\n", name, sb_str(value));
+}
+
+/* A repeatable key: one line per item, so that a long list never becomes
+ * one line longer than INI_MAX_LINE. */
+static void print_items(const struct ini_key *key, const void *field, struct strbuf *value,
+			struct strbuf *out)
+{
+	size_t n = key->type->count(field);
+
+	for (size_t i = 0; i < n; i++) {
+		sb_reset(value);
+		key->type->print_item(key, field, i, value);
+		print_line(out, key->name, value);
+	}
+}
+
 void ini_print_section(const struct ini_section *sec, const char *name,
 		       const void *base, struct strbuf *out)
 {
@@ -1208,14 +1404,15 @@ void ini_print_section(const struct ini_section *sec, const char *name,
 	sb_init(&value);
 	for (size_t i = 0; sec->keys && sec->keys[i].name; i++) {
 		const struct ini_key *key = &sec->keys[i];
+		const void *field = (const char *)base + key->offset;
 
+		if (key_repeatable(key)) {
+			print_items(key, field, &value, out);
+			continue;
+		}
 		sb_reset(&value);
-		key->type->print(key, (const char *)base + key->offset, &value);
-		/* Nothing printed: the field is unset (no value, no default). */
-		if (value.failed)
-			out->failed = true;
-		else if (value.len)
-			sb_printf(out, "%s = %s\n", key->name, sb_str(&value));
+		key->type->print(key, field, &value);
+		print_line(out, key->name, &value);
 	}
 	sb_free(&value);
 }
@@ -1588,15 +1785,47 @@ static void strlist_free(void *field)
 	strlist_release(field);
 }
 
-const struct ini_type ini_type_string = { "string", string_parse, string_print, string_free };
-const struct ini_type ini_type_bool = { "bool", bool_parse, bool_print, NULL };
-const struct ini_type ini_type_uint = { "uint", uint_parse, uint_print, NULL };
-const struct ini_type ini_type_duration = { "duration", duration_parse, duration_print, NULL };
-const struct ini_type ini_type_percent = { "percent", percent_parse, percent_print, NULL };
-const struct ini_type ini_type_mode = { "mode", mode_parse, mode_print, NULL };
-const struct ini_type ini_type_enum = { "enum", enum_parse, enum_print, NULL };
-const struct ini_type ini_type_ipaddr = { "ipaddr", ipaddr_parse_field, ipaddr_print, NULL };
-const struct ini_type ini_type_endpoint = { "endpoint", endpoint_parse, endpoint_print, NULL };
-const struct ini_type ini_type_ipaddr_list = { "ipaddr_list", ipaddr_list_parse, ipaddr_list_print,
-					       ipaddr_list_free };
-const struct ini_type ini_type_strlist = { "strlist", strlist_parse, strlist_print, strlist_free };
+/* One string per line: each line appends its value as it is. */
+static int repeated_string_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	if (strlist_push(field, value, strlen(value)) < 0)
+		return type_fail(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static size_t strlist_count(const void *field)
+{
+	return ((const struct strlist *)field)->n;
+}
+
+static void repeated_string_print_item(const struct ini_key *key, const void *field, size_t i,
+				       struct strbuf *out)
+{
+	(void)key;
+	append_value(out, ((const struct strlist *)field)->items[i], false);
+}
+
+const struct ini_type ini_type_string = {
+	.name = "string", .parse = string_parse, .print = string_print, .free = string_free,
+};
+const struct ini_type ini_type_bool = { .name = "bool", .parse = bool_parse, .print = bool_print };
+const struct ini_type ini_type_uint = { .name = "uint", .parse = uint_parse, .print = uint_print };
+const struct ini_type ini_type_duration = {
+	.name = "duration", .parse = duration_parse, .print = duration_print,
+};
+const struct ini_type ini_type_percent = { .name = "percent", .parse = percent_parse, .print = percent_print };
+const struct ini_type ini_type_mode = { .name = "mode", .parse = mode_parse, .print = mode_print };
+const struct ini_type ini_type_enum = { .name = "enum", .parse = enum_parse, .print = enum_print };
+const struct ini_type ini_type_ipaddr = { .name = "ipaddr", .parse = ipaddr_parse_field, .print = ipaddr_print };
+const struct ini_type ini_type_endpoint = { .name = "endpoint", .parse = endpoint_parse, .print = endpoint_print };
+const struct ini_type ini_type_ipaddr_list = {
+	.name = "ipaddr_list", .parse = ipaddr_list_parse, .print = ipaddr_list_print, .free = ipaddr_list_free,
+};
+const struct ini_type ini_type_strlist = {
+	.name = "strlist", .parse = strlist_parse, .print = strlist_print, .free = strlist_free,
+};
+const struct ini_type ini_type_repeated_string = {
+	.name = "repeated string", .parse = repeated_string_parse, .free = strlist_free,
+	.count = strlist_count, .print_item = repeated_string_print_item,
+};

@@ -22,12 +22,32 @@ struct ini_key;
 struct ini_type {
 	const char *name;
 	/* Parse value into field; on error return -errno and write err
-	 * (PARSE_ERR_MAX bytes). */
+	 * (PARSE_ERR_MAX bytes). Called once per key present (or for its
+	 * default), or, for a repeatable type, once per line: see below. */
 	int (*parse)(const struct ini_key *key, const char *value, void *field, char *err);
-	/* Append the normalized value (as it would be written in the file). */
+	/* Append the normalized value (as it would be written in the file).
+	 * Unused for a repeatable type. */
 	void (*print)(const struct ini_key *key, const void *field, struct strbuf *out);
-	/* Release what parse allocated; NULL when nothing is allocated. */
+	/* Release what parse allocated; NULL when nothing is allocated. May
+	 * be called more than once on the same field (two keys may share
+	 * one), so it leaves the field empty. */
 	void (*free)(void *field);
+	/* Repeatable types (count set): the key may be given on any number
+	 * of lines, each one item, as in
+	 *	real_server = 198.18.0.11:80 weight=2
+	 *	real_server = 198.18.0.12:80
+	 * The key is not a duplicate when given again. parse is called once
+	 * per line, in file order, with the same field, and appends one item
+	 * (a failed line appends nothing; the line of its error is its own).
+	 * The values of a section are parsed in file order, so keys that
+	 * share a field (a list key and a repeatable one) append in the order
+	 * they are written. ini_doc_line_nth finds the line of each value.
+	 * Printing writes one "key = item" line per item: count gives the
+	 * number of items and print_item appends item i, quoted when needed.
+	 * A default, if any, is parsed once when the key is absent; required
+	 * means at least one line. */
+	size_t (*count)(const void *field);
+	void (*print_item)(const struct ini_key *key, const void *field, size_t i, struct strbuf *out);
 };
 
 struct ini_enum {
@@ -57,6 +77,8 @@ extern const struct ini_type ini_type_ipaddr;	/* struct ipaddr */
 extern const struct ini_type ini_type_endpoint;	/* struct ipendpoint, port optional */
 extern const struct ini_type ini_type_ipaddr_list; /* struct ipaddr_list */
 extern const struct ini_type ini_type_strlist;	/* struct strlist */
+/* struct strlist, repeatable: one string (as ini_type_string) per line. */
+extern const struct ini_type ini_type_repeated_string;
 
 struct ipaddr_list {
 	struct ipaddr *items;
@@ -120,8 +142,17 @@ unsigned ini_doc_line(const struct ini_doc *doc, const char *section, const char
 /* Add an error at the line of section.key (or of the section). */
 void ini_doc_error(struct ini_diag *d, const struct ini_doc *doc, const char *section,
 		   const char *key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The line of the value of section.key that its type's parse was given the
+ * nth time (from 0): each line of a repeatable key has its own. nth 0 of
+ * any other key is its line. 0 when there is no such value (a line
+ * refused before parsing, such as one with a missing quote, has none). */
+unsigned ini_doc_line_nth(const struct ini_doc *doc, const char *section, const char *key, size_t nth);
+/* ini_doc_error at that line (or of the section when there is none). */
+void ini_doc_error_nth(struct ini_diag *d, const struct ini_doc *doc, const char *section,
+		       const char *key, size_t nth, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Normalized output of one section instance ("[type name]" and every key). */
+/* Normalized output of one section instance ("[type name]" and every key;
+ * a repeatable key once per item). */
 void ini_print_section(const struct ini_section *sec, const char *name,
 		       const void *base, struct strbuf *out);
 /* Free what the parse functions allocated inside one section instance. */

@@ -28,6 +28,7 @@
 /* What the child needs, computed by the parent. */
 struct spawn_plan {
 	char *const *argv;
+	char **envp;		/* NULL: the caller's environ as it is */
 	int output_fd;
 	bool switch_user;
 	uid_t uid;
@@ -48,6 +49,39 @@ static int plan_user(struct spawn_plan *plan, const char *user)
 	if (getgrouplist(user, plan->gid, plan->groups, &plan->ngroups) < 0)
 		return -E2BIG;
 	plan->switch_user = true;
+	return 0;
+}
+
+/* Is env entry e (NAME=value) named in extra? */
+static bool env_replaced(const char *e, char *const *extra)
+{
+	size_t n = strcspn(e, "=");
+
+	for (; *extra; extra++)
+		if (strncmp(*extra, e, n) == 0 && (*extra)[n] == '=')
+			return true;
+	return false;
+}
+
+/* The child's environment: the caller's without the names extra sets,
+ * then extra. Only the array is new; the strings are borrowed. */
+static int plan_env(struct spawn_plan *plan, char *const *extra)
+{
+	size_t n = 0, m = 0, k = 0;
+
+	for (char **e = environ; e && *e; e++)
+		n++;
+	while (extra[m])
+		m++;
+	plan->envp = calloc(n + m + 1, sizeof(*plan->envp));
+	if (!plan->envp)
+		return -ENOMEM;
+	for (char **e = environ; e && *e; e++)
+		if (!env_replaced(*e, extra))
+			plan->envp[k++] = *e;
+	for (size_t i = 0; i < m; i++)
+		plan->envp[k++] = extra[i];
+	plan->envp[k] = NULL;
 	return 0;
 }
 
@@ -196,7 +230,10 @@ static void __attribute__((noreturn)) child_exec(const struct spawn_plan *plan, 
 	if (r < 0)
 		child_fail(errfd, r);
 
-	execv(plan->argv[0], plan->argv);
+	if (plan->envp)
+		execve(plan->argv[0], plan->argv, plan->envp);
+	else
+		execv(plan->argv[0], plan->argv);
 	/* Exec failures are the script's problem, reported as status 127. */
 	_exit(127);
 }
@@ -239,6 +276,11 @@ int spawn_process(char *const argv[], const struct spawn_opts *opts, pid_t *pidp
 		if (r < 0)
 			goto out;
 	}
+	if (opts && opts->env && opts->env[0]) {
+		r = plan_env(plan, opts->env);
+		if (r < 0)
+			goto out;
+	}
 	plan->no_caps = cap_init();
 	if (!plan->no_caps) {
 		r = -errno;
@@ -268,6 +310,7 @@ int spawn_process(char *const argv[], const struct spawn_opts *opts, pid_t *pidp
 out:
 	if (plan->no_caps)
 		cap_free(plan->no_caps);
+	free(plan->envp);
 	free(plan);
 	return r;
 }

@@ -10,11 +10,16 @@ struct spawn_opts {
 	const char *user;
 	/* Where the child's stdout+stderr go; -1 = /dev/null. */
 	int output_fd;
+	/* Extra "NAME=value" strings for the child's environment, on top of
+	 * the caller's (replacing a variable of the same name); NULL-terminated,
+	 * NULL = none. Borrowed: only read before spawn_*() returns. */
+	char *const *env;
 };
 
 /* fork + exec argv[0] (a path, no PATH search) with an empty signal mask,
  * default signal handlers, a new process group, every capability dropped,
- * stdin from /dev/null and every other descriptor closed.
+ * stdin from /dev/null and every other descriptor closed, and the
+ * caller's environment plus opts->env.
  * Returns 0 and the pid, or -errno (exec failure shows as exit status 127). */
 int spawn_process(char *const argv[], const struct spawn_opts *opts, pid_t *pid);
 

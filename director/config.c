@@ -25,6 +25,10 @@ static const struct ini_enum log_levels[] = {
 	{ "warning", LOG_LEVEL_WARN }, { "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 },
 };
 
+static const struct ini_enum ipvs_on_stop[] = {
+	{ "keep", LVS_STOP_KEEP }, { "remove", LVS_STOP_REMOVE }, { NULL, 0 },
+};
+
 #define END { NULL, NULL, 0, 0, 0, NULL, false, NULL }
 
 static const struct ini_key global_keys[] = {
@@ -36,6 +40,9 @@ static const struct ini_key global_keys[] = {
 	{ "notify_fifo", &ini_type_string, G(notify_fifo), 0, 0, NULL, false, NULL },
 	{ "script_timeout", &ini_type_duration, G(script_timeout_ms), 100, 600000, "10s", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
+	{ "ipvs_on_stop", &ini_type_enum, G(lvs.on_stop), 0, 0, "keep", false, ipvs_on_stop },
+	{ "ipvs_reconcile_interval", &ini_type_duration, G(lvs.reconcile_interval_ms), 0, 86400000, "0s", false,
+	  NULL },
 	END,
 };
 
@@ -162,7 +169,25 @@ static void *vrrp_instance(void *cfgp, const char *name)
 	return v;
 }
 
-enum { SEC_GLOBAL, SEC_TRACK_SCRIPT, SEC_TRACK_FILE, SEC_SYNC_GROUP, SEC_VRRP };
+/* The keys are in config_lvs.c; appended through a tail pointer, since
+ * there may be tens of thousands. */
+static void *virtual_server_instance(void *cfgp, const char *name)
+{
+	struct director_config *cfg = cfgp;
+	struct virtual_server_conf *vs = named_new(sizeof(*vs), name);
+
+	if (vs) {
+		if (cfg->lvs.last)
+			cfg->lvs.last->next = vs;
+		else
+			cfg->lvs.services = vs;
+		cfg->lvs.last = vs;
+		cfg->lvs.nservices++;
+	}
+	return vs;
+}
+
+enum { SEC_GLOBAL, SEC_TRACK_SCRIPT, SEC_TRACK_FILE, SEC_SYNC_GROUP, SEC_VRRP, SEC_VIRTUAL_SERVER };
 
 static const struct ini_section sections[] = {
 	[SEC_GLOBAL] = { "global", false, false, global_keys, global_instance },
@@ -170,6 +195,7 @@ static const struct ini_section sections[] = {
 	[SEC_TRACK_FILE] = { "track_file", true, false, track_file_keys, track_file_instance },
 	[SEC_SYNC_GROUP] = { "sync_group", true, false, sync_group_keys, sync_group_instance },
 	[SEC_VRRP] = { "vrrp", true, false, vrrp_keys, vrrp_instance },
+	[SEC_VIRTUAL_SERVER] = { "virtual_server", true, false, virtual_server_keys, virtual_server_instance },
 };
 
 static const struct ini_schema schema = { sections, ARRAY_SIZE(sections) };
@@ -367,13 +393,15 @@ static void check_all(struct check_ctx *c)
 {
 	check_global(c);
 	check_track_scripts(c);
-	if (c->cfg->ninstances == 0)
-		ERR(c, NULL, NULL, "no [vrrp NAME] section: nothing to do");
+	if (c->cfg->ninstances == 0 && c->cfg->lvs.nservices == 0)
+		ERR(c, NULL, NULL, "no [vrrp NAME] or [virtual_server NAME] section: nothing to do");
 	if (c->cfg->ninstances > DIR_MAX_INSTANCES)
 		ERR(c, NULL, NULL, "%zu VRRP instances, at most %d", c->cfg->ninstances, DIR_MAX_INSTANCES);
 	for (struct vrrp_conf *v = c->cfg->instances; v; v = v->next)
 		check_instance(c, v);
 	check_sync_groups(c);
+	/* After the sync groups: a virtual server may follow one. */
+	lvs_config_check(c->cfg, c->doc, c->diag);
 }
 
 /* ---- loading ---- */
@@ -428,6 +456,7 @@ void director_config_free(struct director_config *cfg)
 	FREE_LIST(struct track_file_conf, cfg->track_files, SEC_TRACK_FILE);
 	FREE_LIST(struct sync_group_conf, cfg->sync_groups, SEC_SYNC_GROUP);
 	FREE_LIST(struct vrrp_conf, cfg->instances, SEC_VRRP);
+	FREE_LIST(struct virtual_server_conf, cfg->lvs.services, SEC_VIRTUAL_SERVER);
 	ini_free_section(&sections[SEC_GLOBAL], cfg);
 	free(cfg->path);
 	free(cfg);
@@ -452,6 +481,10 @@ void director_config_print(const struct director_config *cfg, struct strbuf *out
 		sb_append(out, "\n");
 		ini_print_section(&sections[SEC_VRRP], v->name, v, out);
 	}
+	for (const struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next) {
+		sb_append(out, "\n");
+		ini_print_section(&sections[SEC_VIRTUAL_SERVER], vs->name, vs, out);
+	}
 }
 
 /* iniparser lowercases section names; references in values keep the
@@ -471,6 +504,30 @@ bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b)
 	sb_free(&sa);
 	sb_free(&sb);
 	return same;
+}
+
+/* Same settings: a reload keeps the service's probes and health state. */
+bool virtual_server_conf_same(const struct virtual_server_conf *a, const struct virtual_server_conf *b)
+{
+	struct strbuf sa, sb;
+	bool same;
+
+	sb_init(&sa);
+	sb_init(&sb);
+	ini_print_section(&sections[SEC_VIRTUAL_SERVER], a->name, a, &sa);
+	ini_print_section(&sections[SEC_VIRTUAL_SERVER], b->name, b, &sb);
+	same = !sa.failed && !sb.failed && strcmp(sb_str(&sa), sb_str(&sb)) == 0;
+	sb_free(&sa);
+	sb_free(&sb);
+	return same;
+}
+
+struct virtual_server_conf *director_config_virtual_server(const struct director_config *cfg, const char *name)
+{
+	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next)
+		if (strcasecmp(vs->name, name) == 0)
+			return vs;
+	return NULL;
 }
 
 struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name)

@@ -14,9 +14,23 @@ static void __attribute__((noreturn)) usage(int code)
 	fprintf(code ? stderr : stdout,
 		"usage: directorctl [-f file | -s socket] command\n"
 		"commands:\n"
-		"  status [--json]  what directord sees: instances, priorities, masters, drops, tracks\n"
-		"  reload           re-read the configuration (instances that did not change keep their state)\n");
+		"  status [--json]        what directord sees: instances, priorities, masters, drops, tracks,\n"
+		"                         virtual servers and the state and weight of each real server\n"
+		"  reload                 re-read the configuration (what did not change keeps its state)\n"
+		"  drain SERVICE SERVER   weight 0 for a real server: no new connections, existing ones go on\n"
+		"  enable SERVICE SERVER  undo drain (SERVER is ADDR:PORT, or ADDR when it is there once)\n");
 	exit(code);
+}
+
+/* A word of a request line: the daemon splits the line on blanks. */
+static bool word_ok(const char *s)
+{
+	if (!*s || strlen(s) > 100)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
 }
 
 /* The socket named in the configuration, when no -s was given. */
@@ -40,8 +54,10 @@ static char *socket_from_config(const char *path)
 
 /* Errors go to stderr, one message per line; JSON stays JSON. Returns
  * the exit code. */
-static int print_reply(const char *command, bool json, const char *reply)
+static int print_reply(char **cmd, bool json, const char *reply)
 {
+	const char *command = cmd[0];
+
 	struct strbuf msg;
 	int is_error;
 
@@ -51,6 +67,8 @@ static int print_reply(const char *command, bool json, const char *reply)
 		fprintf(stderr, "directorctl: %s failed:\n%s\n", command, sb_str(&msg));
 	else if (!json && strcmp(command, "reload") == 0)
 		printf("configuration reloaded\n");
+	else if (strcmp(command, "drain") == 0 || strcmp(command, "enable") == 0)
+		printf("%s %s: %s\n", cmd[1], cmd[2], strcmp(command, "drain") == 0 ? "drained" : "enabled");
 	else
 		fputs(reply, stdout);
 	sb_free(&msg);
@@ -60,7 +78,7 @@ static int print_reply(const char *command, bool json, const char *reply)
 int main(int argc, char **argv)
 {
 	const char *config = DIRECTORD_CONF, *sock_arg = NULL;
-	char request[64], *sock;
+	char request[CTL_REQUEST_MAX], *sock;
 	struct strbuf reply;
 	bool json = false;
 	int c, ret;
@@ -83,6 +101,13 @@ int main(int argc, char **argv)
 		snprintf(request, sizeof(request), json ? "status json" : "status");
 	} else if (strcmp(argv[optind], "reload") == 0 && optind + 1 == argc) {
 		snprintf(request, sizeof(request), "reload");
+	} else if ((strcmp(argv[optind], "drain") == 0 || strcmp(argv[optind], "enable") == 0) &&
+		   optind + 3 == argc) {
+		if (!word_ok(argv[optind + 1]) || !word_ok(argv[optind + 2])) {
+			fprintf(stderr, "directorctl: SERVICE and SERVER are single words\n");
+			return 2;
+		}
+		snprintf(request, sizeof(request), "%s %s %s", argv[optind], argv[optind + 1], argv[optind + 2]);
 	} else {
 		fprintf(stderr, "directorctl: unknown command '%s'\n", argv[optind]);
 		usage(2);
@@ -97,7 +122,7 @@ int main(int argc, char **argv)
 		free(sock);
 		return 1;
 	}
-	ret = print_reply(argv[optind], json, sb_str(&reply));
+	ret = print_reply(argv + optind, json, sb_str(&reply));
 	sb_free(&reply);
 	free(sock);
 	return ret;

@@ -1,5 +1,5 @@
-/* directord: the director daemon (VRRP failover now, IPVS next). Shared
- * declarations of its parts. */
+/* directord: the director daemon (VRRP failover, IPVS with health checks).
+ * Shared declarations of its parts; the load-balancing half is in lvs.h. */
 #ifndef DIRECTORD_H
 #define DIRECTORD_H
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ini.h"
+#include "lvs.h"
 #include "parse.h"
 #include "util.h"
 
@@ -142,6 +143,7 @@ struct director_config {
 	struct sync_group_conf *sync_groups;
 	struct vrrp_conf *instances;
 	size_t ninstances;
+	struct lvs_config lvs;		/* [virtual_server] sections (lvs.h) */
 	char *path;
 };
 
@@ -183,9 +185,9 @@ void vrrp_engine_stop(struct vrrp_engine *e);
 void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j);
 void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out);
 
-/* ---- processes (parent.c, vrrp_proc.c) ---- */
+/* ---- processes (parent.c, vrrp_proc.c, lvs_proc.c) ---- */
 
-/* Messages between the parent and the VRRP engine (common/ipc.h). */
+/* Messages between the parent and the engines (common/ipc.h). */
 enum dir_ipc_type {
 	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
 	DIR_IPC_STATUS_REQ,		/* parent -> engine: uint32_t json (0/1) */
@@ -193,6 +195,22 @@ enum dir_ipc_type {
 	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file */
 	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: int32_t result */
 	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
+	DIR_IPC_VRRP_STATE,		/* parent -> LVS engine: struct dir_ipc_state, relayed */
+	DIR_IPC_ADMIN,			/* parent -> LVS engine: struct dir_ipc_admin */
+	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: "" (done) or the error text */
+	DIR_IPC_STATUS_PART,		/* engine -> parent: a piece of a status reply larger than one
+					 * message; more pieces follow, the last is DIR_IPC_STATUS_REPLY */
+};
+
+/* The largest status the parent accepts in pieces (10,000 virtual servers
+ * with their real servers fit). */
+#define DIR_STATUS_MAX (16 * 1024 * 1024)
+
+/* directorctl drain|enable SERVICE SERVER. */
+struct dir_ipc_admin {
+	char service[64];
+	char server[64];		/* "ADDR:PORT" or "ADDR" */
+	int32_t admin;			/* enum lvs_admin */
 };
 
 struct dir_ipc_state {
@@ -205,7 +223,13 @@ struct dir_ipc_state {
  * parent's end of fd closing. Takes ownership of cfg. Returns an exit code. */
 int vrrp_proc_main(struct director_config *cfg, int ipc_fd);
 
-/* The parent: control socket, supervision of the engine, reload, stop. */
+/* An engine's status reply of any size up to DIR_STATUS_MAX: as many
+ * DIR_IPC_STATUS_PART messages as needed, then DIR_IPC_STATUS_REPLY. Waits
+ * (at most timeout_ms in all) while the parent's queue is full. 0 or
+ * -errno. (lvs_proc.c) */
+int dir_ipc_send_status(int fd, const char *text, size_t len, unsigned timeout_ms);
+
+/* The parent: control socket, supervision of the engines, reload, stop. */
 int parent_main(struct director_config *cfg, bool detach);
 
 /* Reload an engine with a new configuration: instances whose settings did

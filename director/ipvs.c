@@ -338,12 +338,14 @@ struct batch_ctx {
 	size_t n;
 	uint32_t last_seq;		/* the one request sent with NLM_F_ACK */
 	bool done;			/* its answer came: all answers are in */
+	unsigned answers;		/* acks and errors read */
 };
 
 static void batch_answer(struct batch_ctx *c, uint32_t seq, int error)
 {
 	uint32_t k = seq - c->first_seq;
 
+	c->answers++;
 	if (k < c->n)
 		c->reqs[k].result = error > 0 ? -error : error;
 	if (seq == c->last_seq)
@@ -384,6 +386,7 @@ static int send_batch(struct ipvs *v, struct ipvs_request *reqs, size_t n, struc
 	c->first_seq = v->batch_seq;
 	c->n = n;
 	c->done = false;
+	c->answers = 0;
 	v->batch_seq += (uint32_t)n;
 	/* The last request that can be sent carries the acknowledgement. */
 	for (size_t k = n; k-- > 0 && last == n;) {
@@ -424,6 +427,11 @@ static int send_batch(struct ipvs *v, struct ipvs_request *reqs, size_t n, struc
 		if (nle < 0 && nle != -NLE_AGAIN)
 			err = nle_to_errno(nle);
 	}
+	/* libnl moves its expected sequence number on with every ack or
+	 * error it reads, ours included; move the next one it sends along,
+	 * or the following dump or request fails its sequence check. */
+	for (unsigned k = 0; k < c->answers; k++)
+		nl_socket_use_seq(v->sk);
 	return err;
 }
 

@@ -1,6 +1,8 @@
-/* directord's parent: owns the control socket, starts the VRRP engine,
- * restarts it when it dies, relays reloads and stops. It never touches the
- * network itself, so nothing it does can delay an advert. */
+/* directord's parent: owns the control socket, starts the two engines
+ * (VRRP, and LVS when there are virtual servers), restarts one that dies,
+ * relays the VRRP engine's state changes to the LVS engine, relays reloads,
+ * stops. It never touches the network itself, so nothing it does can delay
+ * an advert, and a crash of one engine never touches the other. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,143 +29,284 @@
 #include "vrrp.h"
 
 #define ENGINE_STOP_TIMEOUT_MS 5000
+/* Without a sign of life for this long an engine is taken as not
+ * answering (a status in pieces restarts the clock at every piece). */
 #define ENGINE_REPLY_TIMEOUT_MS 2000
+/* The LVS engine may have tens of thousands of kernel objects to change
+ * on a reload, or to delete at a stop (ipvs_on_stop = remove). */
+#define LVS_SLOW_TIMEOUT_MS 30000
 #define RESTART_BACKOFF_MAX_MS 30000
 #define STABLE_RUN_MS 30000		/* a run this long resets the backoff */
+#define RELAY_RETRY_MS 1000
+
+enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
+
+struct parent;
+
+/* One supervised engine process. */
+struct engine {
+	const char *name;		/* "vrrp", "lvs" */
+	const char *sections;		/* "[vrrp]": what makes it run */
+	uint64_t reload_ms, stop_ms;	/* how long a reload, a stop may take */
+	int (*main)(struct director_config *cfg, int ipc_fd);
+	struct parent *p;
+	pid_t pid;			/* 0: not running */
+	int ipc_fd;
+	uint64_t started_ms;
+	unsigned restarts;
+	uint64_t backoff_ms;
+	bool leaving;			/* asked to stop: not restarted */
+	struct ev_timer restart_timer;
+	struct ev_timer kill_timer;
+};
 
 struct parent {
 	struct evloop *loop;
 	struct director_config *cfg;
 	bool stopping;
-	pid_t engine_pid;
-	int ipc_fd;
-	uint64_t engine_started_ms;
-	unsigned restarts;
-	uint64_t backoff_ms;
-	struct ev_timer restart_timer;
-	struct ev_timer kill_timer;
+	struct engine eng[ENG_COUNT];
+	/* The last state of every VRRP instance, for an LVS engine that
+	 * (re)starts after the changes were relayed. */
+	struct dir_ipc_state states[DIR_MAX_INSTANCES];
+	size_t nstates;
+	struct ev_timer relay_timer;	/* the LVS engine's queue was full: resend all */
 	struct ctlserver *ctl;
 	int ctl_fd;
 	int64_t started;
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 };
 
-static int spawn_engine(struct parent *p);
+static int engine_spawn(struct engine *e);
 
-/* ---- the engine's messages ---- */
+/* An engine runs when its kind of section is in the configuration. */
+static bool engine_wanted(const struct parent *p, const struct engine *e)
+{
+	if (e == &p->eng[ENG_VRRP])
+		return p->cfg->ninstances > 0;
+	return p->cfg->lvs.nservices > 0;
+}
 
-static void handle_async(const struct ipc_msg *msg)
+/* ---- VRRP states, relayed to the LVS engine ---- */
+
+static void relay_state(struct parent *p, const struct dir_ipc_state *st)
+{
+	struct engine *lvs = &p->eng[ENG_LVS];
+	int ret;
+
+	if (lvs->ipc_fd < 0)
+		return;		/* it gets the whole table when it starts */
+	ret = ipc_send(lvs->ipc_fd, DIR_IPC_VRRP_STATE, st, sizeof(*st));
+	if (ret == -EAGAIN)
+		ev_timer_start(p->loop, &p->relay_timer, RELAY_RETRY_MS);
+	else if (ret < 0)
+		log_debug("relaying %s to the lvs engine: %s", st->instance, strerror(-ret));
+}
+
+static void relay_all(struct parent *p)
+{
+	for (size_t i = 0; i < p->nstates; i++)
+		relay_state(p, &p->states[i]);
+}
+
+static void relay_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	relay_all(arg);
+}
+
+static void remember_state(struct parent *p, const struct dir_ipc_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < p->nstates; i++)
+		if (strcmp(p->states[i].instance, st->instance) == 0)
+			break;
+	if (i == p->nstates) {
+		if (p->nstates == ARRAY_SIZE(p->states))
+			return;
+		p->nstates++;
+	}
+	p->states[i] = *st;
+	relay_state(p, st);
+}
+
+/* After a reload: instances that are gone have no state any more. */
+static void forget_states(struct parent *p)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->nstates; i++)
+		if (director_config_instance(p->cfg, p->states[i].instance))
+			p->states[k++] = p->states[i];
+	p->nstates = k;
+}
+
+/* ---- the engines' messages ---- */
+
+static void handle_async(struct engine *e, const struct ipc_msg *msg)
 {
 	struct dir_ipc_state st;
 
-	if (msg->type == DIR_IPC_STATE && ipc_payload_fixed(msg, &st, sizeof(st)) == 0) {
+	if (msg->type == DIR_IPC_STATE && e == &e->p->eng[ENG_VRRP] &&
+	    ipc_payload_fixed(msg, &st, sizeof(st)) == 0) {
 		st.instance[sizeof(st.instance) - 1] = '\0';
-		log_debug("engine: %s is %s (priority %d)", st.instance, vrrp_state_name(st.state), st.priority);
+		log_debug("vrrp engine: %s is %s (priority %d)", st.instance, vrrp_state_name(st.state),
+			  st.priority);
+		remember_state(e->p, &st);
 	}
 	/* Late replies to requests that timed out are dropped. */
 }
 
 static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
-	struct parent *p = arg;
+	struct engine *e = arg;
 	struct ipc_msg msg;
 	int ret;
 
-	(void)loop;
 	(void)events;
 	for (int i = 0; i < 64; i++) {
-		ret = ipc_recv(fd, p->buf, sizeof(p->buf), &msg);
+		ret = ipc_recv(fd, e->p->buf, sizeof(e->p->buf), &msg);
 		if (ret == -EAGAIN)
 			return;
 		if (ret < 0) {
 			/* Closed or garbage: the child watch handles the exit. */
-			ev_fd_del(p->loop, fd);
+			ev_fd_del(loop, fd);
 			return;
 		}
-		handle_async(&msg);
+		handle_async(e, &msg);
 	}
 }
 
-/* Ask the engine and wait (bounded) for its answer. The parent may block:
- * the engine's timing does not depend on it. */
-static int engine_request(struct parent *p, uint16_t type, const void *payload, size_t len, uint16_t reply_type,
-			  struct ipc_msg *reply)
+/* What is already waiting is older than the request about to be sent:
+ * a late reply to one that timed out must not pass for the new one's. */
+static int drain_stale(struct engine *e)
 {
-	uint64_t deadline = now_ms() + ENGINE_REPLY_TIMEOUT_MS;
+	struct ipc_msg msg;
 	int ret;
 
-	if (p->ipc_fd < 0)
+	while ((ret = ipc_recv(e->ipc_fd, e->p->buf, sizeof(e->p->buf), &msg)) == 0)
+		handle_async(e, &msg);
+	return ret == -EAGAIN ? 0 : ret;
+}
+
+/* Ask an engine and wait (bounded) for its answer, whose payload goes to
+ * out (a status may come in pieces). The parent may block: the engines'
+ * timing does not depend on it. */
+static int engine_request(struct engine *e, uint16_t type, const void *payload, size_t len, uint16_t reply_type,
+			  uint64_t timeout_ms, struct strbuf *out)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	struct ipc_msg reply;
+	int ret;
+
+	if (e->ipc_fd < 0)
 		return -ESRCH;
-	ret = ipc_send(p->ipc_fd, type, payload, len);
-	if (ret < 0)
+	if ((ret = drain_stale(e)) < 0 || (ret = ipc_send(e->ipc_fd, type, payload, len)) < 0)
 		return ret;
 	for (;;) {
-		struct pollfd pfd = { .fd = p->ipc_fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = e->ipc_fd, .events = POLLIN };
 		uint64_t now = now_ms();
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
 			continue;
-		ret = ipc_recv(p->ipc_fd, p->buf, sizeof(p->buf), reply);
+		ret = ipc_recv(e->ipc_fd, e->p->buf, sizeof(e->p->buf), &reply);
 		if (ret == -EAGAIN)
 			continue;
 		if (ret < 0)
 			return ret;
-		if (reply->type == reply_type)
-			return 0;
-		handle_async(reply);
+		if (reply.type == reply_type || (reply.type == DIR_IPC_STATUS_PART && reply_type == DIR_IPC_STATUS_REPLY)) {
+			if (out->len + reply.len > DIR_STATUS_MAX)
+				return -EMSGSIZE;
+			sb_appendn(out, (const char *)reply.payload, reply.len);
+			if (out->failed)
+				return -ENOMEM;
+			if (reply.type == reply_type)
+				return 0;
+			deadline = now_ms() + timeout_ms;
+			continue;
+		}
+		handle_async(e, &reply);
 	}
 }
 
-/* ---- the engine process ---- */
+/* ---- the engine processes ---- */
+
+static void engine_closed(struct engine *e)
+{
+	if (e->ipc_fd >= 0) {
+		ev_fd_del(e->p->loop, e->ipc_fd);
+		close(e->ipc_fd);
+		e->ipc_fd = -1;
+	}
+	e->pid = 0;
+	ev_timer_stop(e->p->loop, &e->kill_timer);
+}
+
+static bool all_stopped(const struct parent *p)
+{
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		if (p->eng[i].pid > 0)
+			return false;
+	return true;
+}
 
 static void engine_exited(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
 {
-	struct parent *p = arg;
-	uint64_t ran = now_ms() - p->engine_started_ms;
+	struct engine *e = arg;
+	struct parent *p = e->p;
+	uint64_t ran = now_ms() - e->started_ms;
 
 	(void)timed_out;
-	if (p->ipc_fd >= 0) {
-		ev_fd_del(loop, p->ipc_fd);
-		close(p->ipc_fd);
-		p->ipc_fd = -1;
-	}
-	p->engine_pid = 0;
-	ev_timer_stop(loop, &p->kill_timer);
-	if (p->stopping) {
-		log_info("vrrp engine (pid %d) stopped", (int)pid);
-		evloop_stop(loop);
+	engine_closed(e);
+	if (p->stopping || e->leaving) {
+		log_info("%s engine (pid %d) stopped", e->name, (int)pid);
+		e->leaving = false;
+		if (p->stopping) {
+			if (all_stopped(p))
+				evloop_stop(loop);
+		} else if (engine_wanted(p, e)) {
+			/* A reload took its sections away, the next brought them back. */
+			e->backoff_ms = 0;
+			ev_timer_start(loop, &e->restart_timer, 0);
+		}
 		return;
 	}
 	if (WIFSIGNALED(status))
-		log_warnx("vrrp engine (pid %d) killed by signal %d", (int)pid, WTERMSIG(status));
+		log_warnx("%s engine (pid %d) killed by signal %d", e->name, (int)pid, WTERMSIG(status));
 	else
-		log_warnx("vrrp engine (pid %d) exited with status %d", (int)pid, WEXITSTATUS(status));
-	p->backoff_ms = ran >= STABLE_RUN_MS || p->backoff_ms == 0 ? 100 :
-			p->backoff_ms * 2 > RESTART_BACKOFF_MAX_MS ? RESTART_BACKOFF_MAX_MS : p->backoff_ms * 2;
-	log_warnx("restarting the vrrp engine in %llu ms", (unsigned long long)p->backoff_ms);
-	ev_timer_start(loop, &p->restart_timer, p->backoff_ms);
+		log_warnx("%s engine (pid %d) exited with status %d", e->name, (int)pid, WEXITSTATUS(status));
+	e->backoff_ms = ran >= STABLE_RUN_MS || e->backoff_ms == 0 ? 100 :
+			e->backoff_ms * 2 > RESTART_BACKOFF_MAX_MS ? RESTART_BACKOFF_MAX_MS : e->backoff_ms * 2;
+	log_warnx("restarting the %s engine in %llu ms", e->name, (unsigned long long)e->backoff_ms);
+	ev_timer_start(loop, &e->restart_timer, e->backoff_ms);
 }
 
 static void restart_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 {
-	struct parent *p = arg;
+	struct engine *e = arg;
 
 	(void)t;
-	p->restarts++;
-	if (spawn_engine(p) < 0)
-		ev_timer_start(loop, &p->restart_timer, RESTART_BACKOFF_MAX_MS);
+	if (!engine_wanted(e->p, e))
+		return;		/* a reload took its sections away meanwhile */
+	e->restarts++;
+	if (engine_spawn(e) < 0)
+		ev_timer_start(loop, &e->restart_timer, RESTART_BACKOFF_MAX_MS);
 }
 
-static void __attribute__((noreturn)) engine_child(struct parent *p, int fd)
+static void __attribute__((noreturn)) engine_child(struct engine *e, int fd)
 {
+	int (*run)(struct director_config *, int) = e->main;
+	struct director_config *cfg = e->p->cfg;
 	sigset_t none;
 
-	/* The parent's loop, control socket, accepted control connections and
-	 * signal handling are not ours: a client would otherwise wait for an
-	 * end of file that this process holds back. */
-	evloop_free(p->loop);
+	/* The parent's loop, control socket, accepted control connections,
+	 * the other engine's channel and signal handling are not ours: a
+	 * client would otherwise wait for an end of file that this process
+	 * holds back. */
+	evloop_free(e->p->loop);
 	closelog();
 	fd = close_all_fds_but(fd);
 	log_reopen();
@@ -172,11 +316,12 @@ static void __attribute__((noreturn)) engine_child(struct parent *p, int fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* exit(), not _exit(): libraries' destructors free what their
 	 * constructors took (the parent flushed stdio before the fork). */
-	exit(vrrp_proc_main(p->cfg, fd));
+	exit(run(cfg, fd));
 }
 
-static int spawn_engine(struct parent *p)
+static int engine_spawn(struct engine *e)
 {
+	struct parent *p = e->p;
 	int fds[2], ret;
 	pid_t pid;
 
@@ -193,29 +338,105 @@ static int spawn_engine(struct parent *p)
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		engine_child(p, fds[1]);
+		engine_child(e, fds[1]);
 	}
 	close(fds[1]);
-	p->ipc_fd = fds[0];
-	p->engine_pid = pid;
-	p->engine_started_ms = now_ms();
-	ret = ev_fd_add(p->loop, p->ipc_fd, EPOLLIN, ipc_readable, p);
+	e->ipc_fd = fds[0];
+	e->pid = pid;
+	e->leaving = false;
+	e->started_ms = now_ms();
+	ret = ev_fd_add(p->loop, e->ipc_fd, EPOLLIN, ipc_readable, e);
 	if (ret == 0)
-		ret = ev_child_watch(p->loop, pid, 0, engine_exited, p);
+		ret = ev_child_watch(p->loop, pid, 0, engine_exited, e);
 	if (ret < 0)
-		log_warnx("watching the vrrp engine: %s", strerror(-ret));
-	log_info("vrrp engine started (pid %d)", (int)pid);
+		log_warnx("watching the %s engine: %s", e->name, strerror(-ret));
+	log_info("%s engine started (pid %d)", e->name, (int)pid);
+	if (e == &p->eng[ENG_LVS])
+		relay_all(p);	/* what the VRRP engine said before it was there */
 	return 0;
+}
+
+/* Ask one engine to leave; it is killed when it does not in time. */
+static void engine_stop(struct engine *e)
+{
+	ev_timer_stop(e->p->loop, &e->restart_timer);
+	if (e->pid <= 0)
+		return;
+	e->leaving = true;
+	if (e->ipc_fd < 0 || ipc_send(e->ipc_fd, DIR_IPC_STOP, NULL, 0) < 0)
+		kill(e->pid, SIGTERM);
+	ev_timer_start(e->p->loop, &e->kill_timer, e->stop_ms);
+}
+
+static void kill_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)loop;
+	(void)t;
+	if (e->pid > 0) {
+		log_warnx("%s engine did not stop in time; killing it", e->name);
+		kill(e->pid, SIGKILL);
+	}
+}
+
+static void engine_init(struct parent *p, struct engine *e, const char *name, const char *sections,
+			uint64_t reload_ms, uint64_t stop_ms, int (*run)(struct director_config *, int))
+{
+	e->name = name;
+	e->sections = sections;
+	e->reload_ms = reload_ms;
+	e->stop_ms = stop_ms;
+	e->main = run;
+	e->p = p;
+	e->ipc_fd = -1;
+	ev_timer_init(&e->restart_timer, restart_timer_cb, e);
+	ev_timer_init(&e->kill_timer, kill_timer_cb, e);
 }
 
 /* ---- reload and stop ---- */
 
+/* One engine after the parent has the new file: running ones re-read it
+ * (so an LVS engine whose virtual servers all went deletes them first),
+ * then leave when their sections are gone; new ones start. */
+static int engine_reload(struct engine *e, struct strbuf *why)
+{
+	bool wanted = engine_wanted(e->p, e);
+	struct strbuf reply;
+	int32_t result = 0;
+	int ret = 0;
+
+	if (e->pid > 0 && !e->leaving) {
+		sb_init(&reply);
+		ret = engine_request(e, DIR_IPC_RELOAD, NULL, 0, DIR_IPC_RELOAD_REPLY, e->reload_ms, &reply);
+		if (ret == 0 && reply.len == sizeof(result)) {
+			memcpy(&result, reply.buf, sizeof(result));
+			ret = result;
+		} else if (ret == 0) {
+			ret = -EBADMSG;
+		}
+		sb_free(&reply);
+		if (ret < 0 && why)
+			sb_printf(why, "%sthe %s engine could not reload: %s", why->len ? "\n" : "", e->name,
+				  strerror(-ret));
+		if (!wanted) {
+			log_info("no %s sections any more: stopping the %s engine", e->sections, e->name);
+			engine_stop(e);
+		}
+	} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
+		e->backoff_ms = 0;
+		if ((ret = engine_spawn(e)) < 0 && why)
+			sb_printf(why, "%sstarting the %s engine: %s", why->len ? "\n" : "", e->name, strerror(-ret));
+	} else if (!wanted) {
+		ev_timer_stop(e->p->loop, &e->restart_timer);
+	}
+	return ret;
+}
+
 static int reload(struct parent *p, struct strbuf *why)
 {
-	struct director_config *fresh;
+	struct director_config *fresh, *old;
 	struct ini_diag diag;
-	struct ipc_msg reply;
-	int32_t result = 0;
 	int ret;
 
 	log_info("reloading %s", p->cfg->path);
@@ -233,30 +454,22 @@ static int reload(struct parent *p, struct strbuf *why)
 		sd_notify_state("READY=1");
 		return ret;
 	}
-	ret = engine_request(p, DIR_IPC_RELOAD, NULL, 0, DIR_IPC_RELOAD_REPLY, &reply);
-	if (ret == 0 && ipc_payload_fixed(&reply, &result, sizeof(result)) == 0)
-		ret = result;
-	if (ret < 0 && why)
-		sb_printf(why, "the vrrp engine could not reload: %s", strerror(-ret));
 	if (strcmp(p->cfg->control_socket, fresh->control_socket) != 0 || strcmp(p->cfg->user, fresh->user) != 0)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
-	/* The parent keeps the file for the next restart of the engine. */
-	director_config_free(p->cfg);
+	/* The parent keeps the file for engines it starts or restarts. */
+	old = p->cfg;
 	p->cfg = fresh;
+	forget_states(p);
+	ret = 0;
+	for (size_t i = 0; i < ENG_COUNT; i++) {
+		int r = engine_reload(&p->eng[i], why);
+
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	director_config_free(old);
 	sd_notify_state("READY=1");
 	return ret;
-}
-
-static void kill_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
-{
-	struct parent *p = arg;
-
-	(void)loop;
-	(void)t;
-	if (p->engine_pid > 0) {
-		log_warnx("vrrp engine did not stop in time; killing it");
-		kill(p->engine_pid, SIGKILL);
-	}
 }
 
 static void begin_stop(struct parent *p)
@@ -265,14 +478,11 @@ static void begin_stop(struct parent *p)
 		return;
 	p->stopping = true;
 	sd_notify_state("STOPPING=1");
-	ev_timer_stop(p->loop, &p->restart_timer);
-	if (p->engine_pid <= 0) {
+	ev_timer_stop(p->loop, &p->relay_timer);
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		engine_stop(&p->eng[i]);
+	if (all_stopped(p))
 		evloop_stop(p->loop);
-		return;
-	}
-	if (p->ipc_fd < 0 || ipc_send(p->ipc_fd, DIR_IPC_STOP, NULL, 0) < 0)
-		kill(p->engine_pid, SIGTERM);
-	ev_timer_start(p->loop, &p->kill_timer, ENGINE_STOP_TIMEOUT_MS);
 }
 
 static void on_signal(struct evloop *loop, int signo, void *arg)
@@ -290,37 +500,99 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 /* ---- control socket ---- */
 
-static void status(struct parent *p, bool json, struct strbuf *out)
+/* One engine's status, or why there is none (ret < 0). */
+static int engine_status(struct engine *e, bool json, struct strbuf *text)
 {
 	uint32_t want = json;
-	struct ipc_msg reply;
-	int ret = engine_request(p, DIR_IPC_STATUS_REQ, &want, sizeof(want), DIR_IPC_STATUS_REPLY, &reply);
 
+	return engine_request(e, DIR_IPC_STATUS_REQ, &want, sizeof(want), DIR_IPC_STATUS_REPLY,
+			      ENGINE_REPLY_TIMEOUT_MS, text);
+}
+
+static void status_json_engine(struct engine *e, const char *key, struct strbuf *out)
+{
+	struct strbuf text;
+
+	sb_init(&text);
+	sb_printf(out, ",\"%s_engine\":{\"pid\":%d,\"restarts\":%u},\"%s\":", e->name, (int)e->pid, e->restarts,
+		  key);
+	if (engine_status(e, true, &text) == 0 && text.len > 0)
+		sb_appendn(out, text.buf, text.len);
+	else
+		sb_append(out, "null");
+	sb_free(&text);
+}
+
+static void status_text_engine(struct engine *e, struct strbuf *out)
+{
+	struct strbuf text;
+	int ret;
+
+	if (!engine_wanted(e->p, e) && e->pid <= 0) {
+		sb_printf(out, "%s engine: not configured (no %s sections)\n", e->name, e->sections);
+		return;
+	}
+	sb_init(&text);
+	sb_printf(out, "%s engine: pid %d, %u restart(s)\n", e->name, (int)e->pid, e->restarts);
+	ret = engine_status(e, false, &text);
+	if (ret == 0)
+		sb_appendn(out, text.buf, text.len);
+	else
+		sb_printf(out, "%s engine not answering: %s\n", e->name, strerror(-ret));
+	sb_free(&text);
+}
+
+static void status(struct parent *p, bool json, struct strbuf *out)
+{
 	if (json) {
+		struct json j;
+
 		sb_printf(out, "{\"pid\":%d,\"uptime_s\":%lld,\"config\":", (int)getpid(),
 			  (long long)(wall_time() - p->started));
-		{
-			struct json j;
-
-			json_init(&j, out);
-			json_string(&j, NULL, p->cfg->path);
-		}
-		sb_printf(out, ",\"vrrp_engine\":{\"pid\":%d,\"restarts\":%u},\"vrrp\":", (int)p->engine_pid,
-			  p->restarts);
-		if (ret == 0)
-			sb_appendn(out, (const char *)reply.payload, reply.len);
-		else
-			sb_append(out, "null");
+		json_init(&j, out);
+		json_string(&j, NULL, p->cfg->path);
+		status_json_engine(&p->eng[ENG_VRRP], "vrrp", out);
+		status_json_engine(&p->eng[ENG_LVS], "lvs", out);
 		sb_append(out, "}\n");
 		return;
 	}
 	sb_printf(out, "directord (pid %d), up %llds, config %s\n", (int)getpid(),
 		  (long long)(wall_time() - p->started), p->cfg->path);
-	sb_printf(out, "vrrp engine: pid %d, %u restart(s)\n", (int)p->engine_pid, p->restarts);
-	if (ret == 0)
-		sb_appendn(out, (const char *)reply.payload, reply.len);
-	else
-		sb_printf(out, "vrrp engine not answering: %s\n", strerror(-ret));
+	status_text_engine(&p->eng[ENG_VRRP], out);
+	status_text_engine(&p->eng[ENG_LVS], out);
+}
+
+/* drain|enable SERVICE SERVER, for the LVS engine. */
+static void admin(struct parent *p, const struct ctl_request *req, enum lvs_admin what, struct strbuf *out)
+{
+	struct dir_ipc_admin m = { .admin = what };
+	struct strbuf reply;
+	int ret;
+
+	if (strlen(req->argv[1]) >= sizeof(m.service) || strlen(req->argv[2]) >= sizeof(m.server)) {
+		ctl_reply_error(out, "service or server name too long");
+		return;
+	}
+	strlcpy_safe(m.service, req->argv[1], sizeof(m.service));
+	strlcpy_safe(m.server, req->argv[2], sizeof(m.server));
+	if (p->eng[ENG_LVS].pid <= 0) {
+		ctl_reply_error(out, p->cfg->lvs.nservices ? "the lvs engine is not running (restarting?)" :
+							      "no [virtual_server] sections in the configuration");
+		return;
+	}
+	sb_init(&reply);
+	ret = engine_request(&p->eng[ENG_LVS], DIR_IPC_ADMIN, &m, sizeof(m), DIR_IPC_ADMIN_REPLY,
+			     ENGINE_REPLY_TIMEOUT_MS, &reply);
+	if (ret < 0) {
+		sb_reset(&reply);
+		sb_printf(&reply, "the lvs engine is not answering: %s", strerror(-ret));
+		ctl_reply_error(out, sb_str(&reply));
+	} else if (reply.len > 0) {
+		ctl_reply_error(out, sb_str(&reply));
+	} else {
+		ctl_reply_ok(out, NULL, NULL);
+	}
+	sb_free(&reply);
 }
 
 static void control(const struct ctl_request *req, struct strbuf *out, void *arg)
@@ -341,8 +613,13 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 		else
 			ctl_reply_error(out, sb_str(&why));
 		sb_free(&why);
+	} else if (strcmp(cmd, "drain") == 0 && req->argc == 3) {
+		admin(p, req, LVS_ADMIN_DRAINED, out);
+	} else if (strcmp(cmd, "enable") == 0 && req->argc == 3) {
+		admin(p, req, LVS_ADMIN_ENABLED, out);
 	} else {
-		ctl_reply_error(out, "unknown command; expected status [json] or reload");
+		ctl_reply_error(out, "unknown command; expected status [json], reload, drain SERVICE SERVER "
+				     "or enable SERVICE SERVER");
 	}
 }
 
@@ -396,6 +673,19 @@ static void detach(void)
 	}
 }
 
+static void start_engines(struct parent *p)
+{
+	for (size_t i = 0; i < ENG_COUNT; i++) {
+		struct engine *e = &p->eng[i];
+		int ret;
+
+		if (!engine_wanted(p, e))
+			continue;
+		if ((ret = engine_spawn(e)) < 0)
+			fatalx("starting the %s engine: %s", e->name, strerror(-ret));
+	}
+}
+
 int parent_main(struct director_config *cfg, bool do_detach)
 {
 	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
@@ -406,17 +696,20 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	if (!p)
 		fatalx("out of memory");
 	p->cfg = cfg;
-	p->ipc_fd = -1;
 	p->ctl_fd = -1;
 	p->started = wall_time();
+	/* The VRRP engine keeps the timings it always had. */
+	engine_init(p, &p->eng[ENG_VRRP], "vrrp", "[vrrp]", ENGINE_REPLY_TIMEOUT_MS, ENGINE_STOP_TIMEOUT_MS,
+		    vrrp_proc_main);
+	engine_init(p, &p->eng[ENG_LVS], "lvs", "[virtual_server]", LVS_SLOW_TIMEOUT_MS, LVS_SLOW_TIMEOUT_MS,
+		    lvs_proc_main);
 	if (do_detach) {
 		detach();
 		log_init("directord", false, log_getlevel());
 	}
 	if (evloop_new(&p->loop) < 0)
 		fatalx("event loop");
-	ev_timer_init(&p->restart_timer, restart_timer_cb, p);
-	ev_timer_init(&p->kill_timer, kill_timer_cb, p);
+	ev_timer_init(&p->relay_timer, relay_timer_cb, p);
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		if (ev_signal_add(p->loop, sigs[i], on_signal, p) < 0)
@@ -425,10 +718,10 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep));
 	if (ret < 0)
 		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
-	if (spawn_engine(p) < 0)
-		fatalx("starting the vrrp engine");
+	start_engines(p);
 	sd_notify_state("READY=1");
-	log_info("running as %s: %zu VRRP instance(s)", cfg->user, cfg->ninstances);
+	log_info("running as %s: %zu VRRP instance(s), %zu virtual server(s)", cfg->user, cfg->ninstances,
+		 cfg->lvs.nservices);
 	ret = evloop_run(p->loop);
 	if (p->ctl)
 		ctlserver_stop(p->ctl);

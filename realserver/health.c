@@ -17,14 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "log.h"
 #include "proc.h"
 #include "rs-agent.h"
 
-/* Enough for the status line, headers and the start of any health page. */
-#define HTTP_RESPONSE_MAX (64 * 1024)
-/* A status line longer than this is not HTTP. */
-#define HTTP_STATUS_LINE_MAX 256
 /* Checks start this far apart so a restart does not fire them all at once. */
 #define CHECK_STAGGER_MS 50
 
@@ -111,85 +108,6 @@ bool check_status_record(struct check_status *st, enum check_result res, const c
 	else
 		st->failures++;
 	return changed;
-}
-
-/* ---- HTTP response parsing (pure) ---- */
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* "HTTP/" 1*DIGIT [ "." 1*DIGIT ] 1*SP 3DIGIT ( SP / HTAB / end ) */
-static int http_status_line_parse(const char *line, size_t len, unsigned *status)
-{
-	static const char prefix[] = "HTTP/";
-	size_t i = sizeof(prefix) - 1;
-	unsigned code = 0;
-
-	if (len < i || memcmp(line, prefix, i) != 0)
-		return -EINVAL;
-	if (i >= len || !is_digit(line[i]))
-		return -EINVAL;
-	while (i < len && is_digit(line[i]))
-		i++;
-	if (i < len && line[i] == '.') {
-		i++;
-		if (i >= len || !is_digit(line[i]))
-			return -EINVAL;
-		while (i < len && is_digit(line[i]))
-			i++;
-	}
-	if (i >= len || line[i] != ' ')
-		return -EINVAL;
-	while (i < len && line[i] == ' ')
-		i++;
-	for (int d = 0; d < 3; d++, i++) {
-		if (i >= len || !is_digit(line[i]))
-			return -EINVAL;
-		code = code * 10 + (unsigned)(line[i] - '0');
-	}
-	if (i < len && line[i] != ' ' && line[i] != '\t')
-		return -EINVAL;
-	if (code < 100 || code > 599)
-		return -EINVAL;
-	*status = code;
-	return 0;
-}
-
-int http_parse_status(const char *buf, size_t len, unsigned *status)
-{
-	static const char prefix[] = "HTTP/";
-	size_t scan = len < HTTP_STATUS_LINE_MAX ? len : HTTP_STATUS_LINE_MAX;
-	size_t cmp = scan < sizeof(prefix) - 1 ? scan : sizeof(prefix) - 1;
-	const char *lf;
-	size_t line_len;
-
-	if (len == 0)
-		return -EAGAIN;
-	/* Refuse garbage early instead of waiting for a line end. */
-	if (memcmp(buf, prefix, cmp) != 0)
-		return -EINVAL;
-	lf = memchr(buf, '\n', scan);
-	if (!lf)
-		return len < HTTP_STATUS_LINE_MAX ? -EAGAIN : -EINVAL;
-	line_len = (size_t)(lf - buf);
-	if (line_len > 0 && buf[line_len - 1] == '\r')
-		line_len--;
-	return http_status_line_parse(buf, line_len, status);
-}
-
-/* Where the body starts, or NULL while the header is incomplete. */
-static const char *http_body(const char *buf, size_t len)
-{
-	const char *crlf = memmem(buf, len, "\r\n\r\n", 4);
-	const char *lf = memmem(buf, len, "\n\n", 2);
-
-	if (crlf && (!lf || crlf < lf))
-		return crlf + 4;
-	if (lf)
-		return lf + 2;
-	return NULL;
 }
 
 /* ---- one attempt ---- */
@@ -286,38 +204,13 @@ static void attempt_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
 			       run->target);
 }
 
-/* Path and Host go into the request line and a header: no blanks or
- * control characters, or the request would be something else. */
-static bool http_token_ok(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return false;
-	return true;
-}
-
 static int http_request_build(struct check_run *run)
 {
 	const struct check_conf *c = run->conf;
-	const char *path = c->path && c->path[0] ? c->path : "/";
-	char addr[INET6_ADDRSTRLEN], host_buf[INET6_ADDRSTRLEN + 2];
-	const char *host = c->host;
+	int ret = http_request_format(&run->request, c->path, c->host, &c->address, "dsrkit-rs-agent");
 
-	if (!host || !host[0]) {
-		ipaddr_ntop(&c->address, addr, sizeof(addr));
-		snprintf(host_buf, sizeof(host_buf),
-			 c->address.family == AF_INET6 ? "[%s]" : "%s", addr);
-		host = host_buf;
-	}
-	if (!http_token_ok(path) || !http_token_ok(host))
-		return -EINVAL;
-	sb_reset(&run->request);
-	sb_printf(&run->request,
-		  "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: dsrkit-rs-agent\r\n"
-		  "Connection: close\r\n\r\n",
-		  path, host);
-	if (run->request.failed)
-		return -ENOMEM;
+	if (ret < 0)
+		return ret;
 	run->response = malloc(HTTP_RESPONSE_MAX);
 	if (!run->response)
 		return -ENOMEM;
@@ -370,7 +263,7 @@ static void http_evaluate(struct check_run *run, bool complete)
 	unsigned status;
 	int ret;
 
-	ret = http_parse_status(run->response, run->response_len, &status);
+	ret = http_response_parse(run->response, run->response_len, &status, &body);
 	if (ret == -EAGAIN) {
 		if (!complete)
 			return;
@@ -399,7 +292,6 @@ static void http_evaluate(struct check_run *run, bool complete)
 		attempt_finish(run, CHECK_PASS, "HTTP status %u", status);
 		return;
 	}
-	body = http_body(run->response, run->response_len);
 	if (body && memmem(body, run->response_len - (size_t)(body - run->response),
 			   c->expect_body, strlen(c->expect_body))) {
 		attempt_finish(run, CHECK_PASS, "HTTP status %u, body matched", status);

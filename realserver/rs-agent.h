@@ -10,6 +10,7 @@
 
 #include "agentcheck.h"
 #include "evloop.h"
+#include "http.h"		/* http_parse_status, shared with directord */
 #include "ini.h"
 #include "parse.h"
 #include "util.h"
@@ -232,8 +233,6 @@ const struct check_status *health_get(const struct health *h, size_t i);
 bool health_all_up(const struct health *h, const struct check_status **failing);
 
 /* Pure parts, for tests and the fuzzer. */
-/* Parse an HTTP response's status line; 0 and *status, or -EINVAL/-EAGAIN (incomplete). */
-int http_parse_status(const char *buf, size_t len, unsigned *status);
 /* Advance the rise/fall machine with one result; returns true when up changed. */
 bool check_status_record(struct check_status *st, enum check_result res, const char *reason,
 			 uint64_t duration_ms, int64_t when);

@@ -1,8 +1,10 @@
 /* libFuzzer target for common/ini.c: arbitrary bytes as a config file.
  *
  * Besides crashes and leaks it checks two properties:
- *  - our line scanner and iniparser never disagree (no "internal error");
- *  - a file that loads prints to text that loads again, to the same text. */
+ *  - our line scanner and iniparser never disagree (no "internal error"),
+ *    repeatable keys (one iniparser name per line) included;
+ *  - a file that loads prints to text that loads again, to the same text;
+ *  - every line of a repeatable key that loaded has its own line number. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@ struct item {
 	struct ipendpoint target;
 	uint64_t every_ms;
 	char *note;
+	struct strlist tags;		/* repeatable, with a default */
 	struct item *next;
 };
 
@@ -34,6 +37,7 @@ struct conf {
 	struct ipendpoint listen;
 	struct ipaddr_list allow;
 	struct strlist words;
+	struct strlist cmds;		/* repeatable */
 	bool extra_on;
 	struct item *items;
 };
@@ -57,6 +61,7 @@ static const struct ini_key main_keys[] = {
 	{ "listen", &ini_type_endpoint, G(listen), 0, 0, "127.0.0.1:5555", false, NULL },
 	{ "allow", &ini_type_ipaddr_list, G(allow), 0, 0, "192.0.2.0/24", false, NULL },
 	{ "words", &ini_type_strlist, G(words), 0, 0, NULL, false, NULL },
+	{ "cmd", &ini_type_repeated_string, G(cmds), 0, 0, NULL, false, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
 };
 
@@ -71,6 +76,7 @@ static const struct ini_key item_keys[] = {
 	{ "target", &ini_type_endpoint, I(target), 0, 0, NULL, false, NULL },
 	{ "every", &ini_type_duration, I(every_ms), 0, 0, "1m", false, NULL },
 	{ "note", &ini_type_string, I(note), 0, 0, "-", false, NULL },
+	{ "tag", &ini_type_repeated_string, I(tags), 0, 0, "untagged", false, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
 };
 
@@ -198,6 +204,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (doc) {
 		/* Exercise the lookups programs use for their own checks. */
 		(void)ini_doc_line(doc, "main", "id");
+		(void)ini_doc_line_nth(doc, "main", "id", 1);
+		/* Without errors, every cmd line was parsed, each at its line. */
+		for (size_t i = 0; ret == 0 && i < cfg.cmds.n; i++)
+			if (ini_doc_line_nth(doc, "main", "cmd", i) == 0)
+				abort();
+		if (ret == 0 && ini_doc_line_nth(doc, "main", "cmd", cfg.cmds.n) != 0)
+			abort();
 		for (const struct item *it = cfg.items; it; it = it->next) {
 			char sec[128];
 
@@ -205,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ini_doc_line(doc, sec, NULL) == 0)
 				abort();	/* every instance came from a header */
 			ini_doc_error(&d, doc, sec, "note", "fuzz %s", "check");
+			ini_doc_error_nth(&d, doc, sec, "tag", it->tags.n / 2, "fuzz %s", "tag");
 		}
 		ini_doc_free(doc);
 	}

@@ -1,5 +1,6 @@
 /* Unit tests for common/ini.c: structure checks with line numbers, typed
- * values, defaults, printing round trips, and file permission checks. */
+ * values, defaults, repeatable keys, printing round trips, and file
+ * permission checks. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,13 @@ struct check_conf {
 	struct check_conf *next;
 };
 
+/* Ports, filled by the repeatable "ports" and by the list "port_list"
+ * (which appends too): two keys that share a field. */
+struct port_list {
+	unsigned *items;
+	size_t n;
+};
+
 struct conf {
 	/* [global] */
 	char *router_id;
@@ -41,6 +49,8 @@ struct conf {
 	struct ipendpoint listen;
 	struct ipaddr_list allow;
 	struct strlist scripts;
+	struct strlist execs;		/* repeatable */
+	struct port_list ports;
 	/* [agent] */
 	bool agent_enabled;
 	uint64_t agent_timeout_ms;
@@ -59,6 +69,78 @@ static const struct ini_enum check_types[] = {
 	{ "tcp", CHECK_TCP }, { "http", CHECK_HTTP }, { NULL, 0 },
 };
 
+/* ---- a repeatable type of the test's own, and a list that shares its field ---- */
+
+static int port_push(struct port_list *list, const char *value, char *err)
+{
+	unsigned *items;
+	long long v;
+
+	if (parse_int_range(value, 1, 65535, &v, err) < 0)
+		return -EINVAL;
+	items = realloc(list->items, (list->n + 1) * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	list->items = items;
+	list->items[list->n++] = (unsigned)v;
+	return 0;
+}
+
+static int ports_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return port_push(field, value, err);
+}
+
+static int port_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	char *copy = strdup(value), *save = NULL;
+	int ret = copy ? 0 : -ENOMEM;
+
+	(void)key;
+	for (char *tok = copy ? strtok_r(copy, ", ", &save) : NULL; tok && ret == 0; tok = strtok_r(NULL, ", ", &save))
+		ret = port_push(field, tok, err);
+	free(copy);
+	return ret;
+}
+
+static size_t ports_count(const void *field)
+{
+	return ((const struct port_list *)field)->n;
+}
+
+static void ports_print_item(const struct ini_key *key, const void *field, size_t i, struct strbuf *out)
+{
+	(void)key;
+	sb_printf(out, "%u", ((const struct port_list *)field)->items[i]);
+}
+
+/* The "ports" lines print the shared field. */
+static void port_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	(void)field;
+	(void)out;
+}
+
+static void ports_free(void *field)
+{
+	struct port_list *list = field;
+
+	free(list->items);
+	list->items = NULL;
+	list->n = 0;
+}
+
+static const struct ini_type ports_type = {
+	.name = "ports", .parse = ports_parse, .free = ports_free, .count = ports_count,
+	.print_item = ports_print_item,
+};
+
+static const struct ini_type port_list_type = {
+	.name = "port list", .parse = port_list_parse, .print = port_list_print, .free = ports_free,
+};
+
 #define G(f) offsetof(struct conf, f)
 #define C(f) offsetof(struct check_conf, f)
 
@@ -75,6 +157,9 @@ static const struct ini_key global_keys[] = {
 	{ "listen", &ini_type_endpoint, G(listen), 0, 0, "0.0.0.0:5555", false, NULL },
 	{ "allow", &ini_type_ipaddr_list, G(allow), 0, 0, NULL, false, NULL },
 	{ "scripts", &ini_type_strlist, G(scripts), 0, 0, NULL, false, NULL },
+	{ "exec", &ini_type_repeated_string, G(execs), 0, 0, NULL, false, NULL },
+	{ "port_list", &port_list_type, G(ports), 0, 0, NULL, false, NULL },
+	{ "ports", &ports_type, G(ports), 0, 0, NULL, false, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
 };
 
@@ -696,7 +781,7 @@ TEST(test_long_lines_and_nul)
 
 TEST(test_too_large_and_too_many_errors)
 {
-	size_t big = 1024 * 1024 + 1;
+	size_t big = 32 * 1024 * 1024 + 1;
 	char *data = malloc(big);
 	struct conf cfg;
 	struct ini_diag d;
@@ -711,7 +796,7 @@ TEST(test_too_large_and_too_many_errors)
 	ini_diag_init(&d);
 	CHECK_EQ_INT(ini_load_buffer("x.ini", data, big, &schema, &cfg, &d, &doc), -EFBIG);
 	CHECK(doc == NULL);
-	CHECK_DIAG(&d, "x.ini: file too large (more than 1024 KiB)");
+	CHECK_DIAG(&d, "x.ini: file too large (more than 32768 KiB)");
 	CHECK_EQ_INT(cfg.global_calls, 0);
 	ini_diag_free(&d);
 	free(data);
@@ -928,6 +1013,307 @@ TEST(test_print_awkward_list)
 	sb_free(&p2);
 }
 
+/* ---- repeatable keys ---- */
+
+static struct ini_doc *load_doc(const char *text, struct conf *cfg, struct ini_diag *d, int *ret)
+{
+	struct ini_doc *doc = NULL;
+
+	memset(cfg, 0, sizeof(*cfg));
+	ini_diag_init(d);
+	*ret = ini_load_buffer("x.ini", text, strlen(text), &schema, cfg, d, &doc);
+	return doc;
+}
+
+/* Every line is one item, in file order, read by iniparser (quotes,
+ * comments, case of the key, continuations), with its own line. */
+TEST(test_repeatable_lines)
+{
+	static const char text[] =
+		"[global]\n"				/* 1 */
+		"router_id = a\n"			/* 2 */
+		"exec = first\n"			/* 3 */
+		"user = u\n"				/* 4 */
+		"EXEC = \"second; quoted\"  ; c\n"	/* 5 */
+		"exec = third # comment\n"		/* 6 */
+		"ports = 80\n"				/* 7 */
+		"exec = four, \\\n"			/* 8 */
+		"  continued\n"				/* 9 */
+		"exec =\n"				/* 10 */
+		"ports = 443\n";			/* 11 */
+	struct conf cfg;
+	struct ini_diag d;
+	struct ini_doc *doc;
+	int ret;
+
+	doc = load_doc(text, &cfg, &d, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK_EQ_INT(d.n, 0);
+	CHECK_EQ_INT(cfg.execs.n, 5);
+	if (cfg.execs.n == 5) {
+		CHECK_EQ_STR(cfg.execs.items[0], "first");
+		CHECK_EQ_STR(cfg.execs.items[1], "second; quoted");
+		CHECK_EQ_STR(cfg.execs.items[2], "third");
+		CHECK_EQ_STR(cfg.execs.items[3], "four,   continued");
+		CHECK_EQ_STR(cfg.execs.items[4], "");
+	}
+	CHECK_EQ_INT(cfg.ports.n, 2);
+	if (cfg.ports.n == 2) {
+		CHECK_EQ_INT(cfg.ports.items[0], 80);
+		CHECK_EQ_INT(cfg.ports.items[1], 443);
+	}
+	CHECK_EQ_STR(cfg.user, "u");
+	CHECK_EQ_INT(ini_doc_line(doc, "global", "exec"), 3);	/* the first */
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", 0), 3);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "GLOBAL", "exec", 1), 5);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", 2), 6);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", 3), 8);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", 4), 10);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", 5), 0);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "ports", 1), 11);
+	/* Other keys have one value, nth 0. */
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "user", 0), 4);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "user", 1), 0);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "vip", 0), 0);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "nope", 0), 0);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "agent", "exec", 0), 0);
+	ini_doc_error_nth(&d, doc, "global", "exec", 3, "bad %s", "four");
+	ini_doc_error_nth(&d, doc, "global", "exec", 9, "no such line");	/* the section's line */
+	CHECK_EQ_INT(d.n, 2);
+	if (d.n == 2) {
+		CHECK_EQ_STR(d.msgs[0], "x.ini:8: global.exec: bad four");
+		CHECK_EQ_STR(d.msgs[1], "x.ini:1: global.exec: no such line");
+	}
+	ini_doc_free(doc);
+	conf_free(&cfg);
+	ini_diag_free(&d);
+}
+
+/* A bad line is reported at its own line and adds nothing; the others
+ * still count, and other keys still may not be repeated. */
+TEST(test_repeatable_errors)
+{
+	static const char text[] =
+		"[global]\n"		/* 1 */
+		"router_id = a\n"	/* 2 */
+		"ports = 80\n"		/* 3 */
+		"ports = 70000\n"	/* 4 */
+		"ports = \"8080\n"	/* 5 */
+		"ports = 8081\n"	/* 6 */
+		"user = a\n"		/* 7 */
+		"user = b\n";		/* 8 */
+	struct conf cfg;
+	struct ini_diag d;
+	struct ini_doc *doc;
+	int ret;
+
+	doc = load_doc(text, &cfg, &d, &ret);
+	CHECK_EQ_INT(ret, -EINVAL);
+	CHECK_DIAG(&d, "x.ini:4: global.ports: value 70000 out of range 1-65535");
+	CHECK_DIAG(&d, "x.ini:5: global.ports: missing closing quote");
+	CHECK_DIAG(&d, "x.ini:8: global.user: duplicate key (first set at line 7)");
+	CHECK_EQ_INT(d.n, 3);
+	CHECK_EQ_INT(cfg.ports.n, 2);
+	if (cfg.ports.n == 2) {
+		CHECK_EQ_INT(cfg.ports.items[0], 80);
+		CHECK_EQ_INT(cfg.ports.items[1], 8081);
+	}
+	/* nth counts the values parse was given: the refused line has none. */
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "ports", 0), 3);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "ports", 1), 4);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "ports", 2), 6);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "ports", 3), 0);
+	ini_doc_free(doc);
+	conf_free(&cfg);
+	ini_diag_free(&d);
+}
+
+/* Two keys on one field append in the order they are written, whatever
+ * the order of the schema. */
+TEST(test_repeatable_shared_field_file_order)
+{
+	struct conf cfg;
+	struct ini_diag d;
+
+	CHECK_EQ_INT(load("[global]\nrouter_id = a\nports = 1\nport_list = 2, 3\nports = 4\n", &cfg, &d), 0);
+	CHECK_EQ_INT(d.n, 0);
+	CHECK_EQ_INT(cfg.ports.n, 4);
+	for (size_t i = 0; i < cfg.ports.n && i < 4; i++)
+		CHECK_EQ_INT(cfg.ports.items[i], i + 1);
+	conf_free(&cfg);
+	ini_diag_free(&d);
+
+	/* The list stays a single key. */
+	CHECK_EQ_INT(load("[global]\nrouter_id = a\nport_list = 1\nport_list = 2\n", &cfg, &d), -EINVAL);
+	CHECK_DIAG(&d, "x.ini:4: global.port_list: duplicate key (first set at line 3)");
+	conf_free(&cfg);
+	ini_diag_free(&d);
+}
+
+/* Printed once per item; the print loads to the same print. */
+TEST(test_repeatable_print_round_trip)
+{
+	static const char text[] =
+		"[global]\n"
+		"router_id = a\n"
+		"exec = \"a;b\"\n"
+		"exec = ''\n"
+		"exec = '  x \"y\" '\n"
+		"exec = tail\\ ;\n"
+		"exec = a\"b'c\\ ;\n"
+		"port_list = 7, 8\n"
+		"ports = 9\n";
+	struct conf a, b;
+	struct ini_diag d;
+	struct strbuf p1, p2;
+
+	CHECK_EQ_INT(load(text, &a, &d), 0);
+	CHECK_EQ_INT(d.n, 0);
+	ini_diag_free(&d);
+	sb_init(&p1);
+	sb_init(&p2);
+	conf_print(&a, &p1);
+	CHECK(!p1.failed);
+	CHECK_CONTAINS(sb_str(&p1), "scripts = \"\"\nexec = \"a;b\"\nexec = \"\"\nexec = '  x \"y\" '\n"
+				    "exec = \"tail\\\"\nexec = a\"b'c\\ ;\nports = 7\nports = 8\nports = 9\n[agent]\n");
+	CHECK(!strstr(sb_str(&p1), "port_list"));
+	CHECK_EQ_INT(load(sb_str(&p1), &b, &d), 0);
+	CHECK_EQ_INT(d.n, 0);
+	conf_print(&b, &p2);
+	CHECK_EQ_STR(sb_str(&p2), sb_str(&p1));
+	CHECK_EQ_INT(b.execs.n, 5);
+	if (b.execs.n == 5) {
+		CHECK_EQ_STR(b.execs.items[2], "  x \"y\" ");
+		CHECK_EQ_STR(b.execs.items[3], "tail\\");
+		CHECK_EQ_STR(b.execs.items[4], "a\"b'c\\");
+	}
+	conf_free(&a);
+	conf_free(&b);
+	ini_diag_free(&d);
+	sb_free(&p1);
+	sb_free(&p2);
+}
+
+/* Far more lines than one iniparser batch holds, in one section and then
+ * in many: every value lands, in order, with its line. */
+TEST(test_repeatable_many_lines)
+{
+	enum { NEXEC = 5000, NCHECK = 1500 };
+	struct conf cfg, again;
+	struct ini_diag d;
+	struct ini_doc *doc;
+	struct strbuf sb, p1, p2;
+	bool ok = true;
+	size_t seen = 0;
+	int ret;
+
+	sb_init(&sb);
+	sb_append(&sb, "[global]\nrouter_id = a\n");
+	for (int i = 0; i < NEXEC; i++)
+		sb_printf(&sb, "exec = v%d\n", i);
+	sb_append(&sb, "ports = 1\n");
+	for (int i = 0; i < NCHECK; i++)
+		sb_printf(&sb, "[check c%d]\ntype = tcp\nport = %d\n", i, i + 1);
+	sb_append(&sb, "[agent]\nenabled = no\n");
+	CHECK(!sb.failed);
+	doc = load_doc(sb_str(&sb), &cfg, &d, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK_EQ_INT(d.n, 0);
+	CHECK_EQ_INT(cfg.execs.n, NEXEC);
+	for (size_t i = 0; i < cfg.execs.n; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "v%zu", i);
+		if (strcmp(cfg.execs.items[i], want) != 0)
+			ok = false;
+	}
+	CHECK(ok);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", 0), 3);
+	CHECK_EQ_INT(ini_doc_line_nth(doc, "global", "exec", NEXEC - 1), NEXEC + 2);
+	CHECK_EQ_INT(ini_doc_line(doc, "global", "ports"), NEXEC + 3);
+	CHECK_EQ_INT(cfg.ports.n, 1);
+	CHECK_EQ_INT(cfg.nchecks, NCHECK);
+	for (struct check_conf *c = cfg.checks; c; c = c->next, seen++)
+		if (c->port != seen + 1 || c->type != CHECK_TCP)
+			ok = false;
+	CHECK(ok);
+	CHECK(!cfg.agent_enabled);
+	/* ...and the print of it loads again to the same print. */
+	sb_init(&p1);
+	sb_init(&p2);
+	conf_print(&cfg, &p1);
+	CHECK_EQ_INT(load(sb_str(&p1), &again, &d), 0);
+	conf_print(&again, &p2);
+	CHECK(strcmp(sb_str(&p1), sb_str(&p2)) == 0);
+	ini_doc_free(doc);
+	conf_free(&cfg);
+	conf_free(&again);
+	ini_diag_free(&d);
+	sb_free(&sb);
+	sb_free(&p1);
+	sb_free(&p2);
+}
+
+/* required: at least one line; a default: one item when there is none. */
+struct mini {
+	struct strlist need, have;
+};
+
+static void *mini_instance(void *cfg, const char *name)
+{
+	(void)name;
+	return cfg;
+}
+
+static const struct ini_key mini_keys[] = {
+	{ "need", &ini_type_repeated_string, offsetof(struct mini, need), 0, 0, NULL, true, NULL },
+	{ "have", &ini_type_repeated_string, offsetof(struct mini, have), 0, 0, "dflt", false, NULL },
+	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
+};
+
+static const struct ini_section mini_sections[] = { { "s", false, true, mini_keys, mini_instance } };
+static const struct ini_schema mini_schema = { mini_sections, 1 };
+
+static int mini_load(const char *text, struct mini *m, struct ini_diag *d)
+{
+	memset(m, 0, sizeof(*m));
+	ini_diag_init(d);
+	return ini_load_buffer("m.ini", text, strlen(text), &mini_schema, m, d, NULL);
+}
+
+static void mini_done(struct mini *m, struct ini_diag *d)
+{
+	ini_free_section(&mini_sections[0], m);
+	ini_diag_free(d);
+}
+
+TEST(test_repeatable_required_and_default)
+{
+	struct mini m;
+	struct ini_diag d;
+
+	CHECK_EQ_INT(mini_load("[s]\n", &m, &d), -EINVAL);
+	CHECK_DIAG(&d, "m.ini:1: s.need: missing required key");
+	CHECK_EQ_INT(d.n, 1);
+	CHECK_EQ_INT(m.have.n, 1);
+	if (m.have.n == 1)
+		CHECK_EQ_STR(m.have.items[0], "dflt");
+	mini_done(&m, &d);
+
+	CHECK_EQ_INT(mini_load("[s]\nneed = 1\nhave = h\nneed = 2\n", &m, &d), 0);
+	CHECK_EQ_INT(m.need.n, 2);
+	CHECK_EQ_INT(m.have.n, 1);	/* no default next to a value */
+	if (m.have.n == 1)
+		CHECK_EQ_STR(m.have.items[0], "h");
+	mini_done(&m, &d);
+
+	/* Present but refused: reported once, not as missing too. */
+	CHECK_EQ_INT(mini_load("[s]\nneed = \"x\n", &m, &d), -EINVAL);
+	CHECK_DIAG(&d, "m.ini:2: s.need: missing closing quote");
+	CHECK_EQ_INT(d.n, 1);
+	mini_done(&m, &d);
+}
+
 /* ---- files ---- */
 
 static int write_temp(char *path, const char *text, mode_t mode)
@@ -1066,5 +1452,8 @@ TEST_MAIN(T(test_full_config_values), T(test_defaults_and_absent_sections),
 	  T(test_syntax_errors), T(test_value_errors), T(test_continuation_lines),
 	  T(test_quotes_comments_case), T(test_section_name_case), T(test_long_lines_and_nul),
 	  T(test_too_large_and_too_many_errors), T(test_many_sections), T(test_doc_lines_and_errors),
-	  T(test_print_round_trip), T(test_print_awkward_list), T(test_file_check_private),
+	  T(test_print_round_trip), T(test_print_awkward_list), T(test_repeatable_lines),
+	  T(test_repeatable_errors), T(test_repeatable_shared_field_file_order),
+	  T(test_repeatable_print_round_trip), T(test_repeatable_many_lines),
+	  T(test_repeatable_required_and_default), T(test_file_check_private),
 	  T(test_ini_load_file), T(test_silent))

@@ -184,7 +184,7 @@ TEST(cross_checks)
 	expect_error(VRRP("unicast_peer = 2001:db8::2\n"), "every peer must be of the VIPs' family");
 	expect_error(VRRP("track_interface = eth0 weight 300\n"), "vrrp a.track_interface");
 	expect_error("[global]\nuser = root\n" VRRP(""), "global.user: the daemon must not run as root");
-	expect_error("[global]\n", "no [vrrp NAME] section");
+	expect_error("[global]\n", "no [vrrp NAME] or [virtual_server NAME] section");
 	expect_error(VRRP("virtual_router_idd = 3\n"), "did you mean 'virtual_router_id'?");
 	expect_error(VRRP("accept = no\n"), "vrrp a.accept: 'no' is not supported");
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 2001:db8::1 brd 2001:db8::ff\n",

@@ -188,6 +188,14 @@ static int cmd_add_service(struct ipvs *v, const char *sched)
 	return err ? 1 : 0;
 }
 
+static int count_service(const struct ipvs_service *s, const struct ipvs_stats *st, void *arg)
+{
+	(void)s;
+	(void)st;
+	++*(int *)arg;
+	return 0;
+}
+
 static int cmd_batch_errors(struct ipvs *v)
 {
 	struct ipvs_service a = { .af = AF_INET, .protocol = IPPROTO_TCP, .port = 81 }, b, missing;
@@ -211,6 +219,18 @@ static int cmd_batch_errors(struct ipvs *v)
 	printf("failed=%d", failed);
 	for (int i = 0; i < 5; i++)
 		printf(" %d:%s", i, reqs[i].result ? strerrorname_np(-reqs[i].result) : "ok");
+	/* The same socket must go on working for single requests and dumps
+	 * after a batch (libnl's sequence numbers kept in step). */
+	{
+		struct ipvs_service c = a;
+		int nsvc = 0, add, dumped;
+
+		c.port = 84;
+		add = ipvs_service_add(v, &c);
+		dumped = ipvs_services(v, count_service, &nsvc);
+		printf(" then add=%s dump=%s", add ? strerrorname_np(-add) : "ok",
+		       dumped ? strerrorname_np(-dumped) : nsvc > 0 ? "ok" : "empty");
+	}
 	printf("\n");
 	return 0;
 }

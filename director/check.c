@@ -1,0 +1,695 @@
+/* One health probe of a real server: tcp, http, script or agent, attempted
+ * every interval on the LVS engine's loop.
+ *
+ * The engine runs thousands of these on one loop next to the IPVS
+ * reconciler, so an attempt never blocks: sockets are non-blocking and
+ * watched by the loop, scripts are children reaped by the loop with the
+ * timeout as their limit. The only allocation per attempt is an http
+ * check's response buffer, held from connect to verdict. Like the rest of
+ * the library this file does not log: every attempt ends in exactly one
+ * call of the probe's callback, whose reason says what happened.
+ *
+ * The callback may stop its own probe (the engine does on reload): the
+ * attempt's resources are released before the callback runs, and the
+ * probe is freed only after it returns. Everything that can end an
+ * attempt is therefore a tail call; nothing touches the probe after it. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "http.h"
+#include "lvs.h"
+#include "proc.h"
+
+#define DEFAULT_STATUS_LO 200
+#define DEFAULT_STATUS_HI 399
+/* Room for an agent's line, its CR LF, and one byte to tell "too long". */
+#define AGENT_BUF (AGENT_LINE_MAX + 3)
+/* Of a wanted body substring, this much goes into a failure reason. */
+#define REASON_BODY_MAX 60
+
+enum phase {
+	PHASE_IDLE,
+	PHASE_CONNECT,
+	PHASE_SEND,		/* http */
+	PHASE_RECV,		/* http, agent */
+	PHASE_SCRIPT,
+};
+
+struct hc_probe {
+	struct evloop *loop;
+	struct hc_spec spec;		/* copied; its strings are the caller's */
+	hc_done_cb cb;
+	void *arg;
+	uint64_t timeout_ms;		/* effective: spec's, else the interval */
+	char *target;			/* for status: "http [2001:db8::1]:80/health" */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct ev_timer every;		/* starts attempts */
+	struct ev_timer deadline;	/* ends a socket attempt */
+
+	/* the attempt in flight */
+	enum phase phase;
+	uint64_t started_ms;
+	int fd;
+	pid_t pid;
+	bool in_cb;			/* the callback is running: stop defers the free */
+	bool stopped;
+
+	/* http: the request is built once, the response buffer per attempt */
+	struct strbuf request;
+	size_t request_sent;
+	char *resp;
+	size_t resp_len;
+	size_t body_searched;		/* body bytes before this offset hold no match */
+
+	/* agent */
+	char line[AGENT_BUF];
+	size_t line_len;
+};
+
+/* ---- ending an attempt ---- */
+
+/* Let go of what the attempt holds, without reporting anything. */
+static void attempt_release(struct hc_probe *p)
+{
+	ev_timer_stop(p->loop, &p->deadline);
+	if (p->fd >= 0) {
+		ev_fd_del(p->loop, p->fd);
+		close(p->fd);
+		p->fd = -1;
+	}
+	if (p->pid > 0) {
+		/* The loop kills and reaps it; nobody hears of it again. */
+		ev_child_cancel(p->loop, p->pid);
+		p->pid = 0;
+	}
+	free(p->resp);
+	p->resp = NULL;
+	p->resp_len = 0;
+	p->body_searched = 0;
+	p->request_sent = 0;
+	p->line_len = 0;
+	p->phase = PHASE_IDLE;
+}
+
+static void probe_free(struct hc_probe *p)
+{
+	sb_free(&p->request);
+	free(p->target);
+	free(p);
+}
+
+static void outcome_init(struct hc_outcome *o, enum hc_result res)
+{
+	memset(o, 0, sizeof(*o));
+	o->result = res;
+	o->weight = -1;
+	o->agent.weight_pct = -1;
+	o->agent.maxconn = -1;
+}
+
+/* Report o and end the attempt. p may be gone when this returns. */
+static void attempt_report(struct hc_probe *p, struct hc_outcome *o)
+{
+	o->duration_ms = now_ms() - p->started_ms;
+	attempt_release(p);
+	p->in_cb = true;
+	p->cb(p, o, p->arg);
+	p->in_cb = false;
+	if (p->stopped)
+		probe_free(p);
+}
+
+static void attempt_end(struct hc_probe *p, enum hc_result res, int weight, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void attempt_end(struct hc_probe *p, enum hc_result res, int weight, const char *fmt, ...)
+{
+	struct hc_outcome o;
+	va_list ap;
+
+	outcome_init(&o, res);
+	o.weight = weight;
+	va_start(ap, fmt);
+	vsnprintf(o.reason, sizeof(o.reason), fmt, ap);
+	va_end(ap);
+	attempt_report(p, &o);
+}
+
+#define attempt_fail(p, ...) attempt_end((p), HC_FAIL, -1, __VA_ARGS__)
+#define attempt_pass(p, ...) attempt_end((p), HC_PASS, -1, __VA_ARGS__)
+
+static void attempt_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct hc_probe *p = arg;
+
+	(void)loop;
+	(void)t;
+	attempt_fail(p, "timeout after %llu ms", (unsigned long long)p->timeout_ms);
+}
+
+/* ---- http ---- */
+
+static bool http_want_body(const struct hc_probe *p)
+{
+	return p->spec.body && p->spec.body[0];
+}
+
+/* Has the body received so far the wanted substring? Searches only what
+ * earlier calls have not, so a long body read in pieces costs O(n). */
+static bool http_body_found(struct hc_probe *p, const char *body)
+{
+	size_t start = (size_t)(body - p->resp), nlen = strlen(p->spec.body);
+	size_t from = p->body_searched > start ? p->body_searched : start;
+
+	if (p->resp_len - start < nlen)
+		return false;
+	if (memmem(p->resp + from, p->resp_len - from, p->spec.body, nlen))
+		return true;
+	/* A match may still begin in the last nlen - 1 bytes. */
+	p->body_searched = p->resp_len - nlen + 1;
+	return false;
+}
+
+/* Judge the response read so far; complete: nothing more will come.
+ * Returns true when the attempt ended (p may then be gone). */
+static bool http_evaluate(struct hc_probe *p, bool complete)
+{
+	const struct hc_spec *s = &p->spec;
+	const char *body;
+	unsigned status;
+	int ret;
+
+	ret = http_response_parse(p->resp, p->resp_len, &status, &body);
+	if (ret == -EAGAIN) {
+		if (!complete)
+			return false;
+		if (p->resp_len == 0)
+			attempt_fail(p, "closed without a response");
+		else
+			attempt_fail(p, "not HTTP (truncated status line)");
+		return true;
+	}
+	if (ret < 0) {
+		attempt_fail(p, "not HTTP");
+		return true;
+	}
+	if (status < s->status_lo || status > s->status_hi) {
+		if (s->status_lo == s->status_hi)
+			attempt_fail(p, "HTTP %u (expected %u)", status, s->status_lo);
+		else
+			attempt_fail(p, "HTTP %u (expected %u-%u)", status, s->status_lo, s->status_hi);
+		return true;
+	}
+	if (!http_want_body(p) || (body && http_body_found(p, body))) {
+		attempt_pass(p, "HTTP %u", status);
+		return true;
+	}
+	if (!complete)
+		return false;
+	attempt_fail(p, "body lacks '%.*s'", REASON_BODY_MAX, s->body);
+	return true;
+}
+
+static void http_recv(struct hc_probe *p)
+{
+	for (;;) {
+		size_t room = HTTP_RESPONSE_MAX - p->resp_len;
+		ssize_t n;
+
+		if (room == 0) {
+			/* The cap: judge what it allows. */
+			http_evaluate(p, true);
+			return;
+		}
+		n = recv(p->fd, p->resp + p->resp_len, room, MSG_DONTWAIT);
+		if (n > 0) {
+			p->resp_len += (size_t)n;
+			if (http_evaluate(p, false))
+				return;
+			continue;
+		}
+		if (n == 0) {
+			http_evaluate(p, true);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		/* A reset after an answer still leaves the answer to judge. */
+		if (p->resp_len > 0) {
+			http_evaluate(p, true);
+			return;
+		}
+		attempt_fail(p, "recv: %s", strerror(errno));
+		return;
+	}
+}
+
+static void http_send(struct hc_probe *p)
+{
+	const char *req = sb_str(&p->request);
+	size_t len = p->request.len;
+	int ret;
+
+	while (p->request_sent < len) {
+		ssize_t n = send(p->fd, req + p->request_sent, len - p->request_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;	/* the rest on the next EPOLLOUT */
+			attempt_fail(p, "send: %s", strerror(errno));
+			return;
+		}
+		p->request_sent += (size_t)n;
+	}
+	p->phase = PHASE_RECV;
+	ret = ev_fd_mod(p->loop, p->fd, EPOLLIN);
+	if (ret < 0)
+		attempt_fail(p, "event loop: %s", strerror(-ret));
+}
+
+/* ---- agent ---- */
+
+/* The agent's words as a reason: the line without its end, tabs as
+ * blanks (a parsed line holds no other control byte), truncated. */
+static void agent_reason(const char *line, size_t len, char *out, size_t size)
+{
+	size_t i, n = 0;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	for (; i < len && n + 1 < size; i++)
+		out[n++] = line[i] == '\t' ? ' ' : line[i];
+	out[n] = '\0';
+}
+
+/* Parse the line (len bytes, its LF excluded) and end the attempt. */
+static void agent_judge(struct hc_probe *p, size_t len)
+{
+	struct hc_outcome o;
+
+	outcome_init(&o, HC_PASS);
+	if (agent_reply_parse(p->line, len, &o.agent) < 0) {
+		attempt_fail(p, "not an agent reply");
+		return;
+	}
+	/* Reachable and understood: what the words mean is the policy's. */
+	o.have_agent = true;
+	agent_reason(p->line, len, o.reason, sizeof(o.reason));
+	attempt_report(p, &o);
+}
+
+static void agent_recv(struct hc_probe *p)
+{
+	for (;;) {
+		size_t room = sizeof(p->line) - p->line_len;
+		const char *lf;
+		ssize_t n;
+
+		n = recv(p->fd, p->line + p->line_len, room, MSG_DONTWAIT);
+		if (n > 0) {
+			lf = memchr(p->line + p->line_len, '\n', (size_t)n);
+			p->line_len += (size_t)n;
+			if (lf) {
+				agent_judge(p, (size_t)(lf - p->line));
+				return;
+			}
+			if (p->line_len == sizeof(p->line)) {
+				attempt_fail(p, "agent line too long");
+				return;
+			}
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		/* EOF, or a reset: a line without LF is still a line. */
+		if (p->line_len > 0) {
+			agent_judge(p, p->line_len);
+			return;
+		}
+		if (n == 0)
+			attempt_fail(p, "closed without a reply");
+		else
+			attempt_fail(p, "recv: %s", strerror(errno));
+		return;
+	}
+}
+
+/* ---- sockets: tcp, http, agent ---- */
+
+static void socket_connected(struct hc_probe *p)
+{
+	int err = 0, ret;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		attempt_fail(p, "connect: %s", strerror(err));
+		return;
+	}
+	switch (p->spec.type) {
+	case LVS_CHECK_TCP:
+		/* A plain close: a FIN, not a reset, for the server's log. */
+		attempt_pass(p, "connected in %llu ms", (unsigned long long)(now_ms() - p->started_ms));
+		return;
+	case LVS_CHECK_HTTP:
+		/* Allocated only once there is someone to answer. */
+		p->resp = malloc(HTTP_RESPONSE_MAX);
+		if (!p->resp) {
+			attempt_fail(p, "out of memory");
+			return;
+		}
+		p->phase = PHASE_SEND;
+		http_send(p);
+		return;
+	default:
+		/* The agent speaks first. */
+		p->phase = PHASE_RECV;
+		ret = ev_fd_mod(p->loop, p->fd, EPOLLIN);
+		if (ret < 0)
+			attempt_fail(p, "event loop: %s", strerror(-ret));
+		return;
+	}
+}
+
+static void socket_event(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hc_probe *p = arg;
+
+	(void)loop;
+	(void)fd;
+	switch (p->phase) {
+	case PHASE_CONNECT:
+		socket_connected(p);
+		break;
+	case PHASE_SEND:
+		http_send(p);
+		break;
+	case PHASE_RECV:
+		if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			break;
+		if (p->spec.type == LVS_CHECK_HTTP)
+			http_recv(p);
+		else
+			agent_recv(p);
+		break;
+	default:
+		break;
+	}
+}
+
+static void socket_attempt_start(struct hc_probe *p)
+{
+	int fd, ret;
+
+	fd = socket(p->spec.addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		attempt_fail(p, "socket: %s", strerror(errno));
+		return;
+	}
+	p->fd = fd;
+	p->phase = PHASE_CONNECT;
+	if (connect(fd, (struct sockaddr *)&p->sa, p->salen) < 0 && errno != EINPROGRESS) {
+		attempt_fail(p, "connect: %s", strerror(errno));
+		return;
+	}
+	/* Even an immediate connect is finished from the loop: one path. */
+	ret = ev_fd_add(p->loop, fd, EPOLLOUT, socket_event, p);
+	if (ret < 0) {
+		close(fd);
+		p->fd = -1;
+		attempt_fail(p, "event loop: %s", strerror(-ret));
+		return;
+	}
+	ret = ev_timer_start(p->loop, &p->deadline, p->timeout_ms);
+	if (ret < 0)
+		attempt_fail(p, "event loop: %s", strerror(-ret));
+}
+
+/* ---- script ---- */
+
+/* keepalived's misc_dynamic: 0 up at the configured weight, 1 down,
+ * 2..255 up at weight exit-2. */
+static void script_dynamic(struct hc_probe *p, int code)
+{
+	if (code == 0)
+		attempt_pass(p, "exit 0");
+	else if (code == 1)
+		attempt_fail(p, "exit 1");
+	else
+		attempt_end(p, HC_PASS, code - 2, "exit %d (weight %d)", code, code - 2);
+}
+
+static void script_exited(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
+{
+	struct hc_probe *p = arg;
+
+	(void)loop;
+	(void)pid;
+	p->pid = 0;	/* reaped by the loop */
+	if (timed_out) {
+		attempt_fail(p, "timeout after %llu ms", (unsigned long long)p->timeout_ms);
+	} else if (WIFEXITED(status)) {
+		int code = WEXITSTATUS(status);
+
+		if (p->spec.dynamic_weight)
+			script_dynamic(p, code);
+		else if (code == 0)
+			attempt_pass(p, "exit 0");
+		else if (code == 127)
+			attempt_fail(p, "exit 127 (command not found)");
+		else
+			attempt_fail(p, "exit %d", code);
+	} else if (WIFSIGNALED(status)) {
+		attempt_fail(p, "killed by signal %d", WTERMSIG(status));
+	} else {
+		attempt_fail(p, "wait status %#x", (unsigned)status);
+	}
+}
+
+static void script_attempt_start(struct hc_probe *p)
+{
+	struct spawn_opts opts = { .user = p->spec.script_user, .output_fd = -1, .env = p->spec.env };
+	pid_t pid;
+	int ret;
+
+	ret = spawn_shell(p->spec.command, &opts, &pid);
+	if (ret < 0) {
+		attempt_fail(p, "spawn: %s", strerror(-ret));
+		return;
+	}
+	p->pid = pid;
+	p->phase = PHASE_SCRIPT;
+	ret = ev_child_watch(p->loop, pid, p->timeout_ms, script_exited, p);
+	if (ret < 0) {
+		/* Nobody else would reap it; it has only just started, so
+		 * after SIGKILL the wait is short. */
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		p->pid = 0;
+		attempt_fail(p, "event loop: %s", strerror(-ret));
+	}
+}
+
+/* ---- the interval ---- */
+
+static void probe_tick(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct hc_probe *p = arg;
+	uint64_t now = now_ms(), due = t->due_ms + p->spec.interval_ms;
+
+	/* Start to start, without drift; after a stall (a stopped process)
+	 * one interval from now rather than a burst of catching up. Armed
+	 * before the attempt, which may end at once and stop the probe. */
+	if (due <= now)
+		due = now + p->spec.interval_ms;
+	ev_timer_start_at(loop, t, due);
+	if (p->phase != PHASE_IDLE)
+		return;	/* still in flight: skip this round */
+	p->started_ms = now;
+	if (p->spec.type == LVS_CHECK_SCRIPT)
+		script_attempt_start(p);
+	else
+		socket_attempt_start(p);
+}
+
+/* ---- start, stop ---- */
+
+static socklen_t sockaddr_from(const struct ipaddr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = a->u.v6;
+		return sizeof(*sin6);
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr = a->u.v4;
+	return sizeof(*sin);
+}
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case LVS_CHECK_TCP:
+		return "tcp";
+	case LVS_CHECK_HTTP:
+		return "http";
+	case LVS_CHECK_SCRIPT:
+		return "script";
+	case LVS_CHECK_AGENT:
+		return "agent";
+	default:
+		return "none";
+	}
+}
+
+/* "tcp 198.18.0.11:80", "http [2001:db8::1]:80/health", "script". */
+static int target_build(struct hc_probe *p)
+{
+	const struct hc_spec *s = &p->spec;
+	char addr[INET6_ADDRSTRLEN];
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_append(&sb, type_name(s->type));
+	if (s->type != LVS_CHECK_SCRIPT) {
+		ipaddr_ntop(&s->addr, addr, sizeof(addr));
+		sb_printf(&sb, s->addr.family == AF_INET6 ? " [%s]:%u" : " %s:%u", addr, s->port);
+	}
+	if (s->type == LVS_CHECK_HTTP)
+		sb_append(&sb, s->path && s->path[0] ? s->path : "/");
+	if (sb.failed) {
+		sb_free(&sb);
+		return -ENOMEM;
+	}
+	p->target = strdup(sb_str(&sb));
+	sb_free(&sb);
+	return p->target ? 0 : -ENOMEM;
+}
+
+static int spec_check(const struct hc_spec *s)
+{
+	if (s->interval_ms == 0)
+		return -EINVAL;
+	switch (s->type) {
+	case LVS_CHECK_SCRIPT:
+		return s->command && s->command[0] ? 0 : -EINVAL;
+	case LVS_CHECK_TCP:
+	case LVS_CHECK_HTTP:
+	case LVS_CHECK_AGENT:
+		if (s->addr.family != AF_INET && s->addr.family != AF_INET6)
+			return -EINVAL;
+		return s->port ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* What the spec leaves to defaults, and the once-per-probe parts of an
+ * attempt. */
+static int probe_prepare(struct hc_probe *p)
+{
+	struct hc_spec *s = &p->spec;
+	int ret;
+
+	p->timeout_ms = s->timeout_ms ? s->timeout_ms : s->interval_ms;
+	if (s->type == LVS_CHECK_HTTP) {
+		if (s->status_lo == 0 && s->status_hi == 0) {
+			s->status_lo = DEFAULT_STATUS_LO;
+			s->status_hi = DEFAULT_STATUS_HI;
+		}
+		if (s->status_lo > s->status_hi)
+			return -EINVAL;
+		ret = http_request_format(&p->request, s->path, s->host, &s->addr, "directord");
+		if (ret < 0)
+			return ret;
+	}
+	if (s->type != LVS_CHECK_SCRIPT)
+		p->salen = sockaddr_from(&s->addr, s->port, &p->sa);
+	return target_build(p);
+}
+
+int hc_probe_start(struct evloop *loop, const struct hc_spec *spec, hc_done_cb cb, void *arg,
+		   struct hc_probe **out)
+{
+	struct hc_probe *p;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!loop || !spec || !cb)
+		return -EINVAL;
+	ret = spec_check(spec);
+	if (ret < 0)
+		return ret;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->loop = loop;
+	p->spec = *spec;
+	p->cb = cb;
+	p->arg = arg;
+	p->fd = -1;
+	sb_init(&p->request);
+	ev_timer_init(&p->every, probe_tick, p);
+	ev_timer_init(&p->deadline, attempt_deadline, p);
+	ret = probe_prepare(p);
+	/* Even a zero delay starts from the loop: cb never runs in here. */
+	if (ret == 0)
+		ret = ev_timer_start(loop, &p->every, spec->first_delay_ms);
+	if (ret < 0) {
+		probe_free(p);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+void hc_probe_stop(struct hc_probe *p)
+{
+	if (!p || p->stopped)
+		return;
+	ev_timer_stop(p->loop, &p->every);
+	attempt_release(p);
+	if (p->in_cb) {
+		/* attempt_report() frees it once the callback returns. */
+		p->stopped = true;
+		return;
+	}
+	probe_free(p);
+}
+
+const char *hc_probe_target(const struct hc_probe *p)
+{
+	return p->target;
+}

@@ -1,0 +1,1211 @@
+/* director.ini's [virtual_server NAME] sections: the IPVS virtual services
+ * and their real servers (lvs.h). The value types of their own, the keys,
+ * the checks across keys and sections, and the helpers that turn a
+ * virtual server into the structs of ipvs.h.
+ *
+ * Defaults that depend on other keys (a real server's port and method,
+ * check_timeout, agent_interval, protocol and family) are left unset by
+ * the keys and filled in by lvs_config_check, so every printed value is
+ * explicit and a printed configuration loads to the same one. */
+#include <errno.h>
+#include <limits.h>
+#include <linux/ip_vs.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "directord.h"
+#include "lvs.h"
+
+#define VS(field) offsetof(struct virtual_server_conf, field)
+/* Types that read and write several fields get the whole section struct. */
+#define WHOLE 0
+
+#define MS_PER_DAY (24ULL * 3600 * 1000)
+#define SORRY_MAX 256		/* sorry_server's value */
+#define RS_NAME_MAX 64		/* "[v6]:port" */
+#define HTTP_PATH_MAX 512
+#define HTTP_HOST_MAX 255	/* a DNS name */
+
+static int fail(char *err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, PARSE_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Prefix err (already holding the reason) with what it is about. */
+static int fail_about(char *err, int ret, const char *about)
+{
+	char why[PARSE_ERR_MAX];
+
+	strlcpy_safe(why, err, sizeof(why));
+	return fail(err, ret, "%.40s: %.110s", about, why);
+}
+
+/* ---- words ---- */
+
+static const struct ini_enum methods[] = {
+	{ "dr", IP_VS_CONN_F_DROUTE }, { "nat", IP_VS_CONN_F_MASQ }, { "tun", IP_VS_CONN_F_TUNNEL }, { NULL, 0 },
+};
+
+static const struct ini_enum protocols[] = {
+	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "sctp", IPPROTO_SCTP }, { NULL, 0 },
+};
+
+static const struct ini_enum families[] = { { "inet", AF_INET }, { "inet6", AF_INET6 }, { NULL, 0 } };
+
+static const struct ini_enum checks[] = {
+	{ "none", LVS_CHECK_NONE }, { "tcp", LVS_CHECK_TCP }, { "http", LVS_CHECK_HTTP },
+	{ "script", LVS_CHECK_SCRIPT }, { "agent", LVS_CHECK_AGENT }, { NULL, 0 },
+};
+
+/* The scheduler flags, by ipvsadm's names (sh-* and mh-* are aliases). */
+static const struct ini_enum sched_flags[] = {
+	{ "flag-1", IP_VS_SVC_F_SCHED1 }, { "flag-2", IP_VS_SVC_F_SCHED2 }, { "flag-3", IP_VS_SVC_F_SCHED3 },
+	{ "sh-fallback", IP_VS_SVC_F_SCHED1 }, { "sh-port", IP_VS_SVC_F_SCHED2 },
+	{ "mh-fallback", IP_VS_SVC_F_SCHED1 }, { "mh-port", IP_VS_SVC_F_SCHED2 }, { NULL, 0 },
+};
+
+static bool word_value(const struct ini_enum *e, const char *w, int *out)
+{
+	for (; e->name; e++) {
+		if (strcasecmp(e->name, w) == 0) {
+			*out = e->value;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *word_name(const struct ini_enum *e, int v)
+{
+	for (; e->name; e++)
+		if (e->value == v)
+			return e->name;
+	return "?";
+}
+
+static int method_parse(const char *s, uint32_t *fwd, char *err)
+{
+	int v;
+
+	if (!word_value(methods, s, &v))
+		return fail(err, -EINVAL, "method '%.32s': expected dr, nat or tun", s);
+	*fwd = (uint32_t)v;
+	return 0;
+}
+
+/* "198.18.0.11:80", "[2001:db8::11]:80"; the bare address for port 0. */
+static const char *endpoint_name(const struct ipaddr *a, uint16_t port, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	ipaddr_ntop(a, addr, sizeof(addr));
+	if (port == 0)
+		snprintf(buf, size, "%s", addr);
+	else if (a->family == AF_INET6)
+		snprintf(buf, size, "[%s]:%u", addr, port);
+	else
+		snprintf(buf, size, "%s:%u", addr, port);
+	return buf;
+}
+
+/* Text that goes into an HTTP request as it is: printable ASCII without
+ * blanks, so that nothing can end or split the request line or a header. */
+static bool http_token_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static int http_path_check(const char *s, char *err)
+{
+	if (s[0] != '/')
+		return fail(err, -EINVAL, "a path starts with '/'");
+	if (strlen(s) > HTTP_PATH_MAX)
+		return fail(err, -EINVAL, "a path of at most %d bytes", HTTP_PATH_MAX);
+	if (!http_token_ok(s))
+		return fail(err, -EINVAL, "printable ASCII without blanks (percent-encode the rest)");
+	return 0;
+}
+
+static int http_host_check(const char *s, char *err)
+{
+	if (!s[0] || strlen(s) > HTTP_HOST_MAX)
+		return fail(err, -EINVAL, "a host name of 1 to %d characters", HTTP_HOST_MAX);
+	if (!http_token_ok(s))
+		return fail(err, -EINVAL, "printable ASCII without blanks");
+	return 0;
+}
+
+static int dup_string(char **dst, const char *s, char *err)
+{
+	char *copy = strdup(s);
+
+	if (!copy)
+		return fail(err, -ENOMEM, "out of memory");
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* ---- value types ---- */
+
+/* address: ADDR:PORT, the port required. */
+static int service_address_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return parse_ipendpoint(value, true, field, err);
+}
+
+static void endpoint_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct ipendpoint *ep = field;
+	char buf[RS_NAME_MAX];
+
+	(void)key;
+	if (ep->addr.family)
+		sb_append(out, endpoint_name(&ep->addr, ep->port, buf, sizeof(buf)));
+}
+
+static const struct ini_type service_address_type = {
+	.name = "address and port", .parse = service_address_parse, .print = endpoint_print,
+};
+
+/* A port in a uint16_t; 0 is "not set" and prints nothing. */
+static int port_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	long long v;
+	int ret;
+
+	(void)key;
+	ret = parse_int_range(value, 1, 65535, &v, err);
+	if (ret == 0)
+		*(uint16_t *)field = (uint16_t)v;
+	return ret;
+}
+
+static void port_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	if (*(const uint16_t *)field)
+		sb_printf(out, "%u", *(const uint16_t *)field);
+}
+
+static const struct ini_type port_type = { .name = "port", .parse = port_parse, .print = port_print };
+
+/* scheduler: what the kernel's IP_VS_SCHEDNAME_MAXLEN holds, in the
+ * characters its module names use. */
+static int scheduler_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	size_t n = strlen(value);
+
+	(void)key;
+	if (n == 0 || n >= IPVS_SCHED_MAX || strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return fail(err, -EINVAL,
+			    "a scheduler name is 1 to %d characters of a-z, 0-9 and _ (such as wlc, rr, mh)",
+			    IPVS_SCHED_MAX - 1);
+	return dup_string(field, value, err);
+}
+
+static void string_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	ini_type_string.print(key, field, out);
+}
+
+static void string_free(void *field)
+{
+	ini_type_string.free(field);
+}
+
+static const struct ini_type scheduler_type = {
+	.name = "scheduler", .parse = scheduler_parse, .print = string_print, .free = string_free,
+};
+
+static int sched_flags_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	char buf[128], *words[8];
+	unsigned flags = 0;
+	int n, v;
+
+	(void)key;
+	if (strlen(value) >= sizeof(buf))
+		return fail(err, -EINVAL, "too long");
+	strlcpy_safe(buf, value, sizeof(buf));
+	n = split_list(buf, words, (int)ARRAY_SIZE(words));
+	if (n < 0)
+		return fail(err, -EINVAL, "at most %zu flags", ARRAY_SIZE(words));
+	for (int i = 0; i < n; i++) {
+		if (!word_value(sched_flags, words[i], &v))
+			return fail(err, -EINVAL, "'%.32s': expected flag-1, flag-2, flag-3, sh-fallback, sh-port, "
+				    "mh-fallback or mh-port", words[i]);
+		flags |= (unsigned)v;
+	}
+	*(unsigned *)field = flags;
+	return 0;
+}
+
+static void sched_flags_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	static const char *const names[] = { "flag-1", "flag-2", "flag-3" };
+	static const unsigned bits[] = { IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3 };
+	unsigned flags = *(const unsigned *)field;
+	bool first = true;
+
+	(void)key;
+	for (size_t i = 0; i < ARRAY_SIZE(bits); i++) {
+		if (flags & bits[i]) {
+			sb_printf(out, "%s%s", first ? "" : ", ", names[i]);
+			first = false;
+		}
+	}
+}
+
+static const struct ini_type sched_flags_type = {
+	.name = "scheduler flags", .parse = sched_flags_parse, .print = sched_flags_print,
+};
+
+/* check: "http", or "http, agent" (the agent as well). WHOLE. */
+static int check_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct virtual_server_conf *vs = field;
+	char buf[64], *words[3];
+	int n, a = -1, b = -1;
+
+	(void)key;
+	strlcpy_safe(buf, value, sizeof(buf));
+	n = strlen(value) < sizeof(buf) ? split_list(buf, words, 3) : -1;
+	if (n >= 1 && !word_value(checks, words[0], &a))
+		a = -1;
+	if (n == 2 && !word_value(checks, words[1], &b))
+		b = -1;
+	if (n == 1 && a >= 0) {
+		vs->check = a;
+		vs->check_agent = false;
+		return 0;
+	}
+	/* Two words: one of them the agent, the other the deciding check. */
+	if (n == 2 && a >= 0 && b >= 0 && (a == LVS_CHECK_AGENT) != (b == LVS_CHECK_AGENT)) {
+		vs->check = a == LVS_CHECK_AGENT ? b : a;
+		vs->check_agent = true;
+		return 0;
+	}
+	return fail(err, -EINVAL, "expected none, tcp, http, script or agent, optionally with ', agent' "
+		    "(as in 'http, agent')");
+}
+
+static void check_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct virtual_server_conf *vs = field;
+
+	(void)key;
+	sb_printf(out, "%s%s", word_name(checks, vs->check), vs->check_agent ? ", agent" : "");
+}
+
+static const struct ini_type check_type = { .name = "check", .parse = check_parse, .print = check_print };
+
+/* check_status: "200" or "200-399". WHOLE. */
+static int status_code(const char *s, unsigned *out, char *err)
+{
+	long long v;
+
+	if (parse_int_range(s, 100, 599, &v, err) < 0)
+		return fail(err, -EINVAL, "expected an HTTP status code (100 to 599) or a range such as 200-399");
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int status_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct virtual_server_conf *vs = field;
+	char buf[32], *dash;
+	unsigned lo = 0, hi = 0;
+
+	(void)key;
+	if (strlen(value) >= sizeof(buf))
+		return fail(err, -EINVAL, "expected an HTTP status code (100 to 599) or a range such as 200-399");
+	strlcpy_safe(buf, value, sizeof(buf));
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (status_code(buf, &lo, err) < 0 || status_code(dash ? dash + 1 : buf, &hi, err) < 0)
+		return -EINVAL;
+	if (lo > hi)
+		return fail(err, -EINVAL, "range %u-%u: the first code must not be larger than the second", lo, hi);
+	vs->check_status_lo = lo;
+	vs->check_status_hi = hi;
+	return 0;
+}
+
+static void status_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct virtual_server_conf *vs = field;
+
+	(void)key;
+	if (vs->check_status_lo == vs->check_status_hi)
+		sb_printf(out, "%u", vs->check_status_lo);
+	else
+		sb_printf(out, "%u-%u", vs->check_status_lo, vs->check_status_hi);
+}
+
+static const struct ini_type status_type = { .name = "status range", .parse = status_parse, .print = status_print };
+
+static int http_path_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	if (http_path_check(value, err) < 0)
+		return -EINVAL;
+	return dup_string(field, value, err);
+}
+
+static const struct ini_type http_path_type = {
+	.name = "path", .parse = http_path_parse, .print = string_print, .free = string_free,
+};
+
+static int http_host_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	if (http_host_check(value, err) < 0)
+		return -EINVAL;
+	return dup_string(field, value, err);
+}
+
+static const struct ini_type http_host_type = {
+	.name = "host", .parse = http_host_parse, .print = string_print, .free = string_free,
+};
+
+/* sorry_server: "ADDR[:PORT] [method=M]". WHOLE. */
+static int sorry_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct virtual_server_conf *vs = field;
+	char buf[SORRY_MAX], *words[3];
+	uint32_t fwd = LVS_FWD_UNSET;
+	struct ipendpoint ep;
+	int n;
+
+	(void)key;
+	if (strlen(value) >= sizeof(buf))
+		return fail(err, -EINVAL, "too long");
+	strlcpy_safe(buf, value, sizeof(buf));
+	n = split_list(buf, words, 3);
+	if (n < 1 || n > 2)
+		return fail(err, -EINVAL, "expected ADDRESS[:PORT] [method=dr|nat|tun]");
+	if (parse_ipendpoint(words[0], false, &ep, err) < 0)
+		return -EINVAL;
+	if (n == 2 && strncmp(words[1], "method=", 7) != 0)
+		return fail(err, -EINVAL, "unknown option '%.32s' (expected method=dr|nat|tun)", words[1]);
+	if (n == 2 && method_parse(words[1] + 7, &fwd, err) < 0)
+		return -EINVAL;
+	vs->sorry_server = ep;
+	vs->sorry_fwd = fwd;
+	return 0;
+}
+
+static void sorry_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct virtual_server_conf *vs = field;
+
+	endpoint_print(key, &vs->sorry_server, out);
+	if (vs->sorry_server.addr.family && vs->sorry_fwd != LVS_FWD_UNSET)
+		sb_printf(out, " method=%s", word_name(methods, (int)vs->sorry_fwd));
+}
+
+static const struct ini_type sorry_type = { .name = "sorry server", .parse = sorry_parse, .print = sorry_print };
+
+/* ---- real servers: real_server lines and the real_servers list ----
+ *
+ * A virtual server has two keys for its servers, both appending to
+ * vs->real_servers in file order: the repeatable `real_server`, one entry
+ * a line, and the list `real_servers`, entries separated by commas. The
+ * list is read but never written: a line holds at most 1000 bytes (ini.c),
+ * a few dozen entries, so the normalized config writes every server as a
+ * real_server line, and a config of hundreds of servers per service
+ * prints to text that loads again. */
+
+enum rs_opt {
+	RS_WEIGHT, RS_METHOD, RS_UTHRESH, RS_LTHRESH, RS_CHECK_ADDRESS, RS_CHECK_PORT, RS_AGENT_PORT,
+	RS_CHECK_PATH, RS_CHECK_HOST, RS_CHECK_COMMAND, RS_NOPTS,
+};
+
+static const char *const rs_opt_names[RS_NOPTS] = {
+	"weight", "method", "u_threshold", "l_threshold", "check_address", "check_port", "agent_port",
+	"check_path", "check_host", "check_command",
+};
+
+static int rs_number(const char *arg, long long max, uint32_t *out, char *err)
+{
+	long long v;
+
+	if (parse_int_range(arg, 0, max, &v, err) < 0)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int rs_port(const char *arg, uint16_t *out, char *err)
+{
+	long long v;
+
+	if (parse_int_range(arg, 1, 65535, &v, err) < 0)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int rs_option_set(struct real_server_conf *rs, enum rs_opt opt, const char *arg, char *err)
+{
+	struct lvs_check_override *o = &rs->check;
+	uint32_t w;
+
+	switch (opt) {
+	case RS_WEIGHT:
+		if (rs_number(arg, 65535, &w, err) < 0)
+			return -EINVAL;
+		rs->weight = w;
+		return 0;
+	case RS_METHOD:
+		return method_parse(arg, &rs->fwd, err);
+	case RS_UTHRESH:
+		return rs_number(arg, UINT32_MAX, &rs->u_threshold, err);
+	case RS_LTHRESH:
+		return rs_number(arg, UINT32_MAX, &rs->l_threshold, err);
+	case RS_CHECK_ADDRESS:
+		if (parse_ipaddr(arg, &o->address, err) < 0)
+			return -EINVAL;
+		if (o->address.has_prefix)
+			return fail(err, -EINVAL, "an address without a prefix length");
+		return 0;
+	case RS_CHECK_PORT:
+		return rs_port(arg, &o->port, err);
+	case RS_AGENT_PORT:
+		return rs_port(arg, &o->agent_port, err);
+	case RS_CHECK_PATH:
+		return http_path_check(arg, err) < 0 ? -EINVAL : dup_string(&o->path, arg, err);
+	case RS_CHECK_HOST:
+		return http_host_check(arg, err) < 0 ? -EINVAL : dup_string(&o->host, arg, err);
+	case RS_CHECK_COMMAND:
+		return dup_string(&o->command, arg, err);
+	case RS_NOPTS:
+		break;
+	}
+	return fail(err, -EINVAL, "internal error");
+}
+
+static int rs_option(struct real_server_conf *rs, char *word, unsigned *seen, char *err)
+{
+	char *eq = strchr(word, '=');
+	size_t opt;
+
+	if (eq)
+		*eq = '\0';
+	for (opt = 0; opt < RS_NOPTS; opt++)
+		if (strcmp(word, rs_opt_names[opt]) == 0)
+			break;
+	if (opt == RS_NOPTS)
+		return fail(err, -EINVAL, "unknown option '%.32s' (expected weight, method, u_threshold, l_threshold, "
+			    "check_address, check_port, agent_port, check_path, check_host or check_command)", word);
+	/* keepalived's "weight 2" would come here as two words. */
+	if (!eq || !eq[1])
+		return fail(err, -EINVAL, "write %s=VALUE, without blanks around '='", word);
+	if (*seen & (1u << opt))
+		return fail(err, -EINVAL, "%s given twice", word);
+	*seen |= 1u << opt;
+	if (rs_option_set(rs, (enum rs_opt)opt, eq + 1, err) < 0)
+		return fail_about(err, -EINVAL, word);
+	return 0;
+}
+
+void real_server_conf_release(struct real_server_conf *rs)
+{
+	free(rs->check.path);
+	free(rs->check.host);
+	free(rs->check.command);
+	rs->check.path = rs->check.host = rs->check.command = NULL;
+}
+
+/* No length limit of its own: the printed entry, which may be longer than
+ * the one read, must parse again. */
+int real_server_parse(const char *text, struct real_server_conf *out, char *err)
+{
+	char *buf, *words[RS_NOPTS + 2];
+	struct ipendpoint ep;
+	unsigned seen = 0;
+	int n, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->weight = 1;
+	out->fwd = LVS_FWD_UNSET;
+	buf = strdup(text);
+	if (!buf)
+		return fail(err, -ENOMEM, "out of memory");
+	n = split_list(buf, words, (int)ARRAY_SIZE(words));
+	if (n <= 0)
+		ret = fail(err, -EINVAL, n == 0 ? "empty entry" : "too many words in one entry");
+	else if (parse_ipendpoint(words[0], false, &ep, err) < 0)
+		ret = -EINVAL;
+	else {
+		out->addr = ep.addr;
+		out->port = ep.port;
+	}
+	for (int i = 1; i < n && ret == 0; i++)
+		ret = rs_option(out, words[i], &seen, err);
+	if (ret == 0 && out->l_threshold > out->u_threshold)
+		ret = fail(err, -EINVAL, "l_threshold must not be larger than u_threshold (the kernel refuses it)");
+	if (ret < 0)
+		real_server_conf_release(out);
+	free(buf);
+	return ret;
+}
+
+/* The normalized entry: address, weight and method always, the rest when set. */
+static void real_server_print(const struct real_server_conf *rs, struct strbuf *out)
+{
+	const struct lvs_check_override *o = &rs->check;
+	char buf[RS_NAME_MAX];
+
+	sb_append(out, real_server_name(rs, buf, sizeof(buf)));
+	sb_printf(out, " weight=%u", rs->weight);
+	if (rs->fwd != LVS_FWD_UNSET)
+		sb_printf(out, " method=%s", word_name(methods, (int)rs->fwd));
+	if (rs->u_threshold)
+		sb_printf(out, " u_threshold=%u", (unsigned)rs->u_threshold);
+	if (rs->l_threshold)
+		sb_printf(out, " l_threshold=%u", (unsigned)rs->l_threshold);
+	if (o->address.family)
+		sb_printf(out, " check_address=%s", ipaddr_ntop(&o->address, buf, sizeof(buf)));
+	if (o->port)
+		sb_printf(out, " check_port=%u", o->port);
+	if (o->agent_port)
+		sb_printf(out, " agent_port=%u", o->agent_port);
+	if (o->path)
+		sb_printf(out, " check_path=%s", o->path);
+	if (o->host)
+		sb_printf(out, " check_host=%s", o->host);
+	if (o->command)
+		sb_printf(out, " check_command=%s", o->command);
+}
+
+/* Drop the servers from index n on. */
+static void rs_list_truncate(struct real_server_list *list, size_t n)
+{
+	while (list->n > n)
+		real_server_conf_release(&list->items[--list->n]);
+}
+
+/* A failed parse leaves the list as it was: back to n servers, and
+ * nothing allocated when it was empty (callers need not free after an
+ * error). */
+static void rs_list_undo(struct real_server_list *list, size_t n)
+{
+	rs_list_truncate(list, n);
+	if (n == 0) {
+		free(list->items);
+		list->items = NULL;
+		list->cap = 0;
+	}
+}
+
+/* Leaves the list empty: both keys free the list they share. */
+static void rs_list_release(struct real_server_list *list)
+{
+	rs_list_truncate(list, 0);
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+/* Room for extra more servers, the limit counting both keys. Doubling, as
+ * real_server lines come one at a time. */
+static int rs_list_reserve(struct real_server_list *list, size_t extra, char *err)
+{
+	struct real_server_conf *items;
+	size_t cap;
+
+	if (list->n > LVS_MAX_REAL_SERVERS || extra > LVS_MAX_REAL_SERVERS - list->n)
+		return fail(err, -EINVAL, "more than %d real servers", LVS_MAX_REAL_SERVERS);
+	if (list->n + extra <= list->cap)
+		return 0;
+	cap = list->cap ? list->cap : 8;
+	while (cap < list->n + extra)
+		cap *= 2;
+	items = realloc(list->items, cap * sizeof(*items));
+	if (!items)
+		return fail(err, -ENOMEM, "out of memory");
+	list->items = items;
+	list->cap = cap;
+	return 0;
+}
+
+/* Split at commas in place, trimming blanks; empty items are skipped.
+ * Returns the count, or -E2BIG past max. */
+static int split_commas(char *s, char **items, size_t max)
+{
+	char *save = NULL;
+	size_t n = 0;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		tok += strspn(tok, " \t");
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		if (n == max)
+			return -E2BIG;
+		items[n++] = tok;
+	}
+	return (int)n;
+}
+
+/* One entry of the list, named in its error. */
+static int rs_list_entry(const char *text, struct real_server_conf *out, char *err)
+{
+	char why[PARSE_ERR_MAX];
+	int ret = real_server_parse(text, out, err);
+
+	if (ret < 0) {
+		strlcpy_safe(why, err, sizeof(why));
+		fail(err, ret, "'%.40s': %.110s", text, why);
+	}
+	return ret;
+}
+
+/* real_servers: appends all its entries, or none. */
+static int rs_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct real_server_list *list = field;
+	char *copy = strdup(value), **items = calloc(LVS_MAX_REAL_SERVERS, sizeof(*items));
+	size_t first = list->n;
+	int n, ret = 0;
+
+	(void)key;
+	if (!copy || !items) {
+		ret = fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	n = split_commas(copy, items, LVS_MAX_REAL_SERVERS);
+	if (n <= 0) {
+		ret = fail(err, -EINVAL, n == 0 ? "no real server given" : "more than %d real servers",
+			   LVS_MAX_REAL_SERVERS);
+		goto out;
+	}
+	ret = rs_list_reserve(list, (size_t)n, err);
+	for (int i = 0; i < n && ret == 0; i++) {
+		ret = rs_list_entry(items[i], &list->items[list->n], err);
+		if (ret == 0)
+			list->n++;
+	}
+	if (ret < 0)
+		rs_list_undo(list, first);
+out:
+	free(items);
+	free(copy);
+	return ret;
+}
+
+/* The list in one value (for real_server_list_type). */
+static void rs_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct real_server_list *list = field;
+	struct strbuf text;
+	const char *s;
+
+	sb_init(&text);
+	for (size_t i = 0; i < list->n; i++) {
+		if (i)
+			sb_append(&text, ", ");
+		real_server_print(&list->items[i], &text);
+	}
+	/* As a string, so that it is quoted when it has to be. */
+	s = sb_str(&text);
+	if (text.failed)
+		out->failed = true;
+	else if (list->n)
+		ini_type_string.print(key, &s, out);
+	sb_free(&text);
+}
+
+/* The real_servers key of the schema prints nothing: real_server does. */
+static void rs_list_print_none(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	(void)key;
+	(void)field;
+	(void)out;
+}
+
+static void rs_list_free(void *field)
+{
+	rs_list_release(field);
+}
+
+const struct ini_type real_server_list_type = {
+	.name = "real server list", .parse = rs_list_parse, .print = rs_list_print, .free = rs_list_free,
+};
+
+static const struct ini_type real_servers_key_type = {
+	.name = "real server list", .parse = rs_list_parse, .print = rs_list_print_none, .free = rs_list_free,
+};
+
+/* real_server: one entry; the ini layer calls this once per line, in
+ * file order. Each line gets its number even when it fails, so the
+ * messages of lvs_config_check find the lines of the others. */
+static int rs_line_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct real_server_list *list = field;
+	size_t nth = ++list->lines;
+	int ret;
+
+	(void)key;
+	/* A list here would fail on its second address, less clearly. */
+	if (strchr(value, ','))
+		return fail(err, -EINVAL, "one server per real_server line (a comma-separated list is real_servers)");
+	ret = rs_list_reserve(list, 1, err);
+	if (ret == 0)
+		ret = real_server_parse(value, &list->items[list->n], err);
+	if (ret < 0) {
+		rs_list_undo(list, list->n);
+		return ret;
+	}
+	list->items[list->n++].line_nth = nth;
+	return 0;
+}
+
+static size_t rs_list_count(const void *field)
+{
+	return ((const struct real_server_list *)field)->n;
+}
+
+static void rs_line_print(const struct ini_key *key, const void *field, size_t i, struct strbuf *out)
+{
+	const struct real_server_list *list = field;
+	struct strbuf text;
+	const char *s;
+
+	sb_init(&text);
+	real_server_print(&list->items[i], &text);
+	s = sb_str(&text);
+	if (text.failed)
+		out->failed = true;
+	else
+		ini_type_string.print(key, &s, out);
+	sb_free(&text);
+}
+
+static const struct ini_type real_server_line_type = {
+	.name = "real server", .parse = rs_line_parse, .free = rs_list_free, .count = rs_list_count,
+	.print_item = rs_line_print,
+};
+
+/* ---- the keys ---- */
+
+#define END { NULL, NULL, 0, 0, 0, NULL, false, NULL }
+
+const struct ini_key virtual_server_keys[] = {
+	/* the service */
+	{ "address", &service_address_type, VS(address), 0, 0, NULL, false, NULL },
+	{ "fwmark", &ini_type_uint, VS(fwmark), 1, UINT32_MAX, NULL, false, NULL },
+	{ "family", &ini_type_enum, VS(family), 0, 0, NULL, false, families },
+	{ "protocol", &ini_type_enum, VS(protocol), 0, 0, NULL, false, protocols },
+	{ "scheduler", &scheduler_type, VS(scheduler), 0, 0, "wlc", false, NULL },
+	{ "scheduler_flags", &sched_flags_type, VS(scheduler_flags), 0, 0, NULL, false, NULL },
+	{ "method", &ini_type_enum, VS(default_fwd), 0, 0, "dr", false, methods },
+	{ "persistence_timeout", &ini_type_duration, VS(persistence_timeout_ms), 0, 31 * MS_PER_DAY, "0s", false,
+	  NULL },
+	{ "persistence_netmask", &ini_type_uint, VS(persistence_netmask), 1, 128, NULL, false, NULL },
+	{ "one_packet", &ini_type_bool, VS(one_packet), 0, 0, "no", false, NULL },
+	/* Both fill real_servers; at least one server is checked for in check_service. */
+	{ "real_servers", &real_servers_key_type, VS(real_servers), 0, 0, NULL, false, NULL },
+	{ "real_server", &real_server_line_type, VS(real_servers), 0, 0, NULL, false, NULL },
+	{ "sorry_server", &sorry_type, WHOLE, 0, 0, NULL, false, NULL },
+	{ "quorum", &ini_type_uint, VS(quorum), 0, 1LL << 31, "1", false, NULL },
+	{ "quorum_hysteresis", &ini_type_uint, VS(quorum_hysteresis), 0, 1LL << 31, "0", false, NULL },
+	{ "inhibit_on_failure", &ini_type_bool, VS(inhibit_on_failure), 0, 0, "no", false, NULL },
+	{ "start_down", &ini_type_bool, VS(start_down), 0, 0, "yes", false, NULL },
+	{ "vrrp", &ini_type_string, VS(vrrp), 0, 0, NULL, false, NULL },
+	/* the check */
+	{ "check", &check_type, WHOLE, 0, 0, "tcp", false, NULL },
+	{ "check_interval", &ini_type_duration, VS(check_interval_ms), 100, 3600000, "2s", false, NULL },
+	{ "check_timeout", &ini_type_duration, VS(check_timeout_ms), 10, 3600000, NULL, false, NULL },
+	{ "check_rise", &ini_type_uint, VS(check_rise), 1, 100, "2", false, NULL },
+	{ "check_fall", &ini_type_uint, VS(check_fall), 1, 100, "3", false, NULL },
+	{ "check_address", &ini_type_ipaddr, VS(check_address), 0, 0, NULL, false, NULL },
+	{ "check_port", &port_type, VS(check_port), 0, 0, NULL, false, NULL },
+	{ "check_path", &http_path_type, VS(check_path), 0, 0, "/", false, NULL },
+	{ "check_host", &http_host_type, VS(check_host), 0, 0, NULL, false, NULL },
+	{ "check_status", &status_type, WHOLE, 0, 0, "200-399", false, NULL },
+	{ "check_body", &ini_type_string, VS(check_body), 0, 0, NULL, false, NULL },
+	{ "check_command", &ini_type_string, VS(check_command), 0, 0, NULL, false, NULL },
+	{ "check_dynamic_weight", &ini_type_bool, VS(check_dynamic_weight), 0, 0, "no", false, NULL },
+	{ "agent_port", &port_type, VS(agent_port), 0, 0, "5555", false, NULL },
+	{ "agent_interval", &ini_type_duration, VS(agent_interval_ms), 100, 3600000, NULL, false, NULL },
+	END,
+};
+
+/* ---- checks across keys and sections ---- */
+
+struct vs_ctx {
+	struct director_config *cfg;
+	const struct ini_doc *doc;
+	struct ini_diag *diag;
+	char sec[128];			/* "virtual_server NAME" */
+};
+
+#define ERR(c, key, ...) ini_doc_error((c)->diag, (c)->doc, (c)->sec, (key), __VA_ARGS__)
+/* At the nth value of key: a real server's own real_server line. */
+#define ERR_AT(c, key, nth, ...) ini_doc_error_nth((c)->diag, (c)->doc, (c)->sec, (key), (nth), __VA_ARGS__)
+
+/* Where a real server was written: its real_server line, or the list. */
+static const char *rs_key(const struct real_server_conf *rs)
+{
+	return rs->line_nth ? "real_server" : "real_servers";
+}
+
+static size_t rs_nth(const struct real_server_conf *rs)
+{
+	return rs->line_nth ? rs->line_nth - 1 : 0;
+}
+
+static unsigned rs_line(const struct vs_ctx *c, const struct real_server_conf *rs)
+{
+	return ini_doc_line_nth(c->doc, c->sec, rs_key(rs), rs_nth(rs));
+}
+
+static int service_family(const struct virtual_server_conf *vs)
+{
+	if (vs->address.addr.family)
+		return vs->address.addr.family;
+	return vs->family ? vs->family : AF_INET;
+}
+
+static const char *family_name(int af)
+{
+	return af == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* Commands run through /bin/sh -c; a program named by its path must not be
+ * writable by others (as config.c's check_script_path). */
+static void check_command_path(struct vs_ctx *c, const char *key, size_t nth, const char *about,
+			       const char *command)
+{
+	char prog[PATH_MAX], err[256];
+	size_t n;
+
+	if (!command || command[0] != '/')
+		return;
+	n = strcspn(command, " \t");
+	if (n >= sizeof(prog))
+		return;
+	memcpy(prog, command, n);
+	prog[n] = '\0';
+	if (file_check_private(prog, err, sizeof(err)) < 0)
+		ERR_AT(c, key, nth, "%s%s%s", about ? about : "", about ? ": " : "", err);
+}
+
+static void check_identity(struct vs_ctx *c, struct virtual_server_conf *vs)
+{
+	bool has_addr = vs->address.addr.family != 0;
+
+	if (!has_addr && !vs->fwmark)
+		ERR(c, "address", "missing: give address (ADDRESS:PORT) or fwmark");
+	if (has_addr && vs->fwmark)
+		ERR(c, "fwmark", "give either address or fwmark, not both");
+	if (vs->family && !vs->fwmark)
+		ERR(c, "family", "only with fwmark (an address service has its address's family)");
+	if (vs->protocol && vs->fwmark)
+		ERR(c, "protocol", "not with fwmark: the mark selects the packets, whatever their protocol");
+	/* Filled in here, so that what is printed is explicit. */
+	if (vs->fwmark && !has_addr && !vs->family)
+		vs->family = AF_INET;
+	if (!vs->fwmark && !vs->protocol)
+		vs->protocol = IPPROTO_TCP;
+}
+
+static void check_persistence(struct vs_ctx *c, struct virtual_server_conf *vs)
+{
+	if (vs->persistence_timeout_ms % 1000 != 0)
+		ERR(c, "persistence_timeout", "IPVS counts whole seconds");
+	if (vs->persistence_netmask && !vs->persistence_timeout_ms)
+		ERR(c, "persistence_netmask", "only with persistence_timeout");
+	if (vs->persistence_netmask > 32 && service_family(vs) == AF_INET)
+		ERR(c, "persistence_netmask", "an IPv4 prefix length is 1 to 32");
+	/* IPVS schedules every UDP datagram alone; other protocols have
+	 * connections. A fwmark service applies it to its UDP packets. */
+	if (vs->one_packet && vs->protocol != IPPROTO_UDP && !vs->fwmark)
+		ERR(c, "one_packet", "only for protocol = udp (or a fwmark service)");
+}
+
+/* Forwarding rules of one destination (a real server or the sorry server). */
+static void check_dest(struct vs_ctx *c, const struct virtual_server_conf *vs, const char *key, size_t nth,
+		       const struct ipaddr *addr, uint16_t port, uint32_t fwd, const char *name)
+{
+	int af = service_family(vs);
+
+	/* IPVS forwards to the other family only inside a tunnel. */
+	if (addr->family != af && fwd != IP_VS_CONN_F_TUNNEL)
+		ERR_AT(c, key, nth, "%s: an %s server for an %s service needs method=tun", name,
+		       family_name(addr->family), family_name(af));
+	/* DR and tunnels do not rewrite the packet: its port stays the VIP's. */
+	if (!vs->fwmark && fwd != IP_VS_CONN_F_MASQ && port != vs->address.port)
+		ERR_AT(c, key, nth, "%s: with method %s the port must be the service's (%u); only nat changes it",
+		       name, word_name(methods, (int)fwd), vs->address.port);
+}
+
+static bool check_needs_port(const struct virtual_server_conf *vs)
+{
+	return vs->check == LVS_CHECK_TCP || vs->check == LVS_CHECK_HTTP;
+}
+
+/* The servers are in file order (both keys append as they are read), so
+ * the second of two equal ones is reported, at its line. */
+static void check_rs_unique(struct vs_ctx *c, const struct virtual_server_conf *vs, size_t i, const char *name)
+{
+	const struct real_server_conf *rs = &vs->real_servers.items[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct real_server_conf *o = &vs->real_servers.items[j];
+
+		if (ipaddr_equal(&o->addr, &rs->addr) && o->port == rs->port) {
+			ERR_AT(c, rs_key(rs), rs_nth(rs), "%s is listed twice (first at line %u)", name, rs_line(c, o));
+			return;
+		}
+	}
+}
+
+static void check_real_server(struct vs_ctx *c, struct virtual_server_conf *vs, size_t i)
+{
+	struct real_server_conf *rs = &vs->real_servers.items[i];
+	const char *key = rs_key(rs);
+	size_t nth = rs_nth(rs);
+	char name[RS_NAME_MAX];
+
+	if (!rs->port && !vs->fwmark)
+		rs->port = vs->address.port;
+	if (rs->fwd == LVS_FWD_UNSET)
+		rs->fwd = vs->default_fwd;
+	real_server_name(rs, name, sizeof(name));
+	check_dest(c, vs, key, nth, &rs->addr, rs->port, rs->fwd, name);
+	check_rs_unique(c, vs, i, name);
+	if (check_needs_port(vs) && !rs->port && !rs->check.port && !vs->check_port)
+		ERR_AT(c, key, nth, "%s: no port to check: give the server a port or set check_port", name);
+	if (rs->check.command && vs->check != LVS_CHECK_SCRIPT)
+		ERR_AT(c, key, nth, "%s: check_command is for check = script", name);
+	if ((rs->check.path || rs->check.host) && vs->check != LVS_CHECK_HTTP)
+		ERR_AT(c, key, nth, "%s: check_path and check_host are for check = http", name);
+	check_command_path(c, key, nth, name, rs->check.command);
+}
+
+/* One of the two keys is needed; a key given but refused was reported. */
+static void check_has_servers(struct vs_ctx *c, const struct virtual_server_conf *vs)
+{
+	if (vs->real_servers.n || ini_doc_line(c->doc, c->sec, "real_servers") ||
+	    ini_doc_line(c->doc, c->sec, "real_server"))
+		return;
+	ERR(c, "real_servers", "missing required key: give real_server lines (one server each) or a "
+	    "real_servers list");
+}
+
+static void check_sorry(struct vs_ctx *c, struct virtual_server_conf *vs)
+{
+	char name[RS_NAME_MAX];
+
+	if (!vs->sorry_server.addr.family)
+		return;
+	if (!vs->sorry_server.port && !vs->fwmark)
+		vs->sorry_server.port = vs->address.port;
+	if (vs->sorry_fwd == LVS_FWD_UNSET)
+		vs->sorry_fwd = vs->default_fwd;
+	endpoint_name(&vs->sorry_server.addr, vs->sorry_server.port, name, sizeof(name));
+	check_dest(c, vs, "sorry_server", 0, &vs->sorry_server.addr, vs->sorry_server.port, vs->sorry_fwd, name);
+}
+
+static bool sync_group_exists(const struct director_config *cfg, const char *name)
+{
+	for (const struct sync_group_conf *g = cfg->sync_groups; g; g = g->next)
+		if (strcasecmp(g->name, name) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t min_ms(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
+{
+	bool agent = vs->check == LVS_CHECK_AGENT || vs->check_agent;
+
+	if (vs->agent_interval_ms == 0)
+		vs->agent_interval_ms = vs->check_interval_ms;
+	/* The agent's probes have the same timeout: it must fit both. */
+	if (vs->check_timeout_ms == 0) {
+		vs->check_timeout_ms = min_ms(1000, vs->check_interval_ms);
+		if (agent)
+			vs->check_timeout_ms = min_ms(vs->check_timeout_ms, vs->agent_interval_ms);
+	} else if (vs->check_timeout_ms > vs->check_interval_ms) {
+		ERR(c, "check_timeout", "must not be longer than check_interval");
+	} else if (agent && vs->check_timeout_ms > vs->agent_interval_ms) {
+		ERR(c, "check_timeout", "must not be longer than agent_interval (the agent's probes use it too)");
+	}
+	if (vs->check == LVS_CHECK_SCRIPT && !vs->check_command)
+		ERR(c, "check_command", "required with check = script");
+	if (vs->check != LVS_CHECK_SCRIPT && vs->check_command)
+		ERR(c, "check_command", "only with check = script");
+	if (vs->check_dynamic_weight && vs->check != LVS_CHECK_SCRIPT)
+		ERR(c, "check_dynamic_weight", "only with check = script");
+	check_command_path(c, "check_command", 0, NULL, vs->check_command);
+}
+
+static void check_service(struct vs_ctx *c, struct virtual_server_conf *vs)
+{
+	snprintf(c->sec, sizeof(c->sec), "virtual_server %s", vs->name);
+	check_identity(c, vs);
+	check_persistence(c, vs);
+	/* Before the servers: their port checks need check and check_port. */
+	check_health(c, vs);
+	check_has_servers(c, vs);
+	for (size_t i = 0; i < vs->real_servers.n; i++)
+		check_real_server(c, vs, i);
+	check_sorry(c, vs);
+	if (vs->quorum_hysteresis > vs->quorum)
+		ERR(c, "quorum_hysteresis", "must not be larger than quorum (%u)", vs->quorum);
+	if (vs->vrrp && !director_config_instance(c->cfg, vs->vrrp) && !sync_group_exists(c->cfg, vs->vrrp))
+		ERR(c, "vrrp", "no [vrrp %s] or [sync_group %s] section", vs->vrrp, vs->vrrp);
+}
+
+struct svc_slot {
+	struct ipvs_service key;
+	const struct virtual_server_conf *vs;
+	size_t index;
+};
+
+/* By service key, then file order, so the first of equals comes first. */
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct svc_slot *x = a, *y = b;
+	int d = lvs_service_cmp(&x->key, &y->key);
+
+	return d ? d : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Two sections for one kernel service would fight over it. Sorted, since
+ * there may be tens of thousands. */
+static void check_unique_services(struct vs_ctx *c)
+{
+	const struct lvs_config *lvs = &c->cfg->lvs;
+	struct svc_slot *slots = calloc(lvs->nservices ? lvs->nservices : 1, sizeof(*slots));
+	size_t n = 0;
+
+	if (!slots) {
+		ini_doc_error(c->diag, c->doc, NULL, NULL, "out of memory");
+		return;
+	}
+	for (const struct virtual_server_conf *vs = lvs->services; vs; vs = vs->next) {
+		if (!vs->address.addr.family && !vs->fwmark)
+			continue;	/* already reported */
+		virtual_server_key(vs, &slots[n].key);
+		slots[n].vs = vs;
+		slots[n].index = n;
+		n++;
+	}
+	qsort(slots, n, sizeof(*slots), slot_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (lvs_service_cmp(&slots[first].key, &slots[i].key) != 0) {
+			first = i;
+			continue;
+		}
+		snprintf(c->sec, sizeof(c->sec), "virtual_server %s", slots[i].vs->name);
+		ERR(c, slots[i].vs->fwmark ? "fwmark" : "address", "the same service as [virtual_server %s]",
+		    slots[first].vs->name);
+	}
+	free(slots);
+}
+
+void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, struct ini_diag *diag)
+{
+	struct vs_ctx c = { .cfg = cfg, .doc = doc, .diag = diag };
+
+	if (cfg->lvs.nservices > LVS_MAX_SERVICES)
+		ini_doc_error(diag, doc, NULL, NULL, "%zu virtual servers, at most %d", cfg->lvs.nservices,
+			      LVS_MAX_SERVICES);
+	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next)
+		check_service(&c, vs);
+	check_unique_services(&c);
+}
+
+/* ---- what the engine takes from a virtual server ---- */
+
+void virtual_server_key(const struct virtual_server_conf *vs, struct ipvs_service *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->af = service_family(vs);
+	out->fwmark = vs->fwmark;
+	if (!vs->fwmark) {
+		out->protocol = (uint16_t)vs->protocol;
+		out->addr = vs->address.addr;
+		out->port = vs->address.port;
+	}
+	strlcpy_safe(out->sched, vs->scheduler ? vs->scheduler : "wlc", sizeof(out->sched));
+	out->flags = vs->scheduler_flags & (IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3);
+	if (vs->one_packet)
+		out->flags |= IP_VS_SVC_F_ONEPACKET;
+	if (vs->persistence_timeout_ms) {
+		out->flags |= IP_VS_SVC_F_PERSISTENT;
+		out->timeout = (uint32_t)(vs->persistence_timeout_ms / 1000);
+		out->netmask = vs->persistence_netmask;
+	}
+}
+
+void real_server_dest(const struct virtual_server_conf *vs, const struct real_server_conf *rs, int weight,
+		      struct ipvs_dest *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->addr = rs->addr;
+	/* Loading fills both in; structs built by hand may leave them. */
+	out->port = (rs->port || vs->fwmark) ? rs->port : vs->address.port;
+	out->fwd = rs->fwd == LVS_FWD_UNSET ? vs->default_fwd : rs->fwd;
+	out->weight = weight;
+	out->u_threshold = rs->u_threshold;
+	out->l_threshold = rs->l_threshold;
+}
+
+const char *real_server_name(const struct real_server_conf *rs, char *buf, size_t size)
+{
+	return endpoint_name(&rs->addr, rs->port, buf, size);
+}
+
+const struct real_server_conf *virtual_server_find_rs(const struct virtual_server_conf *vs, const char *name)
+{
+	const struct real_server_conf *found = NULL;
+	char err[PARSE_ERR_MAX];
+	struct ipendpoint ep;
+
+	if (!name || parse_ipendpoint(name, false, &ep, err) < 0)
+		return NULL;
+	for (size_t i = 0; i < vs->real_servers.n; i++) {
+		const struct real_server_conf *rs = &vs->real_servers.items[i];
+
+		if (!ipaddr_equal(&rs->addr, &ep.addr))
+			continue;
+		if (ep.port && rs->port == ep.port)
+			return rs;
+		if (!ep.port) {
+			if (found)	/* the address alone is ambiguous */
+				return NULL;
+			found = rs;
+		}
+	}
+	return found;
+}

@@ -1,0 +1,302 @@
+/* directord's load-balancing half: virtual servers in director.ini, health
+ * checks, and the LVS engine that keeps IPVS equal to what the checks say.
+ *
+ *   config_lvs.c   [virtual_server NAME] sections and their real servers
+ *   check.c        one health probe (tcp, http, script, agent) on the loop
+ *   lvs_policy.c   pure logic: rise/fall, weights, quorum, the wanted table
+ *   lvs_engine.c   the engine: probes -> policy -> reconciler -> ipvs.c
+ *   lvs_proc.c     the LVS engine process and its channel to the parent
+ */
+#ifndef DSRKIT_LVS_H
+#define DSRKIT_LVS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agentcheck.h"
+#include "ini.h"
+#include "ipvs.h"
+#include "lvs_reconcile.h"
+#include "parse.h"
+#include "util.h"
+
+#define LVS_MAX_SERVICES 65536
+#define LVS_MAX_REAL_SERVERS 4096	/* per virtual server */
+#define LVS_DEFAULT_AGENT_PORT 5555
+#define LVS_REASON_MAX 128
+
+/* ---- configuration (config_lvs.c) ---- */
+
+/* The check that decides up/down. The agent (rs-agent or any HAProxy
+ * agent-check server) may be added to it, or be the only check. */
+enum lvs_check_type {
+	LVS_CHECK_NONE,			/* always up */
+	LVS_CHECK_TCP,			/* connect() succeeds */
+	LVS_CHECK_HTTP,			/* GET, status in range, optional body substring */
+	LVS_CHECK_SCRIPT,		/* exit 0 up; with dynamic_weight 2..255 set the weight */
+	LVS_CHECK_AGENT,		/* the agent alone decides */
+};
+
+/* What a real server may override of its service's check, in its entry
+ * ("check_port=8080"). Zero / family 0 / NULL: the service's value. */
+struct lvs_check_override {
+	struct ipaddr address;		/* family 0: not overridden */
+	uint16_t port;
+	uint16_t agent_port;
+	char *path;			/* http */
+	char *host;			/* http */
+	char *command;			/* script */
+};
+
+/* One real server: the value of a `real_server` line, or one entry of the
+ * comma-separated `real_servers` list:
+ * "ADDR[:PORT] [weight=N] [method=dr|nat|tun] [u_threshold=N] [l_threshold=N]
+ *  [check_address=A] [check_port=N] [agent_port=N] [check_path=P] [check_host=H]
+ *  [check_command=C]" (C without commas or blanks). */
+struct real_server_conf {
+	struct ipaddr addr;
+	uint16_t port;			/* the service's port when not given (0 for fwmark services) */
+	unsigned weight;		/* 0..65535, default 1 */
+	uint32_t fwd;			/* IP_VS_CONN_F_DROUTE (dr), _MASQ (nat), _TUNNEL (tun) */
+	uint32_t u_threshold, l_threshold;
+	struct lvs_check_override check;
+	/* Where it was written, for messages: 0 in the real_servers list,
+	 * N on the Nth real_server line (ini_doc_line_nth(..., N - 1)). */
+	size_t line_nth;
+};
+
+/* Both keys append here, in file order. */
+struct real_server_list {
+	struct real_server_conf *items;
+	size_t n;
+	size_t cap;			/* allocated items */
+	size_t lines;			/* loading: real_server lines parsed, failed ones too */
+};
+
+struct virtual_server_conf {
+	char *name;			/* first member: config.c relies on it */
+	/* the service */
+	struct ipendpoint address;	/* family 0 with fwmark */
+	unsigned fwmark;		/* 0: an address service */
+	int family;			/* fwmark services: AF_INET or AF_INET6 ("family = inet6") */
+	int protocol;			/* IPPROTO_TCP, _UDP, _SCTP */
+	char *scheduler;		/* "wlc", any kernel scheduler by name */
+	unsigned scheduler_flags;	/* IP_VS_SVC_F_SCHED1..3 ("flag-1", "sh-fallback", ...) */
+	uint32_t default_fwd;		/* "method", for entries without method= */
+	uint64_t persistence_timeout_ms; /* 0: no persistence */
+	unsigned persistence_netmask;	/* prefix length; 0: the whole address */
+	bool one_packet;		/* UDP: schedule every datagram */
+	struct real_server_list real_servers;
+	struct ipendpoint sorry_server;	/* family 0: none */
+	uint32_t sorry_fwd;
+	unsigned quorum;		/* sum of the weights of up servers needed (default 1) */
+	unsigned quorum_hysteresis;
+	bool inhibit_on_failure;	/* failed: weight 0 instead of removed */
+	bool start_down;		/* a server is out until its first check passes (default yes) */
+	char *vrrp;			/* the [vrrp] instance or [sync_group] it follows (status, sync daemon) */
+	/* the check (per-server overrides in the real_servers entries) */
+	int check;			/* enum lvs_check_type */
+	bool check_agent;		/* "check = http, agent": the agent too */
+	uint64_t check_interval_ms;
+	uint64_t check_timeout_ms;
+	unsigned check_rise;
+	unsigned check_fall;
+	struct ipaddr check_address;	/* family 0: the real server's */
+	uint16_t check_port;		/* 0: the real server's */
+	char *check_path;		/* http, default "/" */
+	char *check_host;		/* http Host header, default the target address */
+	unsigned check_status_lo, check_status_hi; /* "200-399" (default) */
+	char *check_body;		/* substring the body must contain; NULL: any */
+	char *check_command;		/* script, /bin/sh -c; environment in director.ini(5) */
+	bool check_dynamic_weight;	/* script exit 2..255 sets weight exit-2 (keepalived's misc_dynamic) */
+	uint16_t agent_port;
+	uint64_t agent_interval_ms;	/* default: check_interval */
+	struct virtual_server_conf *next;
+};
+
+/* The parts of director_config that belong to load balancing (in
+ * struct director_config as `lvs`). */
+enum lvs_on_stop { LVS_STOP_KEEP, LVS_STOP_REMOVE };
+
+struct lvs_config {
+	struct virtual_server_conf *services;
+	struct virtual_server_conf *last;	/* loading: the last section, so appending is O(1) */
+	size_t nservices;
+	int on_stop;			/* [global] ipvs_on_stop: keep (default) or remove */
+	uint64_t reconcile_interval_ms;	/* [global] ipvs_reconcile_interval: full compare with the kernel; 0 = only at start */
+};
+
+/* The ipvs_service a virtual server stands for, and a real server's
+ * ipvs_dest at a weight. */
+void virtual_server_key(const struct virtual_server_conf *vs, struct ipvs_service *out);
+void real_server_dest(const struct virtual_server_conf *vs, const struct real_server_conf *rs, int weight,
+		      struct ipvs_dest *out);
+/* "198.18.0.11:80", "[2001:db8::11]:80": how a real server is named in
+ * status and in `directorctl drain SERVICE SERVER`. */
+const char *real_server_name(const struct real_server_conf *rs, char *buf, size_t size);
+/* Find a real server by that name (or by address alone when the address
+ * appears once); NULL when none. */
+const struct real_server_conf *virtual_server_find_rs(const struct virtual_server_conf *vs, const char *name);
+
+/* The value type of real_servers, the comma-separated list (exposed for
+ * tests and the fuzzer; it prints the list, while the normalized config
+ * writes real_server lines, see config_lvs.c). Its parse appends to the
+ * list. real_server_parse reads one entry: it leaves port 0 and fwd
+ * LVS_FWD_UNSET where the entry says nothing (loading fills in the
+ * service's); the strings of its check overrides are allocated, and
+ * real_server_conf_release frees them. */
+#define LVS_FWD_UNSET UINT32_MAX
+extern const struct ini_type real_server_list_type;
+int real_server_parse(const char *text, struct real_server_conf *out, char *err);
+void real_server_conf_release(struct real_server_conf *rs);
+
+struct director_config;
+
+/* Same settings (compared as printed): a reload keeps its state. */
+bool virtual_server_conf_same(const struct virtual_server_conf *a, const struct virtual_server_conf *b);
+struct virtual_server_conf *director_config_virtual_server(const struct director_config *cfg, const char *name);
+
+/* For config.c: the keys of [virtual_server NAME], and the checks across
+ * its keys and sections (they also fill in the defaults that depend on
+ * other keys). */
+extern const struct ini_key virtual_server_keys[];
+void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, struct ini_diag *diag);
+
+/* ---- one health probe (check.c) ---- */
+
+/* What to probe: built by the engine from a virtual server and a real
+ * server (overrides applied). Strings are borrowed from the config and
+ * must outlive the probe. */
+struct hc_spec {
+	int type;			/* LVS_CHECK_TCP, _HTTP, _SCRIPT or _AGENT */
+	struct ipaddr addr;
+	uint16_t port;
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	uint64_t first_delay_ms;	/* before the first attempt (spreads a start) */
+	const char *path, *host;	/* http */
+	unsigned status_lo, status_hi;	/* http */
+	const char *body;		/* http, NULL: any */
+	const char *command;		/* script */
+	char *const *env;		/* script: extra "NAME=value" strings, NULL-terminated; may be NULL */
+	bool dynamic_weight;		/* script */
+	const char *script_user;	/* script: run as (when root); NULL: the caller's */
+};
+
+enum hc_result { HC_PASS, HC_FAIL };
+
+struct hc_outcome {
+	enum hc_result result;
+	int weight;			/* script with dynamic_weight: exit-2; else -1 */
+	bool have_agent;		/* agent probes: the line was parsed */
+	struct agent_reply agent;
+	char reason[LVS_REASON_MAX];	/* "connect: Connection refused", "HTTP 503", "exit 1", ... */
+	uint64_t duration_ms;
+};
+
+struct hc_probe;
+struct evloop;
+typedef void (*hc_done_cb)(struct hc_probe *p, const struct hc_outcome *o, void *arg);
+
+/* Start attempts every interval (the first after first_delay); cb runs
+ * once per attempt, from the loop. Nothing blocks: sockets are
+ * non-blocking, scripts are children with the timeout as their limit. */
+int hc_probe_start(struct evloop *loop, const struct hc_spec *spec, hc_done_cb cb, void *arg,
+		   struct hc_probe **out);
+/* Stop and free (an attempt in flight is abandoned; a script is killed). */
+void hc_probe_stop(struct hc_probe *p);
+/* "http 198.18.0.11:80/" for status. */
+const char *hc_probe_target(const struct hc_probe *p);
+
+/* HTTP responses are judged by http_response_parse() (common/http.h),
+ * the parser rs-agent uses too. */
+
+/* ---- policy (lvs_policy.c): pure, unit-tested without a kernel ---- */
+
+/* rise/fall over attempts. The first result decides at once unless
+ * start_down forbids coming up before a pass (a pass still decides at
+ * once). */
+struct lvs_health {
+	bool known;			/* a result has come in */
+	bool up;
+	unsigned passes_in_row, fails_in_row;
+	uint64_t passes, fails;
+	char reason[LVS_REASON_MAX];	/* of the last result */
+	int64_t last_ms;		/* monotonic time of the last result, 0: none */
+};
+
+/* Record one result; true when `up` changed (or became known). */
+bool lvs_health_record(struct lvs_health *h, bool pass, unsigned rise, unsigned fall, const char *reason,
+		       int64_t when_ms);
+
+/* An operator's word from `directorctl drain|enable`. */
+enum lvs_admin { LVS_ADMIN_ENABLED, LVS_ADMIN_DRAINED };
+
+/* Everything that decides one real server's place in the kernel table. */
+struct lvs_rs_state {
+	const struct real_server_conf *conf;
+	struct lvs_health check;	/* the deciding check (unused with LVS_CHECK_NONE) */
+	struct lvs_health agent_health;	/* the agent's reachability */
+	bool have_agent;		/* an agent reply is current */
+	struct agent_reply agent;	/* the last one */
+	int dynamic_weight;		/* from a dynamic script, -1: none */
+	enum lvs_admin admin;
+	bool adopted;			/* found in the kernel at start: up until a check says otherwise */
+};
+
+enum lvs_rs_verdict {
+	LVS_RS_UP,			/* in the table at its weight */
+	LVS_RS_DRAIN,			/* in the table at weight 0 (agent drain, directorctl drain) */
+	LVS_RS_DOWN,			/* out (or weight 0 with inhibit_on_failure) */
+	LVS_RS_MAINT,			/* out: agent says maint */
+};
+
+/* What the server should be, and its weight when in the table (-1: not in
+ * the table). why says which input decided, for status and logs. */
+enum lvs_rs_verdict lvs_rs_evaluate(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs,
+				    int *weight, const char **why);
+
+/* Quorum with hysteresis: lost below quorum - hysteresis, regained at
+ * quorum + hysteresis; *has_quorum carries the state between calls. */
+bool lvs_quorum_update(const struct virtual_server_conf *vs, unsigned up_weight, bool *has_quorum);
+
+/* The service's wanted entry: the key, and the destinations that should
+ * be in the kernel (the sorry server alone while quorum is lost). dests
+ * must have room for vs->real_servers.n + 1. Returns the number of
+ * destinations. */
+size_t lvs_service_want(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs, bool has_quorum,
+			struct ipvs_service *svc, struct ipvs_dest *dests);
+/* The sum of the weights of the servers whose verdict is LVS_RS_UP (what
+ * lvs_quorum_update weighs; drained servers count 0). */
+unsigned lvs_service_up_weight(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs);
+
+/* ---- the LVS engine (lvs_engine.c) and its process (lvs_proc.c) ---- */
+
+struct director_config;
+struct json;
+struct lvs_engine;
+
+/* Open IPVS (retried while the kernel has none), adopt what the kernel
+ * already has of ours, start the probes. cfg must outlive the engine. */
+int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, struct lvs_engine **out);
+/* Apply a new configuration: unchanged servers keep their health state,
+ * only the difference goes to the kernel. cfg must outlive the engine. */
+int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg);
+/* A VRRP instance's new state (from the parent). */
+void lvs_engine_vrrp_state(struct lvs_engine *e, const char *instance, int state, int priority);
+/* directorctl drain/enable: 0, or -ENOENT (no such service or server)
+ * with a message in err. */
+int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *server, enum lvs_admin admin,
+		     char *err, size_t errlen);
+void lvs_engine_status_json(struct lvs_engine *e, struct json *j);
+void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out);
+/* Stop probes; remove our services when cfg says ipvs_on_stop = remove. */
+void lvs_engine_stop(struct lvs_engine *e);
+
+/* The LVS engine process: runs until DIR_IPC_STOP, SIGTERM or the
+ * parent's end closing. Takes ownership of cfg. Returns an exit code. */
+int lvs_proc_main(struct director_config *cfg, int ipc_fd);
+
+#endif
