@@ -69,6 +69,7 @@ struct vrrp_engine {
 	struct evloop *loop;
 	const struct director_config *cfg;
 	struct rtnl *rtnl;
+	struct vrrp_announcer *announcer;
 	struct rtnl_watch *watch;
 	int watch_fd;
 	/* Pointers: timers live inside these structs, and a reload keeps the
@@ -250,7 +251,7 @@ static void announce_all(struct vrrp_inst *in)
 		const struct vip_conf *v = &in->conf->vips.items[i];
 		int ifindex = vip_ifindex(in, v);
 
-		if (ifindex > 0 && vrrp_announce(ifindex, &v->addr) < 0)
+		if (ifindex > 0 && vrrp_announce(in->e->announcer, ifindex, &v->addr) < 0)
 			in->tx_errors++;
 	}
 }
@@ -430,45 +431,51 @@ static bool group_has_master(const struct vrrp_inst *in)
 	return false;
 }
 
+/* A member (re)started while its group is master joins it at once, so that
+ * a reload that changes one member does not take the group down. */
+static bool group_joins_master(const struct vrrp_inst *in)
+{
+	return in->conf->group && !in->e->propagating && in->fsm.state == VRRP_STATE_BACKUP &&
+	       in->fsm.prev_state == VRRP_STATE_INIT && group_has_master(in);
+}
+
 /* Members move together: one becoming master pulls the others up, a master
- * stepping down (or a member entering Fault) takes the others down. A
- * member (re)started while its group is master joins it at once, so that a
- * reload that changes one member does not take the group down. */
-static void group_follow(struct vrrp_inst *in)
+ * stepping down (or a member entering Fault) takes the others down. */
+static void group_propagate(struct vrrp_inst *in)
 {
 	struct vrrp_engine *e = in->e;
-	const struct sync_group_conf *g = in->conf->group;
 	enum vrrp_state to = in->fsm.state, from = in->fsm.prev_state;
 	uint64_t now = now_ms();
 
-	if (!g)
+	if (!in->conf->group || e->propagating)
 		return;
-	if (!e->propagating) {
-		if (to == VRRP_STATE_BACKUP && from == VRRP_STATE_INIT && group_has_master(in)) {
-			inst_apply(in, vrrp_fsm_force(&in->fsm, VRRP_STATE_MASTER, now));
-			return;
-		}
-		e->propagating = true;
-		for (size_t i = 0; i < e->ninsts; i++) {
-			struct vrrp_inst *o = e->insts[i];
+	e->propagating = true;
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *o = e->insts[i];
 
-			if (!same_group(in, o))
-				continue;
-			if (to == VRRP_STATE_FAULT && !o->group_fault) {
-				o->group_fault = true;
-				inst_apply(o, vrrp_fsm_set_fault(&o->fsm, true, now));
-			} else if (to == VRRP_STATE_MASTER && o->fsm.state == VRRP_STATE_BACKUP) {
-				inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_MASTER, now));
-			} else if (to == VRRP_STATE_BACKUP && from == VRRP_STATE_MASTER &&
-				   o->fsm.state == VRRP_STATE_MASTER) {
-				inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_BACKUP, now));
-			}
+		if (!same_group(in, o))
+			continue;
+		if (to == VRRP_STATE_FAULT && !o->group_fault) {
+			o->group_fault = true;
+			inst_apply(o, vrrp_fsm_set_fault(&o->fsm, true, now));
+		} else if (to == VRRP_STATE_MASTER && o->fsm.state == VRRP_STATE_BACKUP) {
+			inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_MASTER, now));
+		} else if (to == VRRP_STATE_BACKUP && from == VRRP_STATE_MASTER && o->fsm.state == VRRP_STATE_MASTER) {
+			inst_apply(o, vrrp_fsm_force(&o->fsm, VRRP_STATE_BACKUP, now));
 		}
-		e->propagating = false;
 	}
-	/* Followers and a shutdown (every member stopping on its own) come
-	 * here too; the group tells each change of its state once. */
-	if (!group_state_changes(e, g->name, to))
+	e->propagating = false;
+}
+
+/* Followers and a shutdown (every member stopping on its own) come here
+ * too; the group tells each change of its state once. */
+static void group_notify(struct vrrp_inst *in)
+{
+	struct vrrp_engine *e = in->e;
+	const struct sync_group_conf *g = in->conf->group;
+	enum vrrp_state to = in->fsm.state;
+
+	if (!g || !group_state_changes(e, g->name, to))
 		return;
 	run_notify(e, g->notify, "GROUP", g->name, notify_state_name(to), 0);
 	run_plain(e, group_state_script(g, to));
@@ -534,6 +541,15 @@ static void routes_change(struct vrrp_inst *in, bool add)
 
 /* ---- applying the state machine's decisions ---- */
 
+static void announce_change(struct vrrp_inst *in)
+{
+	log_info("vrrp %s: %s -> %s (priority %u)", in->conf->name, vrrp_state_name(in->fsm.prev_state),
+		 vrrp_state_name(in->fsm.state), in->fsm.priority);
+	notify_instance(in);
+	if (in->e->cb)
+		in->e->cb(in->conf->name, in->fsm.state, in->fsm.priority, in->e->cb_arg);
+}
+
 static void inst_apply(struct vrrp_inst *in, unsigned actions)
 {
 	if (actions & VRRP_ACT_LEAVE_MASTER) {
@@ -554,12 +570,16 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions)
 		send_advert(in, in->fsm.priority);
 	if (actions & VRRP_ACT_STATE_CHANGED) {
 		in->last_change = wall_time();
-		log_info("vrrp %s: %s -> %s (priority %u)", in->conf->name, vrrp_state_name(in->fsm.prev_state),
-			 vrrp_state_name(in->fsm.state), in->fsm.priority);
-		notify_instance(in);
-		if (in->e->cb)
-			in->e->cb(in->conf->name, in->fsm.state, in->fsm.priority, in->e->cb_arg);
-		group_follow(in);
+		if (group_joins_master(in)) {
+			announce_change(in);
+			inst_apply(in, vrrp_fsm_force(&in->fsm, VRRP_STATE_MASTER, now_ms()));
+			return;
+		}
+		/* The rest of the group moves its addresses before anything is
+		 * logged or run: the group is split only for some netlink calls. */
+		group_propagate(in);
+		announce_change(in);
+		group_notify(in);
 	}
 	arm_fsm_timer(in);
 }
@@ -1106,6 +1126,8 @@ int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vr
 	e->fifo_fd = -1;
 	ret = rtnl_open(&e->rtnl);
 	if (ret == 0)
+		ret = vrrp_announcer_new(&e->announcer);
+	if (ret == 0)
 		ret = rtnl_watch_open(&e->watch, &e->watch_fd);
 	if (ret == 0)
 		ret = ev_fd_add(loop, e->watch_fd, EPOLLIN, watch_readable, e);
@@ -1138,6 +1160,7 @@ void vrrp_engine_stop(struct vrrp_engine *e)
 	}
 	if (e->rtnl)
 		rtnl_close(e->rtnl);
+	vrrp_announcer_free(e->announcer);
 	if (e->fifo_fd >= 0)
 		close(e->fifo_fd);
 	free(e->insts);

@@ -526,41 +526,121 @@ int vrrp_sock_recv(struct vrrp_sock *s, struct vrrp_rx *rx, enum vrrp_drop *why)
 
 /* ---- announcements ----------------------------------------------------- */
 
-/* A packet socket on the interface, for sending frames and for learning
- * the interface's MAC (getsockname reports it for the bound device: one
- * call, no name lookup that a rename could race). Protocol 0: it never
- * receives anything. Only Ethernet-like links can be announced on. */
-static int open_link(int ifindex, uint8_t mac[ETH_ALEN], int *out)
+/* Announcements go out through sockets kept open for the engine's life:
+ * closing a packet socket waits for an RCU grace period (milliseconds, tens
+ * of them on a loaded machine), which once per announcement would stall
+ * the takeover that sends them. One packet socket per interface, bound to
+ * it so that getsockname reports the interface's MAC (one call, no name
+ * lookup that a rename could race); protocol 0: it never receives. IPv6
+ * shares one ICMPv6 socket, steered by the scope id. */
+struct announce_link {
+	int ifindex;
+	int fd;
+};
+
+struct vrrp_announcer {
+	struct announce_link *links;
+	size_t nlinks;
+	int icmp6_fd;
+};
+
+int vrrp_announcer_new(struct vrrp_announcer **out)
+{
+	struct vrrp_announcer *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a)
+		return -ENOMEM;
+	a->icmp6_fd = -1;
+	*out = a;
+	return 0;
+}
+
+void vrrp_announcer_free(struct vrrp_announcer *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nlinks; i++)
+		close(a->links[i].fd);
+	if (a->icmp6_fd >= 0)
+		close(a->icmp6_fd);
+	free(a->links);
+	free(a);
+}
+
+static int open_link(int ifindex)
 {
 	struct sockaddr_ll bind_to = { .sll_family = AF_PACKET, .sll_ifindex = ifindex };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&bind_to, sizeof(bind_to)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* 1: the socket is still bound to ifindex and *ll says what the link is;
+ * 0: the interface it was bound to is gone (the kernel unbinds it); <0. */
+static int link_name(int fd, int ifindex, struct sockaddr_ll *ll)
+{
 	union {
 		struct sockaddr_ll ll;
 		struct sockaddr_storage ss;	/* some links have longer addresses */
 	} name;
 	socklen_t len = sizeof(name);
-	int fd, err;
 
-	*out = -1;
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	memset(&name, 0, sizeof(name));
-	if (bind(fd, (struct sockaddr *)&bind_to, sizeof(bind_to)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&name, &len) < 0) {
-		err = -errno;
-		goto fail;
-	}
-	if (name.ll.sll_hatype != ARPHRD_ETHER || name.ll.sll_halen != ETH_ALEN) {
-		err = -EOPNOTSUPP;
-		goto fail;
-	}
-	memcpy(mac, name.ll.sll_addr, ETH_ALEN);
-	*out = fd;
-	return 0;
+	if (getsockname(fd, (struct sockaddr *)&name, &len) < 0)
+		return -errno;
+	*ll = name.ll;
+	return name.ll.sll_ifindex == ifindex;
+}
 
-fail:
-	close(fd);
-	return err;
+static void drop_link(struct vrrp_announcer *a, size_t i)
+{
+	close(a->links[i].fd);
+	a->links[i] = a->links[--a->nlinks];
+}
+
+/* The interface's socket and its MAC; only Ethernet-like links can be
+ * announced on. A socket left over from a deleted interface (or from an
+ * earlier one with the same index) is replaced. */
+static int link_for(struct vrrp_announcer *a, int ifindex, uint8_t mac[ETH_ALEN], int *fd)
+{
+	struct sockaddr_ll ll;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < a->nlinks && a->links[i].ifindex != ifindex; i++)
+		;
+	if (i < a->nlinks && (ret = link_name(a->links[i].fd, ifindex, &ll)) != 1) {
+		drop_link(a, i);
+		i = a->nlinks;
+	}
+	if (i == a->nlinks) {
+		struct announce_link *grown = realloc(a->links, (a->nlinks + 1) * sizeof(*grown));
+		int nfd;
+
+		if (!grown)
+			return -ENOMEM;
+		a->links = grown;
+		if ((nfd = open_link(ifindex)) < 0)
+			return nfd;
+		if ((ret = link_name(nfd, ifindex, &ll)) != 1) {
+			close(nfd);
+			return ret < 0 ? ret : -ENODEV;
+		}
+		a->links[a->nlinks++] = (struct announce_link){ .ifindex = ifindex, .fd = nfd };
+	}
+	if (ll.sll_hatype != ARPHRD_ETHER || ll.sll_halen != ETH_ALEN)
+		return -EOPNOTSUPP;	/* kept: the answer will not change */
+	memcpy(mac, ll.sll_addr, ETH_ALEN);
+	*fd = a->links[i].fd;
+	return 0;
 }
 
 static int send_all(int fd, const void *buf, size_t len, const void *to, socklen_t tolen)
@@ -600,7 +680,7 @@ static void build_garp(struct garp_frame *f, const uint8_t mac[ETH_ALEN], const 
 	memcpy(f->arp.arp_tpa, vip, sizeof(*vip));	/* target MAC stays zero */
 }
 
-static int announce_arp(int ifindex, const struct in_addr *vip)
+static int announce_arp(struct vrrp_announcer *a, int ifindex, const struct in_addr *vip)
 {
 	struct sockaddr_ll to = {
 		.sll_family = AF_PACKET,
@@ -612,13 +692,11 @@ static int announce_arp(int ifindex, const struct in_addr *vip)
 	uint8_t mac[ETH_ALEN];
 	int fd, err;
 
-	if ((err = open_link(ifindex, mac, &fd)) < 0)
+	if ((err = link_for(a, ifindex, mac, &fd)) < 0)
 		return err;
 	memset(to.sll_addr, 0xff, ETH_ALEN);
 	build_garp(&f, mac, vip);
-	err = send_all(fd, &f, sizeof(f), &to, sizeof(to));
-	close(fd);
-	return err;
+	return send_all(fd, &f, sizeof(f), &to, sizeof(to));
 }
 
 struct unsol_na {
@@ -642,9 +720,10 @@ static void build_na(struct unsol_na *m, const uint8_t mac[ETH_ALEN], const stru
 	memcpy(m->mac, mac, ETH_ALEN);
 }
 
-/* The kernel computes the ICMPv6 checksum of raw ICMPv6 sockets itself
- * and picks the interface's link-local address as the source. */
-static int announce_na(int ifindex, const struct in6_addr *vip)
+/* The kernel computes the ICMPv6 checksum of raw ICMPv6 sockets itself,
+ * sends a link-local destination out of the interface its scope id names,
+ * and picks that interface's link-local address as the source. */
+static int announce_na(struct vrrp_announcer *a, int ifindex, const struct in6_addr *vip)
 {
 	struct sockaddr_in6 to = {
 		.sin6_family = AF_INET6,
@@ -655,33 +734,29 @@ static int announce_na(int ifindex, const struct in6_addr *vip)
 	uint8_t mac[ETH_ALEN];
 	int fd, err;
 
-	if ((err = open_link(ifindex, mac, &fd)) < 0)
+	if ((err = link_for(a, ifindex, mac, &fd)) < 0)
 		return err;
-	close(fd);
 	build_na(&m, mac, vip);
-
-	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-	if (fd < 0)
-		return -errno;
-	if ((err = bind_to_ifindex(fd, ifindex)) < 0 ||
-	    (err = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, NDISC_HOP_LIMIT)) < 0)
-		goto out;
-	err = send_all(fd, &m, sizeof(m), &to, sizeof(to));
-out:
-	close(fd);
-	return err;
+	if (a->icmp6_fd < 0) {
+		fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+		if (fd < 0)
+			return -errno;
+		if ((err = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, NDISC_HOP_LIMIT)) < 0) {
+			close(fd);
+			return err;
+		}
+		a->icmp6_fd = fd;
+	}
+	return send_all(a->icmp6_fd, &m, sizeof(m), &to, sizeof(to));
 }
 
-/* Announce sockets live for one call: a master announces a handful of
- * times after a transition, so a cache would only keep descriptors open
- * and need invalidating when interfaces come and go. */
-int vrrp_announce(int ifindex, const struct ipaddr *vip)
+int vrrp_announce(struct vrrp_announcer *a, int ifindex, const struct ipaddr *vip)
 {
-	if (ifindex <= 0 || !vip)
+	if (!a || ifindex <= 0 || !vip)
 		return -EINVAL;
 	if (vip->family == AF_INET)
-		return announce_arp(ifindex, &vip->u.v4);
+		return announce_arp(a, ifindex, &vip->u.v4);
 	if (vip->family == AF_INET6)
-		return announce_na(ifindex, &vip->u.v6);
+		return announce_na(a, ifindex, &vip->u.v6);
 	return -EINVAL;
 }

@@ -56,9 +56,16 @@ struct vrrp_rx {
  * is waiting, -EINVAL with *why for an unusable IPv4 header. */
 int vrrp_sock_recv(struct vrrp_sock *s, struct vrrp_rx *rx, enum vrrp_drop *why);
 
+/* What announcements are sent through: sockets kept open, per interface,
+ * because closing a packet socket waits for an RCU grace period. */
+struct vrrp_announcer;
+
+int vrrp_announcer_new(struct vrrp_announcer **out);
+void vrrp_announcer_free(struct vrrp_announcer *a);
+
 /* Gratuitous ARP (IPv4: broadcast request, sender IP = target IP = vip,
  * from the interface's MAC) or unsolicited neighbour advertisement (IPv6:
  * to ff02::1, hop limit 255, override flag, target link-layer option). */
-int vrrp_announce(int ifindex, const struct ipaddr *vip);
+int vrrp_announce(struct vrrp_announcer *a, int ifindex, const struct ipaddr *vip);
 
 #endif

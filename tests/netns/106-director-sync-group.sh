@@ -83,8 +83,11 @@ check "eth1 down: d2 held both" always "$TMP/samples" "$c3" "$t4" "00 11"
 check "eth1 up: d1 holds both" always "$TMP/samples" "$c4" end "11 00"
 check "in every sample both VIPs were on the same director" never "$TMP/samples" '(^| )(01|10)( |$)'
 sp=$(split_ms "$TMP/samples")
-check "a director was never seen holding one VIP of the group without the other for more than 50 ms (longest: $sp ms)" \
-	in_range "$sp" 0 50
+# Members that moved each on its own timer would stay split for a
+# Master_Down_Interval (3 adverts, 300 ms here) or more; one step takes a
+# few netlink calls, and the bound leaves room for a loaded machine.
+check "a director was never seen holding one VIP of the group without the other for 2.5 advert intervals (250 ms; longest: $sp ms)" \
+	in_range "$sp" 0 250
 ov=$(overlap_ms "$TMP/samples")
 check "never a VIP on both directors in consecutive samples (longest overlap seen: $ov ms)" [ "$ov" -le 0 ]
 n=$(grep -c '^#' "$TMP/samples")

@@ -85,7 +85,7 @@ printf '%s\n' "$good" >"$TMP/d1.ini"
 stop_sampler "$SAMPLER_PID"
 stop_capture
 check "the VIP never left d1 and never appeared on d2 (every sample)" always "$TMP/samples" "$t_begin" end "1 0"
-check "d1 advertised VI_1 without a gap (none longer than 150 ms)" \
-	[ "$(RE="$(re_advert 198.18.0.1 51 150)" awk -v t="$t_begin" '$1 ~ /^[0-9.]+$/ && $1 * 1000 >= t && $0 ~ ENVIRON["RE"] { x = $1 * 1000; if (p && x - p > m) m = x - p; p = x } END { printf "%d", m }' "$TMP/wire")" -le 150 ]
+gap=$(RE="$(re_advert 198.18.0.1 51 150)" awk -v t="$t_begin" '$1 ~ /^[0-9.]+$/ && $1 * 1000 >= t && $0 ~ ENVIRON["RE"] { x = $1 * 1000; n++; if (p && x - p > m) m = x - p; p = x } END { printf "%d", n ? m : -1 }' "$TMP/wire")
+check "d1 advertised VI_1 without a gap (none longer than 150 ms; longest $gap ms)" in_range "$gap" 0 150
 check "d2 never advertised" [ "$(count_pkts "$TMP/wire" "$(re_advert 198.18.0.2 51)")" = 0 ]
 dfinish

@@ -9,6 +9,7 @@
  * does. IPv6 has no such rule. Link-locals are fixed (fe80::a, fe80::b)
  * and added with nodad, so nothing waits for duplicate address detection. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -338,10 +339,18 @@ TEST(test_bad_arguments)
 	CHECK_EQ_INT(why, VRRP_OK);
 	vrrp_sock_close(NULL);
 
-	CHECK_EQ_INT(vrrp_announce(0, &v4), -EINVAL);
-	CHECK_EQ_INT(vrrp_announce(1, NULL), -EINVAL);
-	v4.family = AF_UNIX;
-	CHECK_EQ_INT(vrrp_announce(1, &v4), -EINVAL);
+	{
+		struct vrrp_announcer *an = NULL;
+
+		CHECK_EQ_INT(vrrp_announcer_new(&an), 0);
+		CHECK_EQ_INT(vrrp_announce(NULL, 1, &v4), -EINVAL);
+		CHECK_EQ_INT(vrrp_announce(an, 0, &v4), -EINVAL);
+		CHECK_EQ_INT(vrrp_announce(an, 1, NULL), -EINVAL);
+		v4.family = AF_UNIX;
+		CHECK_EQ_INT(vrrp_announce(an, 1, &v4), -EINVAL);
+		vrrp_announcer_free(an);
+		vrrp_announcer_free(NULL);
+	}
 }
 
 /* What only the kernel can say no to. */
@@ -349,19 +358,22 @@ TEST(test_kernel_refusals)
 {
 	struct ipaddr vip = make_ip("198.18.0.100"), vip6 = make_ip("2001:db8::100");
 	uint8_t big[VRRP_PACKET_MAX + 1] = { 0 };
+	struct vrrp_announcer *an = NULL;
 	struct end e;
 	int lo;
 
 	ENTER_NETNS();
+	CHECK_EQ_INT(vrrp_announcer_new(&an), 0);
 	lo = (int)if_nametoindex("lo");
 	CHECK_EQ_INT(open_end(&e, AF_INET, 9999, NULL, NULL, 0), -ENODEV);
 	CHECK(e.s == NULL && e.fd == -1);
 	CHECK_EQ_INT(open_end(&e, AF_INET6, 9999, NULL, NULL, 0), -ENODEV);
-	CHECK_EQ_INT(vrrp_announce(9999, &vip), -ENODEV);
-	CHECK_EQ_INT(vrrp_announce(9999, &vip6), -ENODEV);
+	CHECK_EQ_INT(vrrp_announce(an, 9999, &vip), -ENODEV);
+	CHECK_EQ_INT(vrrp_announce(an, 9999, &vip6), -ENODEV);
 	/* No Ethernet address on loopback: nothing to announce with. */
-	CHECK_EQ_INT(vrrp_announce(lo, &vip), -EOPNOTSUPP);
-	CHECK_EQ_INT(vrrp_announce(lo, &vip6), -EOPNOTSUPP);
+	CHECK_EQ_INT(vrrp_announce(an, lo, &vip), -EOPNOTSUPP);
+	CHECK_EQ_INT(vrrp_announce(an, lo, &vip6), -EOPNOTSUPP);
+	vrrp_announcer_free(an);
 
 	CHECK_EQ_INT(open_end(&e, AF_INET, lo, NULL, NULL, 0), 0);
 	CHECK_EQ_INT(vrrp_sock_send(e.s, big, 0), -EINVAL);
@@ -771,6 +783,19 @@ static bool is_arp(const uint8_t *f, size_t len)
 	return len >= 14 && f[12] == 0x08 && f[13] == 0x06;
 }
 
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
 TEST(test_announce_v4)
 {
 	static const uint8_t want[42] = {
@@ -786,16 +811,18 @@ TEST(test_announce_v4)
 	};
 	struct ipaddr vip = make_ip("198.18.0.100");
 	uint8_t frame[2048];
+	struct vrrp_announcer *an = NULL;
 	struct pair p;
 	size_t n;
-	int fd;
+	int fd, fds;
 
 	MAKE_PAIR(&p);
+	CHECK_EQ_INT(vrrp_announcer_new(&an), 0);
 	fd = open_capture(p.b);
 	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK_EQ_INT(vrrp_announce(p.a, &vip), 0);
+	if (fd < 0 || !an)
+		goto out;
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), 0);
 	n = capture(fd, is_arp, frame, sizeof(frame));
 	CHECK_EQ_INT(n, sizeof(want));
 	for (size_t i = 0; i < sizeof(want) && i < n; i++)
@@ -804,11 +831,42 @@ TEST(test_announce_v4)
 			CHECK(frame[i] == want[i]);
 		}
 
+	/* The socket is kept: announcing again opens nothing more. */
+	fds = open_fds();
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), 0);
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), 0);
+	CHECK_EQ_INT(open_fds(), fds);
+	CHECK_EQ_INT(capture(fd, is_arp, frame, sizeof(frame)), sizeof(want));
+
 	/* The interface going down is an error, not a silent no-op. */
 	CHECK_EQ_INT(run("ip link set " IF_A " down"), 0);
-	CHECK_EQ_INT(vrrp_announce(p.a, &vip), -ENETDOWN);
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), -ENETDOWN);
 	close(fd);
+
+	/* The interface deleted and another made with the same index and a
+	 * new MAC: the kept socket is replaced, the frame has the new MAC. */
+	CHECK_EQ_INT(run("ip link del " IF_A), 0);
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), -ENODEV);
+	CHECK_EQ_INT(run("ip link add " IF_A " index %d address 02:00:5e:00:00:0c type veth peer name " IF_B
+			 " address 02:00:5e:00:00:0b", p.a), 0);
+	CHECK_EQ_INT(run("ip link set " IF_A " up"), 0);
+	CHECK_EQ_INT(run("ip link set " IF_B " up"), 0);
+	CHECK(wait_link_up(IF_A) && wait_link_up(IF_B));
+	CHECK_EQ_INT((int)if_nametoindex(IF_A), p.a);
+	fd = open_capture((int)if_nametoindex(IF_B));
+	CHECK(fd >= 0);
+	if (fd < 0)
+		goto out;
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), 0);
+	n = capture(fd, is_arp, frame, sizeof(frame));
+	CHECK_EQ_INT(n, sizeof(want));
+	CHECK(n == sizeof(want) && frame[11] == 0x0c && frame[27] == 0x0c);	/* source MAC, sender MAC */
+	close(fd);
+out:
+	vrrp_announcer_free(an);
 }
+
+
 
 static bool is_na(const uint8_t *f, size_t len)
 {
@@ -840,16 +898,20 @@ TEST(test_announce_v6)
 	struct ipaddr lla = make_ip("fe80::a"), all_nodes = make_ip("ff02::1");
 	uint8_t frame[2048];
 	const uint8_t *ip6 = frame + 14, *na = frame + 14 + 40;
+	struct vrrp_announcer *an = NULL;
 	struct pair p;
 	size_t n;
 	int fd;
 
 	MAKE_PAIR(&p);
+	CHECK_EQ_INT(vrrp_announcer_new(&an), 0);
 	fd = open_capture(p.b);
 	CHECK(fd >= 0);
-	if (fd < 0)
+	if (fd < 0 || !an) {
+		vrrp_announcer_free(an);
 		return;
-	CHECK_EQ_INT(vrrp_announce(p.a, &vip), 0);
+	}
+	CHECK_EQ_INT(vrrp_announce(an, p.a, &vip), 0);
 	n = capture(fd, is_na, frame, sizeof(frame));
 	CHECK_EQ_INT(n, 14 + 40 + 32);
 	if (n != 14 + 40 + 32)
@@ -874,6 +936,7 @@ TEST(test_announce_v6)
 	CHECK(memcmp(na + 26, mac_a, 6) == 0);
 out:
 	close(fd);
+	vrrp_announcer_free(an);
 }
 
 TEST_MAIN(
