@@ -4,7 +4,7 @@
 #   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests, VM tests
 #   make vm              IPVS tests in a qemu VM (tests/vm; installs qemu and fetches a kernel as root)
 #   make demo            a real server in a namespace running rs-agent
-#   make bench           benchmarks (bench/BENCHMARKS.md); make bench-director: directord's only
+#   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs: directord's VRRP, LVS only
 #   make install DESTDIR=... PREFIX=...
 
 PREFIX     ?= /usr/local
@@ -52,7 +52,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director bench-lvs
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
@@ -176,10 +176,13 @@ demo: all
 # Benchmarks (root; they assert nothing): rs-agent's, then directord's
 # against keepalived. Both run even when the first reports a problem.
 bench: all
-	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; exit $$s
+	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; exit $$s
 
 bench-director: all
 	@bench/director.sh $(BUILD)
+
+bench-lvs: all
+	@bench/lvs.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

@@ -244,6 +244,7 @@ struct lvs_rs_state {
 	int dynamic_weight;		/* from a dynamic script, -1: none */
 	enum lvs_admin admin;
 	bool adopted;			/* found in the kernel at start: up until a check says otherwise */
+	bool adopted_at_zero;		/* ... at weight 0 (drained, inhibited): kept at 0 until then */
 };
 
 enum lvs_rs_verdict {
@@ -278,9 +279,23 @@ struct director_config;
 struct json;
 struct lvs_engine;
 
+/* Servers drained by directorctl. The parent keeps the list, so that an
+ * engine it (re)starts has them drained from its first reconcile on. */
+struct lvs_drained {
+	char service[64];
+	char server[64];		/* as given: "ADDR:PORT" or "ADDR" */
+};
+
+struct lvs_drained_list {
+	struct lvs_drained *items;
+	size_t n;
+};
+
 /* Open IPVS (retried while the kernel has none), adopt what the kernel
- * already has of ours, start the probes. cfg must outlive the engine. */
-int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, struct lvs_engine **out);
+ * already has of ours, start the probes. cfg must outlive the engine;
+ * drained (may be NULL) is read here only. */
+int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, const struct lvs_drained_list *drained,
+		     struct lvs_engine **out);
 /* Apply a new configuration: unchanged servers keep their health state,
  * only the difference goes to the kernel. cfg must outlive the engine. */
 int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg);
@@ -297,6 +312,6 @@ void lvs_engine_stop(struct lvs_engine *e);
 
 /* The LVS engine process: runs until DIR_IPC_STOP, SIGTERM or the
  * parent's end closing. Takes ownership of cfg. Returns an exit code. */
-int lvs_proc_main(struct director_config *cfg, int ipc_fd);
+int lvs_proc_main(struct director_config *cfg, int ipc_fd, const struct lvs_drained_list *drained);
 
 #endif

@@ -673,8 +673,9 @@ static int kernel_read(struct lvs_engine *e, struct vs_rt **set, size_t n)
 	return ret;
 }
 
-/* What the kernel already has of ours at weight > 0 stays until a
- * check says otherwise: a restart of directord moves no connection. */
+/* What the kernel already has of ours stays as it is until a check says
+ * otherwise: a restart of directord moves no connection, and a server
+ * found at weight 0 (drained, inhibited) gets no new ones meanwhile. */
 static void adopt(struct lvs_engine *e)
 {
 	size_t n = 0;
@@ -688,8 +689,9 @@ static void adopt(struct lvs_engine *e)
 
 			real_server_dest(v->conf, v->rs[j].conf, 1, &d);
 			found = find_dest(&v->have, &d);
-			if (found && found->weight > 0 && !v->rs[j].check.known && !v->rs[j].agent_health.known) {
+			if (found && !v->rs[j].check.known && !v->rs[j].agent_health.known) {
 				v->rs[j].adopted = true;
+				v->rs[j].adopted_at_zero = found->weight == 0;
 				n++;
 			}
 		}
@@ -1026,7 +1028,29 @@ static int engine_arrays(struct lvs_engine *e, size_t n)
 	return 0;
 }
 
-int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, struct lvs_engine **out)
+/* Before the first reconcile: a drained server never gets its weight back
+ * because its engine was restarted. */
+static void apply_drained(struct lvs_engine *e, const struct lvs_drained_list *drained)
+{
+	for (size_t k = 0; drained && k < drained->n; k++) {
+		const struct lvs_drained *d = &drained->items[k];
+		struct vs_rt *v = find_name(e, d->service);
+		const struct real_server_conf *rs = v ? virtual_server_find_rs(v->conf, d->server) : NULL;
+		size_t i = rs ? (size_t)(rs - v->conf->real_servers.items) : SIZE_MAX;
+
+		if (i >= (v ? v->nrs : 0)) {
+			log_warnx("%s %s: drained by directorctl, but no longer in the configuration", d->service,
+				  d->server);
+			continue;
+		}
+		v->rs[i].admin = LVS_ADMIN_DRAINED;
+		log_info("%s %s: still drained (directorctl drain, before this engine started)", v->conf->name,
+			 d->server);
+	}
+}
+
+int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, const struct lvs_drained_list *drained,
+		     struct lvs_engine **out)
 {
 	struct lvs_engine *e = calloc(1, sizeof(*e));
 	size_t n = 0;
@@ -1050,6 +1074,7 @@ int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, str
 	}
 	if (engine_arrays(e, n) < 0)
 		goto nomem;
+	apply_drained(e, drained);
 	for (size_t i = 0; i < n; i++)
 		eval_service(e->vs[i], false);
 	ipvs_try_open(e);
@@ -1141,6 +1166,7 @@ static int rr_respec(struct lvs_engine *e, struct vs_rt *v, struct rs_rt *rr, st
 		if (old[k]->spec.env)
 			old[k]->spec.env = old[k]->env;	/* not the copy's on the stack */
 		st->adopted = in_table;
+		st->adopted_at_zero = in_table && rr->weight == 0;
 		if (k == 0) {
 			memset(&st->check, 0, sizeof(st->check));
 			st->dynamic_weight = -1;

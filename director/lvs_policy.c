@@ -10,7 +10,9 @@
  *   a row to go down.
  * - Before its first result a server is out (start_down = yes, the
  *   default) or in (start_down = no); a server found in the kernel at
- *   start ("adopted") is in until a check says otherwise.
+ *   start ("adopted") is in until a check says otherwise, at weight 0 when
+ *   it was found at 0 (drained, or inhibited after a failure): a restart
+ *   neither cuts its connections nor sends it new ones.
  * - check = agent: the agent alone decides: up while it answers and its
  *   reply is not down, fail or stopped.
  * - check = tcp|http|script, agent: the check decides; the agent can only
@@ -198,6 +200,19 @@ static bool rs_up(const struct virtual_server_conf *vs, const struct lvs_rs_stat
 	return true;
 }
 
+/* The deciding check has no result yet. */
+static bool rs_pending(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs)
+{
+	switch (vs->check) {
+	case LVS_CHECK_NONE:
+		return false;
+	case LVS_CHECK_AGENT:
+		return !rs->agent_health.known;
+	default:
+		return !rs->check.known;
+	}
+}
+
 static int rs_base_weight(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs)
 {
 	if (vs->check == LVS_CHECK_SCRIPT && vs->check_dynamic_weight && rs->dynamic_weight >= 0)
@@ -236,6 +251,11 @@ enum lvs_rs_verdict lvs_rs_evaluate(const struct virtual_server_conf *vs, const 
 		*weight = vs->inhibit_on_failure ? 0 : -1;
 		*why = w;
 		return LVS_RS_DOWN;
+	}
+	if (rs->adopted && rs->adopted_at_zero && rs_pending(vs, rs)) {
+		*weight = 0;
+		*why = "adopted from the kernel at weight 0";
+		return LVS_RS_DRAIN;
 	}
 	if (rs->admin == LVS_ADMIN_DRAINED || (a && a->admin == AGENT_ADMIN_DRAIN)) {
 		*weight = 0;

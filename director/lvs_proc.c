@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include "directord.h"
 #include "evloop.h"
@@ -207,7 +208,26 @@ static void drop_net_raw(const struct director_config *cfg)
 		fatalx("lvs engine: keeping only CAP_NET_ADMIN: %s", strerror(-ret));
 }
 
-int lvs_proc_main(struct director_config *cfg, int ipc_fd)
+/* Every check in flight holds a socket, and thousands of them need more
+ * than the usual soft limit of 1024 descriptors: the hard limit is ours to
+ * use (the event loop is epoll, never select). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("lvs engine: raising the descriptor limit from %llu", (unsigned long long)was);
+	else
+		log_debug("lvs engine: descriptor limit %llu (was %llu)", (unsigned long long)rl.rlim_cur,
+			  (unsigned long long)was);
+}
+
+int lvs_proc_main(struct director_config *cfg, int ipc_fd, const struct lvs_drained_list *drained)
 {
 	struct lvs_proc *p = calloc(1, sizeof(*p));
 	int ret;
@@ -217,6 +237,7 @@ int lvs_proc_main(struct director_config *cfg, int ipc_fd)
 	p->cfg = cfg;
 	p->ipc_fd = ipc_fd;
 	drop_net_raw(cfg);
+	raise_nofile();
 	if (evloop_new(&p->loop) < 0)
 		fatalx("lvs engine: event loop");
 	signal(SIGPIPE, SIG_IGN);
@@ -224,7 +245,7 @@ int lvs_proc_main(struct director_config *cfg, int ipc_fd)
 	if (ev_signal_add(p->loop, SIGTERM, on_signal, p) < 0 || ev_signal_add(p->loop, SIGINT, on_signal, p) < 0 ||
 	    ev_fd_add(p->loop, ipc_fd, EPOLLIN, ipc_readable, p) < 0)
 		fatalx("lvs engine: event loop");
-	ret = lvs_engine_start(p->loop, p->cfg, &p->engine);
+	ret = lvs_engine_start(p->loop, p->cfg, drained, &p->engine);
 	if (ret < 0)
 		fatalx("lvs engine: %s", strerror(-ret));
 	log_info("lvs engine running: %zu virtual server(s)", cfg->lvs.nservices);

@@ -48,7 +48,6 @@ struct engine {
 	const char *name;		/* "vrrp", "lvs" */
 	const char *sections;		/* "[vrrp]": what makes it run */
 	uint64_t reload_ms, stop_ms;	/* how long a reload, a stop may take */
-	int (*main)(struct director_config *cfg, int ipc_fd);
 	struct parent *p;
 	pid_t pid;			/* 0: not running */
 	int ipc_fd;
@@ -70,6 +69,7 @@ struct parent {
 	struct dir_ipc_state states[DIR_MAX_INSTANCES];
 	size_t nstates;
 	struct ev_timer relay_timer;	/* the LVS engine's queue was full: resend all */
+	struct lvs_drained_list drained;	/* by directorctl, for a restarted LVS engine */
 	struct ctlserver *ctl;
 	int ctl_fd;
 	int64_t started;
@@ -298,7 +298,6 @@ static void restart_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 
 static void __attribute__((noreturn)) engine_child(struct engine *e, int fd)
 {
-	int (*run)(struct director_config *, int) = e->main;
 	struct director_config *cfg = e->p->cfg;
 	sigset_t none;
 
@@ -316,7 +315,9 @@ static void __attribute__((noreturn)) engine_child(struct engine *e, int fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* exit(), not _exit(): libraries' destructors free what their
 	 * constructors took (the parent flushed stdio before the fork). */
-	exit(run(cfg, fd));
+	if (e == &e->p->eng[ENG_LVS])
+		exit(lvs_proc_main(cfg, fd, &e->p->drained));
+	exit(vrrp_proc_main(cfg, fd));
 }
 
 static int engine_spawn(struct engine *e)
@@ -381,17 +382,74 @@ static void kill_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 }
 
 static void engine_init(struct parent *p, struct engine *e, const char *name, const char *sections,
-			uint64_t reload_ms, uint64_t stop_ms, int (*run)(struct director_config *, int))
+			uint64_t reload_ms, uint64_t stop_ms)
 {
 	e->name = name;
 	e->sections = sections;
 	e->reload_ms = reload_ms;
 	e->stop_ms = stop_ms;
-	e->main = run;
 	e->p = p;
 	e->ipc_fd = -1;
 	ev_timer_init(&e->restart_timer, restart_timer_cb, e);
 	ev_timer_init(&e->kill_timer, kill_timer_cb, e);
+}
+
+/* ---- servers drained by directorctl ---- */
+
+static size_t drained_find(const struct parent *p, const char *service, const char *server)
+{
+	size_t i;
+
+	for (i = 0; i < p->drained.n; i++)
+		if (strcasecmp(p->drained.items[i].service, service) == 0 &&
+		    strcmp(p->drained.items[i].server, server) == 0)
+			break;
+	return i;
+}
+
+/* The engine accepted the command: remember it for the next engine. */
+static void drained_note(struct parent *p, const struct dir_ipc_admin *m)
+{
+	size_t i = drained_find(p, m->service, m->server);
+	struct lvs_drained *grown;
+
+	if (m->admin == LVS_ADMIN_ENABLED) {
+		if (i < p->drained.n)
+			p->drained.items[i] = p->drained.items[--p->drained.n];
+		return;
+	}
+	if (i < p->drained.n)
+		return;
+	grown = realloc(p->drained.items, (p->drained.n + 1) * sizeof(*grown));
+	if (!grown) {
+		log_warnx("%s %s: out of memory: a restarted lvs engine would not keep it drained", m->service,
+			  m->server);
+		return;
+	}
+	p->drained.items = grown;
+	strlcpy_safe(grown[p->drained.n].service, m->service, sizeof(grown->service));
+	strlcpy_safe(grown[p->drained.n].server, m->server, sizeof(grown->server));
+	p->drained.n++;
+}
+
+/* After a reload: a server that left the configuration is drained no more
+ * (added back later, it starts as the file says). */
+static void drained_prune(struct parent *p)
+{
+	for (size_t i = 0; i < p->drained.n;) {
+		const struct lvs_drained *d = &p->drained.items[i];
+		const struct virtual_server_conf *vs;
+
+		for (vs = p->cfg->lvs.services; vs && strcasecmp(vs->name, d->service) != 0; vs = vs->next)
+			;
+		if (vs && virtual_server_find_rs(vs, d->server)) {
+			i++;
+			continue;
+		}
+		log_info("%s %s: no longer in the configuration; forgetting that it was drained", d->service,
+			 d->server);
+		p->drained.items[i] = p->drained.items[--p->drained.n];
+	}
 }
 
 /* ---- reload and stop ---- */
@@ -460,6 +518,7 @@ static int reload(struct parent *p, struct strbuf *why)
 	old = p->cfg;
 	p->cfg = fresh;
 	forget_states(p);
+	drained_prune(p);
 	ret = 0;
 	for (size_t i = 0; i < ENG_COUNT; i++) {
 		int r = engine_reload(&p->eng[i], why);
@@ -590,6 +649,7 @@ static void admin(struct parent *p, const struct ctl_request *req, enum lvs_admi
 	} else if (reply.len > 0) {
 		ctl_reply_error(out, sb_str(&reply));
 	} else {
+		drained_note(p, &m);
 		ctl_reply_ok(out, NULL, NULL);
 	}
 	sb_free(&reply);
@@ -699,10 +759,8 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	p->ctl_fd = -1;
 	p->started = wall_time();
 	/* The VRRP engine keeps the timings it always had. */
-	engine_init(p, &p->eng[ENG_VRRP], "vrrp", "[vrrp]", ENGINE_REPLY_TIMEOUT_MS, ENGINE_STOP_TIMEOUT_MS,
-		    vrrp_proc_main);
-	engine_init(p, &p->eng[ENG_LVS], "lvs", "[virtual_server]", LVS_SLOW_TIMEOUT_MS, LVS_SLOW_TIMEOUT_MS,
-		    lvs_proc_main);
+	engine_init(p, &p->eng[ENG_VRRP], "vrrp", "[vrrp]", ENGINE_REPLY_TIMEOUT_MS, ENGINE_STOP_TIMEOUT_MS);
+	engine_init(p, &p->eng[ENG_LVS], "lvs", "[virtual_server]", LVS_SLOW_TIMEOUT_MS, LVS_SLOW_TIMEOUT_MS);
 	if (do_detach) {
 		detach();
 		log_init("directord", false, log_getlevel());
@@ -729,6 +787,7 @@ int parent_main(struct director_config *cfg, bool do_detach)
 		close(p->ctl_fd);
 	(void)unlink(p->cfg->control_socket);
 	evloop_free(p->loop);
+	free(p->drained.items);
 	director_config_free(p->cfg);
 	free(p);
 	return ret < 0 ? 1 : 0;

@@ -163,7 +163,7 @@ struct eval_case {
 	bool has_pct;
 	int pct;
 	int dyn;			/* 0: none, else dynamic weight + 1 */
-	bool drained, adopted;
+	bool drained, adopted, at_zero;
 	enum lvs_rs_verdict verdict;
 	int w;
 	const char *why;		/* NULL: not checked */
@@ -192,6 +192,18 @@ static const struct eval_case eval_cases[] = {
 	  .chk = H_FAIL, .verdict = LVS_RS_DOWN, .w = -1 },
 	{ .name = "adopted and inhibited before a result", .check = LVS_CHECK_HTTP, .inhibit = true,
 	  .weight = 2, .adopted = true, .verdict = LVS_RS_UP, .w = 2 },
+	{ .name = "adopted at weight 0: kept at 0 before a result", .check = LVS_CHECK_TCP, .weight = 3,
+	  .adopted = true, .at_zero = true, .verdict = LVS_RS_DRAIN, .w = 0,
+	  .why = "adopted from the kernel at weight 0" },
+	{ .name = "adopted at weight 0: full weight once the check passes", .check = LVS_CHECK_TCP, .weight = 3,
+	  .adopted = true, .at_zero = true, .chk = H_PASS, .verdict = LVS_RS_UP, .w = 3, .why = "check passed" },
+	{ .name = "adopted at weight 0: out once the check fails", .check = LVS_CHECK_TCP, .weight = 3,
+	  .adopted = true, .at_zero = true, .chk = H_FAIL, .verdict = LVS_RS_DOWN, .w = -1 },
+	{ .name = "adopted at weight 0, agent only: kept at 0 before a reply", .check = LVS_CHECK_AGENT,
+	  .weight = 3, .adopted = true, .at_zero = true, .verdict = LVS_RS_DRAIN, .w = 0 },
+	{ .name = "adopted at weight 0 and drained: still 0 after the check passes", .check = LVS_CHECK_TCP,
+	  .weight = 3, .adopted = true, .at_zero = true, .drained = true, .chk = H_PASS, .verdict = LVS_RS_DRAIN,
+	  .w = 0, .why = "directorctl drain" },
 
 	/* check = agent: the agent alone */
 	{ .name = "agent only: up", .check = LVS_CHECK_AGENT, .weight = 3, .agent = H_PASS,
@@ -324,6 +336,7 @@ static void eval_setup(const struct eval_case *c, struct virtual_server_conf *vs
 	s->dynamic_weight = c->dyn - 1;
 	s->admin = c->drained ? LVS_ADMIN_DRAINED : LVS_ADMIN_ENABLED;
 	s->adopted = c->adopted;
+	s->adopted_at_zero = c->at_zero;
 }
 
 static void eval_run(const struct eval_case *c)

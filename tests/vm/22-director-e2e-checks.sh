@@ -77,6 +77,29 @@ check "... with rs2's check results: HTTP check '$res', $passes passes; agent '$
 	[ "$res:$((passes > 0)):$agent" = "HTTP 200:1:up ready" ]
 ask_n "$NS_cl" "$VIP" 4 >"$TMP/r4"
 check "new requests all go to rs2 ($(replies "$TMP/r4"))" all_are "$TMP/r4" "served by rs2"
+
+# The LVS engine dies while rs1 is drained: the parent's new engine keeps
+# it drained from its first reconcile on (every sample of the table).
+ipvs_sampler "$NS_lb" "$TMP/drain-samples"
+lvs_pid=$(lvs_engine_pid lb) nops=$(ops_count lb)
+kill -KILL "${lvs_pid:-0}"
+new_engine() { local p; p=$(lvs_engine_pid lb); [ "${p:-0}" != 0 ] && [ "$p" != "$lvs_pid" ]; }
+check "the LVS engine killed while rs1 is drained: the parent starts a new one" wait_until 15 new_engine
+check "... which logs its reconcile" wait_until 20 has_ops_after lb "$nops"
+check "... and logs rs1 as still drained" grep -q "web $RS1: still drained" "$TMP/lb.log"
+sleep 1.5
+touch "$TMP/drain-samples.stop"
+wait_until 10 not kill -0 "$IPVS_SAMPLER_PID"
+rs1_hex=$(printf '%02X%02X%02X%02X:%04X' 198 18 0 11 80)
+rs1_weights=$(awk -v d="$rs1_hex" '{ w = "absent"; n = split($2, a, ","); for (i = 1; i <= n; i++) if (index(a[i], d "/") == 1) { split(a[i], f, "/"); w = f[3] } c[w]++ }
+	END { for (k in c) printf "%s%s:%d", (s++ ? " " : ""), k, c[k] }' "$TMP/drain-samples")
+check "rs1 stayed at weight 0 in every sample of the kernel's table across the restart (weight:samples $rs1_weights)" \
+	[ "$rs1_weights" = "0:$(samples_count "$TMP/drain-samples")" ]
+awk -v d="$rs1_hex" 'index("," $2 ",", "," d "/Route/0,") == 0 { print "    sample: " $0; if (++n == 3) exit }' "$TMP/drain-samples"
+check "... status shows rs1 drain at weight 0" \
+	[ "$(rs_state lb web "$RS1"):$(rs_field lb web "$RS1" weight)" = "drain:0" ]
+ask_n "$NS_cl" "$VIP" 4 >"$TMP/r4b"
+check "new requests still all go to rs2 ($(replies "$TMP/r4b"))" all_are "$TMP/r4b" "served by rs2"
 out=$(ctl lb enable web "$RS1" 2>&1); rc=$?
 check "directorctl enable web $RS1 succeeds ($out)" [ $rc = 0 ]
 check "... rs1 has weight 1 again" wait_until 5 weight_is "$NS_lb" "$SVC" "$RS1" 1
