@@ -25,7 +25,8 @@
 #include "evloop.h"
 #include "util.h"
 
-#define EV_BATCH 64		/* epoll events handled per iteration */
+#define EV_BATCH 64		/* epoll events taken per epoll_wait */
+#define EV_DRAIN_ROUNDS 63	/* more epoll_waits before the timers: 4,096 events */
 #define EV_SIGINFO_BATCH 8	/* signals read from the signalfd at once */
 #define TIMERFD_MARK UINT64_MAX	/* epoll data of the timerfd: no fd registration has it */
 
@@ -672,17 +673,31 @@ int evloop_run_once(struct evloop *loop, int max_wait_ms)
 			return -errno;
 		n = 0;
 	}
-	for (int i = 0; i < n; i++) {
-		if (events[i].data.u64 == TIMERFD_MARK) {
-			uint64_t expirations;
+	for (int round = 0;; round++) {
+		for (int i = 0; i < n; i++) {
+			if (events[i].data.u64 == TIMERFD_MARK) {
+				uint64_t expirations;
 
-			/* Drained; the timers themselves run below. */
-			if (read(loop->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-				return -errno;
-			loop->tfd_due_ms = 0;
-			continue;
+				/* Drained; the timers themselves run below. */
+				if (read(loop->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+					return -errno;
+				loop->tfd_due_ms = 0;
+				continue;
+			}
+			fd_dispatch(loop, &events[i]);
 		}
-		fd_dispatch(loop, &events[i]);
+		/* A full batch may have left ready descriptors in the kernel:
+		 * take them (a bounded number of rounds) before the timers, so
+		 * that a deadline never beats an answer that came in time but
+		 * waited behind others for its turn. */
+		if (n < EV_BATCH || round == EV_DRAIN_ROUNDS || loop->stop)
+			break;
+		n = epoll_wait(loop->epfd, events, EV_BATCH, 0);
+		if (n < 0) {
+			if (errno != EINTR)
+				return -errno;
+			break;
+		}
 	}
 	run_due_timers(loop);
 	return 0;

@@ -356,13 +356,19 @@ static void agent_recv(struct hc_probe *p)
 
 /* ---- sockets: tcp, http, agent ---- */
 
-static void socket_connected(struct hc_probe *p)
+static void socket_connected(struct hc_probe *p, uint32_t events)
 {
 	int err = 0, ret;
 	socklen_t len = sizeof(err);
 
-	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
+	/* Writable without an error or hang-up: connected. Only a failure
+	 * needs the system call that says why. */
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (!err)
+			err = ECONNRESET;	/* hung up before we looked */
+	}
 	if (err) {
 		attempt_fail(p, "connect: %s", strerror(err));
 		return;
@@ -400,7 +406,7 @@ static void socket_event(struct evloop *loop, int fd, uint32_t events, void *arg
 	(void)fd;
 	switch (p->phase) {
 	case PHASE_CONNECT:
-		socket_connected(p);
+		socket_connected(p, events);
 		break;
 	case PHASE_SEND:
 		http_send(p);
