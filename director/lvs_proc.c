@@ -233,6 +233,19 @@ static void raise_nofile(void)
 			  (unsigned long long)was);
 }
 
+/* Adverts must not wait behind checks: on a busy machine (thousands of
+ * checks, a large table to program) the VRRP engine, at the parent's
+ * priority, preempts this one. Raising one's own nice value needs no
+ * privilege. */
+#define LVS_ENGINE_NICE 10
+
+static void lower_priority(void)
+{
+	errno = 0;
+	if (setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + LVS_ENGINE_NICE) < 0)
+		log_warn("lvs engine: lowering its priority");
+}
+
 int lvs_proc_main(struct director_config *cfg, int ipc_fd, const struct lvs_drained_list *drained)
 {
 	struct lvs_proc *p = calloc(1, sizeof(*p));
@@ -244,6 +257,7 @@ int lvs_proc_main(struct director_config *cfg, int ipc_fd, const struct lvs_drai
 	p->ipc_fd = ipc_fd;
 	drop_net_raw(cfg);
 	raise_nofile();
+	lower_priority();
 	if (evloop_new(&p->loop) < 0)
 		fatalx("lvs engine: event loop");
 	signal(SIGPIPE, SIG_IGN);
