@@ -970,13 +970,13 @@ report() {
 	if want "$PARTS" reload && want "$DAEMONS" directord; then
 		echo "### 2. Reload of that config with one destination's weight changed ($RELOADS reloads, median / max)"
 		echo
-		echo "| daemon | SIGHUP -> reload log line (ms) | SIGHUP -> new weight in the kernel (ms) | the LVS engine: reading the file / applying it (ms, its own clock) | operations reported | target: applied < 50 ms, 1 operation |"
+		echo "| daemon | SIGHUP -> reload log line (ms) | SIGHUP -> new weight in the kernel (ms) | the LVS engine, its own clock (ms, median / max): reading the file; applying it | operations reported | target: applied < 50 ms, 1 operation |"
 		echo "|---|---|---|---|---|---|"
 		local med ops app
 		med=${R_LINE[directord]:-n/a}
 		ops=${R_OPS[directord]:-n/a}
 		app=${R_APPLY[directord]:-n/a}
-		echo "| directord | $med | ${R_KERNEL[directord]:-n/a} | ${R_READ[directord]:-n/a} / $app | $ops | $(awk -v m="${app%% *}" -v o="$ops" 'BEGIN { if (m == "n/a" || m == "") print "n/a"; else printf "%s, %s", (m + 0 < 50 ? "**meets** (median)" : "**misses** (median)"), (o == "1" ? "**meets**" : "**misses**") }') |"
+		echo "| directord | $med | ${R_KERNEL[directord]:-n/a} | read ${R_READ[directord]:-n/a}; applied $app | $ops | $(awk -v m="${app%% *}" -v o="$ops" 'BEGIN { if (m == "n/a" || m == "") print "n/a"; else printf "%s, %s", (m + 0 < 50 ? "**meets** (median)" : "**misses** (median)"), (o == "1" ? "**meets**" : "**misses**") }') |"
 		if want "$DAEMONS" keepalived && [ "$KA_RELOAD" = 1 ]; then
 			echo "| keepalived (one reload) | - | ${R_KERNEL[keepalived]:-n/a} | - | - | (reference) |"
 		fi
@@ -1002,13 +1002,16 @@ report() {
 	if want "$PARTS" checks; then
 		echo "### 3. $CHECKED real servers checked by tcp every second (CPU over ${CPU_SECONDS}s after ${WARMUP}s)"
 		echo
-		echo "| daemon | checking process: % of a CPU | checks reaching the real servers / s | CPU per check (us) | state at the end | directord / keepalived (CPU) | target: directord below keepalived |"
+		# Under TCG both checkers may use a whole CPU and fall short of
+		# the wanted rate: then % of a CPU compares nothing, and the CPU
+		# per check that reached a server is what is compared.
+		echo "| daemon | checking process: % of a CPU | checks reaching the real servers / s | CPU per check (us) | state at the end | directord / keepalived (CPU per check) | target: directord below keepalived |"
 		echo "|---|---|---|---|---|---|---|"
 		local rc
-		rc=$(ratio "${C_ENGINE[directord]:-}" "${C_ENGINE[keepalived]:-}")
+		rc=$(ratio "${C_PER[directord]:-}" "${C_PER[keepalived]:-}")
 		for d in $DAEMONS; do
 			[ "$d" = ipvsadm ] && continue
-			echo "| $d ($([ "$d" = directord ] && echo "LVS engine" || echo "checker child")) | ${C_ENGINE[$d]:-n/a} | ${C_RATE[$d]:-n/a} | ${C_PER[$d]:-n/a} | ${C_UP[$d]:-n/a} | $([ "$d" = directord ] && echo "$rc" || echo -) | $([ "$d" = directord ] && awk -v a="${C_ENGINE[directord]:-}" -v b="${C_ENGINE[keepalived]:-}" 'BEGIN { if (a == "" || b == "") print "n/a"; else print (a + 0 < b + 0 ? "**meets**" : "**misses**") }' || echo -) |"
+			echo "| $d ($([ "$d" = directord ] && echo "LVS engine" || echo "checker child")) | ${C_ENGINE[$d]:-n/a} | ${C_RATE[$d]:-n/a} | ${C_PER[$d]:-n/a} | ${C_UP[$d]:-n/a} | $([ "$d" = directord ] && echo "$rc" || echo -) | $([ "$d" = directord ] && awk -v a="${C_PER[directord]:-}" -v b="${C_PER[keepalived]:-}" 'BEGIN { if (a == "" || b == "" || a + 0 == 0 || b + 0 == 0) print "n/a"; else print (a + 0 < b + 0 ? "**meets** (per check)" : "**misses** (per check)") }' || echo -) |"
 		done
 		echo
 		for d in $DAEMONS; do [ -n "${C_NOTE[$d]:-}" ] && echo "- $d: ${C_NOTE[$d]}"; done

@@ -60,6 +60,7 @@ struct vs_rt {
 	struct lvs_engine *e;
 	const struct virtual_server_conf *conf;
 	struct ipvs_service key;
+	bool taken;			/* during a reload: continued by a section of the new file */
 	size_t nrs;
 	struct lvs_rs_state *rs;	/* [nrs], contiguous as the policy wants it */
 	struct rs_rt **rt;		/* [nrs] */
@@ -1239,20 +1240,19 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 }
 
 /* The old service of that name and key, taken out of e->vs. */
-static struct vs_rt *take_old(struct lvs_engine *e, const struct virtual_server_conf *c)
+/* The running service the new section continues: same name, same key.
+ * by_key: the running services sorted by key (keys are unique). */
+static struct vs_rt *take_old(struct vs_rt **by_key, size_t n, const struct virtual_server_conf *c)
 {
 	struct ipvs_service key;
+	struct vs_rt *v;
 
 	virtual_server_key(c, &key);
-	for (size_t i = 0; i < e->nvs; i++) {
-		struct vs_rt *v = e->vs[i];
-
-		if (v && strcasecmp(v->conf->name, c->name) == 0 && lvs_service_cmp(&v->key, &key) == 0) {
-			e->vs[i] = NULL;
-			return v;
-		}
-	}
-	return NULL;
+	v = find_key(by_key, n, &key);
+	if (!v || v->taken || strcasecmp(v->conf->name, c->name) != 0)
+		return NULL;
+	v->taken = true;
+	return v;
 }
 
 /* A new service whose key a removed one had (a rename): the kernel's
@@ -1279,14 +1279,14 @@ static void inherit_have(struct vs_rt *v, struct vs_rt **gone, size_t ngone)
 
 /* Build the new service list; kept ones out of e->vs, the rest of e->vs
  * is what the new file dropped. */
-static int reload_services(struct lvs_engine *e, const struct director_config *cfg, struct vs_rt **fresh,
-			   size_t *nfresh, bool *is_new)
+static int reload_services(struct lvs_engine *e, const struct director_config *cfg, struct vs_rt **by_key,
+			   struct vs_rt **fresh, size_t *nfresh, bool *is_new)
 {
 	size_t n = 0;
 	int ret = 0;
 
 	for (const struct virtual_server_conf *c = cfg->lvs.services; c; c = c->next) {
-		struct vs_rt *v = take_old(e, c);
+		struct vs_rt *v = take_old(by_key, e->nvs, c);
 
 		if (v) {
 			int r = vs_reconf(e, v, c);
@@ -1312,22 +1312,32 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 {
 	size_t nmax = cfg->lvs.nservices, n = 0, ngone = 0;
 	struct vs_rt **fresh = calloc(nmax + 1, sizeof(*fresh)), **gone = calloc(e->nvs + 1, sizeof(*gone));
+	struct vs_rt **by_key = calloc(e->nvs + 1, sizeof(*by_key));
 	bool *is_new = calloc(nmax + 1, sizeof(*is_new));
 	int ret;
 
-	if (!fresh || !gone || !is_new) {
+	if (!fresh || !gone || !by_key || !is_new) {
 		free(fresh);
 		free(gone);
+		free(by_key);
 		free(is_new);
 		return -ENOMEM;
 	}
 	dirty_clear(e);
-	ret = reload_services(e, cfg, fresh, &n, is_new);
+	/* Matched by key in a sorted copy: thousands of services, not a
+	 * search through all of them for each. */
+	if (e->nvs)
+		memcpy(by_key, e->vs, e->nvs * sizeof(*by_key));
+	if (e->nvs > 1)
+		qsort(by_key, e->nvs, sizeof(*by_key), key_cmp);
+	ret = reload_services(e, cfg, by_key, fresh, &n, is_new);
+	free(by_key);
 	for (size_t i = 0; i < e->nvs; i++) {
-		if (e->vs[i]) {
+		if (!e->vs[i]->taken) {
 			log_info("%s: virtual server removed", e->vs[i]->conf->name);
 			gone[ngone++] = e->vs[i];
 		}
+		e->vs[i]->taken = false;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (is_new[i])

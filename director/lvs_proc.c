@@ -101,9 +101,9 @@ static void reload(struct lvs_proc *p)
 	if (result == 0) {
 		/* The engine lets go of the old file's strings during the reload. */
 		result = lvs_engine_reload(p->engine, fresh);
+		t2 = now_ms();
 		director_config_free(p->cfg);
 		p->cfg = fresh;
-		t2 = now_ms();
 		/* Where a slow reload's time went: reading the file, or the
 		 * comparison and the kernel. */
 		log_info("lvs engine: configuration reloaded (file read in %llu ms, applied in %llu ms)",
