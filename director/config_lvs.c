@@ -686,16 +686,21 @@ static int rs_list_entry(const char *text, struct real_server_conf *out, char *e
 static int rs_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
 	struct real_server_list *list = field;
-	char *copy = strdup(value), **items = calloc(LVS_MAX_REAL_SERVERS, sizeof(*items));
-	size_t first = list->n;
+	size_t first = list->n, cap = 1;
+	char *copy = strdup(value), **items;
 	int n, ret = 0;
 
 	(void)key;
+	/* Room for as many entries as the value has commas and one, not for
+	 * the most a service may have: ten thousand lists are read at once. */
+	for (const char *c = value; (c = strchr(c, ',')) && cap < LVS_MAX_REAL_SERVERS; c++)
+		cap++;
+	items = malloc(cap * sizeof(*items));
 	if (!copy || !items) {
 		ret = fail(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	n = split_commas(copy, items, LVS_MAX_REAL_SERVERS);
+	n = split_commas(copy, items, cap);
 	if (n <= 0) {
 		ret = fail(err, -EINVAL, n == 0 ? "no real server given" : "more than %d real servers",
 			   LVS_MAX_REAL_SERVERS);
