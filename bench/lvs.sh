@@ -544,6 +544,9 @@ say "configurations generated in $((SECONDS - t0))s: $(wc -l <"$TMP/conf/p.rules
 declare -A P_WALL P_KERNEL P_CPU P_OPS P_VERIFY P_HWM P_RSS P_HWM_ROWS P_NOTE P_BUSY
 declare -A R_LINE R_KERNEL R_OPS R_RAW R_READ R_APPLY
 
+# median_max VALUE...: "MEDIAN / MAX".
+median_max() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s / %s", v[int((NR + 1) / 2)], v[NR] }'; }
+
 # reloads_dd TAG NS CONF: RELOADS reloads, the weight of CH_RS going 2, 1, 2...
 reloads_dd() {
 	local tag=$1 ns=$2 conf=$3 r w n0 t0 line kt lines=() kernel=() ops=() tp eline reads=() applies=()
@@ -580,11 +583,11 @@ reloads_dd() {
 		R_RAW[directord]+="reload $r (weight -> $w): \"reloading\" (parent) after $(ms_of "$t0" "$(stamp_of "$lr")") ms, \"ipvs: reload:\" after ${lines[-1]} ms, kernel after ${kernel[-1]} ms: ${line#* }; engine: ${eline#*configuration reloaded }"$'\n'
 		say "   reload $r: weight $w: \"ipvs: reload:\" after ${lines[-1]} ms, in the kernel after ${kernel[-1]} ms, $(ops_of "$line" | awk '{ print $1 " operation(s), " $2 " failed" }'); engine read the file in ${reads[-1]:-?} ms, applied in ${applies[-1]:-?} ms"
 	done
-	R_LINE[directord]=$(printf '%s\n' "${lines[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s / %s", v[int((NR + 1) / 2)], v[NR] }')
-	R_KERNEL[directord]=$(printf '%s\n' "${kernel[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s / %s", v[int((NR + 1) / 2)], v[NR] }')
+	R_LINE[directord]=$(median_max "${lines[@]}")
+	R_KERNEL[directord]=$(median_max "${kernel[@]}")
 	R_OPS[directord]=$(printf '%s\n' "${ops[@]}" | sort -u | paste -sd, -)
-	R_READ[directord]=$(printf '%s\n' "${reads[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s / %s", v[int((NR + 1) / 2)], v[NR] }')
-	R_APPLY[directord]=$(printf '%s\n' "${applies[@]}" | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s / %s", v[int((NR + 1) / 2)], v[NR] }')
+	R_READ[directord]=$(median_max "${reads[@]}")
+	R_APPLY[directord]=$(median_max "${applies[@]}")
 }
 
 # reload_ka TAG NS CONF: one reload, the weight of CH_RS -> 2.

@@ -187,6 +187,19 @@ static struct vs_rt *find_name(struct lvs_engine *e, const char *name)
 	return NULL;
 }
 
+/* A real server as directorctl names it: its service in *v (NULL when
+ * there is none), its index in *i; -ENOENT when either is missing. */
+static int find_server(struct lvs_engine *e, const char *service, const char *server, struct vs_rt **v, size_t *i)
+{
+	const struct real_server_conf *rs;
+
+	*v = find_name(e, service);
+	if (!*v || !(rs = virtual_server_find_rs((*v)->conf, server)))
+		return -ENOENT;
+	*i = (size_t)(rs - (*v)->conf->real_servers.items);
+	return *i < (*v)->nrs ? 0 : -ENOENT;
+}
+
 static const struct ipvs_dest *find_dest(const struct lvs_service *s, const struct ipvs_dest *key)
 {
 	size_t lo = 0, hi = s->ndests;
@@ -1035,11 +1048,10 @@ static void apply_drained(struct lvs_engine *e, const struct lvs_drained_list *d
 {
 	for (size_t k = 0; drained && k < drained->n; k++) {
 		const struct lvs_drained *d = &drained->items[k];
-		struct vs_rt *v = find_name(e, d->service);
-		const struct real_server_conf *rs = v ? virtual_server_find_rs(v->conf, d->server) : NULL;
-		size_t i = rs ? (size_t)(rs - v->conf->real_servers.items) : SIZE_MAX;
+		struct vs_rt *v;
+		size_t i;
 
-		if (i >= (v ? v->nrs : 0)) {
+		if (find_server(e, d->service, d->server, &v, &i) < 0) {
 			log_warnx("%s %s: drained by directorctl, but no longer in the configuration", d->service,
 				  d->server);
 			continue;
@@ -1239,7 +1251,6 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 	return ret;
 }
 
-/* The old service of that name and key, taken out of e->vs. */
 /* The running service the new section continues: same name, same key.
  * by_key: the running services sorted by key (keys are unique). */
 static struct vs_rt *take_old(struct vs_rt **by_key, size_t n, const struct virtual_server_conf *c)
@@ -1277,8 +1288,8 @@ static void inherit_have(struct vs_rt *v, struct vs_rt **gone, size_t ngone)
 	}
 }
 
-/* Build the new service list; kept ones out of e->vs, the rest of e->vs
- * is what the new file dropped. */
+/* Build the new service list; kept ones are marked taken in e->vs, the
+ * rest of e->vs is what the new file dropped. */
 static int reload_services(struct lvs_engine *e, const struct director_config *cfg, struct vs_rt **by_key,
 			   struct vs_rt **fresh, size_t *nfresh, bool *is_new)
 {
@@ -1415,23 +1426,17 @@ static const struct inst_state *vrrp_of(const struct lvs_engine *e, const char *
 int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *server, enum lvs_admin admin,
 		     char *err, size_t errlen)
 {
-	struct vs_rt *v = find_name(e, service);
-	const struct real_server_conf *rs;
+	struct vs_rt *v;
 	char name[NAME_MAX_LEN];
 	size_t i;
+	int ret = find_server(e, service, server, &v, &i);
 
-	if (!v) {
-		snprintf(err, errlen, "no virtual server '%s'", service);
-		return -ENOENT;
-	}
-	if (!(rs = virtual_server_find_rs(v->conf, server))) {
-		snprintf(err, errlen, "%s has no real server %s", v->conf->name, server);
-		return -ENOENT;
-	}
-	i = (size_t)(rs - v->conf->real_servers.items);
-	if (i >= v->nrs) {
-		snprintf(err, errlen, "%s has no real server %s", v->conf->name, server);
-		return -ENOENT;
+	if (ret < 0) {
+		if (v)
+			snprintf(err, errlen, "%s has no real server %s", v->conf->name, server);
+		else
+			snprintf(err, errlen, "no virtual server '%s'", service);
+		return ret;
 	}
 	if (v->rs[i].admin != admin)
 		log_info("%s %s: %s by directorctl", v->conf->name, rs_name(v, i, name, sizeof(name)),
