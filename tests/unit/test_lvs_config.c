@@ -733,6 +733,21 @@ TEST(service_errors)
 	expect_error("[global]\nipvs_reconcile_interval = 25h\n" VS(""), ":2: global.ipvs_reconcile_interval: value 25h out of range");
 }
 
+/* The list's room comes from its commas: empty entries take none of it. */
+TEST(real_servers_empty_entries)
+{
+	struct director_config *cfg =
+		load_ok("[virtual_server w]\naddress = 192.0.2.80:80\nreal_servers = , 198.18.0.11,, 198.18.0.12 , ,\n");
+
+	CHECK(cfg != NULL);
+	if (cfg) {
+		CHECK_EQ_INT(cfg->lvs.services->real_servers.n, 2);
+		director_config_free(cfg);
+	}
+	expect_error("[virtual_server w]\naddress = 192.0.2.80:80\nreal_servers = , ,,\n",
+		     ":3: virtual_server w.real_servers: no real server given");
+}
+
 TEST(real_server_errors)
 {
 	expect_error("[virtual_server w]\naddress = 192.0.2.80:80\nreal_servers = \n",
@@ -1009,7 +1024,7 @@ out:
 TEST_MAIN(T(design_example_loads), T(defaults), T(dependent_defaults), T(ipv6_and_fwmark), T(service_key_and_dest),
 	  T(real_server_names), T(real_server_entry_parser), T(real_server_list_appends),
 	  T(normalized_output_loads_again),
-	  T(design_example_round_trip), T(same_settings), T(references), T(service_errors), T(real_server_errors),
+	  T(design_example_round_trip), T(same_settings), T(references), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
 	  T(check_errors), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
 	  T(real_server_line_errors), T(real_server_limit), T(real_server_forms_same),
 	  T(many_real_servers_round_trip))
