@@ -1813,26 +1813,158 @@ static void repeated_string_print_item(const struct ini_key *key, const void *fi
 	append_value(out, ((const struct strlist *)field)->items[i], false);
 }
 
+/* ---- equality (reload: what changed) ---- */
+
+bool ini_string_equal(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+	return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+static bool bool_equal(const void *a, const void *b)
+{
+	return *(const bool *)a == *(const bool *)b;
+}
+
+bool ini_unsigned_equal(const void *a, const void *b)
+{
+	return *(const unsigned *)a == *(const unsigned *)b;
+}
+
+bool ini_int_equal(const void *a, const void *b)
+{
+	return *(const int *)a == *(const int *)b;
+}
+
+bool ini_u16_equal(const void *a, const void *b)
+{
+	return *(const uint16_t *)a == *(const uint16_t *)b;
+}
+
+static bool u64_equal(const void *a, const void *b)
+{
+	return *(const uint64_t *)a == *(const uint64_t *)b;
+}
+
+bool ini_ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (!a->family)
+		return true;
+	return a->has_prefix == b->has_prefix && a->prefixlen == b->prefixlen && ipaddr_equal(a, b);
+}
+
+static bool ipaddr_field_equal(const void *a, const void *b)
+{
+	return ini_ipaddr_equal(a, b);
+}
+
+bool ini_endpoint_equal(const void *a, const void *b)
+{
+	const struct ipendpoint *x = a, *y = b;
+
+	return x->port == y->port && ini_ipaddr_equal(&x->addr, &y->addr);
+}
+
+static bool ipaddr_list_equal(const void *a, const void *b)
+{
+	const struct ipaddr_list *x = a, *y = b;
+
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (!ini_ipaddr_equal(&x->items[i], &y->items[i]))
+			return false;
+	return true;
+}
+
+static bool strlist_equal(const void *a, const void *b)
+{
+	const struct strlist *x = a, *y = b;
+
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->items[i], y->items[i]) != 0)
+			return false;
+	return true;
+}
+
+static void print_key(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	struct strbuf value;
+
+	if (!key_repeatable(key)) {
+		key->type->print(key, field, out);
+		return;
+	}
+	sb_init(&value);
+	print_items(key, field, &value, out);
+	sb_free(&value);
+}
+
+static bool printed_equal(const struct ini_key *key, const void *a, const void *b)
+{
+	struct strbuf x, y;
+	bool same;
+
+	sb_init(&x);
+	sb_init(&y);
+	print_key(key, a, &x);
+	print_key(key, b, &y);
+	same = !x.failed && !y.failed && x.len == y.len && memcmp(sb_str(&x), sb_str(&y), x.len) == 0;
+	sb_free(&x);
+	sb_free(&y);
+	return same;
+}
+
+bool ini_section_equal(const struct ini_section *sec, const void *a, const void *b)
+{
+	for (size_t i = 0; sec->keys && sec->keys[i].name; i++) {
+		const struct ini_key *key = &sec->keys[i];
+		const void *x = (const char *)a + key->offset, *y = (const char *)b + key->offset;
+
+		if (key->type->equal ? !key->type->equal(x, y) : !printed_equal(key, x, y))
+			return false;
+	}
+	return true;
+}
+
 const struct ini_type ini_type_string = {
 	.name = "string", .parse = string_parse, .print = string_print, .free = string_free,
+	.equal = ini_string_equal,
 };
-const struct ini_type ini_type_bool = { .name = "bool", .parse = bool_parse, .print = bool_print };
-const struct ini_type ini_type_uint = { .name = "uint", .parse = uint_parse, .print = uint_print };
+const struct ini_type ini_type_bool = { .name = "bool", .parse = bool_parse, .print = bool_print, .equal = bool_equal };
+const struct ini_type ini_type_uint = {
+	.name = "uint", .parse = uint_parse, .print = uint_print, .equal = ini_unsigned_equal,
+};
 const struct ini_type ini_type_duration = {
-	.name = "duration", .parse = duration_parse, .print = duration_print,
+	.name = "duration", .parse = duration_parse, .print = duration_print, .equal = u64_equal,
 };
-const struct ini_type ini_type_percent = { .name = "percent", .parse = percent_parse, .print = percent_print };
-const struct ini_type ini_type_mode = { .name = "mode", .parse = mode_parse, .print = mode_print };
-const struct ini_type ini_type_enum = { .name = "enum", .parse = enum_parse, .print = enum_print };
-const struct ini_type ini_type_ipaddr = { .name = "ipaddr", .parse = ipaddr_parse_field, .print = ipaddr_print };
-const struct ini_type ini_type_endpoint = { .name = "endpoint", .parse = endpoint_parse, .print = endpoint_print };
+const struct ini_type ini_type_percent = {
+	.name = "percent", .parse = percent_parse, .print = percent_print, .equal = ini_unsigned_equal,
+};
+const struct ini_type ini_type_mode = {
+	.name = "mode", .parse = mode_parse, .print = mode_print, .equal = ini_unsigned_equal,
+};
+const struct ini_type ini_type_enum = { .name = "enum", .parse = enum_parse, .print = enum_print, .equal = ini_int_equal };
+const struct ini_type ini_type_ipaddr = {
+	.name = "ipaddr", .parse = ipaddr_parse_field, .print = ipaddr_print, .equal = ipaddr_field_equal,
+};
+const struct ini_type ini_type_endpoint = {
+	.name = "endpoint", .parse = endpoint_parse, .print = endpoint_print, .equal = ini_endpoint_equal,
+};
 const struct ini_type ini_type_ipaddr_list = {
 	.name = "ipaddr_list", .parse = ipaddr_list_parse, .print = ipaddr_list_print, .free = ipaddr_list_free,
+	.equal = ipaddr_list_equal,
 };
 const struct ini_type ini_type_strlist = {
 	.name = "strlist", .parse = strlist_parse, .print = strlist_print, .free = strlist_free,
+	.equal = strlist_equal,
 };
 const struct ini_type ini_type_repeated_string = {
 	.name = "repeated string", .parse = repeated_string_parse, .free = strlist_free,
-	.count = strlist_count, .print_item = repeated_string_print_item,
+	.count = strlist_count, .print_item = repeated_string_print_item, .equal = strlist_equal,
 };

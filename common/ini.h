@@ -48,6 +48,10 @@ struct ini_type {
 	 * means at least one line. */
 	size_t (*count)(const void *field);
 	void (*print_item)(const struct ini_key *key, const void *field, size_t i, struct strbuf *out);
+	/* Same value in two fields (of two loads of a file), for deciding
+	 * cheaply what a reload changed. NULL: the values are compared as
+	 * printed, which is always right but slower. */
+	bool (*equal)(const void *a, const void *b);
 };
 
 struct ini_enum {
@@ -155,6 +159,19 @@ void ini_doc_error_nth(struct ini_diag *d, const struct ini_doc *doc, const char
  * a repeatable key once per item). */
 void ini_print_section(const struct ini_section *sec, const char *name,
 		       const void *base, struct strbuf *out);
+/* Every key of two instances of a section has the same value (by the
+ * types' equal, else as printed). Names are not compared. */
+bool ini_section_equal(const struct ini_section *sec, const void *a, const void *b);
+/* The equal functions of the field types, for types of a program's own
+ * whose fields are one of these. */
+bool ini_string_equal(const void *a, const void *b);	/* char *, NULL equals only NULL */
+bool ini_unsigned_equal(const void *a, const void *b);
+bool ini_int_equal(const void *a, const void *b);
+bool ini_u16_equal(const void *a, const void *b);
+bool ini_endpoint_equal(const void *a, const void *b);	/* struct ipendpoint, prefix included */
+/* struct ipaddr, its prefix included (ipaddr_equal compares addresses). */
+bool ini_ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b);
+
 /* Free what the parse functions allocated inside one section instance. */
 void ini_free_section(const struct ini_section *sec, void *base);
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,11 +196,21 @@ static int child_clear_caps(const struct spawn_plan *plan)
 	return 0;
 }
 
+/* A script runs at normal priority whatever its daemon does (a real-time
+ * daemon asks for SCHED_RESET_ON_FORK too; this holds without it). */
+static void child_normal_scheduling(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	(void)sched_setscheduler(0, SCHED_OTHER, &sp);
+}
+
 static void __attribute__((noreturn)) child_exec(const struct spawn_plan *plan, int errfd)
 {
 	int r;
 
 	child_reset_signals();
+	child_normal_scheduling();
 	if (setpgid(0, 0) < 0)
 		child_fail(errfd, -errno);
 	/* The error pipe ends up as descriptor 3, everything above it is

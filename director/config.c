@@ -40,6 +40,7 @@ static const struct ini_key global_keys[] = {
 	{ "notify_fifo", &ini_type_string, G(notify_fifo), 0, 0, NULL, false, NULL },
 	{ "script_timeout", &ini_type_duration, G(script_timeout_ms), 100, 600000, "10s", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
+	{ "vrrp_realtime_priority", &ini_type_uint, G(vrrp_rt_priority), 0, 99, "10", false, NULL },
 	{ "ipvs_on_stop", &ini_type_enum, G(lvs.on_stop), 0, 0, "keep", false, ipvs_on_stop },
 	{ "ipvs_reconcile_interval", &ini_type_duration, G(lvs.reconcile_interval_ms), 0, 86400000, "0s", false,
 	  NULL },
@@ -506,20 +507,12 @@ bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b)
 	return same;
 }
 
-/* Same settings: a reload keeps the service's probes and health state. */
+/* Same settings: a reload keeps the service's probes and health state.
+ * Key by key rather than as printed: a reload of thousands of services
+ * compares them all. */
 bool virtual_server_conf_same(const struct virtual_server_conf *a, const struct virtual_server_conf *b)
 {
-	struct strbuf sa, sb;
-	bool same;
-
-	sb_init(&sa);
-	sb_init(&sb);
-	ini_print_section(&sections[SEC_VIRTUAL_SERVER], a->name, a, &sa);
-	ini_print_section(&sections[SEC_VIRTUAL_SERVER], b->name, b, &sb);
-	same = !sa.failed && !sb.failed && strcmp(sb_str(&sa), sb_str(&sb)) == 0;
-	sb_free(&sa);
-	sb_free(&sb);
-	return same;
+	return strcmp(a->name, b->name) == 0 && ini_section_equal(&sections[SEC_VIRTUAL_SERVER], a, b);
 }
 
 struct virtual_server_conf *director_config_virtual_server(const struct director_config *cfg, const char *name)

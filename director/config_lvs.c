@@ -181,6 +181,7 @@ static void endpoint_print(const struct ini_key *key, const void *field, struct 
 
 static const struct ini_type service_address_type = {
 	.name = "address and port", .parse = service_address_parse, .print = endpoint_print,
+	.equal = ini_endpoint_equal,
 };
 
 /* A port in a uint16_t; 0 is "not set" and prints nothing. */
@@ -203,7 +204,9 @@ static void port_print(const struct ini_key *key, const void *field, struct strb
 		sb_printf(out, "%u", *(const uint16_t *)field);
 }
 
-static const struct ini_type port_type = { .name = "port", .parse = port_parse, .print = port_print };
+static const struct ini_type port_type = {
+	.name = "port", .parse = port_parse, .print = port_print, .equal = ini_u16_equal,
+};
 
 /* scheduler: what the kernel's IP_VS_SCHEDNAME_MAXLEN holds, in the
  * characters its module names use. */
@@ -231,6 +234,7 @@ static void string_free(void *field)
 
 static const struct ini_type scheduler_type = {
 	.name = "scheduler", .parse = scheduler_parse, .print = string_print, .free = string_free,
+	.equal = ini_string_equal,
 };
 
 static int sched_flags_parse(const struct ini_key *key, const char *value, void *field, char *err)
@@ -274,6 +278,7 @@ static void sched_flags_print(const struct ini_key *key, const void *field, stru
 
 static const struct ini_type sched_flags_type = {
 	.name = "scheduler flags", .parse = sched_flags_parse, .print = sched_flags_print,
+	.equal = ini_unsigned_equal,
 };
 
 /* check: "http", or "http, agent" (the agent as well). WHOLE. */
@@ -313,7 +318,16 @@ static void check_print(const struct ini_key *key, const void *field, struct str
 	sb_printf(out, "%s%s", word_name(checks, vs->check), vs->check_agent ? ", agent" : "");
 }
 
-static const struct ini_type check_type = { .name = "check", .parse = check_parse, .print = check_print };
+static bool check_equal(const void *a, const void *b)
+{
+	const struct virtual_server_conf *x = a, *y = b;
+
+	return x->check == y->check && x->check_agent == y->check_agent;
+}
+
+static const struct ini_type check_type = {
+	.name = "check", .parse = check_parse, .print = check_print, .equal = check_equal,
+};
 
 /* check_status: "200" or "200-399". WHOLE. */
 static int status_code(const char *s, unsigned *out, char *err)
@@ -359,7 +373,16 @@ static void status_print(const struct ini_key *key, const void *field, struct st
 		sb_printf(out, "%u-%u", vs->check_status_lo, vs->check_status_hi);
 }
 
-static const struct ini_type status_type = { .name = "status range", .parse = status_parse, .print = status_print };
+static bool status_equal(const void *a, const void *b)
+{
+	const struct virtual_server_conf *x = a, *y = b;
+
+	return x->check_status_lo == y->check_status_lo && x->check_status_hi == y->check_status_hi;
+}
+
+static const struct ini_type status_type = {
+	.name = "status range", .parse = status_parse, .print = status_print, .equal = status_equal,
+};
 
 static int http_path_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
@@ -371,6 +394,7 @@ static int http_path_parse(const struct ini_key *key, const char *value, void *f
 
 static const struct ini_type http_path_type = {
 	.name = "path", .parse = http_path_parse, .print = string_print, .free = string_free,
+	.equal = ini_string_equal,
 };
 
 static int http_host_parse(const struct ini_key *key, const char *value, void *field, char *err)
@@ -383,6 +407,7 @@ static int http_host_parse(const struct ini_key *key, const char *value, void *f
 
 static const struct ini_type http_host_type = {
 	.name = "host", .parse = http_host_parse, .print = string_print, .free = string_free,
+	.equal = ini_string_equal,
 };
 
 /* sorry_server: "ADDR[:PORT] [method=M]". WHOLE. */
@@ -421,7 +446,16 @@ static void sorry_print(const struct ini_key *key, const void *field, struct str
 		sb_printf(out, " method=%s", word_name(methods, (int)vs->sorry_fwd));
 }
 
-static const struct ini_type sorry_type = { .name = "sorry server", .parse = sorry_parse, .print = sorry_print };
+static bool sorry_equal(const void *a, const void *b)
+{
+	const struct virtual_server_conf *x = a, *y = b;
+
+	return ini_endpoint_equal(&x->sorry_server, &y->sorry_server) && x->sorry_fwd == y->sorry_fwd;
+}
+
+static const struct ini_type sorry_type = {
+	.name = "sorry server", .parse = sorry_parse, .print = sorry_print, .equal = sorry_equal,
+};
 
 /* ---- real servers: real_server lines and the real_servers list ----
  *
@@ -755,12 +789,39 @@ static void rs_list_free(void *field)
 	rs_list_release(field);
 }
 
+static bool real_server_equal(const struct real_server_conf *a, const struct real_server_conf *b)
+{
+	const struct lvs_check_override *x = &a->check, *y = &b->check;
+
+	return ini_ipaddr_equal(&a->addr, &b->addr) && a->port == b->port && a->weight == b->weight &&
+	       a->fwd == b->fwd && a->u_threshold == b->u_threshold && a->l_threshold == b->l_threshold &&
+	       ini_ipaddr_equal(&x->address, &y->address) && x->port == y->port && x->agent_port == y->agent_port &&
+	       ini_string_equal(&x->path, &y->path) && ini_string_equal(&x->host, &y->host) &&
+	       ini_string_equal(&x->command, &y->command);
+}
+
+/* The same servers in the same order (the line each was written on is
+ * not part of it). */
+static bool rs_list_equal(const void *a, const void *b)
+{
+	const struct real_server_list *x = a, *y = b;
+
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (!real_server_equal(&x->items[i], &y->items[i]))
+			return false;
+	return true;
+}
+
 const struct ini_type real_server_list_type = {
 	.name = "real server list", .parse = rs_list_parse, .print = rs_list_print, .free = rs_list_free,
+	.equal = rs_list_equal,
 };
 
 static const struct ini_type real_servers_key_type = {
 	.name = "real server list", .parse = rs_list_parse, .print = rs_list_print_none, .free = rs_list_free,
+	.equal = rs_list_equal,
 };
 
 /* real_server: one entry; the ini layer calls this once per line, in
@@ -810,7 +871,7 @@ static void rs_line_print(const struct ini_key *key, const void *field, size_t i
 
 static const struct ini_type real_server_line_type = {
 	.name = "real server", .parse = rs_line_parse, .free = rs_list_free, .count = rs_list_count,
-	.print_item = rs_line_print,
+	.print_item = rs_line_print, .equal = rs_list_equal,
 };
 
 /* ---- the keys ---- */

@@ -137,6 +137,7 @@ struct director_config {
 	char *notify_fifo;
 	uint64_t script_timeout_ms;
 	int log_level;
+	unsigned vrrp_rt_priority;	/* SCHED_FIFO priority of the VRRP engine; 0: normal scheduling */
 	/* sections */
 	struct track_script_conf *track_scripts;
 	struct track_file_conf *track_files;
@@ -150,6 +151,21 @@ struct director_config {
 /* Load and validate the whole file; 0, or -errno with every problem in diag. */
 int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag);
 void director_config_free(struct director_config *cfg);
+
+/* Load the file in a thread of its own, so that the loop goes on while it
+ * is read (config_async.c). cb runs on the loop once it is read; it owns
+ * cfg (NULL unless result is 0); diag holds every problem. */
+struct config_load;
+struct evloop;
+typedef void (*config_load_cb)(struct director_config *cfg, int result, const struct ini_diag *diag,
+			       uint64_t read_ms, void *arg);
+int config_load_start(struct evloop *loop, const char *path, config_load_cb cb, void *arg,
+		      struct config_load **out);
+/* Forget a load in progress; waits for the thread to finish reading. */
+void config_load_cancel(struct config_load *l);
+/* director_config_free in a thread of its own (nothing may use cfg any
+ * more); inline when no thread can be made. */
+void config_free_async(struct director_config *cfg);
 void director_config_print(const struct director_config *cfg, struct strbuf *out);
 
 struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name);

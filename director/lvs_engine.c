@@ -100,6 +100,8 @@ struct lvs_engine {
 	size_t nvs, ndirty;
 	struct inst_state *vrrp;
 	size_t nvrrp;
+	size_t nprobes;			/* as last counted, for spreading the starts of new ones */
+	bool probe_start_failed;	/* a probe could not start: a reload tries all again */
 };
 
 static void mark_dirty(struct vs_rt *v);
@@ -394,6 +396,8 @@ static void probe_start(struct lvs_engine *e, struct probe *pr, size_t nprobes)
 		return;
 	pr->spec.first_delay_ms = probe_delay(rr->vs, rr->index, pr->is_agent, pr->spec.interval_ms, nprobes);
 	ret = hc_probe_start(e->loop, &pr->spec, probe_done, pr, &pr->hp);
+	if (ret < 0)
+		e->probe_start_failed = true;
 	if (ret < 0 && ret != pr->err)
 		log_warnx("%s %s: cannot start the %s probe: %s", rr->vs->conf->name,
 			  rs_name(rr->vs, rr->index, name, sizeof(name)), check_name(pr->spec.type), strerror(-ret));
@@ -413,7 +417,7 @@ static size_t count_probes(const struct lvs_engine *e)
 
 static void start_all_probes(struct lvs_engine *e)
 {
-	size_t n = count_probes(e);
+	size_t n = e->nprobes = count_probes(e);
 
 	for (size_t i = 0; i < e->nvs; i++) {
 		for (size_t j = 0; j < e->vs[i]->nrs; j++) {
@@ -887,7 +891,9 @@ static void reconcile(struct lvs_engine *e, struct vs_rt **set, size_t n, struct
 	unsigned failed;
 	int ret;
 
-	if (!e->ipvs || n + ngone == 0)
+	/* A summary is logged even for nothing: a reload that changed
+	 * nothing says so. */
+	if (!e->ipvs || (n + ngone == 0 && !summary))
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (set[i]->resync)
@@ -1252,14 +1258,17 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 }
 
 /* The running service the new section continues: same name, same key.
- * by_key: the running services sorted by key (keys are unique). */
-static struct vs_rt *take_old(struct vs_rt **by_key, size_t n, const struct virtual_server_conf *c)
+ * Sections usually keep their place in the file, so the service at the
+ * same place is tried first; otherwise a search of the running ones by
+ * key (e->sorted, sorted by key; keys are unique). */
+static struct vs_rt *take_old(struct lvs_engine *e, size_t pos, const struct virtual_server_conf *c)
 {
 	struct ipvs_service key;
-	struct vs_rt *v;
+	struct vs_rt *v = pos < e->nvs ? e->vs[pos] : NULL;
 
 	virtual_server_key(c, &key);
-	v = find_key(by_key, n, &key);
+	if (!v || v->taken || lvs_service_cmp(&v->key, &key) != 0)
+		v = find_key(e->sorted, e->nvs, &key);
 	if (!v || v->taken || strcasecmp(v->conf->name, c->name) != 0)
 		return NULL;
 	v->taken = true;
@@ -1288,30 +1297,52 @@ static void inherit_have(struct vs_rt *v, struct vs_rt **gone, size_t ngone)
 	}
 }
 
+/* A section the reload left as it was: the service goes on untouched;
+ * only its pointers move to the new file's copy of the same settings (the
+ * probes own their strings). */
+static bool vs_unchanged(struct vs_rt *v, const struct virtual_server_conf *c)
+{
+	if (v->nrs != c->real_servers.n || !virtual_server_conf_same(v->conf, c))
+		return false;
+	v->conf = c;
+	for (size_t j = 0; j < v->nrs; j++)
+		v->rs[j].conf = &c->real_servers.items[j];
+	return true;
+}
+
+enum reload_fate { VS_UNCHANGED, VS_CHANGED, VS_NEW };
+
+struct reload_count {
+	size_t n[3];			/* by enum reload_fate */
+	size_t gone;
+};
+
 /* Build the new service list; kept ones are marked taken in e->vs, the
  * rest of e->vs is what the new file dropped. */
-static int reload_services(struct lvs_engine *e, const struct director_config *cfg, struct vs_rt **by_key,
-			   struct vs_rt **fresh, size_t *nfresh, bool *is_new)
+static int reload_services(struct lvs_engine *e, const struct director_config *cfg, struct vs_rt **fresh,
+			   size_t *nfresh, unsigned char *fate)
 {
 	size_t n = 0;
 	int ret = 0;
 
 	for (const struct virtual_server_conf *c = cfg->lvs.services; c; c = c->next) {
-		struct vs_rt *v = take_old(by_key, e->nvs, c);
+		struct vs_rt *v = take_old(e, n, c);
 
-		if (v) {
+		if (v && vs_unchanged(v, c)) {
+			fate[n] = VS_UNCHANGED;
+		} else if (v) {
 			int r = vs_reconf(e, v, c);
 
 			if (r < 0 && ret == 0)
 				ret = r;
-			is_new[n] = false;
+			fate[n] = VS_CHANGED;
 		} else {
 			if (!(v = vs_new(e, c))) {
 				ret = -ENOMEM;
 				continue;
 			}
 			log_info("%s: new virtual server (%zu real server(s))", c->name, c->real_servers.n);
-			is_new[n] = true;
+			fate[n] = VS_NEW;
 		}
 		fresh[n++] = v;
 	}
@@ -1319,59 +1350,91 @@ static int reload_services(struct lvs_engine *e, const struct director_config *c
 	return ret;
 }
 
+/* Probes of changed and new services; all of them when one failed to
+ * start before (a reload is when that is tried again). */
+static void reload_probes(struct lvs_engine *e, const unsigned char *fate)
+{
+	if (e->probe_start_failed) {
+		e->probe_start_failed = false;
+		start_all_probes(e);
+		return;
+	}
+	for (size_t i = 0; i < e->nvs; i++) {
+		if (fate[i] == VS_UNCHANGED)
+			continue;
+		for (size_t j = 0; j < e->vs[i]->nrs; j++) {
+			probe_start(e, &e->vs[i]->rt[j]->check, e->nprobes);
+			probe_start(e, &e->vs[i]->rt[j]->agent, e->nprobes);
+		}
+	}
+}
+
+/* A reload costs what it changes: services whose sections are as they
+ * were are neither evaluated nor compared with the kernel, so one weight
+ * changed among thousands of services is one service's work and one
+ * request. */
 int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 {
-	size_t nmax = cfg->lvs.nservices, n = 0, ngone = 0;
+	size_t nmax = cfg->lvs.nservices, n = 0, nset = 0, nold = e->nvs;
 	struct vs_rt **fresh = calloc(nmax + 1, sizeof(*fresh)), **gone = calloc(e->nvs + 1, sizeof(*gone));
-	struct vs_rt **by_key = calloc(e->nvs + 1, sizeof(*by_key));
-	bool *is_new = calloc(nmax + 1, sizeof(*is_new));
+	struct vs_rt **set = calloc(nmax + 1, sizeof(*set));
+	unsigned char *fate = calloc(nmax + 1, sizeof(*fate));
+	struct reload_count count = { { 0 }, 0 };
 	int ret;
 
-	if (!fresh || !gone || !by_key || !is_new) {
+	if (!fresh || !gone || !set || !fate) {
 		free(fresh);
 		free(gone);
-		free(by_key);
-		free(is_new);
+		free(set);
+		free(fate);
 		return -ENOMEM;
 	}
-	dirty_clear(e);
-	/* Matched by key in a sorted copy: thousands of services, not a
-	 * search through all of them for each. */
-	if (e->nvs)
-		memcpy(by_key, e->vs, e->nvs * sizeof(*by_key));
-	if (e->nvs > 1)
-		qsort(by_key, e->nvs, sizeof(*by_key), key_cmp);
-	ret = reload_services(e, cfg, by_key, fresh, &n, is_new);
-	free(by_key);
+	ret = reload_services(e, cfg, fresh, &n, fate);
 	for (size_t i = 0; i < e->nvs; i++) {
 		if (!e->vs[i]->taken) {
 			log_info("%s: virtual server removed", e->vs[i]->conf->name);
-			gone[ngone++] = e->vs[i];
+			gone[count.gone++] = e->vs[i];
 		}
 		e->vs[i]->taken = false;
 	}
+	for (size_t i = 0; i < n; i++) {
+		count.n[fate[i]]++;
+		if (fate[i] == VS_NEW)
+			inherit_have(fresh[i], gone, count.gone);
+	}
+	/* What changed, and what was waiting for a flush anyway; the flags
+	 * are cleared while the old dirty list is still there. */
 	for (size_t i = 0; i < n; i++)
-		if (is_new[i])
-			inherit_have(fresh[i], gone, ngone);
+		if (fate[i] != VS_UNCHANGED || fresh[i]->dirty)
+			set[nset++] = fresh[i];
+	dirty_clear(e);
 	free(e->vs);
 	e->vs = fresh;
 	e->nvs = n;
 	e->cfg = cfg;
-	/* Half a service table is worse than a restart, which adopts. */
-	if (engine_arrays(e, n) < 0)
+	/* The same services (kept ones keep their keys): the sorted index
+	 * still holds. Half a service table is worse than a restart, which
+	 * adopts. */
+	if ((count.n[VS_NEW] || count.gone || n != nold) && engine_arrays(e, n) < 0)
 		fatalx("lvs engine: out of memory");
-	/* New services start quietly, as at start-up. */
+	/* New services start quietly, as at start-up. What this marks is
+	 * in the set already. */
 	for (size_t i = 0; i < n; i++)
-		eval_service(e->vs[i], !is_new[i]);
-	reconcile_all(e, gone, ngone, "reload");
-	for (size_t i = 0; i < ngone; i++)
+		if (fate[i] != VS_UNCHANGED)
+			eval_service(e->vs[i], fate[i] == VS_CHANGED);
+	dirty_clear(e);
+	log_info("reload: %zu virtual server(s) unchanged, %zu changed, %zu new, %zu removed", count.n[VS_UNCHANGED],
+		 count.n[VS_CHANGED], count.n[VS_NEW], count.gone);
+	reconcile(e, set, nset, gone, count.gone, "reload");
+	for (size_t i = 0; i < count.gone; i++)
 		vs_free(gone[i]);
-	start_all_probes(e);
+	reload_probes(e, fate);
 	ev_timer_stop(e->loop, &e->reconcile_timer);
 	if (e->ipvs && cfg->lvs.reconcile_interval_ms)
 		ev_timer_start(e->loop, &e->reconcile_timer, cfg->lvs.reconcile_interval_ms);
+	free(set);
 	free(gone);
-	free(is_new);
+	free(fate);
 	return ret;
 }
 

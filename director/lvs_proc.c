@@ -23,6 +23,7 @@ struct lvs_proc {
 	struct evloop *loop;
 	struct director_config *cfg;
 	struct lvs_engine *engine;
+	struct config_load *load;	/* a reload reading the file */
 	int ipc_fd;
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 };
@@ -84,34 +85,49 @@ static void send_status(struct lvs_proc *p, bool json)
 	sb_free(&sb);
 }
 
-/* The parent validated the file before asking; read it again here. */
-static void reload(struct lvs_proc *p)
+static void reload_reply(struct lvs_proc *p, int32_t result)
 {
-	struct director_config *fresh;
-	struct ini_diag diag;
-	uint64_t t0 = now_ms(), t1, t2;
-	int32_t result;
+	(void)ipc_send(p->ipc_fd, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+}
 
-	ini_diag_init(&diag);
-	result = director_config_load(p->cfg->path, &fresh, &diag);
-	for (size_t i = 0; i < diag.n; i++)
-		log_warnx("%s", diag.msgs[i]);
-	ini_diag_free(&diag);
-	t1 = now_ms();
+static void reload_read(struct director_config *fresh, int result, const struct ini_diag *diag, uint64_t read_ms,
+			void *arg)
+{
+	struct lvs_proc *p = arg;
+	uint64_t t0 = now_ms();
+
+	p->load = NULL;
+	for (size_t i = 0; i < diag->n; i++)
+		log_warnx("%s", diag->msgs[i]);
 	if (result == 0) {
 		/* The engine lets go of the old file's strings during the reload. */
 		result = lvs_engine_reload(p->engine, fresh);
-		t2 = now_ms();
-		director_config_free(p->cfg);
+		config_free_async(p->cfg);
 		p->cfg = fresh;
-		/* Where a slow reload's time went: reading the file, or the
-		 * comparison and the kernel. */
+		/* Where a slow reload's time went: reading the file (beside
+		 * the loop), or the comparison and the kernel (on it). */
 		log_info("lvs engine: configuration reloaded (file read in %llu ms, applied in %llu ms)",
-			 (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1));
+			 (unsigned long long)read_ms, (unsigned long long)(now_ms() - t0));
 	} else {
 		log_warnx("reload failed; the running configuration stays in force");
 	}
-	(void)ipc_send(p->ipc_fd, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+	reload_reply(p, result);
+}
+
+/* The parent validated the file before asking; read it again here, in a
+ * thread, while checks go on. */
+static void reload(struct lvs_proc *p)
+{
+	int ret;
+
+	if (p->load) {
+		reload_reply(p, -EBUSY);
+		return;
+	}
+	if ((ret = config_load_start(p->loop, p->cfg->path, reload_read, p, &p->load)) < 0) {
+		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
+		reload_reply(p, ret);
+	}
 }
 
 static void vrrp_state(struct lvs_proc *p, const struct ipc_msg *msg)
@@ -203,8 +219,8 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 	evloop_stop(loop);
 }
 
-/* The parent kept CAP_NET_RAW for the VRRP engine; IPVS needs only
- * CAP_NET_ADMIN (checks use ordinary sockets). */
+/* The parent kept CAP_NET_RAW and CAP_SYS_NICE for the VRRP engine; IPVS
+ * needs only CAP_NET_ADMIN (checks use ordinary sockets). */
 static void drop_net_raw(const struct director_config *cfg)
 {
 	static const cap_value_t keep[] = { CAP_NET_ADMIN };
@@ -270,6 +286,7 @@ int lvs_proc_main(struct director_config *cfg, int ipc_fd, const struct lvs_drai
 		fatalx("lvs engine: %s", strerror(-ret));
 	log_info("lvs engine running: %zu virtual server(s)", cfg->lvs.nservices);
 	ret = evloop_run(p->loop);
+	config_load_cancel(p->load);
 	lvs_engine_stop(p->engine);
 	evloop_free(p->loop);
 	director_config_free(p->cfg);

@@ -514,6 +514,8 @@ static int reload(struct parent *p, struct strbuf *why)
 	}
 	if (strcmp(p->cfg->control_socket, fresh->control_socket) != 0 || strcmp(p->cfg->user, fresh->user) != 0)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
+	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
+		log_warnx("reload: global.vrrp_realtime_priority takes effect at the next restart");
 	/* The parent keeps the file for engines it starts or restarts. */
 	old = p->cfg;
 	p->cfg = fresh;
@@ -748,7 +750,9 @@ static void start_engines(struct parent *p)
 
 int parent_main(struct director_config *cfg, bool do_detach)
 {
-	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
+	/* CAP_SYS_NICE only for the VRRP engine to make itself real-time
+	 * (vrrp_proc.c); both engines drop it. */
+	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_NICE };
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 	struct parent *p = calloc(1, sizeof(*p));
 	int ret;
@@ -773,7 +777,7 @@ int parent_main(struct director_config *cfg, bool do_detach)
 		if (ev_signal_add(p->loop, sigs[i], on_signal, p) < 0)
 			fatalx("signal handling");
 	open_control(p);
-	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep));
+	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep) - (cfg->vrrp_rt_priority == 0));
 	if (ret < 0)
 		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
 	start_engines(p);

@@ -1,21 +1,25 @@
 /* The VRRP engine process: its own event loop, nothing slow in it. It
  * talks to the parent over one SOCK_SEQPACKET socket. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include "directord.h"
 #include "evloop.h"
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
+#include "privdrop.h"
 
 struct vrrp_proc {
 	struct evloop *loop;
 	struct director_config *cfg;
 	struct vrrp_engine *engine;
+	struct config_load *load;	/* a reload reading the file */
 	int ipc_fd;
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 };
@@ -49,27 +53,46 @@ static void send_status(struct vrrp_proc *p, bool json)
 	sb_free(&sb);
 }
 
-/* The parent validated the file before asking; read it again here. */
-static void reload(struct vrrp_proc *p)
+static void reload_reply(struct vrrp_proc *p, int32_t result)
 {
-	struct director_config *fresh;
-	struct ini_diag diag;
-	int32_t result;
+	(void)ipc_send(p->ipc_fd, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+}
 
-	ini_diag_init(&diag);
-	result = director_config_load(p->cfg->path, &fresh, &diag);
-	for (size_t i = 0; i < diag.n; i++)
-		log_warnx("%s", diag.msgs[i]);
-	ini_diag_free(&diag);
+static void reload_read(struct director_config *fresh, int result, const struct ini_diag *diag, uint64_t read_ms,
+			void *arg)
+{
+	struct vrrp_proc *p = arg;
+	uint64_t t0 = now_ms();
+
+	p->load = NULL;
+	for (size_t i = 0; i < diag->n; i++)
+		log_warnx("%s", diag->msgs[i]);
 	if (result == 0) {
 		result = vrrp_engine_reload(p->engine, fresh);
-		director_config_free(p->cfg);
+		config_free_async(p->cfg);
 		p->cfg = fresh;
-		log_info("configuration reloaded");
+		log_info("configuration reloaded (file read in %llu ms, applied in %llu ms)",
+			 (unsigned long long)read_ms, (unsigned long long)(now_ms() - t0));
 	} else {
 		log_warnx("reload failed; the running configuration stays in force");
 	}
-	(void)ipc_send(p->ipc_fd, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+	reload_reply(p, result);
+}
+
+/* The parent validated the file before asking; read it again here, in a
+ * thread, while adverts go on. */
+static void reload(struct vrrp_proc *p)
+{
+	int ret;
+
+	if (p->load) {
+		reload_reply(p, -EBUSY);
+		return;
+	}
+	if ((ret = config_load_start(p->loop, p->cfg->path, reload_read, p, &p->load)) < 0) {
+		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
+		reload_reply(p, ret);
+	}
 }
 
 static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
@@ -114,6 +137,37 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 	evloop_stop(loop);
 }
 
+/* A runaway real-time engine would starve the machine; the kernel stops
+ * one that computes this long without waiting for anything (SIGXCPU, then
+ * SIGKILL), and the parent starts it again. The engine waits on its loop
+ * every few milliseconds. */
+#define VRRP_RTTIME_SOFT_US 1000000
+#define VRRP_RTTIME_HARD_US 2000000
+
+/* Adverts every few milliseconds must not wait for the CPU behind checks,
+ * compiles or anything else of normal priority: the engine runs SCHED_FIFO
+ * with the CAP_SYS_NICE the parent kept for this, then drops it. Its
+ * children (scripts) start with normal scheduling. */
+static void go_realtime(const struct director_config *cfg)
+{
+	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW };
+	struct rlimit rt = { VRRP_RTTIME_SOFT_US, VRRP_RTTIME_HARD_US };
+	struct sched_param sp = { .sched_priority = (int)cfg->vrrp_rt_priority };
+	int ret;
+
+	if (cfg->vrrp_rt_priority == 0)
+		return;
+	if (setrlimit(RLIMIT_RTTIME, &rt) < 0)
+		log_warn("vrrp engine: limiting its real-time CPU time; staying at normal priority");
+	else if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
+		log_warn("vrrp engine: real-time priority %u (SCHED_FIFO); staying at normal priority, so adverts "
+			 "may be late on a busy machine", cfg->vrrp_rt_priority);
+	else
+		log_debug("vrrp engine: real-time priority %u (SCHED_FIFO)", cfg->vrrp_rt_priority);
+	if ((ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep))) < 0)
+		fatalx("vrrp engine: dropping CAP_SYS_NICE: %s", strerror(-ret));
+}
+
 int vrrp_proc_main(struct director_config *cfg, int ipc_fd)
 {
 	struct vrrp_proc *p = calloc(1, sizeof(*p));
@@ -123,6 +177,7 @@ int vrrp_proc_main(struct director_config *cfg, int ipc_fd)
 		fatalx("vrrp engine: out of memory");
 	p->cfg = cfg;
 	p->ipc_fd = ipc_fd;
+	go_realtime(cfg);
 	if (evloop_new(&p->loop) < 0)
 		fatalx("vrrp engine: event loop");
 	signal(SIGPIPE, SIG_IGN);
@@ -136,6 +191,7 @@ int vrrp_proc_main(struct director_config *cfg, int ipc_fd)
 	log_info("vrrp engine running: %zu instance(s)", cfg->ninstances);
 	ret = evloop_run(p->loop);
 	log_info("vrrp engine stopping: masters send priority 0 and remove their VIPs");
+	config_load_cancel(p->load);
 	vrrp_engine_stop(p->engine);
 	evloop_free(p->loop);
 	director_config_free(p->cfg);

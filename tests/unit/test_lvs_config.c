@@ -667,6 +667,99 @@ TEST(same_settings)
 	director_config_free(c);
 }
 
+/* Every key of [virtual_server] counts in virtual_server_conf_same (a
+ * reload keeps a service whose settings it finds the same): one case per
+ * key, each a pair of sections differing in that key only, where it
+ * could. A key added to the schema without a case here fails. */
+struct key_case {
+	const char *key;
+	const char *a, *b;
+};
+
+#define KC_A "address = 192.0.2.80:80\n"
+#define KC_R "real_servers = 198.18.0.11, 198.18.0.12 weight=2\n"
+
+static const struct key_case key_cases[] = {
+	{ "address", KC_A KC_R, "address = 192.0.2.81:80\n" KC_R },
+	{ "fwmark", "fwmark = 7\ncheck = none\n" KC_R, "fwmark = 8\ncheck = none\n" KC_R },
+	{ "family", "fwmark = 7\ncheck = none\nfamily = inet\nreal_servers = 198.18.0.11 method=tun\n",
+	  "fwmark = 7\ncheck = none\nfamily = inet6\nreal_servers = 198.18.0.11 method=tun\n" },
+	{ "protocol", KC_A KC_R, KC_A "protocol = udp\n" KC_R },
+	{ "scheduler", KC_A KC_R, KC_A "scheduler = rr\n" KC_R },
+	{ "scheduler_flags", KC_A "scheduler = sh\n" KC_R, KC_A "scheduler = sh\nscheduler_flags = sh-fallback\n" KC_R },
+	{ "method", KC_A KC_R, KC_A "method = tun\n" KC_R },
+	{ "persistence_timeout", KC_A KC_R, KC_A "persistence_timeout = 300s\n" KC_R },
+	{ "persistence_netmask", KC_A "persistence_timeout = 300s\n" KC_R,
+	  KC_A "persistence_timeout = 300s\npersistence_netmask = 24\n" KC_R },
+	{ "one_packet", KC_A "protocol = udp\n" KC_R, KC_A "protocol = udp\none_packet = yes\n" KC_R },
+	{ "real_servers", KC_A KC_R, KC_A "real_servers = 198.18.0.11, 198.18.0.12 weight=3\n" },
+	{ "real_server", KC_A "real_server = 198.18.0.11 check_port=81\n", KC_A "real_server = 198.18.0.11 check_port=82\n" },
+	{ "sorry_server", KC_A KC_R, KC_A "sorry_server = 198.18.0.99:80\n" KC_R },
+	{ "quorum", KC_A KC_R, KC_A "quorum = 2\n" KC_R },
+	{ "quorum_hysteresis", KC_A "quorum = 2\n" KC_R, KC_A "quorum = 2\nquorum_hysteresis = 1\n" KC_R },
+	{ "inhibit_on_failure", KC_A KC_R, KC_A "inhibit_on_failure = yes\n" KC_R },
+	{ "start_down", KC_A KC_R, KC_A "start_down = no\n" KC_R },
+	{ "vrrp", KC_A "vrrp = V1\n" KC_R, KC_A "vrrp = V2\n" KC_R },
+	{ "check", KC_A KC_R, KC_A "check = http\n" KC_R },
+	{ "check_interval", KC_A KC_R, KC_A "check_interval = 5s\n" KC_R },
+	{ "check_timeout", KC_A KC_R, KC_A "check_timeout = 2s\n" KC_R },
+	{ "check_rise", KC_A KC_R, KC_A "check_rise = 5\n" KC_R },
+	{ "check_fall", KC_A KC_R, KC_A "check_fall = 5\n" KC_R },
+	{ "check_address", KC_A KC_R, KC_A "check_address = 198.18.0.50\n" KC_R },
+	{ "check_port", KC_A KC_R, KC_A "check_port = 8080\n" KC_R },
+	{ "check_path", KC_A "check = http\n" KC_R, KC_A "check = http\ncheck_path = /x\n" KC_R },
+	{ "check_host", KC_A "check = http\n" KC_R, KC_A "check = http\ncheck_host = example.org\n" KC_R },
+	{ "check_status", KC_A "check = http\n" KC_R, KC_A "check = http\ncheck_status = 200\n" KC_R },
+	{ "check_body", KC_A "check = http\n" KC_R, KC_A "check = http\ncheck_body = ok\n" KC_R },
+	{ "check_command", KC_A "check = script\ncheck_command = /bin/true\n" KC_R,
+	  KC_A "check = script\ncheck_command = /bin/false\n" KC_R },
+	{ "check_dynamic_weight", KC_A "check = script\ncheck_command = /bin/true\n" KC_R,
+	  KC_A "check = script\ncheck_command = /bin/true\ncheck_dynamic_weight = yes\n" KC_R },
+	{ "agent_port", KC_A "check = agent\n" KC_R, KC_A "check = agent\nagent_port = 5556\n" KC_R },
+	{ "agent_interval", KC_A "check = agent\n" KC_R, KC_A "check = agent\nagent_interval = 3s\n" KC_R },
+};
+
+static struct director_config *load_case(const char *body)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "[vrrp V1]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.80\n"
+		 "[vrrp V2]\ninterface = eth0\nvirtual_router_id = 2\nvirtual_ipaddress = 192.0.2.81\n"
+		 "[virtual_server w]\n%s", body);
+	return load_ok(text);
+}
+
+TEST(every_key_counts_in_same)
+{
+	for (size_t k = 0; virtual_server_keys[k].name; k++) {
+		const struct key_case *c = NULL;
+		struct director_config *a, *a2, *b;
+
+		for (size_t i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++)
+			if (strcmp(key_cases[i].key, virtual_server_keys[k].name) == 0)
+				c = &key_cases[i];
+		if (!c) {
+			fprintf(stderr, "  no case for virtual_server.%s\n", virtual_server_keys[k].name);
+			test_failed_checks++;
+			continue;
+		}
+		a = load_case(c->a);
+		a2 = load_case(c->a);
+		b = load_case(c->b);
+		if (a && a2 && b) {
+			if (!virtual_server_conf_same(a->lvs.services, a2->lvs.services) ||
+			    virtual_server_conf_same(a->lvs.services, b->lvs.services)) {
+				fprintf(stderr, "  virtual_server.%s\n", c->key);
+				test_failed_checks++;
+			}
+		}
+		director_config_free(a);
+		director_config_free(a2);
+		director_config_free(b);
+	}
+}
+
 TEST(references)
 {
 	struct director_config *cfg = load_ok(
@@ -1024,7 +1117,7 @@ out:
 TEST_MAIN(T(design_example_loads), T(defaults), T(dependent_defaults), T(ipv6_and_fwmark), T(service_key_and_dest),
 	  T(real_server_names), T(real_server_entry_parser), T(real_server_list_appends),
 	  T(normalized_output_loads_again),
-	  T(design_example_round_trip), T(same_settings), T(references), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
+	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(references), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
 	  T(check_errors), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
 	  T(real_server_line_errors), T(real_server_limit), T(real_server_forms_same),
 	  T(many_real_servers_round_trip))
