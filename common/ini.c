@@ -1851,9 +1851,12 @@ bool ini_ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b)
 {
 	if (a->family != b->family)
 		return false;
-	if (!a->family)
-		return true;
-	return a->has_prefix == b->has_prefix && a->prefixlen == b->prefixlen && ipaddr_equal(a, b);
+	if (a->family == AF_INET)
+		return a->has_prefix == b->has_prefix && a->prefixlen == b->prefixlen && a->u.v4.s_addr == b->u.v4.s_addr;
+	if (a->family == AF_INET6)
+		return a->has_prefix == b->has_prefix && a->prefixlen == b->prefixlen &&
+		       memcmp(a->u.bytes, b->u.bytes, sizeof(a->u.v6)) == 0;
+	return true;
 }
 
 static bool ipaddr_field_equal(const void *a, const void *b)

@@ -515,6 +515,47 @@ bool virtual_server_conf_same(const struct virtual_server_conf *a, const struct 
 	return strcmp(a->name, b->name) == 0 && ini_section_equal(&sections[SEC_VIRTUAL_SERVER], a, b);
 }
 
+static int vs_name_cmp(const void *a, const void *b)
+{
+	const struct virtual_server_conf *x = *(const struct virtual_server_conf *const *)a;
+	const struct virtual_server_conf *y = *(const struct virtual_server_conf *const *)b;
+
+	return strcasecmp(x->name, y->name);
+}
+
+/* Sections usually keep their place: the running one at the same place
+ * is tried first, then a search by name. */
+int director_config_mark_unchanged(struct director_config *fresh, const struct director_config *running)
+{
+	size_t n = running->lvs.nservices, pos = 0;
+	const struct virtual_server_conf **by_place = calloc(n + 1, sizeof(*by_place));
+	const struct virtual_server_conf **by_name = calloc(n + 1, sizeof(*by_name));
+
+	if (!by_place || !by_name) {
+		free(by_place);
+		free(by_name);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (const struct virtual_server_conf *v = running->lvs.services; v; v = v->next)
+		by_place[n] = by_name[n] = v, n++;
+	qsort(by_name, n, sizeof(*by_name), vs_name_cmp);
+	for (struct virtual_server_conf *c = fresh->lvs.services; c; c = c->next, pos++) {
+		const struct virtual_server_conf *old = pos < n ? by_place[pos] : NULL, **found;
+
+		if (!old || strcasecmp(old->name, c->name) != 0) {
+			const struct virtual_server_conf key = { .name = c->name }, *k = &key;
+
+			found = bsearch(&k, by_name, n, sizeof(*by_name), vs_name_cmp);
+			old = found ? *found : NULL;
+		}
+		c->unchanged = old && virtual_server_conf_same(old, c) ? old : NULL;
+	}
+	free(by_place);
+	free(by_name);
+	return 0;
+}
+
 struct virtual_server_conf *director_config_virtual_server(const struct director_config *cfg, const char *name)
 {
 	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next)

@@ -153,14 +153,16 @@ int director_config_load(const char *path, struct director_config **out, struct 
 void director_config_free(struct director_config *cfg);
 
 /* Load the file in a thread of its own, so that the loop goes on while it
- * is read (config_async.c). cb runs on the loop once it is read; it owns
- * cfg (NULL unless result is 0); diag holds every problem. */
+ * is read (config_async.c); with running (which must stay as it is until
+ * cb), its unchanged virtual servers are marked too. cb runs on the loop
+ * once it is read; it owns cfg (NULL unless result is 0); diag holds
+ * every problem. */
 struct config_load;
 struct evloop;
 typedef void (*config_load_cb)(struct director_config *cfg, int result, const struct ini_diag *diag,
 			       uint64_t read_ms, void *arg);
-int config_load_start(struct evloop *loop, const char *path, config_load_cb cb, void *arg,
-		      struct config_load **out);
+int config_load_start(struct evloop *loop, const char *path, const struct director_config *running,
+		      config_load_cb cb, void *arg, struct config_load **out);
 /* Forget a load in progress; waits for the thread to finish reading. */
 void config_load_cancel(struct config_load *l);
 /* director_config_free in a thread of its own (nothing may use cfg any

@@ -113,6 +113,10 @@ struct virtual_server_conf {
 	bool check_dynamic_weight;	/* script exit 2..255 sets weight exit-2 (keepalived's misc_dynamic) */
 	uint16_t agent_port;
 	uint64_t agent_interval_ms;	/* default: check_interval */
+	/* A reload's file only (director_config_mark_unchanged): the running
+	 * file's section of this name with these very settings, or NULL. Valid
+	 * while the running file is. */
+	const struct virtual_server_conf *unchanged;
 	struct virtual_server_conf *next;
 };
 
@@ -154,8 +158,13 @@ void real_server_conf_release(struct real_server_conf *rs);
 
 struct director_config;
 
-/* Same settings (compared as printed): a reload keeps its state. */
+/* Same name and settings (key by key): a reload keeps its state. */
 bool virtual_server_conf_same(const struct virtual_server_conf *a, const struct virtual_server_conf *b);
+/* After a reload's file is read, beside the loop (config_async.c): set
+ * `unchanged` of each of fresh's virtual servers whose section is the same
+ * as running's, so that the engine, on its loop, compares nothing. 0 or
+ * -ENOMEM (then nothing is marked, which is always right). */
+int director_config_mark_unchanged(struct director_config *fresh, const struct director_config *running);
 struct virtual_server_conf *director_config_virtual_server(const struct director_config *cfg, const char *name);
 
 /* For config.c: the keys of [virtual_server NAME], and the checks across

@@ -1297,17 +1297,28 @@ static void inherit_have(struct vs_rt *v, struct vs_rt **gone, size_t ngone)
 	}
 }
 
-/* A section the reload left as it was: the service goes on untouched;
- * only its pointers move to the new file's copy of the same settings (the
- * probes own their strings). */
-static bool vs_unchanged(struct vs_rt *v, const struct virtual_server_conf *c)
+/* A section the reload left as it was (marked while the file was read):
+ * the service goes on untouched; only its pointers move to the new file's
+ * copy of the same settings (the probes own their strings). */
+static struct vs_rt *take_unchanged(struct lvs_engine *e, size_t pos, const struct virtual_server_conf *c)
 {
-	if (v->nrs != c->real_servers.n || !virtual_server_conf_same(v->conf, c))
-		return false;
+	struct vs_rt *v = pos < e->nvs ? e->vs[pos] : NULL;
+
+	if (!c->unchanged)
+		return NULL;
+	if (!v || v->conf != c->unchanged) {
+		struct ipvs_service key;
+
+		virtual_server_key(c, &key);
+		v = find_key(e->sorted, e->nvs, &key);
+	}
+	if (!v || v->taken || v->conf != c->unchanged || v->nrs != c->real_servers.n)
+		return NULL;
+	v->taken = true;
 	v->conf = c;
 	for (size_t j = 0; j < v->nrs; j++)
 		v->rs[j].conf = &c->real_servers.items[j];
-	return true;
+	return v;
 }
 
 enum reload_fate { VS_UNCHANGED, VS_CHANGED, VS_NEW };
@@ -1326,11 +1337,11 @@ static int reload_services(struct lvs_engine *e, const struct director_config *c
 	int ret = 0;
 
 	for (const struct virtual_server_conf *c = cfg->lvs.services; c; c = c->next) {
-		struct vs_rt *v = take_old(e, n, c);
+		struct vs_rt *v = take_unchanged(e, n, c);
 
-		if (v && vs_unchanged(v, c)) {
+		if (v) {
 			fate[n] = VS_UNCHANGED;
-		} else if (v) {
+		} else if ((v = take_old(e, n, c))) {
 			int r = vs_reconf(e, v, c);
 
 			if (r < 0 && ret == 0)

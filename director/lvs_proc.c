@@ -124,7 +124,7 @@ static void reload(struct lvs_proc *p)
 		reload_reply(p, -EBUSY);
 		return;
 	}
-	if ((ret = config_load_start(p->loop, p->cfg->path, reload_read, p, &p->load)) < 0) {
+	if ((ret = config_load_start(p->loop, p->cfg->path, p->cfg, reload_read, p, &p->load)) < 0) {
 		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
 		reload_reply(p, ret);
 	}

@@ -777,7 +777,10 @@ int parent_main(struct director_config *cfg, bool do_detach)
 		if (ev_signal_add(p->loop, sigs[i], on_signal, p) < 0)
 			fatalx("signal handling");
 	open_control(p);
-	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep) - (cfg->vrrp_rt_priority == 0));
+	/* Without CAP_SYS_NICE to keep (a container, a unit that does not
+	 * grant it) the VRRP engine says so and runs at normal priority. */
+	ret = privdrop(cfg->user, keep,
+		       ARRAY_SIZE(keep) - (cfg->vrrp_rt_priority == 0 || !cap_is_effective(CAP_SYS_NICE)));
 	if (ret < 0)
 		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
 	start_engines(p);
