@@ -185,8 +185,8 @@ bench-lvs: all
 	@bench/lvs.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/dsrkit $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/dsrkit $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/rs-agent $(DESTDIR)$(SBINDIR)/rs-agent
 	install -m 0644 man/rs-agent.8 $(DESTDIR)$(MANDIR)/man8/rs-agent.8
 	install -m 0644 man/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5
@@ -198,6 +198,7 @@ install: all
 	install -m 0755 $(BUILD)/directord $(BUILD)/directorctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/directord.8 man/directorctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/director.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/dsrkit.7 $(DESTDIR)$(MANDIR)/man7/dsrkit.7
 	# Not copied to director.ini: it would bring VIPs up on this host's interfaces.
 	install -m 0644 director/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example
 	sed 's|@SBINDIR@|$(SBINDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service

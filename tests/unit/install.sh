@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# make install into scratch directories, without root: every file where it
+# belongs with its mode, the units' @SBINDIR@ substituted, the installed
+# example configurations accepted by the installed binaries (with their
+# commented-out keys too), the units' ExecStartPre and ExecReload command
+# lines run against the installed files, every installed man page rendered
+# by man -l without a warning, and systemd-analyze verify on the units.
+# No systemd manager is needed: the units are not started.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${BUILD:?}" && pwd)
+# make reads BUILD relative to the tree, as the rest of the suite gives it.
+case $BUILD in "$root"/*) MKBUILD=${BUILD#"$root"/} ;; *) MKBUILD=$BUILD ;; esac
+TMP=$(mktemp -d /tmp/dsrkit-install.XXXXXX)
+chmod 755 "$TMP"
+trap 'rm -rf "$TMP"' EXIT
+FAILED=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAILED=1; }
+skip() { echo "SKIP $*"; }
+
+# A make of its own: not the jobserver of a make that may be running us.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$root" BUILD="$MKBUILD" "$@"; }
+
+D=$TMP/destdir
+if mk install DESTDIR="$D" PREFIX=/usr >"$TMP/install.log" 2>&1; then
+	pass "make install DESTDIR=... PREFIX=/usr"
+else
+	fail "make install DESTDIR=... PREFIX=/usr: $(tail -20 "$TMP/install.log")"
+	exit 1
+fi
+
+# Under root (as in make check), install once more as an unprivileged user:
+# the target must not need root.
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+		mkdir "$TMP/unpriv" && chown nobody "$TMP/unpriv"
+		if setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env HOME="$TMP/unpriv" \
+			bash -c "$(declare -f mk); root='$root' MKBUILD='$MKBUILD' mk install DESTDIR='$TMP/unpriv/d' PREFIX=/usr" \
+			>"$TMP/unpriv.log" 2>&1 && [ -x "$TMP/unpriv/d/usr/sbin/directord" ]; then
+			pass "make install as an unprivileged user (nobody)"
+		else
+			fail "make install as nobody: $(tail -20 "$TMP/unpriv.log")"
+		fi
+	else
+		skip "make install as an unprivileged user: no setpriv or no user nobody to run it as"
+	fi
+else
+	pass "make install ran as uid $(id -u), not root"
+fi
+
+# Every file, nothing else, with its mode.
+expected="644 etc/dsrkit/director.ini.example
+644 etc/dsrkit/rs-agent.ini
+644 etc/dsrkit/rs-agent.ini.example
+644 lib/systemd/system/directord.service
+644 lib/systemd/system/rs-agent.service
+755 usr/sbin/directorctl
+755 usr/sbin/directord
+755 usr/sbin/rs-agent
+644 usr/share/man/man5/director.ini.5
+644 usr/share/man/man5/rs-agent.ini.5
+644 usr/share/man/man7/dsrkit.7
+644 usr/share/man/man8/directorctl.8
+644 usr/share/man/man8/directord.8
+644 usr/share/man/man8/rs-agent.8"
+got=$(cd "$D" && find . -type f -printf '%m %P\n' | LC_ALL=C sort -k2)
+if [ "$got" = "$expected" ]; then
+	pass "installed files and modes ($(wc -l <<<"$got") files)"
+else
+	fail "installed files and modes differ (- expected, + installed): $(diff <(echo "$expected") <(echo "$got") | grep '^[<>]' | tr '<>' '-+' | tr '\n' ' ')"
+fi
+if [ ! -e "$D/etc/dsrkit/director.ini" ]; then
+	pass "no director.ini installed (it would bring VIPs up)"
+else
+	fail "director.ini installed"
+fi
+bad_dirs=$(cd "$D" && find . -type d ! -perm 755 -printf '%m %P\n')
+if [ -z "$bad_dirs" ]; then pass "directories are mode 0755"; else fail "directories not 0755: $bad_dirs"; fi
+# A second install keeps an edited rs-agent.ini.
+echo "; edited" >>"$D/etc/dsrkit/rs-agent.ini"
+if mk install DESTDIR="$D" PREFIX=/usr >"$TMP/install2.log" 2>&1 && grep -q '^; edited$' "$D/etc/dsrkit/rs-agent.ini"; then
+	pass "a second make install keeps an existing rs-agent.ini"
+else
+	fail "a second make install: $(tail -5 "$TMP/install2.log"), rs-agent.ini edited line kept: $(grep -c '^; edited$' "$D/etc/dsrkit/rs-agent.ini")"
+fi
+
+# The units: @SBINDIR@ replaced, every command an installed binary.
+for u in directord rs-agent; do
+	f=$D/lib/systemd/system/$u.service
+	if grep -q '@[A-Z_]*@' "$f"; then
+		fail "$u.service: unsubstituted: $(grep '@[A-Z_]*@' "$f" | tr '\n' ' ')"
+		continue
+	fi
+	ok=1
+	while read -r cmd; do
+		case $cmd in /usr/sbin/*) [ -x "$D$cmd" ] || { ok=0; fail "$u.service: $cmd is not installed"; } ;;
+		*) ok=0; fail "$u.service: command $cmd is not in /usr/sbin" ;; esac
+	done < <(sed -n 's/^Exec[A-Za-z]*=\([^ ]*\).*/\1/p' "$f")
+	n=$(grep -c '^Exec[A-Za-z]*=/usr/sbin/' "$f")
+	[ $ok = 1 ] && [ "$n" -ge 3 ] && pass "$u.service: @SBINDIR@ substituted, $n commands in /usr/sbin, all installed"
+	[ "$n" -ge 3 ] || fail "$u.service: $n Exec lines with /usr/sbin (want ExecStartPre, ExecStart, ExecReload)"
+done
+
+# The installed examples pass the installed binaries' -t.
+check_ok() {	# check_ok DESC cmd...
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1); rc=$?
+	if [ $rc = 0 ] && [ "$out" = "configuration OK" ]; then pass "$desc"; else fail "$desc: exit $rc: $out"; fi
+}
+check_ok "installed director.ini.example passes directord -t" "$D/usr/sbin/directord" -t -f "$D/etc/dsrkit/director.ini.example"
+check_ok "installed rs-agent.ini.example passes rs-agent -t" "$D/usr/sbin/rs-agent" -t -f "$D/etc/dsrkit/rs-agent.ini.example"
+check_ok "installed rs-agent.ini passes rs-agent -t" "$D/usr/sbin/rs-agent" -t -f "$D/etc/dsrkit/rs-agent.ini"
+# The keys the examples leave commented out are valid once uncommented:
+# the virtual server of director.ini.example (with its real_servers list,
+# not the real_server lines offered instead), every key of rs-agent's.
+sed '/^;\[virtual_server /,$ { /^;real_server = /b; s/^;\(\[\|[a-z_]* = \)/\1/ }' \
+	"$D/etc/dsrkit/director.ini.example" >"$TMP/director-vs.ini"
+chmod 644 "$TMP/director-vs.ini"
+if grep -q '^\[virtual_server ' "$TMP/director-vs.ini"; then
+	check_ok "director.ini.example with its virtual server uncommented passes -t" \
+		"$D/usr/sbin/directord" -t -f "$TMP/director-vs.ini"
+else
+	fail "director.ini.example has no commented [virtual_server] section to try"
+fi
+sed 's/^;\([a-z_]* = \)/\1/' "$D/etc/dsrkit/rs-agent.ini.example" >"$TMP/rs-agent-all.ini"
+chmod 644 "$TMP/rs-agent-all.ini"
+check_ok "rs-agent.ini.example with every key uncommented passes -t" \
+	"$D/usr/sbin/rs-agent" -t -f "$TMP/rs-agent-all.ini"
+
+# A unit's command line, with the paths of the installed tree: /usr/sbin/X
+# is $D/usr/sbin/X; a file under /etc is the installed one, or its
+# .example when only that is installed (director.ini).
+unit_cmd() {	# unit_cmd UNIT KEY -> words in the array CMD
+	local line w
+	line=$(sed -n "s/^$2=//p" "$D/lib/systemd/system/$1.service")
+	CMD=()
+	for w in $line; do
+		if [ "${w#/}" != "$w" ] && [ -e "$D$w" ]; then w=$D$w
+		elif [ "${w#/}" != "$w" ] && [ -e "$D$w.example" ]; then w=$D$w.example
+		fi
+		CMD+=("$w")
+	done
+	[ ${#CMD[@]} -gt 0 ]
+}
+for u in directord rs-agent; do
+	if unit_cmd "$u" ExecStartPre; then
+		check_ok "$u.service ExecStartPre (${CMD[*]#"$D"}) on the installed file" "${CMD[@]}"
+	else
+		fail "$u.service has no ExecStartPre"
+	fi
+done
+
+# ExecReload against a daemon that does not run: a clear error and exit 1,
+# not a crash or a hang. The configuration is the installed one with its
+# control socket moved into $TMP, so that no daemon of this host is asked.
+python_stale_socket() {	# bind a unix socket and leave it behind, unlistened
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' "$1"
+}
+for u in directord rs-agent; do
+	if ! unit_cmd "$u" ExecReload; then fail "$u.service has no ExecReload"; continue; fi
+	file=
+	for ((i = 0; i < ${#CMD[@]}; i++)); do [ "${CMD[$i]}" = -f ] && file=${CMD[$((i + 1))]} && fidx=$((i + 1)); done
+	if [ -z "$file" ]; then fail "$u.service ExecReload has no -f FILE: ${CMD[*]}"; continue; fi
+	sock=$TMP/$u-reload.sock
+	sed "s|^;control_socket = .*|control_socket = $sock|" "$file" >"$TMP/$u-reload.ini"
+	chmod 644 "$TMP/$u-reload.ini"
+	if ! grep -q "^control_socket = $sock\$" "$TMP/$u-reload.ini"; then
+		fail "$u: no ';control_socket =' line in $file to point elsewhere"
+		continue
+	fi
+	CMD[$fidx]=$TMP/$u-reload.ini
+	for kind in missing stale; do
+		rm -f "$sock"
+		want="No such file or directory"
+		if [ $kind = stale ]; then
+			command -v python3 >/dev/null || { skip "$u.service ExecReload with a stale socket: no python3 to make one"; continue; }
+			python_stale_socket "$sock" || { fail "$u: could not make a stale socket"; continue; }
+			want="Connection refused"
+		fi
+		out=$(timeout 10 "${CMD[@]}" 2>&1); rc=$?
+		if [ $rc = 1 ] && grep -qF "$sock" <<<"$out" && grep -qF "$want" <<<"$out"; then
+			pass "$u.service ExecReload, no daemon ($kind socket): exit 1, '$out'"
+		else
+			fail "$u.service ExecReload, no daemon ($kind socket): exit $rc (want 1, naming $sock: $want): $out"
+		fi
+	done
+done
+
+# Every installed man page renders without a warning.
+if command -v man >/dev/null; then
+	for f in "$D"/usr/share/man/man*/*; do
+		out=$(MANWIDTH=80 man --warnings=w -l "$f" 2>"$TMP/man.err"); rc=$?
+		if [ $rc = 0 ] && [ ! -s "$TMP/man.err" ] && [ -n "$out" ]; then
+			pass "man -l ${f#"$D"/usr/share/man/}: no warnings"
+		else
+			fail "man -l ${f#"$D"/usr/share/man/}: exit $rc: $(head -5 "$TMP/man.err")"
+		fi
+	done
+else
+	skip "man -l of the installed pages: man is not installed"
+fi
+
+# systemd-analyze verify needs the units' programs at the paths they name
+# and finds Documentation= pages through man, so it checks an install of
+# its own, to a prefix without DESTDIR, where both are where the units say.
+if command -v systemd-analyze >/dev/null; then
+	P=$TMP/prefix
+	if mk install DESTDIR= PREFIX="$P" SYSCONFDIR="$P/etc" UNITDIR="$P/lib/systemd/system" >"$TMP/install3.log" 2>&1; then
+		for u in directord rs-agent; do
+			out=$(cd "$TMP" && MANPATH=$P/share/man systemd-analyze verify "$P/lib/systemd/system/$u.service" 2>&1); rc=$?
+			if [ $rc = 0 ] && [ -z "$out" ]; then
+				pass "systemd-analyze verify $u.service (commands and man pages found)"
+			else
+				fail "systemd-analyze verify $u.service: exit $rc: $out"
+			fi
+		done
+	else
+		fail "make install PREFIX=$P for systemd-analyze: $(tail -5 "$TMP/install3.log")"
+	fi
+else
+	skip "systemd-analyze verify of the units: systemd-analyze is not installed"
+fi
+exit $FAILED
