@@ -103,6 +103,7 @@ enum vrrp_action {
 	VRRP_ACT_BECOME_MASTER = 1 << 2, /* add the VIPs, start gratuitous ARP/NA */
 	VRRP_ACT_SEND_ADVERT = 1 << 3,	/* send an advert with the current priority */
 	VRRP_ACT_STATE_CHANGED = 1 << 4, /* run notify scripts, tell the parent */
+	VRRP_ACT_REANNOUNCE = 1 << 5,	/* gratuitous ARP/NA again, as on becoming master */
 };
 
 struct vrrp_fsm {
@@ -123,6 +124,7 @@ struct vrrp_fsm {
 	uint64_t transitions;
 	uint64_t became_master;
 	uint64_t split_brain;		/* adverts from another master while master */
+	uint64_t split_brain_last_ms;	/* the last of them: a new episode re-announces */
 	uint64_t prio0_received;
 	uint64_t preempted_lower;	/* lower-priority adverts discarded to preempt */
 };

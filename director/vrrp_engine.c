@@ -568,6 +568,10 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions)
 	}
 	if (actions & VRRP_ACT_SEND_ADVERT)
 		send_advert(in, in->fsm.priority);
+	if ((actions & VRRP_ACT_REANNOUNCE) && in->fsm.state == VRRP_STATE_MASTER) {
+		log_info("vrrp %s: another master was seen: announcing the addresses again", in->conf->name);
+		garp_start(in);
+	}
 	if (actions & VRRP_ACT_STATE_CHANGED) {
 		in->last_change = wall_time();
 		if (group_joins_master(in)) {

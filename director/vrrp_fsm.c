@@ -243,8 +243,22 @@ static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 		arm_master_down(f, now_ms);
 		return act;
 	}
+	/* Another master that should yield to us: it took the VIPs and told
+	 * the LAN so (a link or the multicast between us was cut). It stands
+	 * down on our advert, sent now rather than at the next interval; and
+	 * the hosts its announcements reached must hear ours again, or they
+	 * go on sending to it until their ARP or neighbour entries expire.
+	 * Once an episode: the first such advert after a quiet
+	 * Master_Down_Interval. */
 	f->split_brain++;
-	return 0;
+	act = 0;
+	if (f->split_brain == 1 || now_ms - f->split_brain_last_ms >= vrrp_master_down_ms(f->conf.version,
+				f->priority, f->conf.interval_cs)) {
+		arm_adver_timer(f, now_ms);
+		act = VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE;
+	}
+	f->split_brain_last_ms = now_ms;
+	return act;
 }
 
 /* ---- events ---- */

@@ -412,11 +412,14 @@ TEST(test_master_equal_priority_address_tiebreak_v4)
 	struct ipaddr greater_but_lower = ip("192.0.2.201");
 	uint64_t t = make_master(&f, 100);	/* primary 192.0.2.10 */
 
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &smaller, t + 100), 0);
+	/* The first discard answers at once and announces again; the next,
+	 * in the same episode, changes nothing. */
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &smaller, t + 100),
+		     VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
 	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 99, 100), &greater_but_lower, t + 200), 0);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
-	CHECK_EQ_INT(f.adver_due_ms, t + 1000);	/* discards change nothing */
+	CHECK_EQ_INT(f.adver_due_ms, t + 1100);
 	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &greater, t + 300), ACT_YIELD);
 	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
 	CHECK(ipaddr_equal(&f.master_addr, &greater));
@@ -434,7 +437,8 @@ TEST(test_master_equal_priority_address_tiebreak_v6)
 	vrrp_fsm_startup(&f, T0);
 	vrrp_fsm_timeout(&f, T0 + 3610);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &smaller, T0 + 4000), 0);
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &smaller, T0 + 4000),
+		     VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
 	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &greater, T0 + 4100), ACT_YIELD);
 	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
@@ -447,11 +451,35 @@ TEST(test_split_brain_counted)
 	uint64_t t = make_master(&f, 200);
 
 	for (int i = 0; i < 3; i++)
-		CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 100 * (uint64_t)i), 0);
+		CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 100 * (uint64_t)i),
+			     i == 0 ? VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE : 0);
 	vrrp_fsm_receive(&f, advert(3, VRRP_PRIO_STOP, 100), &peer, t + 500);
 	CHECK_EQ_INT(f.split_brain, 3);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
 	CHECK_EQ_INT(f.transitions, 2);
+}
+
+/* A split brain healed (a cut link back): the other master took the VIPs
+ * and announced them; ours must be announced again, once per episode,
+ * an episode being adverts with less than Master_Down_Interval between
+ * them (priority 200 at 1 s: 3.219 s). */
+TEST(test_split_brain_reannounces_once_per_episode)
+{
+	struct vrrp_fsm f;
+	struct ipaddr peer = ip("192.0.2.2");
+	uint64_t t = make_master(&f, 200);
+	const unsigned again = VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE;
+
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 10), again);
+	CHECK_EQ_INT(f.adver_due_ms, t + 1010);	/* the advert went now */
+	for (uint64_t i = 1; i <= 5; i++)
+		CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 10 + 1000 * i), 0);
+	/* quiet for less than Master_Down: the same episode */
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 5010 + 3100), 0);
+	/* quiet for longer: a new one */
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 8110 + 3300), again);
+	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
+	CHECK_EQ_INT(f.split_brain, 8);
 }
 
 /* ---- fault, shutdown, tracking, sync groups ---- */
@@ -927,7 +955,7 @@ TEST_MAIN(
 	T(test_master_yields_to_higher_priority),
 	T(test_master_equal_priority_address_tiebreak_v4),
 	T(test_master_equal_priority_address_tiebreak_v6),
-	T(test_split_brain_counted),
+	T(test_split_brain_counted), T(test_split_brain_reannounces_once_per_episode),
 	T(test_fault_from_master_and_recovery),
 	T(test_fault_recovery_owner_and_preempt_delay),
 	T(test_fault_before_startup),

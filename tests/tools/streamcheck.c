@@ -1,0 +1,293 @@
+/* A long-lived TCP stream whose every byte is checked, for failover tests.
+ *
+ *   streamcheck serve PORT
+ *	echo server on every address (a real server holds the VIP on lo):
+ *	any number of clients, everything sent back as it came.
+ *   streamcheck client HOST PORT LOG [SECONDS]
+ *	sends a known byte sequence (1 KiB every 10 ms) and checks each byte
+ *	of the echo against it. LOG gets a line every second ("progress
+ *	T_MS SENT RECEIVED"), one for every pause in the echo longer than
+ *	50 ms ("stall START_MS DURATION_MS", wall clock), and at the end
+ *	"done sent=S received=R lost=L max_stall_ms=M error=E". The client
+ *	stops sending when LOG.stop exists (or after SECONDS, default 900),
+ *	waits up to 30 s for the rest of the echo, and exits 0 only when every
+ *	byte came back as sent on the one connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK 1024
+#define SEND_EVERY_MS 10
+#define STALL_MS 50
+#define DRAIN_MS 30000
+#define MAX_CLIENTS 64
+
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* The byte at offset i of the stream: not periodic within a window a
+ * duplicate or a skipped segment could hide in. */
+static uint8_t pattern(uint64_t i)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15ull;
+
+	return (uint8_t)(x >> 56 ^ i >> 10);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: streamcheck serve PORT | client HOST PORT LOG [SECONDS]\n");
+	return 2;
+}
+
+/* ---- the echo server ---- */
+
+static int serve(const char *port_text)
+{
+	struct pollfd fds[MAX_CLIENTS + 1];
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	int one = 1, zero = 0, n = 1;
+	char buf[65536];
+
+	sa.sin6_port = htons((uint16_t)atoi(port_text));
+	fds[0].fd = socket(AF_INET6, SOCK_STREAM, 0);
+	fds[0].events = POLLIN;
+	if (fds[0].fd < 0 || setsockopt(fds[0].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fds[0].fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0 ||
+	    bind(fds[0].fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fds[0].fd, 16) < 0) {
+		perror("streamcheck serve");
+		return 1;
+	}
+	for (;;) {
+		if (poll(fds, (nfds_t)n, -1) < 0 && errno != EINTR)
+			return 1;
+		if ((fds[0].revents & POLLIN) && n <= MAX_CLIENTS) {
+			int c = accept(fds[0].fd, NULL, NULL);
+
+			if (c >= 0) {
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				fds[n].fd = c;
+				fds[n++].events = POLLIN;
+			}
+		}
+		for (int i = 1; i < n; i++) {
+			ssize_t got;
+
+			if (!fds[i].revents)
+				continue;
+			got = read(fds[i].fd, buf, sizeof(buf));
+			/* Blocking writes: a client reads its echo. */
+			for (ssize_t off = 0; got > 0 && off < got;) {
+				ssize_t w = write(fds[i].fd, buf + off, (size_t)(got - off));
+
+				if (w <= 0) {
+					got = 0;
+					break;
+				}
+				off += w;
+			}
+			if (got <= 0 && !(got < 0 && errno == EINTR)) {
+				close(fds[i].fd);
+				fds[i--] = fds[--n];
+			}
+		}
+	}
+}
+
+/* ---- the client ---- */
+
+struct client {
+	FILE *log;
+	uint64_t sent, received;
+	uint64_t last_rx_ms, last_rx_wall;
+	uint64_t max_stall_ms;
+	char error[160];
+};
+
+static void fail(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+}
+
+static int dial(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	int fd, one = 1;
+
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	fd = socket(res->ai_family, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0) {
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+	}
+	return fd;
+}
+
+static void note_rx(struct client *c)
+{
+	uint64_t now = mono_ms(), gap = now - c->last_rx_ms;
+
+	if (gap > STALL_MS)
+		fprintf(c->log, "stall %llu %llu\n", (unsigned long long)c->last_rx_wall, (unsigned long long)gap);
+	if (gap > c->max_stall_ms)
+		c->max_stall_ms = gap;
+	c->last_rx_ms = now;
+	c->last_rx_wall = wall_ms();
+}
+
+/* Read and check what is there; false on a broken connection. */
+static bool receive(struct client *c, int fd)
+{
+	uint8_t buf[16384];
+
+	for (;;) {
+		ssize_t got = read(fd, buf, sizeof(buf));
+
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return true;
+		if (got <= 0) {
+			fail(c, got == 0 ? "the peer closed the connection" : "read: %s", strerror(errno));
+			return false;
+		}
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] != pattern(c->received + (uint64_t)i)) {
+				fail(c, "byte %llu differs", (unsigned long long)(c->received + (uint64_t)i));
+				return false;
+			}
+		}
+		if (c->received + (uint64_t)got > c->sent) {
+			fail(c, "more came back than was sent");
+			return false;
+		}
+		c->received += (uint64_t)got;
+		note_rx(c);
+	}
+}
+
+static bool send_chunk(struct client *c, int fd)
+{
+	uint8_t buf[CHUNK];
+	ssize_t w;
+
+	for (size_t i = 0; i < CHUNK; i++)
+		buf[i] = pattern(c->sent + i);
+	w = write(fd, buf, sizeof(buf));
+	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;	/* the send buffer is full (the path is down): later */
+	if (w < 0) {
+		fail(c, "write: %s", strerror(errno));
+		return false;
+	}
+	c->sent += (uint64_t)w;
+	return true;
+}
+
+static int client(const char *host, const char *port, const char *log_path, const char *secs_text)
+{
+	struct client c = { 0 };
+	char stop_path[4096];
+	uint64_t start = mono_ms(), limit = (secs_text ? strtoull(secs_text, NULL, 10) : 900) * 1000;
+	uint64_t next_send = start, next_report = start + 1000, drain_until = 0;
+	struct stat st;
+	int fd;
+
+	snprintf(stop_path, sizeof(stop_path), "%s.stop", log_path);
+	if (!(c.log = fopen(log_path, "a")))
+		return 1;
+	setvbuf(c.log, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if ((fd = dial(host, port)) < 0) {
+		fprintf(c.log, "done sent=0 received=0 lost=0 max_stall_ms=0 error=connect\n");
+		return 1;
+	}
+	fprintf(c.log, "connected\n");
+	c.last_rx_ms = mono_ms();
+	c.last_rx_wall = wall_ms();
+	while (!c.error[0]) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = mono_ms();
+
+		if (!drain_until && (stat(stop_path, &st) == 0 || now - start >= limit))
+			drain_until = now + DRAIN_MS;
+		if (drain_until && c.received == c.sent)
+			break;
+		if (drain_until && now >= drain_until) {
+			fail(&c, "the echo of %llu bytes did not come back", (unsigned long long)(c.sent - c.received));
+			break;
+		}
+		if (!drain_until && now >= next_send) {
+			if (!send_chunk(&c, fd))
+				break;
+			next_send += SEND_EVERY_MS;
+			if (next_send < now)
+				next_send = now;	/* no burst to catch up after a stall */
+		}
+		if (now >= next_report) {
+			fprintf(c.log, "progress %llu %llu %llu\n", (unsigned long long)(now - start),
+				(unsigned long long)c.sent, (unsigned long long)c.received);
+			next_report += 1000;
+		}
+		if (poll(&p, 1, SEND_EVERY_MS) > 0 && !receive(&c, fd))
+			break;
+	}
+	/* The time since the last byte counts as a stall too. */
+	if (c.received != c.sent && mono_ms() - c.last_rx_ms > c.max_stall_ms)
+		c.max_stall_ms = mono_ms() - c.last_rx_ms;
+	fprintf(c.log, "done sent=%llu received=%llu lost=%llu max_stall_ms=%llu error=%s\n",
+		(unsigned long long)c.sent, (unsigned long long)c.received,
+		(unsigned long long)(c.sent - c.received), (unsigned long long)c.max_stall_ms,
+		c.error[0] ? c.error : "none");
+	close(fd);
+	return c.error[0] || c.received != c.sent;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "serve") == 0)
+		return serve(argv[2]);
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "client") == 0)
+		return client(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+	return usage();
+}
