@@ -107,6 +107,7 @@ struct lvs_engine {
 	struct sync_rt {
 		struct ev_timer timer;	/* settling at start, then retries */
 		bool settled;		/* the state is known, or was waited for */
+		bool applied;		/* once: what this engine found is logged */
 		int err;		/* the last failure, 0: none */
 		char err_what[32];	/* what failed: "starting master", ... */
 	} sync;
@@ -1143,7 +1144,7 @@ static void sync_apply(struct lvs_engine *e, const struct lvs_config *prev, cons
 			return;
 		}
 		log_info("ipvs: sync daemon: %s (%s)", ipvs_daemon_text(&want, text, sizeof(text)), reason);
-	} else if (has_want && why && (strcmp(why, "start") == 0 || strcmp(why, "reload") == 0)) {
+	} else if (has_want && (!e->sync.applied || (why && strcmp(why, "reload") == 0))) {
 		log_info("ipvs: sync daemon: %s already runs as wanted: left as it is (%s)",
 			 ipvs_daemon_text(&want, text, sizeof(text)), reason);
 	} else if (has_want) {
@@ -1151,6 +1152,7 @@ static void sync_apply(struct lvs_engine *e, const struct lvs_config *prev, cons
 	}
 	if (e->sync.err)
 		log_info("ipvs: sync daemon: in step again");
+	e->sync.applied = true;
 	e->sync.err = 0;
 	e->sync.err_what[0] = '\0';
 }
