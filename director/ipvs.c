@@ -952,7 +952,8 @@ int ipvs_daemons(struct ipvs *v, ipvs_daemon_cb cb, void *arg)
 
 struct config_ctx {
 	struct ipvs_timeouts *t;
-	bool got;
+	bool seen;			/* a reply came: its ack follows */
+	bool got;			/* ... and it decoded */
 	int err;
 };
 
@@ -961,6 +962,7 @@ static int config_reply(struct nl_msg *msg, void *arg)
 	struct config_ctx *c = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 
+	c->seen = true;
 	if (!genlmsg_valid_hdr(h, 0)) {
 		c->err = -EPROTO;
 		return NL_STOP;
@@ -995,7 +997,8 @@ int ipvs_timeouts_get(struct ipvs *v, struct ipvs_timeouts *t)
 	if (nle >= 0)
 		nle = nl_recvmsgs(v->sk, cb);
 	nl_cb_put(cb);
-	if (nle >= 0 && c.got)
+	/* Even a reply that does not decode has its ack to read. */
+	if (nle >= 0 && c.seen)
 		nle = nl_wait_for_ack(v->sk);
 	if (nle < 0)
 		return result(v, nle);

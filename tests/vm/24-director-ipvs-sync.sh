@@ -11,7 +11,9 @@
 # engine: the parent restarts it and the daemon is untouched (same kernel
 # thread, nothing stopped or started). A reload with another sync id
 # restarts lb's daemon with it; a reload without the ipvs_sync_* keys
-# stops it. lb's timeouts are read back as configured.
+# stops it. lb's timeouts are read back as configured. directord stopped
+# with ipvs_on_stop = keep leaves its daemon running (the next start
+# finds it as wanted); with remove it stops it.
 . "$(dirname "$0")/director-vm-lib.sh"
 
 need_ipvs
@@ -36,7 +38,7 @@ sync_threads() { ps -e -o pid=,comm= | awk '$2 ~ /^ipvs-[mb]:/ { print $1, $2 }'
 # VRRP every second, as test 21: a busy TCG VM must not cause takeovers.
 director_conf() {	# director_conf TAG PRIORITY [global line...]
 	local tag=$1 prio=$2; shift 2
-	dconf "$TMP/$tag.ini" "$tag" "ipvs_on_stop = keep" "$@" \
+	dconf "$TMP/$tag.ini" "$tag" "ipvs_on_stop = ${ON_STOP:-keep}" "$@" \
 		"[vrrp VI_1]" "interface = eth0" "virtual_router_id = 51" "priority = $prio" \
 		"advert_interval = 1s" "virtual_ipaddress = $VIP/24" "
 [virtual_server stream]
@@ -119,4 +121,17 @@ check "reload without the ipvs_sync_* keys" ctl lb reload
 check "lb runs no sync daemon now ($(daemons "$NS_lb"))" wait_gently 15 daemons_are "$NS_lb" none
 check "lb2 still runs its backup daemon" daemons_are "$NS_lb2" "backup eth0 51"
 grep -E 'ipvs: sync daemon' "$TMP/lb.log" | tail -3 | sed 's/^/    lb: /'
+
+# --- directord stopped: keep leaves the daemon, remove stops it ---
+check "lb2 stops (ipvs_on_stop = keep)" stop_dir lb2 TERM
+check "... its backup daemon still runs ($(daemons "$NS_lb2"))" daemons_are "$NS_lb2" "backup eth0 51"
+mv "$TMP/lb2.log" "$TMP/lb2-1.log"
+ON_STOP=remove director_conf lb2 100 "${SYNC[@]}"
+start_dir "$NS_lb2" lb2 "$TMP/lb2.ini" || { fail "directord lb2 starts again"; dfinish; }
+check "lb2 starts as VRRP backup" wait_gently 20 vmaster lb2 VI_1 BACKUP
+left_alone2() { grep -q 'ipvs: sync daemon: backup on eth0, sync id 51.* already runs as wanted: left as it is' "$TMP/lb2.log"; }
+check "the new lb2 finds its backup daemon as wanted and leaves it" wait_gently 20 left_alone2
+check "lb2 stops (ipvs_on_stop = remove)" stop_dir lb2 TERM
+check "... and its daemon is stopped ($(daemons "$NS_lb2"))" daemons_are "$NS_lb2" none
+check "... as its log says" grep -q 'ipvs_on_stop = remove: sync daemon stopped (backup on eth0, sync id 51' "$TMP/lb2.log"
 dfinish
