@@ -1167,13 +1167,6 @@ static void check_unique_services(struct vs_ctx *c)
 
 #define GERR(c, key, ...) ini_doc_error((c)->diag, (c)->doc, "global", (key), __VA_ARGS__)
 
-static bool group_multicast(const struct ipaddr *g)
-{
-	if (g->family == AF_INET)
-		return (ntohl(g->u.v4.s_addr) & 0xf0000000u) == 0xe0000000u;
-	return g->u.bytes[0] == 0xff;
-}
-
 /* The keys that mean nothing without an interface, when given. */
 static void check_sync_unused(struct vs_ctx *c)
 {
@@ -1217,7 +1210,7 @@ static void check_sync(struct vs_ctx *c)
 		sc->sync_id.set = true;
 		sc->sync_id.value = followed_vrid(c->cfg, sc->follow);
 	}
-	if (sc->group.family && (sc->group.has_prefix || !group_multicast(&sc->group)))
+	if (sc->group.family && (sc->group.has_prefix || !ipvs_group_is_multicast(&sc->group)))
 		GERR(c, "ipvs_sync_group", "%s is not a multicast address (224.0.0.0/4 or ff00::/8)",
 		     ipaddr_ntop(&sc->group, a, sizeof(a)));
 }

@@ -769,8 +769,7 @@ static const struct nla_policy config_policy[IPVS_CMD_ATTR_MAX + 1] = {
 	[IPVS_CMD_ATTR_TIMEOUT_UDP] = { .type = NLA_U32 },
 };
 
-/* A multicast group, as the kernel would take it. */
-static bool group_is_multicast(const struct ipaddr *g)
+bool ipvs_group_is_multicast(const struct ipaddr *g)
 {
 	if (g->family == AF_INET)
 		return (ntohl(g->u.v4.s_addr) & 0xf0000000u) == 0xe0000000u;
@@ -805,7 +804,7 @@ int ipvs_daemon_decode(const void *data, size_t len, struct ipvs_daemon *d)
 		d->group.prefixlen = 128;
 		memcpy(d->group.u.bytes, nla_data(tb[IPVS_DAEMON_ATTR_MCAST_GROUP6]), 16);
 	}
-	if (d->group.family && !group_is_multicast(&d->group))
+	if (d->group.family && !ipvs_group_is_multicast(&d->group))
 		return -EINVAL;
 	if (tb[IPVS_DAEMON_ATTR_MCAST_PORT])
 		d->port = nla_get_u16(tb[IPVS_DAEMON_ATTR_MCAST_PORT]);

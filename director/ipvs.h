@@ -123,6 +123,8 @@ const char *ipvs_daemon_strerror(int err);
 /* Does the running daemon do what want asks? The kernel's defaults stand
  * for want's unset fields; a maxlen left unset takes whatever runs. */
 bool ipvs_daemon_same(const struct ipvs_daemon *want, const struct ipvs_daemon *running);
+/* A group the kernel takes: 224.0.0.0/4 or ff00::/8. */
+bool ipvs_group_is_multicast(const struct ipaddr *g);
 /* "master on eth1, sync id 51, group 224.0.0.81:8848, ttl 1". */
 const char *ipvs_daemon_text(const struct ipvs_daemon *d, char *buf, size_t size);
 
