@@ -44,6 +44,21 @@ static const struct ini_key global_keys[] = {
 	{ "ipvs_on_stop", &ini_type_enum, G(lvs.on_stop), 0, 0, "keep", false, ipvs_on_stop },
 	{ "ipvs_reconcile_interval", &ini_type_duration, G(lvs.reconcile_interval_ms), 0, 86400000, "0s", false,
 	  NULL },
+	/* The sync daemon; checked across keys in config_lvs.c. */
+	{ "ipvs_sync_interface", &ini_type_string, G(lvs.sync.interface), 0, 0, NULL, false, NULL },
+	{ "ipvs_sync_follow", &ini_type_string, G(lvs.sync.follow), 0, 0, NULL, false, NULL },
+	{ "ipvs_sync_id", &opt_uint_type, G(lvs.sync.sync_id), 0, 255, NULL, false, NULL },
+	{ "ipvs_sync_group", &ini_type_ipaddr, G(lvs.sync.group), 0, 0, NULL, false, NULL },
+	{ "ipvs_sync_port", &ini_type_uint, G(lvs.sync.port), 1, 65535, "8848", false, NULL },
+	{ "ipvs_sync_ttl", &ini_type_uint, G(lvs.sync.ttl), 1, 255, "1", false, NULL },
+	{ "ipvs_sync_maxlen", &opt_uint_type, G(lvs.sync.maxlen), LVS_SYNC_MAXLEN_MIN, LVS_SYNC_MAXLEN_MAX, NULL,
+	  false, NULL },
+	/* The kernel keeps timeouts in jiffies of an int: at most INT_MAX / HZ
+	 * seconds, and HZ may be 1000. */
+	{ "ipvs_timeout_tcp", &ini_type_duration, G(lvs.timeouts.tcp_ms), 0, LVS_TIMEOUT_MAX_MS, "0s", false, NULL },
+	{ "ipvs_timeout_tcp_fin", &ini_type_duration, G(lvs.timeouts.tcp_fin_ms), 0, LVS_TIMEOUT_MAX_MS, "0s", false,
+	  NULL },
+	{ "ipvs_timeout_udp", &ini_type_duration, G(lvs.timeouts.udp_ms), 0, LVS_TIMEOUT_MAX_MS, "0s", false, NULL },
 	END,
 };
 
@@ -394,7 +409,7 @@ static void check_all(struct check_ctx *c)
 {
 	check_global(c);
 	check_track_scripts(c);
-	if (c->cfg->ninstances == 0 && c->cfg->lvs.nservices == 0)
+	if (c->cfg->ninstances == 0 && !lvs_config_wanted(&c->cfg->lvs))
 		ERR(c, NULL, NULL, "no [vrrp NAME] or [virtual_server NAME] section: nothing to do");
 	if (c->cfg->ninstances > DIR_MAX_INSTANCES)
 		ERR(c, NULL, NULL, "%zu VRRP instances, at most %d", c->cfg->ninstances, DIR_MAX_INSTANCES);

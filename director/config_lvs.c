@@ -883,6 +883,31 @@ static const struct ini_type real_server_line_type = {
 	.print_item = rs_line_print, .equal = rs_list_shared,
 };
 
+/* A number that may be absent: printed only when given (or filled in). */
+static int opt_uint_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct opt_uint *o = field;
+	long long v;
+	int ret = parse_int_range(value, key->min, key->max, &v, err);
+
+	if (ret == 0) {
+		o->set = true;
+		o->value = (unsigned)v;
+	}
+	return ret;
+}
+
+static void opt_uint_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct opt_uint *o = field;
+
+	(void)key;
+	if (o->set)
+		sb_printf(out, "%u", o->value);
+}
+
+const struct ini_type opt_uint_type = { .name = "number", .parse = opt_uint_parse, .print = opt_uint_print };
+
 /* ---- the keys ---- */
 
 #define END { NULL, NULL, 0, 0, 0, NULL, false, NULL }
@@ -1208,9 +1233,109 @@ static void check_unique_services(struct vs_ctx *c)
 	free(slots);
 }
 
+/* ---- [global] ipvs_sync_* and ipvs_timeout_* ---- */
+
+#define GERR(c, key, ...) ini_doc_error((c)->diag, (c)->doc, "global", (key), __VA_ARGS__)
+
+/* The keys that mean nothing without an interface, when given. */
+static void check_sync_unused(struct vs_ctx *c)
+{
+	static const char *const keys[] = { "ipvs_sync_follow", "ipvs_sync_id", "ipvs_sync_group", "ipvs_sync_maxlen" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (ini_doc_line(c->doc, "global", keys[i]))
+			GERR(c, keys[i], "only with ipvs_sync_interface (no sync daemon runs without one)");
+}
+
+/* The followed instance's virtual_router_id (a sync group's first
+ * instance's), as keepalived takes its sync id; 0 when there is none. */
+static unsigned followed_vrid(const struct director_config *cfg, const char *follow)
+{
+	const struct vrrp_conf *v = director_config_instance(cfg, follow);
+
+	for (const struct sync_group_conf *g = cfg->sync_groups; !v && g; g = g->next)
+		if (strcasecmp(g->name, follow) == 0 && g->instances.n)
+			v = director_config_instance(cfg, g->instances.items[0]);
+	return v ? v->vrid : 0;
+}
+
+static void check_sync(struct vs_ctx *c)
+{
+	struct lvs_sync_conf *sc = &c->cfg->lvs.sync;
+	char a[INET6_ADDRSTRLEN];
+
+	if (!sc->interface) {
+		check_sync_unused(c);
+		return;
+	}
+	if (!ifname_valid(sc->interface) || strlen(sc->interface) >= IPVS_IFNAME_MAX)
+		GERR(c, "ipvs_sync_interface", "'%s' is not an interface name", sc->interface);
+	if (!sc->follow)
+		GERR(c, "ipvs_sync_interface", "needs ipvs_sync_follow: the [vrrp NAME] or [sync_group NAME] whose "
+		     "MASTER state makes this director the sync master");
+	else if (!director_config_instance(c->cfg, sc->follow) && !sync_group_exists(c->cfg, sc->follow))
+		GERR(c, "ipvs_sync_follow", "no [vrrp %s] or [sync_group %s] section", sc->follow, sc->follow);
+	else if (!sc->sync_id.set && followed_vrid(c->cfg, sc->follow)) {
+		/* Filled in here, so that what is printed is explicit. */
+		sc->sync_id.set = true;
+		sc->sync_id.value = followed_vrid(c->cfg, sc->follow);
+	}
+	if (sc->group.family && (sc->group.has_prefix || !ipvs_group_is_multicast(&sc->group)))
+		GERR(c, "ipvs_sync_group", "%s is not a multicast address (224.0.0.0/4 or ff00::/8)",
+		     ipaddr_ntop(&sc->group, a, sizeof(a)));
+}
+
+static void check_timeouts(struct vs_ctx *c)
+{
+	const struct lvs_timeouts_conf *t = &c->cfg->lvs.timeouts;
+
+	if (t->tcp_ms % 1000)
+		GERR(c, "ipvs_timeout_tcp", "IPVS counts whole seconds");
+	if (t->tcp_fin_ms % 1000)
+		GERR(c, "ipvs_timeout_tcp_fin", "IPVS counts whole seconds");
+	if (t->udp_ms % 1000)
+		GERR(c, "ipvs_timeout_udp", "IPVS counts whole seconds");
+}
+
+bool lvs_sync_daemon_conf(const struct lvs_config *lvs, uint32_t state, struct ipvs_daemon *out)
+{
+	const struct lvs_sync_conf *sc = &lvs->sync;
+
+	memset(out, 0, sizeof(*out));
+	if (!sc->interface)
+		return false;
+	out->state = state;
+	strlcpy_safe(out->ifname, sc->interface, sizeof(out->ifname));
+	out->sync_id = sc->sync_id.value;
+	out->group = sc->group;
+	out->group.has_prefix = false;
+	out->port = (uint16_t)sc->port;
+	out->ttl = (uint8_t)sc->ttl;
+	out->maxlen = sc->maxlen.set ? (uint16_t)sc->maxlen.value : 0;
+	return true;
+}
+
+bool lvs_timeouts_conf(const struct lvs_config *lvs, struct ipvs_timeouts *out)
+{
+	out->tcp = (uint32_t)(lvs->timeouts.tcp_ms / 1000);
+	out->tcp_fin = (uint32_t)(lvs->timeouts.tcp_fin_ms / 1000);
+	out->udp = (uint32_t)(lvs->timeouts.udp_ms / 1000);
+	return out->tcp || out->tcp_fin || out->udp;
+}
+
+bool lvs_config_wanted(const struct lvs_config *lvs)
+{
+	struct ipvs_timeouts t;
+
+	return lvs->nservices > 0 || lvs->sync.interface || lvs_timeouts_conf(lvs, &t);
+}
+
 void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, struct ini_diag *diag)
 {
 	struct vs_ctx c = { .cfg = cfg, .doc = doc, .diag = diag };
+
+	check_sync(&c);
+	check_timeouts(&c);
 
 	if (cfg->lvs.nservices > LVS_MAX_SERVICES)
 		ini_doc_error(diag, doc, NULL, NULL, "%zu virtual servers, at most %d", cfg->lvs.nservices,

@@ -99,6 +99,22 @@ const char *ipvs_strerror(int err)
 	}
 }
 
+const char *ipvs_daemon_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EEXIST:	return "a sync daemon already runs in that state";
+	case ESRCH:	return "no sync daemon runs in that state";
+	case ENODEV:	return "no such interface";
+	case EINVAL:	return "invalid argument (the group is not multicast, or a service has destinations of the "
+			       "other family, which sync cannot carry)";
+	case EAFNOSUPPORT: return "an IPv6 group, but the kernel's IPVS has no IPv6";
+	case EADDRINUSE: return "the sync port is already in use on that interface";
+	case EADDRNOTAVAIL: return "the interface has no address of the group's family";
+	case ENOPROTOOPT: return "IPVS is being unloaded";
+	default:	return ipvs_strerror(err);
+	}
+}
+
 /* ---- the socket ---- */
 
 int ipvs_open(struct ipvs **out)
@@ -293,6 +309,110 @@ int ipvs_dest_edit(struct ipvs *v, const struct ipvs_service *s, const struct ip
 int ipvs_dest_del(struct ipvs *v, const struct ipvs_service *s, const struct ipvs_dest *d)
 {
 	return d ? request(v, IPVS_CMD_DEL_DEST, s, d) : -EINVAL;
+}
+
+/* ---- sync daemons and timeouts ---- */
+
+_Static_assert(IPVS_DAEMON_MASTER == IP_VS_STATE_MASTER && IPVS_DAEMON_BACKUP == IP_VS_STATE_BACKUP,
+	       "daemon states are the kernel's");
+_Static_assert(IPVS_IFNAME_MAX == IP_VS_IFNAME_MAXLEN, "interface names as the kernel's");
+
+#define SYNC_GROUP_DEFAULT 0xe0000051u	/* 224.0.0.81, the kernel's IP_VS_SYNC_GROUP */
+
+static bool daemon_state_valid(uint32_t state)
+{
+	return state == IPVS_DAEMON_MASTER || state == IPVS_DAEMON_BACKUP;
+}
+
+static bool daemon_valid(const struct ipvs_daemon *d)
+{
+	size_t n = strnlen(d->ifname, sizeof(d->ifname));
+
+	return daemon_state_valid(d->state) && n > 0 && n < sizeof(d->ifname) && d->sync_id <= 255 &&
+	       (d->group.family == 0 || d->group.family == AF_INET || d->group.family == AF_INET6);
+}
+
+/* The optional attributes go only when set, so the kernel's defaults
+ * apply to the others (as ipvsadm does). The port is in host order. */
+static int put_daemon(struct nl_msg *msg, const struct ipvs_daemon *d, bool full)
+{
+	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_DAEMON);
+	int err = 0;
+
+	if (!nest)
+		return -EMSGSIZE;
+	err |= nla_put_u32(msg, IPVS_DAEMON_ATTR_STATE, d->state);
+	if (full) {
+		err |= nla_put_string(msg, IPVS_DAEMON_ATTR_MCAST_IFN, d->ifname);
+		err |= nla_put_u32(msg, IPVS_DAEMON_ATTR_SYNC_ID, d->sync_id);
+		if (d->group.family == AF_INET)
+			err |= nla_put(msg, IPVS_DAEMON_ATTR_MCAST_GROUP, 4, d->group.u.bytes);
+		else if (d->group.family == AF_INET6)
+			err |= nla_put(msg, IPVS_DAEMON_ATTR_MCAST_GROUP6, 16, d->group.u.bytes);
+		if (d->port)
+			err |= nla_put_u16(msg, IPVS_DAEMON_ATTR_MCAST_PORT, d->port);
+		if (d->ttl)
+			err |= nla_put_u8(msg, IPVS_DAEMON_ATTR_MCAST_TTL, d->ttl);
+		if (d->maxlen)
+			err |= nla_put_u16(msg, IPVS_DAEMON_ATTR_SYNC_MAXLEN, d->maxlen);
+	}
+	nla_nest_end(msg, nest);
+	return err ? -EMSGSIZE : 0;
+}
+
+static int daemon_request(struct ipvs *v, uint8_t cmd, const struct ipvs_daemon *d)
+{
+	struct nl_msg *msg;
+	int err;
+
+	if ((err = new_request(v, cmd, 0, &msg)) < 0)
+		return err;
+	if ((err = put_daemon(msg, d, cmd == IPVS_CMD_NEW_DAEMON)) < 0) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return result(v, nl_send_sync(v->sk, msg));	/* frees msg */
+}
+
+int ipvs_daemon_add(struct ipvs *v, const struct ipvs_daemon *d)
+{
+	if (!v || !d || !daemon_valid(d))
+		return -EINVAL;
+	return daemon_request(v, IPVS_CMD_NEW_DAEMON, d);
+}
+
+int ipvs_daemon_del(struct ipvs *v, uint32_t state)
+{
+	struct ipvs_daemon d = { .state = state };
+
+	if (!v || !daemon_state_valid(state))
+		return -EINVAL;
+	return daemon_request(v, IPVS_CMD_DEL_DAEMON, &d);
+}
+
+int ipvs_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t)
+{
+	struct nl_msg *msg;
+	int err = 0;
+
+	if (!v || !t)
+		return -EINVAL;
+	if (!t->tcp && !t->tcp_fin && !t->udp)
+		return 0;	/* nothing to change */
+	if ((err = new_request(v, IPVS_CMD_SET_CONFIG, 0, &msg)) < 0)
+		return err;
+	/* The kernel changes only what is given and not 0. */
+	if (t->tcp)
+		err |= nla_put_u32(msg, IPVS_CMD_ATTR_TIMEOUT_TCP, t->tcp);
+	if (t->tcp_fin)
+		err |= nla_put_u32(msg, IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t->tcp_fin);
+	if (t->udp)
+		err |= nla_put_u32(msg, IPVS_CMD_ATTR_TIMEOUT_UDP, t->udp);
+	if (err) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	return result(v, nl_send_sync(v->sk, msg));	/* frees msg */
 }
 
 /* ---- batches ---- */
@@ -632,13 +752,95 @@ int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_d
 	return 0;
 }
 
+static const struct nla_policy daemon_policy[IPVS_DAEMON_ATTR_MAX + 1] = {
+	[IPVS_DAEMON_ATTR_STATE] = { .type = NLA_U32 },
+	[IPVS_DAEMON_ATTR_MCAST_IFN] = { .type = NLA_UNSPEC },
+	[IPVS_DAEMON_ATTR_SYNC_ID] = { .type = NLA_U32 },
+	[IPVS_DAEMON_ATTR_SYNC_MAXLEN] = { .type = NLA_U16 },
+	[IPVS_DAEMON_ATTR_MCAST_GROUP] = { .type = NLA_U32 },
+	[IPVS_DAEMON_ATTR_MCAST_GROUP6] = { .type = NLA_UNSPEC, .minlen = 16 },
+	[IPVS_DAEMON_ATTR_MCAST_PORT] = { .type = NLA_U16 },
+	[IPVS_DAEMON_ATTR_MCAST_TTL] = { .type = NLA_U8 },
+};
+
+static const struct nla_policy config_policy[IPVS_CMD_ATTR_MAX + 1] = {
+	[IPVS_CMD_ATTR_TIMEOUT_TCP] = { .type = NLA_U32 },
+	[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN] = { .type = NLA_U32 },
+	[IPVS_CMD_ATTR_TIMEOUT_UDP] = { .type = NLA_U32 },
+};
+
+bool ipvs_group_is_multicast(const struct ipaddr *g)
+{
+	if (g->family == AF_INET)
+		return (ntohl(g->u.v4.s_addr) & 0xf0000000u) == 0xe0000000u;
+	return g->family == AF_INET6 && g->u.bytes[0] == 0xff;
+}
+
+int ipvs_daemon_decode(const void *data, size_t len, struct ipvs_daemon *d)
+{
+	struct nlattr *tb[IPVS_DAEMON_ATTR_MAX + 1];
+	struct nlattr *a;
+	size_t n;
+
+	memset(d, 0, sizeof(*d));
+	if (parse_nested(tb, IPVS_DAEMON_ATTR_MAX, data, len, daemon_policy) < 0 || !tb[IPVS_DAEMON_ATTR_STATE] ||
+	    !(a = tb[IPVS_DAEMON_ATTR_MCAST_IFN]) || !tb[IPVS_DAEMON_ATTR_SYNC_ID])
+		return -EINVAL;
+	d->state = nla_get_u32(tb[IPVS_DAEMON_ATTR_STATE]);
+	d->sync_id = nla_get_u32(tb[IPVS_DAEMON_ATTR_SYNC_ID]);
+	if (!daemon_state_valid(d->state) || d->sync_id > 255)
+		return -EINVAL;
+	/* The name must end inside the attribute and fit ours. */
+	n = strnlen(nla_data(a), (size_t)nla_len(a));
+	if (n == 0 || n >= sizeof(d->ifname) || n >= (size_t)nla_len(a))
+		return -EINVAL;
+	memcpy(d->ifname, nla_data(a), n);
+	if (tb[IPVS_DAEMON_ATTR_MCAST_GROUP]) {
+		d->group.family = AF_INET;
+		d->group.prefixlen = 32;
+		memcpy(d->group.u.bytes, nla_data(tb[IPVS_DAEMON_ATTR_MCAST_GROUP]), 4);
+	} else if (tb[IPVS_DAEMON_ATTR_MCAST_GROUP6]) {
+		d->group.family = AF_INET6;
+		d->group.prefixlen = 128;
+		memcpy(d->group.u.bytes, nla_data(tb[IPVS_DAEMON_ATTR_MCAST_GROUP6]), 16);
+	}
+	if (d->group.family && !ipvs_group_is_multicast(&d->group))
+		return -EINVAL;
+	if (tb[IPVS_DAEMON_ATTR_MCAST_PORT])
+		d->port = nla_get_u16(tb[IPVS_DAEMON_ATTR_MCAST_PORT]);
+	if (tb[IPVS_DAEMON_ATTR_MCAST_TTL])
+		d->ttl = nla_get_u8(tb[IPVS_DAEMON_ATTR_MCAST_TTL]);
+	if (tb[IPVS_DAEMON_ATTR_SYNC_MAXLEN])
+		d->maxlen = nla_get_u16(tb[IPVS_DAEMON_ATTR_SYNC_MAXLEN]);
+	return 0;
+}
+
+int ipvs_timeouts_decode(const void *data, size_t len, struct ipvs_timeouts *t)
+{
+	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
+
+	memset(t, 0, sizeof(*t));
+	if (parse_nested(tb, IPVS_CMD_ATTR_MAX, data, len, config_policy) < 0)
+		return -EINVAL;
+	if (!tb[IPVS_CMD_ATTR_TIMEOUT_TCP] && !tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN] && !tb[IPVS_CMD_ATTR_TIMEOUT_UDP])
+		return -EINVAL;
+	if (tb[IPVS_CMD_ATTR_TIMEOUT_TCP])
+		t->tcp = nla_get_u32(tb[IPVS_CMD_ATTR_TIMEOUT_TCP]);
+	if (tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN])
+		t->tcp_fin = nla_get_u32(tb[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN]);
+	if (tb[IPVS_CMD_ATTR_TIMEOUT_UDP])
+		t->udp = nla_get_u32(tb[IPVS_CMD_ATTR_TIMEOUT_UDP]);
+	return 0;
+}
+
 /* ---- dumps ---- */
 
 struct dump_ctx {
-	int cmd_attr;			/* IPVS_CMD_ATTR_SERVICE or _DEST */
+	int cmd_attr;			/* IPVS_CMD_ATTR_SERVICE, _DEST or _DAEMON */
 	int service_af;
 	ipvs_service_cb service_cb;
 	ipvs_dest_cb dest_cb;
+	ipvs_daemon_cb daemon_cb;
 	void *arg;
 	int err;			/* first decode error or callback result */
 };
@@ -661,6 +863,12 @@ static int dump_one(struct nl_msg *msg, void *arg)
 		ret = ipvs_service_decode(nla_data(a), (size_t)nla_len(a), &s, &st);
 		if (ret == 0)
 			ret = c->service_cb(&s, &st, c->arg);
+	} else if (c->daemon_cb) {
+		struct ipvs_daemon d;
+
+		ret = ipvs_daemon_decode(nla_data(a), (size_t)nla_len(a), &d);
+		if (ret == 0)
+			ret = c->daemon_cb(&d, c->arg);
 	} else {
 		struct ipvs_dest d;
 
@@ -726,6 +934,79 @@ int ipvs_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, vo
 	return dump(v, msg, &c);
 }
 
+int ipvs_daemons(struct ipvs *v, ipvs_daemon_cb cb, void *arg)
+{
+	struct dump_ctx c = { .cmd_attr = IPVS_CMD_ATTR_DAEMON, .daemon_cb = cb, .arg = arg };
+	struct nl_msg *msg;
+	int err;
+
+	if (!v || !cb)
+		return -EINVAL;
+	if ((err = new_request(v, IPVS_CMD_GET_DAEMON, NLM_F_DUMP, &msg)) < 0)
+		return err;
+	return dump(v, msg, &c);
+}
+
+/* ---- one answer to one request (GET_CONFIG) ---- */
+
+struct config_ctx {
+	struct ipvs_timeouts *t;
+	bool seen;			/* a reply came: its ack follows */
+	bool got;			/* ... and it decoded */
+	int err;
+};
+
+static int config_reply(struct nl_msg *msg, void *arg)
+{
+	struct config_ctx *c = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+
+	c->seen = true;
+	if (!genlmsg_valid_hdr(h, 0)) {
+		c->err = -EPROTO;
+		return NL_STOP;
+	}
+	c->err = ipvs_timeouts_decode(genlmsg_attrdata(nlmsg_data(h), 0),
+				      (size_t)genlmsg_attrlen(nlmsg_data(h), 0), c->t);
+	c->got = c->err == 0;
+	return NL_STOP;
+}
+
+int ipvs_timeouts_get(struct ipvs *v, struct ipvs_timeouts *t)
+{
+	struct config_ctx c = { .t = t };
+	struct nl_msg *msg;
+	struct nl_cb *cb;
+	int nle, err;
+
+	if (!v || !t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	if ((err = new_request(v, IPVS_CMD_GET_CONFIG, 0, &msg)) < 0)
+		return err;
+	if (!(cb = nl_cb_clone(nl_socket_get_cb(v->sk)))) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, config_reply, &c);
+	/* The reply, then the acknowledgement that libnl asked for: read
+	 * both, so the next request's sequence numbers are in step. */
+	nle = nl_send_auto(v->sk, msg);
+	nlmsg_free(msg);
+	if (nle >= 0)
+		nle = nl_recvmsgs(v->sk, cb);
+	nl_cb_put(cb);
+	/* Even a reply that does not decode has its ack to read. */
+	if (nle >= 0 && c.seen)
+		nle = nl_wait_for_ack(v->sk);
+	if (nle < 0)
+		return result(v, nle);
+	v->kernel_errno = 0;
+	if (c.err)
+		return c.err;
+	return c.got ? 0 : -EPROTO;
+}
+
 /* ---- names ---- */
 
 static const char *protocol_name(uint16_t p)
@@ -751,4 +1032,42 @@ const char *ipvs_service_name(const struct ipvs_service *s, char *buf, size_t si
 		snprintf(buf, size, "%s %s:%u", protocol_name(s->protocol), ipaddr_ntop(&s->addr, a, sizeof(a)),
 			 s->port);
 	return buf;
+}
+
+static const char *daemon_state_name(uint32_t state)
+{
+	return state == IPVS_DAEMON_MASTER ? "master" : state == IPVS_DAEMON_BACKUP ? "backup" : "?";
+}
+
+const char *ipvs_daemon_text(const struct ipvs_daemon *d, char *buf, size_t size)
+{
+	char g[INET6_ADDRSTRLEN] = "224.0.0.81", ml[24] = "";
+
+	if (d->group.family)
+		ipaddr_ntop(&d->group, g, sizeof(g));
+	if (d->maxlen)
+		snprintf(ml, sizeof(ml), ", maxlen %u", d->maxlen);
+	snprintf(buf, size, "%s on %s, sync id %u, group %s%s%s:%u, ttl %u%s", daemon_state_name(d->state), d->ifname,
+		 d->sync_id, d->group.family == AF_INET6 ? "[" : "", g, d->group.family == AF_INET6 ? "]" : "",
+		 d->port ? d->port : IPVS_SYNC_PORT_DEFAULT, d->ttl ? d->ttl : 1, ml);
+	return buf;
+}
+
+bool ipvs_daemon_same(const struct ipvs_daemon *want, const struct ipvs_daemon *running)
+{
+	struct ipaddr g = want->group;
+
+	if (!g.family) {
+		g.family = AF_INET;
+		g.prefixlen = 32;
+		g.u.v4.s_addr = htonl(SYNC_GROUP_DEFAULT);
+	}
+	if (running->group.family != g.family ||
+	    memcmp(running->group.u.bytes, g.u.bytes, g.family == AF_INET ? 4 : 16) != 0)
+		return false;
+	return want->state == running->state && strcmp(want->ifname, running->ifname) == 0 &&
+	       want->sync_id == running->sync_id &&
+	       (want->port ? want->port : IPVS_SYNC_PORT_DEFAULT) == (running->port ? running->port : IPVS_SYNC_PORT_DEFAULT) &&
+	       (want->ttl ? want->ttl : 1) == (running->ttl ? running->ttl : 1) &&
+	       (!want->maxlen || want->maxlen == running->maxlen);
 }

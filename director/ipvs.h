@@ -86,12 +86,75 @@ int ipvs_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, vo
 /* What an errno from one of the calls above means, in words. */
 const char *ipvs_strerror(int err);
 
+/* ---- connection synchronization ---- */
+
+/* A sync daemon (the kernel's ip_vs_sync.c): in master state it multicasts
+ * the state of the connections it balances, in backup state it installs
+ * the connections it hears of, so that a backup director taking over
+ * knows where each connection goes. The kernel runs at most one of each
+ * state at a time. */
+#define IPVS_DAEMON_MASTER 1		/* IP_VS_STATE_MASTER */
+#define IPVS_DAEMON_BACKUP 2		/* IP_VS_STATE_BACKUP */
+#define IPVS_IFNAME_MAX 16		/* IP_VS_IFNAME_MAXLEN, NUL included */
+#define IPVS_SYNC_PORT_DEFAULT 8848	/* the kernel's when none is given */
+
+struct ipvs_daemon {
+	uint32_t state;			/* IPVS_DAEMON_MASTER or _BACKUP */
+	char ifname[IPVS_IFNAME_MAX];	/* the interface it multicasts on / listens on */
+	uint32_t sync_id;		/* 0..255: a backup takes only its master's messages */
+	struct ipaddr group;		/* family 0: the kernel's default, 224.0.0.81 */
+	uint16_t port;			/* 0: the kernel's default, 8848 */
+	uint8_t ttl;			/* 0: the kernel's default, 1 */
+	uint16_t maxlen;		/* UDP payload size; 0: from the interface's MTU */
+};
+
+/* Start one; -EEXIST when a daemon of that state already runs (whatever
+ * its settings), -ENODEV when the interface does not exist. */
+int ipvs_daemon_add(struct ipvs *v, const struct ipvs_daemon *d);
+/* Stop the daemon of that state; -ESRCH when none runs. */
+int ipvs_daemon_del(struct ipvs *v, uint32_t state);
+/* The running daemons (none, one or two), as the kernel has them: it fills
+ * in the defaults, so group, port, ttl and maxlen are always set. */
+typedef int (*ipvs_daemon_cb)(const struct ipvs_daemon *d, void *arg);
+int ipvs_daemons(struct ipvs *v, ipvs_daemon_cb cb, void *arg);
+/* ipvs_strerror for the daemon calls, which give some errnos a meaning of
+ * their own (EEXIST, ESRCH, EINVAL). */
+const char *ipvs_daemon_strerror(int err);
+/* Does the running daemon do what want asks? The kernel's defaults stand
+ * for want's unset fields; a maxlen left unset takes whatever runs. */
+bool ipvs_daemon_same(const struct ipvs_daemon *want, const struct ipvs_daemon *running);
+/* A group the kernel takes: 224.0.0.0/4 or ff00::/8. */
+bool ipvs_group_is_multicast(const struct ipaddr *g);
+/* "master on eth1, sync id 51, group 224.0.0.81:8848, ttl 1". */
+const char *ipvs_daemon_text(const struct ipvs_daemon *d, char *buf, size_t size);
+
+/* ---- timeouts ---- */
+
+/* The kernel's connection timeouts (ipvsadm --set), in seconds: an
+ * established TCP connection, one after its FIN, a UDP "connection". In
+ * ipvs_timeouts_set a 0 leaves the kernel's value as it is. */
+struct ipvs_timeouts {
+	uint32_t tcp, tcp_fin, udp;
+};
+
+int ipvs_timeouts_get(struct ipvs *v, struct ipvs_timeouts *t);
+int ipvs_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t);
+
 /* The attribute decoders behind the dumps, for tests and the fuzzer:
  * data/len is the payload of an IPVS_CMD_ATTR_SERVICE or _DEST attribute
  * (its nested attributes). 0, or -EINVAL for anything incomplete or out of
  * range. */
 int ipvs_service_decode(const void *data, size_t len, struct ipvs_service *s, struct ipvs_stats *st);
 int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_dest *d);
+
+/* The same for a sync daemon: data/len is the payload of an
+ * IPVS_CMD_ATTR_DAEMON attribute. The state, interface and sync id are
+ * required; the state must be master or backup, the sync id fit 0..255. */
+int ipvs_daemon_decode(const void *data, size_t len, struct ipvs_daemon *d);
+/* And of a GET_CONFIG reply: data/len is the generic netlink payload after
+ * the genlmsghdr (the IPVS_CMD_ATTR_TIMEOUT_* attributes); absent ones are
+ * 0. -EINVAL when none is there. */
+int ipvs_timeouts_decode(const void *data, size_t len, struct ipvs_timeouts *t);
 
 /* Text for logs and status: "TCP 192.0.2.80:80", "[2001:db8::80]:443",
  * "FWM 7". */

@@ -26,6 +26,12 @@
 #define LVS_MAX_REAL_SERVERS 4096	/* per virtual server */
 #define LVS_DEFAULT_AGENT_PORT 5555
 #define LVS_REASON_MAX 128
+/* ipvs_sync_maxlen: values the kernel takes as they are (it clamps a
+ * backup's below 1024, and anything above 65535 less the IPv6 and UDP
+ * headers), so that what runs compares equal to what was asked. */
+#define LVS_SYNC_MAXLEN_MIN 1024
+#define LVS_SYNC_MAXLEN_MAX 65487
+#define LVS_TIMEOUT_MAX_MS (2147483ULL * 1000)
 
 /* ---- configuration (config_lvs.c) ---- */
 
@@ -124,13 +130,50 @@ struct virtual_server_conf {
  * struct director_config as `lvs`). */
 enum lvs_on_stop { LVS_STOP_KEEP, LVS_STOP_REMOVE };
 
+/* A number that may be left out ("not given" is not 0): ipvs_sync_id,
+ * whose default depends on other sections, and ipvs_sync_maxlen. */
+struct opt_uint {
+	bool set;
+	unsigned value;
+};
+
+extern const struct ini_type opt_uint_type;
+
+/* [global] ipvs_sync_*: the connection-sync daemon, in master state while
+ * the followed instance (or sync group) is MASTER, else in backup state. */
+struct lvs_sync_conf {
+	char *interface;		/* NULL: no sync daemon */
+	char *follow;			/* a [vrrp NAME] or [sync_group NAME] */
+	struct opt_uint sync_id;	/* default: the followed instance's virtual_router_id */
+	struct ipaddr group;		/* family 0: the kernel's 224.0.0.81 */
+	unsigned port;			/* default 8848 */
+	unsigned ttl;			/* default 1 */
+	struct opt_uint maxlen;		/* not set: the kernel's, from the MTU */
+};
+
+/* [global] ipvs_timeout_*: 0 leaves the kernel's value. */
+struct lvs_timeouts_conf {
+	uint64_t tcp_ms, tcp_fin_ms, udp_ms;
+};
+
 struct lvs_config {
 	struct virtual_server_conf *services;
 	struct virtual_server_conf *last;	/* loading: the last section, so appending is O(1) */
 	size_t nservices;
 	int on_stop;			/* [global] ipvs_on_stop: keep (default) or remove */
 	uint64_t reconcile_interval_ms;	/* [global] ipvs_reconcile_interval: full compare with the kernel; 0 = only at start */
+	struct lvs_sync_conf sync;
+	struct lvs_timeouts_conf timeouts;
 };
+
+/* The sync daemon the configuration asks for, in a state (IPVS_DAEMON_*);
+ * false when it asks for none. Call after validation. */
+bool lvs_sync_daemon_conf(const struct lvs_config *lvs, uint32_t state, struct ipvs_daemon *out);
+/* The timeouts to set (0: leave); false when none is set. */
+bool lvs_timeouts_conf(const struct lvs_config *lvs, struct ipvs_timeouts *out);
+/* Does the configuration need the LVS engine (services, a sync daemon or
+ * timeouts)? */
+bool lvs_config_wanted(const struct lvs_config *lvs);
 
 /* The ipvs_service a virtual server stands for, and a real server's
  * ipvs_dest at a weight. */
@@ -281,6 +324,23 @@ size_t lvs_service_want(const struct virtual_server_conf *vs, const struct lvs_r
 /* The sum of the weights of the servers whose verdict is LVS_RS_UP (what
  * lvs_quorum_update weighs; drained servers count 0). */
 unsigned lvs_service_up_weight(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs);
+
+/* The sync daemon's state from the VRRP state of what it follows: master
+ * while that is MASTER; backup otherwise (BACKUP, FAULT, INIT, or not yet
+ * known), so that a backup director learns the master's connections. */
+uint32_t lvs_sync_wanted_state(bool known, int vrrp_state);
+
+/* What to change so that the kernel runs want (NULL: no daemon at all)
+ * and nothing else: the daemons of running[0..n) to stop (a bit per
+ * IPVS_DAEMON_* state) and whether to start want. A daemon that runs as
+ * wanted is left alone. */
+struct lvs_sync_plan {
+	uint32_t stop;			/* IPVS_DAEMON_MASTER | IPVS_DAEMON_BACKUP */
+	bool start;
+};
+
+void lvs_sync_plan(const struct ipvs_daemon *want, const struct ipvs_daemon *running, size_t n,
+		   struct lvs_sync_plan *out);
 
 /* ---- the LVS engine (lvs_engine.c) and its process (lvs_proc.c) ---- */
 

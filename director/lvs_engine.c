@@ -26,6 +26,10 @@
 #include "vrrp.h"
 
 #define IPVS_RETRY_MS 5000		/* reopening IPVS, retrying failed services */
+/* At start, how long the sync daemon waits for the state of what it
+ * follows: a restarted engine gets the parent's table at once, and must
+ * not turn a running master daemon into a backup meanwhile. */
+#define SYNC_SETTLE_MS 2000
 #define STATUS_DUMP_MAX 1000		/* above this many services status shows no connection counts */
 #define PROBE_ENV_MAX 6
 #define NAME_MAX_LEN 64
@@ -102,9 +106,20 @@ struct lvs_engine {
 	size_t nvrrp;
 	size_t nprobes;			/* as last counted, for spreading the starts of new ones */
 	bool probe_start_failed;	/* a probe could not start: a reload tries all again */
+	struct sync_rt {
+		struct ev_timer timer;	/* settling at start, then retries */
+		bool settled;		/* the state is known, or was waited for */
+		bool applied;		/* once: what this engine found is logged */
+		int err;		/* the last failure, 0: none */
+		char err_what[32];	/* what failed: "starting master", ... */
+	} sync;
 };
 
+static void sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const char *why);
+static void timeouts_apply(struct lvs_engine *e);
+
 static void mark_dirty(struct vs_rt *v);
+static const struct inst_state *vrrp_of(const struct lvs_engine *e, const char *name);
 
 /* ---- names ---- */
 
@@ -975,6 +990,8 @@ static void reconcile_timer_cb(struct evloop *loop, struct ev_timer *t, void *ar
 		log_warnx("ipvs: reading the services: %s", ipvs_strerror(ret));
 	else if (e->ipvs)
 		reconcile_all(e, NULL, 0, "repaired drift");
+	if (e->ipvs && e->sync.settled)
+		sync_apply(e, NULL, NULL);
 	if (e->cfg->lvs.reconcile_interval_ms)
 		ev_timer_start(loop, &e->reconcile_timer, e->cfg->lvs.reconcile_interval_ms);
 }
@@ -1010,6 +1027,9 @@ static void ipvs_try_open(struct lvs_engine *e)
 	e->ipvs_err = 0;
 	adopt(e);
 	reconcile_all(e, NULL, 0, "start");
+	timeouts_apply(e);
+	if (e->sync.settled)
+		sync_apply(e, NULL, "start");
 	if (e->cfg->lvs.reconcile_interval_ms)
 		ev_timer_start(e->loop, &e->reconcile_timer, e->cfg->lvs.reconcile_interval_ms);
 }
@@ -1019,6 +1039,179 @@ static void open_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	ipvs_try_open(arg);
+}
+
+/* ---- the sync daemon and the timeouts ---- */
+
+/* Does a state change of instance concern the sync daemon? */
+static bool sync_follows(const struct lvs_engine *e, const char *instance)
+{
+	const char *follow = e->cfg->lvs.sync.follow;
+
+	if (!e->cfg->lvs.sync.interface || !follow)
+		return false;
+	if (strcasecmp(follow, instance) == 0)
+		return true;
+	for (const struct sync_group_conf *g = e->cfg->sync_groups; g; g = g->next) {
+		if (strcasecmp(g->name, follow) != 0)
+			continue;
+		for (size_t i = 0; i < g->instances.n; i++)
+			if (strcasecmp(g->instances.items[i], instance) == 0)
+				return true;
+	}
+	return false;
+}
+
+struct daemon_list {
+	struct ipvs_daemon items[2];	/* the kernel runs one per state */
+	size_t n;
+};
+
+static int daemon_push(const struct ipvs_daemon *d, void *arg)
+{
+	struct daemon_list *l = arg;
+
+	if (l->n < ARRAY_SIZE(l->items))
+		l->items[l->n++] = *d;
+	return 0;
+}
+
+/* Say it once per new error, and try again later. */
+static void sync_failed(struct lvs_engine *e, const char *what, int err)
+{
+	if (err != e->sync.err || strcmp(what, e->sync.err_what) != 0)
+		log_warnx("ipvs: sync daemon: %s: %s; trying again every %d s", what, ipvs_daemon_strerror(err),
+			  IPVS_RETRY_MS / 1000);
+	e->sync.err = err;
+	strlcpy_safe(e->sync.err_what, what, sizeof(e->sync.err_what));
+	ev_timer_start(e->loop, &e->sync.timer, IPVS_RETRY_MS);
+}
+
+/* Why the daemon is in the state it is, for the log. */
+static const char *sync_reason(const struct lvs_engine *e, const struct inst_state *is, char *buf, size_t size)
+{
+	const char *follow = e->cfg->lvs.sync.follow;
+
+	if (!e->cfg->lvs.sync.interface)
+		snprintf(buf, size, "ipvs_sync_interface removed");
+	else if (is)
+		snprintf(buf, size, "%s is %s", follow, vrrp_state_name(is->state));
+	else
+		snprintf(buf, size, "the state of %s is not known yet", follow);
+	return buf;
+}
+
+/* Make the kernel run the daemon the configuration and the VRRP state ask
+ * for, changing only the difference. prev: the configuration before a
+ * reload (its daemon is ours to stop), or NULL. why: "start", "reload",
+ * "vrrp", "retry", or NULL for a periodic check (quiet when nothing
+ * changes). */
+static void sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const char *why)
+{
+	const struct lvs_config *lvs = &e->cfg->lvs;
+	const struct inst_state *is = lvs->sync.follow ? vrrp_of(e, lvs->sync.follow) : NULL;
+	struct daemon_list dl = { .n = 0 };
+	struct lvs_sync_plan plan;
+	struct ipvs_daemon want;
+	char text[160], reason[96];
+	bool has_want;
+	int ret;
+
+	/* Without the keys, now and before, the kernel's daemons are not ours. */
+	if (!e->ipvs || (!lvs->sync.interface && !(prev && prev->sync.interface)))
+		return;
+	has_want = lvs_sync_daemon_conf(lvs, lvs_sync_wanted_state(is != NULL, is ? is->state : VRRP_STATE_INIT),
+					&want);
+	sync_reason(e, is, reason, sizeof(reason));
+	if ((ret = ipvs_daemons(e->ipvs, daemon_push, &dl)) < 0) {
+		sync_failed(e, "reading the running daemons", ret);
+		return;
+	}
+	lvs_sync_plan(has_want ? &want : NULL, dl.items, dl.n, &plan);
+	for (size_t i = 0; i < dl.n; i++) {
+		if (!(plan.stop & dl.items[i].state))
+			continue;
+		ret = ipvs_daemon_del(e->ipvs, dl.items[i].state);
+		if (ret < 0 && ret != -ESRCH) {
+			sync_failed(e, dl.items[i].state == IPVS_DAEMON_MASTER ? "stopping the master" :
+				    "stopping the backup", ret);
+			return;
+		}
+		log_info("ipvs: sync daemon: stopped %s (%s)", ipvs_daemon_text(&dl.items[i], text, sizeof(text)),
+			 reason);
+	}
+	if (plan.start) {
+		ret = ipvs_daemon_add(e->ipvs, &want);
+		/* One of that state came meanwhile: make it so, it is checked
+		 * again on the next change. */
+		if (ret < 0 && ret != -EEXIST) {
+			sync_failed(e, want.state == IPVS_DAEMON_MASTER ? "starting the master" : "starting the backup",
+				    ret);
+			return;
+		}
+		log_info("ipvs: sync daemon: %s (%s)", ipvs_daemon_text(&want, text, sizeof(text)), reason);
+	} else if (has_want && (!e->sync.applied || (why && strcmp(why, "reload") == 0))) {
+		log_info("ipvs: sync daemon: %s already runs as wanted: left as it is (%s)",
+			 ipvs_daemon_text(&want, text, sizeof(text)), reason);
+	} else if (has_want) {
+		log_debug("ipvs: sync daemon: %s, unchanged (%s)", ipvs_daemon_text(&want, text, sizeof(text)), reason);
+	}
+	if (e->sync.err)
+		log_info("ipvs: sync daemon: in step again");
+	e->sync.applied = true;
+	e->sync.err = 0;
+	e->sync.err_what[0] = '\0';
+}
+
+/* ipvs_on_stop = remove: the daemon goes with the services. */
+static void sync_stop_all(struct lvs_engine *e)
+{
+	struct daemon_list dl = { .n = 0 };
+	char text[160];
+	int ret;
+
+	if (!e->cfg->lvs.sync.interface || ipvs_daemons(e->ipvs, daemon_push, &dl) < 0)
+		return;
+	for (size_t i = 0; i < dl.n; i++) {
+		if ((ret = ipvs_daemon_del(e->ipvs, dl.items[i].state)) < 0 && ret != -ESRCH)
+			log_warnx("ipvs: sync daemon: stopping %s: %s", ipvs_daemon_text(&dl.items[i], text, sizeof(text)),
+				  ipvs_daemon_strerror(ret));
+		else
+			log_info("ipvs: ipvs_on_stop = remove: sync daemon stopped (%s)",
+				 ipvs_daemon_text(&dl.items[i], text, sizeof(text)));
+	}
+}
+
+static void sync_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct lvs_engine *e = arg;
+	bool first = !e->sync.settled;
+
+	(void)loop;
+	(void)t;
+	e->sync.settled = true;
+	sync_apply(e, NULL, first ? "start" : "retry");
+}
+
+/* Set the timeouts the configuration gives, when the kernel has others. */
+static void timeouts_apply(struct lvs_engine *e)
+{
+	struct ipvs_timeouts want, have;
+	int ret;
+
+	if (!e->ipvs || !lvs_timeouts_conf(&e->cfg->lvs, &want))
+		return;
+	if (ipvs_timeouts_get(e->ipvs, &have) == 0 && (!want.tcp || want.tcp == have.tcp) &&
+	    (!want.tcp_fin || want.tcp_fin == have.tcp_fin) && (!want.udp || want.udp == have.udp)) {
+		log_debug("ipvs: timeouts already as configured");
+		return;
+	}
+	if ((ret = ipvs_timeouts_set(e->ipvs, &want)) < 0) {
+		log_warnx("ipvs: setting the timeouts: %s", ipvs_strerror(ret));
+		return;
+	}
+	log_info("ipvs: timeouts set: tcp %u s, tcp_fin %u s, udp %u s (0: the kernel's left as it was)", want.tcp,
+		 want.tcp_fin, want.udp);
 }
 
 /* ---- start and stop ---- */
@@ -1082,6 +1275,11 @@ int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, con
 	ev_timer_init(&e->flush_timer, flush_cb, e);
 	ev_timer_init(&e->retry_timer, retry_cb, e);
 	ev_timer_init(&e->reconcile_timer, reconcile_timer_cb, e);
+	ev_timer_init(&e->sync.timer, sync_timer_cb, e);
+	/* Nothing to wait for without a sync daemon. */
+	e->sync.settled = !cfg->lvs.sync.interface;
+	if (!e->sync.settled)
+		ev_timer_start(loop, &e->sync.timer, SYNC_SETTLE_MS);
 	e->script_user = cfg->user ? strdup(cfg->user) : NULL;
 	e->vs = calloc(cfg->lvs.nservices + 1, sizeof(*e->vs));
 	if (!e->vs || (cfg->user && !e->script_user))
@@ -1134,16 +1332,20 @@ void lvs_engine_stop(struct lvs_engine *e)
 	ev_timer_stop(e->loop, &e->flush_timer);
 	ev_timer_stop(e->loop, &e->retry_timer);
 	ev_timer_stop(e->loop, &e->reconcile_timer);
+	ev_timer_stop(e->loop, &e->sync.timer);
 	for (size_t i = 0; i < e->nvs; i++) {
 		for (size_t j = 0; j < e->vs[i]->nrs; j++) {
 			probe_clear(&e->vs[i]->rt[j]->check);
 			probe_clear(&e->vs[i]->rt[j]->agent);
 		}
 	}
-	if (e->ipvs && e->cfg->lvs.on_stop == LVS_STOP_REMOVE)
+	if (e->ipvs && e->cfg->lvs.on_stop == LVS_STOP_REMOVE) {
 		remove_services(e);
-	else if (e->ipvs)
-		log_info("ipvs: ipvs_on_stop = keep: our services stay in the kernel as they are");
+		sync_stop_all(e);
+	} else if (e->ipvs) {
+		log_info("ipvs: ipvs_on_stop = keep: our services%s stay in the kernel as they are",
+			 e->cfg->lvs.sync.interface ? " and the sync daemon" : "");
+	}
 	for (size_t i = 0; i < e->nvs; i++)
 		vs_free(e->vs[i]);
 	ipvs_close(e->ipvs);
@@ -1386,6 +1588,7 @@ static void reload_probes(struct lvs_engine *e, const unsigned char *fate)
  * request. */
 int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 {
+	const struct director_config *prev;
 	size_t nmax = cfg->lvs.nservices, n = 0, nset = 0, nold = e->nvs;
 	struct vs_rt **fresh = calloc(nmax + 1, sizeof(*fresh)), **gone = calloc(e->nvs + 1, sizeof(*gone));
 	struct vs_rt **set = calloc(nmax + 1, sizeof(*set));
@@ -1422,6 +1625,7 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 	free(e->vs);
 	e->vs = fresh;
 	e->nvs = n;
+	prev = e->cfg;
 	e->cfg = cfg;
 	/* The same services (kept ones keep their keys): the sorted index
 	 * still holds. Half a service table is worse than a restart, which
@@ -1443,6 +1647,14 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 	ev_timer_stop(e->loop, &e->reconcile_timer);
 	if (e->ipvs && cfg->lvs.reconcile_interval_ms)
 		ev_timer_start(e->loop, &e->reconcile_timer, cfg->lvs.reconcile_interval_ms);
+	timeouts_apply(e);
+	/* The old file is still there: keys that went stop its daemon. */
+	if (!cfg->lvs.sync.interface)
+		e->sync.settled = true;
+	if (e->sync.settled)
+		sync_apply(e, &prev->lvs, "reload");
+	else if (!ev_timer_armed(&e->sync.timer))
+		ev_timer_start(e->loop, &e->sync.timer, SYNC_SETTLE_MS);
 	free(set);
 	free(gone);
 	free(fate);
@@ -1469,6 +1681,11 @@ void lvs_engine_vrrp_state(struct lvs_engine *e, const char *instance, int state
 	e->vrrp[i].state = state;
 	e->vrrp[i].priority = priority;
 	log_debug("vrrp %s is %s (priority %d)", instance, vrrp_state_name(state), priority);
+	if (sync_follows(e, instance)) {
+		e->sync.settled = true;
+		ev_timer_stop(e->loop, &e->sync.timer);
+		sync_apply(e, NULL, "vrrp");
+	}
 }
 
 static const struct inst_state *vrrp_find(const struct lvs_engine *e, const char *name)
@@ -1686,6 +1903,117 @@ static void vs_json(struct json *j, const struct lvs_engine *e, const struct vs_
 	json_object_end(j);
 }
 
+static void daemon_json(struct json *j, const struct ipvs_daemon *d)
+{
+	char g[INET6_ADDRSTRLEN];
+
+	json_object_begin(j, NULL);
+	json_string(j, "state", d->state == IPVS_DAEMON_MASTER ? "master" : "backup");
+	json_string(j, "interface", d->ifname);
+	json_uint(j, "sync_id", d->sync_id);
+	json_string(j, "group", d->group.family ? ipaddr_ntop(&d->group, g, sizeof(g)) : "224.0.0.81");
+	json_uint(j, "port", d->port ? d->port : IPVS_SYNC_PORT_DEFAULT);
+	json_uint(j, "ttl", d->ttl ? d->ttl : 1);
+	if (d->maxlen)
+		json_uint(j, "maxlen", d->maxlen);
+	else
+		json_null(j, "maxlen");
+	json_object_end(j);
+}
+
+/* What is wanted and what runs (read now), for both status forms. */
+struct sync_view {
+	bool configured, has_want, read_ok;
+	const struct inst_state *is;
+	struct ipvs_daemon want;
+	struct daemon_list running;
+	bool in_step;
+};
+
+static void sync_view(const struct lvs_engine *e, struct sync_view *sv)
+{
+	const struct lvs_config *lvs = &e->cfg->lvs;
+	struct lvs_sync_plan plan;
+
+	memset(sv, 0, sizeof(*sv));
+	sv->configured = lvs->sync.interface != NULL;
+	if (!sv->configured)
+		return;
+	sv->is = lvs->sync.follow ? vrrp_of(e, lvs->sync.follow) : NULL;
+	sv->has_want = lvs_sync_daemon_conf(lvs, lvs_sync_wanted_state(sv->is != NULL,
+					    sv->is ? sv->is->state : VRRP_STATE_INIT), &sv->want);
+	sv->read_ok = e->ipvs && ipvs_daemons(e->ipvs, daemon_push, &sv->running) == 0;
+	lvs_sync_plan(&sv->want, sv->running.items, sv->running.n, &plan);
+	sv->in_step = sv->read_ok && !plan.stop && !plan.start;
+}
+
+static void sync_status_json(const struct lvs_engine *e, struct json *j)
+{
+	struct sync_view sv;
+
+	sync_view(e, &sv);
+	if (!sv.configured) {
+		json_null(j, "sync_daemon");
+		return;
+	}
+	json_object_begin(j, "sync_daemon");
+	json_string(j, "follow", e->cfg->lvs.sync.follow);
+	json_string(j, "vrrp_state", sv.is ? vrrp_state_name(sv.is->state) : NULL);
+	json_string(j, "wanted", sv.want.state == IPVS_DAEMON_MASTER ? "master" : "backup");
+	if (sv.read_ok) {
+		json_array_begin(j, "running");
+		for (size_t i = 0; i < sv.running.n; i++)
+			daemon_json(j, &sv.running.items[i]);
+		json_array_end(j);
+	} else {
+		json_null(j, "running");
+	}
+	json_bool(j, "in_step", sv.in_step);
+	json_string(j, "error", e->sync.err ? ipvs_daemon_strerror(e->sync.err) : NULL);
+	json_object_end(j);
+}
+
+static void sync_status_text(const struct lvs_engine *e, struct strbuf *out)
+{
+	struct sync_view sv;
+	char text[160];
+
+	sync_view(e, &sv);
+	if (!sv.configured)
+		return;
+	sb_printf(out, "sync daemon: wanted %s (%s %s)", ipvs_daemon_text(&sv.want, text, sizeof(text)),
+		  e->cfg->lvs.sync.follow, sv.is ? vrrp_state_name(sv.is->state) : "state not known yet");
+	if (e->sync.err)
+		sb_printf(out, "; error %s: %s", e->sync.err_what, ipvs_daemon_strerror(e->sync.err));
+	sb_append(out, "\n");
+	if (!sv.read_ok)
+		sb_append(out, "  running: unknown (IPVS not readable)\n");
+	else if (!sv.running.n)
+		sb_append(out, "  running: none\n");
+	for (size_t i = 0; sv.read_ok && i < sv.running.n; i++)
+		sb_printf(out, "  running: %s\n", ipvs_daemon_text(&sv.running.items[i], text, sizeof(text)));
+}
+
+static void timeouts_status(const struct lvs_engine *e, struct json *j, struct strbuf *out)
+{
+	struct ipvs_timeouts t;
+
+	if (!e->ipvs || ipvs_timeouts_get(e->ipvs, &t) < 0) {
+		if (j)
+			json_null(j, "timeouts");
+		return;
+	}
+	if (j) {
+		json_object_begin(j, "timeouts");
+		json_uint(j, "tcp", t.tcp);
+		json_uint(j, "tcp_fin", t.tcp_fin);
+		json_uint(j, "udp", t.udp);
+		json_object_end(j);
+	} else {
+		sb_printf(out, "timeouts: tcp %u s, tcp_fin %u s, udp %u s\n", t.tcp, t.tcp_fin, t.udp);
+	}
+}
+
 void lvs_engine_status_json(struct lvs_engine *e, struct json *j)
 {
 	struct kview k = { 0 };
@@ -1694,6 +2022,8 @@ void lvs_engine_status_json(struct lvs_engine *e, struct json *j)
 	ipvs_word(e, NULL, buf, sizeof(buf));
 	json_string(j, "ipvs", buf);
 	json_bool(j, "connection_counts", e->ipvs && e->nvs <= STATUS_DUMP_MAX);
+	sync_status_json(e, j);
+	timeouts_status(e, j, NULL);
 	json_array_begin(j, "virtual_servers");
 	for (size_t i = 0; i < e->nvs; i++)
 		vs_json(j, e, e->vs[i], &k);
@@ -1734,6 +2064,8 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 
 	ipvs_word(e, NULL, buf, sizeof(buf));
 	sb_printf(out, "ipvs: %s\n", buf);
+	sync_status_text(e, out);
+	timeouts_status(e, NULL, out);
 	for (size_t i = 0; i < e->nvs; i++) {
 		const struct vs_rt *v = e->vs[i];
 		const struct inst_state *is = v->conf->vrrp ? vrrp_of(e, v->conf->vrrp) : NULL;

@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "lvs.h"
+#include "vrrp.h"
 
 /* ---- rise/fall ---- */
 
@@ -353,4 +354,27 @@ size_t lvs_service_want(const struct virtual_server_conf *vs, const struct lvs_r
 		k = want_real_servers(vs, rs, true, &sorry, dests);
 	dests[k++] = sorry;
 	return k;
+}
+
+/* ---- the sync daemon ---- */
+
+uint32_t lvs_sync_wanted_state(bool known, int vrrp_state)
+{
+	return known && vrrp_state == VRRP_STATE_MASTER ? IPVS_DAEMON_MASTER : IPVS_DAEMON_BACKUP;
+}
+
+void lvs_sync_plan(const struct ipvs_daemon *want, const struct ipvs_daemon *running, size_t n,
+		   struct lvs_sync_plan *out)
+{
+	bool kept = false;
+
+	out->stop = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (want && !kept && ipvs_daemon_same(want, &running[i]))
+			kept = true;
+		else
+			out->stop |= running[i].state;
+	}
+	/* A daemon to replace is stopped first: the kernel runs one per state. */
+	out->start = want && !kept;
 }

@@ -83,7 +83,7 @@ static bool engine_wanted(const struct parent *p, const struct engine *e)
 {
 	if (e == &p->eng[ENG_VRRP])
 		return p->cfg->ninstances > 0;
-	return p->cfg->lvs.nservices > 0;
+	return lvs_config_wanted(&p->cfg->lvs);
 }
 
 /* ---- VRRP states, relayed to the LVS engine ---- */

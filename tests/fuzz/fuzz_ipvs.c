@@ -1,6 +1,7 @@
-/* libFuzzer: the decoding of IPVS services and destinations as the kernel
- * dumps them (the nested attributes of IPVS_CMD_ATTR_SERVICE / _DEST).
- * Whatever decodes must be a service or destination that makes sense. */
+/* libFuzzer: the decoding of what the kernel's IPVS sends: services and
+ * destinations as it dumps them (the nested attributes of
+ * IPVS_CMD_ATTR_SERVICE / _DEST), sync daemons (IPVS_CMD_ATTR_DAEMON) and
+ * the GET_CONFIG reply's timeouts. Whatever decodes must make sense. */
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ipvs_service s;
 	struct ipvs_stats st;
 	struct ipvs_dest d;
-	char name[96];
+	struct ipvs_daemon dm;
+	struct ipvs_timeouts t;
+	char name[160];
 
 	if (!copy)
 		return 0;
@@ -39,6 +42,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (d.fwd & ~(uint32_t)IP_VS_CONN_F_FWD_MASK)
 			abort();
 	}
+	if (ipvs_daemon_decode(copy, size, &dm) == 0) {
+		size_t n = strnlen(dm.ifname, sizeof(dm.ifname));
+
+		if ((dm.state != IPVS_DAEMON_MASTER && dm.state != IPVS_DAEMON_BACKUP) || n == 0 ||
+		    n >= sizeof(dm.ifname) || dm.sync_id > 255)
+			abort();
+		if (dm.group.family != 0 && dm.group.family != AF_INET && dm.group.family != AF_INET6)
+			abort();
+		ipvs_daemon_text(&dm, name, sizeof(name));
+		if (!ipvs_daemon_same(&dm, &dm) && dm.group.family)
+			abort();	/* a daemon is what it is */
+	}
+	if (ipvs_timeouts_decode(copy, size, &t) == 0)
+		(void)(t.tcp + t.tcp_fin + t.udp);
 	free(copy);
 	return 0;
 }
