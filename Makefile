@@ -3,8 +3,8 @@
 #   make                 build everything (installs missing Debian build deps as root)
 #   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests, VM tests
 #   make vm              IPVS tests in a qemu VM (tests/vm; installs qemu and fetches a kernel as root)
-#   make demo            a real server in a namespace running rs-agent
-#   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs: directord's VRRP, LVS only
+#   make demo            the whole DR cluster in namespaces (in a VM without IPVS); demo-realserver: rs-agent alone
+#   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs, bench-failover: one part
 #   make install DESTDIR=... PREFIX=...
 
 PREFIX     ?= /usr/local
@@ -52,7 +52,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director bench-lvs
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director bench-lvs bench-failover demo-realserver
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
@@ -171,18 +171,24 @@ check: deps-test
 	@tests/run.sh
 
 demo: all
+	@tests/demo/cluster-demo.sh $(BUILD)
+
+demo-realserver: all
 	@tests/demo/realserver-demo.sh $(BUILD)
 
 # Benchmarks (root; they assert nothing): rs-agent's, then directord's
 # against keepalived. Both run even when the first reports a problem.
 bench: all
-	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; exit $$s
+	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; bench/failover.sh $(BUILD) || s=1; exit $$s
 
 bench-director: all
 	@bench/director.sh $(BUILD)
 
 bench-lvs: all
 	@bench/lvs.sh $(BUILD)
+
+bench-failover: all
+	@bench/failover.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \

@@ -898,9 +898,15 @@ isolation() {
 	fsleep 2
 	t_end=$EPOCHREALTIME
 	say "   $d: reload: the new weight in the kernel after $(ms_of "$t_hup" "$t_rel") ms"
-	local st1="" st2=""
+	local st1="" st2="" late=""
 	if [ "$d" = directord ]; then
 		st1=$(vstate "$t1" VI_1) st2=$(vstate "$t2" VI_1)
+		# The engines' own view: how late n1 sent (its clock) and how
+		# long n2 waited between adverts (its clock) - a late sender and
+		# a late path look the same on the wire.
+		local j1 j2
+		j1=$(status_json "$t1") j2=$(status_json "$t2")
+		late="n1 sent its adverts at most $(jfield "$j1" '"name":"VI_1"' advert_late_max_ms) ms after they were due ($(jfield "$j1" '"name":"VI_1"' adverts_late) more than half an interval late); n2 waited at most $(jfield "$j2" '"name":"VI_1"' advert_gap_max_ms) ms between two of n1's adverts"
 	fi
 	stop_group "$t1"
 	stop_group "$t2"
@@ -926,6 +932,7 @@ isolation() {
 	done
 	I_NOTE[$d]="n1 became master $(secs "$t_start" "$t_conv") s after its start; programmed at +$(secs "$t_start" "${t_prog:-$t_start}") s, all destinations at +$(secs "$t_start" "${t_up:-$t_start}") s; reload: weight in the kernel $(ms_of "$t_hup" "$t_rel") ms after SIGHUP; during the ${ISO_CHECK_SECONDS}s of checks: checking process $(pct $((e1 - e0)) "$ISO_CHECK_SECONDS")%, VRRP process $(pct $((v1 - v0)) "$ISO_CHECK_SECONDS")% of a CPU"
 	[ -n "$st1" ] && I_NOTE[$d]+="; status at the end (state, transitions since start): n1 $st1, n2 $st2"
+	[ -n "$late" ] && I_NOTE[$d]+="; $late"
 	ns_drop "$n1"
 	ns_drop "$n2"
 }

@@ -125,6 +125,10 @@ struct vrrp_fsm {
 	uint64_t became_master;
 	uint64_t split_brain;		/* adverts from another master while master */
 	uint64_t split_brain_last_ms;	/* the last of them: a new episode re-announces */
+	/* timeliness, for telling a late engine from a late network */
+	uint64_t advert_late_max_ms;	/* master: the most an advert went out after it was due */
+	uint64_t adverts_late;		/* master: adverts sent more than half an interval late */
+	uint64_t advert_gap_max_ms;	/* backup: the longest wait between two adverts of one master */
 	uint64_t prio0_received;
 	uint64_t preempted_lower;	/* lower-priority adverts discarded to preempt */
 };

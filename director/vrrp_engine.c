@@ -1318,6 +1318,9 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_uint(j, "transitions", in->fsm.transitions);
 		json_int(j, "last_transition", in->last_change);
 		json_uint(j, "split_brain", in->fsm.split_brain);
+		json_uint(j, "advert_late_max_ms", in->fsm.advert_late_max_ms);
+		json_uint(j, "adverts_late", in->fsm.adverts_late);
+		json_uint(j, "advert_gap_max_ms", in->fsm.advert_gap_max_ms);
 		json_uint(j, "rx", in->rx);
 		json_uint(j, "tx", in->tx);
 		json_uint(j, "tx_errors", in->tx_errors);

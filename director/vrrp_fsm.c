@@ -194,6 +194,8 @@ static void follow_master(struct vrrp_fsm *f, const struct vrrp_advert *a,
 	 * anything, so it teaches nothing. */
 	if (f->conf.version == 3 && a->interval_cs != 0)
 		f->master_interval_cs = a->interval_cs;
+	if (f->master_known && ipaddr_equal(&f->master_addr, src) && now_ms - f->last_advert_ms > f->advert_gap_max_ms)
+		f->advert_gap_max_ms = now_ms - f->last_advert_ms;
 	f->master_known = true;
 	f->master_addr = *src;
 	f->master_priority = a->priority;
@@ -315,6 +317,12 @@ unsigned vrrp_fsm_timeout(struct vrrp_fsm *f, uint64_t now_ms)
 	if (f->state == VRRP_STATE_BACKUP && is_due(f->master_down_due_ms, now_ms))
 		act |= become_master(f, now_ms);
 	if (f->state == VRRP_STATE_MASTER && is_due(f->adver_due_ms, now_ms)) {
+		uint64_t late = now_ms - f->adver_due_ms;
+
+		if (late > f->advert_late_max_ms)
+			f->advert_late_max_ms = late;
+		if (late * 2 > (uint64_t)f->conf.interval_cs * 10)
+			f->adverts_late++;
 		act |= VRRP_ACT_SEND_ADVERT;
 		arm_adver_timer(f, now_ms);
 	}

@@ -459,6 +459,32 @@ TEST(test_split_brain_counted)
 	CHECK_EQ_INT(f.transitions, 2);
 }
 
+/* How late a master's adverts went out and how long a backup waited for
+ * one: they tell a late engine from a late network. */
+TEST(test_advert_timeliness)
+{
+	struct vrrp_fsm m, b;
+	struct ipaddr master = ip("192.0.2.20");
+	uint64_t t = make_master(&m, 200), due = m.adver_due_ms;
+
+	CHECK_EQ_INT(vrrp_fsm_timeout(&m, due + 7), VRRP_ACT_SEND_ADVERT);
+	CHECK_EQ_INT(m.advert_late_max_ms, 7);
+	CHECK_EQ_INT(m.adverts_late, 0);
+	due = m.adver_due_ms;
+	CHECK_EQ_INT(vrrp_fsm_timeout(&m, due + 501), VRRP_ACT_SEND_ADVERT);	/* over half of 1 s */
+	CHECK_EQ_INT(m.advert_late_max_ms, 501);
+	CHECK_EQ_INT(m.adverts_late, 1);
+	(void)t;
+
+	start_v3(&b, 100);
+	vrrp_fsm_receive(&b, advert(3, 200, 100), &master, T0 + 100);
+	vrrp_fsm_receive(&b, advert(3, 200, 100), &master, T0 + 1100);
+	vrrp_fsm_receive(&b, advert(3, 200, 100), &master, T0 + 2600);
+	vrrp_fsm_receive(&b, advert(3, 200, 100), &master, T0 + 3600);
+	CHECK_EQ_INT(b.state, VRRP_STATE_BACKUP);
+	CHECK_EQ_INT(b.advert_gap_max_ms, 1500);
+}
+
 /* A split brain healed (a cut link back): the other master took the VIPs
  * and announced them; ours must be announced again, once per episode,
  * an episode being adverts with less than Master_Down_Interval between
@@ -955,7 +981,7 @@ TEST_MAIN(
 	T(test_master_yields_to_higher_priority),
 	T(test_master_equal_priority_address_tiebreak_v4),
 	T(test_master_equal_priority_address_tiebreak_v6),
-	T(test_split_brain_counted), T(test_split_brain_reannounces_once_per_episode),
+	T(test_split_brain_counted), T(test_split_brain_reannounces_once_per_episode), T(test_advert_timeliness),
 	T(test_fault_from_master_and_recovery),
 	T(test_fault_recovery_owner_and_preempt_delay),
 	T(test_fault_before_startup),
