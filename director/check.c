@@ -80,13 +80,25 @@ struct hc_probe {
 
 /* ---- ending an attempt ---- */
 
+/* A check's connection ends with a reset rather than the FIN handshake,
+ * as HAProxy's do: no socket in TIME_WAIT on the director for each check
+ * (2,000 checks a second would keep 120,000 of them) and fewer packets.
+ * The server sees a reset after its answer. */
+static void close_reset(int fd)
+{
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	close(fd);
+}
+
 /* Let go of what the attempt holds, without reporting anything. */
 static void attempt_release(struct hc_probe *p)
 {
 	ev_timer_stop(p->loop, &p->deadline);
 	if (p->fd >= 0) {
 		ev_fd_del(p->loop, p->fd);
-		close(p->fd);
+		close_reset(p->fd);
 		p->fd = -1;
 	}
 	if (p->pid > 0) {
