@@ -42,6 +42,7 @@ struct conv {
 	char **vs_names;
 	size_t nvs;
 	unsigned nsections;		/* [vrrp] and [virtual_server] written */
+	const struct ka_node *root;	/* the top-level statements */
 	bool nomem;
 };
 
@@ -852,6 +853,53 @@ static void vrrp_defaults(struct conv *c, struct sect *s, const struct ka_node *
 		warn(c, n, "vrrp_instance %s: no virtual_router_id (directord needs one)", in->name);
 }
 
+/* The vrrp_sync_group that lists the instance, if any. */
+static const struct ka_node *group_of(const struct conv *c, const char *inst)
+{
+	for (const struct ka_node *g = c->root; g; g = g->next) {
+		const struct ka_node *m = strcmp(g->words[0], "vrrp_sync_group") == 0 ? child(g, "group") : NULL;
+
+		for (m = m ? m->child : NULL; m; m = m->next)
+			for (size_t i = 0; i < m->nwords; i++)
+				if (strcmp(m->words[i], inst) == 0)
+					return g;
+	}
+	return NULL;
+}
+
+static bool script_weighted(const struct conv *c, const char *name)
+{
+	for (const struct ka_node *n = c->root; n; n = n->next)
+		if (strcmp(n->words[0], "vrrp_script") == 0 && arg(n, 1) && strcmp(arg(n, 1), name) == 0) {
+			const struct ka_node *w = child(n, "weight");
+
+			return w && arg(w, 1) && strcmp(arg(w, 1), "0") != 0;
+		}
+	return false;
+}
+
+/* director.ini(5): keepalived ignores the weighted trackers of sync group
+ * members unless sync_group_tracking_weight is set; directord applies them. */
+static void group_weights(struct conv *c, const struct ka_node *n)
+{
+	static const char *const lists[] = { "track_script", "track_interface", "track_file" };
+	const struct ka_node *g = group_of(c, n->words[1]);
+
+	if (!g || child(g, "sync_group_tracking_weight") || child(g, "global_tracking"))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		const struct ka_node *l = child(n, lists[i]);
+
+		for (const struct ka_node *t = l ? l->child : NULL; t; t = t->next)
+			if (t->nwords >= 3 || (i == 0 && script_weighted(c, t->words[0]))) {
+				warn(c, t, "%s %s: keepalived ignores the weights of the trackers of a sync group member "
+				     "(%s) without sync_group_tracking_weight; directord applies them", lists[i],
+				     t->words[0], g->nwords > 1 ? g->words[1] : "");
+				return;
+			}
+	}
+}
+
 static void convert_instance(struct conv *c, const struct ka_node *n)
 {
 	struct inst in = { .block = n };
@@ -865,6 +913,7 @@ static void convert_instance(struct conv *c, const struct ka_node *n)
 	sect_init(&s, header);
 	convert_block(c, &s, n, &vrrp_kw, &in);
 	vrrp_defaults(c, &s, n, &in);
+	group_weights(c, n);
 	sect_flush(c, &s);
 	c->nsections++;
 }
@@ -1056,6 +1105,11 @@ static void read_check(struct conv *c, struct rs *r, const struct ka_node *ck)
 		const struct check_key *ckk;
 		const struct nomap *x;
 
+		if (strcmp(k->words[0], "url") == 0 && r->kind == CK_TCP) {
+			warn(c, k, "url: %s is converted as a tcp check, which has no url (not converted)",
+			     ck->words[0]);
+			continue;
+		}
 		if (strcmp(k->words[0], "url") == 0 && r->kind == CK_HTTP) {
 			if (urls)
 				warn(c, k, "url: only the first url of a check is converted");
@@ -1386,8 +1440,8 @@ static void rs_overrides(struct conv *c, const struct rs *first, struct rs *r, b
 
 	if (r->port && (fwmark || strcmp(r->port->words[1], port) != 0))
 		sb_printf(&r->entry, " check_port=%s", r->port->words[1]);
-	else if (fwmark && r->kind != CK_NONE && r->kind != CK_SCRIPT)
-		sb_printf(&r->entry, " check_port=%s", port);
+	else if (fwmark && first && (first->kind == CK_TCP || first->kind == CK_HTTP))
+		sb_printf(&r->entry, " check_port=%s", port);	/* the entry has no port */
 	if (r->ip)
 		sb_printf(&r->entry, " check_address=%s", r->ip->words[1]);
 	if (!first || r == first)
@@ -1415,8 +1469,8 @@ static void rs_overrides(struct conv *c, const struct rs *first, struct rs *r, b
 		if (strcmp(sb_str(&a), sb_str(&b)) == 0)
 			;
 		else if (strpbrk(sb_str(&a), " \t"))
-			warn(c, r->command, "misc_path: a server's own command is a single word here; "
-			     "the service's is used");
+			warn(c, r->command, "misc_path: a server's own command is a single word here: this server "
+			     "runs the first server's, which finds the server in DSRKIT_RS_ADDR and DSRKIT_RS_PORT");
 		else
 			sb_printf(&r->entry, " check_command=%s", sb_str(&a));
 		sb_free(&a);
@@ -1601,7 +1655,7 @@ static void write_output(struct conv *c, const struct ka_tree *tree, size_t firs
 
 int ka_import(const struct ka_tree *tree, struct strbuf *out, struct ini_diag *warnings)
 {
-	struct conv c = { .warn = warnings };
+	struct conv c = { .warn = warnings, .root = tree->root };
 	size_t first = warnings->n;
 	int ret = 0;
 
