@@ -212,7 +212,8 @@ static void put(struct conv *c, struct sect *s, const struct ka_node *n, const c
 		warn(c, n, "%s: the value holds both kinds of quotes and cannot be written in director.ini "
 		     "(not converted)", n->words[0]);
 		s->sb.len = start;
-		s->sb.buf[start] = '\0';
+		if (s->sb.buf)
+			s->sb.buf[start] = '\0';
 		return;
 	}
 	sb_append(&s->sb, "\n");
@@ -716,12 +717,16 @@ static void v_routes(struct conv *c, struct sect *s, const struct ka_node *n, vo
 /* track_script / track_interface / track_file: NAME [weight N] per line. */
 static void v_track(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
 {
+	static const char *const keys[] = { "track_script", "track_interface", "track_file" };
 	struct strbuf list;
 	bool names = strcmp(n->words[0], "track_interface") != 0;	/* section names, not interfaces */
-	const char *key = n->words[0][6] == 's' ? "track_script" : n->words[0][6] == 'i' ? "track_interface" :
-			  "track_file";
+	const char *key = keys[0];
 
 	(void)ctx;
+	/* put() keeps the key: one of the table's, not the tree's word */
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i], n->words[0]) == 0)
+			key = keys[i];
 	sb_init(&list);
 	for (const struct ka_node *t = n->child; t; t = t->next) {
 		char name[NAME_LEN + 1];
@@ -1680,7 +1685,7 @@ int ka_import(const struct ka_tree *tree, struct strbuf *out, struct ini_diag *w
 	if (c.nsections == 0 && tree->root)
 		warn(&c, tree->root, "no vrrp_instance and no virtual_server: directord needs at least one");
 	write_output(&c, tree, first, out);
-	if (c.nomem || c.global.sb.failed || c.body.failed || out->failed || warnings->n < first)
+	if (c.nomem || c.global.sb.failed || c.body.failed || out->failed)
 		ret = -ENOMEM;
 	sb_free(&c.global.sb);
 	sb_free(&c.body);
