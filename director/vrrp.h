@@ -123,8 +123,10 @@ struct vrrp_fsm {
 	/* counters */
 	uint64_t transitions;
 	uint64_t became_master;
-	uint64_t split_brain;		/* adverts from another master while master */
-	uint64_t split_brain_last_ms;	/* the last of them: a new episode re-announces */
+	uint64_t master_since_ms;	/* our last takeover */
+	bool other_master_seen;		/* since then, adverts of a master that should yield */
+	uint64_t other_master_last_ms;	/* the last of them: a new episode re-announces */
+	uint64_t split_brain;		/* such adverts, once the election has settled */
 	/* timeliness, for telling a late engine from a late network */
 	uint64_t advert_late_max_ms;	/* master: the most an advert went out after it was due */
 	uint64_t adverts_late;		/* master: adverts sent more than half an interval late */

@@ -482,6 +482,27 @@ static void group_notify(struct vrrp_inst *in)
 	fifo_line(e, "GROUP", g->name, notify_state_name(to), 0);
 }
 
+/* Another master was seen. In a sync group only the member that yields
+ * first tells us (the others follow it silently), yet the hosts reached by
+ * the other side's announcements include those of every member. */
+static void group_reannounce(struct vrrp_inst *in)
+{
+	struct vrrp_engine *e = in->e;
+
+	log_info("vrrp %s: another master was seen: announcing the addresses again", in->conf->name);
+	garp_start(in);
+	if (!in->conf->group)
+		return;
+	for (size_t i = 0; i < e->ninsts; i++) {
+		struct vrrp_inst *o = e->insts[i];
+
+		if (o == in || !same_group(in, o) || o->fsm.state != VRRP_STATE_MASTER)
+			continue;
+		log_info("vrrp %s: announcing the addresses again with %s", o->conf->name, in->conf->name);
+		garp_start(o);
+	}
+}
+
 /* A member left Fault: the group's Fault ends when no member holds one. */
 static void group_fault_clear(struct vrrp_inst *in)
 {
@@ -568,10 +589,8 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions)
 	}
 	if (actions & VRRP_ACT_SEND_ADVERT)
 		send_advert(in, in->fsm.priority);
-	if ((actions & VRRP_ACT_REANNOUNCE) && in->fsm.state == VRRP_STATE_MASTER) {
-		log_info("vrrp %s: another master was seen: announcing the addresses again", in->conf->name);
-		garp_start(in);
-	}
+	if ((actions & VRRP_ACT_REANNOUNCE) && in->fsm.state == VRRP_STATE_MASTER)
+		group_reannounce(in);
 	if (actions & VRRP_ACT_STATE_CHANGED) {
 		in->last_change = wall_time();
 		if (group_joins_master(in)) {

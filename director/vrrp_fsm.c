@@ -122,6 +122,8 @@ static unsigned become_master(struct vrrp_fsm *f, uint64_t now_ms)
 	unsigned act = enter_state(f, VRRP_STATE_MASTER);
 
 	forget_master(f);
+	f->master_since_ms = now_ms;
+	f->other_master_seen = false;
 	f->master_interval_cs = f->conf.interval_cs;	/* the master is us */
 	arm_adver_timer(f, now_ms);
 	return VRRP_ACT_BECOME_MASTER | VRRP_ACT_SEND_ADVERT | act;
@@ -222,6 +224,44 @@ static unsigned backup_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 	return 0;
 }
 
+/* Leaving Master for a better master. Our last advert, at our own
+ * priority, goes out after the VIPs are removed: a winner that was cut
+ * off from us (a healed split brain) learns that we held the VIPs and
+ * announces them again, which it could not know otherwise if its adverts
+ * reached us first. A winner that has just preempted us gets a harmless
+ * second announcement. RFC 5798 sends nothing here; keepalived answers
+ * such an advert the same way. */
+static unsigned yield_master(struct vrrp_fsm *f)
+{
+	return VRRP_ACT_LEAVE_MASTER | VRRP_ACT_SEND_ADVERT | enter_state(f, VRRP_STATE_BACKUP);
+}
+
+/* An advert from another master that should yield to us: it took the VIPs
+ * and told the LAN so (a link or the multicast between us was cut), or it
+ * is yielding now and says so (yield_master). It stands down on our advert,
+ * sent now rather than at the next interval; and the hosts its
+ * announcements reached must hear ours again, or they go on sending to it
+ * until their ARP or neighbour entries expire. Once an episode: the first
+ * such advert after a quiet Master_Down_Interval. Within one
+ * Master_Down_Interval of our own takeover it is the election settling
+ * (the master we preempted, or adverts that crossed), not a split brain:
+ * announced again all the same, since the other may have announced after
+ * us, but not counted. */
+static unsigned other_master_seen(struct vrrp_fsm *f, uint64_t now_ms)
+{
+	uint64_t master_down = vrrp_master_down_ms(f->conf.version, f->priority, f->conf.interval_cs);
+	bool new_episode = !f->other_master_seen || now_ms - f->other_master_last_ms >= master_down;
+
+	if (now_ms - f->master_since_ms >= master_down)
+		f->split_brain++;
+	f->other_master_seen = true;
+	f->other_master_last_ms = now_ms;
+	if (!new_episode)
+		return 0;
+	arm_adver_timer(f, now_ms);
+	return VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE;
+}
+
 static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 			       const struct ipaddr *src, uint64_t now_ms)
 {
@@ -237,30 +277,15 @@ static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 	/* Only masters advertise: two of us exist. The rules below decide
 	 * which one stays. Yielding to a better master is an ordinary
 	 * preemption; an advert from a master that should yield to us is
-	 * the split brain worth counting. */
+	 * the other side of it, or of a split brain. */
 	if (a->priority > f->priority ||
 	    (a->priority == f->priority && addr_greater(src, &f->conf.primary))) {
-		act = VRRP_ACT_LEAVE_MASTER | enter_state(f, VRRP_STATE_BACKUP);
+		act = yield_master(f);
 		follow_master(f, a, src, now_ms);
 		arm_master_down(f, now_ms);
 		return act;
 	}
-	/* Another master that should yield to us: it took the VIPs and told
-	 * the LAN so (a link or the multicast between us was cut). It stands
-	 * down on our advert, sent now rather than at the next interval; and
-	 * the hosts its announcements reached must hear ours again, or they
-	 * go on sending to it until their ARP or neighbour entries expire.
-	 * Once an episode: the first such advert after a quiet
-	 * Master_Down_Interval. */
-	f->split_brain++;
-	act = 0;
-	if (f->split_brain == 1 || now_ms - f->split_brain_last_ms >= vrrp_master_down_ms(f->conf.version,
-				f->priority, f->conf.interval_cs)) {
-		arm_adver_timer(f, now_ms);
-		act = VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE;
-	}
-	f->split_brain_last_ms = now_ms;
-	return act;
+	return other_master_seen(f, now_ms);
 }
 
 /* ---- events ---- */
@@ -365,7 +390,9 @@ unsigned vrrp_fsm_force(struct vrrp_fsm *f, enum vrrp_state to, uint64_t now_ms)
 	case VRRP_STATE_MASTER:
 		return f->state == VRRP_STATE_BACKUP ? become_master(f, now_ms) : 0;
 	case VRRP_STATE_BACKUP:
-		/* Our own interval: a master has learned no other. */
+		/* Our own interval: a master has learned no other. Silent:
+		 * an advert at our priority could preempt the peer's member
+		 * that its group has just made master. */
 		return f->state == VRRP_STATE_MASTER ? become_backup(f, now_ms) : 0;
 	case VRRP_STATE_FAULT:
 		return vrrp_fsm_set_fault(f, true, now_ms);

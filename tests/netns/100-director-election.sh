@@ -15,8 +15,9 @@ start_pair VI_1 || { fail "d1 (150) becomes master, d2 (100) backup"; dfinish; }
 pass "d1 (150) becomes master, d2 (100) backup"
 check "d1 holds the VIP" has_addr "$D1" eth0 $VIP
 check "d2 does not hold it" not has_addr "$D2" eth0 $VIP
-check "d2 follows d1 (master 198.18.0.1 at 150)" \
-	[ "$(js d2 "I['vi_1']['master'], I['vi_1']['master_priority']")" = "('198.18.0.1', 150)" ]
+# d2 is Backup from its start; it knows the master from the first advert on
+follows_d1() { [ "$(js d2 "I['vi_1']['master'], I['vi_1']['master_priority']")" = "('198.18.0.1', 150)" ]; }
+check "d2 follows d1 (master 198.18.0.1 at 150)" wait_ms 2000 follows_d1
 
 sampler "$TMP/samples" $VIP "$D1" "$D2"
 sleep 0.3

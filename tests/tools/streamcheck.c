@@ -2,7 +2,7 @@
  *
  *   streamcheck serve PORT
  *	echo server on every address (a real server holds the VIP on lo):
- *	any number of clients, everything sent back as it came.
+ *	a process per client, everything sent back as it came.
  *   streamcheck client HOST PORT LOG [SECONDS]
  *	sends a known byte sequence (1 KiB every 10 ms) and checks each byte
  *	of the echo against it. LOG gets a line every second ("progress
@@ -35,7 +35,6 @@
 #define SEND_EVERY_MS 10
 #define STALL_MS 50
 #define DRAIN_MS 30000
-#define MAX_CLIENTS 64
 
 static uint64_t mono_ms(void)
 {
@@ -70,55 +69,62 @@ static int usage(void)
 
 /* ---- the echo server ---- */
 
+/* One process per connection, as a real server's workers: an echo that
+ * blocks (the client's acknowledgements stopped while the VIP moves) must
+ * not stop the health checks' connections from being accepted, or the
+ * director removes the server, and IPVS drops the stream's packets. */
+static void echo(int fd)
+{
+	char buf[65536];
+	ssize_t got;
+
+	while ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR)) {
+		for (ssize_t off = 0; got > 0 && off < got;) {
+			ssize_t w = write(fd, buf + off, (size_t)(got - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				_exit(0);
+			off += w;
+		}
+	}
+	_exit(0);
+}
+
 static int serve(const char *port_text)
 {
-	struct pollfd fds[MAX_CLIENTS + 1];
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-	int one = 1, zero = 0, n = 1;
-	char buf[65536];
+	int one = 1, zero = 0, lfd;
 
+	signal(SIGCHLD, SIG_IGN);	/* children reaped by the kernel */
 	sa.sin6_port = htons((uint16_t)atoi(port_text));
-	fds[0].fd = socket(AF_INET6, SOCK_STREAM, 0);
-	fds[0].events = POLLIN;
-	if (fds[0].fd < 0 || setsockopt(fds[0].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fds[0].fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0 ||
-	    bind(fds[0].fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fds[0].fd, 16) < 0) {
+	lfd = socket(AF_INET6, SOCK_STREAM, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0 ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0) {
 		perror("streamcheck serve");
 		return 1;
 	}
 	for (;;) {
-		if (poll(fds, (nfds_t)n, -1) < 0 && errno != EINTR)
-			return 1;
-		if ((fds[0].revents & POLLIN) && n <= MAX_CLIENTS) {
-			int c = accept(fds[0].fd, NULL, NULL);
+		int c = accept(lfd, NULL, NULL);
 
-			if (c >= 0) {
-				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-				fds[n].fd = c;
-				fds[n++].events = POLLIN;
-			}
-		}
-		for (int i = 1; i < n; i++) {
-			ssize_t got;
-
-			if (!fds[i].revents)
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			got = read(fds[i].fd, buf, sizeof(buf));
-			/* Blocking writes: a client reads its echo. */
-			for (ssize_t off = 0; got > 0 && off < got;) {
-				ssize_t w = write(fds[i].fd, buf + off, (size_t)(got - off));
-
-				if (w <= 0) {
-					got = 0;
-					break;
-				}
-				off += w;
-			}
-			if (got <= 0 && !(got < 0 && errno == EINTR)) {
-				close(fds[i].fd);
-				fds[i--] = fds[--n];
-			}
+			perror("streamcheck accept");
+			return 1;
 		}
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			close(lfd);
+			echo(c);
+		}
+		if (pid < 0)
+			perror("streamcheck fork");
+		close(c);
 	}
 }
 

@@ -14,7 +14,11 @@
 
 #define ACT_TAKEOVER (VRRP_ACT_BECOME_MASTER | VRRP_ACT_SEND_ADVERT | VRRP_ACT_STATE_CHANGED)
 #define ACT_STOP (VRRP_ACT_LEAVE_MASTER | VRRP_ACT_SEND_STOP | VRRP_ACT_STATE_CHANGED)
-#define ACT_YIELD (VRRP_ACT_LEAVE_MASTER | VRRP_ACT_STATE_CHANGED)
+/* a yielding master sends one last advert, at its priority, once its VIPs are gone */
+#define ACT_YIELD (VRRP_ACT_LEAVE_MASTER | VRRP_ACT_SEND_ADVERT | VRRP_ACT_STATE_CHANGED)
+/* a member leaving with its group is silent: its advert could preempt the
+ * peer's member that the peer's group has just made master */
+#define ACT_STEP_DOWN (VRRP_ACT_LEAVE_MASTER | VRRP_ACT_STATE_CHANGED)
 
 static struct ipaddr ip(const char *s)
 {
@@ -423,7 +427,8 @@ TEST(test_master_equal_priority_address_tiebreak_v4)
 	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &greater, t + 300), ACT_YIELD);
 	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
 	CHECK(ipaddr_equal(&f.master_addr, &greater));
-	CHECK_EQ_INT(f.split_brain, 2);	/* the two discarded, not the one yielded to */
+	/* within Master_Down_Interval of our takeover: the election settling */
+	CHECK_EQ_INT(f.split_brain, 0);
 }
 
 TEST(test_master_equal_priority_address_tiebreak_v6)
@@ -448,7 +453,7 @@ TEST(test_split_brain_counted)
 {
 	struct vrrp_fsm f;
 	struct ipaddr peer = ip("192.0.2.2");
-	uint64_t t = make_master(&f, 200);
+	uint64_t t = make_master(&f, 200) + 3219;	/* master for one Master_Down_Interval */
 
 	for (int i = 0; i < 3; i++)
 		CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 100 * (uint64_t)i),
@@ -505,7 +510,27 @@ TEST(test_split_brain_reannounces_once_per_episode)
 	/* quiet for longer: a new one */
 	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 8110 + 3300), again);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
-	CHECK_EQ_INT(f.split_brain, 8);
+	/* counted from one Master_Down_Interval after our takeover (t + 3219):
+	 * those of t + 4010, 5010, 8110 and 11410 */
+	CHECK_EQ_INT(f.split_brain, 4);
+}
+
+/* Adverts from a master that should yield, just after our takeover, are
+ * the election settling (the master we preempted, adverts that crossed):
+ * announced again, since the other may have announced after us, but not
+ * counted as a split brain. */
+TEST(test_other_master_during_election_not_counted)
+{
+	struct vrrp_fsm f;
+	struct ipaddr peer = ip("192.0.2.2");
+	uint64_t t = make_master(&f, 200);
+
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 1),
+		     VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE);
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 3218), 0);
+	CHECK_EQ_INT(f.split_brain, 0);
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 3219), 0);
+	CHECK_EQ_INT(f.split_brain, 1);
 }
 
 /* ---- fault, shutdown, tracking, sync groups ---- */
@@ -661,7 +686,7 @@ TEST(test_force)
 	CHECK_EQ_INT(f.became_master, 1);
 	CHECK_EQ_INT(vrrp_fsm_force(&f, VRRP_STATE_MASTER, 2100), 0);
 
-	CHECK_EQ_INT(vrrp_fsm_force(&f, VRRP_STATE_BACKUP, 2500), ACT_YIELD);
+	CHECK_EQ_INT(vrrp_fsm_force(&f, VRRP_STATE_BACKUP, 2500), ACT_STEP_DOWN);
 	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
 	CHECK_EQ_INT(f.adver_due_ms, 0);
 	CHECK_EQ_INT(f.master_down_due_ms, 2500 + 3610);
@@ -720,7 +745,7 @@ TEST(test_learned_interval_is_forgotten)
 	vrrp_fsm_receive(&f, advert(3, VRRP_PRIO_STOP, 50), &peer, 4100);
 	CHECK_EQ_INT(vrrp_fsm_timeout(&f, 4100 + 305), ACT_TAKEOVER);
 	CHECK_EQ_INT(f.master_interval_cs, 100);
-	CHECK_EQ_INT(vrrp_fsm_force(&f, VRRP_STATE_BACKUP, 5000), ACT_YIELD);
+	CHECK_EQ_INT(vrrp_fsm_force(&f, VRRP_STATE_BACKUP, 5000), ACT_STEP_DOWN);
 	CHECK_EQ_INT(f.master_down_due_ms, 5000 + 3610);
 }
 
@@ -750,6 +775,7 @@ struct sim_router {
 	struct vrrp_fsm fsm;
 	bool alive;		/* false: crashed, neither sends nor hears */
 	uint64_t master_since;	/* the instant of its last BECOME_MASTER */
+	int reannounced;	/* REANNOUNCE performed as master */
 };
 
 struct sim_packet {
@@ -762,11 +788,14 @@ struct sim {
 	struct sim_router r[SIM_ROUTERS];
 	struct sim_packet wire[SIM_WIRE_MAX];
 	int nwire;
+	bool cut;		/* the link between the routers: adverts are lost */
 	uint64_t now_ms;
 };
 
 static void sim_send(struct sim *s, int from, uint8_t priority)
 {
+	if (s->cut)
+		return;
 	if (s->nwire == SIM_WIRE_MAX) {
 		CHECK(!"wire overflow");
 		return;
@@ -784,6 +813,8 @@ static void sim_perform(struct sim *s, int i, unsigned act)
 		r->master_since = s->now_ms;
 	if (act & VRRP_ACT_SEND_ADVERT)
 		sim_send(s, i, r->fsm.priority);
+	if ((act & VRRP_ACT_REANNOUNCE) && r->fsm.state == VRRP_STATE_MASTER)
+		r->reannounced++;
 }
 
 static void sim_deliver(struct sim *s, const struct sim_packet *p)
@@ -913,7 +944,10 @@ TEST(test_sim_converges_and_fails_over_on_shutdown)
 	CHECK_EQ_INT(a->preempted_lower, 3);	/* B's adverts of 20611, 21611, 22611 */
 	CHECK_EQ_INT(b->state, VRRP_STATE_BACKUP);
 	CHECK_EQ_INT(b->split_brain, 0);	/* B yielded: an ordinary preemption */
-	CHECK_EQ_INT(b->last_advert_ms, 29416);
+	CHECK_EQ_INT(a->split_brain, 0);	/* B's last advert came during the election */
+	/* B's last advert (23416) reached A at 23417, which answered at once:
+	 * A's adverts run from there. */
+	CHECK_EQ_INT(b->last_advert_ms, 29418);
 }
 
 TEST(test_sim_hard_failure)
@@ -949,16 +983,55 @@ TEST(test_sim_equal_priority_higher_address_wins)
 	CHECK_EQ_INT(sim_masters(&s), 1);
 	CHECK_EQ_INT(a->state, VRRP_STATE_BACKUP);
 	CHECK_EQ_INT(b->state, VRRP_STATE_MASTER);
-	CHECK_EQ_INT(a->split_brain, 0);	/* A yielded */
-	CHECK_EQ_INT(b->split_brain, 1);	/* B discarded A's advert */
+	/* the adverts crossing are the election, no split brain */
+	CHECK_EQ_INT(a->split_brain + b->split_brain, 0);
 
 	sim_run_until(&s, 60000);
 	CHECK_EQ_INT(sim_masters(&s), 1);
 	CHECK_EQ_INT(b->state, VRRP_STATE_MASTER);
 	CHECK_EQ_INT(a->transitions, 3);
 	CHECK_EQ_INT(b->transitions, 2);
-	CHECK_EQ_INT(a->split_brain + b->split_brain, 1);
+	CHECK_EQ_INT(a->split_brain + b->split_brain, 0);
 	CHECK(ipaddr_equal(&a->master_addr, &b->conf.primary));
+}
+
+/* A cut link heals. Whichever master hears the other first, the winner
+ * announces the VIPs again, or the hosts that the loser's announcements
+ * reached go on sending to the loser. Healed at 20100, the loser hears the
+ * winner first (A's advert of 20415, B's next due at 21026): only the
+ * loser's last advert can tell the winner. */
+static void sim_heal(uint64_t heal_ms, int a_split_brain)
+{
+	static struct sim s;
+	struct vrrp_fsm *a = &s.r[0].fsm, *b = &s.r[1].fsm;
+
+	sim_start(&s, 150, "192.0.2.1", 100, "192.0.2.2");
+	sim_run_until(&s, 10000);
+	s.cut = true;
+	sim_run_until(&s, heal_ms);
+	CHECK_EQ_INT(sim_masters(&s), 2);
+	CHECK_EQ_INT(s.r[0].reannounced, 0);
+	s.cut = false;
+	sim_run_until(&s, heal_ms + 5000);
+	CHECK_EQ_INT(sim_masters(&s), 1);
+	CHECK_EQ_INT(a->state, VRRP_STATE_MASTER);
+	CHECK_EQ_INT(s.r[0].reannounced, 1);
+	CHECK_EQ_INT(s.r[1].reannounced, 0);
+	CHECK_EQ_INT(a->split_brain, a_split_brain);
+	CHECK_EQ_INT(b->split_brain, 0);
+	CHECK_EQ_INT(b->state, VRRP_STATE_BACKUP);
+}
+
+TEST(test_sim_heal_loser_hears_first)
+{
+	sim_heal(20100, 1);	/* B's last advert, 20416: one, counted */
+}
+
+TEST(test_sim_heal_winner_hears_first)
+{
+	/* B's advert of 20026, then B's last one (20028), the same episode:
+	 * two counted, one announcement */
+	sim_heal(20000, 2);
 }
 
 TEST_MAIN(
@@ -981,7 +1054,8 @@ TEST_MAIN(
 	T(test_master_yields_to_higher_priority),
 	T(test_master_equal_priority_address_tiebreak_v4),
 	T(test_master_equal_priority_address_tiebreak_v6),
-	T(test_split_brain_counted), T(test_split_brain_reannounces_once_per_episode), T(test_advert_timeliness),
+	T(test_split_brain_counted), T(test_split_brain_reannounces_once_per_episode),
+	T(test_other_master_during_election_not_counted), T(test_advert_timeliness),
 	T(test_fault_from_master_and_recovery),
 	T(test_fault_recovery_owner_and_preempt_delay),
 	T(test_fault_before_startup),
@@ -994,4 +1068,6 @@ TEST_MAIN(
 	T(test_sim_converges_and_fails_over_on_shutdown),
 	T(test_sim_hard_failure),
 	T(test_sim_equal_priority_higher_address_wins),
+	T(test_sim_heal_loser_hears_first),
+	T(test_sim_heal_winner_hears_first),
 )

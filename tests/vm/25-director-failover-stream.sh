@@ -139,12 +139,15 @@ run_variant() {
 	FLOW_MARK=$(awk '$1 == "progress" { r = $4 } END { print r + 0 }' "$LOG")
 	check "$v/heal: the stream flows" wait_gently 30 flowing "$LOG"
 	sleep 3
-	echo "FAILOVER $v heal takeover_ms=- stall_ms=$(longest_stall "$LOG" $((t_heal - 1000)) $(now_ms))"
+	# a stall is logged when it ends: the heal's is read once the stream is done
+	local t_heal_end
+	t_heal_end=$(now_ms)
 	event "$v" stop lb2 term_lb
 	event "$v" return2 lb start_lb
 	check "$v: lb is master at the end" wait_gently 30 vmaster lb VI_1 MASTER
 	touch "$LOG.stop"
 	wait_until 60 not kill -0 "$client"
+	echo "FAILOVER $v heal takeover_ms=- stall_ms=$(longest_stall "$LOG" $((t_heal - 1000)) "$t_heal_end")"
 	done_line=$(grep '^done ' "$LOG")
 	echo "    $v: $done_line"
 	check "$v: every byte came back on the one connection ($done_line)" \
