@@ -103,7 +103,7 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_kaconf: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -140,7 +140,7 @@ $(BUILD)/fuzz/fuzz_lvs_%: tests/fuzz/fuzz_lvs_%.c $(COMMON_SRC) $(DIRECTOR_LIBSR
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz/fuzz_ipvs: tests/fuzz/fuzz_ipvs.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_kaconf: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 

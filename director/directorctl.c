@@ -1,4 +1,5 @@
 /* directorctl: ask the running directord. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,8 @@
 
 #include "ctlsock.h"
 #include "directord.h"
+#include "kaconf.h"
+#include "kaimport.h"
 
 #define CTL_TIMEOUT_MS 10000
 
@@ -18,7 +21,10 @@ static void __attribute__((noreturn)) usage(int code)
 		"                         virtual servers and the state and weight of each real server\n"
 		"  reload                 re-read the configuration (what did not change keeps its state)\n"
 		"  drain SERVICE SERVER   weight 0 for a real server: no new connections, existing ones go on\n"
-		"  enable SERVICE SERVER  undo drain (SERVER is ADDR:PORT, or ADDR when it is there once)\n");
+		"  enable SERVICE SERVER  undo drain (SERVER is ADDR:PORT, or ADDR when it is there once)\n"
+		"  import-keepalived [-o out] keepalived.conf\n"
+		"                         write the equivalent director.ini (to stdout by default) and list\n"
+		"                         on stderr, with file and line, what has no equivalent\n");
 	exit(code);
 }
 
@@ -75,6 +81,51 @@ static int print_reply(char **cmd, bool json, const char *reply)
 	return is_error ? 1 : 0;
 }
 
+/* import-keepalived [-o OUT] FILE: offline, no daemon asked. Exit 0 when
+ * converted (warnings or not), 1 when the file cannot be read or parsed,
+ * 2 for a usage error. */
+static int import_keepalived(int argc, char **argv)
+{
+	const char *out_path = NULL;
+	struct ka_tree *tree = NULL;
+	struct ini_diag diag, warnings;
+	struct strbuf out;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt(argc, argv, "+o:")) != -1) {
+		if (c != 'o')
+			usage(2);
+		out_path = optarg;
+	}
+	if (optind + 1 != argc)
+		usage(2);
+	ini_diag_init(&diag);
+	ret = kaconf_parse_file(argv[optind], NULL, &tree, &diag);
+	for (size_t i = 0; i < diag.n; i++)
+		fprintf(stderr, "%s\n", diag.msgs[i]);
+	ini_diag_free(&diag);
+	if (ret < 0) {
+		fprintf(stderr, "directorctl: %s: not converted\n", argv[optind]);
+		return 1;
+	}
+	ini_diag_init(&warnings);
+	sb_init(&out);
+	ret = ka_import(tree, &out, &warnings);
+	kaconf_free(tree);
+	for (size_t i = 0; i < warnings.n; i++)
+		fprintf(stderr, "%s\n", warnings.msgs[i]);
+	ini_diag_free(&warnings);
+	if (ret == 0 && out_path)
+		ret = write_file_atomic(out_path, sb_str(&out), out.len, 0644);
+	else if (ret == 0 && fwrite(sb_str(&out), 1, out.len, stdout) != out.len)
+		ret = -EIO;
+	if (ret < 0)
+		fprintf(stderr, "directorctl: %s: %s\n", out_path ? out_path : "stdout", strerror(-ret));
+	sb_free(&out);
+	return ret < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = DIRECTORD_CONF, *sock_arg = NULL;
@@ -93,6 +144,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage(2);
+	if (strcmp(argv[optind], "import-keepalived") == 0)
+		return import_keepalived(argc - optind, argv + optind);
 	if (strcmp(argv[optind], "status") == 0) {
 		if (optind + 1 < argc && strcmp(argv[optind + 1], "--json") == 0)
 			json = true;
