@@ -551,15 +551,63 @@ struct inst {
 	bool auth_ah;
 };
 
+/* keepalived: an instance in state MASTER without a priority has 255
+ * (the address owner), any other 100, as directord. */
+static bool state_master(const struct ka_node *block)
+{
+	const struct ka_node *st = child(block, "state");
+
+	return st && arg(st, 1) && strcasecmp(arg(st, 1), "MASTER") == 0;
+}
+
+static const char *ka_priority(const struct ka_node *block)
+{
+	const struct ka_node *prio = child(block, "priority");
+
+	if (prio && arg(prio, 1))
+		return arg(prio, 1);
+	return state_master(block) ? "255" : "100";
+}
+
 static void v_state(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
 {
 	struct inst *in = ctx;
-	const struct ka_node *prio = child(in->block, "priority");
 
 	(void)s;
 	warn(c, n, "state %s: no equivalent: every instance starts as a backup and the highest priority becomes "
-	     "master (this one has priority %s)", arg(n, 1) ? arg(n, 1) : "",
-	     prio && arg(prio, 1) ? arg(prio, 1) : "100");
+	     "master (this one has priority %s%s)", arg(n, 1) ? arg(n, 1) : "", ka_priority(in->block),
+	     child(in->block, "priority") || !state_master(in->block) ? "" : ", keepalived's default for state MASTER");
+}
+
+/* keepalived clears nopreempt and preempt_delay of an instance in state
+ * MASTER, and nopreempt of an address owner (priority 255). */
+static void v_preempt(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
+{
+	static const struct map nopreempt = { "nopreempt", "preempt", K_NO };
+	static const struct map delay = { "preempt_delay", "preempt_delay", K_SECONDS };
+	struct inst *in = ctx;
+	bool is_delay = strcmp(n->words[0], "preempt_delay") == 0;
+
+	if (state_master(in->block))
+		warn(c, n, "%s: keepalived ignores it in an instance with state MASTER (not converted)", n->words[0]);
+	else if (!is_delay && strcmp(ka_priority(in->block), "255") == 0)
+		warn(c, n, "%s: keepalived ignores it with priority 255 (not converted)", n->words[0]);
+	else
+		apply_map(c, s, is_delay ? &delay : &nopreempt, n);
+}
+
+/* keepalived runs IPv6 instances with VRRPv3 whatever vrrp_version says. */
+static void v_version(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
+{
+	static const struct map version = { "version", "version", K_UINT };
+	struct inst *in = ctx;
+
+	if (in->ipv6 && n->nwords == 2 && strcmp(n->words[1], "2") == 0) {
+		warn(c, n, "version 2: keepalived ignores it for an IPv6 instance, which speaks VRRPv3: written as 3");
+		put(c, s, n, "version", "3");
+	} else {
+		apply_map(c, s, &version, n);
+	}
 }
 
 static void v_auth(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
@@ -784,12 +832,9 @@ static const struct map vrrp_maps[] = {
 	{ "interface", "interface", K_WORD },
 	{ "virtual_router_id", "virtual_router_id", K_UINT },
 	{ "priority", "priority", K_UINT },
-	{ "version", "version", K_UINT },
 	{ "advert_int", "advert_interval", K_SECONDS },
 	{ "unicast_src_ip", "unicast_src_ip", K_WORD },
 	{ "mcast_src_ip", "unicast_src_ip", K_WORD },
-	{ "nopreempt", "preempt", K_NO },
-	{ "preempt_delay", "preempt_delay", K_SECONDS },
 	{ "notify", "notify", K_SCRIPT },
 	{ "notify_master", "notify_master", K_SCRIPT },
 	{ "notify_backup", "notify_backup", K_SCRIPT },
@@ -807,6 +852,7 @@ static const struct handler vrrp_handlers[] = {
 	{ "virtual_ipaddress", v_vips }, { "virtual_routes", v_routes },
 	{ "track_script", v_track }, { "track_interface", v_track }, { "track_file", v_track },
 	{ "unicast_peer", v_peers }, { "lvs_sync_daemon_interface", v_sync_if },
+	{ "nopreempt", v_preempt }, { "preempt_delay", v_preempt }, { "version", v_version },
 	{ NULL, NULL },
 };
 
@@ -838,12 +884,18 @@ static bool first_vip_is_v6(const struct ka_node *block)
 static void vrrp_defaults(struct conv *c, struct sect *s, const struct ka_node *n, struct inst *in)
 {
 	if (!sect_has(s, "version")) {
-		/* keepalived speaks VRRPv2 unless told otherwise (v3 for IPv6). */
-		if (c->vrrp_version)
+		/* keepalived speaks VRRPv2 unless told otherwise, and always v3
+		 * for IPv6 (global_defs vrrp_version does not apply to it);
+		 * directord's default is 3. */
+		if (in->ipv6)
+			put(c, s, n, "version", "3");
+		else if (c->vrrp_version)
 			put(c, s, c->vrrp_version, "version", c->vrrp_version->words[1]);
 		else
-			put(c, s, n, "version", in->ipv6 ? "3" : "2");
+			put(c, s, n, "version", "2");
 	}
+	if (!sect_has(s, "priority") && state_master(n))
+		put(c, s, child(n, "state"), "priority", "255");
 	if (c->startup_delay && !sect_has(s, "startup_delay"))
 		put_seconds(c, s, c->startup_delay, "startup_delay", c->startup_delay->words[1]);
 	if (c->garp_delay && !sect_has(s, "garp_repeat_delay"))
@@ -883,8 +935,9 @@ static bool script_weighted(const struct conv *c, const char *name)
 	return false;
 }
 
-/* director.ini(5): keepalived ignores the weighted trackers of sync group
- * members unless sync_group_tracking_weight is set; directord applies them. */
+/* keepalived.conf(5): the tracking weights of sync group members are set to
+ * 0 unless sync_group_tracking_weight (or the deprecated global_tracking,
+ * the same) is set; directord applies them. */
 static void group_weights(struct conv *c, const struct ka_node *n)
 {
 	static const char *const lists[] = { "track_script", "track_interface", "track_file" };
@@ -897,9 +950,9 @@ static void group_weights(struct conv *c, const struct ka_node *n)
 
 		for (const struct ka_node *t = l ? l->child : NULL; t; t = t->next)
 			if (t->nwords >= 3 || (i == 0 && script_weighted(c, t->words[0]))) {
-				warn(c, t, "%s %s: keepalived ignores the weights of the trackers of a sync group member "
-				     "(%s) without sync_group_tracking_weight; directord applies them", lists[i],
-				     t->words[0], g->nwords > 1 ? g->words[1] : "");
+				warn(c, t, "%s %s: keepalived sets the tracking weights of a sync group member (%s) to 0 "
+				     "without sync_group_tracking_weight or global_tracking; directord applies them",
+				     lists[i], t->words[0], g->nwords > 1 ? g->words[1] : "");
 				return;
 			}
 	}
@@ -1035,7 +1088,8 @@ static const struct nomap group_nomaps[] = {
 	{ "notify_stop", "only instances have notify_stop" },
 	{ "track_script", GROUP_TRACK }, { "track_interface", GROUP_TRACK }, { "track_file", GROUP_TRACK },
 	{ "track_process", GROUP_TRACK }, { "track_bfd", GROUP_TRACK },
-	{ "global_tracking", "directord applies the members' weighted trackers" },
+	{ "global_tracking", "deprecated in keepalived, where it is sync_group_tracking_weight; directord applies "
+	  "the members' weighted trackers" },
 	{ "sync_group_tracking_weight", "directord applies the members' weighted trackers" },
 	{ "smtp_alert", MAIL }, { "notify_priority_changes", NULL },
 	{ NULL, NULL },
@@ -1054,12 +1108,18 @@ struct rs {
 	struct strbuf entry;
 	enum check_kind kind;
 	const struct ka_node *ip, *port, *timeout, *retry, *path, *status, *command, *host;
+	/* retry and connect_timeout of the real_server block: keepalived's
+	 * defaults for its checks */
+	const struct ka_node *rs_retry, *rs_timeout;
 	bool dynamic, inhibit;
 };
 
 struct vs {
 	const struct ka_node *block;
 	bool fwmark;
+	/* retry and connect_timeout of the virtual_server block: the defaults
+	 * of its real servers */
+	const struct ka_node *retry, *timeout;
 	struct rs *rs;
 	size_t nrs;
 };
@@ -1078,8 +1138,11 @@ static const struct check_key check_keys[] = {
 	{ NULL, 0 },
 };
 
+/* keepalived checks again after delay_before_retry (3s for HTTP_GET and
+ * SSL_GET, 1s for the others) once a check of a live server failed. */
+#define RETRY_DELAY "keepalived checks a failed server again after it; here every check waits check_interval"
 static const struct nomap check_nomaps[] = {
-	{ "delay_before_retry", "a check is attempted every check_interval" },
+	{ "delay_before_retry", RETRY_DELAY },
 	{ "bindto", NULL }, { "bind_port", NULL }, { "bind_if", NULL }, { "fwmark", NULL },
 	{ "warmup", NULL }, { "user", "check scripts run as global.user" }, { "http_protocol", NULL },
 	{ "enable_sni", NULL }, { "tls_compliant", NULL }, { "protocol", NULL },
@@ -1176,8 +1239,7 @@ static const struct nomap rs_nomaps[] = {
 	{ "SMTP_CHECK", NULL }, { "DNS_CHECK", NULL }, { "BFD_CHECK", NULL }, { "PING_CHECK", NULL },
 	{ "UDP_CHECK", NULL }, { "FILE_CHECK", NULL }, { "delay_loop", "one check_interval per virtual server" },
 	{ "alpha", "start_down is set per virtual server" }, { "smtp_alert", MAIL },
-	{ "retry", "set in the check" }, { "delay_before_retry", "a check is attempted every check_interval" },
-	{ "virtualhost", NULL }, { "connect_timeout", "set in the check" }, { "warmup", NULL },
+	{ "delay_before_retry", RETRY_DELAY }, { "virtualhost", NULL }, { "warmup", NULL },
 	{ NULL, NULL },
 };
 
@@ -1216,6 +1278,11 @@ static void rs_item(struct conv *c, struct rs *r, const struct ka_node *k)
 	}
 	if (strcmp(k->words[0], "inhibit_on_failure") == 0) {
 		r->inhibit = true;
+		return;
+	}
+	if (strcmp(k->words[0], "retry") == 0 || strcmp(k->words[0], "connect_timeout") == 0) {
+		if (nargs_ok(c, k, 1, 1))
+			*(k->words[0][0] == 'r' ? &r->rs_retry : &r->rs_timeout) = k;
 		return;
 	}
 	if (rs_check(c, r, k))
@@ -1328,10 +1395,29 @@ static void vs_protocol(struct conv *c, struct sect *s, const struct ka_node *n,
 		apply_map(c, s, &m, n);
 }
 
+/* retry and connect_timeout given for the whole virtual server */
+static void vs_check_default(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
+{
+	struct vs *vs = ctx;
+
+	(void)s;
+	if (nargs_ok(c, n, 1, 1))
+		*(n->words[0][0] == 'r' ? &vs->retry : &vs->timeout) = n;
+}
+
+/* keepalived: persistence_timeout [SECONDS], 6 minutes without a value */
+static void vs_persistence(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
+{
+	(void)ctx;
+	if (n->nwords == 1)
+		put(c, s, n, "persistence_timeout", "360s");
+	else if (nargs_ok(c, n, 0, 1))
+		put_seconds(c, s, n, "persistence_timeout", n->words[1]);
+}
+
 static const struct map vs_maps[] = {
 	{ "lb_algo", "scheduler", K_LOWER }, { "lvs_sched", "scheduler", K_LOWER },
 	{ "lb_kind", "method", K_LOWER }, { "lvs_method", "method", K_LOWER },
-	{ "persistence_timeout", "persistence_timeout", K_SECONDS },
 	{ "quorum", "quorum", K_UINT }, { "hysteresis", "quorum_hysteresis", K_UINT },
 	{ "delay_loop", "check_interval", K_SECONDS }, { "ops", "one_packet", K_YES },
 	{ "virtualhost", "check_host", K_WORD }, { "alpha", "start_down", K_YES },
@@ -1342,6 +1428,8 @@ static const struct handler vs_handlers[] = {
 	{ "real_server", vs_real_server }, { "sorry_server", vs_sorry },
 	{ "persistence_granularity", vs_granularity }, { "inhibit_on_failure", vs_inhibit },
 	{ "ip_family", vs_family }, { "protocol", vs_protocol },
+	{ "retry", vs_check_default }, { "connect_timeout", vs_check_default },
+	{ "persistence_timeout", vs_persistence },
 	{ NULL, NULL },
 };
 
@@ -1349,9 +1437,7 @@ static const struct nomap vs_nomaps[] = {
 	{ "omega", NULL }, { "quorum_up", "no quorum scripts" }, { "quorum_down", "no quorum scripts" },
 	{ "ha_suspend", "services are kept on the backup too, ready for a takeover" },
 	{ "sorry_server_inhibit", NULL }, { "sorry_server_lvs_method", NULL }, { "smtp_alert", MAIL },
-	{ "nat_mask", NULL }, { "retry", "set retry in each check" },
-	{ "delay_before_retry", "a check is attempted every check_interval" },
-	{ "warmup", NULL }, { "connect_timeout", "set connect_timeout in each check" },
+	{ "nat_mask", NULL }, { "delay_before_retry", RETRY_DELAY }, { "warmup", NULL },
 	{ NULL, NULL },
 };
 
@@ -1376,13 +1462,36 @@ static void command_text(const struct ka_node *n, struct strbuf *out)
 		join_words(n, 1, out);
 }
 
+/* What keepalived applies to a server's check: the checker's own setting,
+ * else the real_server's, else the virtual_server's (keepalived.conf(5),
+ * "the virtual server setting is the default for real servers, and the real
+ * server setting is the default for checkers"). */
+static const struct ka_node *eff_retry(const struct vs *vs, const struct rs *r)
+{
+	return r->retry ? r->retry : r->rs_retry ? r->rs_retry : vs->retry;
+}
+
+static const struct ka_node *eff_timeout(const struct vs *vs, const struct rs *r)
+{
+	return r->timeout ? r->timeout : r->rs_timeout ? r->rs_timeout : vs->timeout;
+}
+
+/* keepalived's defaults (keepalived.conf(5)): delay_loop 60 s,
+ * connect_timeout 5 s, retry 1 (MISC_CHECK 0), status_code 200-299. */
+#define KA_DELAY_LOOP_MS 60000
+#define KA_CONNECT_TIMEOUT_MS 5000
+#define KA_RETRY 1
+#define KA_MISC_RETRY 0
+#define KA_STATUS "200-299"
+
 /* The first checked server sets the service's check; the others may
  * replace only what an entry can (port, address, path, host, command). */
 static void vs_check(struct conv *c, struct sect *s, struct vs *vs)
 {
 	const struct rs *first = NULL;
-	uint64_t interval = 2000, t;
-	const struct ka_node *loop = child(vs->block, "delay_loop");
+	uint64_t interval = KA_DELAY_LOOP_MS, t = KA_CONNECT_TIMEOUT_MS;
+	const struct ka_node *loop = child(vs->block, "delay_loop"), *retry, *timeout;
+	unsigned long fall;
 	struct strbuf cmd;
 	char buf[32];
 
@@ -1394,28 +1503,41 @@ static void vs_check(struct conv *c, struct sect *s, struct vs *vs)
 		return;
 	}
 	put(c, s, first->check, "check", check_names[first->kind]);
-	/* keepalived takes a server back at its first good check. */
-	put(c, s, first->check, "check_rise", "1");
-	if (first->retry) {
-		unsigned long f = strtoul(first->retry->words[1], NULL, 10);
-
-		snprintf(buf, sizeof(buf), "%lu", f < 1 ? 1 : f > 100 ? 100 : f);
-		put(c, s, first->retry, "check_fall", buf);
-	}
+	/* without delay_loop keepalived checks every 60 s; directord's default is 2s */
 	if (loop && arg(loop, 1))
 		ka_seconds(arg(loop, 1), &interval);
-	if (first->timeout && ka_seconds(first->timeout->words[1], &t)) {
+	if (!sect_has(s, "check_interval"))
+		put(c, s, vs->block, "check_interval", "60s");
+	/* keepalived takes a server back at its first good check. */
+	put(c, s, first->check, "check_rise", "1");
+	/* retry N: N more checks after a failure, so down at the N+1th failure
+	 * in a row */
+	retry = eff_retry(vs, first);
+	if (retry && !is_uint(retry->words[1])) {
+		warn(c, retry, "%s: '%s' is not a whole number (not converted)", retry->words[0], retry->words[1]);
+		retry = NULL;
+	}
+	fall = retry ? strtoul(retry->words[1], NULL, 10) : first->kind == CK_SCRIPT ? KA_MISC_RETRY : KA_RETRY;
+	fall = fall > 99 ? 100 : fall + 1;
+	snprintf(buf, sizeof(buf), "%lu", fall);
+	put(c, s, retry ? retry : first->check, "check_fall", buf);
+	timeout = eff_timeout(vs, first);
+	if (timeout && !ka_seconds(timeout->words[1], &t)) {
+		warn(c, timeout, "%s: '%s' is not a number of seconds (not converted)", timeout->words[0],
+		     timeout->words[1]);
+	} else {
 		if (t > interval) {
 			fmt_ms(interval, buf, sizeof(buf));
-			warn(c, first->timeout, "%s %s: longer than delay_loop, which director.ini refuses: written as %s",
-			     first->timeout->words[0], first->timeout->words[1], buf);
+			if (timeout)
+				warn(c, timeout, "%s %s: longer than delay_loop, which director.ini refuses: written as %s",
+				     timeout->words[0], timeout->words[1], buf);
+			else
+				warn(c, first->check, "%s: keepalived's default connect_timeout of 5s is longer than "
+				     "delay_loop, which director.ini refuses: written as %s", first->check->words[0], buf);
 			t = interval;
 		}
 		fmt_ms(t, buf, sizeof(buf));
-		put(c, s, first->timeout, "check_timeout", buf);
-	} else if (first->timeout) {
-		warn(c, first->timeout, "%s: '%s' is not a number of seconds (not converted)",
-		     first->timeout->words[0], first->timeout->words[1]);
+		put(c, s, timeout ? timeout : first->check, "check_timeout", buf);
 	}
 	if (first->kind == CK_HTTP && first->path)
 		put(c, s, first->path, "check_path", first->path->words[1]);
@@ -1424,6 +1546,9 @@ static void vs_check(struct conv *c, struct sect *s, struct vs *vs)
 		if (first->status->nwords > 2)
 			warn(c, first->status, "status_code: only one code or range is converted: %s",
 			     first->status->words[1]);
+	} else if (first->kind == CK_HTTP) {
+		/* keepalived's default; directord's is 200-399 */
+		put(c, s, first->check, "check_status", KA_STATUS);
 	}
 	sb_init(&cmd);
 	if (first->kind == CK_SCRIPT) {
@@ -1439,8 +1564,9 @@ static void vs_check(struct conv *c, struct sect *s, struct vs *vs)
 }
 
 /* What a server's entry replaces of the service's check, and what it cannot. */
-static void rs_overrides(struct conv *c, const struct rs *first, struct rs *r, bool fwmark)
+static void rs_overrides(struct conv *c, const struct vs *vs, const struct rs *first, struct rs *r)
 {
+	bool fwmark = vs->fwmark;
 	const char *port = r->node->words[2];
 
 	if (r->port && (fwmark || strcmp(r->port->words[1], port) != 0))
@@ -1456,8 +1582,9 @@ static void rs_overrides(struct conv *c, const struct rs *first, struct rs *r, b
 		     "service (one check per virtual server)", r->node->words[1], check_names[first->kind]);
 		return;
 	}
-	if (!same_arg(r->timeout, first->timeout) || !same_arg(r->retry, first->retry) ||
-	    !same_arg(r->status, first->status) || r->dynamic != first->dynamic)
+	if (!same_arg(eff_timeout(vs, r), eff_timeout(vs, first)) ||
+	    !same_arg(eff_retry(vs, r), eff_retry(vs, first)) || !same_arg(r->status, first->status) ||
+	    r->dynamic != first->dynamic)
 		warn(c, r->check, "%s: timeout, retry, status_code and misc_dynamic are per virtual server here: "
 		     "those of the first server are used", r->check->words[0]);
 	if (r->kind == CK_HTTP && r->path && !same_arg(r->path, first->path))
@@ -1495,7 +1622,7 @@ static void vs_servers(struct conv *c, struct sect *s, struct vs *vs)
 		sb_printf(&vs->rs[first - vs->rs].entry, " check_host=%s", first->host->words[1]);
 	for (size_t i = 0; i < vs->nrs; i++) {
 		ninhibit += vs->rs[i].inhibit;
-		rs_overrides(c, first, &vs->rs[i], vs->fwmark);
+		rs_overrides(c, vs, first, &vs->rs[i]);
 	}
 	if (ninhibit && !sect_has(s, "inhibit_on_failure")) {
 		put(c, s, vs->rs[0].node, "inhibit_on_failure", "yes");
@@ -1586,6 +1713,9 @@ static void convert_vs(struct conv *c, const struct ka_node *n)
 	sect_init(&s, header);
 	vs_header(c, &s, &vs);
 	convert_block(c, &s, n, &vs_kw, &vs);
+	/* keepalived's default method is NAT; directord's is dr */
+	if (!sect_has(&s, "method"))
+		put(c, &s, n, "method", "nat");
 	/* keepalived puts real servers in at once unless alpha is set. */
 	if (!sect_has(&s, "start_down"))
 		put(c, &s, n, "start_down", "no");

@@ -320,7 +320,9 @@ TEST(instance_maps_and_warns)
 	CHECK_CONTAINS(sb_str(&r.out), "virtual_ipaddress = 192.0.2.10/24 brd 192.0.2.255 dev eth0 label eth0:1\n");
 	CHECK_CONTAINS(sb_str(&r.out), "track_interface = eth1 weight -20\n");
 	CHECK_CONTAINS(sb_str(&r.out), "track_script = chk weight 5\n");
-	CHECK_CONTAINS(sb_str(&r.out), "preempt = no\n");
+	/* keepalived clears nopreempt in an instance with state MASTER */
+	CHECK(!strstr(sb_str(&r.out), "preempt = no\n"));
+	CHECK(diag_has(&r.warn, "t.conf:21: nopreempt: keepalived ignores it in an instance with state MASTER"));
 	/* keepalived's default version */
 	CHECK_CONTAINS(sb_str(&r.out), "version = 2\n");
 	CHECK(diag_has(&r.warn, "t.conf:2: state MASTER: "));
@@ -403,8 +405,9 @@ TEST(virtual_server_checks)
 	CHECK_CONTAINS(sb_str(&r.out), "[virtual_server vs_192.0.2.80_80]\naddress = 192.0.2.80:80\n"
 				       "check_interval = 3s\nscheduler = rr\nmethod = dr\npersistence_timeout = 300s\n"
 				       "persistence_netmask = 24\nprotocol = tcp\nsorry_server = 198.18.0.99:80\n"
-				       "start_down = no\ncheck = http\ncheck_rise = 1\ncheck_fall = 2\n"
-				       "check_timeout = 3s\ncheck_path = /a\ninhibit_on_failure = yes\n"
+				       "start_down = no\ncheck = http\ncheck_rise = 1\ncheck_fall = 3\n"
+				       "check_timeout = 3s\ncheck_path = /a\ncheck_status = 200-299\n"
+				       "inhibit_on_failure = yes\n"
 				       "real_server = 198.18.0.1:80 weight=3 check_port=8080\n"
 				       "real_server = 198.18.0.2:80 check_path=/b\n"
 				       "real_server = 198.18.0.3:80\n");
@@ -429,7 +432,8 @@ TEST(virtual_server_misc_fwmark_group)
 		     &r))
 		return;
 	CHECK_CONTAINS(sb_str(&r.out), "[virtual_server fwmark_7]\nfwmark = 7\nmethod = dr\nstart_down = no\n"
-				       "check = script\ncheck_rise = 1\ncheck_timeout = 2s\n"
+				       "check = script\ncheck_interval = 60s\ncheck_rise = 1\ncheck_fall = 1\n"
+				       "check_timeout = 2s\n"
 				       "check_command = /usr/bin/dig @x\ncheck_dynamic_weight = yes\n"
 				       "real_server = 198.18.0.1\n");
 	CHECK_CONTAINS(sb_str(&r.out), "[virtual_server vs_2001_db8__1_443_udp]\naddress = [2001:db8::1]:443\n");
@@ -438,6 +442,157 @@ TEST(virtual_server_misc_fwmark_group)
 	CHECK(diag_has(&r.warn, "t.conf:3: protocol: a firewall mark service takes every protocol"));
 	CHECK(diag_has(&r.warn, "t.conf:12: virtual_server group G: "));
 	CHECK(diag_has(&r.warn, "t.conf:17: SSL_GET: no TLS check"));
+	conv_free(&r);
+}
+
+/* keepalived's defaults (keepalived.conf(5) of Debian's keepalived 2.2.7)
+ * where directord's differ: each is written out explicitly. */
+static const char plain_vs[] =
+	"virtual_server 192.0.2.80 80 {\n"
+	" real_server 198.18.0.1 80 {\n"
+	"  HTTP_GET {\n   url {\n    path /\n   }\n  }\n }\n}\n";
+
+TEST(defaults_virtual_server)
+{
+	struct conv_result r;
+
+	if (!convert(plain_vs, &r))
+		return;
+	/* "Override default LVS forwarding method (default is NAT)" */
+	CHECK_CONTAINS(sb_str(&r.out), "method = nat\n");
+	/* "delay timer for checker polling (60 seconds if not specified)" */
+	CHECK_CONTAINS(sb_str(&r.out), "check_interval = 60s\n");
+	/* "connect_timeout ... The default is 5 seconds" */
+	CHECK_CONTAINS(sb_str(&r.out), "check_timeout = 5s\n");
+	/* "retry ... Default: 1": down at the second failure in a row */
+	CHECK_CONTAINS(sb_str(&r.out), "check_fall = 2\n");
+	/* status_code "Default is 200-299" */
+	CHECK_CONTAINS(sb_str(&r.out), "check_status = 200-299\n");
+	/* a server is back at its first good check, and up at start without alpha */
+	CHECK_CONTAINS(sb_str(&r.out), "check_rise = 1\n");
+	CHECK_CONTAINS(sb_str(&r.out), "start_down = no\n");
+	CHECK_EQ_INT(r.warn.n, 0);
+	conv_free(&r);
+
+	/* a real server's lvs_method is kept in its entry, over the default */
+	if (!convert("virtual_server 192.0.2.80 80 {\n alpha\n persistence_timeout\n"
+		     " real_server 198.18.0.1 80 {\n  lvs_method DR\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "method = nat\n");
+	CHECK_CONTAINS(sb_str(&r.out), "real_server = 198.18.0.1:80 method=dr\n");
+	CHECK_CONTAINS(sb_str(&r.out), "start_down = yes\n");
+	/* "persistence_timeout [<INTEGER>]": "default 6 minutes" */
+	CHECK_CONTAINS(sb_str(&r.out), "persistence_timeout = 360s\n");
+	conv_free(&r);
+}
+
+TEST(defaults_retry_and_timeout)
+{
+	struct conv_result r;
+
+	/* retry N is N more checks after a failure: check_fall N + 1 */
+	if (!convert("virtual_server 192.0.2.80 80 {\n delay_loop 10\n"
+		     " real_server 198.18.0.1 80 {\n  TCP_CHECK {\n   retry 3\n   delay_before_retry 2\n  }\n }\n}\n",
+		     &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "check_fall = 4\n");
+	CHECK(diag_has(&r.warn, "t.conf:6: delay_before_retry: no equivalent"));
+	conv_free(&r);
+
+	/* MISC_CHECK: "The retry default is 0" */
+	if (!convert("virtual_server 192.0.2.80 80 {\n delay_loop 10\n"
+		     " real_server 198.18.0.1 80 {\n  MISC_CHECK {\n   misc_path /bin/true\n  }\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "check_fall = 1\n");
+	conv_free(&r);
+
+	/* retry and connect_timeout of the virtual server, then of the real
+	 * server, are the defaults of the checks below them */
+	if (!convert("virtual_server 192.0.2.80 80 {\n delay_loop 10\n retry 2\n connect_timeout 4\n"
+		     " real_server 198.18.0.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "check_fall = 3\n");
+	CHECK_CONTAINS(sb_str(&r.out), "check_timeout = 4s\n");
+	conv_free(&r);
+	if (!convert("virtual_server 192.0.2.80 80 {\n delay_loop 10\n retry 2\n"
+		     " real_server 198.18.0.1 80 {\n  retry 5\n  connect_timeout 3\n  TCP_CHECK {\n  }\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "check_fall = 6\n");
+	CHECK_CONTAINS(sb_str(&r.out), "check_timeout = 3s\n");
+	conv_free(&r);
+
+	/* the default 5 s timeout held to a shorter delay_loop, with a warning */
+	if (!convert("virtual_server 192.0.2.80 80 {\n delay_loop 2\n"
+		     " real_server 198.18.0.1 80 {\n  TCP_CHECK {\n  }\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "check_interval = 2s\n");
+	CHECK_CONTAINS(sb_str(&r.out), "check_timeout = 2s\n");
+	CHECK(diag_has(&r.warn, "t.conf:4: TCP_CHECK: keepalived's default connect_timeout of 5s"));
+	conv_free(&r);
+}
+
+TEST(defaults_vrrp)
+{
+	struct conv_result r;
+
+	/* state MASTER without a priority is the address owner, 255; keepalived
+	 * clears nopreempt and preempt_delay with state MASTER */
+	if (!convert("vrrp_instance A {\n state MASTER\n interface eth0\n virtual_router_id 1\n nopreempt\n"
+		     " preempt_delay 5\n virtual_ipaddress {\n  192.0.2.1\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "priority = 255\n");
+	CHECK(!strstr(sb_str(&r.out), "\npreempt = ") && !strstr(sb_str(&r.out), "\npreempt_delay = "));
+	CHECK(diag_has(&r.warn, "t.conf:2: state MASTER: no equivalent"));
+	CHECK(diag_has(&r.warn, "priority 255, keepalived's default for state MASTER"));
+	CHECK(diag_has(&r.warn, "t.conf:5: nopreempt: keepalived ignores it"));
+	CHECK(diag_has(&r.warn, "t.conf:6: preempt_delay: keepalived ignores it"));
+	/* "vrrp_version ... (default: 2, but IPv6 instances will use version 3)" */
+	CHECK_CONTAINS(sb_str(&r.out), "version = 2\n");
+	conv_free(&r);
+
+	/* state BACKUP: priority 100, as directord; nopreempt kept */
+	if (!convert("vrrp_instance B {\n state BACKUP\n interface eth0\n virtual_router_id 1\n nopreempt\n"
+		     " virtual_ipaddress {\n  192.0.2.1\n }\n}\n", &r))
+		return;
+	CHECK(!strstr(sb_str(&r.out), "priority ="));
+	CHECK_CONTAINS(sb_str(&r.out), "preempt = no\n");
+	CHECK(diag_has(&r.warn, "(this one has priority 100)"));
+	conv_free(&r);
+
+	/* IPv6 always speaks VRRPv3, whatever vrrp_version or version say */
+	if (!convert("global_defs {\n vrrp_version 2\n}\n"
+		     "vrrp_instance V6 {\n interface eth0\n virtual_router_id 1\n"
+		     " virtual_ipaddress {\n  2001:db8::1/64\n }\n}\n"
+		     "vrrp_instance W6 {\n interface eth0\n virtual_router_id 2\n version 2\n"
+		     " virtual_ipaddress {\n  2001:db8::2/64\n }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "[vrrp V6]\ninterface = eth0\nvirtual_router_id = 1\n"
+				       "virtual_ipaddress = 2001:db8::1/64\nversion = 3\n");
+	CHECK_CONTAINS(sb_str(&r.out), "[vrrp W6]\ninterface = eth0\nvirtual_router_id = 2\nversion = 3\n");
+	CHECK(!strstr(sb_str(&r.out), "version = 2"));
+	CHECK(diag_has(&r.warn, "t.conf:14: version 2: keepalived ignores it for an IPv6 instance"));
+	conv_free(&r);
+
+	/* vrrp_script: "seconds between script invocations, (default: 1 second)" */
+	if (!convert("vrrp_script s {\n script /bin/true\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "[track_script s]\ncommand = /bin/true\ninterval = 1s\n");
+	conv_free(&r);
+
+	/* global_tracking is sync_group_tracking_weight: no warning on the
+	 * members' weights */
+	if (!convert("vrrp_sync_group G {\n group {\n  A\n }\n global_tracking\n}\n"
+		     "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n"
+		     " virtual_ipaddress {\n  192.0.2.1\n }\n track_interface {\n  eth1 weight 5\n }\n}\n", &r))
+		return;
+	CHECK(diag_has(&r.warn, "t.conf:5: global_tracking: no equivalent in director.ini: deprecated"));
+	CHECK(r.warn.n == 1);
+	conv_free(&r);
+	if (!convert("vrrp_sync_group G {\n group {\n  A\n }\n}\n"
+		     "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n"
+		     " virtual_ipaddress {\n  192.0.2.1\n }\n track_interface {\n  eth1 weight 5\n }\n}\n", &r))
+		return;
+	CHECK(diag_has(&r.warn, "t.conf:13: track_interface eth1: keepalived sets the tracking weights"));
 	conv_free(&r);
 }
 
@@ -488,5 +643,6 @@ static void __attribute__((destructor)) cleanup(void)
 TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused),
 	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_depth_limited),
 	  T(instance_maps_and_warns), T(global_defaults_and_sync), T(script_and_group),
-	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(values_needing_quotes_and_names),
+	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(defaults_virtual_server),
+	  T(defaults_retry_and_timeout), T(defaults_vrrp), T(values_needing_quotes_and_names),
 	  T(nothing_to_convert))
