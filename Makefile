@@ -4,7 +4,7 @@
 #   make check           unit tests, sanitizer unit tests, fuzz smoke runs, root netns tests, VM tests
 #   make vm              IPVS tests in a qemu VM (tests/vm; installs qemu and fetches a kernel as root)
 #   make demo            the whole DR cluster in namespaces (in a VM without IPVS); demo-realserver: rs-agent alone
-#   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs, bench-failover: one part
+#   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs, bench-failover, bench-isolation-host: one part
 #   make install DESTDIR=... PREFIX=...
 
 PREFIX     ?= /usr/local
@@ -52,7 +52,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director bench-lvs bench-failover demo-realserver
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
@@ -179,7 +179,7 @@ demo-realserver: all
 # Benchmarks (root; they assert nothing): rs-agent's, then directord's
 # against keepalived. Both run even when the first reports a problem.
 bench: all
-	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; bench/failover.sh $(BUILD) || s=1; exit $$s
+	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; bench/failover.sh $(BUILD) || s=1; bench/isolation-host.sh $(BUILD) || s=1; exit $$s
 
 bench-director: all
 	@bench/director.sh $(BUILD)
@@ -189,6 +189,9 @@ bench-lvs: all
 
 bench-failover: all
 	@bench/failover.sh $(BUILD)
+
+bench-isolation-host: all
+	@bench/isolation-host.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
