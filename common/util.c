@@ -46,10 +46,17 @@ void sb_free(struct strbuf *sb)
 
 void sb_reset(struct strbuf *sb)
 {
-	sb->len = 0;
+	sb_truncate(sb, 0);
 	sb->failed = false;
+}
+
+void sb_truncate(struct strbuf *sb, size_t len)
+{
+	if (len > sb->len)
+		return;
+	sb->len = len;
 	if (sb->buf)
-		sb->buf[0] = '\0';
+		sb->buf[len] = '\0';
 }
 
 static bool sb_reserve(struct strbuf *sb, size_t extra)

@@ -30,6 +30,8 @@ struct strbuf {
 void sb_init(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 void sb_reset(struct strbuf *sb);
+/* Back to the first len bytes (undoing appends); len <= sb->len. */
+void sb_truncate(struct strbuf *sb, size_t len);
 void sb_append(struct strbuf *sb, const char *s);
 void sb_appendn(struct strbuf *sb, const char *s, size_t n);
 void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

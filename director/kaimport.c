@@ -211,9 +211,7 @@ static void put(struct conv *c, struct sect *s, const struct ka_node *n, const c
 	if (!append_value(&s->sb, value)) {
 		warn(c, n, "%s: the value holds both kinds of quotes and cannot be written in director.ini "
 		     "(not converted)", n->words[0]);
-		s->sb.len = start;
-		if (s->sb.buf)
-			s->sb.buf[start] = '\0';
+		sb_truncate(&s->sb, start);
 		return;
 	}
 	sb_append(&s->sb, "\n");
@@ -270,6 +268,36 @@ struct handler {
 	handler_fn fn;
 };
 
+/* A keyword not converted: one known to have no equivalent (in nomaps,
+ * maybe with why), or one unknown in the block named where (NULL: at the
+ * top level). */
+static void warn_unconverted(struct conv *c, const struct ka_node *n, const struct nomap *nomaps, const char *where)
+{
+	const char *k = n->words[0];
+	const struct nomap *x;
+
+	for (x = nomaps; x && x->ka && strcmp(x->ka, k) != 0; x++)
+		;
+	if (x && x->ka)
+		warn(c, n, "%s: no equivalent in director.ini%s%s (not converted)", k, x->why ? ": " : "",
+		     x->why ? x->why : "");
+	else if (where)
+		warn(c, n, "%s: unknown keyword in %s (not converted)", k, where);
+	else
+		warn(c, n, "%s: unknown keyword (not converted)", k);
+}
+
+/* word in lower case into buf (cut to size - 1 bytes) */
+static const char *lower_word(const char *word, char *buf, size_t size)
+{
+	size_t i;
+
+	for (i = 0; word[i] && i < size - 1; i++)
+		buf[i] = (char)tolower((unsigned char)word[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
 static bool nargs_ok(struct conv *c, const struct ka_node *n, size_t min, size_t max)
 {
 	size_t have = n->nwords - 1;
@@ -302,7 +330,6 @@ static void apply_map(struct conv *c, struct sect *s, const struct map *m, const
 {
 	struct strbuf text;
 	char low[64];
-	size_t i;
 
 	switch (m->kind) {
 	case K_WORD:
@@ -334,12 +361,8 @@ static void apply_map(struct conv *c, struct sect *s, const struct map *m, const
 			put(c, s, n, m->ini, m->kind == K_YES ? "yes" : "no");
 		break;
 	case K_LOWER:
-		if (!nargs_ok(c, n, 1, 1))
-			break;
-		for (i = 0; n->words[1][i] && i < sizeof(low) - 1; i++)
-			low[i] = (char)tolower((unsigned char)n->words[1][i]);
-		low[i] = '\0';
-		put(c, s, n, m->ini, low);
+		if (nargs_ok(c, n, 1, 1))
+			put(c, s, n, m->ini, lower_word(n->words[1], low, sizeof(low)));
 		break;
 	case K_SCRIPT:
 		/* keepalived: SCRIPT [USER [GROUP]], the script quoted when it
@@ -368,7 +391,6 @@ static void convert_block(struct conv *c, struct sect *s, const struct ka_node *
 		const char *k = n->words[0];
 		const struct map *m;
 		const struct handler *h;
-		const struct nomap *x;
 
 		for (m = kw->maps; m && m->ka && strcmp(m->ka, k) != 0; m++)
 			;
@@ -384,13 +406,7 @@ static void convert_block(struct conv *c, struct sect *s, const struct ka_node *
 			h->fn(c, s, n, ctx);
 			continue;
 		}
-		for (x = kw->nomaps; x && x->ka && strcmp(x->ka, k) != 0; x++)
-			;
-		if (x && x->ka)
-			warn(c, n, "%s: no equivalent in director.ini%s%s (not converted)", k, x->why ? ": " : "",
-			     x->why ? x->why : "");
-		else
-			warn(c, n, "%s: unknown keyword in %s (not converted)", k, kw->what);
+		warn_unconverted(c, n, kw->nomaps, kw->what);
 	}
 }
 
@@ -732,9 +748,7 @@ static bool route_entry(struct conv *c, const struct ka_node *n, bool ipv6, stru
 			continue;
 		}
 		warn(c, n, "virtual_routes: '%s' has no equivalent; the route is not converted", w);
-		out->len = start;
-		if (out->buf)
-			out->buf[start] = '\0';
+		sb_truncate(out, start);
 		return false;
 	}
 	return true;
@@ -1171,7 +1185,6 @@ static void read_check(struct conv *c, struct rs *r, const struct ka_node *ck)
 
 	for (const struct ka_node *k = ck->child; k; k = k->next) {
 		const struct check_key *ckk;
-		const struct nomap *x;
 
 		if (strcmp(k->words[0], "url") == 0 && r->kind == CK_TCP) {
 			warn(c, k, "url: %s is converted as a tcp check, which has no url (not converted)",
@@ -1198,13 +1211,7 @@ static void read_check(struct conv *c, struct rs *r, const struct ka_node *ck)
 				*(const struct ka_node **)((char *)r + ckk->off) = k;
 			continue;
 		}
-		for (x = check_nomaps; x->ka && strcmp(x->ka, k->words[0]) != 0; x++)
-			;
-		if (x->ka)
-			warn(c, k, "%s: no equivalent in director.ini%s%s (not converted)", k->words[0],
-			     x->why ? ": " : "", x->why ? x->why : "");
-		else
-			warn(c, k, "%s: unknown keyword in %s (not converted)", k->words[0], ck->words[0]);
+		warn_unconverted(c, k, check_nomaps, ck->words[0]);
 	}
 }
 
@@ -1254,8 +1261,6 @@ static const struct {
 
 static void rs_item(struct conv *c, struct rs *r, const struct ka_node *k)
 {
-	const struct nomap *x;
-
 	for (size_t i = 0; i < ARRAY_SIZE(rs_opts); i++) {
 		if (strcmp(k->words[0], rs_opts[i].ka) != 0)
 			continue;
@@ -1263,12 +1268,8 @@ static void rs_item(struct conv *c, struct rs *r, const struct ka_node *k)
 			return;
 		if (strcmp(rs_opts[i].opt, "method") == 0) {
 			char low[8];
-			size_t j;
 
-			for (j = 0; k->words[1][j] && j < sizeof(low) - 1; j++)
-				low[j] = (char)tolower((unsigned char)k->words[1][j]);
-			low[j] = '\0';
-			sb_printf(&r->entry, " method=%s", low);
+			sb_printf(&r->entry, " method=%s", lower_word(k->words[1], low, sizeof(low)));
 		} else if (is_uint(k->words[1])) {
 			sb_printf(&r->entry, " %s=%s", rs_opts[i].opt, k->words[1]);
 		} else {
@@ -1285,15 +1286,8 @@ static void rs_item(struct conv *c, struct rs *r, const struct ka_node *k)
 			*(k->words[0][0] == 'r' ? &r->rs_retry : &r->rs_timeout) = k;
 		return;
 	}
-	if (rs_check(c, r, k))
-		return;
-	for (x = rs_nomaps; x->ka && strcmp(x->ka, k->words[0]) != 0; x++)
-		;
-	if (x->ka)
-		warn(c, k, "%s: no equivalent in director.ini%s%s (not converted)", k->words[0], x->why ? ": " : "",
-		     x->why ? x->why : "");
-	else
-		warn(c, k, "%s: unknown keyword in real_server (not converted)", k->words[0]);
+	if (!rs_check(c, r, k))
+		warn_unconverted(c, k, rs_nomaps, "real_server");
 }
 
 static void vs_real_server(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
@@ -1743,7 +1737,6 @@ static const struct nomap top_nomaps[] = {
 static void convert_top(struct conv *c, const struct ka_node *n)
 {
 	const char *k = n->words[0];
-	const struct nomap *x;
 
 	if (strcmp(k, "global_defs") == 0)
 		return;		/* read first */
@@ -1760,13 +1753,7 @@ static void convert_top(struct conv *c, const struct ka_node *n)
 	} else if (k[0] == '$' || k[0] == '@') {
 		warn(c, n, "%s: keepalived's parameters and conditional lines are not expanded (not converted)", k);
 	} else {
-		for (x = top_nomaps; x->ka && strcmp(x->ka, k) != 0; x++)
-			;
-		if (x->ka)
-			warn(c, n, "%s: no equivalent in director.ini%s%s (not converted)", k, x->why ? ": " : "",
-			     x->why ? x->why : "");
-		else
-			warn(c, n, "%s: unknown keyword (not converted)", k);
+		warn_unconverted(c, n, top_nomaps, NULL);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include "kaconf.h"
 #include "kaimport.h"
 #include "test.h"
+#include "test_diag.h"
 
 static char dir[64];
 
@@ -34,17 +35,6 @@ static void make_dir(void)
 		if (!mkdtemp(dir))
 			dir[0] = '\0';
 	}
-}
-
-static bool diag_has(const struct ini_diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->msgs[i], needle))
-			return true;
-	fprintf(stderr, "  no message contains \"%s\"; got:\n", needle);
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(stderr, "    %s\n", d->msgs[i]);
-	return false;
 }
 
 static int parse(const char *text, struct ka_tree **tree, struct ini_diag *d)

@@ -14,6 +14,7 @@
 #include "directord.h"
 #include "lvs.h"
 #include "test.h"
+#include "test_diag.h"
 
 static char path[64];
 
@@ -33,17 +34,6 @@ static int load_text(const char *text, struct director_config **cfg, struct ini_
 	chmod(path, 0644);
 	ini_diag_init(diag);
 	return director_config_load(path, cfg, diag);
-}
-
-static bool diag_has(const struct ini_diag *d, const char *needle)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strstr(d->msgs[i], needle))
-			return true;
-	fprintf(stderr, "  no message contains \"%s\"; got:\n", needle);
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(stderr, "    %s\n", d->msgs[i]);
-	return false;
 }
 
 static void print_diag(const struct ini_diag *d)
