@@ -221,13 +221,15 @@ static char *include_pattern(const char *including, const char *name)
 	return out;
 }
 
+/* Opened without blocking: a FIFO (or a device) named by mistake is
+ * refused as not a regular file instead of hanging the conversion. */
 static int read_whole(const char *path, char **data, size_t *len)
 {
 	struct stat st;
 	size_t n = 0;
 	ssize_t r = 0;
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), ret = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -286,10 +288,13 @@ static int parse_file_at(struct parser *ps, struct source *from, const char *pat
 	}
 	ret = read_whole(path, &data, &len);
 	if (ret < 0) {
+		const char *why = ret == -EINVAL ? "not a regular file" :
+				  ret == -EFBIG ? "larger than 16 MiB" : strerror(-ret);
+
 		if (from)
-			ERR(ps, from, "include %s: %s", path, strerror(-ret));
+			ERR(ps, from, "include %s: %s", path, why);
 		else
-			ini_diag_add(ps->diag, path, 0, NULL, NULL, "%s", strerror(-ret));
+			ini_diag_add(ps->diag, path, 0, NULL, NULL, "%s", why);
 		free(real);
 		return ret;
 	}

@@ -229,6 +229,26 @@ TEST(include_missing_and_cycle)
 	ini_diag_free(&d);
 }
 
+/* A FIFO named by mistake is refused at once; reading it would block. */
+TEST(include_fifo_refused)
+{
+	struct ka_tree *t = NULL;
+	struct ini_diag d;
+	char path[256];
+
+	make_dir();
+	snprintf(path, sizeof(path), "%s/pipe.conf", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	write_at("fifo.conf", "a\ninclude pipe.conf\n");
+	CHECK(parse_path("fifo.conf", &t, &d) < 0);
+	CHECK(diag_has(&d, "fifo.conf:2: include "));
+	CHECK(diag_has(&d, "pipe.conf: not a regular file"));
+	ini_diag_free(&d);
+	CHECK(parse_path("pipe.conf", &t, &d) < 0);
+	CHECK(diag_has(&d, "pipe.conf: not a regular file"));
+	ini_diag_free(&d);
+}
+
 TEST(include_depth_limited)
 {
 	struct ka_tree *t = NULL;
@@ -631,7 +651,7 @@ static void __attribute__((destructor)) cleanup(void)
 }
 
 TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused),
-	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_depth_limited),
+	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_fifo_refused), T(include_depth_limited),
 	  T(instance_maps_and_warns), T(global_defaults_and_sync), T(script_and_group),
 	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(defaults_virtual_server),
 	  T(defaults_retry_and_timeout), T(defaults_vrrp), T(values_needing_quotes_and_names),
