@@ -169,10 +169,12 @@ static const char *trim_blanks(const char *s, size_t n, size_t *len)
 /* Printable ASCII survives, a tab becomes a space (it was whitespace to
  * the writer), anything else becomes '?', so a reason can be shown
  * anywhere without escaping. Truncated to fit, then trimmed again. */
-static void copy_reason(const char *s, size_t n, char *dst, size_t size)
+void agent_text_copy(const char *s, size_t n, char *dst, size_t size)
 {
 	size_t len, i;
 
+	if (size == 0)
+		return;
 	s = trim_blanks(s, n, &len);
 	if (len > size - 1)
 		len = size - 1;
@@ -238,7 +240,7 @@ int agent_reply_parse(const char *line, size_t len, struct agent_reply *out)
 			continue;
 		}
 		if (line[i] == '#') {
-			copy_reason(line + i + 1, len - i - 1, r.reason, sizeof(r.reason));
+			agent_text_copy(line + i + 1, len - i - 1, r.reason, sizeof(r.reason));
 			break;
 		}
 		start = i;
@@ -310,7 +312,7 @@ int agent_reply_format(const struct agent_reply *r, char *buf, size_t size)
 		return -EINVAL;
 	if (state_takes_reason(r->state)) {
 		word[0] = '#';
-		copy_reason(r->reason, strnlen(r->reason, sizeof(r->reason)), word + 1,
+		agent_text_copy(r->reason, strnlen(r->reason, sizeof(r->reason)), word + 1,
 			    AGENT_REASON_MAX);
 		if (word[1] != '\0' && (err = append_word(buf, size, &len, word)) < 0)
 			goto fail;

@@ -30,6 +30,11 @@ int agent_reply_parse(const char *line, size_t len, struct agent_reply *out);
 /* Format as a line ending in "\n". Returns length, or -ENOSPC. */
 int agent_reply_format(const struct agent_reply *r, char *buf, size_t size);
 
+/* An agent's words as text safe to show anywhere (logs, status, JSON, a
+ * terminal): blanks trimmed, tabs as spaces, every byte that is not
+ * printable ASCII as '?', truncated to size - 1. */
+void agent_text_copy(const char *s, size_t n, char *dst, size_t size);
+
 const char *agent_state_name(enum agent_state s);
 const char *agent_admin_name(enum agent_admin a);
 

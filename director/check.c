@@ -297,21 +297,6 @@ static void http_send(struct hc_probe *p)
 
 /* ---- agent ---- */
 
-/* The agent's words as a reason: the line without its end, tabs as
- * blanks (a parsed line holds no other control byte), truncated. */
-static void agent_reason(const char *line, size_t len, char *out, size_t size)
-{
-	size_t i, n = 0;
-
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-		;
-	for (; i < len && n + 1 < size; i++)
-		out[n++] = line[i] == '\t' ? ' ' : line[i];
-	out[n] = '\0';
-}
-
 /* Parse the line (len bytes, its LF excluded) and end the attempt. */
 static void agent_judge(struct hc_probe *p, size_t len)
 {
@@ -324,7 +309,9 @@ static void agent_judge(struct hc_probe *p, size_t len)
 	}
 	/* Reachable and understood: what the words mean is the policy's. */
 	o.have_agent = true;
-	agent_reason(p->line, len, o.reason, sizeof(o.reason));
+	if (len > 0 && p->line[len - 1] == '\r')
+		len--;
+	agent_text_copy(p->line, len, o.reason, sizeof(o.reason));
 	attempt_report(p, &o);
 }
 

@@ -716,6 +716,20 @@ TEST(agent_replies)
 	CHECK_EQ_INT(o.agent.admin, AGENT_ADMIN_MAINT);
 }
 
+/* A C1 CSI (U+009B, bytes c2 9b) and other bytes past ASCII reach no
+ * status, log or terminal: the reason keeps printable ASCII only. */
+TEST(agent_reason_printable)
+{
+	struct hc_outcome o = agent_once("up\t\xc2\x9b" "31m #\xc2\x9b" "2J gone\xff\n");
+
+	CHECK_EQ_INT(o.result, HC_PASS);
+	CHECK(o.have_agent);
+	CHECK_EQ_STR(o.reason, "up ??31m #??2J gone?");
+	CHECK_EQ_STR(o.agent.reason, "??2J gone?");
+	for (const char *c = o.reason; *c; c++)
+		CHECK(*c >= 0x20 && *c < 0x7f);
+}
+
 TEST(agent_failures)
 {
 	static char longline[400];
@@ -1103,7 +1117,7 @@ TEST(http_request_formatting)
 TEST_MAIN(T(tcp_connects), T(tcp_refused), T(tcp_times_out), T(http_pass_and_request_shape),
 	  T(http_host_header), T(http_status_out_of_range), T(http_body_substring), T(http_body_across_reads),
 	  T(http_not_http), T(http_times_out), T(http_ipv6), T(script_exit_status), T(script_dynamic_weight),
-	  T(script_times_out), T(script_environment), T(agent_replies), T(agent_failures), T(agent_times_out),
+	  T(script_times_out), T(script_environment), T(agent_replies), T(agent_failures), T(agent_reason_printable), T(agent_times_out),
 	  T(interval_and_first_delay), T(skips_round_while_in_flight), T(stop_from_callback),
 	  T(stop_in_flight), T(many_probes), T(targets), T(bad_specs), T(http_response_parsing),
 	  T(http_request_formatting))
