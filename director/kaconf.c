@@ -259,6 +259,14 @@ static int read_whole(const char *path, char **data, size_t *len)
 	return 0;
 }
 
+/* A caller may ask for less nesting, never more than open_files holds. */
+static unsigned depth_limit(const struct ka_opts *opts)
+{
+	if (opts->max_depth == 0 || opts->max_depth > KA_MAX_INCLUDE_DEPTH)
+		return KA_MAX_INCLUDE_DEPTH;
+	return opts->max_depth;
+}
+
 /* Read one file at tail, refusing cycles and deep nesting. */
 static int parse_file_at(struct parser *ps, struct source *from, const char *path, struct ka_node **tail)
 {
@@ -280,9 +288,8 @@ static int parse_file_at(struct parser *ps, struct source *from, const char *pat
 			free(real);
 			return -ELOOP;
 		}
-	if (ps->depth > (ps->opts->max_depth ? ps->opts->max_depth : KA_MAX_INCLUDE_DEPTH)) {
-		ERR(ps, from, "include %s: includes nested deeper than %u files", path,
-		    ps->opts->max_depth ? ps->opts->max_depth : KA_MAX_INCLUDE_DEPTH);
+	if (ps->depth > depth_limit(ps->opts)) {
+		ERR(ps, from, "include %s: includes nested deeper than %u files", path, depth_limit(ps->opts));
 		free(real);
 		return -ELOOP;
 	}

@@ -37,7 +37,7 @@ struct ka_tree {
 
 struct ka_opts {
 	bool allow_include;		/* false: an include is an error (fuzzing) */
-	unsigned max_depth;		/* 0: KA_MAX_INCLUDE_DEPTH */
+	unsigned max_depth;		/* 0 or above KA_MAX_INCLUDE_DEPTH: that */
 };
 
 /* Parse a file (and what it includes). 0, or -errno with every error in

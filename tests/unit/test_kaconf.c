@@ -266,6 +266,29 @@ TEST(include_depth_limited)
 	ini_diag_free(&d);
 }
 
+/* A caller's max_depth above the parser's own table is capped to it, not
+ * trusted (it wrote past the table of open files). */
+TEST(include_depth_capped)
+{
+	struct ka_opts opts = { .allow_include = true, .max_depth = KA_MAX_INCLUDE_DEPTH * 4 };
+	struct ka_tree *t = NULL;
+	struct ini_diag d;
+	char path[256], name[32], text[64], want[64];
+
+	make_dir();
+	for (int i = 0; i < KA_MAX_INCLUDE_DEPTH * 3; i++) {
+		snprintf(name, sizeof(name), "cap%d.conf", i);
+		snprintf(text, sizeof(text), "include cap%d.conf\n", i + 1);
+		write_at(name, text);
+	}
+	snprintf(path, sizeof(path), "%s/cap0.conf", dir);
+	ini_diag_init(&d);
+	CHECK(kaconf_parse_file(path, &opts, &t, &d) < 0);
+	snprintf(want, sizeof(want), "includes nested deeper than %d files", KA_MAX_INCLUDE_DEPTH);
+	CHECK(diag_has(&d, want));
+	ini_diag_free(&d);
+}
+
 /* ---- the converter ---- */
 
 struct conv_result {
@@ -650,7 +673,7 @@ static void __attribute__((destructor)) cleanup(void)
 	}
 }
 
-TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused),
+TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused), T(include_depth_capped),
 	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_fifo_refused), T(include_depth_limited),
 	  T(instance_maps_and_warns), T(global_defaults_and_sync), T(script_and_group),
 	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(defaults_virtual_server),
