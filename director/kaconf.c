@@ -1,5 +1,6 @@
 /* keepalived.conf lexer and parser: words, "quoted strings", { } blocks,
  * '#' and '!' comments, include with globs. See kaconf.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -42,10 +43,12 @@ struct source {
 	struct ka_node *last;		/* the last one linked at this level */
 	struct strbuf word;
 	bool word_quoted;
+	bool at_root;			/* its statements are top-level ones */
+	unsigned statements;		/* of this file, counted up to KA_SNIFF_STATEMENTS */
 };
 
-static int parse_source(struct parser *ps, const char *name, const char *data, size_t len,
-			struct ka_node **tail);
+static int parse_source(struct parser *ps, const struct source *from, const char *name, const char *data,
+			size_t len, struct ka_node **tail);
 
 static void node_free(struct ka_node *n)
 {
@@ -167,6 +170,57 @@ static enum tok lex(struct parser *ps, struct source *s)
 	default:
 		return lex_word(ps, s);
 	}
+}
+
+/* ---- what a keepalived.conf looks like ---- */
+
+bool ka_word_is_keyword(const char *w)
+{
+	size_t i = 0;
+
+	bool param = w[0] == '$';
+
+	if (w[0] == '$' || w[0] == '@')
+		i++;
+	if (!isalpha((unsigned char)w[i]) && w[i] != '_')
+		return false;
+	while (isalnum((unsigned char)w[i]) || w[i] == '_')
+		i++;
+	/* $NAME=VALUE defines a parameter: the value is printable. */
+	if (param && w[i] == '=')
+		while (w[i] > 0x20 && w[i] < 0x7f)
+			i++;
+	return w[i] == '\0' && i <= KA_KEYWORD_MAX;
+}
+
+const char *ka_word_shown(const char *w)
+{
+	return ka_word_is_keyword(w) ? w : "(not shown: not a keepalived keyword)";
+}
+
+/* The entries of address lists (virtual_ipaddress, virtual_server_group,
+ * unicast_peer) begin with an address or a range, not a keyword. */
+static bool is_address_word(const char *w)
+{
+	if (!isxdigit((unsigned char)w[0]) && w[0] != ':')
+		return false;
+	return w[strspn(w, "0123456789abcdefABCDEF.:/%-")] == '\0';
+}
+
+/* The first top-level statements of each file must begin with a keyword
+ * or an address; else the file is not keepalived syntax and is not read
+ * on. A file included inside a block holds that block's entries (names,
+ * interfaces) and is not judged. */
+static int sniff_statement(struct parser *ps, struct source *s, const struct ka_node *n)
+{
+	if (!s->at_root || s->nlev > 0 || s->statements >= KA_SNIFF_STATEMENTS)
+		return 0;
+	s->statements++;
+	if (ka_word_is_keyword(n->words[0]) || is_address_word(n->words[0]))
+		return 0;
+	ERR(ps, s, "not keepalived syntax: the line does not begin with a keyword; "
+	    "the file is not read (its content is not shown)");
+	return -EINVAL;
 }
 
 /* ---- statements ---- */
@@ -306,7 +360,7 @@ static int parse_file_at(struct parser *ps, struct source *from, const char *pat
 		return ret;
 	}
 	ps->open_files[ps->depth++] = real;
-	ret = parse_source(ps, path, data, len, tail);
+	ret = parse_source(ps, from, path, data, len, tail);
 	free(ps->open_files[--ps->depth]);
 	free(data);
 	return ret;
@@ -368,6 +422,10 @@ static int end_statement(struct parser *ps, struct source *s)
 	if (!n)
 		return 0;
 	s->cur = NULL;
+	if ((ret = sniff_statement(ps, s, n)) < 0) {
+		node_free(n);
+		return ret;
+	}
 	if (strcmp(n->words[0], "include") == 0) {
 		/* Errors of included files are reported and do not stop this
 		 * one: one run shows them all. */
@@ -427,10 +485,11 @@ static int close_block(struct parser *ps, struct source *s)
 
 /* Statements of data at tail. Stops at the first syntax error of the
  * file: what follows would be misread. */
-static int parse_source(struct parser *ps, const char *name, const char *data, size_t len,
-			struct ka_node **tail)
+static int parse_source(struct parser *ps, const struct source *from, const char *name, const char *data,
+			size_t len, struct ka_node **tail)
 {
-	struct source s = { .p = data, .end = data + len, .line = 1 };
+	struct source s = { .p = data, .end = data + len, .line = 1,
+			    .at_root = !from || (from->at_root && from->nlev == 0) };
 	enum tok t = T_EOF;
 	int ret = 0;
 
@@ -443,11 +502,12 @@ static int parse_source(struct parser *ps, const char *name, const char *data, s
 		t = lex(ps, &s);
 		if (t == T_EOF || t == T_ERR)
 			break;
-		if (t == T_WORD)
+		if (t == T_WORD) {
 			ret = add_word(ps, &s);
-		else if (t == T_NL && (ret = end_statement(ps, &s)) >= 0)
-			s.line++;
-		else if (t == T_LBRACE)
+		} else if (t == T_NL) {
+			if ((ret = end_statement(ps, &s)) >= 0)
+				s.line++;
+		} else if (t == T_LBRACE)
 			ret = open_block(ps, &s);
 		else
 			ret = close_block(ps, &s);
@@ -482,7 +542,7 @@ static int parse_common(const char *name, const char *data, size_t len, const st
 	if (!ps.tree)
 		return -ENOMEM;
 	if (data)
-		ret = parse_source(&ps, name, data, len, &ps.tree->root);
+		ret = parse_source(&ps, NULL, name, data, len, &ps.tree->root);
 	else
 		ret = parse_file_at(&ps, NULL, name, &ps.tree->root);
 	if (ret == 0 && diag->n > before)

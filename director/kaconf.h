@@ -40,6 +40,22 @@ struct ka_opts {
 	unsigned max_depth;		/* 0 or above KA_MAX_INCLUDE_DEPTH: that */
 };
 
+/* Statements of a file that must look like keepalived's before the rest
+ * is read: a file included by mistake (/etc/shadow) is refused at once,
+ * and none of its lines is shown. */
+#define KA_SNIFF_STATEMENTS 5
+#define KA_KEYWORD_MAX 64
+
+/* A keyword's shape: a letter or '_', then letters, digits and '_'
+ * (keepalived's parameters and conditions, $NAME and @NAME, too), at most
+ * KA_KEYWORD_MAX bytes. Only such words are shown in messages about
+ * unknown keywords. */
+bool ka_word_is_keyword(const char *w);
+
+/* w itself when it has a keyword's shape, else words that say it is not
+ * shown: a line of a file that is not keepalived.conf is never echoed. */
+const char *ka_word_shown(const char *w);
+
 /* Parse a file (and what it includes). 0, or -errno with every error in
  * diag (-EINVAL for syntax errors). *out is set only on success. */
 int kaconf_parse_file(const char *path, const struct ka_opts *opts, struct ka_tree **out,

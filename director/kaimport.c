@@ -273,7 +273,7 @@ struct handler {
  * top level). */
 static void warn_unconverted(struct conv *c, const struct ka_node *n, const struct nomap *nomaps, const char *where)
 {
-	const char *k = n->words[0];
+	const char *k = ka_word_shown(n->words[0]);
 	const struct nomap *x;
 
 	for (x = nomaps; x && x->ka && strcmp(x->ka, k) != 0; x++)
@@ -651,7 +651,7 @@ static void v_auth(struct conv *c, struct sect *s, const struct ka_node *n, void
 				     "written as %s", pass);
 			put(c, s, a, "auth_pass", pass);
 		} else {
-			warn(c, a, "%s: unknown keyword in authentication (not converted)", a->words[0]);
+			warn(c, a, "%s: unknown keyword in authentication (not converted)", ka_word_shown(a->words[0]));
 		}
 	}
 }
@@ -1751,7 +1751,8 @@ static void convert_top(struct conv *c, const struct ka_node *n)
 	} else if (strcmp(k, "virtual_server") == 0) {
 		convert_vs(c, n);
 	} else if (k[0] == '$' || k[0] == '@') {
-		warn(c, n, "%s: keepalived's parameters and conditional lines are not expanded (not converted)", k);
+		warn(c, n, "%s: keepalived's parameters and conditional lines are not expanded (not converted)",
+		     ka_word_shown(k));
 	} else {
 		warn_unconverted(c, n, top_nomaps, NULL);
 	}

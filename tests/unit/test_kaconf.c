@@ -646,6 +646,44 @@ TEST(values_needing_quotes_and_names)
 	conv_free(&r);
 }
 
+static const char shadow_like[] = "root:$y$j9T$SECRETHASH:19000:0:99999:7:::\n"
+				  "daemon:*:19000:0:99999:7:::\n";
+
+/* A file that is not keepalived.conf (an include of /etc/shadow by
+ * mistake) is refused at its first line, and none of it is echoed. */
+TEST(include_not_keepalived_refused)
+{
+	struct ka_tree *t = NULL;
+	struct ini_diag d;
+
+	make_dir();
+	write_at("shadow", shadow_like);
+	write_at("incshadow.conf", "global_defs {\n router_id lb1\n}\ninclude shadow\n");
+	CHECK(parse_path("incshadow.conf", &t, &d) < 0);
+	CHECK(diag_has(&d, "shadow:1: not keepalived syntax"));
+	CHECK(!diag_has(&d, "SECRET"));
+	CHECK(!diag_has(&d, "daemon"));
+	ini_diag_free(&d);
+
+	/* Words in blocks are names and addresses: not judged, but an unknown
+	 * one that is not shaped as a keyword is not shown either. */
+	struct conv_result r;
+
+	write_at("inblock.conf", "vrrp_instance I {\n interface eth0\n include shadow\n}\n");
+	CHECK_EQ_INT(parse_path("inblock.conf", &t, &d), 0);
+	ini_diag_free(&d);
+	sb_init(&r.out);
+	ini_diag_init(&r.warn);
+	if (t) {
+		CHECK_EQ_INT(ka_import(t, &r.out, &r.warn), 0);
+		kaconf_free(t);
+	}
+	CHECK(diag_has(&r.warn, "shadow:1: (not shown: not a keepalived keyword): unknown keyword in vrrp_instance"));
+	CHECK(!diag_has(&r.warn, "SECRET"));
+	CHECK(!strstr(sb_str(&r.out), "SECRET"));
+	conv_free(&r);
+}
+
 TEST(nothing_to_convert)
 {
 	struct conv_result r;
@@ -673,7 +711,7 @@ static void __attribute__((destructor)) cleanup(void)
 	}
 }
 
-TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused), T(include_depth_capped),
+TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused), T(include_depth_capped), T(include_not_keepalived_refused),
 	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_fifo_refused), T(include_depth_limited),
 	  T(instance_maps_and_warns), T(global_defaults_and_sync), T(script_and_group),
 	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(defaults_virtual_server),
