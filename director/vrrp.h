@@ -131,6 +131,8 @@ struct vrrp_fsm {
 	uint64_t advert_late_max_ms;	/* master: the most an advert went out after it was due */
 	uint64_t adverts_late;		/* master: adverts sent more than half an interval late */
 	uint64_t advert_gap_max_ms;	/* backup: the longest wait between two adverts of one master */
+	uint64_t takeovers_deferred;	/* backup: Master_Down ran out late (we were stalled): one more interval */
+	uint64_t takeover_silence_ms;	/* our last takeover: how long the master had been silent (0: none known) */
 	uint64_t prio0_received;
 	uint64_t preempted_lower;	/* lower-priority adverts discarded to preempt */
 };

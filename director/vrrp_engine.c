@@ -88,6 +88,7 @@ struct vrrp_engine {
 };
 
 static void inst_apply(struct vrrp_inst *in, unsigned actions);
+static void inst_read_adverts(struct vrrp_inst *in);
 
 /* ---- helpers ---- */
 
@@ -564,8 +565,15 @@ static void routes_change(struct vrrp_inst *in, bool add)
 
 static void announce_change(struct vrrp_inst *in)
 {
-	log_info("vrrp %s: %s -> %s (priority %u)", in->conf->name, vrrp_state_name(in->fsm.prev_state),
-		 vrrp_state_name(in->fsm.state), in->fsm.priority);
+	const struct vrrp_fsm *f = &in->fsm;
+
+	if (f->state == VRRP_STATE_MASTER && f->takeover_silence_ms)
+		log_info("vrrp %s: %s -> %s (priority %u; the master's last advert came %llu ms before)", in->conf->name,
+			 vrrp_state_name(f->prev_state), vrrp_state_name(f->state), f->priority,
+			 (unsigned long long)f->takeover_silence_ms);
+	else
+		log_info("vrrp %s: %s -> %s (priority %u)", in->conf->name, vrrp_state_name(f->prev_state),
+			 vrrp_state_name(f->state), f->priority);
 	notify_instance(in);
 	if (in->e->cb)
 		in->e->cb(in->conf->name, in->fsm.state, in->fsm.priority, in->e->cb_arg);
@@ -607,12 +615,30 @@ static void inst_apply(struct vrrp_inst *in, unsigned actions)
 	arm_fsm_timer(in);
 }
 
+/* A backup's timer is Master_Down. When it runs out after a stall of
+ * this process (descheduled between the loop's wait and its timers), the
+ * master's adverts may be waiting on the sockets, unread: read them, the
+ * group's too (it would follow), before the timer may declare the master
+ * down. */
+static void read_adverts_before_takeover(struct vrrp_inst *in)
+{
+	struct vrrp_engine *e = in->e;
+
+	if (in->fsm.state != VRRP_STATE_BACKUP)
+		return;
+	inst_read_adverts(in);
+	for (size_t i = 0; i < e->ninsts; i++)
+		if (same_group(in, e->insts[i]) && e->insts[i]->fsm.state == VRRP_STATE_BACKUP)
+			inst_read_adverts(e->insts[i]);
+}
+
 static void fsm_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct vrrp_inst *in = arg;
 
 	(void)loop;
 	(void)t;
+	read_adverts_before_takeover(in);
 	inst_apply(in, vrrp_fsm_timeout(&in->fsm, now_ms()));
 }
 
@@ -891,16 +917,15 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 	}
 }
 
-static void sock_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+/* Every advert waiting on the socket, bounded: a flood must not starve
+ * the timers. */
+static void inst_read_adverts(struct vrrp_inst *in)
 {
-	struct vrrp_inst *in = arg;
 	struct vrrp_rx rx;
 	enum vrrp_drop why;
 
-	(void)loop;
-	(void)fd;
-	(void)events;
-	/* Bounded: a flood must not starve the timers. */
+	if (!in->sock)
+		return;
 	for (int i = 0; i < 64; i++) {
 		int ret = vrrp_sock_recv(in->sock, &rx, &why);
 
@@ -912,6 +937,14 @@ static void sock_readable(struct evloop *loop, int fd, uint32_t events, void *ar
 		}
 		inst_receive(in, &rx);
 	}
+}
+
+static void sock_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	inst_read_adverts(arg);
 }
 
 /* ---- links ---- */
@@ -1340,6 +1373,8 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_uint(j, "advert_late_max_ms", in->fsm.advert_late_max_ms);
 		json_uint(j, "adverts_late", in->fsm.adverts_late);
 		json_uint(j, "advert_gap_max_ms", in->fsm.advert_gap_max_ms);
+		json_uint(j, "takeovers_deferred", in->fsm.takeovers_deferred);
+		json_uint(j, "takeover_silence_ms", in->fsm.takeover_silence_ms);
 		json_uint(j, "rx", in->rx);
 		json_uint(j, "tx", in->tx);
 		json_uint(j, "tx_errors", in->tx_errors);

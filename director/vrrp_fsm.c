@@ -121,6 +121,7 @@ static unsigned become_master(struct vrrp_fsm *f, uint64_t now_ms)
 {
 	unsigned act = enter_state(f, VRRP_STATE_MASTER);
 
+	f->takeover_silence_ms = f->master_known ? now_ms - f->last_advert_ms : 0;
 	forget_master(f);
 	f->master_since_ms = now_ms;
 	f->other_master_seen = false;
@@ -335,12 +336,36 @@ unsigned vrrp_fsm_receive(struct vrrp_fsm *f, const struct vrrp_advert *a, const
 	}
 }
 
+static uint64_t master_interval_ms(const struct vrrp_fsm *f)
+{
+	return f->master_interval_cs * MS_PER_CS;
+}
+
+/* A Master_Down timer that runs out well after its deadline ran while
+ * this process, or the whole machine, was stalled: adverts that came
+ * meanwhile may be unread, or the master, stalled with us, is about to
+ * send its next one. Silence we could not watch proves nothing, so the
+ * master gets one more of its intervals. A timer on time (within a
+ * quarter of the interval, at least 2 ms) takes over as the RFC says. */
+static bool stalled_past_master_down(const struct vrrp_fsm *f, uint64_t now_ms)
+{
+	uint64_t slack = master_interval_ms(f) / 4;
+
+	return now_ms - f->master_down_due_ms > (slack > 2 ? slack : 2);
+}
+
 unsigned vrrp_fsm_timeout(struct vrrp_fsm *f, uint64_t now_ms)
 {
 	unsigned act = 0;
 
-	if (f->state == VRRP_STATE_BACKUP && is_due(f->master_down_due_ms, now_ms))
-		act |= become_master(f, now_ms);
+	if (f->state == VRRP_STATE_BACKUP && is_due(f->master_down_due_ms, now_ms)) {
+		if (stalled_past_master_down(f, now_ms)) {
+			f->master_down_due_ms = deadline(now_ms, master_interval_ms(f));
+			f->takeovers_deferred++;
+		} else {
+			act |= become_master(f, now_ms);
+		}
+	}
 	if (f->state == VRRP_STATE_MASTER && is_due(f->adver_due_ms, now_ms)) {
 		uint64_t late = now_ms - f->adver_due_ms;
 

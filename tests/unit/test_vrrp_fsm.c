@@ -216,12 +216,49 @@ TEST(test_late_timeout)
 {
 	struct vrrp_fsm f;
 
-	/* A loop that wakes late still acts once, and re-arms from now. */
+	/* A backup that wakes well past Master_Down (3,609 ms) could not
+	 * watch the wire: the master gets one more interval, from now; on
+	 * time then, it takes over. */
 	start_v3(&f, 100);
-	CHECK_EQ_INT(vrrp_fsm_timeout(&f, T0 + 5000), ACT_TAKEOVER);
-	CHECK_EQ_INT(f.adver_due_ms, T0 + 6000);
+	CHECK_EQ_INT(vrrp_fsm_timeout(&f, T0 + 5000), 0);
+	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
+	CHECK_EQ_INT(f.master_down_due_ms, T0 + 6000);
+	CHECK_EQ_INT(f.takeovers_deferred, 1);
+	CHECK_EQ_INT(vrrp_fsm_timeout(&f, T0 + 6000), ACT_TAKEOVER);
+	/* A master that wakes late still acts once, and re-arms from now. */
+	CHECK_EQ_INT(f.adver_due_ms, T0 + 7000);
 	CHECK_EQ_INT(vrrp_fsm_timeout(&f, T0 + 8500), VRRP_ACT_SEND_ADVERT);
 	CHECK_EQ_INT(f.adver_due_ms, T0 + 9500);
+}
+
+/* bench/isolation-host.sh saw a backup take over from a live master at a
+ * 10 ms interval: the machine stalled both for longer than Master_Down,
+ * the backup's timer ran first, the master's advert came just after. A
+ * timer a quarter interval late waits for that advert instead. */
+TEST(test_stalled_backup_waits_for_the_advert)
+{
+	struct vrrp_fsm_conf c = conf_of(3, 100, 1, "192.0.2.10");
+	struct ipaddr peer = ip("192.0.2.20");
+	struct vrrp_fsm f;
+	uint64_t t = 2000, md = vrrp_master_down_ms(3, 100, 1);
+
+	vrrp_fsm_init(&f, &c);
+	vrrp_fsm_startup(&f, T0);
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 200, 1), &peer, t), 0);
+	CHECK_EQ_INT(f.master_down_due_ms, t + md);
+	/* on time, within the 2 ms of slack: the master is down */
+	struct vrrp_fsm g = f;
+
+	CHECK_EQ_INT(vrrp_fsm_timeout(&g, t + md + 2), ACT_TAKEOVER);
+	CHECK_EQ_INT(g.takeover_silence_ms, md + 2);
+	/* 9 ms late: the advert that follows keeps it a backup */
+	CHECK_EQ_INT(vrrp_fsm_timeout(&f, t + md + 9), 0);
+	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
+	CHECK_EQ_INT(f.master_down_due_ms, t + md + 9 + 10);
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 200, 1), &peer, t + md + 10), 0);
+	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
+	CHECK_EQ_INT(f.transitions, 1);
+	CHECK_EQ_INT(f.takeovers_deferred, 1);
 }
 
 /* ---- Backup receiving ---- */
@@ -1042,7 +1079,7 @@ TEST_MAIN(
 	T(test_startup_owner),
 	T(test_backup_takes_over_exactly_at_master_down),
 	T(test_backup_v2_takes_over_at_master_down),
-	T(test_late_timeout),
+	T(test_late_timeout), T(test_stalled_backup_waits_for_the_advert),
 	T(test_backup_accepts_and_learns_interval_v3),
 	T(test_backup_v2_keeps_own_interval),
 	T(test_backup_accepts_equal_priority),
