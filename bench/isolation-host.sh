@@ -16,8 +16,10 @@
 #   bench/isolation-host.sh [BUILD]     (root; namespaces only)
 #
 # Settings (environment): PSVC [10000], CHECKED [2000], ISO_INTERVAL_MS
-# [10], IDLE_SECONDS [20], CHECK_SECONDS [60], RESULTS
-# [bench/results-isolation-host.md]. Measured, never asserted: the exit
+# [10], IDLE_SECONDS [20], CHECK_SECONDS [60], RUNS [10] (each run
+# restarts n1, checks, reloads), RESULTS [bench/results-isolation-host.md].
+# Every advert on the bridge is captured: a spurious transition is shown
+# with both directors' adverts around it and their log lines. Measured, never asserted: the exit
 # status is non-zero only when a measurement could not be made.
 set -u
 
@@ -31,6 +33,7 @@ CHECKED=${CHECKED:-2000}
 ISO_INTERVAL_MS=${ISO_INTERVAL_MS:-10}
 IDLE_SECONDS=${IDLE_SECONDS:-20}
 CHECK_SECONDS=${CHECK_SECONDS:-60}
+RUNS=${RUNS:-10}
 RESULTS=${RESULTS:-$HERE/results-isolation-host.md}
 ((CHECKED % 4 == 0 && CHECKED <= 2000 && PSVC <= 12000)) || { echo "bench: CHECKED a multiple of 4, at most 2000; PSVC at most 12000"; exit 1; }
 
@@ -123,62 +126,142 @@ idle_gap=$(field n2 VI_1 advert_gap_max_ms)
 idle_late=$(field n1i VI_1 advert_late_max_ms)
 say "   idle: transitions n1 $idle_n1, n2 $idle_n2; n1 sent at most $idle_late ms late, n2 waited at most $idle_gap ms between adverts (Master_Down $master_down_ms ms)"
 
-say "n1 stops; starts again with $PSVC x 4 services (unprogrammed) and $CHECKED checked real servers"
-stop_director n1i || problem "n1 (VRRP only) did not stop"
-wait_ms 5000 state_is n2 VI_1 MASTER || problem "n2 did not take over from the stopped n1"
-sleep 1
-t_start=$EPOCHREALTIME
-start_director "$D1" n1 "$TMP/n1.ini" || exit 1
-wait_ms 30000 last_state_is n1 MASTER || problem "n1 did not become master within 30 s"
-wait_ms 5000 last_state_is n2 BACKUP || problem "n2 did not yield to n1"
-t_master=$EPOCHREALTIME
-s_n1=$(transitions n1) s_n2=$(transitions n2)
-gap0=$(field n2 VI_1 advert_gap_max_ms)
-say "   n1 master $(awk -v a="$t_start" -v b="$t_master" 'BEGIN { printf "%.2f", b - a }') s after its start"
-up_all() { [ "$(checked_up)" -ge "$CHECKED" ]; }
-wait_ms 60000 up_all || problem "not all $CHECKED real servers up on n1 within 60 s"
-a0=$(accepted) t0=$EPOCHREALTIME
-sleep "$CHECK_SECONDS"
-a1=$(accepted) t1=$EPOCHREALTIME
-chk_n1=$(($(transitions n1) - s_n1)) chk_n2=$(($(transitions n2) - s_n2))
-rate=$(awk -v a="$a0" -v b="$a1" -v x="$t0" -v y="$t1" 'BEGIN { printf "%.0f", (b - a) / (y - x) }')
-up=$(checked_up)
-say "   checks: ${rate}/s reached the real servers over ${CHECK_SECONDS}s, $up real servers came up; transitions n1 $chk_n1, n2 $chk_n2"
+# ---- the wire: every advert on br0, for the timelines of spurious
+# transitions (the bridge's namespace sees both directors' adverts).
+# timelines CAPTURE T0 T1: for each advert of n2 (a backup sends none)
+# between epoch T0 and T1, the adverts of both directors 60 ms around it,
+# each with its gap since the previous advert of the same director.
+timelines() {
+	"$PY" - "$1" "$2" "$3" <<'PY'
+import re, sys
+path, t0, t1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+ads = []
+for line in open(path, errors="replace"):
+    m = re.match(r"(\d+\.\d+) IP (\S+) > \S+: VRRPv\d, Advertisement, vrid \d+, prio (\d+)", line)
+    if m:
+        ads.append((float(m.group(1)), m.group(2), int(m.group(3))))
+events, last_shown = [], -1.0
+for i, (t, src, prio) in enumerate(ads):
+    if src == "198.18.0.2" and t0 <= t <= t1 and t > last_shown + 0.15:
+        events.append(i)
+        last_shown = t
+for i in events:
+    t = ads[i][0]
+    print(f"  n2 advertised at {t:.6f}; the wire 60 ms around it (ms, source, priority, gap since that source's previous advert):")
+    prev = {}
+    for tt, src, prio in ads:
+        if tt < t - 0.5:
+            prev[src] = tt
+            continue
+        if tt > t + 0.06:
+            break
+        gap = (tt - prev[src]) * 1000 if src in prev else float("nan")
+        prev[src] = tt
+        if tt >= t - 0.06:
+            who = "n1" if src == "198.18.0.1" else "n2" if src == "198.18.0.2" else src
+            print(f"    {(tt - t) * 1000:+8.2f}  {who}  prio {prio:3d}  gap {gap:6.2f}")
+print(len(events))
+PY
+}
 
-say "n1 reloads with one weight changed"
-full_conf 2
-r_n1=$(transitions n1) r_n2=$(transitions n2)
-kill -HUP "$PID_n1"
-reloaded() { grep -q "lvs engine: configuration reloaded" "$TMP/n1.log"; }
-wait_ms 30000 reloaded || problem "n1 did not log its reload within 30 s"
-sleep 5
-rel_n1=$(($(transitions n1) - r_n1)) rel_n2=$(($(transitions n2) - r_n2))
-gap1=$(field n2 VI_1 advert_gap_max_ms)
-# n1's status is too big for js (an argument): read from a pipe, once.
-read -r late1 nlate1 < <(ctl n1 status --json | "$PY" -c '
+# one_run K: n1 restarts with the whole file, runs the checks, reloads.
+# Appends a row to ROWS and the timelines of any spurious transition.
+one_run() {
+	local k=$1 t_start t_master s_n1 s_n2 a0 a1 t0 t1 chk_n1 chk_n2 rate up r_n1 r_n2 rel_n1 rel_n2 late1 nlate1 gap1 defer2 w0 w1 n_ev
+	say "run $k: n1 stops; starts again with $PSVC x 4 services (unprogrammed) and $CHECKED checked real servers"
+	stop_director "$N1_TAG" || problem "n1 did not stop"
+	N1_TAG=n1
+	wait_ms 5000 state_is n2 VI_1 MASTER || problem "n2 did not take over from the stopped n1"
+	sleep 1
+	full_conf 1
+	t_start=$EPOCHREALTIME
+	start_director "$D1" n1 "$TMP/n1.ini" || return 1
+	wait_ms 30000 last_state_is n1 MASTER || problem "n1 did not become master within 30 s"
+	wait_ms 5000 last_state_is n2 BACKUP || problem "n2 did not yield to n1"
+	t_master=$EPOCHREALTIME
+	say "   n1 master $(awk -v a="$t_start" -v b="$t_master" 'BEGIN { printf "%.2f", b - a }') s after its start"
+	up_all() { [ "$(checked_up)" -ge "$CHECKED" ]; }
+	wait_ms 60000 up_all || problem "not all $CHECKED real servers up on n1 within 60 s"
+	sleep 1
+	s_n1=$(transitions n1) s_n2=$(transitions n2)
+	w0=$EPOCHREALTIME
+	a0=$(accepted) t0=$EPOCHREALTIME
+	sleep "$CHECK_SECONDS"
+	a1=$(accepted) t1=$EPOCHREALTIME
+	chk_n1=$(($(transitions n1) - s_n1)) chk_n2=$(($(transitions n2) - s_n2))
+	rate=$(awk -v a="$a0" -v b="$a1" -v x="$t0" -v y="$t1" 'BEGIN { printf "%.0f", (b - a) / (y - x) }')
+	up=$(checked_up)
+	say "   checks: ${rate}/s reached the real servers over ${CHECK_SECONDS}s, $up real servers came up; transitions n1 $chk_n1, n2 $chk_n2"
+	say "   n1 reloads with one weight changed"
+	full_conf 2
+	r_n1=$(transitions n1) r_n2=$(transitions n2)
+	kill -HUP "$PID_n1"
+	reloaded() { grep -q "lvs engine: configuration reloaded" "$TMP/n1.log"; }
+	wait_ms 30000 reloaded || problem "n1 did not log its reload within 30 s"
+	sleep 5
+	w1=$EPOCHREALTIME
+	rel_n1=$(($(transitions n1) - r_n1)) rel_n2=$(($(transitions n2) - r_n2))
+	gap1=$(field n2 VI_1 advert_gap_max_ms)
+	defer2=$(field n2 VI_1 takeovers_deferred)
+	# n1's status is too big for js (an argument): read from a pipe, once.
+	read -r late1 nlate1 < <(ctl n1 status --json | "$PY" -c '
 import json, sys
 v = json.load(sys.stdin)["vrrp"]["instances"]
 i = [x for x in v if x["name"].lower() == "vi_1"][0]
 print(i["advert_late_max_ms"], i["adverts_late"])')
-say "   reload: transitions n1 $rel_n1, n2 $rel_n2"
-say "   n1 (loaded) sent at most $late1 ms late ($nlate1 more than half an interval late); n2 waited at most $gap1 ms between adverts (before n1's restart: $gap0 ms)"
-tail -3 "$TMP/n1.log" | sed 's/^/   n1: /'
-spurious=$((chk_n1 + chk_n2 + rel_n1 + rel_n2))
+	say "   reload: transitions n1 $rel_n1, n2 $rel_n2; n1 sent at most $late1 ms late ($nlate1 over half an interval), n2 waited at most $gap1 ms, deferred $defer2 takeover(s)"
+	timelines "$CAPTURE" "$w0" "$w1" >"$TMP/timeline.$k"
+	n_ev=$(tail -1 "$TMP/timeline.$k")
+	sed '$d' "$TMP/timeline.$k" >"$TMP/timeline.$k.txt"
+	RUN_SPURIOUS=$((chk_n1 + chk_n2 + rel_n1 + rel_n2))
+	ROWS+="| $k | $rate/s, $up up | $chk_n1 | $chk_n2 | $rel_n1 | $rel_n2 | $n_ev | $late1 ($nlate1) | $gap1 | $defer2 | $([ "$RUN_SPURIOUS" = 0 ] && echo meets || echo '**misses**') |"$'\n'
+	if [ "$RUN_SPURIOUS" != 0 ] || [ "$n_ev" != 0 ]; then
+		{
+			echo "Run $k: $RUN_SPURIOUS transition(s) while loaded. The directors' own words:"
+			grep -h -E "vrrp VI_1: ([A-Z]* -> [A-Z]*|split brain)" "$TMP/n1.log" | sed 's/^/  n1: /'
+			grep -h -E "vrrp VI_1: ([A-Z]* -> [A-Z]*|split brain)" "$TMP/n2.log" | tail -6 | sed 's/^/  n2: /'
+			echo "The wire:"
+			cat "$TMP/timeline.$k.txt"
+			echo
+		} >>"$TMP/timelines.md"
+		sed 's/^/   /' "$TMP/timeline.$k.txt" | head -60
+	fi
+}
+
+CAPTURE=$TMP/wire.txt
+bg_in "$SW" "$CAPTURE" tcpdump -i br0 -n -tt -l -s 96 -B 8192 'ip proto 112'
+CAPTURE_PID=$LAST_PID
+sleep 1
+N1_TAG=n1i ROWS="" TOTAL=0 CLEAN_STREAK=0 BEST_STREAK=0
+: >"$TMP/timelines.md"
+for ((run = 1; run <= RUNS; run++)); do
+	one_run "$run" || break
+	TOTAL=$((TOTAL + RUN_SPURIOUS))
+	if [ "$RUN_SPURIOUS" = 0 ]; then CLEAN_STREAK=$((CLEAN_STREAK + 1)); else CLEAN_STREAK=0; fi
+	((CLEAN_STREAK > BEST_STREAK)) && BEST_STREAK=$CLEAN_STREAK
+done
+kill "$CAPTURE_PID" 2>/dev/null; wait_until 5 eval "! kill -0 $CAPTURE_PID 2>/dev/null"
 
 {
 	echo "# Isolation on the host's clock (bench/isolation-host.sh)"
 	echo
 	echo "- source $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'); host: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), no IPVS: nothing is programmed"
 	echo "- VRRPv3 every ${ISO_INTERVAL_MS} ms (n2's Master_Down_Interval at priority 100: $master_down_ms ms); n1's configuration: $PSVC services x 4 destinations (check = none) and $CHECKED real servers checked by tcp every second"
+	echo "- idle baseline (n1 VRRP only, ${IDLE_SECONDS} s): transitions n1 $idle_n1, n2 $idle_n2; n1 sent at most $idle_late ms late, n2 waited at most $idle_gap ms"
+	echo "- $RUNS runs of: n1 restarted with the whole file, ${CHECK_SECONDS} s of checks, a reload with one weight changed (and 5 s after it); $TOTAL spurious transition(s) in all; longest streak of clean runs: $BEST_STREAK"
 	echo
-	echo "| phase | length | transitions n1 | transitions n2 | target: none |"
-	echo "|---|---|---|---|---|"
-	echo "| idle baseline (n1 VRRP only) | ${IDLE_SECONDS} s | $idle_n1 | $idle_n2 | $([ $((idle_n1 + idle_n2)) = 0 ] && echo none || echo '**some**') |"
-	echo "| checks (${rate}/s reached the servers; $up real servers came up) | ${CHECK_SECONDS} s | $chk_n1 | $chk_n2 | $([ $((chk_n1 + chk_n2)) = 0 ] && echo meets || echo '**misses**') |"
-	echo "| reload, one weight changed | 5 s after the reload | $rel_n1 | $rel_n2 | $([ $((rel_n1 + rel_n2)) = 0 ] && echo meets || echo '**misses**') |"
-	echo
-	echo "Advert timeliness, from the engines' counters: idle, n1 sent at most $idle_late ms late and n2 waited at most $idle_gap ms; loaded, n1 sent at most $late1 ms late ($nlate1 adverts more than half an interval late) and n2 waited at most $gap1 ms (its maximum since its start, $gap0 ms before n1's restart)."
+	echo "| run | checks | transitions n1 (checks) | n2 (checks) | n1 (reload) | n2 (reload) | n2 adverts on the wire | n1 late, ms (adverts over half an interval) | n2's longest wait, ms | n2's deferred takeovers | target: none |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
+	printf '%s' "$ROWS"
+	if [ -s "$TMP/timelines.md" ]; then
+		echo
+		echo "## Timelines of the spurious transitions"
+		echo
+		echo '```'
+		cat "$TMP/timelines.md"
+		echo '```'
+	fi
 	[ "$ERRORS" = 0 ] || echo "Problems during the run: $ERRORS (see the script's output)."
 } >"$RESULTS"
-say "results in ${RESULTS#"$ROOT"/}: $spurious spurious transition(s) while loaded"
+say "results in ${RESULTS#"$ROOT"/}: $TOTAL spurious transition(s) in $RUNS run(s), longest clean streak $BEST_STREAK"
 [ "$ERRORS" = 0 ]
