@@ -238,21 +238,52 @@ TEST(applied_refuses_what_others_could_write)
 	scratch_free(&s);
 }
 
-TEST(state_dir_others_can_write_is_refused_unless_root)
+/* As root: taken over, and nothing found in it believed. */
+static void others_dir_as_root(struct scratch *s)
+{
+	char path[128], err[256];
+	struct applied_state st;
+	enum admin_state a;
+	struct stat sb;
+
+	at(path, sizeof(path), s, "applied");
+	CHECK_EQ_INT(write_text(path, "vip-interface eth1\nvip 192.0.2.99/32\n", 0644), 0);
+	at(path, sizeof(path), s, "admin");
+	CHECK_EQ_INT(write_text(path, "drain\n", 0644), 0);
+	CHECK_EQ_INT(state_dir_prepare(s->dir, 65534, 65534, &s->sd, &s->notes), 0);
+	CHECK_CONTAINS(sb_str(&s->notes), "mode 0777, so another user could write it");
+	CHECK_CONTAINS(sb_str(&s->notes), "applied: another user could have written it: not trusted, moved to");
+	CHECK(stat(s->dir, &sb) == 0 && sb.st_uid == 0 && (sb.st_mode & 07777) == 0755);
+	CHECK_EQ_INT(applied_state_load(&s->sd, &st, err, sizeof(err)), 0);
+	CHECK_EQ_INT(st.nvips, 0);
+	at(path, sizeof(path), s, "applied.untrusted");
+	CHECK(stat(path, &sb) == 0);
+	at(path, sizeof(path), s, STATE_ADMIN_DIR);
+	CHECK(stat(path, &sb) == 0 && sb.st_uid == 65534 && (sb.st_mode & 07777) == 0755);
+	CHECK_EQ_INT(admin_state_load(&s->sd, &a, err, sizeof(err)), 0);
+	CHECK_EQ_INT(a, ADMIN_DRAIN);
+}
+
+/* Not root: refused, since it cannot be made ours. */
+static void others_dir_as_user(struct scratch *s)
+{
+	CHECK_EQ_INT(state_dir_prepare(s->dir, (uid_t)-1, (gid_t)-1, &s->sd, &s->notes), -EPERM);
+	CHECK_CONTAINS(sb_str(&s->notes), "mode 0777: not this user's alone; refused");
+	CHECK_EQ_INT(s->sd.dirfd, -1);
+}
+
+TEST(state_dir_others_can_write)
 {
 	struct scratch s;
-	struct state_dir sd;
-	struct strbuf notes;
 
-	if (geteuid() == 0)
-		SKIP("as root the directory is taken over (tests/netns/61-state-dir-hostile.sh)");
 	CHECK_EQ_INT(scratch_new(&s), 0);
+	state_dir_close(&s.sd);
+	sb_reset(&s.notes);
 	CHECK_EQ_INT(chmod(s.dir, 0777), 0);
-	sb_init(&notes);
-	CHECK_EQ_INT(state_dir_prepare(s.dir, (uid_t)-1, (gid_t)-1, &sd, &notes), -EPERM);
-	CHECK_CONTAINS(sb_str(&notes), "mode 0777: not this user's alone; refused");
-	CHECK_EQ_INT(sd.dirfd, -1);
-	sb_free(&notes);
+	if (geteuid() == 0)
+		others_dir_as_root(&s);
+	else
+		others_dir_as_user(&s);
 	scratch_free(&s);
 }
 
@@ -357,6 +388,6 @@ TEST(write_file_at_replaces_never_writes_through)
 
 TEST_MAIN(T(applied_round_trip), T(applied_rejects_garbage), T(applied_refusal_names_the_line),
 	  T(applied_records_prefix_and_label), T(admin_state_persists), T(admin_state_refuses_links_and_fifos),
-	  T(applied_refuses_what_others_could_write), T(state_dir_others_can_write_is_refused_unless_root),
+	  T(applied_refuses_what_others_could_write), T(state_dir_others_can_write),
 	  T(state_dir_moves_old_admin_into_admin_d), T(applied_saved_only_when_changed),
 	  T(read_file_at_bounds_and_types), T(write_file_at_replaces_never_writes_through))
