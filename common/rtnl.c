@@ -636,11 +636,14 @@ static bool addr_to_ipaddr(struct rtnl_addr *ra, struct ipaddr *out)
 	return true;
 }
 
-int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n)
+/* The addresses on ifindex from one dump, each as `size` bytes starting
+ * with a struct ipaddr; fill adds the rest. */
+static int addr_dump(struct rtnl *r, int ifindex, size_t size,
+		     void (*fill)(struct rtnl_addr *ra, void *item), void **out, size_t *n)
 {
 	struct nl_cache *cache;
 	struct nl_object *obj;
-	struct ipaddr *list;
+	char *list;
 	size_t count = 0;
 	int err;
 
@@ -651,21 +654,43 @@ int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n)
 	err = rtnl_result(r, rtnl_addr_alloc_cache(r->sk, &cache));
 	if (err < 0)
 		return err;
-	list = calloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*list));
+	list = calloc((size_t)nl_cache_nitems(cache) + 1, size);
 	if (!list) {
 		nl_cache_free(cache);
 		return -ENOMEM;
 	}
 	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
 		struct rtnl_addr *ra = (struct rtnl_addr *)obj;
+		void *item = list + count * size;
 
-		if (rtnl_addr_get_ifindex(ra) == ifindex && addr_to_ipaddr(ra, &list[count]))
-			count++;
+		if (rtnl_addr_get_ifindex(ra) != ifindex || !addr_to_ipaddr(ra, item))
+			continue;
+		if (fill)
+			fill(ra, item);
+		count++;
 	}
 	nl_cache_free(cache);
 	*out = list;
 	*n = count;
 	return 0;
+}
+
+int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n)
+{
+	return addr_dump(r, ifindex, sizeof(**out), NULL, (void **)out, n);
+}
+
+static void fill_label(struct rtnl_addr *ra, void *item)
+{
+	struct rtnl_addrinfo *info = item;
+	const char *label = rtnl_addr_get_label(ra);
+
+	strlcpy_safe(info->label, label ? label : "", sizeof(info->label));
+}
+
+int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n)
+{
+	return addr_dump(r, ifindex, sizeof(**out), fill_label, (void **)out, n);
 }
 
 /* ---- notifications --------------------------------------------------- */

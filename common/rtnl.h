@@ -69,6 +69,13 @@ int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr);
  * malloc'd (free() it). Callers checking many addresses use this instead
  * of rtnl_addr_present, which dumps each time. */
 int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n);
+/* The same with each address's label (IPv4; "" for IPv6), so a caller can
+ * tell the addresses it labelled from everyone else's. */
+struct rtnl_addrinfo {
+	struct ipaddr addr;		/* first: addr_dump relies on it */
+	char label[IF_NAMESIZE];
+};
+int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n);
 
 /* A route as `ip route add` takes it. "Make it so": adding a route that
  * exists and deleting one that is gone succeed. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,32 +180,46 @@ unsigned edit_distance(const char *a, const char *b, unsigned cap)
 	return prev[lb] > cap ? cap + 1 : prev[lb];
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode)
+static int write_all(int fd, const char *data, size_t len)
 {
-	char tmp[4096];
-	int fd, err = 0;
 	size_t off = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
 	while (off < len) {
 		ssize_t n = write(fd, data + off, len - off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
-			break;
+			return -errno;
 		}
 		off += (size_t)n;
 	}
+	return 0;
+}
+
+/* Write, fsync and close fd; the first error wins. */
+static int write_sync_close(int fd, const char *data, size_t len)
+{
+	int err = write_all(fd, data, len);
+
 	if (!err && fsync(fd) < 0)
 		err = -errno;
 	if (close(fd) < 0 && !err)
 		err = -errno;
+	return err;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode)
+{
+	char tmp[4096];
+	int fd, err;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	err = write_sync_close(fd, data, len);
 	if (!err && rename(tmp, path) < 0)
 		err = -errno;
 	if (err)
@@ -212,25 +227,53 @@ int write_file_atomic(const char *path, const char *data, size_t len, unsigned m
 	return err;
 }
 
-int read_small_file(const char *path, char *buf, size_t size, size_t *len)
+/* ".NAME.<16 random hex digits>": nobody can guess it to plant a link. */
+static int temp_name(char *buf, size_t size, const char *name)
 {
-	size_t off = 0;
-	int fd;
+	uint64_t r;
 
-	if (size == 0)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -EAGAIN;
+	if ((size_t)snprintf(buf, size, ".%s.%016llx", name, (unsigned long long)r) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int write_file_at(int dirfd, const char *name, const char *data, size_t len, unsigned mode)
+{
+	char tmp[288];
+	int fd, err;
+
+	err = temp_name(tmp, sizeof(tmp), name);
+	if (err < 0)
+		return err;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return -errno;
+	err = write_sync_close(fd, data, len);
+	if (!err && renameat(dirfd, tmp, dirfd, name) < 0)
+		err = -errno;
+	if (err)
+		unlinkat(dirfd, tmp, 0);
+	else if (fsync(dirfd) < 0)
+		err = -errno;
+	return err;
+}
+
+/* Up to size - 1 bytes, NUL-terminated; closes fd. */
+static int read_close(int fd, char *buf, size_t size, size_t *len)
+{
+	size_t off = 0;
+	int err = 0;
+
 	while (off < size - 1) {
 		ssize_t n = read(fd, buf + off, size - 1 - off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			int err = -errno;
-			close(fd);
-			return err;
+			err = -errno;
+			break;
 		}
 		if (n == 0)
 			break;
@@ -240,7 +283,44 @@ int read_small_file(const char *path, char *buf, size_t size, size_t *len)
 	buf[off] = '\0';
 	if (len)
 		*len = off;
-	return 0;
+	return err;
+}
+
+int read_small_file(const char *path, char *buf, size_t size, size_t *len)
+{
+	int fd;
+
+	if (size == 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return read_close(fd, buf, size, len);
+}
+
+int read_file_at(int dirfd, const char *name, char *buf, size_t size, size_t *len, struct stat *st)
+{
+	struct stat sb;
+	int fd, err = 0;
+
+	if (size == 0)
+		return -EINVAL;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0)
+		err = -errno;
+	else if (!S_ISREG(sb.st_mode))
+		err = -EINVAL;
+	else if (sb.st_size < 0 || (uint64_t)sb.st_size > size - 1)
+		err = -EFBIG;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	if (st)
+		*st = sb;
+	return read_close(fd, buf, size, len);
 }
 
 int close_all_fds_but(int keep)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -54,5 +55,17 @@ int close_all_fds_but(int keep);
 /* Write a whole buffer / read a small file. Return 0 or -errno. */
 int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode);
 int read_small_file(const char *path, char *buf, size_t size, size_t *len);
+
+/* For directories another user can write. Read the regular file `name` in
+ * dirfd, never following a symbolic link (-ELOOP), never blocking on a
+ * FIFO or device (opened O_NONBLOCK, then -EINVAL: not a regular file),
+ * at most size - 1 bytes (-EFBIG when larger); NUL-terminated. st, when
+ * not NULL, gets the opened file's fstat, for owner and link-count checks. */
+int read_file_at(int dirfd, const char *name, char *buf, size_t size, size_t *len, struct stat *st);
+/* Replace `name` in dirfd with data: written to a new file with an
+ * unpredictable name (O_EXCL|O_NOFOLLOW), fsync'd, renamed over name, the
+ * directory fsync'd. Whatever name was (a symbolic link, a hard link to
+ * another file, a FIFO) is replaced, never opened or written through. */
+int write_file_at(int dirfd, const char *name, const char *data, size_t len, unsigned mode);
 
 #endif

@@ -24,7 +24,9 @@ struct daemon {
 	struct rs_config *cfg;
 	struct evloop *loop;
 	struct kernel_ops kernel;
+	struct state_dir state;
 	struct applied_state applied;
+	bool applied_writable;		/* root: until privileges are dropped */
 	enum admin_state admin;
 
 	struct rtnl_watch *watch;
@@ -61,12 +63,18 @@ static void notify_systemd(const char *state)
 
 /* ---- keeping the DR state true ---- */
 
+/* Only root writes state_dir/applied, since root acts on it. After the
+ * drop, what changes (a VIP a reload adds, a new interface's originals) is
+ * kept in memory; the next start records it, as root. */
 static void save_applied(struct daemon *d)
 {
-	int ret = applied_state_save_if_changed(d->cfg->state_dir, &d->applied);
+	int ret;
 
+	if (!d->applied_writable)
+		return;
+	ret = applied_state_save_if_changed(&d->state, &d->applied);
 	if (ret < 0)
-		log_warnx("saving %s/applied: %s", d->cfg->state_dir, strerror(-ret));
+		log_warnx("saving %s/applied: %s", d->state.path, strerror(-ret));
 }
 
 static void log_changes(const struct dr_report *rep, const char *why)
@@ -480,12 +488,13 @@ static int reload(struct daemon *d, struct strbuf *why)
 
 static void set_admin(struct daemon *d, enum admin_state a, struct strbuf *out)
 {
-	int ret = admin_state_save(d->cfg->state_dir, a);
+	int ret = admin_state_save(&d->state, a);
 
 	if (ret < 0) {
-		char msg[256];
+		char msg[sizeof(d->state.path) + 64];
 
-		snprintf(msg, sizeof(msg), "saving the admin state in %s: %s", d->cfg->state_dir, strerror(-ret));
+		snprintf(msg, sizeof(msg), "saving the admin state in %s/" STATE_ADMIN_DIR ": %s", d->state.path,
+			 strerror(-ret));
 		log_warnx("%s", msg);
 		ctl_reply_error(out, msg);
 		return;
@@ -540,15 +549,6 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 /* ---- start-up ---- */
 
-static int make_dir(const char *path, unsigned mode, uid_t uid, gid_t gid)
-{
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return -errno;
-	if (uid != (uid_t)-1 && chown(path, uid, gid) < 0)
-		return -errno;
-	return 0;
-}
-
 static int make_parent_dir(const char *path)
 {
 	char dir[4096], *slash;
@@ -558,40 +558,51 @@ static int make_parent_dir(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = '\0';
-	return make_dir(dir, 0755, (uid_t)-1, (gid_t)-1);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
+static void log_lines(const char *text)
+{
+	const char *end;
+
+	for (; *text; text = end + (*end == '\n')) {
+		end = strchrnul(text, '\n');
+		log_warnx("%.*s", (int)(end - text), text);
+	}
+}
+
+/* state_dir and admin.d; the unprivileged daemon keeps only admin.d's
+ * descriptor, to save the admin state in. */
 static void prepare_state(struct daemon *d, uid_t uid, gid_t gid)
 {
+	struct strbuf notes;
+	char err[512];
 	int ret;
 
-	/* The unprivileged daemon must be able to save the admin state; others
-	 * (a monitoring user running `rs-agent check`) may read it. */
-	ret = make_dir(d->cfg->state_dir, 0755, uid, gid);
+	sb_init(&notes);
+	ret = state_dir_prepare(d->cfg->state_dir, uid, gid, &d->state, &notes);
+	log_lines(sb_str(&notes));
+	sb_free(&notes);
 	if (ret < 0)
-		fatalx("state directory %s: %s", d->cfg->state_dir, strerror(-ret));
-	ret = admin_state_load(d->cfg->state_dir, &d->admin);
-	if (ret < 0)
-		log_warnx("%s/admin: %s; starting as ready", d->cfg->state_dir, strerror(-ret));
-	ret = applied_state_load(d->cfg->state_dir, &d->applied);
-	if (ret < 0)
-		fatalx("%s/applied: %s (move it away to start afresh)", d->cfg->state_dir, strerror(-ret));
+		fatalx("cannot use the state directory %s", d->cfg->state_dir);
+	d->applied_writable = true;
+	if (admin_state_load(&d->state, &d->admin, err, sizeof(err)) < 0)
+		log_warnx("%s; starting as ready", err);
+	if (applied_state_load(&d->state, &d->applied, err, sizeof(err)) < 0)
+		fatalx("%s (move it away to start afresh)", err);
+	dr_default_labels(d->cfg, &d->applied);
 }
 
-/* Files that `rs-agent apply` or `drain` wrote as root must stay writable
- * by the unprivileged daemon. */
-static void chown_state_files(const struct daemon *d, uid_t uid, gid_t gid)
+/* After the drop: root's directory is no longer written, nor held open. */
+static void state_after_drop(struct daemon *d, bool was_root)
 {
-	static const char *const names[] = { "admin", "applied" };
-	char path[4096];
-
-	if (uid == (uid_t)-1)
+	if (!was_root)
 		return;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->cfg->state_dir, names[i]);
-		if (chown(path, uid, gid) < 0 && errno != ENOENT)
-			log_warn("chown %s", path);
-	}
+	d->applied_writable = false;
+	close(d->state.dirfd);
+	d->state.dirfd = -1;
 }
 
 static void open_control(struct daemon *d)
@@ -730,6 +741,7 @@ static void shutdown_daemon(struct daemon *d)
 	/* Best effort: the directory may belong to root. */
 	(void)unlink(d->cfg->control_socket);
 	kernel_close(&d->kernel);
+	state_dir_close(&d->state);
 	applied_state_free(&d->applied);
 	evloop_free(d->loop);
 	rs_config_free(d->cfg);
@@ -738,7 +750,9 @@ static void shutdown_daemon(struct daemon *d)
 int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 {
 	static const cap_value_t keep[] = { CAP_NET_ADMIN };
-	struct daemon d = { .cfg = cfg, .weight_pct = -1, .ctl_fd = -1, .watch_fd = -1 };
+	struct daemon d = { .cfg = cfg, .weight_pct = -1, .ctl_fd = -1, .watch_fd = -1,
+			    .state = { .dirfd = -1, .admin_fd = -1 } };
+	bool root = geteuid() == 0;
 	int ready_fd = -1, ret;
 	uid_t uid;
 	gid_t gid;
@@ -755,10 +769,9 @@ int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 	ret = kernel_open(&d.kernel);
 	if (ret < 0)
 		fatalx("rtnetlink: %s", strerror(-ret));
-	prepare_state(&d, geteuid() == 0 ? uid : (uid_t)-1, gid);
+	prepare_state(&d, root ? uid : (uid_t)-1, gid);
 	open_watch(&d);		/* before apply: no change may slip between */
 	apply_at_start(&d);
-	chown_state_files(&d, geteuid() == 0 ? uid : (uid_t)-1, gid);
 	open_control(&d);
 	if (cfg->agent_enabled) {
 		ret = agent_server_start(d.loop, cfg, agent_reply, &d, &d.agent);
@@ -770,6 +783,7 @@ int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep));
 	if (ret < 0)
 		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
+	state_after_drop(&d, root);
 	ret = health_start(d.loop, d.cfg, NULL, on_check_change, &d, &d.health);
 	if (ret < 0)
 		fatalx("starting checks: %s", strerror(-ret));

@@ -83,7 +83,7 @@ static void report_error(struct dr_report *r, int err, const char *fmt, ...)
 /* The addresses on one interface, read once per pass: a config of a
  * thousand VIPs must not cost a thousand dumps. */
 struct addr_set {
-	struct ipaddr *items;
+	struct rtnl_addrinfo *items;
 	size_t n;
 };
 
@@ -92,12 +92,17 @@ static int addr_set_read(struct kernel_ops *k, int ifindex, struct addr_set *set
 	return k->addr_list(k->ctx, ifindex, &set->items, &set->n);
 }
 
-static bool addr_set_has(const struct addr_set *set, const struct ipaddr *a)
+static const struct rtnl_addrinfo *addr_set_find(const struct addr_set *set, const struct ipaddr *a)
 {
 	for (size_t i = 0; i < set->n; i++)
-		if (ipaddr_equal(&set->items[i], a))
-			return true;
-	return false;
+		if (ipaddr_equal(&set->items[i].addr, a))
+			return &set->items[i];
+	return NULL;
+}
+
+static bool addr_set_has(const struct addr_set *set, const struct ipaddr *a)
+{
+	return addr_set_find(set, a) != NULL;
 }
 
 static int vip_ifindex(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
@@ -193,6 +198,25 @@ static void apply_links(const struct rs_config *cfg, struct kernel_ops *k, struc
 	free(links);
 }
 
+/* A VIP already there with exactly the label and prefix rs-agent gives
+ * its own is one it added (before a restart, or in a run whose record it
+ * could no longer write): record it, so remove takes it away. */
+static void adopt_vip(struct applied_state *st, const struct rtnl_addrinfo *found, const struct ipaddr *vip,
+		      const char *label, const char *ifname, struct dr_report *rep)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	ipaddr_ntop(vip, buf, sizeof(buf));
+	if (vip->family != AF_INET || applied_state_has_vip(st, vip) || strcmp(found->label, label) != 0 ||
+	    found->addr.prefixlen != vip->prefixlen) {
+		report(rep, DR_OK, false, "vip %s on %s", buf, ifname);
+		return;
+	}
+	if (applied_state_add_vip(st, vip, label) < 0)
+		rep->errors++;
+	report(rep, DR_OK, false, "vip %s on %s, labelled %s: recorded as rs-agent's", buf, ifname, label);
+}
+
 static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
 		       struct dr_report *rep)
 {
@@ -211,18 +235,19 @@ static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct
 	strlcpy_safe(st->vip_ifname, cfg->interface, sizeof(st->vip_ifname));
 	for (size_t i = 0; i < cfg->vips.n; i++) {
 		const struct ipaddr *vip = &cfg->vips.items[i];
+		const struct rtnl_addrinfo *found = addr_set_find(&present, vip);
 
-		ipaddr_ntop(vip, buf, sizeof(buf));
-		if (addr_set_has(&present, vip)) {
-			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
+		if (found) {
+			adopt_vip(st, found, vip, label, cfg->interface, rep);
 			continue;
 		}
+		ipaddr_ntop(vip, buf, sizeof(buf));
 		ret = k->addr_add(k->ctx, ifindex, vip, label);
 		if (ret < 0) {
 			report_error(rep, ret, "adding vip %s to %s", buf, cfg->interface);
 			continue;
 		}
-		if (applied_state_add_vip(st, vip) < 0)
+		if (applied_state_add_vip(st, vip, vip->family == AF_INET ? label : "") < 0)
 			rep->errors++;
 		report(rep, DR_OK, true, "vip %s was missing on %s: added", buf, cfg->interface);
 	}
@@ -368,18 +393,43 @@ int dr_verify(const struct rs_config *cfg, struct kernel_ops *k, struct dr_repor
 	return rep->errors ? -EIO : 0;
 }
 
-static void remove_vip(struct kernel_ops *k, int ifindex, const char *ifname, const struct addr_set *present,
-		       const struct ipaddr *vip, struct dr_report *rep)
+/* Why the address the kernel has is not the one recorded, or NULL when it
+ * is: same prefix length, and for IPv4 the recorded label, which must be
+ * one rs-agent sets ("IF:..."). */
+static const char *not_ours(const struct applied_vip *v, const struct rtnl_addrinfo *found, const char *ifname,
+			    char *why, size_t size)
 {
-	char buf[INET6_ADDRSTRLEN];
+	size_t n = strlen(ifname);
+
+	if (found->addr.prefixlen != v->addr.prefixlen)
+		snprintf(why, size, "the kernel has it as /%u, recorded /%u", found->addr.prefixlen,
+			 v->addr.prefixlen);
+	else if (v->addr.family == AF_INET && (strncmp(v->label, ifname, n) != 0 || v->label[n] != ':'))
+		snprintf(why, size, "recorded label '%s' is not one rs-agent sets on %s", v->label, ifname);
+	else if (v->addr.family == AF_INET && strcmp(found->label, v->label) != 0)
+		snprintf(why, size, "its label is '%s', recorded '%s'", found->label, v->label);
+	else
+		return NULL;
+	return why;
+}
+
+static void remove_vip(struct kernel_ops *k, int ifindex, const char *ifname, const struct addr_set *present,
+		       const struct applied_vip *v, struct dr_report *rep)
+{
+	const struct rtnl_addrinfo *found = addr_set_find(present, &v->addr);
+	char buf[INET6_ADDRSTRLEN], why[96];
 	int ret;
 
-	ipaddr_ntop(vip, buf, sizeof(buf));
-	if (!addr_set_has(present, vip)) {
+	ipaddr_ntop(&v->addr, buf, sizeof(buf));
+	if (!found) {
 		report(rep, DR_OK, false, "vip %s already absent from %s", buf, ifname);
 		return;
 	}
-	ret = k->addr_del(k->ctx, ifindex, vip);
+	if (not_ours(v, found, ifname, why, sizeof(why))) {
+		report(rep, DR_WARNING, false, "vip %s on %s left alone: %s", buf, ifname, why);
+		return;
+	}
+	ret = k->addr_del(k->ctx, ifindex, &v->addr);
 	if (ret < 0)
 		report_error(rep, ret, "removing vip %s from %s", buf, ifname);
 	else
@@ -409,15 +459,15 @@ static void remove_recorded_vips(const struct rs_config *cfg, struct kernel_ops 
 		}
 	}
 	for (size_t i = st->nvips; i-- > 0;) {
-		struct ipaddr vip = st->vips[i];
+		struct applied_vip vip = st->vips[i];
 		unsigned errors = rep->errors;
 
-		if (keep && keep(cfg, &vip))
+		if (keep && keep(cfg, &vip.addr))
 			continue;
 		if (ifindex > 0)
 			remove_vip(k, ifindex, ifname, &present, &vip, rep);
 		if (rep->errors == errors)
-			applied_state_del_vip(st, &vip);
+			applied_state_del_vip(st, &vip.addr);
 	}
 	free(present.items);
 }
@@ -512,4 +562,16 @@ int dr_prune_vips(const struct rs_config *cfg, struct kernel_ops *k, struct appl
 	/* A recorded VIP stays while it is configured on the same interface. */
 	remove_recorded_vips(cfg, k, st, moved ? NULL : vip_configured, rep);
 	return rep->errors ? -EIO : 0;
+}
+
+void dr_default_labels(const struct rs_config *cfg, struct applied_state *st)
+{
+	char label[32];
+
+	if (strcmp(st->vip_ifname, cfg->interface) != 0)
+		return;
+	rs_config_vip_label(cfg, label, sizeof(label));
+	for (size_t i = 0; i < st->nvips; i++)
+		if (st->vips[i].addr.family == AF_INET && !st->vips[i].label[0])
+			strlcpy_safe(st->vips[i].label, label, sizeof(st->vips[i].label));
 }

@@ -45,9 +45,9 @@ static int k_link_set_arp(void *ctx, int ifindex, int arp_ignore, int arp_announ
 	return rtnl_link_set_arp(ctx, ifindex, arp_ignore, arp_announce);
 }
 
-static int k_addr_list(void *ctx, int ifindex, struct ipaddr **out, size_t *n)
+static int k_addr_list(void *ctx, int ifindex, struct rtnl_addrinfo **out, size_t *n)
 {
-	return rtnl_addr_list(ctx, ifindex, out, n);
+	return rtnl_addr_dump(ctx, ifindex, out, n);
 }
 
 static int k_addr_add(void *ctx, int ifindex, const struct ipaddr *a, const char *label)

@@ -9,6 +9,7 @@
 
 #include "ctlsock.h"
 #include "log.h"
+#include "privdrop.h"
 #include "rs-agent.h"
 
 #define CTL_TIMEOUT_MS 5000
@@ -76,13 +77,31 @@ static int cmd_configtest(const struct options *o)
 	return 0;
 }
 
-static int ensure_state_dir(const struct rs_config *cfg)
+static void print_notes(const char *text)
 {
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "rs-agent: state directory %s: %s\n", cfg->state_dir, strerror(errno));
-		return -1;
+	const char *end;
+
+	for (; *text; text = end + (*end == '\n')) {
+		end = strchrnul(text, '\n');
+		fprintf(stderr, "rs-agent: %.*s\n", (int)(end - text), text);
 	}
-	return 0;
+}
+
+/* state_dir as root prepares it; admin.d goes to global.user. */
+static int open_state(const struct rs_config *cfg, struct state_dir *sd)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct strbuf notes;
+	int ret;
+
+	if (geteuid() == 0 && user_lookup(cfg->user, &uid, &gid) < 0)
+		uid = (uid_t)-1;
+	sb_init(&notes);
+	ret = state_dir_prepare(cfg->state_dir, uid, gid, sd, &notes);
+	print_notes(sb_str(&notes));
+	sb_free(&notes);
+	return ret;
 }
 
 static void print_report(const struct dr_report *rep, bool only_changes)
@@ -94,6 +113,8 @@ static void print_report(const struct dr_report *rep, bool only_changes)
 			printf("changed: %s\n", it->text);
 		else if (it->severity == DR_CRITICAL)
 			printf("error: %s\n", it->text);
+		else if (it->severity == DR_WARNING)
+			printf("warning: %s\n", it->text);
 		else if (!only_changes)
 			printf("ok: %s\n", it->text);
 	}
@@ -115,12 +136,14 @@ static bool daemon_running(const struct rs_config *cfg)
  * writers of state_dir/applied would lose records. */
 struct offline {
 	struct rs_config *cfg;
+	struct state_dir sd;
 	struct applied_state st;
 	struct kernel_ops k;
 };
 
 static int offline_open(const struct options *o, struct offline *off, const char *why_not_running)
 {
+	char err[512];
 	int ret;
 
 	memset(off, 0, sizeof(*off));
@@ -131,20 +154,23 @@ static int offline_open(const struct options *o, struct offline *off, const char
 		fprintf(stderr, "rs-agent: the agent is running; %s\n", why_not_running);
 		goto fail_cfg;
 	}
-	if (ensure_state_dir(off->cfg) < 0)
+	if (open_state(off->cfg, &off->sd) < 0)
 		goto fail_cfg;
-	ret = applied_state_load(off->cfg->state_dir, &off->st);
+	ret = applied_state_load(&off->sd, &off->st, err, sizeof(err));
 	if (ret < 0) {
-		fprintf(stderr, "rs-agent: %s/applied: %s\n", off->cfg->state_dir, strerror(-ret));
-		goto fail_cfg;
+		fprintf(stderr, "rs-agent: %s; nothing done\n", err);
+		goto fail_sd;
 	}
+	dr_default_labels(off->cfg, &off->st);
 	ret = kernel_open(&off->k);
 	if (ret < 0) {
 		fprintf(stderr, "rs-agent: rtnetlink: %s\n", strerror(-ret));
 		applied_state_free(&off->st);
-		goto fail_cfg;
+		goto fail_sd;
 	}
 	return 0;
+fail_sd:
+	state_dir_close(&off->sd);
 fail_cfg:
 	rs_config_free(off->cfg);
 	return -1;
@@ -153,6 +179,7 @@ fail_cfg:
 static void offline_close(struct offline *off)
 {
 	kernel_close(&off->k);
+	state_dir_close(&off->sd);
 	applied_state_free(&off->st);
 	rs_config_free(off->cfg);
 }
@@ -170,7 +197,7 @@ static int cmd_apply(const struct options *o)
 	/* Originals reach the disk before the first change. */
 	ret = dr_record(&off.k, &off.st);
 	if (ret == 0)
-		ret = applied_state_save(dir, &off.st);
+		ret = applied_state_save(&off.sd, &off.st);
 	if (ret < 0) {
 		fprintf(stderr, "rs-agent: recording the current settings in %s: %s\n", dir, strerror(-ret));
 		offline_close(&off);
@@ -179,7 +206,7 @@ static int cmd_apply(const struct options *o)
 	dr_report_init(&rep);
 	ret = dr_apply(off.cfg, &off.k, &off.st, &rep);
 	print_report(&rep, !o->verbose);
-	if (applied_state_save(dir, &off.st) < 0)
+	if (applied_state_save(&off.sd, &off.st) < 0)
 		fprintf(stderr, "rs-agent: saving %s/applied failed\n", dir);
 	if (ret < 0)
 		printf("apply failed: %u error(s)\n", rep.errors);
@@ -206,7 +233,7 @@ static int cmd_remove(const struct options *o)
 	if (ret < 0) {
 		printf("remove failed: %u error(s); %s/applied kept for another try\n", rep.errors, off.cfg->state_dir);
 	} else {
-		ret = applied_state_remove(off.cfg->state_dir);
+		ret = applied_state_remove(&off.sd);
 		if (ret < 0)
 			fprintf(stderr, "rs-agent: removing %s/applied: %s\n", off.cfg->state_dir, strerror(-ret));
 		if (rep.changes == 0)
@@ -244,8 +271,10 @@ static int cmd_check(const struct options *o)
 	static const char *const words[] = { "OK", "WARNING", "CRITICAL" };
 	struct rs_config *cfg = load_config(o);
 	enum admin_state admin;
+	struct state_dir sd;
 	struct kernel_ops k;
 	struct dr_report rep;
+	char err[512];
 	int ret, rc;
 
 	if (!cfg) {
@@ -260,8 +289,10 @@ static int cmd_check(const struct options *o)
 	}
 	dr_report_init(&rep);
 	dr_verify(cfg, &k, &rep);
-	if (admin_state_load(cfg->state_dir, &admin) < 0)
-		dr_report_add(&rep, DR_WARNING, "cannot read the admin state in %s", cfg->state_dir);
+	if (state_dir_open_ro(cfg->state_dir, &sd) < 0)
+		dr_report_add(&rep, DR_WARNING, "cannot open the state directory %s", cfg->state_dir);
+	else if (admin_state_load(&sd, &admin, err, sizeof(err)) < 0)
+		dr_report_add(&rep, DR_WARNING, "admin state: %s", err);
 	else if (admin != ADMIN_READY)
 		dr_report_add(&rep, DR_WARNING, "admin state is %s", admin_state_name(admin));
 	else
@@ -272,6 +303,7 @@ static int cmd_check(const struct options *o)
 	for (size_t i = 0; i < rep.n; i++)
 		printf("%s: %s\n", words[rep.items[i].severity], rep.items[i].text);
 	dr_report_free(&rep);
+	state_dir_close(&sd);
 	kernel_close(&k);
 	rs_config_free(cfg);
 	return rc;
@@ -309,6 +341,7 @@ static int cmd_control(const struct options *o, const char *request, bool raw)
 static int cmd_admin(const struct options *o, enum admin_state a)
 {
 	struct rs_config *cfg;
+	struct state_dir sd;
 	int ret;
 
 	cfg = load_config(o);
@@ -318,11 +351,14 @@ static int cmd_admin(const struct options *o, enum admin_state a)
 		rs_config_free(cfg);
 		return cmd_control(o, admin_state_name(a), false);
 	}
-	ret = ensure_state_dir(cfg);
-	if (ret == 0)
-		ret = admin_state_save(cfg->state_dir, a);
+	ret = open_state(cfg, &sd);
+	if (ret == 0) {
+		ret = admin_state_save(&sd, a);
+		state_dir_close(&sd);
+	}
 	if (ret < 0)
-		fprintf(stderr, "rs-agent: saving the admin state in %s: %s\n", cfg->state_dir, strerror(-ret));
+		fprintf(stderr, "rs-agent: saving the admin state in %s/" STATE_ADMIN_DIR ": %s\n",
+			cfg->state_dir, strerror(-ret));
 	else
 		printf("admin state: %s (saved; the agent is not running and will start with it)\n",
 		       admin_state_name(a));

@@ -13,6 +13,7 @@
 #include "http.h"		/* http_parse_status, shared with directord */
 #include "ini.h"
 #include "parse.h"
+#include "rtnl.h"		/* struct rtnl_addrinfo */
 #include "util.h"
 
 #define RS_AGENT_CONF "/etc/dsrkit/rs-agent.ini"
@@ -100,31 +101,65 @@ struct sysctl_record {
 	int arp_announce;
 };
 
+/* A VIP that apply added, as remove expects to find it: same address and
+ * prefix length, on the recorded interface, with this label. */
+struct applied_vip {
+	struct ipaddr addr;
+	char label[16];			/* IPv4: "lo:dsr"; IPv6: "" */
+};
+
 struct applied_state {
 	struct sysctl_record *sysctls;
 	size_t nsysctls;
-	struct ipaddr *vips;		/* VIPs apply added (not ones already there) */
+	struct applied_vip *vips;	/* VIPs apply added (not ones already there) */
 	size_t nvips;
 	char vip_ifname[16];
 	bool dirty;			/* changed since loaded or saved */
 };
 
-/* Files inside state_dir: "admin" and "applied". Missing = defaults. */
-int admin_state_load(const char *state_dir, enum admin_state *out);
-int admin_state_save(const char *state_dir, enum admin_state a);
-int applied_state_load(const char *state_dir, struct applied_state *out);
-int applied_state_save(const char *state_dir, const struct applied_state *st);
+/* state_dir and its trust model. state_dir is root's (0755) and holds
+ * "applied", which only root writes and root acts on. state_dir/admin.d is
+ * the daemon user's and holds only "admin", the one file the unprivileged
+ * daemon writes. Everything is opened relative to these two descriptors,
+ * without following links and never blocking. */
+#define STATE_ADMIN_DIR "admin.d"
+
+struct state_dir {
+	int dirfd;			/* state_dir; -1 when closed */
+	int admin_fd;			/* state_dir/admin.d; -1 when missing */
+	char path[4096];
+};
+
+/* Create state_dir (and admin.d, owned by uid:gid when given and running
+ * as root); as root, take over a directory another user could write (the
+ * layout before admin.d): its "applied" is moved aside as
+ * applied.untrusted, its "admin" moved into admin.d. One line per thing it
+ * did or refused goes to notes. -errno with a line in notes on failure. */
+int state_dir_prepare(const char *path, uid_t uid, gid_t gid, struct state_dir *out, struct strbuf *notes);
+/* Read-only (`check`): no creation, no checks beyond the reads'. */
+int state_dir_open_ro(const char *path, struct state_dir *out);
+void state_dir_close(struct state_dir *sd);
+
+/* Missing = defaults. On failure err gets "FILE: why" (or "FILE:LINE: why"). */
+int admin_state_load(const struct state_dir *sd, enum admin_state *out, char *err, size_t errsize);
+int admin_state_save(const struct state_dir *sd, enum admin_state a);
+/* Refuses (-EPERM) an "applied" that is not a regular file owned by this
+ * user, with one link, writable by nobody else. */
+int applied_state_load(const struct state_dir *sd, struct applied_state *out, char *err, size_t errsize);
+int applied_state_save(const struct state_dir *sd, const struct applied_state *st);
 /* Save only when st changed since it was loaded or saved: a repair that
  * puts back a recorded VIP must not cost an fsync in the event loop. */
-int applied_state_save_if_changed(const char *state_dir, struct applied_state *st);
-int applied_state_remove(const char *state_dir);
-/* Parse the "applied" file's text; exposed for tests and the fuzzer. */
-int applied_state_parse(const char *text, size_t len, struct applied_state *out);
+int applied_state_save_if_changed(const struct state_dir *sd, struct applied_state *st);
+int applied_state_remove(const struct state_dir *sd);
+/* Parse the "applied" file's text; exposed for tests and the fuzzer. On
+ * -EINVAL, *bad_line (may be NULL) is the 1-based line refused. */
+int applied_state_parse(const char *text, size_t len, struct applied_state *out, unsigned *bad_line);
 void applied_state_format(const struct applied_state *st, struct strbuf *out);
 void applied_state_free(struct applied_state *st);
 struct sysctl_record *applied_state_sysctl(struct applied_state *st, const char *ifname, bool create);
 bool applied_state_has_vip(const struct applied_state *st, const struct ipaddr *a);
-int applied_state_add_vip(struct applied_state *st, const struct ipaddr *a);
+/* label: what the address was added with ("" for IPv6). */
+int applied_state_add_vip(struct applied_state *st, const struct ipaddr *a, const char *label);
 void applied_state_del_vip(struct applied_state *st, const struct ipaddr *a);
 
 /* ---- the kernel, as dr.c sees it (kernel.c for real; fakes in tests) ---- */
@@ -141,8 +176,8 @@ struct kernel_ops {
 	int (*ifindex)(void *ctx, const char *ifname);
 	int (*links)(void *ctx, struct rs_link **out, size_t *n);	/* malloc'd */
 	int (*link_set_arp)(void *ctx, int ifindex, int arp_ignore, int arp_announce);
-	/* Every address on ifindex, from one dump (malloc'd). */
-	int (*addr_list)(void *ctx, int ifindex, struct ipaddr **out, size_t *n);
+	/* Every address on ifindex with its label, from one dump (malloc'd). */
+	int (*addr_list)(void *ctx, int ifindex, struct rtnl_addrinfo **out, size_t *n);
 	int (*addr_add)(void *ctx, int ifindex, const struct ipaddr *a, const char *label);
 	int (*addr_del)(void *ctx, int ifindex, const struct ipaddr *a);
 	/* conf/all and conf/default */
@@ -194,8 +229,15 @@ int dr_apply_link(const struct rs_config *cfg, struct kernel_ops *k, struct appl
 /* Compare only; severities per the check command's rules. */
 int dr_verify(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep);
 /* Undo what st records; VIPs no longer configured are removed too when
- * recorded. st is emptied of what was undone. */
+ * recorded. A recorded VIP is removed only while the kernel has it on the
+ * recorded interface with the recorded prefix length and label (else it
+ * is left alone, reported as a warning); ARP settings go back only on the
+ * recorded interfaces, to the recorded values. st is emptied of what was
+ * undone. */
 int dr_remove(struct kernel_ops *k, struct applied_state *st, struct dr_report *rep);
+/* Records from before labels were recorded ("vip ADDR"): the label the
+ * configuration gives, when it names the recorded interface. */
+void dr_default_labels(const struct rs_config *cfg, struct applied_state *st);
 /* Remove recorded VIPs that cfg no longer lists (reload). */
 int dr_prune_vips(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
 		  struct dr_report *rep);

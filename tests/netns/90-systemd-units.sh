@@ -143,8 +143,18 @@ unit_ok() {	# unit_ok UNIT: started, reloaded with a good and a bad file, stoppe
 	fi
 }
 
-agent_ok() { X /opt/dsrkit/sbin/rs-agent check >/dev/null; }
-unit_ok rs-agent.service /etc/dsrkit/rs-agent.ini agent_ok "rs-agent check: VIP on lo, ARP settings right"
+# The sandboxed daemon (ProtectSystem=strict, StateDirectory=) can still
+# save the admin state in admin.d, its own; state_dir stays root's.
+agent_state_ok() {
+	X /opt/dsrkit/sbin/rs-agent drain >/dev/null && [ "$(cat "$R/var/lib/dsrkit/admin.d/admin")" = drain ] &&
+		X /opt/dsrkit/sbin/rs-agent ready >/dev/null &&
+		[ "$(stat -c '%u %a' "$R/var/lib/dsrkit")" = "0 755" ] &&
+		[ "$(stat -c '%u %a' "$R/var/lib/dsrkit/applied")" = "0 644" ] &&
+		[ "$(stat -c %u "$R/var/lib/dsrkit/admin.d")" != 0 ]
+}
+agent_ok() { X /opt/dsrkit/sbin/rs-agent check >/dev/null && agent_state_ok; }
+unit_ok rs-agent.service /etc/dsrkit/rs-agent.ini agent_ok \
+	"rs-agent check: VIP on lo, ARP settings right; drain and ready saved in admin.d; state_dir and applied root's"
 
 director_master() { wait_until 5 bash -c "nsenter -t $CPID -a /opt/dsrkit/sbin/directorctl status | grep -q '^vrrp web *MASTER'"; }
 if unit_ok directord.service /etc/dsrkit/director.ini director_master "directorctl status: MASTER"; then

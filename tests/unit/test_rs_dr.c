@@ -12,8 +12,7 @@
 struct fake_kernel {
 	struct rs_link links[FAKE_LINKS];
 	size_t nlinks;
-	struct ipaddr addrs[FAKE_ADDRS];	/* on ifindex 1 (lo) */
-	char labels[FAKE_ADDRS][16];
+	struct rtnl_addrinfo addrs[FAKE_ADDRS];	/* on ifindex 1 (lo) */
 	size_t naddrs;
 	int conf[2][2];			/* all/default x ignore/announce */
 	unsigned calls_set;
@@ -61,7 +60,7 @@ static int f_link_set_arp(void *ctx, int ifindex, int ign, int ann)
 	return -ENODEV;
 }
 
-static int f_addr_list(void *ctx, int ifindex, struct ipaddr **out, size_t *n)
+static int f_addr_list(void *ctx, int ifindex, struct rtnl_addrinfo **out, size_t *n)
 {
 	struct fake_kernel *f = ctx;
 
@@ -81,8 +80,10 @@ static int f_addr_add(void *ctx, int ifindex, const struct ipaddr *a, const char
 	if (f->fail_add)
 		return f->fail_add;
 	f->calls_set++;
-	strlcpy_safe(f->labels[f->naddrs], label ? label : "", sizeof(f->labels[0]));
-	f->addrs[f->naddrs++] = *a;
+	/* Like the kernel: an IPv4 address without a label gets the device's name. */
+	strlcpy_safe(f->addrs[f->naddrs].label, a->family == AF_INET6 ? "" : label ? label : "lo",
+		     sizeof(f->addrs[0].label));
+	f->addrs[f->naddrs++].addr = *a;
 	return 0;
 }
 
@@ -93,7 +94,7 @@ static int f_addr_del(void *ctx, int ifindex, const struct ipaddr *a)
 	(void)ifindex;
 	f->calls_set++;
 	for (size_t i = 0; i < f->naddrs; i++) {
-		if (ipaddr_equal(&f->addrs[i], a)) {
+		if (ipaddr_equal(&f->addrs[i].addr, a)) {
 			f->addrs[i] = f->addrs[--f->naddrs];
 			return 0;
 		}
@@ -147,6 +148,14 @@ static void setup(void)
 	cfg.vips.n = 2;
 }
 
+/* An address someone else put there. */
+static void fake_addr(const struct ipaddr *a, const char *label)
+{
+	fk.addrs[fk.naddrs].addr = *a;
+	strlcpy_safe(fk.addrs[fk.naddrs].label, label, sizeof(fk.addrs[0].label));
+	fk.naddrs++;
+}
+
 TEST(apply_sets_everything_and_records_originals)
 {
 	struct applied_state st = { 0 };
@@ -156,7 +165,7 @@ TEST(apply_sets_everything_and_records_originals)
 	dr_report_init(&rep);
 	CHECK_EQ_INT(dr_apply(&cfg, &kops, &st, &rep), 0);
 	CHECK_EQ_INT(fk.naddrs, 2);
-	CHECK_EQ_STR(fk.labels[0], "lo:dsr");
+	CHECK_EQ_STR(fk.addrs[0].label, "lo:dsr");
 	CHECK_EQ_INT(fk.conf[0][0], 1);
 	CHECK_EQ_INT(fk.conf[1][1], 2);
 	CHECK_EQ_INT(fk.links[1].arp_ignore, 1);
@@ -196,7 +205,7 @@ TEST(preexisting_vip_is_not_recorded_and_not_removed)
 	struct dr_report rep;
 
 	setup();
-	fk.addrs[fk.naddrs++] = vips[0];
+	fake_addr(&vips[0], "lo:0");
 	dr_report_init(&rep);
 	dr_apply(&cfg, &kops, &st, &rep);
 	CHECK_EQ_INT(st.nvips, 1);
@@ -205,7 +214,7 @@ TEST(preexisting_vip_is_not_recorded_and_not_removed)
 	dr_report_init(&rep);
 	CHECK_EQ_INT(dr_remove(&kops, &st, &rep), 0);
 	CHECK_EQ_INT(fk.naddrs, 1);
-	CHECK(ipaddr_equal(&fk.addrs[0], &vips[0]));
+	CHECK(ipaddr_equal(&fk.addrs[0].addr, &vips[0]));
 	dr_report_free(&rep);
 	applied_state_free(&st);
 }
@@ -330,8 +339,94 @@ TEST(record_does_not_change_anything)
 	applied_state_free(&st);
 }
 
+TEST(remove_leaves_alone_what_is_not_as_recorded)
+{
+	struct applied_state st = { 0 };
+	struct ipaddr slash24 = vips[0], other;
+	struct dr_report rep;
+	char err[PARSE_ERR_MAX];
+
+	setup();
+	parse_ipaddr("198.18.0.11", &other, err);
+	slash24.prefixlen = 24;
+	fake_addr(&slash24, "lo:dsr");		/* recorded /32, the kernel has /24 */
+	fake_addr(&vips[1], "");
+	fake_addr(&other, "lo:0");		/* recorded lo:dsr, the kernel has lo:0 */
+	strlcpy_safe(st.vip_ifname, "lo", sizeof(st.vip_ifname));
+	applied_state_add_vip(&st, &vips[0], "lo:dsr");
+	applied_state_add_vip(&st, &vips[1], "");
+	applied_state_add_vip(&st, &other, "lo:dsr");
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_remove(&kops, &st, &rep), 0);
+	CHECK_EQ_INT(fk.naddrs, 2);		/* only 2001:db8::10 went */
+	CHECK_EQ_INT(rep.changes, 1);
+	CHECK_EQ_INT(rep.worst, DR_WARNING);
+	CHECK(rep.n >= 2);
+	CHECK_CONTAINS(rep.items[0].text, "vip 198.18.0.11 on lo left alone: its label is 'lo:0', recorded 'lo:dsr'");
+	CHECK_CONTAINS(rep.items[2].text, "vip 198.18.0.10 on lo left alone: the kernel has it as /24, recorded /32");
+	dr_report_free(&rep);
+}
+
+/* A record naming someone else's address: not a label rs-agent gives. */
+TEST(remove_refuses_a_record_of_a_foreign_address)
+{
+	struct applied_state st;
+	struct dr_report rep;
+	struct ipaddr foreign;
+	char err[PARSE_ERR_MAX];
+	static const char text[] = "vip-interface eth0\nvip 192.0.2.99/32 eth0\nsysctl eth0 0 1\n";
+
+	setup();
+	parse_ipaddr("192.0.2.99", &foreign, err);
+	fk.links[1].arp_ignore = 2;
+	fake_addr(&foreign, "eth0");
+	CHECK_EQ_INT(applied_state_parse(text, sizeof(text) - 1, &st, NULL), 0);
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_remove(&kops, &st, &rep), 0);
+	CHECK_EQ_INT(fk.naddrs, 1);
+	CHECK_CONTAINS(rep.items[0].text, "recorded label 'eth0' is not one rs-agent sets on eth0");
+	/* The recorded interface goes back to the recorded value; lo and
+	 * conf/all, not recorded, are not touched. */
+	CHECK_EQ_INT(fk.links[1].arp_ignore, 0);
+	CHECK_EQ_INT(fk.links[0].arp_ignore, 0);
+	CHECK_EQ_INT(fk.conf[0][0], 0);
+	CHECK_EQ_INT(fk.calls_set, 1);
+	dr_report_free(&rep);
+}
+
+TEST(apply_adopts_vips_with_its_own_label_only)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+
+	setup();
+	fake_addr(&vips[0], "lo:dsr");		/* from an earlier run */
+	dr_report_init(&rep);
+	CHECK_EQ_INT(dr_apply(&cfg, &kops, &st, &rep), 0);
+	CHECK(applied_state_has_vip(&st, &vips[0]));
+	CHECK_EQ_STR(st.vips[0].label, "lo:dsr");
+	CHECK_EQ_INT(st.nvips, 2);
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+TEST(old_records_get_the_configured_label)
+{
+	struct applied_state st;
+	static const char text[] = "vip-interface lo\nvip 198.18.0.10\nvip 2001:db8::10\n";
+
+	setup();
+	CHECK_EQ_INT(applied_state_parse(text, sizeof(text) - 1, &st, NULL), 0);
+	dr_default_labels(&cfg, &st);
+	CHECK_EQ_STR(st.vips[0].label, "lo:dsr");
+	CHECK_EQ_STR(st.vips[1].label, "");
+	applied_state_free(&st);
+}
+
 TEST_MAIN(T(apply_sets_everything_and_records_originals), T(second_apply_changes_nothing),
 	  T(preexisting_vip_is_not_recorded_and_not_removed), T(remove_restores_originals_exactly),
 	  T(verify_severities), T(failed_add_is_reported_critical),
 	  T(prune_removes_unconfigured_recorded_vips), T(one_address_dump_per_pass),
-	  T(record_does_not_change_anything))
+	  T(record_does_not_change_anything), T(remove_leaves_alone_what_is_not_as_recorded),
+	  T(remove_refuses_a_record_of_a_foreign_address), T(apply_adopts_vips_with_its_own_label_only),
+	  T(old_records_get_the_configured_label))
