@@ -5,8 +5,10 @@
 # "configuration OK"; a missing default user refused, by -t and by the
 # daemon itself, with how to create it. The missing user is made by
 # bind-mounting a passwd without dsrkit over /etc/passwd in a private mount
-# namespace (unshare -m as root, unshare -rm otherwise): this host's passwd
-# is not touched. The tests/ runners make sure dsrkit exists.
+# namespace, which is also a fresh network namespace (unshare -mn as root,
+# unshare -rmn otherwise): this host's passwd is not touched, and a daemon
+# that started after all (the old code did) finds only an empty network of
+# its own. The tests/ runners make sure dsrkit exists.
 set -u
 BUILD=$(cd "${BUILD:?}" && pwd)
 TMP=$(mktemp -d /tmp/dsrkit-user.XXXXXX)
@@ -65,7 +67,7 @@ for bin in directord rs-agent; do
 done
 
 # No dsrkit in the passwd file: -t and the daemons refuse the default, saying how to create it.
-if [ "$(id -u)" = 0 ]; then ushare=(unshare -m); else ushare=(unshare -rm); fi
+if [ "$(id -u)" = 0 ]; then ushare=(unshare -mn); else ushare=(unshare -rmn); fi
 grep -v '^dsrkit:' /etc/passwd >"$TMP/passwd"
 chmod 644 "$TMP/passwd"
 if ! "${ushare[@]}" sh -c 'mount --bind "$1" /etc/passwd && ! getent passwd dsrkit >/dev/null' _ "$TMP/passwd" 2>/dev/null; then
