@@ -232,7 +232,8 @@ install-user:
 		$(SYSUSERS) $(CURDIR)/common/dsrkit-sysusers.conf; \
 	else \
 		echo "creating the system user dsrkit: useradd (no $(SYSUSERS))"; \
-		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin dsrkit; \
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+			$$(getent group dsrkit >/dev/null && echo --gid dsrkit) dsrkit; \
 	fi
 
 clean:

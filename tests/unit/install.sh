@@ -201,7 +201,8 @@ done
 # systemd-sysusers and useradd, so this host's passwd is not touched.
 S=$TMP/stub
 mkdir -p "$S"
-printf '#!/bin/sh\nexit 2\n' >"$S/getent"
+# getent: no user dsrkit; a group dsrkit only with STUB_GROUP=1.
+printf '#!/bin/sh\n[ "$1" = group ] && [ "${STUB_GROUP:-}" = 1 ] && exit 0\nexit 2\n' >"$S/getent"
 for c in sysusers useradd; do printf '#!/bin/sh\necho "$*" >>%s/%s.log\n' "$S" "$c" >"$S/$c"; done
 chmod 755 "$S"/*
 stub_user() {	# stub_user DESC WANT_SYSUSERS WANT_USERADD make-args...
@@ -219,6 +220,9 @@ stub_user "make install-user: systemd-sysusers on the tree's sysusers file" "$ro
 	DESTDIR= SYSUSERS="$S/sysusers"
 stub_user "make install-user without systemd-sysusers: useradd --system, no home, nologin" "" \
 	"--system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin dsrkit" DESTDIR= SYSUSERS=dsrkit-no-such-sysusers
+STUB_GROUP=1 stub_user "make install-user, useradd, a group dsrkit already there: joins it" "" \
+	"--system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --gid dsrkit dsrkit" \
+	DESTDIR= SYSUSERS=dsrkit-no-such-sysusers
 if cmp -s "$root/common/dsrkit-sysusers.conf" "$D/usr/lib/sysusers.d/dsrkit.conf"; then
 	pass "the installed sysusers.d/dsrkit.conf is the tree's"
 else
