@@ -5,13 +5,16 @@
 #   make vm              IPVS tests in a qemu VM (tests/vm; installs qemu and fetches a kernel as root)
 #   make demo            the whole DR cluster in namespaces (in a VM without IPVS); demo-realserver: rs-agent alone
 #   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs, bench-failover, bench-isolation-host: one part
-#   make install DESTDIR=... PREFIX=...
+#   make install DESTDIR=... PREFIX=...   (also creates the daemons' user dsrkit, unless DESTDIR is set)
+#   make install-user    only create the user dsrkit (idempotent; root)
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+SYSUSERS   ?= systemd-sysusers
 DESTDIR    ?=
 
 CC      ?= cc
@@ -52,7 +55,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
@@ -195,7 +198,8 @@ bench-isolation-host: all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/dsrkit $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/dsrkit $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 common/dsrkit-sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
 	install -m 0755 $(BUILD)/rs-agent $(DESTDIR)$(SBINDIR)/rs-agent
 	install -m 0644 man/rs-agent.8 $(DESTDIR)$(MANDIR)/man8/rs-agent.8
 	install -m 0644 man/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5
@@ -212,6 +216,25 @@ install: all
 	install -m 0644 director/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example
 	sed 's|@SBINDIR@|$(SBINDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/directord.service
+	@$(MAKE) --no-print-directory install-user
+
+# The daemons' user (their default global.user), once: from the sysusers
+# file with systemd-sysusers, else with useradd. Into a DESTDIR (a package,
+# an image) only the file is installed: the target's systemd-sysusers
+# creates the user there at boot, and this host's passwd is left alone.
+install-user:
+	@if [ -n "$(DESTDIR)" ]; then \
+		echo "DESTDIR is set: not creating the user dsrkit on this host ($(SYSUSERSDIR)/dsrkit.conf creates it on the target)"; \
+	elif getent passwd dsrkit >/dev/null; then \
+		echo "the user dsrkit exists"; \
+	elif command -v $(SYSUSERS) >/dev/null 2>&1; then \
+		echo "creating the system user dsrkit: $(SYSUSERS) $(CURDIR)/common/dsrkit-sysusers.conf"; \
+		$(SYSUSERS) $(CURDIR)/common/dsrkit-sysusers.conf; \
+	else \
+		echo "creating the system user dsrkit: useradd (no $(SYSUSERS))"; \
+		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+			$$(getent group dsrkit >/dev/null && echo --gid dsrkit) dsrkit; \
+	fi
 
 clean:
 	rm -rf build

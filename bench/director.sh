@@ -205,7 +205,7 @@ conf() {
 		{
 			echo "[global]"
 			echo "router_id = $node"
-			echo "user = nobody"
+			echo "user = dsrkit"
 			echo "control_socket = $TMP/$t/ctl.sock"
 			echo "control_mode = 0600"
 			echo "log_level = info"

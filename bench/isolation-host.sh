@@ -72,7 +72,7 @@ wait_until 10 grep -q listening "$TMP/accept.log" || { echo "bench: lvs-accept d
 pair_conf() {	# pair_conf FILE TAG PRIORITY
 	mkdir -p "$TMP/$2"
 	chmod 755 "$TMP/$2"
-	printf '%s\n' "[global]" "router_id = $2" "user = nobody" "control_socket = $TMP/$2/ctl.sock" \
+	printf '%s\n' "[global]" "router_id = $2" "user = dsrkit" "control_socket = $TMP/$2/ctl.sock" \
 		"log_level = info" "ipvs_on_stop = keep" "" "[vrrp VI_1]" "interface = eth0" "virtual_router_id = 51" "priority = $3" \
 		"advert_interval = ${ISO_INTERVAL_MS}ms" "virtual_ipaddress = 198.18.0.100/24" >"$1"
 	chmod 644 "$1"

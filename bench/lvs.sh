@@ -351,7 +351,7 @@ dest_addr() { local d=$(($3 * K + $4)); echo "198.19.$(($2 + d / 250)).$((1 + d 
 dd_global() {
 	mkdir -p "$TMP/$1"
 	chmod 755 "$TMP/$1"
-	printf '%s\n' "[global]" "router_id = $1" "user = nobody" "control_socket = $TMP/$1/ctl.sock" \
+	printf '%s\n' "[global]" "router_id = $1" "user = dsrkit" "control_socket = $TMP/$1/ctl.sock" \
 		"control_mode = 0600" "log_level = info" "ipvs_on_stop = keep" "ipvs_reconcile_interval = 0s" "${@:2}"
 }
 dd_vrrp() {	# dd_vrrp PRIORITY

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -42,6 +43,49 @@ int user_lookup(const char *user, uid_t *uid, gid_t *gid)
 	if (r != 0)
 		return -r;
 	return found ? 0 : -ENOENT;
+}
+
+/* nobody, and the kernel's overflow uid that unmapped owners show as. */
+#define OVERFLOW_UID 65534
+
+static bool uid_is_shared(uid_t uid)
+{
+	uid_t nobody;
+	gid_t gid;
+
+	if (uid == OVERFLOW_UID)
+		return true;
+	return user_lookup("nobody", &nobody, &gid) == 0 && uid == nobody;
+}
+
+int daemon_user_check(const char *user, bool named, char *msg, size_t msglen)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (user_lookup(user, &uid, &gid) < 0) {
+		if (named)
+			snprintf(msg, msglen, "no such user '%s'", user);
+		else
+			snprintf(msg, msglen, "no such user '%s' (the default): " DAEMON_USER_HOW
+				 "; or set user = NAME", user);
+		return -ENOENT;
+	}
+	if (uid == 0) {
+		snprintf(msg, msglen, "the daemon must not run as root");
+		return -EPERM;
+	}
+	if (!uid_is_shared(uid))
+		return 0;
+	if (!named) {
+		snprintf(msg, msglen, "user '%s' has the uid of nobody (%u), which other daemons share: "
+			 "give it a uid of its own, or set user = %s to insist", user, (unsigned)uid, user);
+		return -EACCES;
+	}
+	snprintf(msg, msglen, "warning: '%s' (uid %u) is shared with other daemons, any of which may "
+		 "signal or stop this one's processes; a user of its own (" DAEMON_USER ") is safer",
+		 user, (unsigned)uid);
+	return 1;
 }
 
 static bool cap_listed(cap_value_t cap, const cap_value_t *keep, size_t nkeep)

@@ -33,7 +33,7 @@ static const struct ini_enum ipvs_on_stop[] = {
 
 static const struct ini_key global_keys[] = {
 	{ "router_id", &ini_type_string, G(router_id), 0, 0, NULL, false, NULL },
-	{ "user", &ini_type_string, G(user), 0, 0, "nobody", false, NULL },
+	{ "user", &ini_type_string, G(user), 0, 0, DAEMON_USER, false, NULL },
 	{ "control_socket", &ini_type_string, G(control_socket), 0, 0, "/run/dsrkit/directord.sock", false, NULL },
 	{ "control_mode", &ini_type_mode, G(control_mode), 0, 0777, "0660", false, NULL },
 	{ "control_group", &ini_type_string, G(control_group), 0, 0, NULL, false, NULL },
@@ -247,13 +247,16 @@ static void check_script_path(struct check_ctx *c, const char *sec, const char *
 static void check_global(struct check_ctx *c)
 {
 	struct director_config *cfg = c->cfg;
-	uid_t uid;
-	gid_t gid;
+	char msg[sizeof(cfg->user_warning) - 64];
+	int r;
 
-	if (user_lookup(cfg->user, &uid, &gid) < 0)
-		ERR(c, "global", "user", "no such user '%s'", cfg->user);
-	else if (uid == 0)
-		ERR(c, "global", "user", "the daemon must not run as root");
+	cfg->user_named = ini_doc_line(c->doc, "global", "user") != 0;
+	r = daemon_user_check(cfg->user, cfg->user_named, msg, sizeof(msg));
+	if (r < 0)
+		ERR(c, "global", "user", "%s", msg);
+	else if (r > 0)
+		snprintf(cfg->user_warning, sizeof(cfg->user_warning), "%s:%u: global.user: %s", ini_doc_path(c->doc),
+			 ini_doc_line(c->doc, "global", "user"), msg);
 	if (cfg->control_group && !getgrnam(cfg->control_group))
 		ERR(c, "global", "control_group", "no such group '%s'", cfg->control_group);
 	if (cfg->control_socket[0] != '/' || strlen(cfg->control_socket) >= 108)

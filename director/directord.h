@@ -131,6 +131,8 @@ struct director_config {
 	/* [global] */
 	char *router_id;
 	char *user;
+	bool user_named;		/* user is in the file, not the default */
+	char user_warning[512];		/* "FILE:LINE: global.user: warning: ..." or "" */
 	char *control_socket;
 	unsigned control_mode;
 	char *control_group;

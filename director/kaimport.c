@@ -436,7 +436,7 @@ static void g_script_user(struct conv *c, struct sect *s, const struct ka_node *
 		return;
 	if (strcmp(n->words[1], "root") == 0)
 		warn(c, n, "script_user root: scripts never run as root here, but as global.user "
-		     "(default nobody) without capabilities (not converted)");
+		     "(default dsrkit) without capabilities (not converted)");
 	else
 		put(c, s, n, "user", n->words[1]);
 	if (n->nwords > 2)

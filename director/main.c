@@ -59,6 +59,8 @@ int main(int argc, char **argv)
 	if (!cfg)
 		return 1;
 	if (test) {
+		if (cfg->user_warning[0])
+			fprintf(stderr, "%s\n", cfg->user_warning);
 		if (verbose) {
 			struct strbuf sb;
 
@@ -72,5 +74,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init("directord", true, debug || verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
+	if (cfg->user_warning[0])
+		log_warnx("%s", cfg->user_warning);
 	return parent_main(cfg, !foreground);
 }

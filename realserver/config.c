@@ -77,7 +77,7 @@ static const struct ini_type status_range_type = {
 };
 
 static const struct ini_key global_keys[] = {
-	{ "user", &ini_type_string, G(user), 0, 0, "nobody", false, NULL },
+	{ "user", &ini_type_string, G(user), 0, 0, DAEMON_USER, false, NULL },
 	{ "interface", &ini_type_string, G(interface), 0, 0, "lo", false, NULL },
 	{ "label", &ini_type_string, G(label), 0, 0, "dsr", false, NULL },
 	{ "vips", &ini_type_ipaddr_list, G(vips), 0, 0, NULL, true, NULL },
@@ -193,8 +193,8 @@ static bool name_is_simple(const char *s)
 
 static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
 {
-	uid_t uid;
-	gid_t gid;
+	char msg[sizeof(cfg->user_warning) - 64];
+	int r;
 
 	if (!cfg->interface[0] || strlen(cfg->interface) >= IF_NAMESIZE || !name_is_simple(cfg->interface))
 		ini_doc_error(d, doc, "global", "interface", "'%s' is not an interface name", cfg->interface);
@@ -205,10 +205,13 @@ static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, st
 			      cfg->interface, cfg->label, IF_NAMESIZE - 1);
 	if (cfg->arp_ignore >= 4 && cfg->arp_ignore <= 7)
 		ini_doc_error(d, doc, "global", "arp_ignore", "values 4-7 are reserved by the kernel; use 0-3 or 8");
-	if (user_lookup(cfg->user, &uid, &gid) < 0)
-		ini_doc_error(d, doc, "global", "user", "no such user '%s'", cfg->user);
-	else if (uid == 0)
-		ini_doc_error(d, doc, "global", "user", "the daemon must not run as root");
+	cfg->user_named = ini_doc_line(doc, "global", "user") != 0;
+	r = daemon_user_check(cfg->user, cfg->user_named, msg, sizeof(msg));
+	if (r < 0)
+		ini_doc_error(d, doc, "global", "user", "%s", msg);
+	else if (r > 0)
+		snprintf(cfg->user_warning, sizeof(cfg->user_warning), "%s:%u: global.user: %s", ini_doc_path(doc),
+			 ini_doc_line(doc, "global", "user"), msg);
 	if (cfg->control_group && !getgrnam(cfg->control_group))
 		ini_doc_error(d, doc, "global", "control_group", "no such group '%s'", cfg->control_group);
 	if (cfg->state_dir[0] != '/')

@@ -761,7 +761,10 @@ int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 	d.reject_log = (struct ratelimit)RATELIMIT_INIT(10000, 5);
 	d.started = wall_time();
 	if (user_lookup(cfg->user, &uid, &gid) < 0)
-		fatalx("global.user %s: no such user", cfg->user);
+		fatalx("global.user %s: no such user; %s", cfg->user,
+		       cfg->user_named ? "create it or name another" : DAEMON_USER_HOW);
+	if (cfg->user_warning[0])
+		log_warnx("%s", cfg->user_warning);
 	if (detached)
 		ready_fd = detach();
 	if (evloop_new(&d.loop) < 0)

@@ -66,6 +66,8 @@ static int cmd_configtest(const struct options *o)
 
 	if (!cfg)
 		return 1;
+	if (cfg->user_warning[0])
+		fprintf(stderr, "%s\n", cfg->user_warning);
 	if (o->verbose) {
 		sb_init(&sb);
 		rs_config_print(cfg, &sb);

@@ -50,6 +50,8 @@ struct check_conf {
 struct rs_config {
 	/* [global] */
 	char *user;
+	bool user_named;		/* user is in the file, not the default */
+	char user_warning[512];		/* "FILE:LINE: global.user: warning: ..." or "" */
 	char *interface;
 	char *label;			/* IPv4 label suffix: "<interface>:<label>" */
 	struct ipaddr_list vips;

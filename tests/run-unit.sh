@@ -6,7 +6,10 @@ dir=$1
 tag=${2:+$2/}
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tests/report.sh"
+. "$root/tests/dsrkit-user.sh"
 status=0
+# Configurations without `user` run as dsrkit: it must exist (created as root).
+ensure_dsrkit_user || echo "FAIL ${tag}unit/dsrkit-user: no system user dsrkit (see above); the tests of configurations without user = will fail"
 for t in "$dir"/test_*; do
 	[ -x "$t" ] || continue
 	run_reported "${tag}unit/$(basename "$t")" timeout 300 "$t" || status=1

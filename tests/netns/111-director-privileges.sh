@@ -18,7 +18,7 @@ join "$D1" eth0 br0 02:00:00:00:01:01 198.18.0.1/24
 conf=$TMP/d1.ini
 dconf "$conf" d1 "control_mode = 0640" "control_group = nogroup" \
 	"[track_script unprivileged]" \
-	"command = grep -q '^CapEff:.0000000000000000\$' /proc/self/status && grep -q '^CapPrm:.0000000000000000\$' /proc/self/status && [ \$(id -u) = $(id -u nobody) ] && [ \$(awk '{ print \$41 }' /proc/self/stat) = 0 ]" \
+	"command = grep -q '^CapEff:.0000000000000000\$' /proc/self/status && grep -q '^CapPrm:.0000000000000000\$' /proc/self/status && [ \$(id -u) = $(id -u dsrkit) ] && [ \$(awk '{ print \$41 }' /proc/self/stat) = 0 ]" \
 	"interval = 200ms" "weight = 0" \
 	"$(vrrp VI_1 eth0 51 150 $VIP/24 "track_script = unprivileged")"
 
@@ -30,16 +30,16 @@ check "directord -t -v: the normalized configuration, then 'configuration OK'" \
 
 start_director "$D1" d1 "$conf" || { fail "directord starts"; dfinish; }
 check "d1 becomes master (its weight-0 script succeeds)" wait_ms 3000 state_is d1 VI_1 MASTER
-nobody=$(id -u nobody)
+duid=$(id -u dsrkit)
 for who in parent engine; do
 	if [ $who = parent ]; then pid=$PID_d1; else pid=$(engine_pid d1); fi
 	st=/proc/${pid:-0}/status
 	uid=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "$st" 2>/dev/null)
-	check "$who (pid ${pid:-none}): real, effective, saved and fs uid are nobody ($uid)" \
-		[ "$uid" = "$nobody $nobody $nobody $nobody" ]
+	check "$who (pid ${pid:-none}): real, effective, saved and fs uid are dsrkit's ($uid)" \
+		[ "$uid" = "$duid $duid $duid $duid" ]
 	gid=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "$st" 2>/dev/null)
-	ngid=$(id -g nobody)
-	check "$who: gids are nobody's group ($gid)" [ "$gid" = "$ngid $ngid $ngid $ngid" ]
+	ngid=$(id -g dsrkit)
+	check "$who: gids are dsrkit's group ($gid)" [ "$gid" = "$ngid $ngid $ngid $ngid" ]
 	groups=$(awk '/^Groups:/ { $1 = ""; sub(/^ +/, ""); sub(/ +$/, ""); print }' "$st" 2>/dev/null)
 	check "$who: no supplementary group but that one (Groups: $groups)" [ "$groups" = "$ngid" ]
 	# CAP_NET_ADMIN|CAP_NET_RAW, and CAP_SYS_NICE for the parent. Without
@@ -55,7 +55,7 @@ for who in parent engine; do
 	got=$(chrt -p "${pid:-0}" 2>/dev/null | sed -E 's/.*: //' | paste -sd' ')
 	check "$who: scheduling $sched ($got)" [ "$got" = "$sched" ]
 done
-check "the track script runs as nobody with no capabilities at normal priority (its result: success)" \
+check "the track script runs as dsrkit with no capabilities at normal priority (its result: success)" \
 	wait_ms 2000 js_is d1 "T['unprivileged']['result']" success
 sock=$(sock_of d1)
 check "control socket mode 0640 as configured" [ "$(stat -c %a "$sock")" = 640 ]

@@ -15,7 +15,7 @@ VIP_A=198.18.0.100 VIP_B=198.18.0.101
 two_directors
 for tag in d1 d2; do
 	mkdir -p "$TMP/$tag"
-	# Written by the scripts (running as nobody): a log per director.
+	# Written by the scripts (running as dsrkit): a log per director.
 	install -m 666 /dev/null "$TMP/$tag/notify.log"
 	cat >"$TMP/$tag/notify.sh" <<SH
 #!/bin/sh
@@ -23,7 +23,7 @@ echo "\$(id -u) \$*" >>$TMP/$tag/notify.log
 SH
 	chmod 755 "$TMP/$tag/notify.sh"
 	mkfifo -m 600 "$TMP/$tag/fifo"
-	chown nobody "$TMP/$tag/fifo"	# the engine writes as the user
+	chown dsrkit "$TMP/$tag/fifo"	# the engine writes as the user
 done
 nconf() {	# nconf TAG PRIORITY [VI_B line...]
 	local t=$1 p=$2 n=$TMP/$1/notify.sh; shift 2
@@ -53,10 +53,10 @@ start_director "$D2" d2 "$TMP/d2.ini" || { fail "d2 starts"; dfinish; }
 check "d2 is backup" wait_ms 3000 state_is d2 VI_A BACKUP
 check "d2 is backup of both members" wait_ms 2000 state_is d2 VI_B BACKUP
 
-nobody=$(id -u nobody)
+nobody=$(id -u dsrkit)	# the daemon's user, the default one
 has() { grep -qxF "$2" "$TMP/$1/notify.log"; }	# has TAG LINE
 count() { grep -cxF "$2" "$TMP/$1/notify.log"; }	# count TAG LINE
-check "d1: INSTANCE VI_A MASTER 150, run as nobody" wait_ms 2000 has d1 "$nobody INSTANCE VI_A MASTER 150"
+check "d1: INSTANCE VI_A MASTER 150, run as dsrkit" wait_ms 2000 has d1 "$nobody INSTANCE VI_A MASTER 150"
 check "d1: INSTANCE VI_B MASTER 150" wait_ms 2000 has d1 "$nobody INSTANCE VI_B MASTER 150"
 check "d1: notify_master of VI_A ran, with no notify arguments" wait_ms 2000 has d1 "$nobody a-master"
 check "d1: GROUP Web_Group MASTER 0" wait_ms 2000 has d1 "$nobody GROUP Web_Group MASTER 0"
@@ -88,6 +88,6 @@ check "d1: one GROUP MASTER, one GROUP STOP" \
 	[ "$(count d1 "$nobody GROUP Web_Group MASTER 0") $(count d1 "$nobody GROUP Web_Group STOP 0")" = "1 1" ]
 check "d2: each member told its changes once (BACKUP, MASTER)" \
 	[ "$(grep -c 'INSTANCE VI_[AB] ' "$TMP/d2/notify.log")" = 4 ]
-check "no line from anyone but nobody" not grep -qv "^$nobody " "$TMP/d1/notify.log" "$TMP/d2/notify.log"
+check "no line from anyone but dsrkit" not grep -qv "^$nobody " "$TMP/d1/notify.log" "$TMP/d2/notify.log"
 echo "    d2's notify log:"; sed 's/^/    | /' "$TMP/d2/notify.log"
 dfinish

@@ -23,8 +23,8 @@ dconf "$TMP/d2.ini" d2 "$(slow VI_1 eth0 51 200 $VIP/24)"
 
 start_director "$D2" d2 "$TMP/d2.ini" || { fail "d2 starts"; dfinish; }
 check "d2 (200) becomes master" wait_ms 5000 state_is d2 VI_1 MASTER
-# The processes run as nobody after the privilege drop: their logs too.
-install -d -o nobody -m 755 "$TMP/vg"
+# The processes run as dsrkit after the privilege drop: their logs too.
+install -d -o dsrkit -m 755 "$TMP/vg"
 bg_in "$D1" "$TMP/d1.log" valgrind --quiet --vgdb=no --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 	--trace-children=no --child-silent-after-fork=no --log-file="$TMP/vg/%p" \

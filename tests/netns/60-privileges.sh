@@ -12,8 +12,8 @@ write_rs_config "$conf" rs "198.18.0.10" "control_mode = 0600" "[agent]" "listen
 start_agent "$NS" "$conf" "$TMP/agent.log" || { fail "daemon starts"; finish; }
 status=/proc/$AGENT_PID/status
 uid=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "$status")
-nobody=$(id -u nobody)
-check "real, effective, saved and fs uid are nobody ($uid)" [ "$uid" = "$nobody $nobody $nobody $nobody" ]
+duid=$(id -u dsrkit)
+check "real, effective, saved and fs uid are dsrkit's, the default user ($uid)" [ "$uid" = "$duid $duid $duid $duid" ]
 check "effective capabilities: only CAP_NET_ADMIN" grep -q '^CapEff:.0000000000001000$' "$status"
 check "permitted capabilities: only CAP_NET_ADMIN" grep -q '^CapPrm:.0000000000001000$' "$status"
 check "no inheritable or ambient capabilities" bash -c "grep -q '^CapInh:.0000000000000000$' $status && grep -q '^CapAmb:.0000000000000000$' $status"

@@ -4,7 +4,11 @@
 # systemd boots as PID 1 of a systemd-nspawn container whose root is a
 # scratch directory (this host's /usr read-only, a copy of its /etc) with a
 # network namespace of its own (--private-network): the daemons change
-# addresses and sysctls there only. SKIP without systemd-nspawn.
+# addresses and sysctls there only. The copy of /etc has no user dsrkit:
+# the container's systemd-sysusers creates it at boot from the file make
+# install put in /etc/sysusers.d, as on a machine installed with DESTDIR,
+# and both daemons run as it (their default user). SKIP without
+# systemd-nspawn.
 set -u
 BUILD=${BUILD:?BUILD must point at the build directory}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,19 +45,19 @@ ln -s usr/bin "$R/bin"; ln -s usr/sbin "$R/sbin"; ln -s usr/lib "$R/lib"
 cp -a /etc "$R/etc"
 rm -rf "$R/etc/dsrkit" "$R/etc/os-release"
 cp /usr/lib/os-release "$R/etc/os-release"	# nspawn looks for it before /usr is there
+for f in passwd group shadow gshadow; do
+	[ -f "$R/etc/$f" ] && sed -i '/^dsrkit:/d' "$R/etc/$f"
+done
 : >"$R/etc/machine-id"
 
 if env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$root" BUILD="$MKBUILD" install \
-	DESTDIR="$R" PREFIX=/opt/dsrkit UNITDIR=/etc/systemd/system >"$TMP/install.log" 2>&1; then
+	DESTDIR="$R" PREFIX=/opt/dsrkit UNITDIR=/etc/systemd/system SYSUSERSDIR=/etc/sysusers.d >"$TMP/install.log" 2>&1; then
 	pass "make install into the container's root"
 else
 	fail "make install: $(tail -5 "$TMP/install.log")"
 	exit 1
 fi
 cat >"$R/etc/dsrkit/director.ini" <<'EOF'
-[global]
-user = nobody
-
 [vrrp web]
 interface = v0
 virtual_router_id = 80
@@ -104,6 +108,19 @@ running | degraded) pass "systemd runs as PID 1 of the container ($state)" ;;
 *) fail "systemd in the container: '$state': $(tail -20 "$TMP/nspawn.log")"; exit 1 ;;
 esac
 
+# The daemons' user, made by the container's systemd-sysusers at boot.
+if pw=$(X getent passwd dsrkit); then
+	pass "systemd-sysusers in the container created dsrkit from the installed sysusers.d/dsrkit.conf ($pw)"
+else
+	fail "no user dsrkit in the container: $(X journalctl -u systemd-sysusers --no-pager -n 10 2>&1)"
+fi
+runs_as_dsrkit() {	# runs_as_dsrkit UNIT: its main process's uid is the container's dsrkit
+	local pid uid
+	pid=$(X systemctl show -P MainPID "$1")
+	uid=$(X awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)	# the container's pid and /proc
+	[ -n "$uid" ] && [ "$uid" = "$(X id -u dsrkit 2>/dev/null)" ]
+}
+
 X ip link add v0 type veth peer name v1 && X ip addr add 198.18.0.1/24 dev v0 &&
 	X ip link set v0 up && X ip link set v1 up || { fail "veth pair in the container"; exit 1; }
 
@@ -152,12 +169,15 @@ agent_state_ok() {
 		[ "$(stat -c '%u %a' "$R/var/lib/dsrkit/applied")" = "0 644" ] &&
 		[ "$(stat -c %u "$R/var/lib/dsrkit/admin.d")" != 0 ]
 }
-agent_ok() { X /opt/dsrkit/sbin/rs-agent check >/dev/null && agent_state_ok; }
+agent_ok() { X /opt/dsrkit/sbin/rs-agent check >/dev/null && agent_state_ok && runs_as_dsrkit rs-agent.service; }
 unit_ok rs-agent.service /etc/dsrkit/rs-agent.ini agent_ok \
-	"rs-agent check: VIP on lo, ARP settings right; drain and ready saved in admin.d; state_dir and applied root's"
+	"rs-agent check: VIP on lo, ARP settings right; drain and ready saved in admin.d; state_dir and applied root's; runs as dsrkit"
 
-director_master() { wait_until 5 bash -c "nsenter -t $CPID -a /opt/dsrkit/sbin/directorctl status | grep -q '^vrrp web *MASTER'"; }
-if unit_ok directord.service /etc/dsrkit/director.ini director_master "directorctl status: MASTER"; then
+director_master() {
+	wait_until 5 bash -c "nsenter -t $CPID -a /opt/dsrkit/sbin/directorctl status | grep -q '^vrrp web *MASTER'" &&
+		runs_as_dsrkit directord.service
+}
+if unit_ok directord.service /etc/dsrkit/director.ini director_master "directorctl status: MASTER; runs as dsrkit"; then
 	if X ip -br address show dev v0 | grep -q 198.18.0.80; then
 		fail "directord.service: the VIP is still on v0 after stop"
 	else

@@ -95,7 +95,6 @@ dconf() {
 	{
 		echo "[global]"
 		echo "router_id = $tag"
-		echo "user = nobody"
 		echo "control_socket = $TMP/$tag/ctl.sock"
 		echo "log_level = debug"
 		printf '%s\n' "$@"

@@ -135,7 +135,6 @@ dd_write_conf() {
 	{
 		echo "[global]"
 		echo "router_id = dd_$TEST_ID"
-		echo "user = nobody"
 		echo "control_socket = $TMP/dd.sock"
 		echo "control_mode = 0600"
 		echo "[vrrp VI_1]"

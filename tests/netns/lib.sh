@@ -5,6 +5,10 @@
 set -u
 
 BUILD=${BUILD:?BUILD must point at the build directory}
+# shellcheck source=../dsrkit-user.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../dsrkit-user.sh"
+# The daemons' configurations here leave `user` at its default, dsrkit.
+ensure_dsrkit_user || { echo "FAIL $(basename "$0" .sh): no system user dsrkit to run the daemons as"; exit 1; }
 RS_AGENT=$BUILD/rs-agent
 TOOLS=$BUILD/tools
 TEST_ID="dsrt$$"
@@ -98,7 +102,6 @@ write_rs_config() {
 	chmod 755 "$TMP/$tag"
 	{
 		echo "[global]"
-		echo "user = nobody"
 		echo "vips = $vips"
 		echo "state_dir = $TMP/$tag/state"
 		echo "control_socket = $TMP/$tag/ctl.sock"

@@ -31,16 +31,22 @@ else
 fi
 
 # Under root (as in make check), install once more as an unprivileged user:
-# the target must not need root.
+# the target must not need root. nobody may not reach the checkout (under
+# /root, say, mode 0700), so it installs from a copy of the tree and of the
+# built files in a fresh directory it can read.
 if [ "$(id -u)" = 0 ]; then
 	if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
-		mkdir "$TMP/unpriv" && chown nobody "$TMP/unpriv"
-		if setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env HOME="$TMP/unpriv" \
-			bash -c "$(declare -f mk); root='$root' MKBUILD='$MKBUILD' mk install DESTDIR='$TMP/unpriv/d' PREFIX=/usr" \
-			>"$TMP/unpriv.log" 2>&1 && [ -x "$TMP/unpriv/d/usr/sbin/directord" ]; then
-			pass "make install as an unprivileged user (nobody)"
+		U=$TMP/unpriv
+		mkdir -p "$U/tree/build" "$U/home" && chown nobody "$U/home"
+		tar -C "$root" --exclude=./.git --exclude=./build -cf - . | tar -C "$U/tree" -xf - &&
+			tar -C "$BUILD" --exclude=./vm --exclude=./asan --exclude=./fuzz -cf - . | tar -C "$U/tree/build" -xf - &&
+			chmod -R a+rX "$U/tree"
+		if setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups env HOME="$U/home" \
+			bash -c "$(declare -f mk); root='$U/tree' MKBUILD=build mk install DESTDIR='$U/home/d' PREFIX=/usr" \
+			>"$U/log" 2>&1 && [ -x "$U/home/d/usr/sbin/directord" ]; then
+			pass "make install as an unprivileged user (nobody), from a copy it can read"
 		else
-			fail "make install as nobody: $(tail -20 "$TMP/unpriv.log")"
+			fail "make install as nobody: $(tail -20 "$U/log")"
 		fi
 	else
 		skip "make install as an unprivileged user: no setpriv or no user nobody to run it as"
@@ -55,6 +61,7 @@ expected="644 etc/dsrkit/director.ini.example
 644 etc/dsrkit/rs-agent.ini.example
 644 lib/systemd/system/directord.service
 644 lib/systemd/system/rs-agent.service
+644 usr/lib/sysusers.d/dsrkit.conf
 755 usr/sbin/directorctl
 755 usr/sbin/directord
 755 usr/sbin/rs-agent
@@ -188,6 +195,73 @@ for u in directord rs-agent; do
 	done
 done
 
+# The daemons' user. Into a DESTDIR only the sysusers file; otherwise
+# systemd-sysusers on the tree's copy of it, else useradd, and nothing when
+# the user exists. Stub commands stand in for getent (no dsrkit), for
+# systemd-sysusers and useradd, so this host's passwd is not touched.
+S=$TMP/stub
+mkdir -p "$S"
+# getent: no user dsrkit; a group dsrkit only with STUB_GROUP=1.
+printf '#!/bin/sh\n[ "$1" = group ] && [ "${STUB_GROUP:-}" = 1 ] && exit 0\nexit 2\n' >"$S/getent"
+for c in sysusers useradd; do printf '#!/bin/sh\necho "$*" >>%s/%s.log\n' "$S" "$c" >"$S/$c"; done
+chmod 755 "$S"/*
+stub_user() {	# stub_user DESC WANT_SYSUSERS WANT_USERADD make-args...
+	local desc=$1 ws=$2 wu=$3 gs gu
+	shift 3
+	rm -f "$S"/*.log
+	PATH=$S:$PATH mk install-user "$@" >"$TMP/user.log" 2>&1
+	gs=$(cat "$S/sysusers.log" 2>/dev/null); gu=$(cat "$S/useradd.log" 2>/dev/null)
+	if [ "$gs" = "$ws" ] && [ "$gu" = "$wu" ]; then pass "$desc"
+	else fail "$desc: systemd-sysusers '$gs' (want '$ws'), useradd '$gu' (want '$wu'): $(cat "$TMP/user.log")"; fi
+}
+stub_user "make install-user with DESTDIR set creates no user on this host" "" "" DESTDIR="$D" SYSUSERS="$S/sysusers"
+if grep -q "not creating the user dsrkit" "$TMP/user.log"; then pass "... and says so"; else fail "DESTDIR: no message: $(cat "$TMP/user.log")"; fi
+stub_user "make install-user: systemd-sysusers on the tree's sysusers file" "$root/common/dsrkit-sysusers.conf" "" \
+	DESTDIR= SYSUSERS="$S/sysusers"
+stub_user "make install-user without systemd-sysusers: useradd --system, no home, nologin" "" \
+	"--system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin dsrkit" DESTDIR= SYSUSERS=dsrkit-no-such-sysusers
+STUB_GROUP=1 stub_user "make install-user, useradd, a group dsrkit already there: joins it" "" \
+	"--system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --gid dsrkit dsrkit" \
+	DESTDIR= SYSUSERS=dsrkit-no-such-sysusers
+if cmp -s "$root/common/dsrkit-sysusers.conf" "$D/usr/lib/sysusers.d/dsrkit.conf"; then
+	pass "the installed sysusers.d/dsrkit.conf is the tree's"
+else
+	fail "the installed sysusers.d/dsrkit.conf differs from common/dsrkit-sysusers.conf"
+fi
+# The installed file, applied twice by the real systemd-sysusers to an
+# empty root of its own: a system user dsrkit with its group, no home, no
+# login, the same the second time.
+if [ "$(id -u)" = 0 ] && command -v systemd-sysusers >/dev/null; then
+	SR=$TMP/sysroot
+	mkdir -p "$SR/etc"
+	systemd-sysusers --root="$SR" "$D/usr/lib/sysusers.d/dsrkit.conf" >"$TMP/sysusers.log" 2>&1
+	first=$(cat "$SR/etc/passwd" "$SR/etc/group" 2>/dev/null)
+	systemd-sysusers --root="$SR" "$D/usr/lib/sysusers.d/dsrkit.conf" >>"$TMP/sysusers.log" 2>&1
+	pw=$(grep '^dsrkit:' "$SR/etc/passwd" 2>/dev/null)
+	IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
+	if [ -n "$pw" ] && [ "$uid" -lt 1000 ] && [ "$uid" != 0 ] && [ "$home" = /nonexistent ] &&
+		[ "$shell" = /usr/sbin/nologin ] && grep -q "^dsrkit:x:$gid:" "$SR/etc/group"; then
+		pass "systemd-sysusers with the installed file: $pw"
+	else
+		fail "systemd-sysusers with the installed file: '$pw': $(cat "$TMP/sysusers.log")"
+	fi
+	if [ "$(cat "$SR/etc/passwd" "$SR/etc/group")" = "$first" ]; then
+		pass "systemd-sysusers a second time changes nothing"
+	else
+		fail "systemd-sysusers a second time changed the passwd or group file"
+	fi
+	# Root without DESTDIR: the user exists afterwards, the same each time.
+	before=$(getent passwd dsrkit)
+	if mk install-user >"$TMP/user-real.log" 2>&1 && mk install-user >>"$TMP/user-real.log" 2>&1 &&
+		getent passwd dsrkit >/dev/null && { [ -z "$before" ] || [ "$(getent passwd dsrkit)" = "$before" ]; }; then
+		pass "make install-user as root, twice: the user dsrkit exists ($(getent passwd dsrkit))"
+	else
+		fail "make install-user as root, twice: $(cat "$TMP/user-real.log")"
+	fi
+else
+	skip "systemd-sysusers with the installed file, make install-user on this host: needs root and systemd-sysusers"
+fi
+
 # Every installed man page renders without a warning.
 if command -v man >/dev/null; then
 	for f in "$D"/usr/share/man/man*/*; do
@@ -207,7 +281,7 @@ fi
 # its own, to a prefix without DESTDIR, where both are where the units say.
 if command -v systemd-analyze >/dev/null; then
 	P=$TMP/prefix
-	if mk install DESTDIR= PREFIX="$P" SYSCONFDIR="$P/etc" UNITDIR="$P/lib/systemd/system" >"$TMP/install3.log" 2>&1; then
+	if mk install DESTDIR= PREFIX="$P" SYSCONFDIR="$P/etc" UNITDIR="$P/lib/systemd/system" SYSUSERSDIR="$P/lib/sysusers.d" >"$TMP/install3.log" 2>&1; then
 		for u in directord rs-agent; do
 			out=$(cd "$TMP" && MANPATH=$P/share/man systemd-analyze verify "$P/lib/systemd/system/$u.service" 2>&1); rc=$?
 			if [ $rc = 0 ] && [ -z "$out" ]; then

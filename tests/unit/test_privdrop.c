@@ -2,6 +2,7 @@
  * undone); a child reports the number of its first failed check as its
  * exit status, 0 meaning all passed. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -219,6 +220,32 @@ TEST(privdrop_when_not_root)
 	CHECK_EQ_INT(in_child(as_nobody_keep_nothing), 0);
 }
 
-TEST_MAIN(T(user_lookup_works), T(privdrop_as_root_keeps_exactly_net_admin),
+/* Which users a daemon may run as: not root, not a missing one, nobody
+ * (shared) only when the configuration names it. */
+TEST(daemon_user_rules)
+{
+	char msg[512];
+
+	CHECK_EQ_INT(daemon_user_check("root", true, msg, sizeof(msg)), -EPERM);
+	CHECK_CONTAINS(msg, "must not run as root");
+	CHECK_EQ_INT(daemon_user_check("nobody", false, msg, sizeof(msg)), -EACCES);
+	CHECK_CONTAINS(msg, "has the uid of nobody");
+	CHECK_CONTAINS(msg, "or set user = nobody to insist");
+	CHECK_EQ_INT(daemon_user_check("nobody", true, msg, sizeof(msg)), 1);
+	CHECK_CONTAINS(msg, "warning: 'nobody' (uid ");
+	CHECK_CONTAINS(msg, "shared with other daemons");
+	CHECK_EQ_INT(daemon_user_check("dsrkit-no-such-user", true, msg, sizeof(msg)), -ENOENT);
+	CHECK_EQ_STR(msg, "no such user 'dsrkit-no-such-user'");
+	CHECK_EQ_INT(daemon_user_check("dsrkit-no-such-user", false, msg, sizeof(msg)), -ENOENT);
+	CHECK_CONTAINS(msg, "(the default): create it with 'systemd-sysusers'");
+	CHECK_CONTAINS(msg, "useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin dsrkit");
+	/* A user of its own: fit, whether named or the default. */
+	if (getpwnam(DAEMON_USER)) {
+		CHECK_EQ_INT(daemon_user_check(DAEMON_USER, false, msg, sizeof(msg)), 0);
+		CHECK_EQ_INT(daemon_user_check(DAEMON_USER, true, msg, sizeof(msg)), 0);
+	}
+}
+
+TEST_MAIN(T(user_lookup_works), T(daemon_user_rules), T(privdrop_as_root_keeps_exactly_net_admin),
 	  T(privdrop_unprivileged_only_shrinks), T(privdrop_rejects_bad_arguments),
 	  T(caps_clear_empties_sets), T(cap_is_effective_matches_proc), T(privdrop_when_not_root))

@@ -1,6 +1,7 @@
 /* director.ini: the two keepalived setups dsrkit replaces, as INI, and the
  * errors that span keys and sections. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,41 @@ TEST(route_entry_parser)
 		     "vrrp a.virtual_routes: '198.18.70.0/33'");
 }
 
+/* global.user: dsrkit unless the file names a user; nobody, named, loads
+ * with a warning at its line; the loader says whether the user was named. */
+TEST(daemon_user_default_and_named)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+	int r = load_text(VRRP(""), &cfg, &diag);
+
+	if (getpwnam("dsrkit")) {
+		CHECK_EQ_INT(r, 0);
+		if (cfg) {
+			CHECK_EQ_STR(cfg->user, "dsrkit");
+			CHECK(!cfg->user_named);
+			CHECK_EQ_STR(cfg->user_warning, "");
+		}
+	} else {
+		CHECK(r < 0);
+		CHECK(diag_has(&diag, ":1: global.user: no such user 'dsrkit' (the default): create it with"));
+	}
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	unlink(path);
+	cfg = NULL;
+	CHECK_EQ_INT(load_text("[global]\nuser = nobody\n" VRRP(""), &cfg, &diag), 0);
+	if (cfg) {
+		CHECK_EQ_STR(cfg->user, "nobody");
+		CHECK(cfg->user_named);
+		CHECK_CONTAINS(cfg->user_warning, ":2: global.user: warning: 'nobody' (uid ");
+		CHECK(strncmp(cfg->user_warning, path, strlen(path)) == 0);
+	}
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	unlink(path);
+}
+
 TEST(track_ref_parser)
 {
 	struct track_ref t;
@@ -267,4 +303,4 @@ TEST(track_ref_parser)
 }
 
 TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(vip_entry_parser),
-	  T(route_entry_parser), T(track_ref_parser))
+	  T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))

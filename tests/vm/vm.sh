@@ -8,7 +8,9 @@
 # The VM runs Debian's linux-image-amd64 kernel with an initramfs of
 # busybox-static (tests/vm/init is its /init), sees the host's root file
 # system read-only over 9p, and runs `bash SCRIPT ARGS...` chrooted into it,
-# with cwd = this repository, tmpfs on /tmp, /run and /var/tmp, and in the
+# with cwd = this repository, tmpfs on /tmp, /run and /var/tmp, this
+# repository and BUILD_DIR mounted read-only at their own paths (so a
+# checkout under /tmp or /var/tmp works too), and in the
 # environment BUILD=<absolute build dir>, DSRKIT_VM=1 and each -e NAME=VALUE
 # (nothing else of the caller's environment). SCRIPT's output (stdout and
 # stderr) is printed live on stdout; -v adds the timings on stderr.
@@ -89,7 +91,12 @@ case $build in /*) ;; *) build=$repo/$build ;; esac
 mkdir -p "$build/vm" || vmfail "cannot create $build/vm"
 build=$(cd "$build" && pwd)
 vmdir=$build/vm
-case $vmdir in *"'"*) vmfail "the build directory path must not contain a single quote" ;; esac
+case $vmdir$repo in *"'"*|*$'\n'*) vmfail "the repository and build directory paths must not contain a single quote or a newline" ;; esac
+# The VM mounts the repository, and the build directory when it is not
+# inside it, at the same paths as here: the VM's own tmpfs on /tmp, /run and
+# /var/tmp would hide a checkout there, and a parent directory of mode 0700
+# (under /root) does not matter to the 9p share of the checkout itself.
+case $build/ in "$repo"/*) build_share="" ;; *) build_share=$build ;; esac
 
 t_start=$(date +%s.%N)
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -250,6 +257,10 @@ prepare() {
 
 prepare
 [ $prepare_only = 1 ] && exit 0
+# The tests' daemons run as dsrkit, which the VM's read-only root cannot
+# gain: create it here first (as root; a test without it says so).
+. "$repo/tests/dsrkit-user.sh"
+[ "$(id -u)" = 0 ] && { ensure_dsrkit_user || say "no user dsrkit: tests that run the daemons will fail"; }
 t_ready=$(elapsed "$t_start")
 
 kver=$(sed -n 2p "$vmdir/kernel.stamp")
@@ -265,11 +276,13 @@ trap 'exit 130' INT TERM
 job=$tmp/job
 mkdir -p "$job"
 nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-printf "NONCE='%s'\nKROOT='%s'\n" "$nonce" "$vmdir/kernel" >"$job/env"
+printf "NONCE='%s'\nKROOT='%s'\nREPO='%s'\nBUILDDIR='%s'\n" "$nonce" "$vmdir/kernel" "$repo" "$build_share" >"$job/env"
 # /tmp, /run, /var/tmp, /dev, /proc and /sys are the VM's own: a script kept
-# there on the host is copied into the job directory and run from the copy.
+# there on the host, outside the repository and the build directory, is
+# copied into the job directory and run from the copy.
 run_path=$script
 case $script in
+"$repo"/*|"${build_share:-/nonexistent}"/*) ;;
 /tmp/*|/run/*|/var/tmp/*|/dev/*|/proc/*|/sys/*|/var/run/*)
 	cp "$script" "$job/script.sh"
 	run_path=/run/dsrkit-vm/job/script.sh ;;
@@ -291,7 +304,10 @@ qemu=(qemu-system-x86_64 -accel tcg -machine pc -cpu max -smp "$cpus" -m "$VM_ME
 	-chardev stdio,id=con,signal=off -serial chardev:con
 	-device virtio-rng-pci
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap
-	-virtfs "local,path=$job,mount_tag=job,security_model=none,multidevs=remap")
+	-virtfs "local,path=$job,mount_tag=job,security_model=none,multidevs=remap"
+	-virtfs "local,path=${repo//,/,,},mount_tag=repo,security_model=none,readonly=on,multidevs=remap")
+[ -n "$build_share" ] &&
+	qemu+=(-virtfs "local,path=${build_share//,/,,},mount_tag=build,security_model=none,readonly=on,multidevs=remap")
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null >"$tmp/console" 2>"$tmp/qemu.err" &
 qpid=$!
 
