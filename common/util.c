@@ -212,16 +212,11 @@ int write_file_atomic(const char *path, const char *data, size_t len, unsigned m
 	return err;
 }
 
-int read_small_file(const char *path, char *buf, size_t size, size_t *len)
+/* Up to size - 1 bytes from fd, NUL-terminated; closes fd. */
+static int read_fd_small(int fd, char *buf, size_t size, size_t *len)
 {
 	size_t off = 0;
-	int fd;
 
-	if (size == 0)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	while (off < size - 1) {
 		ssize_t n = read(fd, buf + off, size - 1 - off);
 
@@ -241,6 +236,53 @@ int read_small_file(const char *path, char *buf, size_t size, size_t *len)
 	if (len)
 		*len = off;
 	return 0;
+}
+
+int read_small_file(const char *path, char *buf, size_t size, size_t *len)
+{
+	int fd;
+
+	if (size == 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return read_fd_small(fd, buf, size, len);
+}
+
+int open_typed(const char *path, int flags, unsigned type)
+{
+	struct stat st;
+	int fd, err;
+
+	/* Not even opened when it is plainly of another type (the check
+	 * after the open is the one that counts: the path may change). */
+	if (fstatat(AT_FDCWD, path, &st, flags & O_NOFOLLOW ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
+	    (st.st_mode & S_IFMT) != type)
+		return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
+	fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if ((st.st_mode & S_IFMT) != type)
+		err = -EINVAL;
+	else
+		return fd;
+	close(fd);
+	return err;
+}
+
+int read_small_regular(const char *path, int flags, char *buf, size_t size, size_t *len)
+{
+	int fd;
+
+	if (size == 0 || (flags & ~O_NOFOLLOW))
+		return -EINVAL;
+	fd = open_typed(path, O_RDONLY | flags, S_IFREG);
+	if (fd < 0)
+		return fd;
+	return read_fd_small(fd, buf, size, len);
 }
 
 int close_all_fds_but(int keep)

@@ -72,6 +72,7 @@ struct parent {
 	struct lvs_drained_list drained;	/* by directorctl, for a restarted LVS engine */
 	struct ctlserver *ctl;
 	int ctl_fd;
+	char *ctl_path;			/* the socket bound: a reload does not move it */
 	int64_t started;
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 };
@@ -710,6 +711,8 @@ static void open_control(struct parent *p)
 		fatalx("%s: another directord is running", p->cfg->control_socket);
 	if (ret < 0)
 		fatalx("control socket %s: %s", p->cfg->control_socket, strerror(-ret));
+	if (!(p->ctl_path = strdup(p->cfg->control_socket)))
+		fatalx("out of memory");
 	ret = ctlserver_start(p->loop, p->ctl_fd, 5000, control, p, &p->ctl);
 	if (ret < 0)
 		fatalx("control socket: %s", strerror(-ret));
@@ -792,7 +795,10 @@ int parent_main(struct director_config *cfg, bool do_detach)
 		ctlserver_stop(p->ctl);
 	if (p->ctl_fd >= 0)
 		close(p->ctl_fd);
-	(void)unlink(p->cfg->control_socket);
+	/* The one bound, not a path a reload brought (that takes effect at
+	 * the next start, and may be another daemon's). */
+	(void)unlink(p->ctl_path);
+	free(p->ctl_path);
 	evloop_free(p->loop);
 	free(p->drained.items);
 	director_config_free(p->cfg);

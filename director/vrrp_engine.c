@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -674,10 +675,13 @@ static void eval_file(const struct vrrp_engine *e, const struct track_ref *ref, 
 	char buf[32], err[PARSE_ERR_MAX];
 	long long v;
 	size_t len;
+	int ret = -ENOENT;
 
 	t->weight = ref->has_weight ? ref->weight : f ? f->weight : 0;
-	if (!f || read_small_file(f->path, buf, sizeof(buf), &len) < 0) {
-		strlcpy_safe(t->result, "unreadable", sizeof(t->result));
+	/* Read on the loop, so never a FIFO or a device: those would block
+	 * it (adverts stop, the VIPs stay). */
+	if (!f || (ret = read_small_regular(f->path, 0, buf, sizeof(buf), &len)) < 0) {
+		strlcpy_safe(t->result, ret == -EINVAL ? "not a regular file" : "unreadable", sizeof(t->result));
 		t->fault = true;	/* an unreadable file is a failed check */
 		return;
 	}
@@ -1034,14 +1038,22 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 
 static int open_fifo(struct vrrp_engine *e)
 {
+	int fd;
+
 	e->fifo_fd = -1;
 	if (!e->cfg->notify_fifo)
 		return 0;
 	/* O_RDWR keeps the FIFO open without a reader, so writes never fail
-	 * with EPIPE nor block. */
-	e->fifo_fd = open(e->cfg->notify_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (e->fifo_fd < 0)
-		log_warnx("notify_fifo %s: %s", e->cfg->notify_fifo, strerror(errno));
+	 * with EPIPE nor block. Only a FIFO, never through a symbolic link:
+	 * a regular file would fill up, a device would be written to. */
+	fd = open_typed(e->cfg->notify_fifo, O_RDWR | O_NOFOLLOW, S_IFIFO);
+	if (fd == -EINVAL || fd == -ELOOP)
+		log_warnx("notify_fifo %s: %s; no notifications are written to it", e->cfg->notify_fifo,
+			  fd == -ELOOP ? "a symbolic link, not a FIFO" : "not a FIFO");
+	else if (fd < 0)
+		log_warnx("notify_fifo %s: %s", e->cfg->notify_fifo, strerror(-fd));
+	else
+		e->fifo_fd = fd;
 	return 0;
 }
 
