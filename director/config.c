@@ -41,6 +41,7 @@ static const struct ini_key global_keys[] = {
 	{ "script_timeout", &ini_type_duration, G(script_timeout_ms), 100, 600000, "10s", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
 	{ "vrrp_realtime_priority", &ini_type_uint, G(vrrp_rt_priority), 0, 99, "10", false, NULL },
+	{ "engine_heartbeat_timeout", &ini_type_duration, G(heartbeat_timeout_ms), 0, 60000, "3s", false, NULL },
 	{ "ipvs_on_stop", &ini_type_enum, G(lvs.on_stop), 0, 0, "keep", false, ipvs_on_stop },
 	{ "ipvs_reconcile_interval", &ini_type_duration, G(lvs.reconcile_interval_ms), 0, 86400000, "0s", false,
 	  NULL },
@@ -260,6 +261,8 @@ static void check_global(struct check_ctx *c)
 		ERR(c, "global", "control_socket", "must be an absolute path of at most 107 bytes");
 	if (cfg->notify_fifo && cfg->notify_fifo[0] != '/')
 		ERR(c, "global", "notify_fifo", "must be an absolute path");
+	if (cfg->heartbeat_timeout_ms && cfg->heartbeat_timeout_ms < HEARTBEAT_TIMEOUT_MIN_MS)
+		ERR(c, "global", "engine_heartbeat_timeout", "0 (off) or at least %ums", HEARTBEAT_TIMEOUT_MIN_MS);
 }
 
 static void check_track_scripts(struct check_ctx *c)

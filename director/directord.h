@@ -17,6 +17,9 @@
 #define DIR_MAX_INSTANCES 255
 #define DIR_MAX_VIPS_PER_INSTANCE 255	/* VRRP "Count IPvX Addr" is 8 bits */
 #define DIR_MAX_ROUTES_PER_INSTANCE 64
+/* engine_heartbeat_timeout: shorter would take a busy machine's scheduling
+ * for a stuck engine. */
+#define HEARTBEAT_TIMEOUT_MIN_MS 500
 
 /* ---- configuration (config.c) ---- */
 
@@ -138,6 +141,7 @@ struct director_config {
 	uint64_t script_timeout_ms;
 	int log_level;
 	unsigned vrrp_rt_priority;	/* SCHED_FIFO priority of the VRRP engine; 0: normal scheduling */
+	uint64_t heartbeat_timeout_ms;	/* an engine silent this long is restarted; 0: never */
 	/* sections */
 	struct track_script_conf *track_scripts;
 	struct track_file_conf *track_files;
@@ -187,6 +191,7 @@ bool ifname_valid(const char *s);
 /* ---- the VRRP engine (vrrp_engine.c) ---- */
 
 struct evloop;
+struct ipc_msg;
 struct json;
 struct vrrp_engine;
 
@@ -218,6 +223,8 @@ enum dir_ipc_type {
 	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: "" (done) or the error text */
 	DIR_IPC_STATUS_PART,		/* engine -> parent: a piece of a status reply larger than one
 					 * message; more pieces follow, the last is DIR_IPC_STATUS_REPLY */
+	DIR_IPC_PING,			/* parent -> engine: uint64_t, the parent's now_ms() (the heartbeat) */
+	DIR_IPC_PONG,			/* engine -> parent: the same, from the engine's loop */
 };
 
 /* The largest status the parent accepts in pieces (10,000 virtual servers
@@ -246,6 +253,10 @@ int vrrp_proc_main(struct director_config *cfg, int ipc_fd);
  * (at most timeout_ms in all) while the parent's queue is full. 0 or
  * -errno. (lvs_proc.c) */
 int dir_ipc_send_status(int fd, const char *text, size_t len, unsigned timeout_ms);
+
+/* An engine's answer to the parent's heartbeat (DIR_IPC_PING), from its
+ * loop: the parent's time back as DIR_IPC_PONG. (lvs_proc.c) */
+void dir_ipc_answer_ping(int fd, const struct ipc_msg *msg);
 
 /* The parent: control socket, supervision of the engines, reload, stop. */
 int parent_main(struct director_config *cfg, bool detach);
