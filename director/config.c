@@ -101,6 +101,7 @@ static const struct ini_key vrrp_keys[] = {
 	{ "startup_delay", &ini_type_duration, V(startup_delay_ms), 0, 3600000, "0s", false, NULL },
 	{ "unicast_src_ip", &ini_type_ipaddr, V(unicast_src), 0, 0, NULL, false, NULL },
 	{ "unicast_peer", &ini_type_ipaddr_list, V(unicast_peers), 0, 0, NULL, false, NULL },
+	{ "unicast_ttl_check", &ini_type_bool, V(unicast_ttl_check), 0, 0, "no", false, NULL },
 	{ "auth_pass", &ini_type_string, V(auth_pass), 0, 0, NULL, false, NULL },
 	{ "track_script", &track_list_type, V(track_scripts), 0, 0, NULL, false, NULL },
 	{ "track_interface", &track_list_type, V(track_interfaces), 0, 0, NULL, false, NULL },
@@ -330,6 +331,9 @@ static void check_unicast(struct check_ctx *c, struct vrrp_conf *v, const char *
 	for (size_t i = 0; i < v->unicast_peers.n; i++)
 		if (v->unicast_peers.items[i].family != family)
 			ERR(c, sec, "unicast_peer", "every peer must be of the VIPs' family");
+	/* Multicast adverts always need TTL 255. */
+	if (v->unicast_ttl_check && !v->unicast_peers.n)
+		ERR(c, sec, "unicast_ttl_check", "only for unicast (with unicast_peer)");
 }
 
 static void check_tracks(struct check_ctx *c, struct vrrp_conf *v, const char *sec)

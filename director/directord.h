@@ -102,6 +102,7 @@ struct vrrp_conf {
 	uint64_t startup_delay_ms;
 	struct ipaddr unicast_src;	/* family 0 when not given */
 	struct ipaddr_list unicast_peers;
+	bool unicast_ttl_check;		/* unicast adverts too need TTL / hop limit 255 */
 	char *auth_pass;		/* v2 simple password (no security) */
 	struct track_list track_scripts;
 	struct track_list track_interfaces;

@@ -863,13 +863,15 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 {
 	static struct vrrp_advert a;
 	enum vrrp_drop why = VRRP_OK;
+	char buf[INET6_ADDRSTRLEN];
 
 	in->rx++;
-	/* TTL 255 proves a multicast advert never crossed a router. Unicast
-	 * peers may sit behind one; the peer list vouches for them instead,
-	 * as keepalived does. */
-	if (rx->ttl != VRRP_TTL && !in->conf->unicast_peers.n) {
+	if (!vrrp_ttl_accepted(rx->ttl, in->conf->unicast_peers.n > 0, in->conf->unicast_ttl_check)) {
 		in->drops[VRRP_DROP_TTL]++;
+		if (in->conf->unicast_peers.n && ratelimit_allow(&in->warn_rl, now_ms()))
+			log_warnx("vrrp %s: advert from %s with TTL %u dropped (unicast_ttl_check: a peer on the link "
+				  "sends 255; this one crossed a router or is spoofed)",
+				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), rx->ttl);
 		return;
 	}
 	if (vrrp_decode(rx->payload, rx->len, in->family, &rx->src, &rx->dst, (int)in->conf->version,
@@ -881,7 +883,6 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 	check_addresses(in, &a, &rx->src);
 	if (in->started) {
 		uint64_t split = in->fsm.split_brain;
-		char buf[INET6_ADDRSTRLEN];
 
 		/* The state machine counts whole milliseconds, and masters send
 		 * just after one begins (their timers fire on the millisecond):
