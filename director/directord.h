@@ -259,6 +259,14 @@ int dir_ipc_send_status(int fd, const char *text, size_t len, unsigned timeout_m
  * loop: the parent's time back as DIR_IPC_PONG. (lvs_proc.c) */
 void dir_ipc_answer_ping(int fd, const struct ipc_msg *msg);
 
+/* The heartbeat's rules (parent.c), pure for tests. The bound for an
+ * engine: as configured (0: off), at least 30s for the LVS engine. One
+ * step at now, with the unanswered ping sent at *ping_ms (0: none): true
+ * when the engine is stuck; else *ping_ms is the ping to send (now when
+ * there was none) and *next_ms when to look again, from now. */
+uint64_t heartbeat_timeout_for(uint64_t configured, bool lvs);
+bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t *next_ms);
+
 /* The parent: control socket, supervision of the engines, reload, stop. */
 int parent_main(struct director_config *cfg, bool detach);
 

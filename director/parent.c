@@ -217,14 +217,21 @@ static int drain_stale(struct engine *e)
 
 /* ---- the heartbeat ---- */
 
-/* How long an engine's loop may leave a ping unanswered; 0: forever. */
-static uint64_t heartbeat_timeout(const struct engine *e)
+uint64_t heartbeat_timeout_for(uint64_t configured, bool lvs)
 {
-	uint64_t t = e->p->cfg->heartbeat_timeout_ms;
+	return configured && lvs && configured < LVS_HEARTBEAT_MIN_MS ? LVS_HEARTBEAT_MIN_MS : configured;
+}
 
-	if (t && e == &e->p->eng[ENG_LVS] && t < LVS_HEARTBEAT_MIN_MS)
-		t = LVS_HEARTBEAT_MIN_MS;
-	return t;
+bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t *next_ms)
+{
+	if (timeout && *ping_ms && now - *ping_ms >= timeout)
+		return true;
+	if (!*ping_ms)
+		*ping_ms = now;
+	*next_ms = timeout ? timeout / HEARTBEAT_PINGS : 1000;
+	if (timeout && *ping_ms + timeout - now < *next_ms)
+		*next_ms = *ping_ms + timeout - now;	/* judged when it is due */
+	return false;
 }
 
 /* A loop that blocks (on a file, a peer, a bug) answers nothing, and a
@@ -246,24 +253,19 @@ static void heartbeat_missed(struct engine *e, uint64_t silent_ms)
 static void heartbeat_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct engine *e = arg;
-	uint64_t timeout = heartbeat_timeout(e), now, next;
+	uint64_t timeout = heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]), now, next;
 
 	if (e->pid <= 0 || e->ipc_fd < 0 || e->leaving || e->p->stopping)
 		return;		/* started again with the next engine */
 	if (drain_stale(e) < 0)
 		return;		/* gone: the child watch handles the exit */
 	now = now_ms();
-	if (timeout && e->ping_ms && now - e->ping_ms >= timeout) {
+	if (heartbeat_step(&e->ping_ms, now, timeout, &next)) {
 		heartbeat_missed(e, now - e->ping_ms);
 		return;
 	}
-	if (!e->ping_ms)
-		e->ping_ms = now;
 	/* A full queue is an engine not reading: its clock runs on. */
 	(void)ipc_send(e->ipc_fd, DIR_IPC_PING, &e->ping_ms, sizeof(e->ping_ms));
-	next = timeout ? timeout / HEARTBEAT_PINGS : 1000;
-	if (timeout && e->ping_ms + timeout - now < next)
-		next = e->ping_ms + timeout - now;	/* judged when it is due */
 	ev_timer_start(loop, t, next);
 }
 
