@@ -106,7 +106,7 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_kaconf: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_kaconf $(BUILD)/tests/test_parent: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

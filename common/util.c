@@ -323,6 +323,41 @@ int read_file_at(int dirfd, const char *name, char *buf, size_t size, size_t *le
 	return read_close(fd, buf, size, len);
 }
 
+int open_typed(const char *path, int flags, unsigned type)
+{
+	struct stat st;
+	int fd, err;
+
+	/* Not even opened when it is plainly of another type (the check
+	 * after the open is the one that counts: the path may change). */
+	if (fstatat(AT_FDCWD, path, &st, flags & O_NOFOLLOW ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
+	    (st.st_mode & S_IFMT) != type)
+		return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
+	fd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if ((st.st_mode & S_IFMT) != type)
+		err = -EINVAL;
+	else
+		return fd;
+	close(fd);
+	return err;
+}
+
+int read_small_regular(const char *path, int flags, char *buf, size_t size, size_t *len)
+{
+	int fd;
+
+	if (size == 0 || (flags & ~O_NOFOLLOW))
+		return -EINVAL;
+	fd = open_typed(path, O_RDONLY | flags, S_IFREG);
+	if (fd < 0)
+		return fd;
+	return read_close(fd, buf, size, len);
+}
+
 int close_all_fds_but(int keep)
 {
 	if (keep < 0)

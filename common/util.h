@@ -67,5 +67,17 @@ int read_file_at(int dirfd, const char *name, char *buf, size_t size, size_t *le
  * directory fsync'd. Whatever name was (a symbolic link, a hard link to
  * another file, a FIFO) is replaced, never opened or written through. */
 int write_file_at(int dirfd, const char *name, const char *data, size_t len, unsigned mode);
+/* Open path for a loop that must never wait on it: O_NONBLOCK (a FIFO
+ * without a writer, a device, must not hang the caller), O_CLOEXEC,
+ * O_NOCTTY, plus flags (O_RDONLY or O_RDWR, O_NOFOLLOW...); then check
+ * that what was opened is of type (S_IFREG, S_IFIFO, ...). Anything else
+ * is looked at (stat) but not opened when it can be told before, so a
+ * device's open has no side effect. Returns the descriptor or -errno:
+ * -EINVAL when the file is of another type, -ELOOP for a symbolic link
+ * with O_NOFOLLOW. */
+int open_typed(const char *path, int flags, unsigned type);
+/* read_small_file of a regular file only, opened with open_typed (flags:
+ * 0 or O_NOFOLLOW): never blocks on a FIFO or a device. */
+int read_small_regular(const char *path, int flags, char *buf, size_t size, size_t *len);
 
 #endif

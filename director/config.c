@@ -41,6 +41,7 @@ static const struct ini_key global_keys[] = {
 	{ "script_timeout", &ini_type_duration, G(script_timeout_ms), 100, 600000, "10s", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
 	{ "vrrp_realtime_priority", &ini_type_uint, G(vrrp_rt_priority), 0, 99, "10", false, NULL },
+	{ "engine_heartbeat_timeout", &ini_type_duration, G(heartbeat_timeout_ms), 0, 60000, "3s", false, NULL },
 	{ "ipvs_on_stop", &ini_type_enum, G(lvs.on_stop), 0, 0, "keep", false, ipvs_on_stop },
 	{ "ipvs_reconcile_interval", &ini_type_duration, G(lvs.reconcile_interval_ms), 0, 86400000, "0s", false,
 	  NULL },
@@ -100,6 +101,7 @@ static const struct ini_key vrrp_keys[] = {
 	{ "startup_delay", &ini_type_duration, V(startup_delay_ms), 0, 3600000, "0s", false, NULL },
 	{ "unicast_src_ip", &ini_type_ipaddr, V(unicast_src), 0, 0, NULL, false, NULL },
 	{ "unicast_peer", &ini_type_ipaddr_list, V(unicast_peers), 0, 0, NULL, false, NULL },
+	{ "unicast_ttl_check", &ini_type_bool, V(unicast_ttl_check), 0, 0, "no", false, NULL },
 	{ "auth_pass", &ini_type_string, V(auth_pass), 0, 0, NULL, false, NULL },
 	{ "track_script", &track_list_type, V(track_scripts), 0, 0, NULL, false, NULL },
 	{ "track_interface", &track_list_type, V(track_interfaces), 0, 0, NULL, false, NULL },
@@ -263,6 +265,8 @@ static void check_global(struct check_ctx *c)
 		ERR(c, "global", "control_socket", "must be an absolute path of at most 107 bytes");
 	if (cfg->notify_fifo && cfg->notify_fifo[0] != '/')
 		ERR(c, "global", "notify_fifo", "must be an absolute path");
+	if (cfg->heartbeat_timeout_ms && cfg->heartbeat_timeout_ms < HEARTBEAT_TIMEOUT_MIN_MS)
+		ERR(c, "global", "engine_heartbeat_timeout", "0 (off) or at least %ums", HEARTBEAT_TIMEOUT_MIN_MS);
 }
 
 static void check_track_scripts(struct check_ctx *c)
@@ -330,6 +334,9 @@ static void check_unicast(struct check_ctx *c, struct vrrp_conf *v, const char *
 	for (size_t i = 0; i < v->unicast_peers.n; i++)
 		if (v->unicast_peers.items[i].family != family)
 			ERR(c, sec, "unicast_peer", "every peer must be of the VIPs' family");
+	/* Multicast adverts always need TTL 255. */
+	if (v->unicast_ttl_check && !v->unicast_peers.n)
+		ERR(c, sec, "unicast_ttl_check", "only for unicast (with unicast_peer)");
 }
 
 static void check_tracks(struct check_ctx *c, struct vrrp_conf *v, const char *sec)

@@ -17,6 +17,9 @@
 #define DIR_MAX_INSTANCES 255
 #define DIR_MAX_VIPS_PER_INSTANCE 255	/* VRRP "Count IPvX Addr" is 8 bits */
 #define DIR_MAX_ROUTES_PER_INSTANCE 64
+/* engine_heartbeat_timeout: shorter would take a busy machine's scheduling
+ * for a stuck engine. */
+#define HEARTBEAT_TIMEOUT_MIN_MS 500
 
 /* ---- configuration (config.c) ---- */
 
@@ -99,6 +102,7 @@ struct vrrp_conf {
 	uint64_t startup_delay_ms;
 	struct ipaddr unicast_src;	/* family 0 when not given */
 	struct ipaddr_list unicast_peers;
+	bool unicast_ttl_check;		/* unicast adverts too need TTL / hop limit 255 */
 	char *auth_pass;		/* v2 simple password (no security) */
 	struct track_list track_scripts;
 	struct track_list track_interfaces;
@@ -140,6 +144,7 @@ struct director_config {
 	uint64_t script_timeout_ms;
 	int log_level;
 	unsigned vrrp_rt_priority;	/* SCHED_FIFO priority of the VRRP engine; 0: normal scheduling */
+	uint64_t heartbeat_timeout_ms;	/* an engine silent this long is restarted; 0: never */
 	/* sections */
 	struct track_script_conf *track_scripts;
 	struct track_file_conf *track_files;
@@ -189,6 +194,7 @@ bool ifname_valid(const char *s);
 /* ---- the VRRP engine (vrrp_engine.c) ---- */
 
 struct evloop;
+struct ipc_msg;
 struct json;
 struct vrrp_engine;
 
@@ -220,6 +226,8 @@ enum dir_ipc_type {
 	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: "" (done) or the error text */
 	DIR_IPC_STATUS_PART,		/* engine -> parent: a piece of a status reply larger than one
 					 * message; more pieces follow, the last is DIR_IPC_STATUS_REPLY */
+	DIR_IPC_PING,			/* parent -> engine: uint64_t, the parent's now_ms() (the heartbeat) */
+	DIR_IPC_PONG,			/* engine -> parent: the same, from the engine's loop */
 };
 
 /* The largest status the parent accepts in pieces (10,000 virtual servers
@@ -248,6 +256,18 @@ int vrrp_proc_main(struct director_config *cfg, int ipc_fd);
  * (at most timeout_ms in all) while the parent's queue is full. 0 or
  * -errno. (lvs_proc.c) */
 int dir_ipc_send_status(int fd, const char *text, size_t len, unsigned timeout_ms);
+
+/* An engine's answer to the parent's heartbeat (DIR_IPC_PING), from its
+ * loop: the parent's time back as DIR_IPC_PONG. (lvs_proc.c) */
+void dir_ipc_answer_ping(int fd, const struct ipc_msg *msg);
+
+/* The heartbeat's rules (parent.c), pure for tests. The bound for an
+ * engine: as configured (0: off), at least 30s for the LVS engine. One
+ * step at now, with the unanswered ping sent at *ping_ms (0: none): true
+ * when the engine is stuck; else *ping_ms is the ping to send (now when
+ * there was none) and *next_ms when to look again, from now. */
+uint64_t heartbeat_timeout_for(uint64_t configured, bool lvs);
+bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t *next_ms);
 
 /* The parent: control socket, supervision of the engines, reload, stop. */
 int parent_main(struct director_config *cfg, bool detach);

@@ -61,6 +61,15 @@ int dir_ipc_send_status(int fd, const char *text, size_t len, unsigned timeout_m
 	return send_waiting(fd, DIR_IPC_STATUS_REPLY, text, len, deadline);
 }
 
+void dir_ipc_answer_ping(int fd, const struct ipc_msg *msg)
+{
+	uint64_t sent;
+
+	/* A full queue loses this one: the parent's next ping asks again. */
+	if (ipc_payload_fixed(msg, &sent, sizeof(sent)) == 0)
+		(void)ipc_send(fd, DIR_IPC_PONG, &sent, sizeof(sent));
+}
+
 static void send_status(struct lvs_proc *p, bool json)
 {
 	struct strbuf sb;
@@ -179,6 +188,9 @@ static bool handle(struct lvs_proc *p, const struct ipc_msg *msg)
 		break;
 	case DIR_IPC_ADMIN:
 		admin(p, msg);
+		break;
+	case DIR_IPC_PING:
+		dir_ipc_answer_ping(p->ipc_fd, msg);
 		break;
 	case DIR_IPC_STOP:
 		return false;

@@ -1,7 +1,7 @@
 /* directord's parent: owns the control socket, starts the two engines
- * (VRRP, and LVS when there are virtual servers), restarts one that dies,
- * relays the VRRP engine's state changes to the LVS engine, relays reloads,
- * stops. It never touches the network itself, so nothing it does can delay
+ * (VRRP, and LVS when there are virtual servers), restarts one that dies
+ * or whose loop stops answering its heartbeat, relays the VRRP engine's
+ * state changes to the LVS engine, relays reloads, stops. It never touches the network itself, so nothing it does can delay
  * an advert, and a crash of one engine never touches the other. */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +38,14 @@
 #define RESTART_BACKOFF_MAX_MS 30000
 #define STABLE_RUN_MS 30000		/* a run this long resets the backoff */
 #define RELAY_RETRY_MS 1000
+/* The LVS engine programs the whole IPVS table at its start in one go on
+ * its loop (50,000 operations take seconds), and applies a reload of
+ * thousands of services on it: its heartbeat may wait this long whatever
+ * engine_heartbeat_timeout says. Its stalls delay checks, not adverts. */
+#define LVS_HEARTBEAT_MIN_MS LVS_SLOW_TIMEOUT_MS
+/* Pings per heartbeat timeout: a loop stuck just after an answer is found
+ * within 5/4 of it. */
+#define HEARTBEAT_PINGS 4
 
 enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
 
@@ -55,8 +63,10 @@ struct engine {
 	unsigned restarts;
 	uint64_t backoff_ms;
 	bool leaving;			/* asked to stop: not restarted */
+	uint64_t ping_ms;		/* when the unanswered heartbeat was sent; 0: none */
 	struct ev_timer restart_timer;
 	struct ev_timer kill_timer;
+	struct ev_timer heartbeat_timer;
 };
 
 struct parent {
@@ -72,6 +82,7 @@ struct parent {
 	struct lvs_drained_list drained;	/* by directorctl, for a restarted LVS engine */
 	struct ctlserver *ctl;
 	int ctl_fd;
+	char *ctl_path;			/* the socket bound: a reload does not move it */
 	int64_t started;
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 };
@@ -144,10 +155,24 @@ static void forget_states(struct parent *p)
 
 /* ---- the engines' messages ---- */
 
+/* A heartbeat's answer: the loop ran after the ping was sent. Late ones
+ * (the parent was busy in engine_request) count as well. */
+static void heartbeat_answered(struct engine *e, const struct ipc_msg *msg)
+{
+	uint64_t sent;
+
+	if (ipc_payload_fixed(msg, &sent, sizeof(sent)) == 0 && sent == e->ping_ms)
+		e->ping_ms = 0;
+}
+
 static void handle_async(struct engine *e, const struct ipc_msg *msg)
 {
 	struct dir_ipc_state st;
 
+	if (msg->type == DIR_IPC_PONG) {
+		heartbeat_answered(e, msg);
+		return;
+	}
 	if (msg->type == DIR_IPC_STATE && e == &e->p->eng[ENG_VRRP] &&
 	    ipc_payload_fixed(msg, &st, sizeof(st)) == 0) {
 		st.instance[sizeof(st.instance) - 1] = '\0';
@@ -188,6 +213,60 @@ static int drain_stale(struct engine *e)
 	while ((ret = ipc_recv(e->ipc_fd, e->p->buf, sizeof(e->p->buf), &msg)) == 0)
 		handle_async(e, &msg);
 	return ret == -EAGAIN ? 0 : ret;
+}
+
+/* ---- the heartbeat ---- */
+
+uint64_t heartbeat_timeout_for(uint64_t configured, bool lvs)
+{
+	return configured && lvs && configured < LVS_HEARTBEAT_MIN_MS ? LVS_HEARTBEAT_MIN_MS : configured;
+}
+
+bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t *next_ms)
+{
+	if (timeout && *ping_ms && now - *ping_ms >= timeout)
+		return true;
+	if (!*ping_ms)
+		*ping_ms = now;
+	*next_ms = timeout ? timeout / HEARTBEAT_PINGS : 1000;
+	if (timeout && *ping_ms + timeout - now < *next_ms)
+		*next_ms = *ping_ms + timeout - now;	/* judged when it is due */
+	return false;
+}
+
+/* A loop that blocks (on a file, a peer, a bug) answers nothing, and a
+ * VRRP master that stops advertising keeps its VIPs while the peer takes
+ * them too: kill it, and the exit path starts a new one, which removes
+ * what the old one held. */
+static void heartbeat_missed(struct engine *e, uint64_t silent_ms)
+{
+	log_warnx("the %s engine did not answer a heartbeat for %llu ms: restarting it", e->name,
+		  (unsigned long long)silent_ms);
+	kill(e->pid, SIGKILL);
+}
+
+/* Every timeout / HEARTBEAT_PINGS: one ping at a time, stamped with the
+ * time it was first sent, sent again until answered (an answer lost to a
+ * full queue is asked for again). Answers are taken from the queue first,
+ * where they waited while the parent was busy (a status, a reload): the
+ * parent's own stalls never count against an engine. */
+static void heartbeat_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct engine *e = arg;
+	uint64_t timeout = heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]), now, next;
+
+	if (e->pid <= 0 || e->ipc_fd < 0 || e->leaving || e->p->stopping)
+		return;		/* started again with the next engine */
+	if (drain_stale(e) < 0)
+		return;		/* gone: the child watch handles the exit */
+	now = now_ms();
+	if (heartbeat_step(&e->ping_ms, now, timeout, &next)) {
+		heartbeat_missed(e, now - e->ping_ms);
+		return;
+	}
+	/* A full queue is an engine not reading: its clock runs on. */
+	(void)ipc_send(e->ipc_fd, DIR_IPC_PING, &e->ping_ms, sizeof(e->ping_ms));
+	ev_timer_start(loop, t, next);
 }
 
 /* Ask an engine and wait (bounded) for its answer, whose payload goes to
@@ -243,6 +322,7 @@ static void engine_closed(struct engine *e)
 	}
 	e->pid = 0;
 	ev_timer_stop(e->p->loop, &e->kill_timer);
+	ev_timer_stop(e->p->loop, &e->heartbeat_timer);
 }
 
 static bool all_stopped(const struct parent *p)
@@ -346,6 +426,8 @@ static int engine_spawn(struct engine *e)
 	e->pid = pid;
 	e->leaving = false;
 	e->started_ms = now_ms();
+	e->ping_ms = 0;
+	ev_timer_start(p->loop, &e->heartbeat_timer, 0);
 	ret = ev_fd_add(p->loop, e->ipc_fd, EPOLLIN, ipc_readable, e);
 	if (ret == 0)
 		ret = ev_child_watch(p->loop, pid, 0, engine_exited, e);
@@ -392,6 +474,7 @@ static void engine_init(struct parent *p, struct engine *e, const char *name, co
 	e->ipc_fd = -1;
 	ev_timer_init(&e->restart_timer, restart_timer_cb, e);
 	ev_timer_init(&e->kill_timer, kill_timer_cb, e);
+	ev_timer_init(&e->heartbeat_timer, heartbeat_cb, e);
 }
 
 /* ---- servers drained by directorctl ---- */
@@ -710,6 +793,8 @@ static void open_control(struct parent *p)
 		fatalx("%s: another directord is running", p->cfg->control_socket);
 	if (ret < 0)
 		fatalx("control socket %s: %s", p->cfg->control_socket, strerror(-ret));
+	if (!(p->ctl_path = strdup(p->cfg->control_socket)))
+		fatalx("out of memory");
 	ret = ctlserver_start(p->loop, p->ctl_fd, 5000, control, p, &p->ctl);
 	if (ret < 0)
 		fatalx("control socket: %s", strerror(-ret));
@@ -792,7 +877,10 @@ int parent_main(struct director_config *cfg, bool do_detach)
 		ctlserver_stop(p->ctl);
 	if (p->ctl_fd >= 0)
 		close(p->ctl_fd);
-	(void)unlink(p->cfg->control_socket);
+	/* The one bound, not a path a reload brought (that takes effect at
+	 * the next start, and may be another daemon's). */
+	(void)unlink(p->ctl_path);
+	free(p->ctl_path);
 	evloop_free(p->loop);
 	free(p->drained.items);
 	director_config_free(p->cfg);

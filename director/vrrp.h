@@ -76,6 +76,12 @@ int vrrp_decode(const uint8_t *buf, size_t len, int family, const struct ipaddr 
 int vrrp_parse_ipv4(const uint8_t *pkt, size_t len, struct ipaddr *src, struct ipaddr *dst,
 		    uint8_t *ttl, const uint8_t **payload, size_t *plen, enum vrrp_drop *why);
 
+/* Whether a received advert's TTL / hop limit is accepted: multicast
+ * needs 255 (it never crossed a router); unicast needs it only with
+ * unicast_ttl_check (peers may sit behind a router, so by default the
+ * peer list vouches for them instead, as keepalived does). */
+bool vrrp_ttl_accepted(uint8_t ttl, bool unicast, bool unicast_ttl_check);
+
 /* Internet checksum (RFC 1071) over buf, continuing from sum. */
 uint32_t inet_csum_add(uint32_t sum, const void *buf, size_t len);
 uint16_t inet_csum_fold(uint32_t sum);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -700,10 +701,13 @@ static void eval_file(const struct vrrp_engine *e, const struct track_ref *ref, 
 	char buf[32], err[PARSE_ERR_MAX];
 	long long v;
 	size_t len;
+	int ret = -ENOENT;
 
 	t->weight = ref->has_weight ? ref->weight : f ? f->weight : 0;
-	if (!f || read_small_file(f->path, buf, sizeof(buf), &len) < 0) {
-		strlcpy_safe(t->result, "unreadable", sizeof(t->result));
+	/* Read on the loop, so never a FIFO or a device: those would block
+	 * it (adverts stop, the VIPs stay). */
+	if (!f || (ret = read_small_regular(f->path, 0, buf, sizeof(buf), &len)) < 0) {
+		strlcpy_safe(t->result, ret == -EINVAL ? "not a regular file" : "unreadable", sizeof(t->result));
 		t->fault = true;	/* an unreadable file is a failed check */
 		return;
 	}
@@ -885,13 +889,15 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 {
 	static struct vrrp_advert a;
 	enum vrrp_drop why = VRRP_OK;
+	char buf[INET6_ADDRSTRLEN];
 
 	in->rx++;
-	/* TTL 255 proves a multicast advert never crossed a router. Unicast
-	 * peers may sit behind one; the peer list vouches for them instead,
-	 * as keepalived does. */
-	if (rx->ttl != VRRP_TTL && !in->conf->unicast_peers.n) {
+	if (!vrrp_ttl_accepted(rx->ttl, in->conf->unicast_peers.n > 0, in->conf->unicast_ttl_check)) {
 		in->drops[VRRP_DROP_TTL]++;
+		if (in->conf->unicast_peers.n && ratelimit_allow(&in->warn_rl, now_ms()))
+			log_warnx("vrrp %s: advert from %s with TTL %u dropped (unicast_ttl_check: a peer on the link "
+				  "sends 255; this one crossed a router or is spoofed)",
+				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), rx->ttl);
 		return;
 	}
 	if (vrrp_decode(rx->payload, rx->len, in->family, &rx->src, &rx->dst, (int)in->conf->version,
@@ -903,7 +909,6 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 	check_addresses(in, &a, &rx->src);
 	if (in->started) {
 		uint64_t split = in->fsm.split_brain;
-		char buf[INET6_ADDRSTRLEN];
 
 		/* The state machine counts whole milliseconds, and masters send
 		 * just after one begins (their timers fire on the millisecond):
@@ -1067,14 +1072,22 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 
 static int open_fifo(struct vrrp_engine *e)
 {
+	int fd;
+
 	e->fifo_fd = -1;
 	if (!e->cfg->notify_fifo)
 		return 0;
 	/* O_RDWR keeps the FIFO open without a reader, so writes never fail
-	 * with EPIPE nor block. */
-	e->fifo_fd = open(e->cfg->notify_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (e->fifo_fd < 0)
-		log_warnx("notify_fifo %s: %s", e->cfg->notify_fifo, strerror(errno));
+	 * with EPIPE nor block. Only a FIFO, never through a symbolic link:
+	 * a regular file would fill up, a device would be written to. */
+	fd = open_typed(e->cfg->notify_fifo, O_RDWR | O_NOFOLLOW, S_IFIFO);
+	if (fd == -EINVAL || fd == -ELOOP)
+		log_warnx("notify_fifo %s: %s; no notifications are written to it", e->cfg->notify_fifo,
+			  fd == -ELOOP ? "a symbolic link, not a FIFO" : "not a FIFO");
+	else if (fd < 0)
+		log_warnx("notify_fifo %s: %s", e->cfg->notify_fifo, strerror(-fd));
+	else
+		e->fifo_fd = fd;
 	return 0;
 }
 

@@ -43,6 +43,11 @@ static const char *const drop_names[] = {
 
 _Static_assert(ARRAY_SIZE(drop_names) == VRRP_DROP__COUNT, "a drop reason has no name");
 
+bool vrrp_ttl_accepted(uint8_t ttl, bool unicast, bool unicast_ttl_check)
+{
+	return ttl == VRRP_TTL || (unicast && !unicast_ttl_check);
+}
+
 const char *vrrp_drop_name(enum vrrp_drop d)
 {
 	if ((unsigned)d >= ARRAY_SIZE(drop_names) || !drop_names[d])

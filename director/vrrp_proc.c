@@ -121,6 +121,9 @@ static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg
 		case DIR_IPC_RELOAD:
 			reload(p);
 			break;
+		case DIR_IPC_PING:
+			dir_ipc_answer_ping(fd, &msg);
+			break;
 		case DIR_IPC_STOP:
 			evloop_stop(loop);
 			return;

@@ -2,7 +2,8 @@
 # Unicast mode: adverts go to the listed peer only, never to 224.0.0.18;
 # adverts for the same VRID from an address not on the peer list are
 # dropped and counted (a stranger at priority 254 changes nothing); a
-# graceful stop still hands over after Skew_Time.
+# graceful stop still hands over after Skew_Time. d2 sets
+# unicast_ttl_check: adverts from the link (TTL 255) still pass.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
@@ -11,7 +12,9 @@ two_directors
 ns_new st
 join "$NS_st" eth0 br0 02:00:00:00:03:01 198.18.0.3/24
 dconf "$TMP/d1.ini" d1 "$(vrrp VI_1 eth0 51 150 $VIP/24 "unicast_peer = 198.18.0.2")"
-dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/24 "unicast_src_ip = 198.18.0.2" "unicast_peer = 198.18.0.1")"
+# d2 requires TTL 255, as peers on one link may: d1's adverts have it.
+dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/24 "unicast_src_ip = 198.18.0.2" "unicast_peer = 198.18.0.1" \
+	"unicast_ttl_check = yes")"
 # The stranger: same VRID, highest priority, talking to both directors
 # (d2 first: adverts to the first peer are what every version gets right).
 dconf "$TMP/st.ini" st "$(vrrp VI_1 eth0 51 254 198.18.0.200/24 "unicast_peer = 198.18.0.2, 198.18.0.1")"
@@ -22,6 +25,7 @@ sleep 0.3
 check "d1 advertises to its peer 198.18.0.2" [ "$(count_pkts "$TMP/wire" ' 198\.18\.0\.1 > 198\.18\.0\.2: VRRPv3, Advertisement, vrid 51, prio 150,')" -gt 0 ]
 check "nothing goes to 224.0.0.18" [ "$(count_pkts "$TMP/wire" ' > 224\.0\.0\.18: ')" = 0 ]
 check "d2 follows d1 (master 198.18.0.1)" js_is d2 "I['vi_1']['master']" 198.18.0.1
+check "d2 (unicast_ttl_check) accepts d1's adverts on the link: no ttl drops" js_is d2 "I['vi_1']['drops']['ttl']" 0
 tr1=$(field d1 VI_1 transitions) tr2=$(field d2 VI_1 transitions)
 
 sampler "$TMP/samples" $VIP "$D1" "$D2"

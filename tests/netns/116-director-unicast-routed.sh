@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Unicast peers on two subnets with a router between them: the adverts
 # arrive with TTL 254 and are accepted (as keepalived does), the backup
-# follows the master, and a graceful stop hands over. Multicast adverts
-# that crossed nothing still need TTL 255 (the other tests).
+# follows the master, and a graceful stop hands over. With
+# unicast_ttl_check = yes the same adverts are dropped (counted as ttl,
+# logged) and the backup, hearing no master, takes over; without it again
+# they are accepted. Multicast adverts that crossed nothing still need
+# TTL 255 (the other tests).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
@@ -43,6 +46,20 @@ tr2=$(field d2 VI_1 transitions)
 sleep 1
 check "no election for a second: d2 still backup, same transitions" \
 	js_is d2 "I['vi_1']['state'], I['vi_1']['transitions']" "('BACKUP', $tr2)"
+
+dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/32 "unicast_peer = 198.18.0.1" "unicast_ttl_check = yes")"
+check "d2 reloads with unicast_ttl_check = yes" ctl d2 reload
+check "... d1's adverts (TTL 254) are dropped, counted as drops.ttl" wait_ms 2000 js_gt d2 "I['vi_1']['drops']['ttl']" 3
+check "... so d2 hears no master and takes over (both master: the check is for peers on the link)" \
+	wait_ms 3000 state_is d2 VI_1 MASTER
+check "... and d2 logs why" grep -q "advert from 198.18.0.1 with TTL 254 dropped (unicast_ttl_check" "$TMP/d2.log"
+dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/32 "unicast_peer = 198.18.0.1")"
+check "d2 reloads without it" ctl d2 reload
+ttl=$(js d2 "I['vi_1']['drops']['ttl']")
+check "... TTL 254 is accepted again: d2 back to backup, following d1" \
+	wait_ms 3000 js_is d2 "I['vi_1']['state'], I['vi_1']['master']" "('BACKUP', '198.18.0.1')"
+sleep 0.5
+check "... no more ttl drops" js_is d2 "I['vi_1']['drops']['ttl']" "$ttl"
 stop_director d1 || fail "d1 stops"
 check "d1's priority 0 crossed the router: d2 takes over" wait_ms 2000 state_is d2 VI_1 MASTER
 check "d2 holds the VIP" wait_ms 1000 has_addr "$D2" eth0 $VIP

@@ -183,6 +183,30 @@ TEST(cross_checks)
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_ipaddress = 192.0.2.1\n", "vrrp a.virtual_router_id: missing required key");
 }
 
+/* engine_heartbeat_timeout: 3s unless set, 0 (off) or 500ms to 60s. */
+TEST(heartbeat_timeout_key)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	expect_error("[global]\nengine_heartbeat_timeout = 100ms\n" VRRP(""),
+		     "global.engine_heartbeat_timeout: 0 (off) or at least 500ms");
+	expect_error("[global]\nengine_heartbeat_timeout = 2m\n" VRRP(""), "global.engine_heartbeat_timeout");
+	CHECK_EQ_INT(load_text(VRRP(""), &cfg, &diag), 0);
+	if (cfg)
+		CHECK_EQ_INT(cfg->heartbeat_timeout_ms, 3000);
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	unlink(path);
+	cfg = NULL;
+	CHECK_EQ_INT(load_text("[global]\nengine_heartbeat_timeout = 0\n" VRRP(""), &cfg, &diag), 0);
+	if (cfg)
+		CHECK_EQ_INT(cfg->heartbeat_timeout_ms, 0);
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	unlink(path);
+}
+
 TEST(vip_entry_parser)
 {
 	struct vip_conf v;
@@ -302,5 +326,6 @@ TEST(track_ref_parser)
 	CHECK(track_ref_parse("chk weight", &t, err) < 0);
 }
 
-TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(vip_entry_parser),
+TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks),
+	  T(heartbeat_timeout_key), T(vip_entry_parser),
 	  T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))

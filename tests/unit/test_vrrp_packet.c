@@ -896,7 +896,26 @@ TEST(test_parse_ipv4_bad)
 	CHECK_EQ_INT(parse_why(p, 40), VRRP_OK);
 }
 
-TEST_MAIN(T(test_drop_names), T(test_csum_rfc1071_example), T(test_csum_ipv4_header),
+/* TTL 255 proves an advert never crossed a router: always required for
+ * multicast, for unicast only with unicast_ttl_check. */
+TEST(test_ttl_accepted)
+{
+	static const struct {
+		uint8_t ttl;
+		bool unicast, check, accepted;
+	} cases[] = {
+		{ 255, false, false, true }, { 254, false, false, false }, { 1, false, false, false },
+		{ 255, false, true, true },  { 64, false, true, false },
+		{ 255, true, false, true },  { 254, true, false, true },   { 1, true, false, true },
+		{ 255, true, true, true },   { 254, true, true, false },   { 64, true, true, false },
+		{ 0, true, true, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_EQ_INT(vrrp_ttl_accepted(cases[i].ttl, cases[i].unicast, cases[i].check), cases[i].accepted);
+}
+
+TEST_MAIN(T(test_ttl_accepted), T(test_drop_names), T(test_csum_rfc1071_example), T(test_csum_ipv4_header),
 	  T(test_csum_odd_and_carries), T(test_v2_golden), T(test_v2_pass_golden), T(test_v3_ipv4_golden),
 	  T(test_v3_ipv6_keepalived), T(test_keepalived_ipv4_packets), T(test_roundtrip_v2),
 	  T(test_roundtrip_v2_password), T(test_roundtrip_v3_ipv4), T(test_v3_pseudo_header_mismatch),
