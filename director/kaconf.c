@@ -283,14 +283,12 @@ static int read_whole(const char *path, char **data, size_t *len)
 	size_t n = 0;
 	ssize_t r = 0;
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), ret = 0;
+	int fd = open_typed(path, O_RDONLY, S_IFREG), ret = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0)
 		ret = -errno;
-	else if (!S_ISREG(st.st_mode))
-		ret = -EINVAL;
 	else if (st.st_size > KA_MAX_FILE_SIZE)
 		ret = -EFBIG;
 	else if (!(buf = malloc((size_t)st.st_size + 1)))
