@@ -150,6 +150,10 @@ struct director_config {
 
 /* Load and validate the whole file; 0, or -errno with every problem in diag. */
 int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag);
+/* Same, from the bytes of the file (ini_read_file); path is for messages
+ * and becomes cfg->path. What a reload checks, then applies; the fuzzer. */
+int director_config_load_buffer(const char *path, const char *buf, size_t len, struct director_config **out,
+				struct ini_diag *diag);
 void director_config_free(struct director_config *cfg);
 
 /* Load the file in a thread of its own, so that the loop goes on while it

@@ -182,6 +182,63 @@ TEST(cross_checks)
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_ipaddress = 192.0.2.1\n", "vrrp a.virtual_router_id: missing required key");
 }
 
+/* A required key that is absent leaves its field NULL or empty: the checks
+ * across keys, which run after such errors too, must not read it (a
+ * [vrrp] without interface crashed directord -t and a reload). */
+TEST(required_keys_absent)
+{
+	expect_error("[vrrp a]\nvirtual_router_id = 5\npriority = 100\nvirtual_ipaddress = 192.0.2.5/32\n",
+		     ":1: vrrp a.interface: missing required key");
+	expect_error("[vrrp a]\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5 label eth0:x\n",
+		     ":1: vrrp a.interface: missing required key");
+	/* Two instances with one VRID, the second, then the first, without
+	 * an interface to compare. */
+	expect_error(VRRP("[vrrp b]\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.2\n"),
+		     ":5: vrrp b.interface: missing required key");
+	expect_error("[vrrp b]\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.2\n" VRRP(""),
+		     ":1: vrrp b.interface: missing required key");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\n",
+		     ":1: vrrp a.virtual_ipaddress: missing required key");
+	expect_error(VRRP("track_file = f\n[track_file f]\nweight = 2\n"), ":6: track_file f.path: missing required key");
+	expect_error(VRRP("track_script = s\n[track_script s]\ninterval = 1s\n"),
+		     ":6: track_script s.command: missing required key");
+	expect_error(VRRP("[sync_group g]\nnotify = /bin/true\n"), ":5: sync_group g.instances: missing required key");
+	expect_error(VRRP("[sync_group g]\ninstances =\n"), "sync_group g.instances");
+	expect_error("[vrrp a]\n", ":1: vrrp a.interface: missing required key");
+}
+
+/* Item 4 of issue 14: said once at line 1, and the rest is still read. */
+TEST(byte_order_mark)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	CHECK(load_text("\xef\xbb\xbf" VRRP(""), &cfg, &diag) < 0);
+	CHECK(diag_has(&diag, ":1: file starts with a UTF-8 byte-order mark; save it without one"));
+	CHECK_EQ_INT(diag.n, 1);
+	ini_diag_free(&diag);
+	unlink(path);
+	director_config_free(cfg);
+}
+
+/* The reload's entry: the bytes, with the path for messages. */
+TEST(load_from_buffer)
+{
+	static const char text[] = VRRP("");
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	ini_diag_init(&diag);
+	CHECK_EQ_INT(director_config_load_buffer("/etc/x.ini", text, sizeof(text) - 1, &cfg, &diag), 0);
+	CHECK(cfg && strcmp(cfg->path, "/etc/x.ini") == 0 && cfg->ninstances == 1);
+	director_config_free(cfg);
+	cfg = NULL;
+	CHECK(director_config_load_buffer("/etc/x.ini", text, 20, &cfg, &diag) < 0);
+	CHECK(cfg == NULL);
+	CHECK(diag_has(&diag, "/etc/x.ini:"));
+	ini_diag_free(&diag);
+}
+
 TEST(vip_entry_parser)
 {
 	struct vip_conf v;
@@ -266,5 +323,6 @@ TEST(track_ref_parser)
 	CHECK(track_ref_parse("chk weight", &t, err) < 0);
 }
 
-TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(vip_entry_parser),
+TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
+	  T(byte_order_mark), T(load_from_buffer), T(vip_entry_parser),
 	  T(route_entry_parser), T(track_ref_parser))
