@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cfgcheck.h"
 #include "ctlsock.h"
 #include "directord.h"
 #include "evloop.h"
@@ -38,6 +39,10 @@
 #define RESTART_BACKOFF_MAX_MS 30000
 #define STABLE_RUN_MS 30000		/* a run this long resets the backoff */
 #define RELAY_RETRY_MS 1000
+/* A reload's file is checked in a child process first (cfgcheck.h); the
+ * parent waits this long for it at most (10,000 virtual servers take well
+ * under a second; directord(8) gives the bound). */
+#define RELOAD_CHECK_TIMEOUT_MS 30000
 
 enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
 
@@ -457,7 +462,7 @@ static void drained_prune(struct parent *p)
 /* One engine after the parent has the new file: running ones re-read it
  * (so an LVS engine whose virtual servers all went deletes them first),
  * then leave when their sections are gone; new ones start. */
-static int engine_reload(struct engine *e, struct strbuf *why)
+static int engine_reload(struct engine *e, const struct dir_ipc_reload *checked, struct strbuf *why)
 {
 	bool wanted = engine_wanted(e->p, e);
 	struct strbuf reply;
@@ -466,7 +471,8 @@ static int engine_reload(struct engine *e, struct strbuf *why)
 
 	if (e->pid > 0 && !e->leaving) {
 		sb_init(&reply);
-		ret = engine_request(e, DIR_IPC_RELOAD, NULL, 0, DIR_IPC_RELOAD_REPLY, e->reload_ms, &reply);
+		ret = engine_request(e, DIR_IPC_RELOAD, checked, sizeof(*checked), DIR_IPC_RELOAD_REPLY, e->reload_ms,
+				     &reply);
 		if (ret == 0 && reply.len == sizeof(result)) {
 			memcpy(&result, reply.buf, sizeof(result));
 			ret = result;
@@ -474,7 +480,10 @@ static int engine_reload(struct engine *e, struct strbuf *why)
 			ret = -EBADMSG;
 		}
 		sb_free(&reply);
-		if (ret < 0 && why)
+		if (ret == -ESTALE && why)
+			sb_printf(why, "%sthe %s engine did not reload: the file changed after it was checked; "
+				  "reload again", why->len ? "\n" : "", e->name);
+		else if (ret < 0 && why)
 			sb_printf(why, "%sthe %s engine could not reload: %s", why->len ? "\n" : "", e->name,
 				  strerror(-ret));
 		if (!wanted) {
@@ -491,24 +500,71 @@ static int engine_reload(struct engine *e, struct strbuf *why)
 	return ret;
 }
 
+/* What cfgcheck's child runs: the whole loader, on the bytes read. */
+static int check_bytes(const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	struct director_config *cfg = NULL;
+	int ret = director_config_load_buffer(path, buf, len, &cfg, diag);
+
+	director_config_free(cfg);
+	return ret;
+}
+
+static void report(const struct ini_diag *diag, struct strbuf *why)
+{
+	for (size_t i = 0; i < diag->n; i++) {
+		log_warnx("%s", diag->msgs[i]);
+		if (why)
+			sb_printf(why, "%s%s", why->len ? "\n" : "", diag->msgs[i]);
+	}
+}
+
+/* The file, read once and checked in a child process (a crash or a hang
+ * of a check refuses it instead of ending the daemon), then loaded here
+ * from the same bytes. 0 and *fresh, or -errno: the running
+ * configuration stays. */
+static int reload_read(struct parent *p, struct director_config **fresh, struct dir_ipc_reload *checked,
+		       struct strbuf *why)
+{
+	struct cfgcheck check;
+	struct ini_diag diag;
+	char reason[160], *buf;
+	size_t len;
+	int ret;
+
+	ret = cfgcheck_reload(check_bytes, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &check, reason, sizeof(reason),
+			      &buf, &len);
+	report(&check.diag, why);
+	cfgcheck_free(&check);
+	if (ret < 0) {
+		log_warnx("reload refused: %s; the running configuration stays in force", reason);
+		/* The file's own errors say it all; a crash or a hang does not. */
+		if (why && ret != -EINVAL && ret != -EIO)
+			sb_printf(why, "%sreload refused: %s", why->len ? "\n" : "", reason);
+		return ret;
+	}
+	checked->fingerprint = cfgcheck_fingerprint(buf, len);
+	checked->len = len;
+	ini_diag_init(&diag);
+	ret = director_config_load_buffer(p->cfg->path, buf, len, fresh, &diag);
+	report(&diag, why);
+	ini_diag_free(&diag);
+	free(buf);
+	if (ret < 0)
+		log_warnx("reload failed; the running configuration stays in force");
+	return ret;
+}
+
 static int reload(struct parent *p, struct strbuf *why)
 {
-	struct director_config *fresh, *old;
-	struct ini_diag diag;
+	struct director_config *fresh = NULL, *old;
+	struct dir_ipc_reload checked;
 	int ret;
 
 	log_info("reloading %s", p->cfg->path);
 	sd_notify_state("RELOADING=1");
-	ini_diag_init(&diag);
-	ret = director_config_load(p->cfg->path, &fresh, &diag);
-	for (size_t i = 0; i < diag.n; i++) {
-		log_warnx("%s", diag.msgs[i]);
-		if (why)
-			sb_printf(why, "%s%s", i ? "\n" : "", diag.msgs[i]);
-	}
-	ini_diag_free(&diag);
+	ret = reload_read(p, &fresh, &checked, why);
 	if (ret < 0) {
-		log_warnx("reload failed; the running configuration stays in force");
 		sd_notify_state("READY=1");
 		return ret;
 	}
@@ -523,7 +579,7 @@ static int reload(struct parent *p, struct strbuf *why)
 	drained_prune(p);
 	ret = 0;
 	for (size_t i = 0; i < ENG_COUNT; i++) {
-		int r = engine_reload(&p->eng[i], why);
+		int r = engine_reload(&p->eng[i], &checked, why);
 
 		if (r < 0 && ret == 0)
 			ret = r;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgcheck.h"
 #include "ctlsock.h"
 #include "json.h"
 #include "log.h"
@@ -19,6 +20,10 @@
 #include "rs-agent.h"
 #include "rtnl.h"
 #include "sdnotify.h"
+
+/* A reload's file is checked in a child process first (cfgcheck.h); the
+ * agent waits this long for it at most (rs-agent(8) gives the bound). */
+#define RELOAD_CHECK_TIMEOUT_MS 10000
 
 struct daemon {
 	struct rs_config *cfg;
@@ -418,36 +423,72 @@ static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh
 	}
 }
 
+/* What cfgcheck's child runs: the whole loader, on the bytes read. */
+static int check_bytes(const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	struct rs_config *cfg = NULL;
+	int ret = rs_config_load_buffer(path, buf, len, &cfg, diag);
+
+	rs_config_free(cfg);
+	return ret;
+}
+
+static void report(const struct ini_diag *diag, struct strbuf *why)
+{
+	for (size_t i = 0; i < diag->n; i++) {
+		log_warnx("%s", diag->msgs[i]);
+		if (why)
+			sb_printf(why, "%s%s", why->len ? "; " : "", diag->msgs[i]);
+	}
+}
+
+/* The file, read once and checked in a child process (a crash or a hang
+ * of a check refuses it instead of ending the agent and its VIPs), then
+ * loaded here from the same bytes. */
+static int reload_read(struct daemon *d, struct rs_config **fresh, struct strbuf *why)
+{
+	struct cfgcheck check;
+	struct ini_diag diag;
+	char reason[160], *buf;
+	size_t len;
+	int ret;
+
+	ret = cfgcheck_reload(check_bytes, d->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &check, reason, sizeof(reason),
+			      &buf, &len);
+	report(&check.diag, why);
+	cfgcheck_free(&check);
+	if (ret < 0) {
+		log_warnx("reload refused: %s; the running configuration stays in force", reason);
+		/* The file's own errors say it all; a crash or a hang does not. */
+		if (why && ret != -EINVAL && ret != -EIO)
+			sb_printf(why, "%sreload refused: %s", why->len ? "; " : "", reason);
+		return ret;
+	}
+	ini_diag_init(&diag);
+	ret = rs_config_load_buffer(d->cfg->path, buf, len, fresh, &diag);
+	report(&diag, why);
+	ini_diag_free(&diag);
+	free(buf);
+	if (ret < 0)
+		log_warnx("reload failed; the running configuration stays in force");
+	return ret;
+}
+
 static int reload(struct daemon *d, struct strbuf *why)
 {
 	struct health *fresh_health = NULL;
-	struct rs_config *fresh;
-	struct ini_diag diag;
+	struct rs_config *fresh = NULL;
 	struct dr_report rep;
 	int ret;
 
 	log_info("reloading %s", d->cfg->path);
 	notify_systemd("RELOADING=1");
-	ini_diag_init(&diag);
-	ret = rs_config_load(d->cfg->path, &fresh, &diag);
+	ret = reload_read(d, &fresh, why);
 	if (ret < 0) {
-		for (size_t i = 0; i < diag.n; i++) {
-			log_warnx("%s", diag.msgs[i]);
-			if (why)
-				sb_printf(why, "%s%s", i ? "; " : "", diag.msgs[i]);
-		}
-		if (diag.n == 0) {
-			log_warnx("reload: %s: %s", d->cfg->path, strerror(-ret));
-			if (why)
-				sb_printf(why, "%s: %s", d->cfg->path, strerror(-ret));
-		}
-		log_warnx("reload failed; the running configuration stays in force");
-		ini_diag_free(&diag);
 		d->count.reload_failures++;
 		notify_systemd("READY=1");
 		return ret;
 	}
-	ini_diag_free(&diag);
 	keep_startup_settings(d->cfg, fresh);
 
 	dr_report_init(&rep);
