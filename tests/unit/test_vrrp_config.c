@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include <linux/rtnetlink.h>
 
+#include "cfgcheck.h"
 #include "directord.h"
+#include "evloop.h"
 #include "test.h"
 #include "test_diag.h"
 
@@ -239,6 +241,69 @@ TEST(load_from_buffer)
 	ini_diag_free(&diag);
 }
 
+struct loaded {
+	bool done;
+	int result;
+	bool said_changed;
+};
+
+static void on_loaded(struct director_config *cfg, int result, const struct ini_diag *diag, uint64_t read_ms,
+		      void *arg)
+{
+	struct loaded *l = arg;
+
+	(void)read_ms;
+	l->done = true;
+	l->result = result;
+	l->said_changed = result != 0 &&
+			  diag_has(diag, "changed after the parent checked it: not applied (reload again)");
+	director_config_free(cfg);
+}
+
+/* An engine's reload: the file as the parent checked it, or nothing (the
+ * file may change between the parent's read and the engine's). */
+static int engine_load(const struct dir_ipc_reload *checked, struct loaded *l)
+{
+	struct evloop *loop;
+	struct config_load *cl;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	if (evloop_new(&loop) < 0)
+		return -ENOMEM;
+	ret = config_load_start(loop, path, NULL, checked, on_loaded, l, &cl);
+	for (int i = 0; ret == 0 && !l->done && i < 500; i++)
+		evloop_run_once(loop, 10);
+	evloop_free(loop);
+	return ret;
+}
+
+TEST(engine_loads_only_what_was_checked)
+{
+	static const char text[] = VRRP("");
+	struct director_config *cfg = NULL;
+	struct dir_ipc_reload same = { cfgcheck_fingerprint(text, sizeof(text) - 1), sizeof(text) - 1 };
+	struct dir_ipc_reload other = { same.fingerprint ^ 1, same.len };
+	struct ini_diag diag;
+	struct loaded l;
+
+	CHECK_EQ_INT(load_text(text, &cfg, &diag), 0);
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	CHECK_EQ_INT(engine_load(&same, &l), 0);
+	CHECK(l.done);
+	CHECK_EQ_INT(l.result, 0);
+	CHECK_EQ_INT(engine_load(&other, &l), 0);
+	CHECK(l.done);
+	CHECK_EQ_INT(l.result, -ESTALE);
+	CHECK(l.said_changed);
+	other = same;
+	other.len--;
+	CHECK_EQ_INT(engine_load(&other, &l), 0);
+	CHECK_EQ_INT(l.result, -ESTALE);
+	unlink(path);
+}
+
 TEST(vip_entry_parser)
 {
 	struct vip_conf v;
@@ -324,5 +389,5 @@ TEST(track_ref_parser)
 }
 
 TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
-	  T(byte_order_mark), T(load_from_buffer), T(vip_entry_parser),
+	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_only_what_was_checked), T(vip_entry_parser),
 	  T(route_entry_parser), T(track_ref_parser))
