@@ -67,8 +67,8 @@ static void child_reset(void)
 	(void)setrlimit(RLIMIT_CORE, &none);
 }
 
-static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const char *path, const char *buf,
-						 size_t len)
+static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const void *arg, const char *path,
+						 const char *buf, size_t len)
 {
 	struct ini_diag diag;
 	int ret;
@@ -78,7 +78,7 @@ static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const c
 		_exit(127);
 	child_reset();
 	ini_diag_init(&diag);
-	ret = fn(path, buf, len, &diag);
+	ret = fn(arg, path, buf, len, &diag);
 	send_diag(fd, &diag);
 	_exit(ret == 0 ? 0 : EXIT_INVALID);
 }
@@ -174,8 +174,8 @@ static void judge(struct cfgcheck *out, int status, bool timed_out)
 		out->verdict = CFGCHECK_FAILED, out->status = WEXITSTATUS(status);
 }
 
-int cfgcheck_run(cfgcheck_fn fn, const char *path, const char *buf, size_t len, unsigned timeout_ms,
-		 struct cfgcheck *out)
+int cfgcheck_run(cfgcheck_fn fn, const void *arg, const char *path, const char *buf, size_t len,
+		 unsigned timeout_ms, struct cfgcheck *out)
 {
 	uint64_t deadline = now_ms() + timeout_ms;
 	struct strbuf text;
@@ -197,7 +197,7 @@ int cfgcheck_run(cfgcheck_fn fn, const char *path, const char *buf, size_t len, 
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], fn, path, buf, len);
+		child_main(fds[1], fn, arg, path, buf, len);
 	}
 	close(fds[1]);
 	sb_init(&text);
@@ -210,8 +210,8 @@ int cfgcheck_run(cfgcheck_fn fn, const char *path, const char *buf, size_t len, 
 	return 0;
 }
 
-int cfgcheck_file(cfgcheck_fn fn, const char *path, unsigned timeout_ms, struct cfgcheck *out, char **bufp,
-		  size_t *lenp)
+int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned timeout_ms, struct cfgcheck *out,
+		  char **bufp, size_t *lenp)
 {
 	struct ini_diag diag;
 	int ret;
@@ -226,7 +226,7 @@ int cfgcheck_file(cfgcheck_fn fn, const char *path, unsigned timeout_ms, struct 
 		return 0;
 	}
 	ini_diag_free(&diag);
-	ret = cfgcheck_run(fn, path, *bufp, *lenp, timeout_ms, out);
+	ret = cfgcheck_run(fn, arg, path, *bufp, *lenp, timeout_ms, out);
 	if (ret < 0 || out->verdict != CFGCHECK_OK) {
 		free(*bufp);
 		*bufp = NULL;
@@ -235,26 +235,66 @@ int cfgcheck_file(cfgcheck_fn fn, const char *path, unsigned timeout_ms, struct 
 	return ret;
 }
 
-int cfgcheck_reload(cfgcheck_fn fn, const char *path, unsigned timeout_ms, struct cfgcheck *out, char *reason,
-		    size_t size, char **bufp, size_t *lenp)
+/* In the child: the whole loader, its result dropped. */
+static int check_with(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
 {
-	int ret = cfgcheck_file(fn, path, timeout_ms, out, bufp, lenp);
+	const struct cfgcheck_loader *ld = arg;
+	void *cfg = NULL;
+	int ret = ld->load(path, buf, len, &cfg, diag);
 
+	if (ret == 0)
+		ld->free(cfg);
+	return ret;
+}
+
+static int verdict_errno(enum cfgcheck_verdict v)
+{
+	return v == CFGCHECK_OK ? 0 : v == CFGCHECK_INVALID ? -EINVAL : v == CFGCHECK_UNREADABLE ? -EIO : -ECHILD;
+}
+
+static void copy_diag(const struct ini_diag *from, struct ini_diag *to)
+{
+	for (size_t i = 0; i < from->n; i++)
+		ini_diag_add(to, NULL, 0, NULL, NULL, "%s", from->msgs[i]);
+}
+
+int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
+		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag)
+{
+	struct cfgcheck check;
+	char reason[160], *buf;
+	size_t n;
+	int ret;
+
+	*cfg = NULL;
+	ret = cfgcheck_file(check_with, ld, path, timeout_ms, &check, &buf, &n);
 	if (ret < 0) {
-		snprintf(reason, size, "the configuration check cannot run: %s", strerror(-ret));
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: the configuration check cannot run: %s; "
+			     "the running configuration stays in force", strerror(-ret));
 		return ret;
 	}
-	cfgcheck_reason(out, reason, size);
-	switch (out->verdict) {
-	case CFGCHECK_OK:
-		return 0;
-	case CFGCHECK_INVALID:
-		return -EINVAL;
-	case CFGCHECK_UNREADABLE:
-		return -EIO;
-	default:
-		return -ECHILD;
+	copy_diag(&check.diag, diag);
+	if (check.truncated)
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "(more messages of the check not shown: over %d KiB)",
+			     CFGCHECK_DIAG_MAX / 1024);
+	ret = verdict_errno(check.verdict);
+	if (ret < 0)
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: %s; the running configuration stays in force",
+			     cfgcheck_reason(&check, reason, sizeof(reason)));
+	cfgcheck_free(&check);
+	if (ret < 0)
+		return ret;
+	if (fingerprint)
+		*fingerprint = cfgcheck_fingerprint(buf, n);
+	if (len)
+		*len = n;
+	ret = ld->load(path, buf, n, cfg, diag);
+	free(buf);
+	if (ret < 0) {
+		*cfg = NULL;
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload failed; the running configuration stays in force");
 	}
+	return ret;
 }
 
 void cfgcheck_free(struct cfgcheck *c)

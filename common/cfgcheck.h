@@ -39,28 +39,42 @@ struct cfgcheck {
 };
 
 /* The whole loader of a daemon's file, run on its bytes: 0 when it is
- * valid, else -errno with every problem in diag (path is for messages). */
-typedef int (*cfgcheck_fn)(const char *path, const char *buf, size_t len, struct ini_diag *diag);
+ * valid, else -errno with every problem in diag (path is for messages;
+ * arg is the caller's, as given to cfgcheck_run). */
+typedef int (*cfgcheck_fn)(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag);
 
-/* Run fn on buf in a child process and wait for it, at most timeout_ms
+/* Run fn(arg, ...) on buf in a child process and wait for it, at most timeout_ms
  * (this call blocks the caller that long at worst). 0 with the verdict in
  * *out (to be freed with cfgcheck_free), or -errno when no child could be
  * run (*out then holds nothing). */
-int cfgcheck_run(cfgcheck_fn fn, const char *path, const char *buf, size_t len, unsigned timeout_ms,
-		 struct cfgcheck *out);
+int cfgcheck_run(cfgcheck_fn fn, const void *arg, const char *path, const char *buf, size_t len,
+		 unsigned timeout_ms, struct cfgcheck *out);
 /* Read path once (ini_read_file: no blocking, regular file, ownership,
  * size) and check those bytes with cfgcheck_run. On 0 with CFGCHECK_OK,
  * *bufp (malloc'd, to be freed) and *lenp are the very bytes checked: the
  * caller loads them, not the path again. Otherwise *bufp is NULL. */
-int cfgcheck_file(cfgcheck_fn fn, const char *path, unsigned timeout_ms, struct cfgcheck *out, char **bufp,
-		  size_t *lenp);
-/* A reload's first half, as both daemons run it: cfgcheck_file, and its
- * verdict as 0 (valid: load *bufp) or -errno: -EINVAL the file has
- * errors, -EIO it cannot be read (out->diag says why, both), -ECHILD the
- * check crashed, hung or failed, another when none could run. reason
- * gets a sentence for the log in every case. out is to be freed. */
-int cfgcheck_reload(cfgcheck_fn fn, const char *path, unsigned timeout_ms, struct cfgcheck *out, char *reason,
-		    size_t size, char **bufp, size_t *lenp);
+int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned timeout_ms, struct cfgcheck *out,
+		  char **bufp, size_t *lenp);
+/* A daemon's loader from bytes (director_config_load_buffer, ...): 0 and
+ * *cfg, or -errno with every problem in diag; and what frees *cfg. */
+struct cfgcheck_loader {
+	int (*load)(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag);
+	void (*free)(void *cfg);
+};
+
+/* What the daemons do on a reload: read path once (cfgcheck_file), run
+ * the loader on those bytes in a child process, and only when it accepts
+ * them, run it here on the same bytes. 0 and *cfg, with the bytes'
+ * cfgcheck_fingerprint and length in *fingerprint and *len (either may be
+ * NULL); or -errno
+ * (-EINVAL the file has errors, -EIO it cannot be read, -ECHILD the check
+ * crashed, hung or failed, another when none could run) and *cfg NULL.
+ * Every message for the log and for the one who asked goes to diag, in
+ * order: the file's own, then on failure one that says what becomes of
+ * the reload ("reload refused: the configuration check crashed
+ * (Segmentation fault); the running configuration stays in force"). */
+int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
+		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag);
 void cfgcheck_free(struct cfgcheck *c);
 /* Why a verdict is what it is, for a log line: "the configuration check
  * crashed (Segmentation fault)". */

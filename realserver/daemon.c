@@ -423,54 +423,40 @@ static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh
 	}
 }
 
-/* What cfgcheck's child runs: the whole loader, on the bytes read. */
-static int check_bytes(const char *path, const char *buf, size_t len, struct ini_diag *diag)
+static int load_bytes(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
 {
-	struct rs_config *cfg = NULL;
-	int ret = rs_config_load_buffer(path, buf, len, &cfg, diag);
+	struct rs_config *c = NULL;
+	int ret = rs_config_load_buffer(path, buf, len, &c, diag);
 
-	rs_config_free(cfg);
+	*cfg = c;
 	return ret;
 }
 
-static void report(const struct ini_diag *diag, struct strbuf *why)
+static void free_config(void *cfg)
 {
-	for (size_t i = 0; i < diag->n; i++) {
-		log_warnx("%s", diag->msgs[i]);
-		if (why)
-			sb_printf(why, "%s%s", why->len ? "; " : "", diag->msgs[i]);
-	}
+	rs_config_free(cfg);
 }
 
 /* The file, read once and checked in a child process (a crash or a hang
- * of a check refuses it instead of ending the agent and its VIPs), then
- * loaded here from the same bytes. */
+ * of a check refuses it instead of ending the agent and its VIPs), then loaded here
+ * from the same bytes (cfgcheck.h). Every message is logged and goes to
+ * the one who asked. */
 static int reload_read(struct daemon *d, struct rs_config **fresh, struct strbuf *why)
 {
-	struct cfgcheck check;
+	static const struct cfgcheck_loader loader = { load_bytes, free_config };
 	struct ini_diag diag;
-	char reason[160], *buf;
-	size_t len;
+	void *cfg;
 	int ret;
 
-	ret = cfgcheck_reload(check_bytes, d->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &check, reason, sizeof(reason),
-			      &buf, &len);
-	report(&check.diag, why);
-	cfgcheck_free(&check);
-	if (ret < 0) {
-		log_warnx("reload refused: %s; the running configuration stays in force", reason);
-		/* The file's own errors say it all; a crash or a hang does not. */
-		if (why && ret != -EINVAL && ret != -EIO)
-			sb_printf(why, "%sreload refused: %s", why->len ? "; " : "", reason);
-		return ret;
-	}
 	ini_diag_init(&diag);
-	ret = rs_config_load_buffer(d->cfg->path, buf, len, fresh, &diag);
-	report(&diag, why);
+	ret = cfgcheck_reload(&loader, d->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, NULL, NULL, &diag);
+	for (size_t i = 0; i < diag.n; i++) {
+		log_warnx("%s", diag.msgs[i]);
+		if (why)
+			sb_printf(why, "%s%s", i ? "; " : "", diag.msgs[i]);
+	}
 	ini_diag_free(&diag);
-	free(buf);
-	if (ret < 0)
-		log_warnx("reload failed; the running configuration stays in force");
+	*fresh = cfg;
 	return ret;
 }
 
