@@ -2,9 +2,10 @@
  *
  * The child inherits the daemon's memory, so it needs nothing passed but
  * the bytes; it closes every descriptor but its end of the pipe (a control
- * client must not wait on a connection the child holds), takes default
- * signal handling back, dumps no core, and leaves with _exit so nothing
- * of the daemon's (atexit handlers, stdio buffers) runs twice. The parent
+ * client must not wait on a connection the child holds), drops every
+ * capability, takes default signal handling back, dumps no core, and
+ * leaves with _exit so nothing of the daemon's (atexit handlers, stdio
+ * buffers) runs twice. The parent
  * reads the messages as they come (the child would block on a full pipe
  * otherwise), then reaps the child, all before one deadline. */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cfgcheck.h"
+#include "privdrop.h"
 
 /* The child's exit status for "the loader refused the file"; 1 is what
  * sanitizers and libraries exit with, so it would not mean the loader. */
@@ -74,7 +76,8 @@ static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const v
 	int ret;
 
 	fd = close_all_fds_but(fd);
-	if (fd < 0)
+	/* A check reads; it needs none of the daemon's capabilities. */
+	if (fd < 0 || caps_clear() < 0)
 		_exit(127);
 	child_reset();
 	ini_diag_init(&diag);
