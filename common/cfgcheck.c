@@ -3,9 +3,10 @@
  * The child inherits the daemon's memory, so it needs nothing passed but
  * the bytes; it closes every descriptor but its end of the pipe (a control
  * client must not wait on a connection the child holds), drops every
- * capability, takes default signal handling back, dumps no core, and
- * leaves with _exit so nothing of the daemon's (atexit handlers, stdio
- * buffers) runs twice. The parent
+ * capability, takes default signal handling back and dumps no core. It
+ * leaves with exit(), not _exit(), as the engines do: the libraries'
+ * destructors free what their constructors took (valgrind follows the
+ * child), and the caller's stdio buffers were flushed before the fork. The parent
  * reads the messages as they come (the child would block on a full pipe
  * otherwise), then reaps the child, all before one deadline. */
 #include <errno.h>
@@ -83,7 +84,8 @@ static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const v
 	ini_diag_init(&diag);
 	ret = fn(arg, path, buf, len, &diag);
 	send_diag(fd, &diag);
-	_exit(ret == 0 ? 0 : EXIT_INVALID);
+	ini_diag_free(&diag);
+	exit(ret == 0 ? 0 : EXIT_INVALID);
 }
 
 /* ---- the parent ---- */
