@@ -528,7 +528,8 @@ static int reload_read(struct parent *p, struct director_config **fresh, struct 
 	int ret;
 
 	ini_diag_init(&diag);
-	ret = cfgcheck_reload(&loader, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, &checked->fingerprint, &len, &diag);
+	ret = cfgcheck_reload(&loader, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, &checked->fingerprint, &len,
+			      &diag);
 	for (size_t i = 0; i < diag.n; i++) {
 		log_warnx("%s", diag.msgs[i]);
 		if (why)

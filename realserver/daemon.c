@@ -438,9 +438,9 @@ static void free_config(void *cfg)
 }
 
 /* The file, read once and checked in a child process (a crash or a hang
- * of a check refuses it instead of ending the agent and its VIPs), then loaded here
- * from the same bytes (cfgcheck.h). Every message is logged and goes to
- * the one who asked. */
+ * of a check refuses it instead of ending the agent and its VIPs), then
+ * loaded here from the same bytes (cfgcheck.h). Every message is logged
+ * and goes to the one who asked. */
 static int reload_read(struct daemon *d, struct rs_config **fresh, struct strbuf *why)
 {
 	static const struct cfgcheck_loader loader = { load_bytes, free_config };
