@@ -143,7 +143,7 @@ $(BUILD)/fuzz/fuzz_lvs_%: tests/fuzz/fuzz_lvs_%.c $(COMMON_SRC) $(DIRECTOR_LIBSR
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_kaconf: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_kaconf $(BUILD)/fuzz/fuzz_director_ini: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 

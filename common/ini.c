@@ -827,6 +827,12 @@ static void scan_text(struct loader *l, const char *data, size_t len)
 	unsigned lineno = 0, start = 0;
 	bool continued = false, too_long = false, has_nul = false;
 
+	/* Editors on Windows add one; iniparser would take it as part of the
+	 * first name. Said once, and the rest is still read. */
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+		loader_error(l, 1, NULL, NULL, "file starts with a UTF-8 byte-order mark; save it without one");
+		pos = 3;
+	}
 	while (pos < len) {
 		const char *p = data + pos, *nl = memchr(p, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - p) : len - pos, keep;
@@ -1315,25 +1321,35 @@ static int open_config(const char *path, struct ini_diag *diag)
 	return fd;
 }
 
-int ini_load(const char *path, const struct ini_schema *schema, void *cfg,
-	     struct ini_diag *diag, struct ini_doc **docp)
+int ini_read_file(const char *path, char **bufp, size_t *lenp, struct ini_diag *diag)
 {
-	char *buf = NULL;
-	size_t len = 0;
 	int fd, ret;
 
-	if (docp)
-		*docp = NULL;
+	*bufp = NULL;
+	*lenp = 0;
 	fd = open_config(path, diag);
 	if (fd < 0)
 		return fd;
-	ret = read_config(fd, &buf, &len);
+	ret = read_config(fd, bufp, lenp);
 	close(fd);
 	if (ret == -EFBIG)
 		ini_diag_add(diag, path, 0, NULL, NULL, "file too large (more than %d KiB)",
 			     INI_MAX_FILE / 1024);
 	else if (ret < 0)
 		ini_diag_add(diag, path, 0, NULL, NULL, "cannot read: %s", strerror(-ret));
+	return ret;
+}
+
+int ini_load(const char *path, const struct ini_schema *schema, void *cfg,
+	     struct ini_diag *diag, struct ini_doc **docp)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	if (docp)
+		*docp = NULL;
+	ret = ini_read_file(path, &buf, &len, diag);
 	if (ret < 0)
 		return ret;
 	/* iniparser sees the bytes we checked, not a second read of the path. */

@@ -133,7 +133,14 @@ struct ini_doc;
  * *docp is set on success and on validation errors (NULL for I/O errors). */
 int ini_load(const char *path, const struct ini_schema *schema, void *cfg,
 	     struct ini_diag *diag, struct ini_doc **docp);
-/* Same, from memory (for tests and the fuzzer); name is used in messages. */
+/* The bytes ini_load reads: path opened without blocking (a FIFO must
+ * not hang anyone), a regular file that only root or the caller can
+ * change (file_check_private), at most the size ini_load accepts. 0 and a
+ * malloc'd *bufp, or -errno with the reason in diag. */
+int ini_read_file(const char *path, char **bufp, size_t *lenp, struct ini_diag *diag);
+/* Same as ini_load, from memory (what ini_read_file read, for a reload
+ * checked before it is applied; tests; the fuzzer); name is used in
+ * messages. */
 int ini_load_buffer(const char *name, const char *data, size_t len,
 		    const struct ini_schema *schema, void *cfg,
 		    struct ini_diag *diag, struct ini_doc **docp);

@@ -298,12 +298,13 @@ static void check_vips(struct check_ctx *c, struct vrrp_conf *v, const char *sec
 
 	for (size_t i = 0; i < v->vips.n; i++) {
 		struct vip_conf *vip = &v->vips.items[i];
+		const char *dev = vip->dev[0] ? vip->dev : v->interface;
 
 		/* One advert carries one family: a v4 and a v6 VIP need two instances. */
 		if (vip->addr.family != family)
 			ERR(c, sec, "virtual_ipaddress", "%s: all addresses of one instance must be of one family",
 			    ipaddr_ntop(&vip->addr, buf, sizeof(buf)));
-		if (vip->label[0] && !label_fits(vip->label, vip->dev[0] ? vip->dev : v->interface))
+		if (vip->label[0] && dev && !label_fits(vip->label, dev))
 			ERR(c, sec, "virtual_ipaddress", "label %s must be the interface name or start with it and ':'",
 			    vip->label);
 		for (size_t j = 0; j < i; j++)
@@ -368,7 +369,9 @@ static void check_instance(struct check_ctx *c, struct vrrp_conf *v)
 	int family = v->vips.n ? v->vips.items[0].addr.family : AF_INET;
 
 	snprintf(sec, sizeof(sec), "vrrp %s", v->name);
-	if (!ifname_valid(v->interface))
+	/* A required key that is absent was reported by ini.c and is NULL
+	 * here: the checks that need it are left out. */
+	if (v->interface && !ifname_valid(v->interface))
 		ERR(c, sec, "interface", "'%s' is not an interface name", v->interface);
 	check_vips(c, v, sec);
 	check_timing(c, v, sec);
@@ -384,7 +387,8 @@ static void check_instance(struct check_ctx *c, struct vrrp_conf *v)
 	for (struct vrrp_conf *o = c->cfg->instances; o && o != v; o = o->next) {
 		int ofamily = o->vips.n ? o->vips.items[0].addr.family : AF_INET;
 
-		if (o->vrid == v->vrid && ofamily == family && strcmp(o->interface, v->interface) == 0)
+		if (o->vrid == v->vrid && ofamily == family && o->interface && v->interface &&
+		    strcmp(o->interface, v->interface) == 0)
 			ERR(c, sec, "virtual_router_id", "%u is already used on %s by [vrrp %s]", v->vrid,
 			    v->interface, o->name);
 	}
@@ -434,6 +438,20 @@ static void check_all(struct check_ctx *c)
 
 int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag)
 {
+	char *buf;
+	size_t len;
+	int ret = ini_read_file(path, &buf, &len, diag);
+
+	if (ret < 0)
+		return ret;
+	ret = director_config_load_buffer(path, buf, len, out, diag);
+	free(buf);
+	return ret;
+}
+
+int director_config_load_buffer(const char *path, const char *buf, size_t len, struct director_config **out,
+				struct ini_diag *diag)
+{
 	struct director_config *cfg = calloc(1, sizeof(*cfg));
 	struct ini_doc *doc = NULL;
 	size_t before = diag->n;
@@ -446,7 +464,7 @@ int director_config_load(const char *path, struct director_config **out, struct 
 		free(cfg);
 		return -ENOMEM;
 	}
-	ret = ini_load(path, &schema, cfg, diag, &doc);
+	ret = ini_load_buffer(path, buf, len, &schema, cfg, diag, &doc);
 	if (doc && cfg->user && cfg->control_socket) {
 		struct check_ctx c = { cfg, doc, diag };
 

@@ -23,6 +23,7 @@
 
 #include <sys/epoll.h>
 
+#include "cfgcheck.h"
 #include "directord.h"
 #include "evloop.h"
 
@@ -30,6 +31,8 @@ struct config_load {
 	struct evloop *loop;
 	char *path;
 	const struct director_config *running;	/* read only, by both threads */
+	struct dir_ipc_reload checked;
+	bool check;
 	config_load_cb cb;
 	void *arg;
 	pthread_t thread;
@@ -41,12 +44,32 @@ struct config_load {
 	uint64_t started_ms, read_ms;
 };
 
+/* The file as the parent checked it, or nothing. */
+static int load_checked(struct config_load *l)
+{
+	char *buf;
+	size_t len;
+	int ret = ini_read_file(l->path, &buf, &len, &l->diag);
+
+	if (ret < 0)
+		return ret;
+	if (l->check && (len != l->checked.len || cfgcheck_fingerprint(buf, len) != l->checked.fingerprint)) {
+		ini_diag_add(&l->diag, l->path, 0, NULL, NULL,
+			     "changed after the parent checked it: not applied (reload again)");
+		ret = -ESTALE;
+	} else {
+		ret = director_config_load_buffer(l->path, buf, len, &l->cfg, &l->diag);
+	}
+	free(buf);
+	return ret;
+}
+
 static void *load_thread(void *arg)
 {
 	struct config_load *l = arg;
 	char done = 1;
 
-	l->result = director_config_load(l->path, &l->cfg, &l->diag);
+	l->result = load_checked(l);
 	/* Without the marks every section counts as changed: slower, right. */
 	if (l->result == 0 && l->running)
 		(void)director_config_mark_unchanged(l->cfg, l->running);
@@ -81,7 +104,7 @@ static void load_done(struct evloop *loop, int fd, uint32_t events, void *arg)
 }
 
 int config_load_start(struct evloop *loop, const char *path, const struct director_config *running,
-		      config_load_cb cb, void *arg, struct config_load **out)
+		      const struct dir_ipc_reload *checked, config_load_cb cb, void *arg, struct config_load **out)
 {
 	struct config_load *l = calloc(1, sizeof(*l));
 	struct sched_param normal = { .sched_priority = 0 };
@@ -94,6 +117,10 @@ int config_load_start(struct evloop *loop, const char *path, const struct direct
 	ini_diag_init(&l->diag);
 	l->loop = loop;
 	l->running = running;
+	if (checked) {
+		l->checked = *checked;
+		l->check = true;
+	}
 	l->cb = cb;
 	l->arg = arg;
 	l->started_ms = now_ms();

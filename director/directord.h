@@ -157,19 +157,25 @@ struct director_config {
 
 /* Load and validate the whole file; 0, or -errno with every problem in diag. */
 int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag);
+/* Same, from the bytes of the file (ini_read_file); path is for messages
+ * and becomes cfg->path. What a reload checks, then applies; the fuzzer. */
+int director_config_load_buffer(const char *path, const char *buf, size_t len, struct director_config **out,
+				struct ini_diag *diag);
 void director_config_free(struct director_config *cfg);
 
 /* Load the file in a thread of its own, so that the loop goes on while it
  * is read (config_async.c); with running (which must stay as it is until
- * cb), its unchanged virtual servers are marked too. cb runs on the loop
+ * cb), its unchanged virtual servers are marked too. With checked, a file
+ * whose bytes are not those is refused (-ESTALE) unparsed. cb runs on the loop
  * once it is read; it owns cfg (NULL unless result is 0); diag holds
  * every problem. */
 struct config_load;
 struct evloop;
+struct dir_ipc_reload;
 typedef void (*config_load_cb)(struct director_config *cfg, int result, const struct ini_diag *diag,
 			       uint64_t read_ms, void *arg);
 int config_load_start(struct evloop *loop, const char *path, const struct director_config *running,
-		      config_load_cb cb, void *arg, struct config_load **out);
+		      const struct dir_ipc_reload *checked, config_load_cb cb, void *arg, struct config_load **out);
 /* Forget a load in progress; waits for the thread to finish reading. */
 void config_load_cancel(struct config_load *l);
 /* director_config_free in a thread of its own (nothing may use cfg any
@@ -218,7 +224,8 @@ enum dir_ipc_type {
 	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
 	DIR_IPC_STATUS_REQ,		/* parent -> engine: uint32_t json (0/1) */
 	DIR_IPC_STATUS_REPLY,		/* engine -> parent: the text */
-	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file */
+	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file:
+					 * struct dir_ipc_reload */
 	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: int32_t result */
 	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
 	DIR_IPC_VRRP_STATE,		/* parent -> LVS engine: struct dir_ipc_state, relayed */
@@ -239,6 +246,14 @@ struct dir_ipc_admin {
 	char service[64];
 	char server[64];		/* "ADDR:PORT" or "ADDR" */
 	int32_t admin;			/* enum lvs_admin */
+};
+
+/* Which bytes the parent checked: an engine that reads the file again
+ * applies it only when it reads the same (the file may change between
+ * the two reads; what the parent refused must never reach an engine). */
+struct dir_ipc_reload {
+	uint64_t fingerprint;		/* cfgcheck_fingerprint */
+	uint64_t len;
 };
 
 struct dir_ipc_state {

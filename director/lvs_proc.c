@@ -123,17 +123,23 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 	reload_reply(p, result);
 }
 
-/* The parent validated the file before asking; read it again here, in a
- * thread, while checks go on. */
-static void reload(struct lvs_proc *p)
+/* The parent validated the file before asking; read it again here (the
+ * same bytes, or nothing), in a thread, while checks go on. */
+static void reload(struct lvs_proc *p, const struct ipc_msg *msg)
 {
+	struct dir_ipc_reload checked;
 	int ret;
 
+	if (ipc_payload_fixed(msg, &checked, sizeof(checked)) < 0) {
+		log_warnx("parent channel: bad reload message");
+		reload_reply(p, -EBADMSG);
+		return;
+	}
 	if (p->load) {
 		reload_reply(p, -EBUSY);
 		return;
 	}
-	if ((ret = config_load_start(p->loop, p->cfg->path, p->cfg, reload_read, p, &p->load)) < 0) {
+	if ((ret = config_load_start(p->loop, p->cfg->path, p->cfg, &checked, reload_read, p, &p->load)) < 0) {
 		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
 		reload_reply(p, ret);
 	}
@@ -181,7 +187,7 @@ static bool handle(struct lvs_proc *p, const struct ipc_msg *msg)
 			send_status(p, json != 0);
 		break;
 	case DIR_IPC_RELOAD:
-		reload(p);
+		reload(p, msg);
 		break;
 	case DIR_IPC_VRRP_STATE:
 		vrrp_state(p, msg);

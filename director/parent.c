@@ -18,6 +18,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cfgcheck.h"
 #include "ctlsock.h"
 #include "directord.h"
 #include "evloop.h"
@@ -46,6 +47,10 @@
 /* Pings per heartbeat timeout: a loop stuck just after an answer is found
  * within 5/4 of it. */
 #define HEARTBEAT_PINGS 4
+/* A reload's file is checked in a child process first (cfgcheck.h); the
+ * parent waits this long for it at most (10,000 virtual servers take well
+ * under a second; directord(8) gives the bound). */
+#define RELOAD_CHECK_TIMEOUT_MS 30000
 
 enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
 
@@ -540,7 +545,7 @@ static void drained_prune(struct parent *p)
 /* One engine after the parent has the new file: running ones re-read it
  * (so an LVS engine whose virtual servers all went deletes them first),
  * then leave when their sections are gone; new ones start. */
-static int engine_reload(struct engine *e, struct strbuf *why)
+static int engine_reload(struct engine *e, const struct dir_ipc_reload *checked, struct strbuf *why)
 {
 	bool wanted = engine_wanted(e->p, e);
 	struct strbuf reply;
@@ -549,7 +554,8 @@ static int engine_reload(struct engine *e, struct strbuf *why)
 
 	if (e->pid > 0 && !e->leaving) {
 		sb_init(&reply);
-		ret = engine_request(e, DIR_IPC_RELOAD, NULL, 0, DIR_IPC_RELOAD_REPLY, e->reload_ms, &reply);
+		ret = engine_request(e, DIR_IPC_RELOAD, checked, sizeof(*checked), DIR_IPC_RELOAD_REPLY, e->reload_ms,
+				     &reply);
 		if (ret == 0 && reply.len == sizeof(result)) {
 			memcpy(&result, reply.buf, sizeof(result));
 			ret = result;
@@ -557,7 +563,10 @@ static int engine_reload(struct engine *e, struct strbuf *why)
 			ret = -EBADMSG;
 		}
 		sb_free(&reply);
-		if (ret < 0 && why)
+		if (ret == -ESTALE && why)
+			sb_printf(why, "%sthe %s engine did not reload: the file changed after it was checked; "
+				  "reload again", why->len ? "\n" : "", e->name);
+		else if (ret < 0 && why)
 			sb_printf(why, "%sthe %s engine could not reload: %s", why->len ? "\n" : "", e->name,
 				  strerror(-ret));
 		if (!wanted) {
@@ -574,24 +583,57 @@ static int engine_reload(struct engine *e, struct strbuf *why)
 	return ret;
 }
 
-static int reload(struct parent *p, struct strbuf *why)
+static int load_bytes(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
 {
-	struct director_config *fresh, *old;
+	struct director_config *c = NULL;
+	int ret = director_config_load_buffer(path, buf, len, &c, diag);
+
+	*cfg = c;
+	return ret;
+}
+
+static void free_config(void *cfg)
+{
+	director_config_free(cfg);
+}
+
+/* The file, read once and checked in a child process (a crash or a hang
+ * of a check refuses it instead of ending the daemon), then loaded here
+ * from the same bytes (cfgcheck.h). Every message is logged and goes to
+ * the one who asked. */
+static int reload_read(struct parent *p, struct director_config **fresh, struct dir_ipc_reload *checked,
+		       struct strbuf *why)
+{
+	static const struct cfgcheck_loader loader = { load_bytes, free_config };
 	struct ini_diag diag;
+	size_t len = 0;
+	void *cfg;
 	int ret;
 
-	log_info("reloading %s", p->cfg->path);
-	sd_notify_state("RELOADING=1");
 	ini_diag_init(&diag);
-	ret = director_config_load(p->cfg->path, &fresh, &diag);
+	ret = cfgcheck_reload(&loader, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, &checked->fingerprint, &len,
+			      &diag);
 	for (size_t i = 0; i < diag.n; i++) {
 		log_warnx("%s", diag.msgs[i]);
 		if (why)
 			sb_printf(why, "%s%s", i ? "\n" : "", diag.msgs[i]);
 	}
 	ini_diag_free(&diag);
+	checked->len = len;
+	*fresh = cfg;
+	return ret;
+}
+
+static int reload(struct parent *p, struct strbuf *why)
+{
+	struct director_config *fresh = NULL, *old;
+	struct dir_ipc_reload checked;
+	int ret;
+
+	log_info("reloading %s", p->cfg->path);
+	sd_notify_state("RELOADING=1");
+	ret = reload_read(p, &fresh, &checked, why);
 	if (ret < 0) {
-		log_warnx("reload failed; the running configuration stays in force");
 		sd_notify_state("READY=1");
 		return ret;
 	}
@@ -606,7 +648,7 @@ static int reload(struct parent *p, struct strbuf *why)
 	drained_prune(p);
 	ret = 0;
 	for (size_t i = 0; i < ENG_COUNT; i++) {
-		int r = engine_reload(&p->eng[i], why);
+		int r = engine_reload(&p->eng[i], &checked, why);
 
 		if (r < 0 && ret == 0)
 			ret = r;

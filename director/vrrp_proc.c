@@ -79,17 +79,23 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 	reload_reply(p, result);
 }
 
-/* The parent validated the file before asking; read it again here, in a
- * thread, while adverts go on. */
-static void reload(struct vrrp_proc *p)
+/* The parent validated the file before asking; read it again here (the
+ * same bytes, or nothing), in a thread, while adverts go on. */
+static void reload(struct vrrp_proc *p, const struct ipc_msg *msg)
 {
+	struct dir_ipc_reload checked;
 	int ret;
 
+	if (ipc_payload_fixed(msg, &checked, sizeof(checked)) < 0) {
+		log_warnx("parent channel: bad reload message");
+		reload_reply(p, -EBADMSG);
+		return;
+	}
 	if (p->load) {
 		reload_reply(p, -EBUSY);
 		return;
 	}
-	if ((ret = config_load_start(p->loop, p->cfg->path, NULL, reload_read, p, &p->load)) < 0) {
+	if ((ret = config_load_start(p->loop, p->cfg->path, NULL, &checked, reload_read, p, &p->load)) < 0) {
 		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
 		reload_reply(p, ret);
 	}
@@ -119,7 +125,7 @@ static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg
 				send_status(p, json != 0);
 			break;
 		case DIR_IPC_RELOAD:
-			reload(p);
+			reload(p, &msg);
 			break;
 		case DIR_IPC_PING:
 			dir_ipc_answer_ping(fd, &msg);

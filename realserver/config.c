@@ -275,9 +275,11 @@ static void validate_check(struct rs_config *cfg, struct check_conf *c, const st
 	if (c->address.family == 0 && cfg->vips.n > 0)
 		c->address = cfg->vips.items[0];	/* DR: check the service on the VIP */
 	c->address.has_prefix = false;
-	if (c->type == CHECK_HTTP && c->path[0] != '/')
+	/* A path refused as written (a missing quote) has no value, not even
+	 * its default: it was reported. */
+	if (c->type == CHECK_HTTP && c->path && c->path[0] != '/')
 		ini_doc_error(d, doc, sec, "path", "must start with '/'");
-	if (c->type == CHECK_HTTP && !is_http_token(c->path))
+	if (c->type == CHECK_HTTP && c->path && !is_http_token(c->path))
 		ini_doc_error(d, doc, sec, "path", "must not contain blanks or control characters");
 	if (c->type == CHECK_HTTP && c->host && !is_http_token(c->host))
 		ini_doc_error(d, doc, sec, "host", "must not contain blanks or control characters");
@@ -295,6 +297,20 @@ static void validate(struct rs_config *cfg, const struct ini_doc *doc, struct in
 
 int rs_config_load(const char *path, struct rs_config **out, struct ini_diag *diag)
 {
+	char *buf;
+	size_t len;
+	int ret = ini_read_file(path, &buf, &len, diag);
+
+	if (ret < 0)
+		return ret;
+	ret = rs_config_load_buffer(path, buf, len, out, diag);
+	free(buf);
+	return ret;
+}
+
+int rs_config_load_buffer(const char *path, const char *buf, size_t len, struct rs_config **out,
+			  struct ini_diag *diag)
+{
 	struct rs_config *cfg;
 	struct ini_doc *doc = NULL;
 	size_t before = diag->n;
@@ -308,7 +324,7 @@ int rs_config_load(const char *path, struct rs_config **out, struct ini_diag *di
 		free(cfg);
 		return -ENOMEM;
 	}
-	ret = ini_load(path, &schema, cfg, diag, &doc);
+	ret = ini_load_buffer(path, buf, len, &schema, cfg, diag, &doc);
 	if (ret == 0 || doc) {
 		/* Cross-key checks run even after key errors, so one pass shows all. */
 		if (cfg->interface && cfg->label && cfg->user && cfg->state_dir && cfg->control_socket &&

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgcheck.h"
 #include "ctlsock.h"
 #include "json.h"
 #include "log.h"
@@ -19,6 +20,10 @@
 #include "rs-agent.h"
 #include "rtnl.h"
 #include "sdnotify.h"
+
+/* A reload's file is checked in a child process first (cfgcheck.h); the
+ * agent waits this long for it at most (rs-agent(8) gives the bound). */
+#define RELOAD_CHECK_TIMEOUT_MS 10000
 
 struct daemon {
 	struct rs_config *cfg;
@@ -426,36 +431,58 @@ static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh
 	}
 }
 
+static int load_bytes(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
+{
+	struct rs_config *c = NULL;
+	int ret = rs_config_load_buffer(path, buf, len, &c, diag);
+
+	*cfg = c;
+	return ret;
+}
+
+static void free_config(void *cfg)
+{
+	rs_config_free(cfg);
+}
+
+/* The file, read once and checked in a child process (a crash or a hang
+ * of a check refuses it instead of ending the agent and its VIPs), then
+ * loaded here from the same bytes (cfgcheck.h). Every message is logged
+ * and goes to the one who asked. */
+static int reload_read(struct daemon *d, struct rs_config **fresh, struct strbuf *why)
+{
+	static const struct cfgcheck_loader loader = { load_bytes, free_config };
+	struct ini_diag diag;
+	void *cfg;
+	int ret;
+
+	ini_diag_init(&diag);
+	ret = cfgcheck_reload(&loader, d->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, NULL, NULL, &diag);
+	for (size_t i = 0; i < diag.n; i++) {
+		log_warnx("%s", diag.msgs[i]);
+		if (why)
+			sb_printf(why, "%s%s", i ? "; " : "", diag.msgs[i]);
+	}
+	ini_diag_free(&diag);
+	*fresh = cfg;
+	return ret;
+}
+
 static int reload(struct daemon *d, struct strbuf *why)
 {
 	struct health *fresh_health = NULL;
-	struct rs_config *fresh;
-	struct ini_diag diag;
+	struct rs_config *fresh = NULL;
 	struct dr_report rep;
 	int ret;
 
 	log_info("reloading %s", d->cfg->path);
 	notify_systemd("RELOADING=1");
-	ini_diag_init(&diag);
-	ret = rs_config_load(d->cfg->path, &fresh, &diag);
+	ret = reload_read(d, &fresh, why);
 	if (ret < 0) {
-		for (size_t i = 0; i < diag.n; i++) {
-			log_warnx("%s", diag.msgs[i]);
-			if (why)
-				sb_printf(why, "%s%s", i ? "; " : "", diag.msgs[i]);
-		}
-		if (diag.n == 0) {
-			log_warnx("reload: %s: %s", d->cfg->path, strerror(-ret));
-			if (why)
-				sb_printf(why, "%s: %s", d->cfg->path, strerror(-ret));
-		}
-		log_warnx("reload failed; the running configuration stays in force");
-		ini_diag_free(&diag);
 		d->count.reload_failures++;
 		notify_systemd("READY=1");
 		return ret;
 	}
-	ini_diag_free(&diag);
 	keep_startup_settings(d->cfg, fresh);
 
 	dr_report_init(&rep);

@@ -83,6 +83,10 @@ struct rs_config {
 
 /* Load and validate; 0, or -errno with every problem in diag. */
 int rs_config_load(const char *path, struct rs_config **out, struct ini_diag *diag);
+/* Same, from the bytes of the file (ini_read_file); path is for messages
+ * and becomes cfg->path. What a reload checks, then applies; the fuzzer. */
+int rs_config_load_buffer(const char *path, const char *buf, size_t len, struct rs_config **out,
+			  struct ini_diag *diag);
 void rs_config_free(struct rs_config *cfg);
 /* Normalized configuration, as a file. */
 void rs_config_print(const struct rs_config *cfg, struct strbuf *out);

@@ -29,6 +29,7 @@ start_agent "$RS" "$conf" "$TMP/agent.log" || { fail "daemon starts"; finish; }
 ask() { in_ns "$DIR" "$TOOLS/tcpquery" -s 198.18.1.1 198.18.1.2 5555; }
 reply_is() { [ "$(ask)" = "$1" ]; }
 reply_starts() { case "$(ask)" in "$1"*) return 0;; esac; return 1; }
+not_in_log() { ! grep -qE "$1" "$TMP/agent.log"; }
 
 check "healthy server replies 'up ready'" wait_until 5 reply_is "up ready"
 
@@ -79,9 +80,27 @@ printf '[global]\nvips = 198.18.0.10\nbogus = 1\n[agent]\nalow = 1.2.3.4\n' >"$c
 kill -HUP "$AGENT_PID"
 check "bad reload: error for the unknown key is logged" wait_until 3 grep -q "$conf:3: global.bogus: unknown key" "$TMP/agent.log"
 check "bad reload: every error is logged (did you mean 'allow')" grep -q "agent.alow: unknown key (did you mean 'allow'?)" "$TMP/agent.log"
-check "bad reload: keeps running config" grep -q 'reload failed; the running configuration stays in force' "$TMP/agent.log"
+check "bad reload: keeps running config" grep -q 'reload refused: the configuration has errors; the running configuration stays in force' "$TMP/agent.log"
 check "bad reload: agent still answers" reply_starts "down #vip 198.18.0.10 missing"
 out=$(in_ns "$RS" "$RS_AGENT" -f "$conf" reload 2>&1); rc=$?
 check "rs-agent reload (systemctl reload) fails on the bad file" [ $rc != 0 ]
 check "... and prints the errors" grep -q "$conf:3: global.bogus: unknown key" <<<"$out"
+
+# A file the checks crashed on (issue 14: a [check] path with a missing
+# quote left the path NULL; the old agent died of the reload, VIP and
+# all): it is checked in a child process first, and refused.
+write_rs_config "$conf" rs "198.18.0.10" "${agent[@]}" "[check web]" "type = http" "port = 80" "path = '/health"
+line=$(grep -n "^path = '/health" "$conf" | cut -d: -f1)
+kill -HUP "$AGENT_PID"
+check "reload of a file the old checks crashed on: its error is logged at its line" \
+	wait_until 5 grep -qF "$conf:$line: check web.path: missing closing quote" "$TMP/agent.log"
+check "... refused: the running configuration stays in force" \
+	wait_until 3 test "$(grep -c 'reload refused: the configuration has errors; the running configuration stays in force' "$TMP/agent.log")" = 2
+check "... the agent keeps running" kill -0 "$AGENT_PID"
+check "... and answering as before" reply_starts "down #vip 198.18.0.10 missing"
+out=$(in_ns "$RS" timeout 60 "$RS_AGENT" -f "$conf" reload 2>&1); rc=$?
+check "rs-agent reload of that file fails ($rc) and prints the error" \
+	bash -c '[ "$1" = 1 ] && grep -qF "$2" <<<"$3"' _ "$rc" "$conf:$line: check web.path: missing closing quote" "$out"
+check "... the agent still answers" reply_starts "down #vip 198.18.0.10 missing"
+check "... and nothing crashed" not_in_log 'Segmentation|killed by signal'
 finish

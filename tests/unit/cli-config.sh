@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# rs-agent -t: "configuration OK" for a good file; for bad ones every error
-# as FILE:LINE: section.key: message and a non-zero exit.
+# rs-agent -t and directord -t: "configuration OK" for a good file; for bad
+# ones every error as FILE:LINE: section.key: message and a non-zero exit
+# (1: an error, never a crash).
 set -u
 RS_AGENT=${BUILD:?}/rs-agent
+DIRECTORD=$BUILD/directord
 TMP=$(mktemp -d /tmp/dsrkit-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 FAILED=0
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; FAILED=1; }
 
-# expect_error NAME "file text" "expected message (after FILE:)"
-expect_error() {
-	local name=$1 text=$2 want=$3 f=$TMP/$1.ini out rc
+# expect_error_with PROGRAM NAME "file text" "expected message (after FILE:)"
+expect_error_with() {
+	local prog=$1 name=$2 text=$3 want=$4 f=$TMP/$2.ini out rc
 	printf '%b' "$text" >"$f"; chmod 644 "$f"
-	out=$("$RS_AGENT" -t -f "$f" 2>&1); rc=$?
-	if [ $rc != 0 ] && grep -qF -- "$f:$want" <<<"$out"; then
+	out=$("$prog" -t -f "$f" 2>&1); rc=$?
+	if [ $rc = 1 ] && grep -qF -- "$f:$want" <<<"$out"; then
 		pass "$name"
 	else
-		fail "$name: exit $rc, wanted '$f:$want', got: $out"
+		fail "$name: exit $rc, wanted 1 and '$f:$want', got: $out"
 	fi
 }
+expect_error() { expect_error_with "$RS_AGENT" "$@"; }
+expect_error_dir() { expect_error_with "$DIRECTORD" "directord-$1" "${@:2}"; }
 
 good='[global]\nvips = 198.18.0.10, 2001:db8::10\n[agent]\nallow = 198.18.1.1, 198.18.1.0/24\n[check web]\ntype = http\nport = 80\n'
 printf '%b' "$good" >"$TMP/good.ini"; chmod 644 "$TMP/good.ini"
@@ -46,6 +50,14 @@ expect_error vip-prefix '[global]\nvips = 198.18.0.10/24\n' "2: global.vips: 198
 expect_error missing-required '[global]\nuser = nobody\n' "1: global.vips: missing required key"
 expect_error enum '[global]\nvips = 198.18.0.10\n[check web]\ntype = ftp\nport = 21\n' "4: check web.type: "
 expect_error cross-key '[global]\nvips = 198.18.0.10\n[check web]\ntype = tcp\n' "3: check web.port: required for a tcp check"
+# Values refused as written, and required keys absent, leave fields the
+# checks across keys must not read (each of these crashed -t).
+expect_error path-unquoted "[global]\nvips = 198.18.0.10\n[agent]\nenabled = no\n[check web]\ntype = http\nport = 80\npath = '/health\n" "8: check web.path: missing closing quote"
+expect_error bom '\xef\xbb\xbf[global]\nvips = 198.18.0.10\n[agent]\nenabled = no\n' "1: file starts with a UTF-8 byte-order mark; save it without one"
+expect_error_dir vrrp-no-interface '[vrrp a]\nvirtual_router_id=5\npriority=100\nvirtual_ipaddress=192.0.2.5/32\n' "1: vrrp a.interface: missing required key"
+expect_error_dir vrrp-no-interface-label '[vrrp a]\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5 label eth0:v\n' "1: vrrp a.interface: missing required key"
+expect_error_dir vrrp-same-vrid-no-interface '[vrrp a]\ninterface = eth0\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5\n[vrrp b]\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.6\n' "5: vrrp b.interface: missing required key"
+expect_error_dir bom '\xef\xbb\xbf[vrrp a]\ninterface = eth0\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5\n' "1: file starts with a UTF-8 byte-order mark; save it without one"
 
 # Every error in one run, not just the first.
 printf '[global]\nvips = 198.18.0.300\nbogus = 1\n[agent]\nmax_connections = 0\n' >"$TMP/many.ini"; chmod 644 "$TMP/many.ini"

@@ -772,6 +772,34 @@ TEST(references)
 #define VS(extra) "[virtual_server w]\naddress = 192.0.2.80:80\nreal_servers = 198.18.0.11\n" extra
 #define FWM(extra) "[virtual_server m]\nfwmark = 5\nreal_servers = 198.18.0.11:80\n" extra
 
+/* Issue 14's sweep: a required key absent or a value refused as written
+ * (a missing quote) leaves its field unset, not even its default; the
+ * checks across keys run after such errors and must not read it. */
+TEST(absent_and_refused_values)
+{
+	expect_error("[virtual_server w]\n", ":1: virtual_server w.address: missing: give address");
+	expect_error("[virtual_server w]\n", ":1: virtual_server w.real_servers: missing required key");
+	expect_error(VS("scheduler = 'wlc\n"), ":4: virtual_server w.scheduler: missing closing quote");
+	expect_error(VS("scheduler = 'wlc\n[virtual_server v]\naddress = 192.0.2.80:80\nreal_servers = 198.18.0.12\n"),
+		     ":6: virtual_server v.address: the same service as [virtual_server w]");
+	expect_error(VS("check = http\ncheck_path = '/x\n"), ":5: virtual_server w.check_path: missing closing quote");
+	expect_error(VS("check = 'http\n"), ":4: virtual_server w.check: missing closing quote");
+	expect_error(VS("check = script\ncheck_command = '/bin/true\n"), ":5: virtual_server w.check_command");
+	expect_error(VS("vrrp = 'a\n"), ":4: virtual_server w.vrrp: missing closing quote");
+	expect_error(VS("method = 'nat\n"), ":4: virtual_server w.method: missing closing quote");
+	expect_error("[virtual_server w]\naddress = 192.0.2.80:80\nreal_servers = '198.18.0.11\n",
+		     ":3: virtual_server w.real_servers: missing closing quote");
+	expect_error("[global]\nipvs_sync_interface = 'eth0\nipvs_sync_follow = a\n" VS(""),
+		     ":2: global.ipvs_sync_interface: missing closing quote");
+	expect_error("[global]\nipvs_sync_interface = eth0\nipvs_sync_follow = 'g\n" VS(""),
+		     ":3: global.ipvs_sync_follow: missing closing quote");
+	expect_error("[global]\nipvs_sync_interface = eth0\nipvs_sync_follow = g\n[sync_group g]\ninstances = 'a\n" VS(""),
+		     ":5: sync_group g.instances: missing closing quote");
+	expect_error("[global]\nipvs_sync_interface = eth0\n" VS(""), ":2: global.ipvs_sync_interface: needs ipvs_sync_follow");
+	expect_error("[global]\nuser = 'nobody\n" VS(""), ":2: global.user: missing closing quote");
+	expect_error("[global]\ncontrol_socket = 'x\n" VS(""), ":2: global.control_socket: missing closing quote");
+}
+
 TEST(service_errors)
 {
 	expect_error("[global]\n", ": no [vrrp NAME] or [virtual_server NAME] section: nothing to do");
@@ -1107,7 +1135,7 @@ out:
 TEST_MAIN(T(design_example_loads), T(defaults), T(dependent_defaults), T(ipv6_and_fwmark), T(service_key_and_dest),
 	  T(real_server_names), T(real_server_entry_parser), T(real_server_list_appends),
 	  T(normalized_output_loads_again),
-	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(references), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
+	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(references), T(absent_and_refused_values), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
 	  T(check_errors), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
 	  T(real_server_line_errors), T(real_server_limit), T(real_server_forms_same),
 	  T(many_real_servers_round_trip))

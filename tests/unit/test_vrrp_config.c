@@ -9,7 +9,9 @@
 #include <unistd.h>
 #include <linux/rtnetlink.h>
 
+#include "cfgcheck.h"
 #include "directord.h"
+#include "evloop.h"
 #include "test.h"
 #include "test_diag.h"
 
@@ -183,6 +185,126 @@ TEST(cross_checks)
 	expect_error("[vrrp a]\ninterface = eth0\nvirtual_ipaddress = 192.0.2.1\n", "vrrp a.virtual_router_id: missing required key");
 }
 
+/* A required key that is absent leaves its field NULL or empty: the checks
+ * across keys, which run after such errors too, must not read it (a
+ * [vrrp] without interface crashed directord -t and a reload). */
+TEST(required_keys_absent)
+{
+	expect_error("[vrrp a]\nvirtual_router_id = 5\npriority = 100\nvirtual_ipaddress = 192.0.2.5/32\n",
+		     ":1: vrrp a.interface: missing required key");
+	expect_error("[vrrp a]\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5 label eth0:x\n",
+		     ":1: vrrp a.interface: missing required key");
+	/* Two instances with one VRID, the second, then the first, without
+	 * an interface to compare. */
+	expect_error(VRRP("[vrrp b]\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.2\n"),
+		     ":5: vrrp b.interface: missing required key");
+	expect_error("[vrrp b]\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.2\n" VRRP(""),
+		     ":1: vrrp b.interface: missing required key");
+	expect_error("[vrrp a]\ninterface = eth0\nvirtual_router_id = 1\n",
+		     ":1: vrrp a.virtual_ipaddress: missing required key");
+	expect_error(VRRP("track_file = f\n[track_file f]\nweight = 2\n"), ":6: track_file f.path: missing required key");
+	expect_error(VRRP("track_script = s\n[track_script s]\ninterval = 1s\n"),
+		     ":6: track_script s.command: missing required key");
+	expect_error(VRRP("[sync_group g]\nnotify = /bin/true\n"), ":5: sync_group g.instances: missing required key");
+	expect_error(VRRP("[sync_group g]\ninstances =\n"), "sync_group g.instances");
+	expect_error("[vrrp a]\n", ":1: vrrp a.interface: missing required key");
+}
+
+/* Item 4 of issue 14: said once at line 1, and the rest is still read. */
+TEST(byte_order_mark)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	CHECK(load_text("\xef\xbb\xbf" VRRP(""), &cfg, &diag) < 0);
+	CHECK(diag_has(&diag, ":1: file starts with a UTF-8 byte-order mark; save it without one"));
+	CHECK_EQ_INT(diag.n, 1);
+	ini_diag_free(&diag);
+	unlink(path);
+	director_config_free(cfg);
+}
+
+/* The reload's entry: the bytes, with the path for messages. */
+TEST(load_from_buffer)
+{
+	static const char text[] = VRRP("");
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	ini_diag_init(&diag);
+	CHECK_EQ_INT(director_config_load_buffer("/etc/x.ini", text, sizeof(text) - 1, &cfg, &diag), 0);
+	CHECK(cfg && strcmp(cfg->path, "/etc/x.ini") == 0 && cfg->ninstances == 1);
+	director_config_free(cfg);
+	cfg = NULL;
+	CHECK(director_config_load_buffer("/etc/x.ini", text, 20, &cfg, &diag) < 0);
+	CHECK(cfg == NULL);
+	CHECK(diag_has(&diag, "/etc/x.ini:"));
+	ini_diag_free(&diag);
+}
+
+struct loaded {
+	bool done;
+	int result;
+	bool said_changed;
+};
+
+static void on_loaded(struct director_config *cfg, int result, const struct ini_diag *diag, uint64_t read_ms,
+		      void *arg)
+{
+	struct loaded *l = arg;
+
+	(void)read_ms;
+	l->done = true;
+	l->result = result;
+	l->said_changed = result != 0 &&
+			  diag_has(diag, "changed after the parent checked it: not applied (reload again)");
+	director_config_free(cfg);
+}
+
+/* An engine's reload: the file as the parent checked it, or nothing (the
+ * file may change between the parent's read and the engine's). */
+static int engine_load(const struct dir_ipc_reload *checked, struct loaded *l)
+{
+	struct evloop *loop;
+	struct config_load *cl;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	if (evloop_new(&loop) < 0)
+		return -ENOMEM;
+	ret = config_load_start(loop, path, NULL, checked, on_loaded, l, &cl);
+	for (int i = 0; ret == 0 && !l->done && i < 500; i++)
+		evloop_run_once(loop, 10);
+	evloop_free(loop);
+	return ret;
+}
+
+TEST(engine_loads_only_what_was_checked)
+{
+	static const char text[] = VRRP("");
+	struct director_config *cfg = NULL;
+	struct dir_ipc_reload same = { cfgcheck_fingerprint(text, sizeof(text) - 1), sizeof(text) - 1 };
+	struct dir_ipc_reload other = { same.fingerprint ^ 1, same.len };
+	struct ini_diag diag;
+	struct loaded l;
+
+	CHECK_EQ_INT(load_text(text, &cfg, &diag), 0);
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	CHECK_EQ_INT(engine_load(&same, &l), 0);
+	CHECK(l.done);
+	CHECK_EQ_INT(l.result, 0);
+	CHECK_EQ_INT(engine_load(&other, &l), 0);
+	CHECK(l.done);
+	CHECK_EQ_INT(l.result, -ESTALE);
+	CHECK(l.said_changed);
+	other = same;
+	other.len--;
+	CHECK_EQ_INT(engine_load(&other, &l), 0);
+	CHECK_EQ_INT(l.result, -ESTALE);
+	unlink(path);
+}
+
 /* engine_heartbeat_timeout: 3s unless set, 0 (off) or 500ms to 60s. */
 TEST(heartbeat_timeout_key)
 {
@@ -326,6 +448,6 @@ TEST(track_ref_parser)
 	CHECK(track_ref_parse("chk weight", &t, err) < 0);
 }
 
-TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks),
-	  T(heartbeat_timeout_key), T(vip_entry_parser),
-	  T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))
+TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
+	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_only_what_was_checked), T(heartbeat_timeout_key),
+	  T(vip_entry_parser), T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))

@@ -1,0 +1,293 @@
+/* The configuration check in a child process: whatever the checker does
+ * (crash, hang, flood its pipe), the caller survives, gets a verdict within
+ * the bound, and hears the messages. After issue 14 no real loader crash
+ * is left, so crashing and hanging checkers stand in for one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfgcheck.h"
+#include "test.h"
+#include "test_diag.h"
+
+static int fd_kept = -1;
+
+static int says_yes(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	ini_diag_add(diag, path, 1, NULL, NULL, "read %zu bytes: %.*s", len, (int)len, buf);
+	return 0;
+}
+
+static int says_no(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)buf;
+	(void)len;
+	ini_diag_add(diag, path, 3, "vrrp a", "interface", "missing required key");
+	ini_diag_add(diag, path, 7, "global", "user", "no such user 'x'");
+	return -EINVAL;
+}
+
+static int aborts(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)path, (void)buf, (void)len, (void)diag;
+	abort();
+}
+
+static int segfaults(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)path, (void)buf, (void)len, (void)diag;
+	raise(SIGSEGV);
+	return 0;
+}
+
+static int hangs(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)path, (void)buf, (void)len, (void)diag;
+	for (int i = 0; i < 600; i++)
+		sleep(1);
+	return 0;
+}
+
+static int exits_oddly(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)path, (void)buf, (void)len, (void)diag;
+	_exit(42);
+}
+
+/* More than the pipe holds and more than the bound: no deadlock, cut. */
+static int floods(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)buf, (void)len;
+	for (int i = 0; i < 5000; i++)
+		ini_diag_add(diag, path, (unsigned)i + 1, "global", "user", "message number %d of a long run", i);
+	return -EINVAL;
+}
+
+/* Nothing of the caller's stays open in the child. */
+static int fd_is_closed(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
+{
+	(void)arg;
+	(void)path, (void)buf, (void)len, (void)diag;
+	return fcntl(fd_kept, F_GETFD) < 0 && errno == EBADF ? 0 : -EBADF;
+}
+
+TEST(valid_and_invalid)
+{
+	struct cfgcheck c;
+	char why[256];
+
+	CHECK_EQ_INT(cfgcheck_run(says_yes, NULL, "f.ini", "abc", 3, 5000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_OK);
+	CHECK(diag_has(&c.diag, "f.ini:1: read 3 bytes: abc"));
+	cfgcheck_free(&c);
+	CHECK_EQ_INT(cfgcheck_run(says_no, NULL, "f.ini", "", 0, 5000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_INVALID);
+	CHECK_EQ_INT(c.diag.n, 2);
+	CHECK(diag_has(&c.diag, "f.ini:3: vrrp a.interface: missing required key"));
+	CHECK(diag_has(&c.diag, "f.ini:7: global.user: no such user 'x'"));
+	CHECK_CONTAINS(cfgcheck_reason(&c, why, sizeof(why)), "has errors");
+	cfgcheck_free(&c);
+}
+
+TEST(crash_is_a_verdict)
+{
+	struct cfgcheck c;
+	char why[256];
+
+	CHECK_EQ_INT(cfgcheck_run(segfaults, NULL, "f.ini", "", 0, 5000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_CRASHED);
+	CHECK_EQ_INT(c.signo, SIGSEGV);
+	CHECK_EQ_STR(cfgcheck_reason(&c, why, sizeof(why)), "the configuration check crashed (Segmentation fault)");
+	cfgcheck_free(&c);
+	CHECK_EQ_INT(cfgcheck_run(aborts, NULL, "f.ini", "", 0, 5000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_CRASHED);
+	CHECK_EQ_INT(c.signo, SIGABRT);
+	CHECK_CONTAINS(cfgcheck_reason(&c, why, sizeof(why)), "crashed (Aborted)");
+	cfgcheck_free(&c);
+	CHECK_EQ_INT(cfgcheck_run(exits_oddly, NULL, "f.ini", "", 0, 5000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_FAILED);
+	CHECK_EQ_INT(c.status, 42);
+	CHECK_CONTAINS(cfgcheck_reason(&c, why, sizeof(why)), "exit status 42");
+	cfgcheck_free(&c);
+}
+
+TEST(hang_is_bounded)
+{
+	uint64_t start = now_ms(), took;
+	struct cfgcheck c;
+	char why[256];
+
+	CHECK_EQ_INT(cfgcheck_run(hangs, NULL, "f.ini", "", 0, 300, &c), 0);
+	took = now_ms() - start;
+	CHECK_EQ_INT(c.verdict, CFGCHECK_TIMEOUT);
+	CHECK(took >= 300 && took < 3000);
+	CHECK_CONTAINS(cfgcheck_reason(&c, why, sizeof(why)), "did not finish within 300 ms");
+	cfgcheck_free(&c);
+}
+
+TEST(flood_is_cut)
+{
+	uint64_t start = now_ms();
+	struct cfgcheck c;
+	size_t bytes = 0;
+
+	CHECK_EQ_INT(cfgcheck_run(floods, NULL, "f.ini", "", 0, 10000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_INVALID);
+	CHECK(c.truncated);
+	CHECK(c.diag.n > 100);
+	for (size_t i = 0; i < c.diag.n; i++)
+		bytes += strlen(c.diag.msgs[i]) + 1;
+	CHECK(bytes <= CFGCHECK_DIAG_MAX);
+	CHECK(diag_has(&c.diag, "f.ini:1: global.user: message number 0 of a long run"));
+	CHECK(now_ms() - start < 5000);
+	cfgcheck_free(&c);
+}
+
+TEST(child_holds_no_descriptors)
+{
+	int below = open("/dev/null", O_RDONLY);	/* the child's pipe goes to 3 */
+	struct cfgcheck c;
+
+	fd_kept = open("/dev/null", O_RDONLY);
+	CHECK(fd_kept > 3);
+	CHECK_EQ_INT(cfgcheck_run(fd_is_closed, NULL, "f.ini", "", 0, 5000, &c), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_OK);
+	cfgcheck_free(&c);
+	close(fd_kept);
+	close(below);
+}
+
+/* The bytes checked are the bytes handed back; a FIFO does not block. */
+TEST(file_read_once)
+{
+	char dir[] = "/tmp/dsrkit-cfgcheck.XXXXXX", path[128], *buf = NULL;
+	struct cfgcheck c;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/a.ini", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("xyz", f);
+	fclose(f);
+	chmod(path, 0644);
+	CHECK_EQ_INT(cfgcheck_file(says_yes, NULL, path, 5000, &c, &buf, &len), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_OK);
+	CHECK(buf && len == 3 && memcmp(buf, "xyz", 3) == 0);
+	CHECK(diag_has(&c.diag, "read 3 bytes: xyz"));
+	free(buf);
+	cfgcheck_free(&c);
+	CHECK_EQ_INT(cfgcheck_file(says_no, NULL, path, 5000, &c, &buf, &len), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_INVALID);
+	CHECK(buf == NULL);
+	cfgcheck_free(&c);
+	unlink(path);
+	CHECK_EQ_INT(mkfifo(path, 0600), 0);
+	CHECK_EQ_INT(cfgcheck_file(says_yes, NULL, path, 5000, &c, &buf, &len), 0);
+	CHECK_EQ_INT(c.verdict, CFGCHECK_UNREADABLE);
+	CHECK(diag_has(&c.diag, "not a regular file"));
+	CHECK(buf == NULL);
+	cfgcheck_free(&c);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* ---- cfgcheck_reload, as the daemons call it ---- */
+
+static int loads_copy(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
+{
+	(void)path, (void)diag;
+	*cfg = strndup(buf, len);
+	return *cfg ? 0 : -ENOMEM;
+}
+
+static int loads_never(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
+{
+	(void)buf, (void)len, (void)cfg;
+	ini_diag_add(diag, path, 2, "vrrp a", "interface", "missing required key");
+	return -EINVAL;
+}
+
+/* Crashes wherever it runs: the test process would die if it ran here. */
+static int loads_crash(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
+{
+	(void)path, (void)buf, (void)len, (void)cfg, (void)diag;
+	raise(SIGSEGV);
+	return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	chmod(path, 0644);
+}
+
+TEST(reload_as_the_daemons_do)
+{
+	static const struct cfgcheck_loader good = { loads_copy, free }, bad = { loads_never, free },
+					    crash = { loads_crash, free };
+	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
+	struct ini_diag diag;
+	uint64_t fp = 0;
+	size_t len = 0;
+	void *cfg;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	write_file(path, "[global]\n");
+	ini_diag_init(&diag);
+	CHECK_EQ_INT(cfgcheck_reload(&good, path, 5000, &cfg, &fp, &len, &diag), 0);
+	CHECK(cfg && strcmp(cfg, "[global]\n") == 0);
+	CHECK(fp == cfgcheck_fingerprint("[global]\n", 9) && len == 9);
+	CHECK_EQ_INT(diag.n, 0);
+	free(cfg);
+	CHECK_EQ_INT(cfgcheck_reload(&bad, path, 5000, &cfg, NULL, NULL, &diag), -EINVAL);
+	CHECK(cfg == NULL);
+	CHECK_EQ_INT(diag.n, 2);
+	CHECK(diag.n == 2 && strstr(diag.msgs[0], ":2: vrrp a.interface: missing required key"));
+	CHECK(diag.n == 2 && strcmp(diag.msgs[1], "reload refused: the configuration has errors; "
+				    "the running configuration stays in force") == 0);
+	ini_diag_free(&diag);
+	ini_diag_init(&diag);
+	CHECK_EQ_INT(cfgcheck_reload(&crash, path, 5000, &cfg, NULL, NULL, &diag), -ECHILD);
+	CHECK(cfg == NULL);
+	CHECK(diag_has(&diag, "reload refused: the configuration check crashed (Segmentation fault); "
+			      "the running configuration stays in force"));
+	ini_diag_free(&diag);
+	ini_diag_init(&diag);
+	unlink(path);
+	CHECK_EQ_INT(cfgcheck_reload(&good, path, 5000, &cfg, NULL, NULL, &diag), -EIO);
+	CHECK(diag_has(&diag, "cannot open: No such file or directory"));
+	CHECK(diag_has(&diag, "reload refused: the configuration file cannot be read"));
+	ini_diag_free(&diag);
+}
+
+TEST(fingerprint)
+{
+	CHECK(cfgcheck_fingerprint("abc", 3) == cfgcheck_fingerprint("abc", 3));
+	CHECK(cfgcheck_fingerprint("abc", 3) != cfgcheck_fingerprint("abd", 3));
+	CHECK(cfgcheck_fingerprint("abc", 3) != cfgcheck_fingerprint("abc", 2));
+}
+
+TEST_MAIN(T(valid_and_invalid), T(crash_is_a_verdict), T(hang_is_bounded), T(flood_is_cut),
+	  T(child_holds_no_descriptors), T(file_read_once), T(reload_as_the_daemons_do), T(fingerprint))
