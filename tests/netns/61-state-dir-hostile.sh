@@ -13,6 +13,7 @@ NS=$NS_rs
 conf=$TMP/rs.ini
 write_rs_config "$conf" rs "198.18.0.10" "[agent]" "enabled = no"
 user=$(awk -F' *= *' '$1 == "user" { print $2; exit }' "$conf")
+user=${user:-dsrkit}	# the default: global.user unset
 uid=$(id -u "$user") gid=$(id -g "$user")
 state=$TMP/rs/state
 
