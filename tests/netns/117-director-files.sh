@@ -88,7 +88,7 @@ check "d2 reloads (the path waits for the next start)" ctl d2 reload
 check "... its socket is where it was" ctl d2 status
 # The daemon's user may remove files there (as root's /run/dsrkit does not
 # let it, but a directory of its own would).
-chown nobody "$TMP/d2"
+chown dsrkit "$TMP/d2"	# the default global.user
 stop_director d2 || fail "d2 stops"
 check "at exit d2 removes the socket it bound" [ ! -e "$(sock_of d2)" ]
 check "... and leaves the file at the reloaded path alone" grep -q "not ours" "$OTHER"
