@@ -250,6 +250,34 @@ static void heartbeat_missed(struct engine *e, uint64_t silent_ms)
 	kill(e->pid, SIGKILL);
 }
 
+/* A request is a heartbeat too: with no ping outstanding, one goes with it,
+ * so the heartbeat's clock runs while the parent waits for the answer. */
+static void heartbeat_ping(struct engine *e, uint64_t now)
+{
+	if (e->ping_ms || !heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]))
+		return;
+	e->ping_ms = now;
+	(void)ipc_send(e->ipc_fd, DIR_IPC_PING, &e->ping_ms, sizeof(e->ping_ms));
+}
+
+/* While the parent waits on an engine's answer, that engine's heartbeat
+ * still counts: the wait ends at its deadline (*until), and an engine past
+ * it is replaced then, not after the request's own timeout. */
+static bool heartbeat_expired(struct engine *e, uint64_t now, uint64_t *until)
+{
+	uint64_t timeout = heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]);
+
+	if (!timeout || !e->ping_ms || e->pid <= 0)
+		return false;
+	if (now - e->ping_ms >= timeout) {
+		heartbeat_missed(e, now - e->ping_ms);
+		return true;
+	}
+	if (e->ping_ms + timeout < *until)
+		*until = e->ping_ms + timeout;
+	return false;
+}
+
 /* Every timeout / HEARTBEAT_PINGS: one ping at a time, stamped with the
  * time it was first sent, sent again until answered (an answer lost to a
  * full queue is asked for again). Answers are taken from the queue first,
@@ -286,15 +314,20 @@ static int engine_request(struct engine *e, uint16_t type, const void *payload, 
 
 	if (e->ipc_fd < 0)
 		return -ESRCH;
-	if ((ret = drain_stale(e)) < 0 || (ret = ipc_send(e->ipc_fd, type, payload, len)) < 0)
+	if ((ret = drain_stale(e)) < 0)
+		return ret;
+	heartbeat_ping(e, now_ms());
+	if ((ret = ipc_send(e->ipc_fd, type, payload, len)) < 0)
 		return ret;
 	for (;;) {
 		struct pollfd pfd = { .fd = e->ipc_fd, .events = POLLIN };
-		uint64_t now = now_ms();
+		uint64_t now = now_ms(), until = deadline;
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+		if (heartbeat_expired(e, now, &until))
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)(until - now)) <= 0)
 			continue;
 		ret = ipc_recv(e->ipc_fd, e->p->buf, sizeof(e->p->buf), &reply);
 		if (ret == -EAGAIN)
