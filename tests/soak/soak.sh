@@ -718,7 +718,14 @@ faults_over() {
 	awk -v a="$1" -v b="$2" '$3 == "FAULT" { s[$2] = $1; k[$2] = $4 } $3 == "END" { e[$2] = $1 }
 		END { for (i in s) if (s[i] <= b && (!(i in e) || e[i] >= a)) printf "%s:%s ", i, k[i] }' "$EVENTS"
 }
-n_streams=0 n_ok=0 n_excused=0
+# first_move_after MS: the first change of the VIP's holders after MS
+# (a new holder announces the VIP and the client's packets go to it),
+# empty if none.
+first_move_after() {
+	awk -v a="$1" '$1 == "S" { if (p != "" && $3 != p && $2 >= a) { print $2; exit } p = $3 }' "$SAMPLES"
+}
+SYNC_GRACE_MS=${SOAK_SYNC_GRACE:-3000}
+n_streams=0 n_ok=0 n_excused=0 n_young=0
 while read -r slot n s e rc log; do
 	n_streams=$((n_streams + 1))
 	done_line=$(grep '^done ' "$log" 2>/dev/null | tail -1)
@@ -727,11 +734,17 @@ while read -r slot n s e rc log; do
 		continue
 	fi
 	over=$(faults_over "$s" "$e")
+	moved=$(first_move_after "$s")
 	if [[ $done_line == *"differs"* || $done_line == *"more came back"* ]]; then
 		IDX=stream KIND=stream violate "stream $slot.$n ($(rel "$s")-$(rel "$e") s) came back wrong: $done_line (faults: ${over:-none})"
 	elif [[ $over == *echo_stop* ]]; then
 		n_excused=$((n_excused + 1))
 		ev "stream $slot.$n broken under an echo_stop (expected): $done_line"
+	elif [ -n "$moved" ] && ((moved - s < SYNC_GRACE_MS)) && ((moved <= e)); then
+		# not yet established for the backup: the master's sync daemon
+		# sends a new connection in a buffer flushed every 2 s at most
+		n_young=$((n_young + 1))
+		ev "stream $slot.$n was $((moved - s)) ms old when the VIP moved (not yet synced): $done_line"
 	else
 		IDX=stream KIND=stream violate "stream $slot.$n ($(rel "$s")-$(rel "$e") s) broke with no fault meant to break it: ${done_line:-no result} (faults: ${over:-none})"
 	fi
@@ -767,7 +780,7 @@ if [ -n "$growth" ]; then
 fi
 
 # ---- the report ----
-echo "SOAK summary seed $SEED faults $((IDX - 1)) streams $n_streams ok $n_ok excused $n_excused requests $q_all failed $q_err (all, faults included)"
+echo "SOAK summary seed $SEED faults $((IDX - 1)) streams $n_streams ok $n_ok broken_by_echo_stop $n_excused too_young_at_a_takeover $n_young requests $q_all failed $q_err (all, faults included)"
 echo "SOAK peaks $peaks"
 echo "SOAK table | kind | injected | survived |"
 for k in $ALL_KINDS; do
@@ -782,7 +795,7 @@ for k in $ALL_KINDS; do
 		fail "soak: $k: ${INJ[$k]} injected, $((${INJ[$k]} - ${OKS[$k]:-0})) violated (seed $SEED): $msgs"
 	fi
 done
-check "soak: every stream no fault was meant to break completed byte for byte ($n_ok of $n_streams ok, $n_excused broken under echo_stop)" \
+check "soak: every stream no fault was meant to break completed byte for byte ($n_ok of $n_streams ok, $n_excused broken under echo_stop, $n_young under ${SYNC_GRACE_MS} ms old at a takeover)" \
 	bash -c '! grep -q " stream " "$1"' _ "$VIOL"
 check "soak: the VIP stayed on both real servers' lo ($lo_bad samples without)" [ "$lo_bad" = 0 ]
 check "soak: each quiet period: lb alone holds the VIP and every request is answered" [ -z "$bad_quiet" ]
