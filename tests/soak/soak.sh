@@ -161,17 +161,7 @@ for rs in rs1 rs2; do
 	www "$rs" "${!ns}"
 done
 
-# The watchdog of a stopped engine (being added): set when known.
-HB_LINE=()
-echo "[global]" >"$TMP/hb.ini"
-echo "engine_heartbeat_timeout = ${HB}s" >>"$TMP/hb.ini"
-if "$DIRECTORD" -t -f "$TMP/hb.ini" >/dev/null 2>&1; then
-	HB_LINE=("engine_heartbeat_timeout = ${HB}s")
-	echo "soak: this directord has engine_heartbeat_timeout: set to ${HB}s"
-else
-	echo "soak: this directord does not know engine_heartbeat_timeout: stopped engines are expected to be replaced anyway (known defect 3)"
-fi
-
+HB_LINE=()	# set below, once director_conf can write a whole file
 # director_conf TAG [VARIANT]: the valid file, with the current priority
 # and weight (reload_changed toggles them).
 PRIO_lb=150 PRIO_lb2=100 W2_lb=1 W2_lb2=1
@@ -257,7 +247,18 @@ poll_ms() {
 }
 alive() { [ -n "$1" ] && [ "$1" != 0 ] && kill -0 "$1" 2>/dev/null; }
 
+# The watchdog of a stopped engine (being added): set when this
+# directord accepts the key in a whole file (it checks nothing else).
+HB_LINE=("engine_heartbeat_timeout = ${HB}s")
+director_conf lb
+if "$DIRECTORD" -t -f "$TMP/lb.ini" >/dev/null 2>&1; then
+	echo "soak: this directord has engine_heartbeat_timeout: set to ${HB}s"
+else
+	HB_LINE=()
+	echo "soak: this directord does not know engine_heartbeat_timeout: stopped engines are expected to be replaced anyway (known defect 3)"
+fi
 for tag in lb lb2; do director_conf "$tag"; done
+"$DIRECTORD" -t -f "$TMP/lb.ini" >/dev/null || { fail "soak: the directors' file passes directord -t"; "$DIRECTORD" -t -f "$TMP/lb.ini"; dfinish; }
 dstart lb || { fail "soak: directord lb starts"; dfinish; }
 dstart lb2 || { fail "soak: directord lb2 starts"; dfinish; }
 
@@ -788,7 +789,7 @@ for k in $ALL_KINDS; do
 done
 for k in $ALL_KINDS; do
 	[ -n "${INJ[$k]:-}" ] || continue
-	msgs=$(awk -v k="$k" '$3 == k { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$VIOL" | sort | uniq -c | sed 's/^ *//' | head -3 | paste -sd';' -)
+	msgs=$(awk -v k="$k" '$3 == k { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$VIOL" | sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | sed 's/^ *\([0-9]*\) /\1x /' | head -3 | paste -sd';' -)
 	if [ "${OKS[$k]:-0}" = "${INJ[$k]}" ]; then
 		pass "soak: $k: ${INJ[$k]} injected, all survived"
 	else
