@@ -9,7 +9,7 @@
 # Settings (environment): SOAK_SECONDS [1800], SOAK_SEED [drawn here, so
 # that it is known even when the VM dies], SOAK_FAULTS, SOAK_CONVERGE,
 # SOAK_HEARTBEAT, SOAK_HB_SLACK, SOAK_RESTART_SLACK, SOAK_INVALID,
-# SOAK_SABOTAGE (see tests/soak/soak.sh); RESULTS [bench/results-soak.md];
+# SOAK_SABOTAGE, SOAK_SYNC_GRACE (see tests/soak/soak.sh); RESULTS [bench/results-soak.md];
 # BENCHMARKS [bench/BENCHMARKS.md]. Exits with the soak's status (0: no
 # violation).
 set -u
@@ -24,7 +24,7 @@ log=$(mktemp /tmp/dsrkit-soak.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
 envs=(-e "SOAK_SECONDS=$SOAK_SECONDS" -e "SOAK_SEED=$SOAK_SEED")
-for v in SOAK_FAULTS SOAK_CONVERGE SOAK_HEARTBEAT SOAK_HB_SLACK SOAK_RESTART_SLACK SOAK_INVALID SOAK_SABOTAGE; do
+for v in SOAK_FAULTS SOAK_CONVERGE SOAK_HEARTBEAT SOAK_HB_SLACK SOAK_RESTART_SLACK SOAK_INVALID SOAK_SABOTAGE SOAK_SYNC_GRACE; do
 	[ -n "${!v:-}" ] && envs+=(-e "$v=${!v}")
 done
 echo "== soak: ${SOAK_SECONDS} s of faults, seed $SOAK_SEED, in the VM (output also in $RESULTS)"
