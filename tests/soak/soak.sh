@@ -42,7 +42,8 @@
 #   SOAK_HEARTBEAT [3]       s, engine_heartbeat_timeout (the watchdog of a
 #                            stopped engine; set in the config when this
 #                            directord knows the key)
-#   SOAK_HB_SLACK [4]        s, over the heartbeat, for the replacement (TCG)
+#   SOAK_HB_SLACK [4]        s, over 1.25 x the heartbeat, for the replacement (TCG)
+#   SOAK_LVS_HEARTBEAT [30]  s, the LVS engine's heartbeat (at least 30 s)
 #   SOAK_RESTART_SLACK [5]   s, over the parent's restart back-off
 #   SOAK_INVALID [all]       variants of reload_invalid to draw from
 #   SOAK_SABOTAGE [all]      variants of state_sabotage to draw from
@@ -58,6 +59,7 @@ SEED=${SOAK_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
 CONVERGE=${SOAK_CONVERGE:-20}
 HB=${SOAK_HEARTBEAT:-3}
 HB_SLACK=${SOAK_HB_SLACK:-4}
+LVS_HB=${SOAK_LVS_HEARTBEAT:-$((HB > 30 ? HB : 30))}	# the LVS engine is given at least 30 s
 RESTART_SLACK=${SOAK_RESTART_SLACK:-5}
 ALL_KINDS="kill_parent kill_vrrp kill_lvs stop_parent stop_vrrp stop_lvs link_flap netem reload_valid reload_changed reload_invalid agent_kill www_stop echo_stop track_flip state_sabotage"
 KINDS=(${SOAK_FAULTS:-$ALL_KINDS})
@@ -91,7 +93,9 @@ for ((i = 0; i < SOAK_SECONDS / 4 + 10; i++)); do
 	case $k in
 	kill_parent) d=$((1 + RANDOM % 4)) ;;	# until the supervisor (here: us) starts it again
 	kill_vrrp | kill_lvs) d=0 ;;
-	stop_*) d=$((1 + RANDOM % (HB + HB_SLACK + 4))) ;;	# both sides of the watchdog's bound
+	stop_parent) d=$((1 + RANDOM % (HB + HB_SLACK + 4))) ;;
+	stop_vrrp) d=$((1 + RANDOM % (HB * 5 / 4 + HB_SLACK + 4))) ;;	# both sides of the watchdog's bound
+	stop_lvs) if ((RANDOM % 3)); then d=$((1 + RANDOM % 8)); else d=$((LVS_HB * 5 / 4 + HB_SLACK + 2 + RANDOM % 3)); fi ;;
 	link_flap) d=$((2 + RANDOM % 8)) ;;
 	netem) pick loss delay duplicate reorder; v=$PICK d=$((5 + RANDOM % 11)) ;;
 	reload_valid) pick ctl hup; v=$PICK ;;
@@ -416,7 +420,9 @@ f_stop() {	# TAG ROLE DUR: SIGSTOP, SIGCONT after DUR unless the watchdog replac
 	read -r p v l <<<"$(dpids "$tag")"
 	case $role in parent) pid=$p ;; vrrp) pid=$v ;; lvs) pid=$l ;; esac
 	alive "$pid" || { violate "no $role of $tag to stop"; return; }
-	bound=$(((HB + HB_SLACK) * 1000))
+	# the parent's heartbeat: a stuck engine is replaced within 1.25
+	# times its timeout (the LVS engine's at least 30 s)
+	if [ "$role" = lvs ]; then bound=$((LVS_HB * 1250 + HB_SLACK * 1000)); else bound=$((HB * 1250 + HB_SLACK * 1000)); fi
 	t0=$(now_ms)
 	kill -STOP "$pid"
 	if [ "$role" = parent ]; then
@@ -680,7 +686,8 @@ QUIET=$TMP/quiet	# "FROM_MS TO_MS IDX": converged, no fault
 : >"$QUIET"
 quiet_from=$(now_ms)
 while read -r kind target dur variant gap; do
-	(($(now_ms) + dur * 1000 + 10000 > END_MS)) && break
+	(($(now_ms) + 15000 > END_MS)) && break
+	(($(now_ms) + dur * 1000 + 10000 > END_MS)) && continue	# too long for what is left
 	IDX=$((IDX + 1)) KIND=$kind ALLOW="" NOTE="" FAULT_OK=1
 	echo "$quiet_from $(now_ms) $((IDX - 1))" >>"$QUIET"
 	t_start=$(now_ms)
