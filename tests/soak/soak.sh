@@ -436,7 +436,7 @@ f_stop() {	# TAG ROLE DUR: SIGSTOP, SIGCONT after DUR unless the watchdog replac
 	if ((d * 1000 < bound)); then
 		sleep "$d"
 		kill -CONT "$pid" 2>/dev/null
-		NOTE="stopped ${d} s (under the watchdog bound ${bound} ms)"
+		NOTE="stopped ${d} s (under the watchdog bound ${bound} ms): $(alive "$pid" && echo resumed || echo replaced)"
 		return
 	fi
 	# stopped past the watchdog's bound: replaced by then (the
