@@ -40,7 +40,7 @@ verdict="no violation"
 table() {
 	echo "| kind | injected | survived |"
 	echo "|---|---|---|"
-	sed -n 's/^SOAK table | \([a-z_]*\) |/| \1 |/p' "$log"
+	sed -n 's/^SOAK table | \([a-z_]*\) |/| \1 |/p' "$log" | grep -v '^| kind |'
 }
 {
 	echo "# Soak: the fault matrix (tests/soak/run.sh, make soak)"
