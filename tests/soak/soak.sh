@@ -800,7 +800,7 @@ for k in $ALL_KINDS; do
 done
 for k in $ALL_KINDS; do
 	[ -n "${INJ[$k]:-}" ] || continue
-	msgs=$(awk -v k="$k" '$3 == k { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$VIOL" | sed -E 's/[0-9]+/N/g' | sort | uniq -c | sort -rn | sed 's/^ *\([0-9]*\) /\1x /' | head -3 | paste -sd';' -)
+	msgs=$(awk -v k="$k" '$3 == k { $1 = $2 = $3 = ""; sub(/^ +/, ""); print }' "$VIOL" | sed -E 's/known defect ([0-9])/known defect_\1_/; s/(^|[^_0-9])[0-9]+/\1N/g; s/known defect_([0-9])_/known defect \1/' | sort | uniq -c | sort -rn | sed 's/^ *\([0-9]*\) /\1x /' | head -3 | paste -sd';' -)
 	if [ "${OKS[$k]:-0}" = "${INJ[$k]}" ]; then
 		pass "soak: $k: ${INJ[$k]} injected, all survived"
 	else
