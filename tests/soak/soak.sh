@@ -627,6 +627,9 @@ f_state_sabotage() {	# RS - VARIANT
 	local rs=$1 v=$3 st=$TMP/$1/state name ns a="AGENT_PID_$1" before after
 	ns=$(dns "$rs")
 	name=${v#*_}
+	# the layout being introduced keeps the admin state in admin.d, the
+	# one directory the daemon user may write: plant there when it exists
+	[ "$name" = admin ] && [ -d "$st/admin.d" ] && st=$st/admin.d
 	before=$(stat -c '%U:%G %a %s' "$VICTIM")
 	cp -a "$st/$name" "$TMP/$rs-$name.saved" 2>/dev/null
 	if ! as_nobody sh -c "mv -f '$st/$name' '$st/$name.planted-away' 2>/dev/null; case $v in
