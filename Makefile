@@ -5,6 +5,7 @@
 #   make vm              IPVS tests in a qemu VM (tests/vm; installs qemu and fetches a kernel as root)
 #   make demo            the whole DR cluster in namespaces (in a VM without IPVS); demo-realserver: rs-agent alone
 #   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs, bench-failover, bench-isolation-host: one part
+#   make soak            the fault matrix for SOAK_SECONDS (1800) in the VM: bench/results-soak.md, a section of bench/BENCHMARKS.md
 #   make install DESTDIR=... PREFIX=...   (also creates the daemons' user dsrkit, unless DESTDIR is set)
 #   make install-user    only create the user dsrkit (idempotent; root)
 
@@ -55,7 +56,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver soak
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
@@ -195,6 +196,13 @@ bench-failover: all
 
 bench-isolation-host: all
 	@bench/isolation-host.sh $(BUILD)
+
+# The soak (tests/soak): SOAK_SECONDS of random faults, seed SOAK_SEED
+# (printed; replay with it), in the VM; its two-minute version is
+# tests/vm/27-soak-short.sh in make check.
+SOAK_SECONDS ?= 1800
+soak: all
+	@SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
