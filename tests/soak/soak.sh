@@ -618,11 +618,11 @@ f_track_flip() {	# TAG DUR: the track script fails (weight -60): lb's failure ha
 	NOTE="failing ${d} s"
 }
 
-# state_sabotage RS VARIANT: the daemon user (nobody) plants a symlink to
+# state_sabotage RS VARIANT: the daemon user (dsrkit) plants a symlink to
 # root's file, or a FIFO, in rs-agent's state_dir; then the agent is
 # restarted and `rs-agent drain`/`ready` run as root. Root's file must
 # stay root's and unchanged, the agent must start and answer.
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+as_daemon_user() { setpriv --reuid=dsrkit --regid=dsrkit --clear-groups "$@"; }
 f_state_sabotage() {	# RS - VARIANT
 	local rs=$1 v=$3 st=$TMP/$1/state name ns a="AGENT_PID_$1" before after
 	ns=$(dns "$rs")
@@ -632,7 +632,7 @@ f_state_sabotage() {	# RS - VARIANT
 	[ "$name" = admin ] && [ -d "$st/admin.d" ] && st=$st/admin.d
 	before=$(stat -c '%U:%G %a %s' "$VICTIM")
 	cp -a "$st/$name" "$TMP/$rs-$name.saved" 2>/dev/null
-	if ! as_nobody sh -c "mv -f '$st/$name' '$st/$name.planted-away' 2>/dev/null; case $v in
+	if ! as_daemon_user sh -c "mv -f '$st/$name' '$st/$name.planted-away' 2>/dev/null; case $v in
 		symlink_*) ln -s '$VICTIM' '$st/$name' ;; fifo_*) mkfifo '$st/$name' ;; esac" 2>/dev/null; then
 		NOTE="$v: refused to the daemon user (state_dir not writable by it)"
 		return
