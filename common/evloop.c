@@ -668,6 +668,11 @@ int evloop_run_once(struct evloop *loop, int max_wait_ms)
 	int n;
 
 	n = epoll_wait(loop->epfd, events, EV_BATCH, wait_timeout(loop, max_wait_ms));
+	/* Interrupted (a stopped process that is continued gets EINTR even
+	 * without a handler): what became ready meanwhile is read before
+	 * the timers, as after any wait. */
+	if (n < 0 && errno == EINTR)
+		n = epoll_wait(loop->epfd, events, EV_BATCH, 0);
 	if (n < 0) {
 		if (errno != EINTR)
 			return -errno;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -370,6 +371,80 @@ TEST(fd_callbacks_via_pipe)
 	CHECK_EQ_INT(ev_fd_del(loop, fds[0]), -ENOENT);
 	close(fds[0]);
 	evloop_free(loop);
+}
+
+/* A stopped process that is continued gets EINTR from epoll_wait even
+ * without a signal handler. What became ready while it was stopped must
+ * still be read before the timers that ran out meanwhile: a VRRP master
+ * resumed so ran its advert timer before the adverts that told it a
+ * backup had taken over. */
+static char stop_order[3];
+static size_t stop_n;
+
+static void stop_fd_cb(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	char c;
+
+	(void)loop;
+	(void)events;
+	(void)arg;
+	if (read(fd, &c, 1) == 1 && stop_n < 2)
+		stop_order[stop_n++] = 'f';
+}
+
+static void stop_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	(void)arg;
+	if (stop_n < 2)
+		stop_order[stop_n++] = 't';
+}
+
+static int stopped_child(int rfd)
+{
+	struct evloop *loop;
+	struct ev_timer t;
+
+	if (evloop_new(&loop) < 0 || ev_fd_add(loop, rfd, EPOLLIN, stop_fd_cb, NULL) < 0)
+		return 3;
+	ev_timer_init(&t, stop_timer_cb, NULL);
+	if (ev_timer_start(loop, &t, 300) < 0)
+		return 3;
+	for (int i = 0; i < 20 && stop_n < 2; i++)
+		evloop_run_once(loop, 1000);
+	return stop_n < 2 ? 2 : stop_order[0] == 'f' ? 0 : 1;
+}
+
+TEST(fd_before_timer_after_stop)
+{
+	int fds[2], status = -1;
+	siginfo_t si;
+	pid_t pid;
+
+	CHECK_EQ_INT(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		_exit(stopped_child(fds[0]));
+	}
+	close(fds[0]);
+	usleep(100 * 1000);	/* the child waits in epoll_wait, its timer at 300 ms */
+	CHECK_EQ_INT(kill(pid, SIGSTOP), 0);
+	memset(&si, 0, sizeof(si));
+	CHECK_EQ_INT(waitid(P_PID, (id_t)pid, &si, WSTOPPED), 0);
+	usleep(400 * 1000);	/* the timer runs out while it is stopped */
+	CHECK_EQ_INT(write(fds[1], "x", 1), 1);
+	CHECK_EQ_INT(kill(pid, SIGCONT), 0);
+	for (int i = 0; i < 300 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(10 * 1000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	CHECK(WIFEXITED(status));
+	CHECK_EQ_INT(WEXITSTATUS(status), 0);	/* 1: the timer ran first */
+	close(fds[1]);
 }
 
 /* Two readable pipes; whichever callback runs first removes the other and
@@ -740,7 +815,7 @@ TEST(child_watch_from_callback)
 	evloop_free(loop);
 }
 
-TEST_MAIN(T(timers_fire_in_order), T(timer_never_fires_early), T(timer_rearm_move_and_stop),
+TEST_MAIN(T(timers_fire_in_order), T(fd_before_timer_after_stop), T(timer_never_fires_early), T(timer_rearm_move_and_stop),
 	  T(timer_heap_stress), T(run_until_stopped), T(fd_callbacks_via_pipe),
 	  T(fd_removed_later_in_batch_not_dispatched), T(fd_callback_removes_itself),
 	  T(fd_table_grows), T(signals_through_signalfd), T(child_exit_status),
