@@ -139,6 +139,7 @@ struct vrrp_fsm {
 	uint64_t advert_gap_max_ms;	/* backup: the longest wait between two adverts of one master */
 	uint64_t takeovers_deferred;	/* backup: Master_Down ran out late (we were stalled): one more interval */
 	uint64_t takeover_silence_ms;	/* our last takeover: how long the master had been silent (0: none known) */
+	uint64_t stalled_yields;	/* master: stalled, found a backup had taken over: followed it first */
 	uint64_t prio0_received;
 	uint64_t preempted_lower;	/* lower-priority adverts discarded to preempt */
 };

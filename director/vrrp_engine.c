@@ -908,7 +908,7 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 	}
 	check_addresses(in, &a, &rx->src);
 	if (in->started) {
-		uint64_t split = in->fsm.split_brain;
+		uint64_t split = in->fsm.split_brain, yields = in->fsm.stalled_yields;
 
 		/* The state machine counts whole milliseconds, and masters send
 		 * just after one begins (their timers fire on the millisecond):
@@ -919,6 +919,10 @@ static void inst_receive(struct vrrp_inst *in, const struct vrrp_rx *rx)
 		if (in->fsm.split_brain != split && ratelimit_allow(&in->warn_rl, now_ms()))
 			log_warnx("vrrp %s: split brain: %s (priority %u) advertises as master too; it should yield to us (priority %u)",
 				  in->conf->name, ipaddr_ntop(&rx->src, buf, sizeof(buf)), a.priority, in->fsm.priority);
+		if (in->fsm.stalled_yields != yields)
+			log_warnx("vrrp %s: this engine was stalled and %s (priority %u) took over meanwhile: following it, "
+				  "to preempt after Master_Down with its connections synced", in->conf->name,
+				  ipaddr_ntop(&rx->src, buf, sizeof(buf)), a.priority);
 	}
 }
 
@@ -1388,6 +1392,7 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_uint(j, "advert_gap_max_ms", in->fsm.advert_gap_max_ms);
 		json_uint(j, "takeovers_deferred", in->fsm.takeovers_deferred);
 		json_uint(j, "takeover_silence_ms", in->fsm.takeover_silence_ms);
+		json_uint(j, "stalled_yields", in->fsm.stalled_yields);
 		json_uint(j, "rx", in->rx);
 		json_uint(j, "tx", in->tx);
 		json_uint(j, "tx_errors", in->tx_errors);

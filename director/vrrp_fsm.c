@@ -263,6 +263,33 @@ static unsigned other_master_seen(struct vrrp_fsm *f, uint64_t now_ms)
 	return VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE;
 }
 
+/* Our advert is overdue by two intervals or more: this process (or the
+ * machine) was stalled long enough for a backup's Master_Down to run out,
+ * and an advert of a lower master now means it took over meanwhile. */
+static bool stalled_past_takeover(const struct vrrp_fsm *f, uint64_t now_ms)
+{
+	return f->adver_due_ms && now_ms > f->adver_due_ms &&
+	       now_ms - f->adver_due_ms >= 2 * adver_interval_ms(f);
+}
+
+/* The backup that took over holds the connections made meanwhile, which
+ * our IPVS never learnt (our sync daemon stayed master). Taking the VIP
+ * straight back would reset them. So we leave Master without a word (an
+ * advert of ours would make it yield at once) and follow it; as a backup
+ * we learn its connections, and preempt it, as on a restart, when our
+ * Master_Down_Interval runs out (backup_receive discards its lower
+ * adverts). Without preempt it stays master. */
+static unsigned yield_to_takeover(struct vrrp_fsm *f, const struct vrrp_advert *a, const struct ipaddr *src,
+				  uint64_t now_ms)
+{
+	unsigned act = VRRP_ACT_LEAVE_MASTER | enter_state(f, VRRP_STATE_BACKUP);
+
+	f->stalled_yields++;
+	follow_master(f, a, src, now_ms);
+	arm_master_down(f, now_ms);
+	return act;
+}
+
 static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 			       const struct ipaddr *src, uint64_t now_ms)
 {
@@ -286,6 +313,8 @@ static unsigned master_receive(struct vrrp_fsm *f, const struct vrrp_advert *a,
 		arm_master_down(f, now_ms);
 		return act;
 	}
+	if (stalled_past_takeover(f, now_ms))
+		return yield_to_takeover(f, a, src, now_ms);
 	return other_master_seen(f, now_ms);
 }
 

@@ -6,7 +6,9 @@
 # saw such a takeover, and the master's "split brain" warning, once in
 # three runs). Emulated here by SIGSTOP of both VRRP engines for longer
 # than Master_Down (361 ms at 100 ms intervals), resumed in both orders.
-# A master that stalls alone is still taken over within Master_Down.
+# A master that stalls alone is still taken over within Master_Down, and
+# when it resumes it lets the new master be until its own Master_Down ran
+# out, so the connections made meanwhile are synced to it first.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
@@ -51,7 +53,15 @@ echo "    master stopped -> d2 master seen after $dt ms (Master_Down 361 ms, sta
 check "... within Master_Down and one interval of slack ($dt <= 700 ms)" [ "$dt" -le 700 ]
 silence=$(field d2 VI_1 takeover_silence_ms)
 check "d2 says how long the master was silent ($silence ms, at least Master_Down)" in_range "${silence:-0}" 361 700
+# d1 resumes as a master whose adverts are long overdue and hears d2's:
+# d2 took over and holds the connections made since, which d1's IPVS never
+# learnt. d1 follows it first (as a backup its sync daemon learns them)
+# and preempts after its Master_Down (342 ms at 150), not at once.
 kill -CONT "$e1"
-check "d1 takes over again once it runs" wait_ms 3000 state_is d1 VI_1 MASTER
+sleep 0.15
+check "150 ms after d1 resumes, d2 is still master (d1 follows it first)" state_is d2 VI_1 MASTER
+check "d1 counts the stalled yield" wait_ms 1000 eval '[ "$(field d1 VI_1 stalled_yields)" = 1 ]'
+check "... and logs it" grep -q "vrrp VI_1: this engine was stalled and 198.18.0.2 (priority 100) took over meanwhile" "$TMP/d1.log"
+check "d1 takes over again after its Master_Down" wait_ms 3000 state_is d1 VI_1 MASTER
 check "d2 is backup again" wait_ms 2000 state_is d2 VI_1 BACKUP
 dfinish

@@ -486,6 +486,15 @@ TEST(test_master_equal_priority_address_tiebreak_v6)
 	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
 }
 
+/* A master that keeps advertising on time until now, then hears a. */
+static unsigned receive_advertising(struct vrrp_fsm *f, const struct vrrp_advert *a, const struct ipaddr *src,
+				    uint64_t now)
+{
+	while (f->state == VRRP_STATE_MASTER && f->adver_due_ms && f->adver_due_ms <= now)
+		vrrp_fsm_timeout(f, f->adver_due_ms);
+	return vrrp_fsm_receive(f, a, src, now);
+}
+
 TEST(test_split_brain_counted)
 {
 	struct vrrp_fsm f;
@@ -493,9 +502,9 @@ TEST(test_split_brain_counted)
 	uint64_t t = make_master(&f, 200) + 3219;	/* master for one Master_Down_Interval */
 
 	for (int i = 0; i < 3; i++)
-		CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 100 * (uint64_t)i),
+		CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 100 * (uint64_t)i),
 			     i == 0 ? VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE : 0);
-	vrrp_fsm_receive(&f, advert(3, VRRP_PRIO_STOP, 100), &peer, t + 500);
+	receive_advertising(&f, advert(3, VRRP_PRIO_STOP, 100), &peer, t + 500);
 	CHECK_EQ_INT(f.split_brain, 3);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
 	CHECK_EQ_INT(f.transitions, 2);
@@ -538,14 +547,14 @@ TEST(test_split_brain_reannounces_once_per_episode)
 	uint64_t t = make_master(&f, 200);
 	const unsigned again = VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE;
 
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 10), again);
+	CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 10), again);
 	CHECK_EQ_INT(f.adver_due_ms, t + 1010);	/* the advert went now */
 	for (uint64_t i = 1; i <= 5; i++)
-		CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 10 + 1000 * i), 0);
+		CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 10 + 1000 * i), 0);
 	/* quiet for less than Master_Down: the same episode */
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 5010 + 3100), 0);
+	CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 5010 + 3100), 0);
 	/* quiet for longer: a new one */
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 8110 + 3300), again);
+	CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 8110 + 3300), again);
 	CHECK_EQ_INT(f.state, VRRP_STATE_MASTER);
 	/* counted from one Master_Down_Interval after our takeover (t + 3219):
 	 * those of t + 4010, 5010, 8110 and 11410 */
@@ -562,12 +571,39 @@ TEST(test_other_master_during_election_not_counted)
 	struct ipaddr peer = ip("192.0.2.2");
 	uint64_t t = make_master(&f, 200);
 
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 1),
+	CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 1),
 		     VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE);
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 3218), 0);
+	CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 3218), 0);
 	CHECK_EQ_INT(f.split_brain, 0);
-	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, t + 3219), 0);
+	CHECK_EQ_INT(receive_advertising(&f, advert(3, 100, 100), &peer, t + 3219), 0);
 	CHECK_EQ_INT(f.split_brain, 1);
+}
+
+/* The master stalled (its adverts two intervals overdue) and hears a lower
+ * master: the backup took over meanwhile and holds the connections made
+ * since. We follow it quietly, learn them as a backup, and preempt after
+ * Master_Down (1 s interval, priority 200: 3.219 s), as on a restart. A
+ * master on time, hearing the same, keeps the VIPs (the split-brain rule). */
+TEST(test_stalled_master_follows_the_takeover)
+{
+	struct vrrp_fsm f, g;
+	struct ipaddr peer = ip("192.0.2.2");
+	uint64_t t = make_master(&f, 200), due = f.adver_due_ms, now = due + 2500;
+
+	/* on time (advertising until now), the split-brain rule holds */
+	g = f;
+	CHECK_EQ_INT(receive_advertising(&g, advert(3, 100, 100), &peer, now), VRRP_ACT_SEND_ADVERT | VRRP_ACT_REANNOUNCE);
+	CHECK_EQ_INT(g.state, VRRP_STATE_MASTER);
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, now), ACT_STEP_DOWN);
+	CHECK_EQ_INT(f.state, VRRP_STATE_BACKUP);
+	CHECK_EQ_INT(f.stalled_yields, 1);
+	CHECK(f.master_known);
+	CHECK_EQ_INT(f.master_down_due_ms, now + 3219);
+	/* its lower adverts go on: discarded, the timer runs on */
+	CHECK_EQ_INT(vrrp_fsm_receive(&f, advert(3, 100, 100), &peer, now + 1000), 0);
+	CHECK_EQ_INT(f.master_down_due_ms, now + 3219);
+	CHECK_EQ_INT(vrrp_fsm_timeout(&f, now + 3219), ACT_TAKEOVER);
+	(void)t;
 }
 
 /* ---- fault, shutdown, tracking, sync groups ---- */
@@ -1091,7 +1127,7 @@ TEST_MAIN(
 	T(test_master_yields_to_higher_priority),
 	T(test_master_equal_priority_address_tiebreak_v4),
 	T(test_master_equal_priority_address_tiebreak_v6),
-	T(test_split_brain_counted), T(test_split_brain_reannounces_once_per_episode),
+	T(test_split_brain_counted), T(test_stalled_master_follows_the_takeover), T(test_split_brain_reannounces_once_per_episode),
 	T(test_other_master_during_election_not_counted), T(test_advert_timeliness),
 	T(test_fault_from_master_and_recovery),
 	T(test_fault_recovery_owner_and_preempt_delay),
