@@ -668,6 +668,17 @@ f_state_sabotage() {	# RS - VARIANT
 unexpected_deaths() {	# FROM_MS
 	awk -v from="$1" -v allow=" $ALLOW " '$1 == "X" && $2 >= from && index(allow, " " $5 " ") == 0 { print $3 "/" $4 "/" $5 }' "$SAMPLES" | sort -u | paste -sd' ' -
 }
+# death_context "TAG/KIND/PID ...": what each director's log says of those
+# pids (a crash's signal, an exit status, a heartbeat missed), for the
+# report: the VM and its logs are gone once the run ends.
+death_context() {
+	local x tag pid
+	for x in $1; do
+		tag=${x%%/*} pid=${x##*/}
+		[ -f "$TMP/$tag.log" ] || continue
+		grep -E "pid $pid\)|did not answer a heartbeat" "$TMP/$tag.log" | tail -4 | sed "s/^/      $tag: /"
+	done
+}
 repair() {
 	local tag rs a
 	for tag in lb lb2; do
@@ -698,7 +709,7 @@ while read -r kind target dur variant gap; do
 	echo "soak: $(rel "$t_start") s #$IDX $kind $target ${dur}s $variant"
 	"f_$kind" "$target" "$dur" "$variant"
 	d=$(unexpected_deaths "$t_start")
-	[ -n "$d" ] && violate "daemon deaths not injected: $d"
+	[ -n "$d" ] && { violate "daemon deaths not injected: $d"; death_context "$d"; }
 	repair
 	if why=$(wait_converged "$CONVERGE"); then
 		took=$(($(now_ms) - t_start))
@@ -709,7 +720,8 @@ while read -r kind target dur variant gap; do
 		took=-
 	fi
 	d=$(unexpected_deaths "$t_start")
-	[ -n "$d" ] && [ -z "$(grep " $IDX $KIND daemon deaths" "$VIOL")" ] && violate "daemon deaths not injected: $d"
+	[ -n "$d" ] && [ -z "$(grep " $IDX $KIND daemon deaths" "$VIOL")" ] &&
+		{ violate "daemon deaths not injected: $d"; death_context "$d"; }
 	INJ[$kind]=$((${INJ[$kind]:-0} + 1))
 	((FAULT_OK)) && OKS[$kind]=$((${OKS[$kind]:-0} + 1))
 	moves=$(awk -v a="$t_start" '$1 == "S" && $2 >= a { if (n++ && $3 != p) m++; p = $3; if ($3 == "11") b++ } END { printf "vip_moves=%d both_held_s=%d", m, b }' "$SAMPLES")
