@@ -2,11 +2,9 @@
  * settings, and change notifications. libnl types stay in this file; the
  * rest of dsrkit sees ifindexes, struct ipaddr and -errno.
  *
- * libnl turns the kernel's errno into its own NLE_* codes and loses detail
- * on the way (ENOENT and ESRCH become one code, ENOBUFS becomes NOMEM), so
- * the request socket records the errno of every NLMSG_ERROR and that is
- * what callers get back. The watch socket is read without libnl for the
- * same reason: an overrun must be reported as ENOBUFS, not as NOMEM. */
+ * Requests go through common/nlsock (the kernel's own errno back, every
+ * answer awaited for a bounded time). The watch socket is read without
+ * libnl: an overrun must be reported as ENOBUFS, not as NOMEM. */
 #include <net/if.h>	/* before <linux/if.h>, which libnl pulls in */
 
 #include <errno.h>
@@ -35,6 +33,7 @@
 #include <netlink/socket.h>
 
 /* After libnl: rtnl.h renames two names that libnl also declares. */
+#include "nlsock.h"
 #include "rtnl.h"
 #include "util.h"
 
@@ -50,8 +49,7 @@
 #define WATCH_MSGBUF (64 * 1024)
 
 struct rtnl {
-	struct nl_sock *sk;
-	int kernel_errno;	/* from the last NLMSG_ERROR, 0 when none */
+	struct nlsock ns;
 };
 
 struct rtnl_watch {
@@ -59,93 +57,7 @@ struct rtnl_watch {
 	unsigned char *buf;	/* WATCH_MSGBUF bytes, malloc'd so it is aligned */
 };
 
-/* ---- errors ---------------------------------------------------------- */
-
-static int nle_to_errno(int nle)
-{
-	switch (nle < 0 ? -nle : nle) {
-	case NLE_SUCCESS:		return 0;
-	case NLE_INTR:			return -EINTR;
-	case NLE_BAD_SOCK:		return -EBADF;
-	case NLE_AGAIN:			return -EAGAIN;
-	case NLE_NOMEM:			return -ENOMEM;
-	case NLE_EXIST:			return -EEXIST;
-	case NLE_INVAL:			return -EINVAL;
-	case NLE_RANGE:			return -ERANGE;
-	case NLE_MSGSIZE:		return -EMSGSIZE;
-	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:		return -ENOENT;
-	case NLE_NOADDR:		return -EADDRNOTAVAIL;
-	case NLE_BUSY:			return -EBUSY;
-	case NLE_PROTO_MISMATCH:	return -EPROTONOSUPPORT;
-	case NLE_NOACCESS:		return -EACCES;
-	case NLE_PERM:			return -EPERM;
-	case NLE_NODEV:			return -ENODEV;
-	case NLE_DUMP_INTR:		return -EAGAIN;	/* the dump changed under us: retry */
-	default:			return -EIO;
-	}
-}
-
-static int remember_kernel_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	struct rtnl *r = arg;
-
-	(void)who;
-	r->kernel_errno = e->error < 0 ? -e->error : e->error;
-	return NL_STOP;
-}
-
-/* Turn a libnl result into 0 or -errno. The recorded kernel errno is used
- * only when it is what libnl is reporting, never a stale one from an
- * earlier message (rtnl_link_change retries after EOPNOTSUPP, say). */
-static int rtnl_result(struct rtnl *r, int nle)
-{
-	int kerr = r->kernel_errno;
-
-	r->kernel_errno = 0;
-	if (nle >= 0)
-		return 0;
-	if (kerr > 0 && nl_syserr2nlerr(kerr) == -nle)
-		return -kerr;
-	return nle_to_errno(nle);
-}
-
 /* ---- sockets --------------------------------------------------------- */
-
-/* Scripts and checks are forked from the daemons; they get no netlink. */
-static int set_cloexec(int fd)
-{
-	int flags = fcntl(fd, F_GETFD);
-
-	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-		return -errno;
-	return 0;
-}
-
-static int socket_open(struct nl_sock **out)
-{
-	struct nl_sock *sk;
-	int err;
-
-	*out = NULL;
-	sk = nl_socket_alloc();
-	if (!sk)
-		return -ENOMEM;
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (err < 0) {
-		err = nle_to_errno(err);
-		goto fail;
-	}
-	if ((err = set_cloexec(nl_socket_get_fd(sk))) < 0)
-		goto fail;
-	*out = sk;
-	return 0;
-
-fail:
-	nl_socket_free(sk);
-	return err;
-}
 
 int rtnl_open(struct rtnl **out)
 {
@@ -156,14 +68,9 @@ int rtnl_open(struct rtnl **out)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	if ((err = socket_open(&r->sk)) < 0) {
+	if ((err = nlsock_open(&r->ns, NETLINK_ROUTE, 0)) < 0) {
 		free(r);
 		return err;
-	}
-	err = nl_socket_modify_err_cb(r->sk, NL_CB_CUSTOM, remember_kernel_error, r);
-	if (err < 0) {
-		rtnl_close(r);
-		return nle_to_errno(err);
 	}
 	*out = r;
 	return 0;
@@ -173,7 +80,7 @@ void rtnl_close(struct rtnl *r)
 {
 	if (!r)
 		return;
-	nl_socket_free(r->sk);
+	nlsock_close(&r->ns);
 	free(r);
 }
 
@@ -195,7 +102,7 @@ static int get_link(struct rtnl *r, int ifindex, const char *name, struct rtnl_l
 	int err;
 
 	*out = NULL;
-	err = rtnl_result(r, rtnl_link_get_kernel(r->sk, ifindex, name, out));
+	err = nlsock_result(&r->ns, rtnl_link_get_kernel(r->ns.sk, ifindex, name, out));
 	return err == -ENOENT ? -ENODEV : err;
 }
 
@@ -248,7 +155,7 @@ int rtnl_links(struct rtnl *r, struct rtnl_ifinfo **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	err = rtnl_result(r, rtnl_link_alloc_cache(r->sk, AF_UNSPEC, &cache));
+	err = nlsock_result(&r->ns, rtnl_link_alloc_cache(r->ns.sk, AF_UNSPEC, &cache));
 	if (err < 0)
 		return err;
 	count = (size_t)nl_cache_nitems(cache);
@@ -301,9 +208,9 @@ int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_annou
 	if (err >= 0 && arp_announce >= 0)
 		err = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_ARP_ANNOUNCE, (uint32_t)arp_announce);
 	if (err >= 0)
-		err = rtnl_result(r, rtnl_link_change(r->sk, orig, change, 0));
+		err = nlsock_result(&r->ns, rtnl_link_change(r->ns.sk, orig, change, 0));
 	else
-		err = nle_to_errno(err);
+		err = nlsock_errno(err);
 	rtnl_link_put(change);
 	rtnl_link_put(orig);
 	return err == -ENOENT ? -ENODEV : err;
@@ -351,7 +258,7 @@ static int build_addr(int ifindex, const struct ipaddr *a, struct rtnl_addr **ou
 	nl_addr_put(local);
 	if (err < 0) {
 		rtnl_addr_put(ra);
-		return nle_to_errno(err);
+		return nlsock_errno(err);
 	}
 	*out = ra;
 	return 0;
@@ -388,7 +295,7 @@ static int set_broadcast(struct rtnl_addr *ra, const struct ipaddr *brd)
 		return -ENOMEM;
 	err = rtnl_addr_set_broadcast(ra, a);	/* takes its own reference */
 	nl_addr_put(a);
-	return err < 0 ? nle_to_errno(err) : 0;
+	return err < 0 ? nlsock_errno(err) : 0;
 }
 
 int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
@@ -417,7 +324,7 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 	 * VIP must be usable as the source of replies that bypass the director. */
 	rtnl_addr_set_scope(ra, opts->scope);
 	if (label && (err = rtnl_addr_set_label(ra, label)) < 0)
-		err = nle_to_errno(err);
+		err = nlsock_errno(err);
 	if (err == 0 && opts->broadcast)
 		err = set_broadcast(ra, opts->broadcast);
 	if (err < 0) {
@@ -431,8 +338,8 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | NLM_F_EXCL, &msg);
 	rtnl_addr_put(ra);
 	if (nle < 0)
-		return nle_to_errno(nle);
-	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
+		return nlsock_errno(nle);
+	err = nlsock_result(&r->ns, nl_send_sync(r->ns.sk, msg));	/* frees msg */
 	return err == -EEXIST ? 0 : err;
 }
 
@@ -548,8 +455,8 @@ int rtnl_route_spec_add(struct rtnl *r, const struct rtnl_route_spec *rt)
 	nle = rtnl_route_build_add_request(route, NLM_F_CREATE | NLM_F_EXCL, &msg);
 	rtnl_route_put(route);
 	if (nle < 0)
-		return nle_to_errno(nle);
-	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
+		return nlsock_errno(nle);
+	err = nlsock_result(&r->ns, nl_send_sync(r->ns.sk, msg));	/* frees msg */
 	return err == -EEXIST ? 0 : err;
 }
 
@@ -566,8 +473,8 @@ int rtnl_route_spec_del(struct rtnl *r, const struct rtnl_route_spec *rt)
 	nle = rtnl_route_build_del_request(route, 0, &msg);
 	rtnl_route_put(route);
 	if (nle < 0)
-		return nle_to_errno(nle);
-	err = rtnl_result(r, nl_send_sync(r->sk, msg));	/* frees msg */
+		return nlsock_errno(nle);
+	err = nlsock_result(&r->ns, nl_send_sync(r->ns.sk, msg));	/* frees msg */
 	/* Gone already, or its device (and with it the route) went away. */
 	return err == -ESRCH || err == -ENOENT || err == -ENODEV ? 0 : err;
 }
@@ -581,7 +488,7 @@ int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr)
 		return -EINVAL;
 	if ((err = build_addr(ifindex, addr, &ra)) < 0)
 		return err;
-	err = rtnl_result(r, rtnl_addr_delete(r->sk, ra, 0));
+	err = nlsock_result(&r->ns, rtnl_addr_delete(r->ns.sk, ra, 0));
 	rtnl_addr_put(ra);
 	/* IPv4 and IPv6 answer EADDRNOTAVAIL for a missing address; older
 	 * kernels used ENOENT or ESRCH. Either way it is gone. */
@@ -610,7 +517,7 @@ int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr)
 
 	if (ifindex <= 0 || !ipaddr_is_valid(addr))
 		return -EINVAL;
-	err = rtnl_result(r, rtnl_addr_alloc_cache(r->sk, &cache));
+	err = nlsock_result(&r->ns, rtnl_addr_alloc_cache(r->ns.sk, &cache));
 	if (err < 0)
 		return err;
 	for (obj = nl_cache_get_first(cache); obj && !found; obj = nl_cache_get_next(obj))
@@ -651,7 +558,7 @@ static int addr_dump(struct rtnl *r, int ifindex, size_t size,
 	*n = 0;
 	if (ifindex <= 0)
 		return -EINVAL;
-	err = rtnl_result(r, rtnl_addr_alloc_cache(r->sk, &cache));
+	err = nlsock_result(&r->ns, rtnl_addr_alloc_cache(r->ns.sk, &cache));
 	if (err < 0)
 		return err;
 	list = calloc((size_t)nl_cache_nitems(cache) + 1, size);
@@ -720,7 +627,7 @@ int rtnl_watch_open(struct rtnl_watch **out, int *fd)
 		free(w);
 		return -ENOMEM;
 	}
-	if ((err = socket_open(&w->sk)) < 0)
+	if ((err = nlsock_connect(&w->sk, NETLINK_ROUTE)) < 0)
 		goto fail;
 	/* libnl only sets the socket up; rtnl_watch_read reads it itself. */
 	err = nl_socket_add_memberships(w->sk, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
@@ -728,7 +635,7 @@ int rtnl_watch_open(struct rtnl_watch **out, int *fd)
 	if (err >= 0)
 		err = nl_socket_set_nonblocking(w->sk);
 	if (err < 0) {
-		err = nle_to_errno(err);
+		err = nlsock_errno(err);
 		goto fail;
 	}
 	grow_rcvbuf(nl_socket_get_fd(w->sk));

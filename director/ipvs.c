@@ -16,12 +16,12 @@
 #include <netlink/netlink.h>
 
 #include "ipvs.h"
+#include "nlsock.h"
 #include "util.h"
 
 struct ipvs {
-	struct nl_sock *sk;
+	struct nlsock ns;
 	int family;
-	int kernel_errno;		/* from the last NLMSG_ERROR, 0 when none */
 	uint32_t batch_seq;		/* ipvs_apply's own sequence numbers */
 };
 
@@ -33,51 +33,11 @@ struct ipvs {
 
 /* ---- errors ---- */
 
-static int nle_to_errno(int nle)
-{
-	switch (nle < 0 ? -nle : nle) {
-	case NLE_SUCCESS:		return 0;
-	case NLE_NOMEM:			return -ENOMEM;
-	case NLE_EXIST:			return -EEXIST;
-	case NLE_INVAL:			return -EINVAL;
-	case NLE_RANGE:			return -ERANGE;
-	case NLE_MSGSIZE:		return -EMSGSIZE;
-	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:		return -ENOENT;
-	case NLE_NOADDR:		return -EADDRNOTAVAIL;
-	case NLE_BUSY:			return -EBUSY;
-	case NLE_NOACCESS:		return -EACCES;
-	case NLE_PERM:			return -EPERM;
-	case NLE_NODEV:			return -ENODEV;
-	case NLE_AGAIN:			return -EAGAIN;
-	case NLE_DUMP_INTR:		return -EAGAIN;
-	default:			return -EIO;
-	}
-}
-
-static int remember_kernel_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
-{
-	struct ipvs *v = arg;
-
-	(void)who;
-	v->kernel_errno = e->error < 0 ? -e->error : e->error;
-	return NL_STOP;
-}
-
-/* The kernel's own errno when it is what libnl reports (libnl folds
- * several errnos into one of its codes: ESRCH and ENOENT both become
- * "object not found"). */
+/* libnl's result as 0 or -errno (common/nlsock: the kernel's own errno,
+ * -ETIMEDOUT when no answer came in time). */
 static int result(struct ipvs *v, int nle)
 {
-	int kerr = v->kernel_errno;
-
-	v->kernel_errno = 0;
-	if (nle >= 0)
-		return 0;
-	if (kerr > 0 && nl_syserr2nlerr(kerr) == -nle)
-		return -kerr;
-	return nle_to_errno(nle);
+	return nlsock_result(&v->ns, nle);
 }
 
 const char *ipvs_strerror(int err)
@@ -95,6 +55,7 @@ const char *ipvs_strerror(int err)
 	case EBUSY:	return "busy (the sync daemon is already running?)";
 	case ENODEV:	return "no such interface";
 	case ENOPKG:	return "the kernel has no IPVS (is the ip_vs module loaded?)";
+	case ETIMEDOUT:	return "the kernel did not answer within 5 s";
 	default:	return strerror(err < 0 ? -err : err);
 	}
 }
@@ -120,51 +81,31 @@ const char *ipvs_daemon_strerror(int err)
 int ipvs_open(struct ipvs **out)
 {
 	struct ipvs *v;
-	int fd, flags, nle;
+	int err;
 
 	*out = NULL;
 	if (!(v = calloc(1, sizeof(*v))))
 		return -ENOMEM;
-	if (!(v->sk = nl_socket_alloc())) {
+	if ((err = nlsock_open(&v->ns, NETLINK_GENERIC, 0)) < 0) {
 		free(v);
-		return -ENOMEM;
-	}
-	if ((nle = genl_connect(v->sk)) < 0)
-		goto fail;
-	/* Checks and scripts are forked from the daemon: no netlink for them. */
-	fd = nl_socket_get_fd(v->sk);
-	flags = fcntl(fd, F_GETFD);
-	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
-		nle = -NLE_BAD_SOCK;
-		goto fail;
-	}
-	nl_socket_modify_err_cb(v->sk, NL_CB_CUSTOM, remember_kernel_error, v);
-	/* Acknowledgements without a copy of each request: a batch's acks
-	 * then fit the default receive buffer. Old kernels lack it: fine. */
-	{
-		int one = 1;
-
-		(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+		return err;
 	}
 	v->batch_seq = BATCH_SEQ_BASE;
-	v->family = genl_ctrl_resolve(v->sk, IPVS_GENL_NAME);
+	v->family = genl_ctrl_resolve(v->ns.sk, IPVS_GENL_NAME);
 	if (v->family < 0) {
-		nle = v->family;
-		goto fail;
+		err = v->family == -NLE_OBJ_NOTFOUND ? -ENOPKG : result(v, v->family);
+		ipvs_close(v);
+		return err;
 	}
 	*out = v;
 	return 0;
-fail:
-	nl_socket_free(v->sk);
-	free(v);
-	return nle == -NLE_OBJ_NOTFOUND ? -ENOPKG : nle_to_errno(nle);
 }
 
 void ipvs_close(struct ipvs *v)
 {
 	if (!v)
 		return;
-	nl_socket_free(v->sk);
+	nlsock_close(&v->ns);
 	free(v);
 }
 
@@ -278,7 +219,7 @@ static int request(struct ipvs *v, uint8_t cmd, const struct ipvs_service *s, co
 		nlmsg_free(msg);
 		return err;
 	}
-	return result(v, nl_send_sync(v->sk, msg));	/* frees msg */
+	return result(v, nl_send_sync(v->ns.sk, msg));	/* frees msg */
 }
 
 int ipvs_service_add(struct ipvs *v, const struct ipvs_service *s)
@@ -371,7 +312,7 @@ static int daemon_request(struct ipvs *v, uint8_t cmd, const struct ipvs_daemon 
 		nlmsg_free(msg);
 		return err;
 	}
-	return result(v, nl_send_sync(v->sk, msg));	/* frees msg */
+	return result(v, nl_send_sync(v->ns.sk, msg));	/* frees msg */
 }
 
 int ipvs_daemon_add(struct ipvs *v, const struct ipvs_daemon *d)
@@ -412,7 +353,7 @@ int ipvs_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return result(v, nl_send_sync(v->sk, msg));	/* frees msg */
+	return result(v, nl_send_sync(v->ns.sk, msg));	/* frees msg */
 }
 
 /* ---- batches ---- */
@@ -532,7 +473,7 @@ static int send_batch(struct ipvs *v, struct ipvs_request *reqs, size_t n, struc
 	}
 	if (buf.failed)
 		err = -ENOMEM;
-	else if (nl_sendto(v->sk, buf.buf, buf.len) < 0)
+	else if (nl_sendto(v->ns.sk, buf.buf, buf.len) < 0)
 		err = -EIO;
 	sb_free(&buf);
 	/* Bounded: at most one answer per request, read one at a time. */
@@ -543,15 +484,15 @@ static int send_batch(struct ipvs *v, struct ipvs_request *reqs, size_t n, struc
 			err = -ETIMEDOUT;
 			break;
 		}
-		nle = nl_recvmsgs(v->sk, cb);
-		if (nle < 0 && nle != -NLE_AGAIN)
-			err = nle_to_errno(nle);
+		nle = nl_recvmsgs(v->ns.sk, cb);
+		if (nle < 0)
+			err = result(v, nle);	/* -ETIMEDOUT: no answer in time */
 	}
 	/* libnl moves its expected sequence number on with every ack or
 	 * error it reads, ours included; move the next one it sends along,
 	 * or the following dump or request fails its sequence check. */
 	for (unsigned k = 0; k < c->answers; k++)
-		nl_socket_use_seq(v->sk);
+		nl_socket_use_seq(v->ns.sk);
 	return err;
 }
 
@@ -885,7 +826,7 @@ static int dump_one(struct nl_msg *msg, void *arg)
 
 static int dump(struct ipvs *v, struct nl_msg *msg, struct dump_ctx *c)
 {
-	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(v->sk));
+	struct nl_cb *cb = nl_cb_clone(nl_socket_get_cb(v->ns.sk));
 	int nle;
 
 	if (!cb) {
@@ -893,10 +834,10 @@ static int dump(struct ipvs *v, struct nl_msg *msg, struct dump_ctx *c)
 		return -ENOMEM;
 	}
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_one, c);
-	nle = nl_send_auto(v->sk, msg);
+	nle = nl_send_auto(v->ns.sk, msg);
 	nlmsg_free(msg);
 	if (nle >= 0)
-		nle = nl_recvmsgs(v->sk, cb);
+		nle = nl_recvmsgs(v->ns.sk, cb);
 	nl_cb_put(cb);
 	if (c->err)
 		return c->err;
@@ -984,24 +925,23 @@ int ipvs_timeouts_get(struct ipvs *v, struct ipvs_timeouts *t)
 	memset(t, 0, sizeof(*t));
 	if ((err = new_request(v, IPVS_CMD_GET_CONFIG, 0, &msg)) < 0)
 		return err;
-	if (!(cb = nl_cb_clone(nl_socket_get_cb(v->sk)))) {
+	if (!(cb = nl_cb_clone(nl_socket_get_cb(v->ns.sk)))) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, config_reply, &c);
 	/* The reply, then the acknowledgement that libnl asked for: read
 	 * both, so the next request's sequence numbers are in step. */
-	nle = nl_send_auto(v->sk, msg);
+	nle = nl_send_auto(v->ns.sk, msg);
 	nlmsg_free(msg);
 	if (nle >= 0)
-		nle = nl_recvmsgs(v->sk, cb);
+		nle = nl_recvmsgs(v->ns.sk, cb);
 	nl_cb_put(cb);
 	/* Even a reply that does not decode has its ack to read. */
 	if (nle >= 0 && c.seen)
-		nle = nl_wait_for_ack(v->sk);
-	if (nle < 0)
-		return result(v, nle);
-	v->kernel_errno = 0;
+		nle = nl_wait_for_ack(v->ns.sk);
+	if ((err = result(v, nle)) < 0)
+		return err;
 	if (c.err)
 		return c.err;
 	return c.got ? 0 : -EPROTO;

@@ -1076,6 +1076,27 @@ static int daemon_push(const struct ipvs_daemon *d, void *arg)
 	return 0;
 }
 
+/* Stop the daemon of that state; one already gone is stopped. The kernel
+ * leaves the stop unanswered when the daemon's thread never ran (its
+ * handler returns EINTR, which netlink does not acknowledge): after the
+ * request's bound, whether it stopped is read back. */
+static int sync_stop(struct lvs_engine *e, uint32_t state)
+{
+	struct daemon_list dl = { .n = 0 };
+	int ret = ipvs_daemon_del(e->ipvs, state);
+
+	if (ret == -ESRCH)
+		return 0;
+	if (ret != -ETIMEDOUT || ipvs_daemons(e->ipvs, daemon_push, &dl) < 0)
+		return ret;
+	for (size_t i = 0; i < dl.n; i++)
+		if (dl.items[i].state == state)
+			return ret;
+	log_info("ipvs: sync daemon: the kernel did not answer the stop of the %s daemon; read back: stopped",
+		 state == IPVS_DAEMON_MASTER ? "master" : "backup");
+	return 0;
+}
+
 /* Say it once per new error, and try again later. */
 static void sync_failed(struct lvs_engine *e, const char *what, int err)
 {
@@ -1131,8 +1152,8 @@ static void sync_apply(struct lvs_engine *e, const struct lvs_config *prev, cons
 	for (size_t i = 0; i < dl.n; i++) {
 		if (!(plan.stop & dl.items[i].state))
 			continue;
-		ret = ipvs_daemon_del(e->ipvs, dl.items[i].state);
-		if (ret < 0 && ret != -ESRCH) {
+		ret = sync_stop(e, dl.items[i].state);
+		if (ret < 0) {
 			sync_failed(e, dl.items[i].state == IPVS_DAEMON_MASTER ? "stopping the master" :
 				    "stopping the backup", ret);
 			return;
@@ -1173,7 +1194,7 @@ static void sync_stop_all(struct lvs_engine *e)
 	if (!e->cfg->lvs.sync.interface || ipvs_daemons(e->ipvs, daemon_push, &dl) < 0)
 		return;
 	for (size_t i = 0; i < dl.n; i++) {
-		if ((ret = ipvs_daemon_del(e->ipvs, dl.items[i].state)) < 0 && ret != -ESRCH)
+		if ((ret = sync_stop(e, dl.items[i].state)) < 0)
 			log_warnx("ipvs: sync daemon: stopping %s: %s", ipvs_daemon_text(&dl.items[i], text, sizeof(text)),
 				  ipvs_daemon_strerror(ret));
 		else

@@ -4,7 +4,11 @@
 # what is asked and reads back exactly (checked with ipvsadm); a second
 # sync sends nothing; one changed weight is one operation; a service of
 # someone else's is left alone; failures inside a batch are reported per
-# request; the kernel's refusal of an unknown scheduler comes back in words.
+# request; the kernel's refusal of an unknown scheduler comes back in words;
+# a request the kernel never answers (stopping a sync daemon whose thread
+# has not run yet: the handler returns EINTR and netlink acknowledges no
+# EINTR) fails after its bound instead of hanging the caller, and the
+# socket goes on serving requests.
 . "$(dirname "$0")/lib.sh"
 
 need_ipvs
@@ -48,4 +52,24 @@ out=$(probe add-service mh 2>&1)
 check "a scheduler by name (mh) is accepted ($out)" [ "$out" = added ]
 out=$(probe add-service mh 2>&1)
 check "adding it again reports it exists ($out)" [ "$out" = "already exists" ]
+
+# The LVS engine was seen waiting forever on such a stop (a VRRP flip
+# BACKUP -> MASTER -> BACKUP within a second). The probe runs SCHED_FIFO on
+# this one-CPU VM, so each stop reaches the kernel before the daemon's
+# thread first runs. Before the bound existed, the first stop never returned.
+in_ns "$NS" ip link add sy0 type veth peer name sy1
+in_ns "$NS" ip addr add 192.0.2.250/24 dev sy0
+in_ns "$NS" ip link set sy0 up
+in_ns "$NS" ip link set sy1 up
+start=$(date +%s)
+out=$(timeout 120 ip netns exec "$NS" "$PROBE" daemon-flap 6 sy0 2>&1); rc=$?
+took=$(( $(date +%s) - start ))
+check "six sync daemons started and stopped at once: the probe returns (rc $rc, ${took}s: $out)" [ "$rc" = 0 ]
+check "... every start succeeded and every stop either succeeded or ran out of time, never hung" \
+	bash -c "[ \"\$(grep -o 'start=ok stop=\(ok\|ETIMEDOUT\)' <<<'$out' | wc -l)\" = 6 ]"
+check "... the kernel left at least one stop unanswered, so the bound was what ended it" \
+	grep -q 'stop=ETIMEDOUT' <<<"$out"
+check "... then the same handle serves a dump on its new socket, and no daemon runs" \
+	grep -q 'then running=0 dump=ok$' <<<"$out"
+check "... ipvsadm agrees: no sync daemon" bash -c "[ -z \"\$(ip netns exec $NS ipvsadm -L --daemon)\" ]"
 finish

@@ -10,9 +10,14 @@
  *       scheduler SCHED; prints the result in words
  *   ipvs-probe batch-errors                 one batch whose middle requests
  *       fail: prints each request's result
+ *   ipvs-probe daemon-flap N IFACE          N times: start a master sync
+ *       daemon on IFACE and stop it at once, as SCHED_FIFO on one CPU so
+ *       its thread never runs first (the kernel then answers the stop with
+ *       nothing); prints each stop's result, then what still runs
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,13 +240,46 @@ static int cmd_batch_errors(struct ipvs *v)
 	return 0;
 }
 
+static int count_daemon(const struct ipvs_daemon *d, void *arg)
+{
+	(void)d;
+	++*(int *)arg;
+	return 0;
+}
+
+static int cmd_daemon_flap(struct ipvs *v, int times, const char *ifname)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	struct ipvs_daemon d = { .state = IPVS_DAEMON_MASTER, .sync_id = 7 };
+	cpu_set_t one;
+	int running = 0, dumped;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0 || sched_setscheduler(0, SCHED_FIFO, &sp) < 0) {
+		perror("ipvs-probe: SCHED_FIFO on CPU 0");
+		return 1;
+	}
+	strncpy(d.ifname, ifname, sizeof(d.ifname) - 1);
+	for (int i = 0; i < times; i++) {
+		int add = ipvs_daemon_add(v, &d), del = ipvs_daemon_del(v, IPVS_DAEMON_MASTER);
+
+		printf("%sstart=%s stop=%s", i ? " " : "", add ? strerrorname_np(-add) : "ok",
+		       del ? strerrorname_np(-del) : "ok");
+		fflush(stdout);
+	}
+	dumped = ipvs_daemons(v, count_daemon, &running);
+	printf(" then running=%d dump=%s\n", running, dumped ? strerrorname_np(-dumped) : "ok");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ipvs *v;
 	int err, rc;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ipvs-probe sync N K [SVC DEST WEIGHT] | dump | add-service SCHED\n");
+		fprintf(stderr, "usage: ipvs-probe sync N K [SVC DEST WEIGHT] | dump | add-service SCHED | batch-errors | daemon-flap N IFACE\n");
 		return 2;
 	}
 	if ((err = ipvs_open(&v)) < 0) {
@@ -256,6 +294,8 @@ int main(int argc, char **argv)
 		rc = cmd_batch_errors(v);
 	else if (strcmp(argv[1], "add-service") == 0 && argc == 3)
 		rc = cmd_add_service(v, argv[2]);
+	else if (strcmp(argv[1], "daemon-flap") == 0 && argc == 4)
+		rc = cmd_daemon_flap(v, atoi(argv[2]), argv[3]);
 	else
 		rc = 2;
 	ipvs_close(v);
