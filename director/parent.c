@@ -26,6 +26,7 @@
 #include "json.h"
 #include "log.h"
 #include "privdrop.h"
+#include "procwhere.h"
 #include "sdnotify.h"
 #include "vrrp.h"
 
@@ -245,8 +246,10 @@ bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t 
  * what the old one held. */
 static void heartbeat_missed(struct engine *e, uint64_t silent_ms)
 {
-	log_warnx("the %s engine did not answer a heartbeat for %llu ms: restarting it", e->name,
-		  (unsigned long long)silent_ms);
+	char where[192];
+
+	log_warnx("the %s engine did not answer a heartbeat for %llu ms: restarting it (pid %ld was waiting: %s)",
+		  e->name, (unsigned long long)silent_ms, (long)e->pid, proc_where(e->pid, where, sizeof(where)));
 	kill(e->pid, SIGKILL);
 }
 

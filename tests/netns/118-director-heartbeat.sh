@@ -52,6 +52,8 @@ echo "    $(grep -o "the vrrp engine did not answer.*" "$TMP/d1.log" | head -1),
 n=$(grep -o "did not answer a heartbeat for [0-9]* ms" "$TMP/d1.log" | head -1 | grep -o "[0-9][0-9]*")
 check "... N is at least the timeout, at most 1 s more (N = ${n:-none})" \
 	in_range "${n:-0}" $TIMEOUT_MS $((TIMEOUT_MS + 1000))
+check "... and says where the engine was waiting: pid $eng, state T (stopped)" \
+	grep -q "restarting it (pid $eng was waiting: state T (stopped)" "$TMP/d1.log"
 check "the stuck engine is gone (killed)" wait_ms 2000 not kill -0 "$eng"
 replaced() {	# a new engine, one restart counted
 	local v
