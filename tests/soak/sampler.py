@@ -3,7 +3,7 @@
 watching costs no fork per sample (under TCG every exec reads its binary
 over 9p and stalls the VM a little).
 
-    sampler.py OUT PERIOD_S VIP CLIENT_NS TAG=NS[:CONF]...
+    sampler.py OUT PERIOD_S VIP CLIENT_NS TAG=NS[:CONF[:LOG]]...
 
 Every PERIOD_S it writes one line
     S MS HOLDERS RSLO
@@ -18,6 +18,11 @@ for a real server, "rs-agent -f CONF run". Each change is a line
     X MS TAG ROLE PID      it is gone
 and every 5 s, per process,
     R MS TAG ROLE PID RSS_KB FDS
+    W MS TAG ROLE PID STATE WCHAN SYSCALL   where it waits (/proc: its
+                                            state, kernel function, call)
+and every line a daemon's LOG gains, as it comes (for the timeline around
+a violation: the VM and its logs are gone once the run ends),
+    L MS TAG LINE
 From CLIENT_NS, a thread asks GET / of VIP:80 once a second (the short
 requests), each a line
     Q MS ok|err DETAIL
@@ -31,10 +36,13 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 out_path, period, vip, client_ns = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 targets = []	# (tag, ns, conf)
+logs = {}	# tag: [path, offset read]
 for a in sys.argv[5:]:
     tag, rest = a.split("=", 1)
-    ns, conf = (rest.split(":", 1) + [""])[:2]
+    ns, conf, log = (rest.split(":", 2) + ["", ""])[:3]
     targets.append((tag, ns, conf))
+    if log:
+        logs[tag] = [log, 0]
 out = open(out_path, "a", buffering=1)
 lock = threading.Lock()
 
@@ -142,6 +150,44 @@ def resources(pid):
     return rss, fds
 
 
+def where(pid):
+    """(state, wchan, syscall name or number) of a process, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        with open("/proc/%d/wchan" % pid) as f:
+            wchan = f.read().strip() or "0"
+        with open("/proc/%d/syscall" % pid) as f:
+            call = f.read().split()
+    except (OSError, IndexError):
+        return None
+    nr = call[0] if call else "?"
+    return state, wchan, SYSCALLS.get(nr, nr)
+
+
+SYSCALLS = {"0": "read", "1": "write", "7": "poll", "23": "select", "45": "recvfrom", "46": "sendmsg",
+            "47": "recvmsg", "61": "wait4", "202": "futex", "232": "epoll_wait", "257": "openat",
+            "281": "epoll_pwait", "running": "running", "-1": "none"}	# x86_64, the VM's
+
+
+def new_log_lines(ms):
+    for tag, st in logs.items():
+        try:
+            with open(st[0], "rb") as f:
+                if os.fstat(f.fileno()).st_size < st[1]:
+                    st[1] = 0	# started again on a new file
+                f.seek(st[1])
+                data = f.read(1 << 20)
+        except OSError:
+            continue
+        end = data.rfind(b"\n")
+        if end < 0:
+            continue
+        st[1] += end + 1
+        for line in data[:end].split(b"\n"):
+            emit("L %d %s %s" % (ms, tag, line.decode(errors="replace").strip()))
+
+
 def requests():
     while not os.path.exists(out_path + ".stop"):
         t0 = time.time()
@@ -189,5 +235,9 @@ while not os.path.exists(out_path + ".stop"):
             r = resources(p)
             if r:
                 emit("R %d %s %s %d %d %d" % (ms, tag, role, p, r[0], r[1]))
+            w = where(p)
+            if w:
+                emit("W %d %s %s %d %s %s %s" % ((ms, tag, role, p) + w))
+    new_log_lines(ms)
     due += period
     time.sleep(max(0.0, due - time.time()))
