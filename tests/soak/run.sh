@@ -70,7 +70,7 @@ table() {
 		echo "## Violations and the timeline around them"
 		echo
 		echo '```'
-		grep -E '^    violation at |^soak: FAILED|^    [0-9.]+ #' "$log" | head -200
+		grep -E '^    violation at |^soak: FAILED|^    [0-9.]+ #|^  around |^    [0-9.]+ [LW] ' "$log" | head -300
 		echo '```'
 	fi
 } >"$RESULTS"
