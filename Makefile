@@ -46,7 +46,12 @@ RSAGENT_OBJ := $(RSAGENT_SRC:%.c=$(BUILD)/%.o)
 DIRECTOR_SRC := $(wildcard director/*.c)
 DIRECTOR_OBJ := $(DIRECTOR_SRC:%.c=$(BUILD)/%.o)
 # directord objects other than main(), linked into unit tests of its logic.
-DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/main.o $(BUILD)/director/directorctl.o,$(DIRECTOR_OBJ))
+DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/main.o,$(DIRECTOR_OBJ))
+# directorctl and the keepalived converter: their own folder, common/ and
+# director/proto.h, nothing of the daemon.
+CTL_SRC    := $(wildcard director/ctl/*.c)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
+CTL_LIBOBJ := $(filter-out $(BUILD)/director/ctl/directorctl.o,$(CTL_OBJ))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -95,8 +100,12 @@ $(BUILD)/rs-agent: $(RSAGENT_OBJ) $(COMMON_LIB)
 $(BUILD)/directord: $(BUILD)/director/main.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/directorctl: $(BUILD)/director/directorctl.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/directorctl: $(CTL_OBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/director/ctl/%.o: director/ctl/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Idirector $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # Unit tests of common/ link only the library; test_rs_* also link rs-agent's logic.
 $(BUILD)/tests/test_rs_%: tests/unit/test_rs_%.c $(RSAGENT_LIBOBJ) $(COMMON_LIB)
@@ -107,7 +116,11 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_kaconf $(BUILD)/tests/test_parent: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_kaconf: tests/unit/test_kaconf.c $(CTL_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Idirector/ctl -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_parent: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -135,7 +148,12 @@ $(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-DIRECTOR_LIBSRC := $(filter-out director/main.c director/directorctl.c,$(DIRECTOR_SRC))
+DIRECTOR_LIBSRC := $(filter-out director/main.c,$(DIRECTOR_SRC))
+CTL_LIBSRC := $(filter-out director/ctl/directorctl.c,$(CTL_SRC))
+$(BUILD)/fuzz/fuzz_kaconf: tests/fuzz/fuzz_kaconf.c $(COMMON_SRC) $(CTL_LIBSRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Idirector/ctl $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/fuzz/fuzz_vrrp_%: tests/fuzz/fuzz_vrrp_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
@@ -144,7 +162,7 @@ $(BUILD)/fuzz/fuzz_lvs_%: tests/fuzz/fuzz_lvs_%.c $(COMMON_SRC) $(DIRECTOR_LIBSR
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_kaconf $(BUILD)/fuzz/fuzz_director_ini: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_director_ini: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -247,4 +265,4 @@ install-user:
 clean:
 	rm -rf build
 
--include $(COMMON_OBJ:.o=.d) $(RSAGENT_OBJ:.o=.d) $(DIRECTOR_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(RSAGENT_OBJ:.o=.d) $(DIRECTOR_OBJ:.o=.d) $(CTL_OBJ:.o=.d)

@@ -34,7 +34,7 @@ static const struct ini_enum ipvs_on_stop[] = {
 static const struct ini_key global_keys[] = {
 	{ "router_id", &ini_type_string, G(router_id), 0, 0, NULL, false, NULL },
 	{ "user", &ini_type_string, G(user), 0, 0, DAEMON_USER, false, NULL },
-	{ "control_socket", &ini_type_string, G(control_socket), 0, 0, "/run/dsrkit/directord.sock", false, NULL },
+	{ "control_socket", &ini_type_string, G(control_socket), 0, 0, DIRECTORD_SOCKET, false, NULL },
 	{ "control_mode", &ini_type_mode, G(control_mode), 0, 0777, "0660", false, NULL },
 	{ "control_group", &ini_type_string, G(control_group), 0, 0, NULL, false, NULL },
 	{ "notify_fifo", &ini_type_string, G(notify_fifo), 0, 0, NULL, false, NULL },

@@ -11,9 +11,9 @@
 #include "ini.h"
 #include "lvs.h"
 #include "parse.h"
+#include "proto.h"
 #include "util.h"
 
-#define DIRECTORD_CONF "/etc/dsrkit/director.ini"
 #define DIR_MAX_INSTANCES 255
 #define DIR_MAX_VIPS_PER_INSTANCE 255	/* VRRP "Count IPvX Addr" is 8 bits */
 #define DIR_MAX_ROUTES_PER_INSTANCE 64
@@ -218,49 +218,6 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j);
 void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out);
 
 /* ---- processes (parent.c, vrrp_proc.c, lvs_proc.c) ---- */
-
-/* Messages between the parent and the engines (common/ipc.h). */
-enum dir_ipc_type {
-	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
-	DIR_IPC_STATUS_REQ,		/* parent -> engine: uint32_t json (0/1) */
-	DIR_IPC_STATUS_REPLY,		/* engine -> parent: the text */
-	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file:
-					 * struct dir_ipc_reload */
-	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: int32_t result */
-	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
-	DIR_IPC_VRRP_STATE,		/* parent -> LVS engine: struct dir_ipc_state, relayed */
-	DIR_IPC_ADMIN,			/* parent -> LVS engine: struct dir_ipc_admin */
-	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: "" (done) or the error text */
-	DIR_IPC_STATUS_PART,		/* engine -> parent: a piece of a status reply larger than one
-					 * message; more pieces follow, the last is DIR_IPC_STATUS_REPLY */
-	DIR_IPC_PING,			/* parent -> engine: uint64_t, the parent's now_ms() (the heartbeat) */
-	DIR_IPC_PONG,			/* engine -> parent: the same, from the engine's loop */
-};
-
-/* The largest status the parent accepts in pieces (10,000 virtual servers
- * with their real servers fit). */
-#define DIR_STATUS_MAX (16 * 1024 * 1024)
-
-/* directorctl drain|enable SERVICE SERVER. */
-struct dir_ipc_admin {
-	char service[64];
-	char server[64];		/* "ADDR:PORT" or "ADDR" */
-	int32_t admin;			/* enum lvs_admin */
-};
-
-/* Which bytes the parent checked: an engine that reads the file again
- * applies it only when it reads the same (the file may change between
- * the two reads; what the parent refused must never reach an engine). */
-struct dir_ipc_reload {
-	uint64_t fingerprint;		/* cfgcheck_fingerprint */
-	uint64_t len;
-};
-
-struct dir_ipc_state {
-	char instance[64];
-	int32_t state;			/* enum vrrp_state */
-	int32_t priority;
-};
 
 /* The VRRP engine process: runs until DIR_IPC_STOP, SIGTERM or the
  * parent's end of fd closing. Takes ownership of cfg. Returns an exit code. */

@@ -823,11 +823,11 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 	struct parent *p = arg;
 	const char *cmd = req->argv[0];
 
-	if (strcmp(cmd, "status") == 0 && req->argc == 1) {
+	if (strcmp(cmd, CTL_WORD_STATUS) == 0 && req->argc == 1) {
 		status(p, false, out);
-	} else if (strcmp(cmd, "status") == 0 && req->argc == 2 && strcmp(req->argv[1], "json") == 0) {
+	} else if (strcmp(cmd, CTL_WORD_STATUS) == 0 && req->argc == 2 && strcmp(req->argv[1], CTL_WORD_JSON) == 0) {
 		status(p, true, out);
-	} else if (strcmp(cmd, "reload") == 0 && req->argc == 1) {
+	} else if (strcmp(cmd, CTL_WORD_RELOAD) == 0 && req->argc == 1) {
 		struct strbuf why;
 
 		sb_init(&why);
@@ -836,9 +836,9 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 		else
 			ctl_reply_error(out, sb_str(&why));
 		sb_free(&why);
-	} else if (strcmp(cmd, "drain") == 0 && req->argc == 3) {
+	} else if (strcmp(cmd, CTL_WORD_DRAIN) == 0 && req->argc == 3) {
 		admin(p, req, LVS_ADMIN_DRAINED, out);
-	} else if (strcmp(cmd, "enable") == 0 && req->argc == 3) {
+	} else if (strcmp(cmd, CTL_WORD_ENABLE) == 0 && req->argc == 3) {
 		admin(p, req, LVS_ADMIN_ENABLED, out);
 	} else {
 		ctl_reply_error(out, "unknown command; expected status [json], reload, drain SERVICE SERVER "

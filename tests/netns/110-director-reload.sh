@@ -70,6 +70,11 @@ check "... and prints FILE:LINE: section.key: message for the unknown key, a lin
 check "... and for the missing required keys of the new section" \
 	grep -q "^$TMP/d1.ini:[0-9]*: vrrp VI_4.virtual_router_id" <<<"$out"
 echo "$out" | sed 's/^/    | /'
+# directorctl finds the socket in the bad file's [global] alone: the
+# mistake elsewhere (why one asks) must not keep it from the daemon.
+out=$("$DIRECTORCTL" -f "$TMP/d1.ini" status 2>&1); rc=$?
+check "directorctl -f of the bad file still reaches the daemon, named in its [global] (rc $rc)" \
+	bash -c "[ $rc = 0 ] && grep -q 'VI_3' <<<'$out'"
 kill -HUP "$PID_d1"
 check "SIGHUP with the bad file: the errors are logged" wait_ms 3000 grep -q "vrrp VI_3.prority: unknown key" "$TMP/d1.log"
 check "... with: the running configuration stays in force" grep -q 'running configuration stays in force' "$TMP/d1.log"

@@ -1,14 +1,18 @@
-/* directorctl: ask the running directord. */
+/* directorctl: ask the running directord over its control socket, and
+ * convert keepalived.conf offline. It links common/ and its own folder
+ * only: what it shares with the daemon is director/proto.h. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctlsock.h"
-#include "directord.h"
+#include "ini.h"
 #include "kaconf.h"
 #include "kaimport.h"
+#include "proto.h"
 
 #define CTL_TIMEOUT_MS 10000
 
@@ -31,7 +35,7 @@ static void __attribute__((noreturn)) usage(int code)
 /* A word of a request line: the daemon splits the line on blanks. */
 static bool word_ok(const char *s)
 {
-	if (!*s || strlen(s) > 100)
+	if (!*s || strlen(s) > CTL_WORD_MAX)
 		return false;
 	for (; *s; s++)
 		if ((unsigned char)*s <= ' ' || *s == 0x7f)
@@ -39,22 +43,55 @@ static bool word_ok(const char *s)
 	return true;
 }
 
-/* The socket named in the configuration, when no -s was given. */
-static char *socket_from_config(const char *path)
+/* [global] control_socket, and nothing else of the file: a mistake
+ * elsewhere in it (often why one asks the daemon) must not keep the
+ * client from the daemon, which runs the file it last accepted. */
+struct ctl_global {
+	char *control_socket;
+};
+
+static void *ctl_global_instance(void *cfg, const char *name)
 {
-	struct director_config *cfg = NULL;
+	(void)name;
+	return cfg;
+}
+
+static const struct ini_key ctl_global_keys[] = {
+	{ "control_socket", &ini_type_string, offsetof(struct ctl_global, control_socket), 0, 0, DIRECTORD_SOCKET,
+	  false, NULL },
+	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
+};
+
+static const struct ini_section ctl_sections[] = {
+	{ "global", false, false, ctl_global_keys, ctl_global_instance },
+};
+
+/* The socket named in the file's [global], or the default when the file
+ * does not name one. A file that cannot be read: NULL and the reason on
+ * stderr when it was named with -f; the default socket when it is the
+ * default file (a host where the daemon runs from another file). */
+static char *socket_from_config(const char *path, bool named)
+{
+	const struct ini_schema schema = { ctl_sections, 1 };
+	struct ctl_global g = { NULL };
 	struct ini_diag diag;
-	char *sock = NULL;
+	char *data = NULL, *sock = NULL;
+	size_t len;
 
 	ini_diag_init(&diag);
-	if (director_config_load(path, &cfg, &diag) == 0) {
-		sock = strdup(cfg->control_socket);
-		director_config_free(cfg);
-	} else {
-		for (size_t i = 0; i < diag.n; i++)
-			fprintf(stderr, "%s\n", diag.msgs[i]);
+	if (ini_read_file(path, &data, &len, &diag) < 0) {
+		for (size_t i = 0; named && i < diag.n; i++)
+			fprintf(stderr, "directorctl: %s\n", diag.msgs[i]);
+		ini_diag_free(&diag);
+		return named ? NULL : strdup(DIRECTORD_SOCKET);
 	}
 	ini_diag_free(&diag);
+	ini_diag_init(&diag);	/* the rest of the file's errors: not ours to report */
+	(void)ini_load_buffer(path, data, len, &schema, &g, &diag, NULL);
+	ini_diag_free(&diag);
+	free(data);
+	sock = strdup(g.control_socket ? g.control_socket : DIRECTORD_SOCKET);
+	free(g.control_socket);
 	return sock;
 }
 
@@ -71,10 +108,10 @@ static int print_reply(char **cmd, bool json, const char *reply)
 	is_error = ctl_reply_error_text(reply, &msg);
 	if (is_error && !json)
 		fprintf(stderr, "directorctl: %s failed:\n%s\n", command, sb_str(&msg));
-	else if (!json && strcmp(command, "reload") == 0)
+	else if (!json && strcmp(command, CTL_WORD_RELOAD) == 0)
 		printf("configuration reloaded\n");
-	else if (strcmp(command, "drain") == 0 || strcmp(command, "enable") == 0)
-		printf("%s %s: %s\n", cmd[1], cmd[2], strcmp(command, "drain") == 0 ? "drained" : "enabled");
+	else if (strcmp(command, CTL_WORD_DRAIN) == 0 || strcmp(command, CTL_WORD_ENABLE) == 0)
+		printf("%s %s: %s\n", cmd[1], cmd[2], strcmp(command, CTL_WORD_DRAIN) == 0 ? "drained" : "enabled");
 	else
 		fputs(reply, stdout);
 	sb_free(&msg);
@@ -129,6 +166,7 @@ static int import_keepalived(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *config = DIRECTORD_CONF, *sock_arg = NULL;
+	bool config_named = false;
 	char request[CTL_REQUEST_MAX], *sock;
 	struct strbuf reply;
 	bool json = false;
@@ -136,7 +174,7 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "+f:hs:")) != -1) {
 		switch (c) {
-		case 'f': config = optarg; break;
+		case 'f': config = optarg; config_named = true; break;
 		case 's': sock_arg = optarg; break;
 		case 'h': usage(0);
 		default: usage(2);
@@ -146,15 +184,15 @@ int main(int argc, char **argv)
 		usage(2);
 	if (strcmp(argv[optind], "import-keepalived") == 0)
 		return import_keepalived(argc - optind, argv + optind);
-	if (strcmp(argv[optind], "status") == 0) {
+	if (strcmp(argv[optind], CTL_WORD_STATUS) == 0) {
 		if (optind + 1 < argc && strcmp(argv[optind + 1], "--json") == 0)
 			json = true;
 		else if (optind + 1 < argc)
 			usage(2);
-		snprintf(request, sizeof(request), json ? "status json" : "status");
-	} else if (strcmp(argv[optind], "reload") == 0 && optind + 1 == argc) {
-		snprintf(request, sizeof(request), "reload");
-	} else if ((strcmp(argv[optind], "drain") == 0 || strcmp(argv[optind], "enable") == 0) &&
+		snprintf(request, sizeof(request), json ? CTL_WORD_STATUS " " CTL_WORD_JSON : CTL_WORD_STATUS);
+	} else if (strcmp(argv[optind], CTL_WORD_RELOAD) == 0 && optind + 1 == argc) {
+		snprintf(request, sizeof(request), CTL_WORD_RELOAD);
+	} else if ((strcmp(argv[optind], CTL_WORD_DRAIN) == 0 || strcmp(argv[optind], CTL_WORD_ENABLE) == 0) &&
 		   optind + 3 == argc) {
 		if (!word_ok(argv[optind + 1]) || !word_ok(argv[optind + 2])) {
 			fprintf(stderr, "directorctl: SERVICE and SERVER are single words\n");
@@ -165,7 +203,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "directorctl: unknown command '%s'\n", argv[optind]);
 		usage(2);
 	}
-	sock = sock_arg ? strdup(sock_arg) : socket_from_config(config);
+	sock = sock_arg ? strdup(sock_arg) : socket_from_config(config, config_named);
 	if (!sock)
 		return 1;
 	sb_init(&reply);

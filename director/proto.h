@@ -1,0 +1,66 @@
+/* What crosses directord's process boundaries, and nothing else: the
+ * control socket's request words (directorctl <-> the parent), the
+ * messages between the parent and its engines, and the VRRP state record
+ * the parent relays. directorctl includes this header and common/ alone,
+ * never daemon code; the daemon's parts include it through directord.h. */
+#ifndef DSRKIT_DIRECTOR_PROTO_H
+#define DSRKIT_DIRECTOR_PROTO_H
+
+#include <stdint.h>
+
+#define DIRECTORD_CONF "/etc/dsrkit/director.ini"
+#define DIRECTORD_SOCKET "/run/dsrkit/directord.sock"	/* global.control_socket's default */
+
+/* ---- the control socket: one request line of blank-separated words ---- */
+
+#define CTL_WORD_STATUS "status"	/* status [json] */
+#define CTL_WORD_JSON "json"
+#define CTL_WORD_RELOAD "reload"	/* reload */
+#define CTL_WORD_DRAIN "drain"		/* drain SERVICE SERVER */
+#define CTL_WORD_ENABLE "enable"	/* enable SERVICE SERVER */
+#define CTL_WORD_MAX 100		/* bytes in one word of a request */
+
+/* Messages between the parent and the engines (common/ipc.h). */
+enum dir_ipc_type {
+	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
+	DIR_IPC_STATUS_REQ,		/* parent -> engine: uint32_t json (0/1) */
+	DIR_IPC_STATUS_REPLY,		/* engine -> parent: the text */
+	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file:
+					 * struct dir_ipc_reload */
+	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: int32_t result */
+	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
+	DIR_IPC_VRRP_STATE,		/* parent -> LVS engine: struct dir_ipc_state, relayed */
+	DIR_IPC_ADMIN,			/* parent -> LVS engine: struct dir_ipc_admin */
+	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: "" (done) or the error text */
+	DIR_IPC_STATUS_PART,		/* engine -> parent: a piece of a status reply larger than one
+					 * message; more pieces follow, the last is DIR_IPC_STATUS_REPLY */
+	DIR_IPC_PING,			/* parent -> engine: uint64_t, the parent's now_ms() (the heartbeat) */
+	DIR_IPC_PONG,			/* engine -> parent: the same, from the engine's loop */
+};
+
+/* The largest status the parent accepts in pieces (10,000 virtual servers
+ * with their real servers fit). */
+#define DIR_STATUS_MAX (16 * 1024 * 1024)
+
+/* directorctl drain|enable SERVICE SERVER. */
+struct dir_ipc_admin {
+	char service[64];
+	char server[64];		/* "ADDR:PORT" or "ADDR" */
+	int32_t admin;			/* enum lvs_admin */
+};
+
+/* Which bytes the parent checked: an engine that reads the file again
+ * applies it only when it reads the same (the file may change between
+ * the two reads; what the parent refused must never reach an engine). */
+struct dir_ipc_reload {
+	uint64_t fingerprint;		/* cfgcheck_fingerprint */
+	uint64_t len;
+};
+
+struct dir_ipc_state {
+	char instance[64];
+	int32_t state;			/* enum vrrp_state */
+	int32_t priority;
+};
+
+#endif
