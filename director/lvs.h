@@ -20,6 +20,7 @@
 #include "ipvs.h"
 #include "lvs_reconcile.h"
 #include "parse.h"
+#include "risefall.h"
 #include "util.h"
 
 #define LVS_MAX_SERVICES 65536
@@ -271,9 +272,7 @@ const char *hc_probe_target(const struct hc_probe *p);
  * start_down forbids coming up before a pass (a pass still decides at
  * once). */
 struct lvs_health {
-	bool known;			/* a result has come in */
-	bool up;
-	unsigned passes_in_row, fails_in_row;
+	struct risefall rf;		/* known, up, the run of results */
 	uint64_t passes, fails;
 	char reason[LVS_REASON_MAX];	/* of the last result */
 	int64_t last_ms;		/* monotonic time of the last result, 0: none */

@@ -516,7 +516,7 @@ static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *ar
 		if (o->have_agent) {
 			st->agent = o->agent;
 			st->have_agent = true;
-		} else if (!st->agent_health.up) {
+		} else if (!st->agent_health.rf.up) {
 			st->have_agent = false;
 		}
 	} else {
@@ -722,7 +722,7 @@ static void adopt(struct lvs_engine *e)
 
 			real_server_dest(v->conf, v->rs[j].conf, 1, &d);
 			found = find_dest(&v->have, &d);
-			if (found && !v->rs[j].check.known && !v->rs[j].agent_health.known) {
+			if (found && !v->rs[j].check.rf.known && !v->rs[j].agent_health.rf.known) {
 				v->rs[j].adopted = true;
 				v->rs[j].adopted_at_zero = found->weight == 0;
 				n++;
@@ -1828,11 +1828,11 @@ static void health_json(struct json *j, const char *key, const struct probe *pr,
 	json_object_begin(j, key);
 	json_string(j, "type", check_name(pr->spec.type));
 	json_string(j, "target", pr->hp ? hc_probe_target(pr->hp) : NULL);
-	json_bool(j, "up", h->up);
-	json_bool(j, "known", h->known);
+	json_bool(j, "up", h->rf.up);
+	json_bool(j, "known", h->rf.known);
 	json_uint(j, "passes", h->passes);
 	json_uint(j, "fails", h->fails);
-	json_string(j, "reason", h->known ? h->reason : pr->err ? strerror(-pr->err) : NULL);
+	json_string(j, "reason", h->rf.known ? h->reason : pr->err ? strerror(-pr->err) : NULL);
 	if (h->last_ms)
 		json_uint(j, "last_ms_ago", now_ms() - (uint64_t)h->last_ms);
 	else
@@ -1852,7 +1852,7 @@ static void agent_json(struct json *j, const struct lvs_rs_state *st)
 	} else {
 		json_null(j, "reply");
 	}
-	json_bool(j, "reachable", st->agent_health.known && st->agent_health.up);
+	json_bool(j, "reachable", st->agent_health.rf.known && st->agent_health.rf.up);
 	json_object_end(j);
 }
 
@@ -2074,7 +2074,7 @@ static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const s
 			  check_name(pr->spec.type), (unsigned long long)h->passes, (unsigned long long)h->fails);
 	if (rr->agent.spec.type != LVS_CHECK_NONE && pr != &rr->agent)
 		sb_printf(out, "; agent %s", st->have_agent ? st->agent_health.reason :
-			  st->agent_health.known ? "unreachable" : "not heard yet");
+			  st->agent_health.rf.known ? "unreachable" : "not heard yet");
 	sb_append(out, "\n");
 }
 

@@ -48,12 +48,7 @@
 #include "lvs.h"
 #include "vrrp.h"
 
-/* ---- rise/fall ---- */
-
-static unsigned inc_sat(unsigned n)
-{
-	return n < UINT_MAX ? n + 1 : n;
-}
+/* ---- results (rise/fall is common/risefall) ---- */
 
 static void copy_reason(char *dst, const char *src)
 {
@@ -67,30 +62,13 @@ static void copy_reason(char *dst, const char *src)
 bool lvs_health_record(struct lvs_health *h, bool pass, unsigned rise, unsigned fall, const char *reason,
 		       int64_t when_ms)
 {
-	bool was_known = h->known, was_up = h->up;
-
-	if (pass) {
+	if (pass)
 		h->passes++;
-		h->passes_in_row = inc_sat(h->passes_in_row);
-		h->fails_in_row = 0;
-	} else {
+	else
 		h->fails++;
-		h->fails_in_row = inc_sat(h->fails_in_row);
-		h->passes_in_row = 0;
-	}
 	copy_reason(h->reason, reason);
 	h->last_ms = when_ms;
-
-	if (!was_known) {
-		h->known = true;
-		h->up = pass;
-		return true;
-	}
-	if (!h->up && h->passes_in_row >= (rise ? rise : 1))
-		h->up = true;
-	else if (h->up && h->fails_in_row >= (fall ? fall : 1))
-		h->up = false;
-	return h->up != was_up;
+	return risefall_record(&h->rf, pass, rise, fall);
 }
 
 /* ---- one real server ---- */
@@ -113,7 +91,7 @@ static const char *agent_why(const struct lvs_rs_state *rs, const char *fallback
 {
 	const struct lvs_health *h = &rs->agent_health;
 
-	return h->known && h->passes_in_row > 0 && h->reason[0] ? h->reason : fallback;
+	return h->rf.known && h->rf.last_pass && h->reason[0] ? h->reason : fallback;
 }
 
 /* The agent says the server is unhealthy: down, fail, stopped. */
@@ -149,9 +127,9 @@ static bool rs_agent_only_up(const struct virtual_server_conf *vs, const struct 
 	const struct agent_reply *a = rs_agent(vs, rs);
 	const char *down;
 
-	if (!rs->agent_health.known)
+	if (!rs->agent_health.rf.known)
 		return rs_unknown_up(vs, rs, why);
-	if (!rs->agent_health.up) {
+	if (!rs->agent_health.rf.up) {
 		*why = rs->agent_health.reason[0] ? rs->agent_health.reason : "agent: unreachable";
 		return false;
 	}
@@ -166,9 +144,9 @@ static bool rs_agent_only_up(const struct virtual_server_conf *vs, const struct 
 /* check = tcp, http or script. */
 static bool rs_check_up(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs, const char **why)
 {
-	if (!rs->check.known)
+	if (!rs->check.rf.known)
 		return rs_unknown_up(vs, rs, why);
-	if (!rs->check.up) {
+	if (!rs->check.rf.up) {
 		*why = rs->check.reason[0] ? rs->check.reason : "check failed";
 		return false;
 	}
@@ -208,9 +186,9 @@ static bool rs_pending(const struct virtual_server_conf *vs, const struct lvs_rs
 	case LVS_CHECK_NONE:
 		return false;
 	case LVS_CHECK_AGENT:
-		return !rs->agent_health.known;
+		return !rs->agent_health.rf.known;
 	default:
-		return !rs->check.known;
+		return !rs->check.rf.known;
 	}
 }
 

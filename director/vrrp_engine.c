@@ -19,6 +19,7 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "risefall.h"
 #include "rtnl.h"
 #include "vrrp.h"
 #include "vrrp_net.h"
@@ -30,10 +31,7 @@ struct script_track {
 	struct vrrp_engine *e;
 	struct ev_timer timer;
 	pid_t pid;
-	bool known;
-	bool ok;			/* after rise/fall */
-	bool last_ok;
-	unsigned streak;		/* results in a row equal to last_ok */
+	struct risefall rf;		/* known, ok (up) after rise/fall */
 	uint64_t runs, failures;
 };
 
@@ -676,9 +674,9 @@ static bool eval_script(const struct vrrp_engine *e, const struct track_ref *ref
 			continue;
 		t->weight = ref->has_weight ? ref->weight : s->conf->weight;
 		/* Until its first result a script changes nothing. */
-		strlcpy_safe(t->result, !s->known ? "unknown" : s->ok ? "success" : "failure", sizeof(t->result));
-		if (s->known)
-			apply_weight(t, s->ok);
+		strlcpy_safe(t->result, !s->rf.known ? "unknown" : s->rf.up ? "success" : "failure", sizeof(t->result));
+		if (s->rf.known)
+			apply_weight(t, s->rf.up);
 		return true;
 	}
 	return false;
@@ -791,7 +789,6 @@ static void script_done(struct evloop *loop, pid_t pid, int status, bool timed_o
 {
 	struct script_track *s = arg;
 	bool ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	bool before = s->ok, known_before = s->known;
 
 	(void)loop;
 	(void)pid;
@@ -799,18 +796,8 @@ static void script_done(struct evloop *loop, pid_t pid, int status, bool timed_o
 	s->runs++;
 	if (!ok)
 		s->failures++;
-	s->streak = ok == s->last_ok ? s->streak + 1 : 1;
-	s->last_ok = ok;
-	if (!s->known) {
-		s->known = true;	/* the first result decides */
-		s->ok = ok;
-	} else if (ok && s->streak >= s->conf->rise) {
-		s->ok = true;
-	} else if (!ok && s->streak >= s->conf->fall) {
-		s->ok = false;
-	}
-	if (s->ok != before || !known_before) {
-		log_info("track_script %s: %s", s->conf->name, s->ok ? "success" : "failure");
+	if (risefall_record(&s->rf, ok, s->conf->rise, s->conf->fall)) {
+		log_info("track_script %s: %s", s->conf->name, s->rf.up ? "success" : "failure");
 		reevaluate_all(s->e);
 	}
 }
@@ -1412,7 +1399,7 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 
 		json_object_begin(j, NULL);
 		json_string(j, "name", s->conf->name);
-		json_string(j, "result", !s->known ? "unknown" : s->ok ? "success" : "failure");
+		json_string(j, "result", !s->rf.known ? "unknown" : s->rf.up ? "success" : "failure");
 		json_uint(j, "runs", s->runs);
 		json_uint(j, "failures", s->failures);
 		json_object_end(j);
@@ -1450,6 +1437,6 @@ void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
 	}
 	for (size_t i = 0; i < e->nscripts; i++)
 		sb_printf(out, "track_script %-12s %s (%llu runs, %llu failures)\n", e->scripts[i]->conf->name,
-			  !e->scripts[i]->known ? "unknown" : e->scripts[i]->ok ? "success" : "failure",
+			  !e->scripts[i]->rf.known ? "unknown" : e->scripts[i]->rf.up ? "success" : "failure",
 			  (unsigned long long)e->scripts[i]->runs, (unsigned long long)e->scripts[i]->failures);
 }

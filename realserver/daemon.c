@@ -225,7 +225,7 @@ static void compose(struct daemon *d, struct agent_reply *r)
 
 	if (failing)
 		snprintf(problem, sizeof(problem), "check %s: %s", failing->conf->name,
-			 failing->known ? failing->last_reason : "no result yet");
+			 failing->rf.known ? failing->last_reason : "no result yet");
 	in.check_problem = problem;
 	report_compose(&in, r);
 }
@@ -238,7 +238,7 @@ static void agent_reply(struct agent_reply *r, void *arg)
 static void on_check_change(const struct check_status *st, void *arg)
 {
 	(void)arg;
-	if (st->up)
+	if (st->rf.up)
 		log_info("check %s: up", st->conf->name);
 	else
 		log_warnx("check %s: down (%s)", st->conf->name, st->last_reason);
@@ -307,7 +307,7 @@ static void status_json(struct daemon *d, const struct dr_report *live, const ch
 		json_string(&j, "name", st->conf->name);
 		json_string(&j, "type", check_type_name(st->conf->type));
 		json_string(&j, "target", target);
-		json_string(&j, "state", !st->known ? "unknown" : st->up ? "up" : "down");
+		json_string(&j, "state", !st->rf.known ? "unknown" : st->rf.up ? "up" : "down");
 		json_string(&j, "last_result", check_result_name(st->last));
 		json_string(&j, "last_reason", st->last_reason);
 		json_int(&j, "last_time", st->last_time);
@@ -359,7 +359,7 @@ static void status_text(struct daemon *d, const struct dr_report *live, const ch
 
 		check_target(st->conf, target, sizeof(target));
 		sb_printf(out, "  %-12s %-6s %-7s %s, last %s%s%s, %llu runs, %llu failures\n", st->conf->name,
-			  check_type_name(st->conf->type), !st->known ? "unknown" : st->up ? "up" : "DOWN", target,
+			  check_type_name(st->conf->type), !st->rf.known ? "unknown" : st->rf.up ? "up" : "DOWN", target,
 			  check_result_name(st->last), st->last_reason[0] ? ": " : "", st->last_reason,
 			  (unsigned long long)st->runs, (unsigned long long)st->failures);
 	}

@@ -70,33 +70,13 @@ static bool result_passes(enum check_result res)
 	return res == CHECK_PASS || res == CHECK_WARN;
 }
 
-/* The first result decides at once (there is nothing to smooth yet), and it
- * counts as a change because up/down became known. After that it takes
- * `rise` passes in a row to come up and `fall` failures in a row to go down. */
+/* Through common/risefall: the first result decides, and counts as a
+ * change because up/down became known. */
 bool check_status_record(struct check_status *st, enum check_result res, const char *reason,
 			 uint64_t duration_ms, int64_t when)
 {
 	bool pass = result_passes(res);
-	bool changed = false;
-	unsigned rise = st->conf && st->conf->rise ? st->conf->rise : 1;
-	unsigned fall = st->conf && st->conf->fall ? st->conf->fall : 1;
-
-	if (st->known && result_passes(st->last) == pass)
-		st->consecutive++;
-	else
-		st->consecutive = 1;
-
-	if (!st->known) {
-		st->known = true;
-		st->up = pass;
-		changed = true;
-	} else if (!st->up && pass && st->consecutive >= rise) {
-		st->up = true;
-		changed = true;
-	} else if (st->up && !pass && st->consecutive >= fall) {
-		st->up = false;
-		changed = true;
-	}
+	bool changed = risefall_record(&st->rf, pass, st->conf ? st->conf->rise : 1, st->conf ? st->conf->fall : 1);
 
 	st->last = res;
 	strlcpy_safe(st->last_reason, reason ? reason : "", sizeof(st->last_reason));
@@ -591,7 +571,7 @@ bool health_all_up(const struct health *h, const struct check_status **failing)
 	if (failing)
 		*failing = NULL;
 	for (size_t i = 0; h && i < h->nruns; i++) {
-		if (!h->runs[i].st.up) {
+		if (!h->runs[i].st.rf.up) {
 			if (failing)
 				*failing = &h->runs[i].st;
 			return false;

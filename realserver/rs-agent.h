@@ -13,6 +13,7 @@
 #include "http.h"		/* http_parse_status, shared with directord */
 #include "ini.h"
 #include "parse.h"
+#include "risefall.h"
 #include "rtnl.h"		/* struct rtnl_addrinfo */
 #include "util.h"
 
@@ -254,13 +255,11 @@ enum check_result { CHECK_UNKNOWN, CHECK_PASS, CHECK_WARN, CHECK_FAIL };
 
 struct check_status {
 	const struct check_conf *conf;
-	bool up;			/* after rise/fall */
-	bool known;			/* at least one result */
+	struct risefall rf;		/* known, up (a warning passes), the run */
 	enum check_result last;
 	char last_reason[128];
 	int64_t last_time;		/* wall clock of last result */
 	uint64_t last_duration_ms;
-	unsigned consecutive;		/* results agreeing with the last */
 	uint64_t runs, passes, failures;
 };
 

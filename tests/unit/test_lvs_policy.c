@@ -62,8 +62,8 @@ enum { H_NONE, H_PASS, H_FAIL };
 
 static void health_set(struct lvs_health *h, int st, const char *reason)
 {
-	h->known = st != H_NONE;
-	h->up = st == H_PASS;
+	h->rf.known = st != H_NONE;
+	h->rf.up = st == H_PASS;
 	snprintf(h->reason, sizeof(h->reason), "%s", reason ? reason : "");
 }
 
@@ -104,8 +104,8 @@ static void rf_run(const struct rf_case *c)
 	for (size_t i = 0; c->seq[i]; i++) {
 		bool chg = lvs_health_record(&h, c->seq[i] == 'P', c->rise, c->fall, "x", (int64_t)i + 1);
 
-		if (h.up != (c->up[i] == '1') || chg != (c->chg[i] == '1') || !h.known) {
-			fprintf(stderr, "  %s: step %zu: up %d changed %d\n", c->name, i, h.up, chg);
+		if (h.rf.up != (c->up[i] == '1') || chg != (c->chg[i] == '1') || !h.rf.known) {
+			fprintf(stderr, "  %s: step %zu: up %d changed %d\n", c->name, i, h.rf.up, chg);
 			test_failed_checks++;
 		}
 	}
@@ -122,22 +122,22 @@ TEST(health_counters_and_reason)
 	struct lvs_health h = { 0 };
 	char big[300];
 
-	CHECK(!h.known);
+	CHECK(!h.rf.known);
 	lvs_health_record(&h, true, 2, 3, "ok", 100);
 	lvs_health_record(&h, false, 2, 3, "HTTP 503", 200);
 	lvs_health_record(&h, false, 2, 3, "timeout", 300);
 	CHECK_EQ_INT(h.passes, 1);
 	CHECK_EQ_INT(h.fails, 2);
-	CHECK_EQ_INT(h.passes_in_row, 0);
-	CHECK_EQ_INT(h.fails_in_row, 2);
+	CHECK(!h.rf.last_pass);
+	CHECK_EQ_INT(h.rf.in_row, 2);
 	CHECK_EQ_STR(h.reason, "timeout");
 	CHECK_EQ_INT(h.last_ms, 300);
-	CHECK(h.up);
+	CHECK(h.rf.up);
 
 	lvs_health_record(&h, true, 2, 3, NULL, 400);
 	CHECK_EQ_STR(h.reason, "");
-	CHECK_EQ_INT(h.passes_in_row, 1);
-	CHECK_EQ_INT(h.fails_in_row, 0);
+	CHECK(h.rf.last_pass);
+	CHECK_EQ_INT(h.rf.in_row, 1);
 
 	memset(big, 'r', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';

@@ -49,7 +49,7 @@ static void on_change(const struct check_status *st, void *arg)
 	struct changes *ch = arg;
 
 	ch->n++;
-	ch->last_up = st->up;
+	ch->last_up = st->rf.up;
 }
 
 /* Drive the loop until the first check has `runs` results, bounded in
@@ -173,8 +173,8 @@ TEST(rise_fall_machine)
 
 	/* The first result decides at once, whichever it is. */
 	CHECK(check_status_record(&st, CHECK_FAIL, "connect refused", 3, 1000));
-	CHECK(st.known);
-	CHECK(!st.up);
+	CHECK(st.rf.known);
+	CHECK(!st.rf.up);
 	CHECK_EQ_INT(st.last, CHECK_FAIL);
 	CHECK_EQ_STR(st.last_reason, "connect refused");
 	CHECK_EQ_INT(st.last_duration_ms, 3);
@@ -182,27 +182,27 @@ TEST(rise_fall_machine)
 
 	/* rise = 2 passes in a row to come up; WARN counts as a pass. */
 	CHECK(!check_status_record(&st, CHECK_PASS, "", 1, 1001));
-	CHECK(!st.up);
-	CHECK_EQ_INT(st.consecutive, 1);
+	CHECK(!st.rf.up);
+	CHECK_EQ_INT(st.rf.in_row, 1);
 	CHECK(!check_status_record(&st, CHECK_FAIL, "x", 1, 1002));	/* streak broken */
 	CHECK(!check_status_record(&st, CHECK_WARN, "exit status 1", 1, 1003));
 	CHECK(check_status_record(&st, CHECK_PASS, "", 1, 1004));
-	CHECK(st.up);
-	CHECK_EQ_INT(st.consecutive, 2);
+	CHECK(st.rf.up);
+	CHECK_EQ_INT(st.rf.in_row, 2);
 	CHECK(!check_status_record(&st, CHECK_PASS, "", 1, 1005));
-	CHECK_EQ_INT(st.consecutive, 3);
+	CHECK_EQ_INT(st.rf.in_row, 3);
 
 	/* fall = 3 failures in a row to go down; a pass or warning resets. */
 	CHECK(!check_status_record(&st, CHECK_FAIL, "a", 1, 1006));
 	CHECK(!check_status_record(&st, CHECK_FAIL, "b", 1, 1007));
-	CHECK(st.up);
+	CHECK(st.rf.up);
 	CHECK(!check_status_record(&st, CHECK_WARN, "w", 1, 1008));
-	CHECK_EQ_INT(st.consecutive, 1);
+	CHECK_EQ_INT(st.rf.in_row, 1);
 	CHECK(!check_status_record(&st, CHECK_FAIL, "a", 1, 1009));
 	CHECK(!check_status_record(&st, CHECK_FAIL, "b", 1, 1010));
-	CHECK(st.up);
+	CHECK(st.rf.up);
 	CHECK(check_status_record(&st, CHECK_FAIL, "c", 1, 1011));
-	CHECK(!st.up);
+	CHECK(!st.rf.up);
 	CHECK_EQ_STR(st.last_reason, "c");
 	CHECK(!check_status_record(&st, CHECK_FAIL, "d", 1, 1012));
 
@@ -214,7 +214,7 @@ TEST(rise_fall_machine)
 	memset(&st, 0, sizeof(st));
 	st.conf = &c;
 	CHECK(check_status_record(&st, CHECK_WARN, NULL, 0, 0));
-	CHECK(st.up);
+	CHECK(st.rf.up);
 	CHECK_EQ_STR(st.last_reason, "");
 }
 
@@ -256,8 +256,8 @@ TEST(all_up_and_accessors)
 
 	while (now_ms() < deadline && (health_get(h, 0)->runs == 0 || health_get(h, 1)->runs == 0))
 		evloop_run_once(loop, 20);
-	CHECK(health_get(h, 0)->up);
-	CHECK(!health_get(h, 1)->up);
+	CHECK(health_get(h, 0)->rf.up);
+	CHECK(!health_get(h, 1)->rf.up);
 	CHECK(!health_all_up(h, &failing));
 	CHECK(failing == health_get(h, 1));
 	health_stop(h);
@@ -284,7 +284,7 @@ TEST(tcp_check_passes_on_listening_port)
 	if (st) {
 		CHECK_EQ_INT(st->runs, 1);
 		CHECK_EQ_INT(st->last, CHECK_PASS);
-		CHECK(st->up);
+		CHECK(st->rf.up);
 		CHECK_CONTAINS(st->last_reason, "127.0.0.1:");
 		CHECK_EQ_INT(ch.n, 1);
 		CHECK(ch.last_up);
@@ -315,8 +315,8 @@ TEST(tcp_check_fails_on_closed_port)
 	CHECK(st != NULL);
 	if (st) {
 		CHECK_EQ_INT(st->last, CHECK_FAIL);
-		CHECK(!st->up);
-		CHECK(st->known);
+		CHECK(!st->rf.up);
+		CHECK(st->rf.known);
 		CHECK_CONTAINS(st->last_reason, want);
 		CHECK_CONTAINS(st->last_reason, "Connection refused");
 		CHECK_EQ_INT(ch.n, 1);	/* the first result is reported */
@@ -485,7 +485,7 @@ TEST(http_check_status_in_range_and_request_shape)
 	struct check_status st = http_once(ok_response, NULL, 200, 399, 2000, &r);
 
 	CHECK_EQ_INT(st.last, CHECK_PASS);
-	CHECK(st.up);
+	CHECK(st.rf.up);
 	CHECK_CONTAINS(st.last_reason, "200");
 	CHECK_EQ_INT(r.accepted, 1);
 	CHECK(strncmp(r.request, "GET /health HTTP/1.0\r\n", 22) == 0);
@@ -500,7 +500,7 @@ TEST(http_check_status_out_of_range)
 					   NULL, 200, 399, 2000, NULL);
 
 	CHECK_EQ_INT(st.last, CHECK_FAIL);
-	CHECK(!st.up);
+	CHECK(!st.rf.up);
 	CHECK_EQ_STR(st.last_reason, "HTTP status 503 not in 200-399");
 
 	st = http_once("HTTP/1.1 302 Found\r\n\r\n", NULL, 200, 200, 2000, NULL);
@@ -513,7 +513,7 @@ TEST(http_check_expected_body)
 	struct check_status st = http_once(ok_response, "all OK", 200, 399, 2000, NULL);
 
 	CHECK_EQ_INT(st.last, CHECK_PASS);
-	CHECK(st.up);
+	CHECK(st.rf.up);
 
 	st = http_once(ok_response, "OK here", 200, 399, 2000, NULL);
 	CHECK_EQ_INT(st.last, CHECK_PASS);
@@ -545,7 +545,7 @@ TEST(http_check_times_out)
 	uint64_t took = now_ms() - t0;
 
 	CHECK_EQ_INT(st.last, CHECK_FAIL);
-	CHECK(!st.up);
+	CHECK(!st.rf.up);
 	CHECK_CONTAINS(st.last_reason, "timed out after 200 ms");
 	CHECK(st.last_duration_ms >= 190);
 	CHECK(took < 2000);
@@ -619,18 +619,18 @@ TEST(script_exit_codes)
 	struct check_status st = script_once("exit 0", 2000);
 
 	CHECK_EQ_INT(st.last, CHECK_PASS);
-	CHECK(st.up);
+	CHECK(st.rf.up);
 
 	/* Any non-zero status fails: `killall -0 haproxy` and `grep -q` say
 	 * "no" with 1, so 1 must not count as a pass. */
 	st = script_once("exit 1", 2000);
 	CHECK_EQ_INT(st.last, CHECK_FAIL);
-	CHECK(!st.up);
+	CHECK(!st.rf.up);
 	CHECK_EQ_STR(st.last_reason, "exit status 1");
 
 	st = script_once("exit 2", 2000);
 	CHECK_EQ_INT(st.last, CHECK_FAIL);
-	CHECK(!st.up);
+	CHECK(!st.rf.up);
 	CHECK_EQ_STR(st.last_reason, "exit status 2");
 
 	st = script_once("kill -9 $$", 2000);
@@ -656,7 +656,7 @@ TEST(script_timeout_kills)
 	snprintf(cmd, sizeof(cmd), "echo $$ > %s; sleep 10", pidfile);
 	st = script_once(cmd, 200);
 	CHECK_EQ_INT(st.last, CHECK_FAIL);
-	CHECK(!st.up);
+	CHECK(!st.rf.up);
 	CHECK_EQ_STR(st.last_reason, "timed out after 200 ms");
 	CHECK(now_ms() - t0 < 3000);
 
