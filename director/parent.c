@@ -20,6 +20,7 @@
 
 #include "cfgcheck.h"
 #include "ctlsock.h"
+#include "daemonize.h"
 #include "directord.h"
 #include "evloop.h"
 #include "ipc.h"
@@ -878,26 +879,6 @@ static void open_control(struct parent *p)
 		fatalx("control socket: %s", strerror(-ret));
 }
 
-static void detach(void)
-{
-	pid_t pid = fork();
-	int null;
-
-	if (pid < 0)
-		fatal("fork");
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		fatal("setsid");
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-}
-
 static void start_engines(struct parent *p)
 {
 	for (size_t i = 0; i < ENG_COUNT; i++) {
@@ -918,7 +899,7 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	static const cap_value_t keep[] = { CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_NICE };
 	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 	struct parent *p = calloc(1, sizeof(*p));
-	int ret;
+	int ret, ready_fd = -1;
 
 	if (!p)
 		fatalx("out of memory");
@@ -928,10 +909,9 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	/* The VRRP engine keeps the timings it always had. */
 	engine_init(p, &p->eng[ENG_VRRP], "vrrp", "[vrrp]", ENGINE_REPLY_TIMEOUT_MS, ENGINE_STOP_TIMEOUT_MS);
 	engine_init(p, &p->eng[ENG_LVS], "lvs", "[virtual_server]", LVS_SLOW_TIMEOUT_MS, LVS_SLOW_TIMEOUT_MS);
-	if (do_detach) {
-		detach();
-		log_init("directord", false, log_getlevel());
-	}
+	/* Detached, start-up errors still reach the terminal until it is done. */
+	if (do_detach)
+		ready_fd = daemon_detach("directord");
 	if (evloop_new(&p->loop) < 0)
 		fatalx("event loop");
 	ev_timer_init(&p->relay_timer, relay_timer_cb, p);
@@ -946,6 +926,8 @@ int parent_main(struct director_config *cfg, bool do_detach)
 		       ARRAY_SIZE(keep) - (cfg->vrrp_rt_priority == 0 || !cap_is_effective(CAP_SYS_NICE)));
 	if (ret < 0)
 		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
+	if (ready_fd >= 0)
+		daemon_ready(ready_fd, "directord");
 	start_engines(p);
 	sd_notify_state("READY=1");
 	log_info("running as %s: %zu VRRP instance(s), %zu virtual server(s)", cfg->user, cfg->ninstances,

@@ -14,6 +14,7 @@
 
 #include "cfgcheck.h"
 #include "ctlsock.h"
+#include "daemonize.h"
 #include "json.h"
 #include "log.h"
 #include "privdrop.h"
@@ -680,49 +681,6 @@ static void write_pid_file(const char *path)
 		log_warnx("pid file %s: %s", path, strerror(-ret));
 }
 
-/* Fork; the parent waits until the child is ready, so `run -d` fails
- * visibly when start-up fails. Returns the pipe the child reports on. */
-static int detach(void)
-{
-	int fds[2];
-	pid_t pid;
-	char c;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		fatal("pipe");
-	pid = fork();
-	if (pid < 0)
-		fatal("fork");
-	if (pid > 0) {
-		close(fds[1]);
-		if (read(fds[0], &c, 1) == 1 && c == 'R')
-			_exit(0);
-		fprintf(stderr, "rs-agent: the daemon failed to start (see the log)\n");
-		_exit(1);
-	}
-	close(fds[0]);
-	if (setsid() < 0)
-		fatal("setsid");
-	return fds[1];
-}
-
-static void detached_ready(int ready_fd)
-{
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	log_init("rs-agent", false, log_getlevel());
-
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-	if (write(ready_fd, "R", 1) != 1)
-		log_warn("telling the parent we are ready");
-	close(ready_fd);
-}
-
 static void apply_at_start(struct daemon *d)
 {
 	int ret = dr_record(&d->kernel, &d->applied);
@@ -793,7 +751,7 @@ int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 	if (cfg->user_warning[0])
 		log_warnx("%s", cfg->user_warning);
 	if (detached)
-		ready_fd = detach();
+		ready_fd = daemon_detach("rs-agent");
 	if (evloop_new(&d.loop) < 0)
 		fatalx("event loop: out of memory");
 	ret = kernel_open(&d.kernel);
@@ -823,7 +781,7 @@ int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 		 cfg->interface, cfg->nchecks, cfg->agent_enabled ? "on" : "off");
 	notify_systemd("READY=1");
 	if (detached)
-		detached_ready(ready_fd);
+		daemon_ready(ready_fd, "rs-agent");
 	ret = evloop_run(d.loop);
 	shutdown_daemon(&d);
 	return ret < 0 ? 1 : 0;
