@@ -6,9 +6,11 @@
  * whole exchange. The listening descriptor stays the caller's: the server
  * neither closes it nor removes the socket file. */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -631,4 +633,37 @@ void ctl_reply_error(struct strbuf *out, const char *msg)
 	json_string(&j, "error", msg);
 	json_object_end(&j);
 	sb_append(out, "\n");
+}
+
+int ctlsock_serve(struct evloop *loop, const char *path, const char *group, unsigned mode, unsigned timeout_ms,
+		  ctl_handler handler, void *arg, int *fd, struct ctlserver **out, char *err, size_t errlen)
+{
+	gid_t gid = (gid_t)-1;
+	int ret;
+
+	*fd = -1;
+	*out = NULL;
+	if (group) {
+		struct group *gr = getgrnam(group);
+
+		if (!gr) {
+			snprintf(err, errlen, "control_group %s: no such group", group);
+			return -ENOENT;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((ret = make_parent_dir(path, 0755)) < 0) {
+		snprintf(err, errlen, "directory of %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if ((ret = ctlsock_listen(path, geteuid(), gid, mode, fd)) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if ((ret = ctlserver_start(loop, *fd, timeout_ms, handler, arg, out)) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(-ret));
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
 }

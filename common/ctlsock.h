@@ -36,6 +36,14 @@ int ctlserver_start(struct evloop *loop, int listen_fd, unsigned timeout_ms,
 		    ctl_handler handler, void *arg, struct ctlserver **out);
 void ctlserver_stop(struct ctlserver *srv);
 
+/* All a daemon does to open its control socket: group looked up (NULL:
+ * the caller's), the socket's directory made (0755) when missing, the
+ * socket bound owned by the caller with that group and mode, then served
+ * from loop. 0, or -errno with what failed in err (-EADDRINUSE: another
+ * daemon answers on path). */
+int ctlsock_serve(struct evloop *loop, const char *path, const char *group, unsigned mode, unsigned timeout_ms,
+		  ctl_handler handler, void *arg, int *fd, struct ctlserver **out, char *err, size_t errlen);
+
 /* Standard replies: {"ok":true[,"key":"value"]} and {"error":"msg"}, each
  * with a final newline. */
 void ctl_reply_ok(struct strbuf *out, const char *key, const char *value);

@@ -371,3 +371,19 @@ int close_all_fds_but(int keep)
 		return -errno;
 	return keep;
 }
+
+int make_parent_dir(const char *path, unsigned mode)
+{
+	char dir[4096], *slash;
+
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strlcpy_safe(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}

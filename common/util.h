@@ -52,6 +52,10 @@ unsigned edit_distance(const char *a, const char *b, unsigned cap);
  * of `keep` or -errno. */
 int close_all_fds_but(int keep);
 
+/* The directory path is in, made with mode when missing (one level: a
+ * socket's or a pid file's directory under /run). 0 or -errno. */
+int make_parent_dir(const char *path, unsigned mode);
+
 /* Write a whole buffer / read a small file. Return 0 or -errno. */
 int write_file_atomic(const char *path, const char *data, size_t len, unsigned mode);
 int read_small_file(const char *path, char *buf, size_t size, size_t *len);

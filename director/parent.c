@@ -5,7 +5,6 @@
  * an advert, and a crash of one engine never touches the other. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -849,34 +847,16 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 
 static void open_control(struct parent *p)
 {
-	gid_t group = (gid_t)-1;
-	char dir[4096], *slash;
-	int ret;
+	char err[256];
+	int ret = ctlsock_serve(p->loop, p->cfg->control_socket, p->cfg->control_group, p->cfg->control_mode, 5000,
+				control, p, &p->ctl_fd, &p->ctl, err, sizeof(err));
 
-	if (p->cfg->control_group) {
-		struct group *gr = getgrnam(p->cfg->control_group);
-
-		if (!gr)
-			fatalx("control_group %s: no such group", p->cfg->control_group);
-		group = gr->gr_gid;
-	}
-	strlcpy_safe(dir, p->cfg->control_socket, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			fatal("%s", dir);
-	}
-	ret = ctlsock_listen(p->cfg->control_socket, geteuid(), group, p->cfg->control_mode, &p->ctl_fd);
 	if (ret == -EADDRINUSE)
 		fatalx("%s: another directord is running", p->cfg->control_socket);
 	if (ret < 0)
-		fatalx("control socket %s: %s", p->cfg->control_socket, strerror(-ret));
+		fatalx("%s", err);
 	if (!(p->ctl_path = strdup(p->cfg->control_socket)))
 		fatalx("out of memory");
-	ret = ctlserver_start(p->loop, p->ctl_fd, 5000, control, p, &p->ctl);
-	if (ret < 0)
-		fatalx("control socket: %s", strerror(-ret));
 }
 
 static void start_engines(struct parent *p)

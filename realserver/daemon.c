@@ -2,14 +2,12 @@
  * directors on the agent port and the operator on the control socket. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfgcheck.h"
@@ -577,20 +575,6 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 /* ---- start-up ---- */
 
-static int make_parent_dir(const char *path)
-{
-	char dir[4096], *slash;
-
-	strlcpy_safe(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void log_lines(const char *text)
 {
 	const char *end;
@@ -635,27 +619,14 @@ static void state_after_drop(struct daemon *d, bool was_root)
 
 static void open_control(struct daemon *d)
 {
-	gid_t group = (gid_t)-1;
-	int ret;
+	char err[256];
+	int ret = ctlsock_serve(d->loop, d->cfg->control_socket, d->cfg->control_group, d->cfg->control_mode, 2000,
+				control, d, &d->ctl_fd, &d->ctl, err, sizeof(err));
 
-	if (d->cfg->control_group) {
-		struct group *gr = getgrnam(d->cfg->control_group);
-
-		if (!gr)
-			fatalx("control_group %s: no such group", d->cfg->control_group);
-		group = gr->gr_gid;
-	}
-	ret = make_parent_dir(d->cfg->control_socket);
-	if (ret < 0)
-		fatalx("directory of %s: %s", d->cfg->control_socket, strerror(-ret));
-	ret = ctlsock_listen(d->cfg->control_socket, geteuid(), group, d->cfg->control_mode, &d->ctl_fd);
 	if (ret == -EADDRINUSE)
 		fatalx("%s: another rs-agent is running", d->cfg->control_socket);
 	if (ret < 0)
-		fatalx("control socket %s: %s", d->cfg->control_socket, strerror(-ret));
-	ret = ctlserver_start(d->loop, d->ctl_fd, 2000, control, d, &d->ctl);
-	if (ret < 0)
-		fatalx("control socket: %s", strerror(-ret));
+		fatalx("%s", err);
 }
 
 static void open_watch(struct daemon *d)
@@ -674,7 +645,7 @@ static void write_pid_file(const char *path)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid()), ret;
 
-	ret = make_parent_dir(path);
+	ret = make_parent_dir(path, 0755);
 	if (ret == 0)
 		ret = write_file_atomic(path, buf, (size_t)n, 0644);
 	if (ret < 0)
