@@ -1,5 +1,6 @@
 /* Parent <-> engine messages over SOCK_SEQPACKET. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -73,4 +74,75 @@ int ipc_payload_fixed(const struct ipc_msg *msg, void *out, size_t size)
 		return -EBADMSG;
 	memcpy(out, msg->payload, size);
 	return 0;
+}
+
+/* ---- the outgoing queue ---- */
+
+struct ipc_outq_msg {
+	struct ipc_outq_msg *next;
+	uint16_t type;
+	size_t len;
+	uint8_t payload[];
+};
+
+int ipc_outq_flush(struct ipc_outq *q, int fd)
+{
+	while (q->head) {
+		struct ipc_outq_msg *m = q->head;
+		int ret = ipc_send(fd, m->type, m->payload, m->len);
+
+		if (ret == -EAGAIN)
+			return 1;
+		if (ret < 0)
+			return ret;
+		q->head = m->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->bytes -= m->len;
+		free(m);
+	}
+	return 0;
+}
+
+int ipc_outq_send(struct ipc_outq *q, int fd, uint16_t type, const void *payload, size_t len)
+{
+	size_t max = q->max_bytes ? q->max_bytes : IPC_OUTQ_DEFAULT_MAX;
+	struct ipc_outq_msg *m;
+	int ret;
+
+	if (len > IPC_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (!q->head) {
+		ret = ipc_send(fd, type, payload, len);
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	if (q->bytes + len > max)
+		return -ENOBUFS;
+	if (!(m = malloc(sizeof(*m) + len)))
+		return -ENOMEM;
+	m->next = NULL;
+	m->type = type;
+	m->len = len;
+	if (len)
+		memcpy(m->payload, payload, len);
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	q->bytes += len;
+	return 1;
+}
+
+void ipc_outq_free(struct ipc_outq *q)
+{
+	while (q->head) {
+		struct ipc_outq_msg *m = q->head;
+
+		q->head = m->next;
+		free(m);
+	}
+	q->tail = NULL;
+	q->bytes = 0;
 }

@@ -42,4 +42,25 @@ int ipc_parse(const uint8_t *buf, size_t n, struct ipc_msg *msg);
  * length differs (the receiver never reads past what was sent). */
 int ipc_payload_fixed(const struct ipc_msg *msg, void *out, size_t size);
 
+/* Messages a loop could not send at once because its peer's queue was
+ * full, kept in order and sent as the peer reads: a loop never waits on
+ * its peer, and nothing it says is dropped while the peer lives. At most
+ * max_bytes are held (0: IPC_OUTQ_DEFAULT_MAX). */
+#define IPC_OUTQ_DEFAULT_MAX (32u * 1024 * 1024)
+
+struct ipc_outq_msg;
+struct ipc_outq {
+	struct ipc_outq_msg *head, *tail;
+	size_t bytes, max_bytes;
+};
+
+/* Send now when nothing waits before it, else queue. 0 when sent, 1 when
+ * queued (the caller watches the fd for EPOLLOUT and calls
+ * ipc_outq_flush), -ENOBUFS over max_bytes, -ENOMEM, or ipc_send's error. */
+int ipc_outq_send(struct ipc_outq *q, int fd, uint16_t type, const void *payload, size_t len);
+/* Send what the peer takes now: 0 when the queue is empty, 1 when some
+ * remain, or -errno (-ECONNRESET: the peer is gone). */
+int ipc_outq_flush(struct ipc_outq *q, int fd);
+void ipc_outq_free(struct ipc_outq *q);
+
 #endif

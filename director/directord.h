@@ -223,16 +223,6 @@ void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out);
  * parent's end of fd closing. Takes ownership of cfg. Returns an exit code. */
 int vrrp_proc_main(struct director_config *cfg, int ipc_fd);
 
-/* An engine's status reply of any size up to DIR_STATUS_MAX: as many
- * DIR_IPC_STATUS_PART messages as needed, then DIR_IPC_STATUS_REPLY. Waits
- * (at most timeout_ms in all) while the parent's queue is full. 0 or
- * -errno. (lvs_proc.c) */
-int dir_ipc_send_status(int fd, const char *text, size_t len, unsigned timeout_ms);
-
-/* An engine's answer to the parent's heartbeat (DIR_IPC_PING), from its
- * loop: the parent's time back as DIR_IPC_PONG. (lvs_proc.c) */
-void dir_ipc_answer_ping(int fd, const struct ipc_msg *msg);
-
 /* The heartbeat's rules (parent.c), pure for tests. The bound for an
  * engine: as configured (0: off), at least 30s for the LVS engine. One
  * step at now, with the unanswered ping sent at *ping_ms (0: none): true

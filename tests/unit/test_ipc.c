@@ -75,4 +75,81 @@ TEST(truncated_datagram_rejected)
 	close(fds[1]);
 }
 
-TEST_MAIN(T(round_trip), T(length_checks), T(truncated_datagram_rejected))
+/* One numbered message through the queue: 0 sent, 1 queued, else refused. */
+static int outq_numbered(struct ipc_outq *q, int fd, uint32_t *seq)
+{
+	static uint8_t big[4096];
+	int ret;
+
+	memcpy(big, seq, sizeof(*seq));
+	ret = ipc_outq_send(q, fd, 7, big, sizeof(big));
+	if (ret == 0 || ret == 1)
+		++*seq;
+	return ret;
+}
+
+/* A full peer queue: later messages wait in order, nothing accepted is
+ * dropped, and the bound holds. */
+TEST(outq_keeps_order_when_the_peer_is_full)
+{
+	struct ipc_outq q = { .max_bytes = 64 * 1024 };
+	struct ipc_msg msg;
+	uint32_t seq = 0, next = 0;
+	int fds[2], queued = 0, ret = 0;
+
+	CHECK_EQ_INT(ipc_pair(fds), 0);
+	for (int i = 0; i < 100000 && queued < 5; i++) {
+		ret = outq_numbered(&q, fds[0], &seq);
+		CHECK(ret == 0 || ret == 1);
+		queued += ret == 1;
+	}
+	CHECK(seq > 5);
+	CHECK_EQ_INT(queued, 5);
+	CHECK_EQ_INT(q.bytes, 5 * 4096);
+	CHECK_EQ_INT(ipc_outq_flush(&q, fds[0]), 1);	/* nobody read yet */
+	for (int i = 0; i < 40 && (ret = outq_numbered(&q, fds[0], &seq)) == 1; i++)
+		;
+	CHECK_EQ_INT(ret, -ENOBUFS);
+	CHECK(q.bytes <= 64 * 1024);
+	/* The reader drains; flushing as it goes delivers all, in order. */
+	for (int rounds = 0; rounds < 100000; rounds++) {
+		ret = ipc_recv(fds[1], buf, sizeof(buf), &msg);
+		if (ret == -EAGAIN) {
+			if (ipc_outq_flush(&q, fds[0]) == 0 && !q.head &&
+			    (ret = ipc_recv(fds[1], buf, sizeof(buf), &msg)) == -EAGAIN)
+				break;
+			if (ret == -EAGAIN)
+				continue;
+		}
+		CHECK_EQ_INT(ret, 0);
+		if (ret == 0) {
+			uint32_t v;
+
+			memcpy(&v, msg.payload, sizeof(v));
+			if (v != next)
+				CHECK_EQ_INT(v, next);
+			next = v + 1;
+		}
+	}
+	CHECK_EQ_INT(next, seq);
+	CHECK_EQ_INT(q.bytes, 0);
+	CHECK(q.head == NULL);
+	ipc_outq_free(&q);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(outq_peer_gone)
+{
+	struct ipc_outq q = { 0 };
+	int fds[2];
+
+	CHECK_EQ_INT(ipc_pair(fds), 0);
+	close(fds[1]);
+	CHECK_EQ_INT(ipc_outq_send(&q, fds[0], 1, "x", 1), -ECONNRESET);
+	CHECK(q.head == NULL);
+	close(fds[0]);
+}
+
+TEST_MAIN(T(round_trip), T(length_checks), T(truncated_datagram_rejected), T(outq_keeps_order_when_the_peer_is_full),
+	  T(outq_peer_gone))

@@ -1,0 +1,231 @@
+/* See engine_proc.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "engine_proc.h"
+#include "json.h"
+#include "log.h"
+
+/* ---- the channel to the parent ---- */
+
+static void watch_out(struct engine_proc *p, bool on)
+{
+	if (p->watching_out == on)
+		return;
+	if (ev_fd_mod(p->loop, p->ipc_fd, EPOLLIN | (on ? EPOLLOUT : 0)) == 0)
+		p->watching_out = on;
+}
+
+int engine_proc_send(struct engine_proc *p, uint16_t type, const void *data, size_t len)
+{
+	int ret = ipc_outq_send(&p->out, p->ipc_fd, type, data, len);
+
+	if (ret == 1)
+		watch_out(p, true);
+	return ret < 0 ? ret : 0;
+}
+
+/* A reply of any size up to DIR_STATUS_MAX: DIR_IPC_STATUS_PART pieces,
+ * then DIR_IPC_STATUS_REPLY. */
+static int send_status_text(struct engine_proc *p, const char *text, size_t len)
+{
+	int ret;
+
+	if (len > DIR_STATUS_MAX)
+		return -EMSGSIZE;
+	for (; len > IPC_MAX_PAYLOAD; text += IPC_MAX_PAYLOAD, len -= IPC_MAX_PAYLOAD)
+		if ((ret = engine_proc_send(p, DIR_IPC_STATUS_PART, text, IPC_MAX_PAYLOAD)) < 0)
+			return ret;
+	return engine_proc_send(p, DIR_IPC_STATUS_REPLY, text, len);
+}
+
+static void send_status(struct engine_proc *p, bool json)
+{
+	struct strbuf sb;
+	int ret;
+
+	sb_init(&sb);
+	if (json) {
+		struct json j;
+
+		json_init(&j, &sb);
+		json_object_begin(&j, NULL);
+		p->ops->status(p, &j, &sb);
+		json_object_end(&j);
+	} else {
+		p->ops->status(p, NULL, &sb);
+	}
+	ret = sb.failed ? -ENOMEM : send_status_text(p, sb_str(&sb), sb.len);
+	if (ret == -ENOMEM || ret == -EMSGSIZE)
+		(void)engine_proc_send(p, DIR_IPC_STATUS_REPLY, json ? "null" : "status too large\n", json ? 4 : 17);
+	else if (ret < 0)
+		log_warnx("%s: sending the status to the parent: %s", p->ops->name, strerror(-ret));
+	sb_free(&sb);
+}
+
+/* The heartbeat: the parent's time back, from this loop. */
+static void answer_ping(struct engine_proc *p, const struct ipc_msg *msg)
+{
+	uint64_t sent;
+
+	if (ipc_payload_fixed(msg, &sent, sizeof(sent)) == 0)
+		(void)engine_proc_send(p, DIR_IPC_PONG, &sent, sizeof(sent));
+}
+
+/* ---- reload ---- */
+
+static void reload_reply(struct engine_proc *p, int32_t result)
+{
+	(void)engine_proc_send(p, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+}
+
+static void reload_read(struct director_config *fresh, int result, const struct ini_diag *diag, uint64_t read_ms,
+			void *arg)
+{
+	struct engine_proc *p = arg;
+	uint64_t t0 = now_ms();
+
+	p->load = NULL;
+	for (size_t i = 0; i < diag->n; i++)
+		log_warnx("%s", diag->msgs[i]);
+	if (result == 0) {
+		/* The engine lets go of the old file's strings during the reload. */
+		result = p->ops->reload(p, fresh);
+		config_free_async(p->cfg);
+		p->cfg = fresh;
+		/* Where a slow reload's time went: reading the file (beside
+		 * the loop), or the comparison and the kernel (on it). */
+		log_info("%sconfiguration reloaded (file read in %llu ms, applied in %llu ms)",
+			 p->ops->reload_log_prefix, (unsigned long long)read_ms, (unsigned long long)(now_ms() - t0));
+	} else {
+		log_warnx("reload failed; the running configuration stays in force");
+	}
+	reload_reply(p, result);
+}
+
+/* The parent validated the file before asking; read it again here (the
+ * same bytes, or nothing), in a thread, while the loop goes on. */
+static void reload(struct engine_proc *p, const struct ipc_msg *msg)
+{
+	struct dir_ipc_reload checked;
+	int ret;
+
+	if (ipc_payload_fixed(msg, &checked, sizeof(checked)) < 0) {
+		log_warnx("parent channel: bad reload message");
+		reload_reply(p, -EBADMSG);
+		return;
+	}
+	if (p->load) {
+		reload_reply(p, -EBUSY);
+		return;
+	}
+	ret = config_load_start(p->loop, p->cfg->path, p->ops->reload_compares ? p->cfg : NULL, &checked, reload_read,
+				p, &p->load);
+	if (ret < 0) {
+		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
+		reload_reply(p, ret);
+	}
+}
+
+/* ---- the loop ---- */
+
+/* One message from the parent; false when the loop must stop. */
+static bool handle(struct engine_proc *p, const struct ipc_msg *msg)
+{
+	uint32_t json;
+
+	switch (msg->type) {
+	case DIR_IPC_STATUS_REQ:
+		if (ipc_payload_fixed(msg, &json, sizeof(json)) == 0)
+			send_status(p, json != 0);
+		break;
+	case DIR_IPC_RELOAD:
+		reload(p, msg);
+		break;
+	case DIR_IPC_PING:
+		answer_ping(p, msg);
+		break;
+	case DIR_IPC_STOP:
+		return false;
+	default:
+		if (!p->ops->message || !p->ops->message(p, msg))
+			log_warnx("parent channel: unknown message %u", msg->type);
+	}
+	return true;
+}
+
+static void parent_gone(struct engine_proc *p, int err)
+{
+	/* The parent is gone or talks nonsense: leave cleanly. */
+	log_warnx("parent channel: %s; stopping", strerror(-err));
+	evloop_stop(p->loop);
+}
+
+static void ipc_event(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct engine_proc *p = arg;
+	struct ipc_msg msg;
+	int ret;
+
+	(void)loop;
+	if (events & EPOLLOUT) {
+		if ((ret = ipc_outq_flush(&p->out, fd)) < 0) {
+			parent_gone(p, ret);
+			return;
+		}
+		watch_out(p, ret == 1);
+	}
+	for (unsigned i = 0; i < p->ops->reads_per_wake; i++) {
+		ret = ipc_recv(fd, p->buf, sizeof(p->buf), &msg);
+		if (ret == -EAGAIN)
+			return;
+		if (ret < 0) {
+			parent_gone(p, ret);
+			return;
+		}
+		if (!handle(p, &msg)) {
+			evloop_stop(p->loop);
+			return;
+		}
+	}
+}
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	evloop_stop(loop);
+}
+
+int engine_proc_run(const struct engine_ops *ops, struct director_config *cfg, int ipc_fd, const void *start_arg)
+{
+	struct engine_proc *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		fatalx("%s: out of memory", ops->name);
+	p->ops = ops;
+	p->cfg = cfg;
+	p->ipc_fd = ipc_fd;
+	if (evloop_new(&p->loop) < 0)
+		fatalx("%s: event loop", ops->name);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);	/* reloads come from the parent */
+	if (ev_signal_add(p->loop, SIGTERM, on_signal, p) < 0 || ev_signal_add(p->loop, SIGINT, on_signal, p) < 0 ||
+	    ev_fd_add(p->loop, ipc_fd, EPOLLIN, ipc_event, p) < 0)
+		fatalx("%s: event loop", ops->name);
+	if ((ret = ops->start(p, start_arg)) < 0)
+		fatalx("%s: %s", ops->name, strerror(-ret));
+	ret = evloop_run(p->loop);
+	config_load_cancel(p->load);
+	ops->stop(p);
+	(void)ipc_outq_flush(&p->out, ipc_fd);	/* what the parent can still take */
+	ipc_outq_free(&p->out);
+	evloop_free(p->loop);
+	director_config_free(p->cfg);
+	free(p);
+	return ret < 0 ? 1 : 0;
+}
