@@ -1190,6 +1190,53 @@ int ini_load_buffer(const char *name, const char *data, size_t len,
 	return ret;
 }
 
+/* ---- a program's loader ---- */
+
+static int program_load_buffer(const struct ini_program *prog, const char *path, const char *buf, size_t len,
+			       void **cfgp, struct ini_diag *diag)
+{
+	void *cfg = calloc(1, prog->cfg_size);
+	struct ini_doc *doc = NULL;
+	size_t before = diag->n;
+	char *name;
+	int ret;
+
+	if (!cfg || !(name = strdup(path))) {
+		free(cfg);
+		return -ENOMEM;
+	}
+	memcpy((char *)cfg + prog->path_offset, &name, sizeof(name));
+	ret = ini_load_buffer(path, buf, len, prog->schema, cfg, diag, &doc);
+	if (doc) {
+		prog->check(cfg, doc, diag);
+		if (ret == 0 && diag->n > before)
+			ret = -EINVAL;
+	}
+	ini_doc_free(doc);
+	if (ret < 0) {
+		prog->free(cfg);
+		return ret;
+	}
+	*cfgp = cfg;
+	return 0;
+}
+
+int ini_program_load(const struct ini_program *prog, const char *path, const char *buf, size_t len, void **cfgp,
+		     struct ini_diag *diag)
+{
+	char *data;
+	int ret;
+
+	*cfgp = NULL;
+	if (buf)
+		return program_load_buffer(prog, path, buf, len, cfgp, diag);
+	if ((ret = ini_read_file(path, &data, &len, diag)) < 0)
+		return ret;
+	ret = program_load_buffer(prog, path, data, len, cfgp, diag);
+	free(data);
+	return ret;
+}
+
 /* ---- files ---- */
 
 static int refuse(char *err, size_t errlen, int ret, const char *fmt, ...)

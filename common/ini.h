@@ -145,6 +145,24 @@ int ini_load_buffer(const char *name, const char *data, size_t len,
 		    const struct ini_schema *schema, void *cfg,
 		    struct ini_diag *diag, struct ini_doc **docp);
 void ini_doc_free(struct ini_doc *doc);
+
+/* What a program's loader adds to ini_load_buffer: its configuration
+ * struct (cfg_size bytes, zeroed, with the file's name strdup'd into the
+ * char * at path_offset), its checks across keys (run even after key
+ * errors, so one pass shows every error; check must itself skip what the
+ * key errors left unset), and its free function. */
+struct ini_program {
+	const struct ini_schema *schema;
+	size_t cfg_size;
+	size_t path_offset;
+	void (*check)(void *cfg, const struct ini_doc *doc, struct ini_diag *diag);
+	void (*free)(void *cfg);
+};
+/* Load a program's configuration from buf (len bytes, named path), or,
+ * buf NULL, from the file path (ini_read_file). 0 and a new *cfgp, or
+ * -EINVAL (any error at all) or -errno, with every message in diag. */
+int ini_program_load(const struct ini_program *prog, const char *path, const char *buf, size_t len, void **cfgp,
+		     struct ini_diag *diag);
 const char *ini_doc_path(const struct ini_doc *doc);
 
 /* Line of "[section]" (key NULL) or of section.key; 0 when absent. section is

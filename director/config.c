@@ -436,50 +436,44 @@ static void check_all(struct check_ctx *c)
 
 /* ---- loading ---- */
 
+/* The checks across keys read global.user and control_socket: skipped
+ * when a key error left them unset. */
+static void check_loaded(void *cfg, const struct ini_doc *doc, struct ini_diag *diag)
+{
+	struct check_ctx c = { cfg, doc, diag };
+
+	if (c.cfg->user && c.cfg->control_socket)
+		check_all(&c);
+}
+
+static void free_loaded(void *cfg)
+{
+	director_config_free(cfg);
+}
+
+static const struct ini_program program = {
+	&schema, sizeof(struct director_config), offsetof(struct director_config, path), check_loaded, free_loaded,
+};
+
+/* buf NULL: read path. */
+static int load(const char *path, const char *buf, size_t len, struct director_config **out, struct ini_diag *diag)
+{
+	void *cfg;
+	int ret = ini_program_load(&program, path, buf, len, &cfg, diag);
+
+	*out = ret == 0 ? cfg : NULL;
+	return ret;
+}
+
 int director_config_load(const char *path, struct director_config **out, struct ini_diag *diag)
 {
-	char *buf;
-	size_t len;
-	int ret = ini_read_file(path, &buf, &len, diag);
-
-	if (ret < 0)
-		return ret;
-	ret = director_config_load_buffer(path, buf, len, out, diag);
-	free(buf);
-	return ret;
+	return load(path, NULL, 0, out, diag);
 }
 
 int director_config_load_buffer(const char *path, const char *buf, size_t len, struct director_config **out,
 				struct ini_diag *diag)
 {
-	struct director_config *cfg = calloc(1, sizeof(*cfg));
-	struct ini_doc *doc = NULL;
-	size_t before = diag->n;
-	int ret;
-
-	if (!cfg)
-		return -ENOMEM;
-	cfg->path = strdup(path);
-	if (!cfg->path) {
-		free(cfg);
-		return -ENOMEM;
-	}
-	ret = ini_load_buffer(path, buf, len, &schema, cfg, diag, &doc);
-	if (doc && cfg->user && cfg->control_socket) {
-		struct check_ctx c = { cfg, doc, diag };
-
-		/* Cross checks run after key errors too, so one pass shows all. */
-		check_all(&c);
-		if (ret == 0 && diag->n > before)
-			ret = -EINVAL;
-	}
-	ini_doc_free(doc);
-	if (ret < 0) {
-		director_config_free(cfg);
-		return ret;
-	}
-	*out = cfg;
-	return 0;
+	return load(path, buf ? buf : "", len, out, diag);
 }
 
 #define FREE_LIST(type, head, sec) do { \

@@ -295,51 +295,44 @@ static void validate(struct rs_config *cfg, const struct ini_doc *doc, struct in
 		validate_check(cfg, c, doc, d);
 }
 
+/* The checks across keys read these: skipped when a key error left one unset. */
+static void check_loaded(void *p, const struct ini_doc *doc, struct ini_diag *diag)
+{
+	struct rs_config *cfg = p;
+
+	if (cfg->interface && cfg->label && cfg->user && cfg->state_dir && cfg->control_socket && cfg->pid_file &&
+	    cfg->path)
+		validate(cfg, doc, diag);
+}
+
+static void free_loaded(void *cfg)
+{
+	rs_config_free(cfg);
+}
+
+static const struct ini_program program = {
+	&schema, sizeof(struct rs_config), offsetof(struct rs_config, path), check_loaded, free_loaded,
+};
+
+/* buf NULL: read path. */
+static int load(const char *path, const char *buf, size_t len, struct rs_config **out, struct ini_diag *diag)
+{
+	void *cfg;
+	int ret = ini_program_load(&program, path, buf, len, &cfg, diag);
+
+	*out = ret == 0 ? cfg : NULL;
+	return ret;
+}
+
 int rs_config_load(const char *path, struct rs_config **out, struct ini_diag *diag)
 {
-	char *buf;
-	size_t len;
-	int ret = ini_read_file(path, &buf, &len, diag);
-
-	if (ret < 0)
-		return ret;
-	ret = rs_config_load_buffer(path, buf, len, out, diag);
-	free(buf);
-	return ret;
+	return load(path, NULL, 0, out, diag);
 }
 
 int rs_config_load_buffer(const char *path, const char *buf, size_t len, struct rs_config **out,
 			  struct ini_diag *diag)
 {
-	struct rs_config *cfg;
-	struct ini_doc *doc = NULL;
-	size_t before = diag->n;
-	int ret;
-
-	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		return -ENOMEM;
-	cfg->path = strdup(path);
-	if (!cfg->path) {
-		free(cfg);
-		return -ENOMEM;
-	}
-	ret = ini_load_buffer(path, buf, len, &schema, cfg, diag, &doc);
-	if (ret == 0 || doc) {
-		/* Cross-key checks run even after key errors, so one pass shows all. */
-		if (cfg->interface && cfg->label && cfg->user && cfg->state_dir && cfg->control_socket &&
-		    cfg->pid_file && cfg->path)
-			validate(cfg, doc, diag);
-		if (ret == 0 && diag->n > before)
-			ret = -EINVAL;
-	}
-	ini_doc_free(doc);
-	if (ret < 0) {
-		rs_config_free(cfg);
-		return ret;
-	}
-	*out = cfg;
-	return 0;
+	return load(path, buf ? buf : "", len, out, diag);
 }
 
 void rs_config_free(struct rs_config *cfg)
