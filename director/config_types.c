@@ -124,66 +124,118 @@ static int split_commas(char *s, char **items, int max)
 	return n;
 }
 
-static int vip_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+/* ---- comma-separated lists of items ----
+ * virtual_ipaddress, virtual_routes and the track_* keys are one shape:
+ * items separated by commas, each parsed by its own function into an
+ * array of { items, n }. */
+
+struct item_list_spec {
+	size_t item_size;
+	int max;
+	const char *noun;		/* "more than MAX <noun>" */
+	const char *none;		/* the error for an empty list; NULL: allowed */
+	bool name_item;			/* an item's error names the item */
+	int (*parse)(const char *text, void *item, char *err);
+	void (*print)(const void *item, struct strbuf *out);
+};
+
+static int items_parse(const struct item_list_spec *spec, const char *value, void **itemsp, size_t *np, char *err)
 {
-	struct vip_list *list = field;
-	char *copy = strdup(value), *items[DIR_MAX_VIPS_PER_INSTANCE];
+	char *copy = strdup(value), **texts = calloc((size_t)spec->max, sizeof(char *));
+	unsigned char *items = NULL;
 	int n, ret = 0;
 
-	(void)key;
-	if (!copy)
-		return -ENOMEM;
-	n = split_commas(copy, items, DIR_MAX_VIPS_PER_INSTANCE);
-	if (n <= 0) {
-		snprintf(err, PARSE_ERR_MAX, n == 0 ? "no address given" : "more than %d addresses",
-			 DIR_MAX_VIPS_PER_INSTANCE);
-		free(copy);
-		return -EINVAL;
+	if (!copy || !texts) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	list->items = calloc((size_t)n, sizeof(*list->items));
-	if (!list->items) {
-		free(copy);
-		return -ENOMEM;
+	n = split_commas(copy, texts, spec->max);
+	if (n < 0 || (n == 0 && spec->none)) {
+		if (n == 0)
+			snprintf(err, PARSE_ERR_MAX, "%s", spec->none);
+		else
+			snprintf(err, PARSE_ERR_MAX, "more than %d %s", spec->max, spec->noun);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!(items = calloc((size_t)n + 1, spec->item_size))) {
+		ret = -ENOMEM;
+		goto out;
 	}
 	for (int i = 0; i < n && ret == 0; i++) {
-		ret = vip_conf_parse(items[i], &list->items[i], err);
-		if (ret < 0) {
+		ret = spec->parse(texts[i], items + (size_t)i * spec->item_size, err);
+		if (ret < 0 && spec->name_item) {
 			char why[PARSE_ERR_MAX];
 
 			strlcpy_safe(why, err, sizeof(why));
-			snprintf(err, PARSE_ERR_MAX, "'%.40s': %.110s", items[i], why);
+			snprintf(err, PARSE_ERR_MAX, "'%.40s': %.110s", texts[i], why);
 		}
 	}
-	free(copy);
-	if (ret < 0) {
-		free(list->items);
-		list->items = NULL;
-		return ret;
+	if (ret == 0) {
+		*itemsp = items;
+		*np = (size_t)n;
+		items = NULL;
 	}
-	list->n = (size_t)n;
-	return 0;
+out:
+	free(items);
+	free(texts);
+	free(copy);
+	return ret;
+}
+
+static void items_print(const struct item_list_spec *spec, const void *items, size_t n, struct strbuf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			sb_append(out, ", ");
+		spec->print((const unsigned char *)items + i * spec->item_size, out);
+	}
+}
+
+static int vip_item_parse(const char *text, void *item, char *err)
+{
+	return vip_conf_parse(text, item, err);
+}
+
+static void vip_item_print(const void *item, struct strbuf *out)
+{
+	const struct vip_conf *v = item;
+	char buf[INET6_ADDRSTRLEN];
+
+	sb_printf(out, "%s/%u", ipaddr_ntop(&v->addr, buf, sizeof(buf)), v->addr.prefixlen);
+	if (v->brd.family)
+		sb_printf(out, " brd %s", ipaddr_ntop(&v->brd, buf, sizeof(buf)));
+	if (v->label[0])
+		sb_printf(out, " label %s", v->label);
+	if (v->scope != RT_SCOPE_UNIVERSE)
+		sb_printf(out, " scope %s", scope_name(v->scope));
+	if (v->dev[0])
+		sb_printf(out, " dev %s", v->dev);
+}
+
+static const struct item_list_spec vip_items = {
+	sizeof(struct vip_conf), DIR_MAX_VIPS_PER_INSTANCE, "addresses", "no address given", true,
+	vip_item_parse, vip_item_print,
+};
+
+static int vip_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct vip_list *list = field;
+	void *items;
+	int ret = items_parse(&vip_items, value, &items, &list->n, err);
+
+	(void)key;
+	if (ret == 0)
+		list->items = items;
+	return ret;
 }
 
 static void vip_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
 {
 	const struct vip_list *list = field;
-	char buf[INET6_ADDRSTRLEN];
 
 	(void)key;
-	for (size_t i = 0; i < list->n; i++) {
-		const struct vip_conf *v = &list->items[i];
-
-		sb_printf(out, "%s%s/%u", i ? ", " : "", ipaddr_ntop(&v->addr, buf, sizeof(buf)),
-			  v->addr.prefixlen);
-		if (v->brd.family)
-			sb_printf(out, " brd %s", ipaddr_ntop(&v->brd, buf, sizeof(buf)));
-		if (v->label[0])
-			sb_printf(out, " label %s", v->label);
-		if (v->scope != RT_SCOPE_UNIVERSE)
-			sb_printf(out, " scope %s", scope_name(v->scope));
-		if (v->dev[0])
-			sb_printf(out, " dev %s", v->dev);
-	}
+	items_print(&vip_items, list->items, list->n, out);
 }
 
 static void vip_list_free(void *field)
@@ -397,43 +449,31 @@ void route_conf_print(const struct route_conf *r, struct strbuf *out)
 		sb_printf(out, " scope %s", scope_name(r->scope));
 }
 
+static int route_item_parse(const char *text, void *item, char *err)
+{
+	return route_conf_parse(text, item, err);
+}
+
+static void route_item_print(const void *item, struct strbuf *out)
+{
+	route_conf_print(item, out);
+}
+
+static const struct item_list_spec route_items = {
+	sizeof(struct route_conf), DIR_MAX_ROUTES_PER_INSTANCE, "routes", NULL, true,
+	route_item_parse, route_item_print,
+};
+
 static int route_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
 	struct route_list *list = field;
-	char *copy = strdup(value), *items[DIR_MAX_ROUTES_PER_INSTANCE];
-	int n, ret = 0;
+	void *items;
+	int ret = items_parse(&route_items, value, &items, &list->n, err);
 
 	(void)key;
-	if (!copy)
-		return -ENOMEM;
-	n = split_commas(copy, items, DIR_MAX_ROUTES_PER_INSTANCE);
-	if (n < 0) {
-		snprintf(err, PARSE_ERR_MAX, "more than %d routes", DIR_MAX_ROUTES_PER_INSTANCE);
-		free(copy);
-		return -EINVAL;
-	}
-	list->items = calloc((size_t)n + 1, sizeof(*list->items));
-	if (!list->items) {
-		free(copy);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < n && ret == 0; i++) {
-		ret = route_conf_parse(items[i], &list->items[i], err);
-		if (ret < 0) {
-			char why[PARSE_ERR_MAX];
-
-			strlcpy_safe(why, err, sizeof(why));
-			snprintf(err, PARSE_ERR_MAX, "'%.40s': %.110s", items[i], why);
-		}
-	}
-	free(copy);
-	if (ret < 0) {
-		free(list->items);
-		list->items = NULL;
-		return ret;
-	}
-	list->n = (size_t)n;
-	return 0;
+	if (ret == 0)
+		list->items = items;
+	return ret;
 }
 
 static void route_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
@@ -441,11 +481,7 @@ static void route_list_print(const struct ini_key *key, const void *field, struc
 	const struct route_list *list = field;
 
 	(void)key;
-	for (size_t i = 0; i < list->n; i++) {
-		if (i)
-			sb_append(out, ", ");
-		route_conf_print(&list->items[i], out);
-	}
+	items_print(&route_items, list->items, list->n, out);
 }
 
 static void route_list_free(void *field)
@@ -498,36 +534,34 @@ int track_ref_parse(const char *text, struct track_ref *out, char *err)
 	return 0;
 }
 
+static int track_item_parse(const char *text, void *item, char *err)
+{
+	return track_ref_parse(text, item, err);
+}
+
+static void track_item_print(const void *item, struct strbuf *out)
+{
+	const struct track_ref *t = item;
+
+	sb_append(out, t->name);
+	if (t->has_weight)
+		sb_printf(out, " weight %d", t->weight);
+}
+
+static const struct item_list_spec track_items = {
+	sizeof(struct track_ref), 64, "entries", NULL, false, track_item_parse, track_item_print,
+};
+
 static int track_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
 	struct track_list *list = field;
-	char *copy = strdup(value), *items[64];
-	int n, ret = 0;
+	void *items;
+	int ret = items_parse(&track_items, value, &items, &list->n, err);
 
 	(void)key;
-	if (!copy)
-		return -ENOMEM;
-	n = split_commas(copy, items, 64);
-	if (n < 0) {
-		snprintf(err, PARSE_ERR_MAX, "more than 64 entries");
-		free(copy);
-		return -EINVAL;
-	}
-	list->items = calloc((size_t)n + 1, sizeof(*list->items));
-	if (!list->items) {
-		free(copy);
-		return -ENOMEM;
-	}
-	for (int i = 0; i < n && ret == 0; i++)
-		ret = track_ref_parse(items[i], &list->items[i], err);
-	free(copy);
-	if (ret < 0) {
-		free(list->items);
-		list->items = NULL;
-		return ret;
-	}
-	list->n = (size_t)n;
-	return 0;
+	if (ret == 0)
+		list->items = items;
+	return ret;
 }
 
 static void track_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
@@ -535,11 +569,7 @@ static void track_list_print(const struct ini_key *key, const void *field, struc
 	const struct track_list *list = field;
 
 	(void)key;
-	for (size_t i = 0; i < list->n; i++) {
-		sb_printf(out, "%s%s", i ? ", " : "", list->items[i].name);
-		if (list->items[i].has_weight)
-			sb_printf(out, " weight %d", list->items[i].weight);
-	}
+	items_print(&track_items, list->items, list->n, out);
 }
 
 static void track_list_free(void *field)
