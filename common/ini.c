@@ -1290,6 +1290,21 @@ int file_check_private(const char *path, char *err, size_t errlen)
 	return check_private_stat(&st, err, errlen);
 }
 
+int command_check_private(const char *command, char *err, size_t errlen)
+{
+	char prog[PATH_MAX];
+	size_t n;
+
+	if (!command || command[0] != '/')
+		return 0;
+	n = strcspn(command, " \t");
+	if (n >= sizeof(prog))
+		return 0;
+	memcpy(prog, command, n);
+	prog[n] = '\0';
+	return file_check_private(prog, err, errlen);
+}
+
 /* The whole file, at most INI_MAX_FILE bytes (it may grow while read). */
 static int read_config(int fd, char **bufp, size_t *lenp)
 {

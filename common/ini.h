@@ -204,5 +204,9 @@ void ini_free_section(const struct ini_section *sec, void *base);
  * world-writable, group-writable by a non-root group, or owned by another
  * user. Returns 0 or -EPERM/-errno with a message in err. */
 int file_check_private(const char *path, char *err, size_t errlen);
+/* The same for the program of a command run through /bin/sh -c, when the
+ * command names it by its path ("/usr/local/bin/check --x"); a command
+ * such as "killall -0 haproxy" is the shell's to find. */
+int command_check_private(const char *command, char *err, size_t errlen);
 
 #endif

@@ -389,3 +389,24 @@ bool ipaddr_in_prefix(const struct ipaddr *addr, const struct ipaddr *net)
 	}
 	return true;
 }
+
+int split_commas(char *s, char **items, size_t max)
+{
+	char *save = NULL;
+	size_t n = 0;
+
+	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		tok += strspn(tok, " \t");
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		if (n == max)
+			return -E2BIG;
+		items[n++] = tok;
+	}
+	return (int)n;
+}

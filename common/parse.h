@@ -49,6 +49,10 @@ int parse_percent(const char *s, unsigned min, unsigned max, unsigned *out, char
  * modified, up to max items stored. Returns the count, or -E2BIG when more
  * items than max are present. Empty items are skipped. */
 int split_list(char *s, char **items, int max);
+/* Split at commas only, in place, trimming blanks around each item, so
+ * items may hold spaces ("192.0.2.80/24 brd 192.0.2.255"). Empty items are
+ * skipped. Returns the count, or -E2BIG when more than max. */
+int split_commas(char *s, char **items, size_t max);
 
 /* Format an address (without prefix) into buf (INET6_ADDRSTRLEN is enough). */
 const char *ipaddr_ntop(const struct ipaddr *a, char *buf, size_t size);

@@ -228,21 +228,13 @@ struct check_ctx {
 
 #define ERR(c, sec, key, ...) ini_doc_error((c)->diag, (c)->doc, (sec), (key), __VA_ARGS__)
 
+/* Commands run through /bin/sh -c, so "killall -0 haproxy" is fine; a
+ * program named by its path must not be writable by others. */
 static void check_script_path(struct check_ctx *c, const char *sec, const char *key, const char *command)
 {
-	char prog[PATH_MAX], err[256];
-	size_t n;
+	char err[256];
 
-	/* Commands run through /bin/sh -c, so "killall -0 haproxy" is fine;
-	 * a program named by its path must not be writable by others. */
-	if (!command || command[0] != '/')
-		return;
-	n = strcspn(command, " \t");
-	if (n >= sizeof(prog))
-		return;
-	memcpy(prog, command, n);
-	prog[n] = '\0';
-	if (file_check_private(prog, err, sizeof(err)) < 0)
+	if (command_check_private(command, err, sizeof(err)) < 0)
 		ERR(c, sec, key, "%s", err);
 }
 

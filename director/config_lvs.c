@@ -680,29 +680,6 @@ static int rs_list_reserve(struct real_server_list *list, size_t extra, char *er
 	return 0;
 }
 
-/* Split at commas in place, trimming blanks; empty items are skipped.
- * Returns the count, or -E2BIG past max. */
-static int split_commas(char *s, char **items, size_t max)
-{
-	char *save = NULL;
-	size_t n = 0;
-
-	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *end;
-
-		tok += strspn(tok, " \t");
-		end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (!*tok)
-			continue;
-		if (n == max)
-			return -E2BIG;
-		items[n++] = tok;
-	}
-	return (int)n;
-}
-
 /* One entry of the list, named in its error. */
 static int rs_list_entry(const char *text, struct real_server_conf *out, char *err)
 {
@@ -994,22 +971,13 @@ static const char *family_name(int af)
 	return af == AF_INET6 ? "IPv6" : "IPv4";
 }
 
-/* Commands run through /bin/sh -c; a program named by its path must not be
- * writable by others (as config.c's check_script_path). */
+/* A program named by its path must not be writable by others. */
 static void check_command_path(struct vs_ctx *c, const char *key, size_t nth, const char *about,
 			       const char *command)
 {
-	char prog[PATH_MAX], err[256];
-	size_t n;
+	char err[256];
 
-	if (!command || command[0] != '/')
-		return;
-	n = strcspn(command, " \t");
-	if (n >= sizeof(prog))
-		return;
-	memcpy(prog, command, n);
-	prog[n] = '\0';
-	if (file_check_private(prog, err, sizeof(err)) < 0)
+	if (command_check_private(command, err, sizeof(err)) < 0)
 		ERR_AT(c, key, nth, "%s%s%s", about ? about : "", about ? ": " : "", err);
 }
 

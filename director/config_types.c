@@ -100,30 +100,6 @@ int vip_conf_parse(const char *text, struct vip_conf *out, char *err)
 	return 0;
 }
 
-/* Split a comma-separated list in place, trimming blanks; entries may hold
- * spaces ("192.0.2.80/24 brd 192.0.2.255"). */
-static int split_commas(char *s, char **items, int max)
-{
-	char *save = NULL;
-	int n = 0;
-
-	for (char *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *end;
-
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (!*tok)
-			continue;
-		if (n == max)
-			return -E2BIG;
-		items[n++] = tok;
-	}
-	return n;
-}
-
 /* ---- comma-separated lists of items ----
  * virtual_ipaddress, virtual_routes and the track_* keys are one shape:
  * items separated by commas, each parsed by its own function into an
@@ -149,7 +125,7 @@ static int items_parse(const struct item_list_spec *spec, const char *value, voi
 		ret = -ENOMEM;
 		goto out;
 	}
-	n = split_commas(copy, texts, spec->max);
+	n = split_commas(copy, texts, (size_t)spec->max);
 	if (n < 0 || (n == 0 && spec->none)) {
 		if (n == 0)
 			snprintf(err, PARSE_ERR_MAX, "%s", spec->none);

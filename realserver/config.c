@@ -256,16 +256,8 @@ static void validate_check(struct rs_config *cfg, struct check_conf *c, const st
 	if (c->type == CHECK_SCRIPT) {
 		if (!c->command || !c->command[0]) {
 			ini_doc_error(d, doc, sec, "command", "required for a script check");
-		} else if (c->command[0] == '/') {
-			char prog[PATH_MAX];
-			size_t n = strcspn(c->command, " \t");
-
-			if (n < sizeof(prog)) {
-				memcpy(prog, c->command, n);
-				prog[n] = '\0';
-				if (file_check_private(prog, err, sizeof(err)) < 0)
-					ini_doc_error(d, doc, sec, "command", "%s", err);
-			}
+		} else if (command_check_private(c->command, err, sizeof(err)) < 0) {
+			ini_doc_error(d, doc, sec, "command", "%s", err);
 		}
 		return;
 	}
