@@ -217,25 +217,37 @@ static void adopt_vip(struct applied_state *st, const struct rtnl_addrinfo *foun
 	report(rep, DR_OK, false, "vip %s on %s, labelled %s: recorded as rs-agent's", buf, ifname, label);
 }
 
+/* The VIPs' interface and the addresses on it: its ifindex, or -1 with
+ * the reason reported. */
+static int vip_interface_read(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep,
+			      struct addr_set *present)
+{
+	int ifindex = vip_ifindex(cfg, k, rep), ret;
+
+	if (ifindex < 0)
+		return -1;
+	if ((ret = addr_set_read(k, ifindex, present)) < 0) {
+		report_error(rep, ret, "listing the addresses on %s", cfg->interface);
+		return -1;
+	}
+	return ifindex;
+}
+
 static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
 		       struct dr_report *rep)
 {
 	char label[32], buf[INET6_ADDRSTRLEN];
-	int ifindex = vip_ifindex(cfg, k, rep), ret;
 	struct addr_set present;
+	int ifindex = vip_interface_read(cfg, k, rep, &present);
 
 	if (ifindex < 0)
 		return;
-	ret = addr_set_read(k, ifindex, &present);
-	if (ret < 0) {
-		report_error(rep, ret, "listing the addresses on %s", cfg->interface);
-		return;
-	}
 	rs_config_vip_label(cfg, label, sizeof(label));
 	strlcpy_safe(st->vip_ifname, cfg->interface, sizeof(st->vip_ifname));
 	for (size_t i = 0; i < cfg->vips.n; i++) {
 		const struct ipaddr *vip = &cfg->vips.items[i];
 		const struct rtnl_addrinfo *found = addr_set_find(&present, vip);
+		int ret;
 
 		if (found) {
 			adopt_vip(st, found, vip, label, cfg->interface, rep);
@@ -366,16 +378,11 @@ static void verify_sysctls(const struct rs_config *cfg, struct kernel_ops *k, st
 static void verify_vips(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
 {
 	char buf[INET6_ADDRSTRLEN];
-	int ifindex = vip_ifindex(cfg, k, rep), ret;
 	struct addr_set present;
+	int ifindex = vip_interface_read(cfg, k, rep, &present);
 
 	if (ifindex < 0)
 		return;
-	ret = addr_set_read(k, ifindex, &present);
-	if (ret < 0) {
-		report_error(rep, ret, "listing the addresses on %s", cfg->interface);
-		return;
-	}
 	for (size_t i = 0; i < cfg->vips.n; i++) {
 		ipaddr_ntop(&cfg->vips.items[i], buf, sizeof(buf));
 		if (addr_set_has(&present, &cfg->vips.items[i]))
