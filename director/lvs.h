@@ -20,13 +20,14 @@
 #include "ipvs.h"
 #include "lvs_reconcile.h"
 #include "parse.h"
+#include "probe.h"
 #include "risefall.h"
 #include "util.h"
 
 #define LVS_MAX_SERVICES 65536
 #define LVS_MAX_REAL_SERVERS 4096	/* per virtual server */
 #define LVS_DEFAULT_AGENT_PORT 5555
-#define LVS_REASON_MAX 128
+#define LVS_REASON_MAX HC_REASON_MAX
 /* ipvs_sync_maxlen: values the kernel takes as they are (it clamps a
  * backup's below 1024, and anything above 65535 less the IPv6 and UDP
  * headers), so that what runs compares equal to what was asked. */
@@ -39,11 +40,11 @@
 /* The check that decides up/down. The agent (rs-agent or any HAProxy
  * agent-check server) may be added to it, or be the only check. */
 enum lvs_check_type {
-	LVS_CHECK_NONE,			/* always up */
-	LVS_CHECK_TCP,			/* connect() succeeds */
-	LVS_CHECK_HTTP,			/* GET, status in range, optional body substring */
-	LVS_CHECK_SCRIPT,		/* exit 0 up; with dynamic_weight 2..255 set the weight */
-	LVS_CHECK_AGENT,		/* the agent alone decides */
+	LVS_CHECK_NONE = HC_NONE,	/* always up */
+	LVS_CHECK_TCP = HC_TCP,		/* connect() succeeds */
+	LVS_CHECK_HTTP = HC_HTTP,	/* GET, status in range, optional body substring */
+	LVS_CHECK_SCRIPT = HC_SCRIPT,	/* exit 0 up; with dynamic_weight 2..255 set the weight */
+	LVS_CHECK_AGENT = HC_AGENT,	/* the agent alone decides */
 };
 
 /* What a real server may override of its service's check, in its entry
@@ -217,51 +218,7 @@ struct virtual_server_conf *director_config_virtual_server(const struct director
 extern const struct ini_key virtual_server_keys[];
 void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, struct ini_diag *diag);
 
-/* ---- one health probe (check.c) ---- */
-
-/* What to probe: built by the engine from a virtual server and a real
- * server (overrides applied). Strings are borrowed from the config and
- * must outlive the probe. */
-struct hc_spec {
-	int type;			/* LVS_CHECK_TCP, _HTTP, _SCRIPT or _AGENT */
-	struct ipaddr addr;
-	uint16_t port;
-	uint64_t interval_ms;
-	uint64_t timeout_ms;
-	uint64_t first_delay_ms;	/* before the first attempt (spreads a start) */
-	const char *path, *host;	/* http */
-	unsigned status_lo, status_hi;	/* http */
-	const char *body;		/* http, NULL: any */
-	const char *command;		/* script */
-	char *const *env;		/* script: extra "NAME=value" strings, NULL-terminated; may be NULL */
-	bool dynamic_weight;		/* script */
-	const char *script_user;	/* script: run as (when root); NULL: the caller's */
-};
-
-enum hc_result { HC_PASS, HC_FAIL };
-
-struct hc_outcome {
-	enum hc_result result;
-	int weight;			/* script with dynamic_weight: exit-2; else -1 */
-	bool have_agent;		/* agent probes: the line was parsed */
-	struct agent_reply agent;
-	char reason[LVS_REASON_MAX];	/* "connect: Connection refused", "HTTP 503", "exit 1", ... */
-	uint64_t duration_ms;
-};
-
-struct hc_probe;
-struct evloop;
-typedef void (*hc_done_cb)(struct hc_probe *p, const struct hc_outcome *o, void *arg);
-
-/* Start attempts every interval (the first after first_delay); cb runs
- * once per attempt, from the loop. Nothing blocks: sockets are
- * non-blocking, scripts are children with the timeout as their limit. */
-int hc_probe_start(struct evloop *loop, const struct hc_spec *spec, hc_done_cb cb, void *arg,
-		   struct hc_probe **out);
-/* Stop and free (an attempt in flight is abandoned; a script is killed). */
-void hc_probe_stop(struct hc_probe *p);
-/* "http 198.18.0.11:80/" for status. */
-const char *hc_probe_target(const struct hc_probe *p);
+/* ---- one health probe: common/probe.h ---- */
 
 /* HTTP responses are judged by http_response_parse() (common/http.h),
  * the parser rs-agent uses too. */

@@ -347,6 +347,7 @@ static int probe_build(const struct lvs_engine *e, const struct virtual_server_c
 		s->body = pr->body = dup_or_null(vs->check_body, &oom);
 		s->status_lo = vs->check_status_lo;
 		s->status_hi = vs->check_status_hi;
+		s->user_agent = "directord";
 	} else if (s->type == LVS_CHECK_SCRIPT) {
 		s->command = pr->command = dup_or_null(rs->check.command ? rs->check.command : vs->check_command, &oom);
 		s->dynamic_weight = vs->check_dynamic_weight;

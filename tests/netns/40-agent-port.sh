@@ -59,7 +59,7 @@ check "weight_from = loadavg: 'up ready N%' with N in [min_weight, 100]" wait_un
 write_rs_config "$conf" rs "198.18.0.10" "${base[@]}" \
 	"[check script]" "type = script" "command = exit 2" "interval = 200ms" "timeout = 150ms" "rise = 1" "fall = 1"
 kill -HUP "$AGENT_PID"
-check "failing script check: down" wait_until 5 reply_starts "down #check script: exit status 2"
+check "failing script check: down" wait_until 5 reply_starts "down #check script: exit 2"
 
 # The VIP removed while repair is off: down, naming the VIP.
 write_rs_config "$conf" rs "198.18.0.10" "repair = no" "${base[@]}"

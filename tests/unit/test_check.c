@@ -253,6 +253,7 @@ static struct hc_spec spec_for(int type, uint16_t port)
 	s.path = "/health";
 	s.status_lo = 200;
 	s.status_hi = 399;
+	s.user_agent = "directord";
 	return s;
 }
 
@@ -381,10 +382,12 @@ TEST(tcp_refused)
 
 	CHECK_EQ_INT(evloop_new(&loop), 0);
 	struct hc_spec s = spec_for(LVS_CHECK_TCP, closed_port());
+	char want[64];
 
+	snprintf(want, sizeof(want), "connect 127.0.0.1:%u: Connection refused", s.port);
 	o = probe_once(loop, &s);
 	CHECK_EQ_INT(o.result, HC_FAIL);
-	CHECK_EQ_STR(o.reason, "connect: Connection refused");
+	CHECK_EQ_STR(o.reason, want);
 	evloop_free(loop);
 }
 
@@ -755,11 +758,13 @@ TEST(agent_failures)
 
 	CHECK_EQ_INT(evloop_new(&loop), 0);
 	struct hc_spec s = spec_for(LVS_CHECK_AGENT, closed_port());
+	char want[64];
 
+	snprintf(want, sizeof(want), "connect 127.0.0.1:%u: Connection refused", s.port);
 	o = probe_once(loop, &s);
 	CHECK_EQ_INT(o.result, HC_FAIL);
 	CHECK(!o.have_agent);
-	CHECK_EQ_STR(o.reason, "connect: Connection refused");
+	CHECK_EQ_STR(o.reason, want);
 	evloop_free(loop);
 }
 

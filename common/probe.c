@@ -1,7 +1,7 @@
-/* One health probe of a real server: tcp, http, script or agent, attempted
- * every interval on the LVS engine's loop.
+/* One health probe: tcp, http, script or agent, attempted every interval
+ * on the caller's loop (see probe.h).
  *
- * The engine runs thousands of these on one loop next to the IPVS
+ * directord's LVS engine runs thousands of these on one loop next to the IPVS
  * reconciler, so an attempt never blocks: sockets are non-blocking and
  * watched by the loop, scripts are children reaped by the loop with the
  * timeout as their limit. The only allocation per attempt is an http
@@ -28,7 +28,7 @@
 
 #include "evloop.h"
 #include "http.h"
-#include "lvs.h"
+#include "probe.h"
 #include "proc.h"
 
 #define DEFAULT_STATUS_LO 200
@@ -355,6 +355,17 @@ static void agent_recv(struct hc_probe *p)
 
 /* ---- sockets: tcp, http, agent ---- */
 
+/* "connect 198.18.0.11:80: Connection refused": the address, for an
+ * agent's reply or a log line that shows only the reason. */
+static void connect_failed(struct hc_probe *p, int err)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	ipaddr_ntop(&p->spec.addr, addr, sizeof(addr));
+	attempt_fail(p, p->spec.addr.family == AF_INET6 ? "connect [%s]:%u: %s" : "connect %s:%u: %s", addr,
+		     p->spec.port, strerror(err));
+}
+
 static void socket_connected(struct hc_probe *p, uint32_t events)
 {
 	int err = 0, ret;
@@ -369,15 +380,15 @@ static void socket_connected(struct hc_probe *p, uint32_t events)
 			err = ECONNRESET;	/* hung up before we looked */
 	}
 	if (err) {
-		attempt_fail(p, "connect: %s", strerror(err));
+		connect_failed(p, err);
 		return;
 	}
 	switch (p->spec.type) {
-	case LVS_CHECK_TCP:
+	case HC_TCP:
 		/* A plain close: a FIN, not a reset, for the server's log. */
 		attempt_pass(p, "connected in %llu ms", (unsigned long long)(now_ms() - p->started_ms));
 		return;
-	case LVS_CHECK_HTTP:
+	case HC_HTTP:
 		/* Allocated only once there is someone to answer. */
 		p->resp = malloc(HTTP_RESPONSE_MAX);
 		if (!p->resp) {
@@ -413,7 +424,7 @@ static void socket_event(struct evloop *loop, int fd, uint32_t events, void *arg
 	case PHASE_RECV:
 		if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 			break;
-		if (p->spec.type == LVS_CHECK_HTTP)
+		if (p->spec.type == HC_HTTP)
 			http_recv(p);
 		else
 			agent_recv(p);
@@ -435,7 +446,7 @@ static void socket_attempt_start(struct hc_probe *p)
 	p->fd = fd;
 	p->phase = PHASE_CONNECT;
 	if (connect(fd, (struct sockaddr *)&p->sa, p->salen) < 0 && errno != EINPROGRESS) {
-		attempt_fail(p, "connect: %s", strerror(errno));
+		connect_failed(p, errno);
 		return;
 	}
 	/* Even an immediate connect is finished from the loop: one path. */
@@ -534,7 +545,7 @@ static void probe_tick(struct evloop *loop, struct ev_timer *t, void *arg)
 	if (p->phase != PHASE_IDLE)
 		return;	/* still in flight: skip this round */
 	p->started_ms = now;
-	if (p->spec.type == LVS_CHECK_SCRIPT)
+	if (p->spec.type == HC_SCRIPT)
 		script_attempt_start(p);
 	else
 		socket_attempt_start(p);
@@ -564,13 +575,13 @@ static socklen_t sockaddr_from(const struct ipaddr *a, uint16_t port, struct soc
 static const char *type_name(int type)
 {
 	switch (type) {
-	case LVS_CHECK_TCP:
+	case HC_TCP:
 		return "tcp";
-	case LVS_CHECK_HTTP:
+	case HC_HTTP:
 		return "http";
-	case LVS_CHECK_SCRIPT:
+	case HC_SCRIPT:
 		return "script";
-	case LVS_CHECK_AGENT:
+	case HC_AGENT:
 		return "agent";
 	default:
 		return "none";
@@ -586,11 +597,11 @@ static int target_build(struct hc_probe *p)
 
 	sb_init(&sb);
 	sb_append(&sb, type_name(s->type));
-	if (s->type != LVS_CHECK_SCRIPT) {
+	if (s->type != HC_SCRIPT) {
 		ipaddr_ntop(&s->addr, addr, sizeof(addr));
 		sb_printf(&sb, s->addr.family == AF_INET6 ? " [%s]:%u" : " %s:%u", addr, s->port);
 	}
-	if (s->type == LVS_CHECK_HTTP)
+	if (s->type == HC_HTTP)
 		sb_append(&sb, s->path && s->path[0] ? s->path : "/");
 	if (sb.failed) {
 		sb_free(&sb);
@@ -606,11 +617,11 @@ static int spec_check(const struct hc_spec *s)
 	if (s->interval_ms == 0)
 		return -EINVAL;
 	switch (s->type) {
-	case LVS_CHECK_SCRIPT:
+	case HC_SCRIPT:
 		return s->command && s->command[0] ? 0 : -EINVAL;
-	case LVS_CHECK_TCP:
-	case LVS_CHECK_HTTP:
-	case LVS_CHECK_AGENT:
+	case HC_TCP:
+	case HC_HTTP:
+	case HC_AGENT:
 		if (s->addr.family != AF_INET && s->addr.family != AF_INET6)
 			return -EINVAL;
 		return s->port ? 0 : -EINVAL;
@@ -627,18 +638,19 @@ static int probe_prepare(struct hc_probe *p)
 	int ret;
 
 	p->timeout_ms = s->timeout_ms ? s->timeout_ms : s->interval_ms;
-	if (s->type == LVS_CHECK_HTTP) {
+	if (s->type == HC_HTTP) {
 		if (s->status_lo == 0 && s->status_hi == 0) {
 			s->status_lo = DEFAULT_STATUS_LO;
 			s->status_hi = DEFAULT_STATUS_HI;
 		}
 		if (s->status_lo > s->status_hi)
 			return -EINVAL;
-		ret = http_request_format(&p->request, s->path, s->host, &s->addr, "directord");
+		ret = http_request_format(&p->request, s->path, s->host, &s->addr,
+					  s->user_agent ? s->user_agent : "dsrkit");
 		if (ret < 0)
 			return ret;
 	}
-	if (s->type != LVS_CHECK_SCRIPT)
+	if (s->type != HC_SCRIPT)
 		p->salen = sockaddr_from(&s->addr, s->port, &p->sa);
 	return target_build(p);
 }
