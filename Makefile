@@ -43,10 +43,13 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libdsrkit-common.a
 RSAGENT_SRC := $(wildcard realserver/*.c)
 RSAGENT_OBJ := $(RSAGENT_SRC:%.c=$(BUILD)/%.o)
-DIRECTOR_SRC := $(wildcard director/*.c)
+# director/: what both engines share; vrrp/, lvs/, config/, parent/ by role.
+DIRECTOR_DIRS := director director/vrrp director/lvs director/config director/parent
+DIRECTOR_INC := $(DIRECTOR_DIRS:%=-I%)
+DIRECTOR_SRC := $(foreach d,$(DIRECTOR_DIRS),$(wildcard $(d)/*.c))
 DIRECTOR_OBJ := $(DIRECTOR_SRC:%.c=$(BUILD)/%.o)
 # directord objects other than main(), linked into unit tests of its logic.
-DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/main.o,$(DIRECTOR_OBJ))
+DIRECTOR_LIBOBJ := $(filter-out $(BUILD)/director/parent/main.o,$(DIRECTOR_OBJ))
 # directorctl and the keepalived converter: their own folder, common/ and
 # director/proto.h, nothing of the daemon.
 CTL_SRC    := $(wildcard director/ctl/*.c)
@@ -97,11 +100,15 @@ $(COMMON_LIB): $(COMMON_OBJ)
 $(BUILD)/rs-agent: $(RSAGENT_OBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/directord: $(BUILD)/director/main.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/directord: $(BUILD)/director/parent/main.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/directorctl: $(CTL_OBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/director/%.o: director/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/director/ctl/%.o: director/ctl/%.c | deps
 	@mkdir -p $(dir $@)
@@ -114,7 +121,7 @@ $(BUILD)/tests/test_rs_%: tests/unit/test_rs_%.c $(RSAGENT_LIBOBJ) $(COMMON_LIB)
 
 $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/test_kaconf: tests/unit/test_kaconf.c $(CTL_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -122,11 +129,11 @@ $(BUILD)/tests/test_kaconf: tests/unit/test_kaconf.c $(CTL_LIBOBJ) $(COMMON_LIB)
 
 $(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_parent: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/test_lvs_%: tests/unit/test_lvs_%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Idirector -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -135,7 +142,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
 # Drivers of the director's kernel interfaces, for the VM tests.
 $(BUILD)/tools/ipvs-probe: tests/vmtools/ipvs-probe.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Idirector $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -148,7 +155,7 @@ $(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-DIRECTOR_LIBSRC := $(filter-out director/main.c,$(DIRECTOR_SRC))
+DIRECTOR_LIBSRC := $(filter-out director/parent/main.c,$(DIRECTOR_SRC))
 CTL_LIBSRC := $(filter-out director/ctl/directorctl.c,$(CTL_SRC))
 $(BUILD)/fuzz/fuzz_kaconf: tests/fuzz/fuzz_kaconf.c $(COMMON_SRC) $(CTL_LIBSRC)
 	@mkdir -p $(dir $@)
@@ -156,15 +163,15 @@ $(BUILD)/fuzz/fuzz_kaconf: tests/fuzz/fuzz_kaconf.c $(COMMON_SRC) $(CTL_LIBSRC)
 
 $(BUILD)/fuzz/fuzz_vrrp_%: tests/fuzz/fuzz_vrrp_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+	clang $(FUZZ_CFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/fuzz/fuzz_lvs_%: tests/fuzz/fuzz_lvs_%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+	clang $(FUZZ_CFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_director_ini: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Idirector $(PKG_CFLAGS) -o $@ $^ $(LIBS)
+	clang $(FUZZ_CFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)

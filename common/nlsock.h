@@ -1,6 +1,6 @@
 /* One netlink request socket over libnl, and the one place that turns
  * libnl's results into -errno: rtnetlink (common/rtnl.c) and IPVS
- * (director/ipvs.c) both sit on it.
+ * (director/lvs/ipvs.c) both sit on it.
  *
  * libnl folds several kernel errnos into one of its codes (ENOENT and
  * ESRCH both become "object not found"), so the socket records the errno

@@ -1,4 +1,4 @@
-/* directord's health probes (director/check.c) against real listeners on
+/* directord's health probes (common/probe.c) against real listeners on
  * 127.0.0.1 (and ::1 when there is one) served from the same event loop,
  * and shells run by the test itself. No root. Every wait is bounded. */
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# directord's IPVS layer (director/ipvs.c and the reconciler) against the
+# directord's IPVS layer (director/lvs/ipvs.c and the reconciler) against the
 # VM's real kernel, through tests/vmtools/ipvs-probe: a cold sync creates
 # what is asked and reads back exactly (checked with ipvsadm); a second
 # sync sends nothing; one changed weight is one operation; a service of

@@ -1,4 +1,4 @@
-/* ipvs-probe: drives director/ipvs.c and the reconciler against a real
+/* ipvs-probe: drives director/lvs/ipvs.c and the reconciler against a real
  * kernel, for the tests in tests/vm (the host kernel has no IPVS).
  *
  *   ipvs-probe sync N K [SVC DEST WEIGHT]   make the kernel hold N TCP
