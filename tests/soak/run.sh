@@ -29,6 +29,7 @@ for v in SOAK_FAULTS SOAK_CONVERGE SOAK_HEARTBEAT SOAK_HB_SLACK SOAK_RESTART_SLA
 done
 echo "== soak: ${SOAK_SECONDS} s of faults, seed $SOAK_SEED, in the VM (output also in $RESULTS)"
 start=$(date +%s)
+rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)	# what the run is of
 # the lab takes a minute to build, the end two (streams drained): 15 min of slack
 "$ROOT/tests/vm/vm.sh" -b "$BUILD" -t $((SOAK_SECONDS + 900)) "${envs[@]}" "$ROOT/tests/soak/soak.sh" | tee "$log"
 rc=${PIPESTATUS[0]}
@@ -45,7 +46,7 @@ table() {
 {
 	echo "# Soak: the fault matrix (tests/soak/run.sh, make soak)"
 	echo
-	echo "- source $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC'); ${SOAK_SECONDS} s of faults, seed $SOAK_SEED, whole run ${wall} s in the VM (qemu TCG)"
+	echo "- source $rev, $(date -u '+%Y-%m-%d %H:%M UTC'); ${SOAK_SECONDS} s of faults, seed $SOAK_SEED, whole run ${wall} s in the VM (qemu TCG)"
 	echo "- replay: \`SOAK_SEED=$SOAK_SEED SOAK_SECONDS=$SOAK_SECONDS${SOAK_FAULTS:+ SOAK_FAULTS='$SOAK_FAULTS'} make soak\` (same faults, targets, durations and variants; not the same timings)"
 	echo "- verdict: $verdict"
 	echo "- ${summary:-no summary: the soak did not reach its end}"
@@ -81,7 +82,7 @@ section=$(mktemp /tmp/dsrkit-soak-section.XXXXXX)
 	echo "<!-- soak: begin (written by tests/soak/run.sh) -->"
 	echo "## Latest soak (bench/results-soak.md)"
 	echo
-	echo "${SOAK_SECONDS} s of faults, seed $SOAK_SEED, source $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d'): $verdict; ${summary:-no summary}."
+	echo "${SOAK_SECONDS} s of faults, seed $SOAK_SEED, source $rev, $(date -u '+%Y-%m-%d'): $verdict; ${summary:-no summary}."
 	echo
 	table
 	echo "<!-- soak: end -->"

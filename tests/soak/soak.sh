@@ -48,8 +48,9 @@
 #   SOAK_INVALID [all]       variants of reload_invalid to draw from
 #   SOAK_SABOTAGE [all]      variants of state_sabotage to draw from
 #   SOAK_SYNC_GRACE [3500]   ms: a stream reset by a VIP move while it was
-#                            younger than this (or while a link_flap or
-#                            netem fault cut the segment that young) is not
+#                            younger than this, or after a fault that ended
+#                            its director's time as sync master or cut the
+#                            segment while it was that young, is not
 #                            counted: its sync message may not have gone out
 # Output: PASS/FAIL lines (tests/report.sh), "SOAK ..." lines for
 # tests/soak/run.sh (the schedule, each fault's verdict, the summary by
@@ -127,8 +128,8 @@ VIOL=$TMP/violations	# "MS IDX KIND message"
 : >"$VIOL"
 IDX=0 KIND=setup
 ev() { echo "$(now_ms) $IDX $*" >>"$EVENTS"; }
-violate() {
-	echo "$(now_ms) $IDX $KIND $*" >>"$VIOL"
+violate() {	# at VIOL_AT ms when set (a stream judged at the end: when it broke)
+	echo "${VIOL_AT:-$(now_ms)} $IDX $KIND $*" >>"$VIOL"
 	ev "VIOLATION $*"
 	echo "    violation at $(rel "$(now_ms)") s, fault #$IDX $KIND: $*"
 	FAULT_OK=0
@@ -755,9 +756,15 @@ faults_over() {
 move_before() {
 	awk -v b="$(($1 + 1500))" '$1 == "S" { if ($2 > b) exit; if (p != "" && $3 != p) m = $2; p = $3 } END { if (m != "") print m }' "$SAMPLES"
 }
-# cut_young FROM TO: a link_flap or netem fault overlapping [FROM, TO]
-# (the sync message of a connection made then may have been lost).
-cut_young() { [[ "$(faults_over "$1" "$2")" == *:link_flap* || "$(faults_over "$1" "$2")" == *:netem* ]]; }
+# master_cut FROM TO: a fault overlapping [FROM, TO] that ends a
+# director's time as the sync master or cuts the segment its sync messages
+# cross (the kernel discards what a stopped master daemon had not sent
+# yet, and UDP does not resend what loss took).
+master_cut() {
+	local f
+	f=$(faults_over "$1" "$2")
+	[[ $f =~ :(kill_vrrp|stop_vrrp|kill_parent|stop_parent|link_flap|netem|track_flip) ]]
+}
 SYNC_GRACE_MS=${SOAK_SYNC_GRACE:-3500}
 n_streams=0 n_ok=0 n_excused=0 n_young=0
 while read -r slot n s e rc log; do
@@ -770,19 +777,20 @@ while read -r slot n s e rc log; do
 	over=$(faults_over "$s" "$e")
 	moved=$(move_before "$e")
 	if [[ $done_line == *"differs"* || $done_line == *"more came back"* ]]; then
-		IDX=stream KIND=stream violate "stream $slot.$n ($(rel "$s")-$(rel "$e") s) came back wrong: $done_line (faults: ${over:-none})"
+		VIOL_AT=$e IDX=stream KIND=stream violate "stream $slot.$n ($(rel "$s")-$(rel "$e") s) came back wrong: $done_line (faults: ${over:-none})"
 	elif [[ $over == *echo_stop* ]]; then
 		n_excused=$((n_excused + 1))
 		ev "stream $slot.$n broken under an echo_stop (expected): $done_line"
-	elif [ -n "$moved" ] && ((moved >= s)) && { ((moved - s < SYNC_GRACE_MS)) || cut_young "$s" $((s + SYNC_GRACE_MS)); }; then
+	elif [ -n "$moved" ] && ((moved >= s)) && { ((moved - s < SYNC_GRACE_MS)) || master_cut "$s" $((s + SYNC_GRACE_MS)); }; then
 		# The move that reset it came while the stream was too young to
 		# be synced (the kernel sends a new connection in a buffer that
-		# goes out once 2 s old, looked at every second), or its sync
-		# message went out while a fault cut the segment.
+		# goes out once 2 s old, looked at every second), or a fault
+		# ended its director's time as sync master, or cut the segment,
+		# while it was that young.
 		n_young=$((n_young + 1))
 		ev "stream $slot.$n was $((moved - s)) ms old at the VIP move that reset it (not yet synced${over:+; faults $over}): $done_line"
 	else
-		IDX=stream KIND=stream violate "stream $slot.$n ($(rel "$s")-$(rel "$e") s) broke with no fault meant to break it: ${done_line:-no result} (faults: ${over:-none})"
+		VIOL_AT=$e IDX=stream KIND=stream violate "stream $slot.$n ($(rel "$s")-$(rel "$e") s) broke with no fault meant to break it: ${done_line:-no result} (faults: ${over:-none})"
 	fi
 done <"$TMP/streams"
 
