@@ -168,6 +168,7 @@ struct ctlconn {
 	unsigned slot;
 	int fd;
 	bool replying;
+	uint64_t ticket;		/* deferred: the answer comes later; 0: not */
 	size_t reqlen;
 	char req[CTL_REQUEST_MAX + 1];
 	struct strbuf reply;
@@ -184,6 +185,8 @@ struct ctlserver {
 	struct ev_timer accept_pause;
 	struct ctlconn *conns[CTL_MAX_CONNS];
 	unsigned nconns;
+	struct ctlconn *handling;	/* the connection whose request the handler has */
+	uint64_t next_ticket;
 };
 
 static void conn_close(struct ctlconn *c)
@@ -260,7 +263,11 @@ static void conn_handle_request(struct ctlconn *c, size_t len)
 		conn_send_error(c, "malformed request");
 		return;
 	}
+	srv->handling = c;
 	srv->handler(&req, &c->reply, srv->arg);
+	srv->handling = NULL;
+	if (c->ticket)
+		return;		/* ctlserver_answer() replies */
 	if (c->reply.failed) {
 		conn_send_error(c, "out of memory");
 		return;
@@ -309,6 +316,26 @@ static void conn_read(struct ctlconn *c)
 	}
 }
 
+/* Waiting for a deferred answer, the connection is watched for nothing:
+ * epoll still says when the client hangs up altogether (a client that
+ * only shut down its sending side still waits for the answer). Bytes
+ * after the request are read and dropped, bounded per wake-up. */
+static void conn_wait(struct ctlconn *c)
+{
+	char junk[256];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		break;
+	}
+	conn_close(c);
+}
+
 static void conn_event(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct ctlconn *c = arg;
@@ -318,6 +345,8 @@ static void conn_event(struct evloop *loop, int fd, uint32_t events, void *arg)
 	(void)events;	/* errors and hangups show up in read()/send() */
 	if (c->replying)
 		conn_write(c);
+	else if (c->ticket)
+		conn_wait(c);
 	else
 		conn_read(c);
 }
@@ -330,8 +359,44 @@ static void conn_timeout(struct evloop *loop, struct ev_timer *t, void *arg)
 	(void)t;
 	if (c->replying)
 		conn_close(c);	/* the client does not read its reply */
+	else if (c->ticket)
+		conn_send_error(c, "no answer in time");
 	else
 		conn_send_error(c, "request timed out");
+}
+
+uint64_t ctlserver_defer(struct ctlserver *srv, unsigned timeout_ms)
+{
+	struct ctlconn *c = srv->handling;
+
+	if (!c || c->ticket)
+		return 0;
+	c->ticket = ++srv->next_ticket;
+	if (ev_fd_mod(srv->loop, c->fd, 0) < 0 ||
+	    ev_timer_start(srv->loop, &c->timer, timeout_ms ? timeout_ms : srv->timeout_ms) < 0) {
+		c->ticket = 0;
+		return 0;
+	}
+	return c->ticket;
+}
+
+int ctlserver_answer(struct ctlserver *srv, uint64_t ticket, const char *reply, size_t len)
+{
+	for (unsigned i = 0; ticket && i < CTL_MAX_CONNS; i++) {
+		struct ctlconn *c = srv->conns[i];
+
+		if (!c || c->ticket != ticket || c->replying)
+			continue;
+		sb_reset(&c->reply);
+		sb_appendn(&c->reply, reply, len);
+		if (c->reply.failed) {
+			conn_send_error(c, "out of memory");
+			return 0;
+		}
+		conn_send_reply(c);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 static int conn_open(struct ctlserver *srv, int fd)

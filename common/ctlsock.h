@@ -4,6 +4,7 @@
 #define DSRKIT_CTLSOCK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "evloop.h"
@@ -35,6 +36,16 @@ int ctlsock_listen(const char *path, uid_t owner, gid_t group, unsigned mode, in
 int ctlserver_start(struct evloop *loop, int listen_fd, unsigned timeout_ms,
 		    ctl_handler handler, void *arg, struct ctlserver **out);
 void ctlserver_stop(struct ctlserver *srv);
+
+/* A reply that cannot be given at once (the daemon must ask a process of
+ * its own first): called from the handler, it keeps the connection open
+ * without an answer and returns a ticket (never 0); the handler leaves
+ * reply empty. The loop goes on meanwhile. ctlserver_answer() sends the
+ * reply; a client that hangs up meanwhile is forgotten, and one still
+ * waiting after timeout_ms gets an error reply. */
+uint64_t ctlserver_defer(struct ctlserver *srv, unsigned timeout_ms);
+/* The reply for ticket: 0, or -ENOENT when its client is gone. */
+int ctlserver_answer(struct ctlserver *srv, uint64_t ticket, const char *reply, size_t len);
 
 /* All a daemon does to open its control socket: group looked up (NULL:
  * the caller's), the socket's directory made (0755) when missing, the

@@ -188,6 +188,11 @@ TEST(listen_refuses_non_socket_and_bad_paths)
 struct server_ctx {
 	int requests;
 	char last[64];
+	struct ctlserver *srv;		/* for deferred answers */
+	struct evloop *loop;
+	struct ev_timer later;
+	uint64_t ticket;
+	int answered;			/* ctlserver_answer's result */
 };
 
 /* Replies with the words as JSON; "silent" gets no reply, "big" a reply
@@ -201,6 +206,11 @@ static void echo_handler(const struct ctl_request *req, struct strbuf *reply, vo
 	strlcpy_safe(ctx->last, req->argv[0], sizeof(ctx->last));
 	if (strcmp(req->argv[0], "silent") == 0)
 		return;
+	if (strcmp(req->argv[0], "later") == 0) {	/* answered from a timer (deferred) */
+		ctx->ticket = ctlserver_defer(ctx->srv, req->argc > 1 ? (unsigned)atoi(req->argv[1]) : 0);
+		ev_timer_start(ctx->loop, &ctx->later, 300);
+		return;
+	}
 	if (strcmp(req->argv[0], "big") == 0) {
 		for (int i = 0; i < 100000; i++)
 			sb_printf(reply, "%07d\n", i);
@@ -215,6 +225,15 @@ static void echo_handler(const struct ctl_request *req, struct strbuf *reply, vo
 	json_array_end(&j);
 	json_object_end(&j);
 	sb_append(reply, "\n");
+}
+
+static void later_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct server_ctx *ctx = arg;
+
+	(void)loop;
+	(void)t;
+	ctx->answered = ctlserver_answer(ctx->srv, ctx->ticket, "later done\n", 11);
 }
 
 struct served {
@@ -232,6 +251,10 @@ static void serve_start(struct served *s, unsigned timeout_ms)
 	CHECK_EQ_INT(evloop_new(&s->loop), 0);
 	CHECK_EQ_INT(ctlsock_listen(s->t.sock, (uid_t)-1, (gid_t)-1, 0600, &s->fd), 0);
 	CHECK_EQ_INT(ctlserver_start(s->loop, s->fd, timeout_ms, echo_handler, &s->ctx, &s->srv), 0);
+	s->ctx.srv = s->srv;
+	s->ctx.loop = s->loop;
+	s->ctx.answered = 1;
+	ev_timer_init(&s->ctx.later, later_cb, &s->ctx);
 }
 
 static void serve_stop(struct served *s)
@@ -292,6 +315,37 @@ static int client_status_calls(const char *path)
 	}
 	sb_free(&reply);
 	return failed;
+}
+
+static void run_for(struct evloop *loop, unsigned ms);
+
+/* A deferred answer, given 300 ms later from the loop; two clients at
+ * once; then one whose wait (100 ms) ends first gets an error reply. */
+static int client_later(const char *path)
+{
+	struct strbuf reply;
+	int failed = 0;
+
+	sb_init(&reply);
+	if (ctl_call(path, "later", 2000, &reply) != 0 || strcmp(sb_str(&reply), "later done\n") != 0)
+		failed = 1;
+	sb_reset(&reply);
+	if (!failed && (ctl_call(path, "later 100", 2000, &reply) != 0 || !strstr(sb_str(&reply), "no answer in time")))
+		failed = 2;
+	sb_free(&reply);
+	return failed;
+}
+
+TEST(server_deferred_answer)
+{
+	struct served s;
+
+	serve_start(&s, 1000);
+	CHECK_EQ_INT(serve_client(&s, client_later), 0);
+	/* The second one's answer came after its client had its error: refused. */
+	run_for(s.loop, 400);
+	CHECK_EQ_INT(s.ctx.answered, -ENOENT);
+	serve_stop(&s);
 }
 
 TEST(server_answers_ctl_call)
@@ -552,7 +606,7 @@ TEST(reply_error_text)
 	sb_free(&msg);
 }
 
-TEST_MAIN(T(parse_words), T(parse_rejects), T(listen_sets_owner_and_mode),
+TEST_MAIN(T(parse_words), T(parse_rejects), T(listen_sets_owner_and_mode), T(server_deferred_answer),
 	  T(listen_replaces_stale_refuses_live), T(listen_refuses_non_socket_and_bad_paths),
 	  T(server_answers_ctl_call), T(server_large_reply_and_empty_reply),
 	  T(server_rejects_malformed_and_oversize), T(server_times_out_slow_client),
