@@ -389,6 +389,13 @@ int ctlserver_answer(struct ctlserver *srv, uint64_t ticket, const char *reply, 
 			continue;
 		sb_reset(&c->reply);
 		sb_appendn(&c->reply, reply, len);
+		if (c == srv->handling) {
+			/* Answered before the handler returned: sent as an
+			 * immediate reply once it does. */
+			c->ticket = 0;
+			ev_timer_stop(srv->loop, &c->timer);
+			return 0;
+		}
 		if (c->reply.failed) {
 			conn_send_error(c, "out of memory");
 			return 0;

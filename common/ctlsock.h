@@ -44,7 +44,9 @@ void ctlserver_stop(struct ctlserver *srv);
  * reply; a client that hangs up meanwhile is forgotten, and one still
  * waiting after timeout_ms gets an error reply. */
 uint64_t ctlserver_defer(struct ctlserver *srv, unsigned timeout_ms);
-/* The reply for ticket: 0, or -ENOENT when its client is gone. */
+/* The reply for ticket: 0, or -ENOENT when its client is gone. Given
+ * before the handler that deferred it returns, it is sent as an immediate
+ * reply. */
 int ctlserver_answer(struct ctlserver *srv, uint64_t ticket, const char *reply, size_t len);
 
 /* All a daemon does to open its control socket: group looked up (NULL:

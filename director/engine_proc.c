@@ -28,21 +28,35 @@ int engine_proc_send(struct engine_proc *p, uint16_t type, const void *data, siz
 	return ret < 0 ? ret : 0;
 }
 
+int engine_proc_answer(struct engine_proc *p, uint16_t type, uint32_t id, const void *data, size_t len)
+{
+	uint8_t msg[IPC_MAX_PAYLOAD];
+
+	if (len > sizeof(msg) - sizeof(id))
+		return -EMSGSIZE;
+	memcpy(msg, &id, sizeof(id));
+	if (len)
+		memcpy(msg + sizeof(id), data, len);
+	return engine_proc_send(p, type, msg, sizeof(id) + len);
+}
+
 /* A reply of any size up to DIR_STATUS_MAX: DIR_IPC_STATUS_PART pieces,
- * then DIR_IPC_STATUS_REPLY. */
-static int send_status_text(struct engine_proc *p, const char *text, size_t len)
+ * then DIR_IPC_STATUS_REPLY, each led by the request's id. */
+#define STATUS_PIECE (IPC_MAX_PAYLOAD - sizeof(uint32_t))
+
+static int send_status_text(struct engine_proc *p, uint32_t id, const char *text, size_t len)
 {
 	int ret;
 
 	if (len > DIR_STATUS_MAX)
 		return -EMSGSIZE;
-	for (; len > IPC_MAX_PAYLOAD; text += IPC_MAX_PAYLOAD, len -= IPC_MAX_PAYLOAD)
-		if ((ret = engine_proc_send(p, DIR_IPC_STATUS_PART, text, IPC_MAX_PAYLOAD)) < 0)
+	for (; len > STATUS_PIECE; text += STATUS_PIECE, len -= STATUS_PIECE)
+		if ((ret = engine_proc_answer(p, DIR_IPC_STATUS_PART, id, text, STATUS_PIECE)) < 0)
 			return ret;
-	return engine_proc_send(p, DIR_IPC_STATUS_REPLY, text, len);
+	return engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, text, len);
 }
 
-static void send_status(struct engine_proc *p, bool json)
+static void send_status(struct engine_proc *p, uint32_t id, bool json)
 {
 	struct strbuf sb;
 	int ret;
@@ -58,9 +72,9 @@ static void send_status(struct engine_proc *p, bool json)
 	} else {
 		p->ops->status(p, NULL, &sb);
 	}
-	ret = sb.failed ? -ENOMEM : send_status_text(p, sb_str(&sb), sb.len);
+	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len);
 	if (ret == -ENOMEM || ret == -EMSGSIZE)
-		(void)engine_proc_send(p, DIR_IPC_STATUS_REPLY, json ? "null" : "status too large\n", json ? 4 : 17);
+		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, json ? "null" : "status too large\n", json ? 4 : 17);
 	else if (ret < 0)
 		log_warnx("%s: sending the status to the parent: %s", p->ops->name, strerror(-ret));
 	sb_free(&sb);
@@ -77,9 +91,11 @@ static void answer_ping(struct engine_proc *p, const struct ipc_msg *msg)
 
 /* ---- reload ---- */
 
-static void reload_reply(struct engine_proc *p, int32_t result)
+static void reload_reply(struct engine_proc *p, uint32_t id, int32_t result)
 {
-	(void)engine_proc_send(p, DIR_IPC_RELOAD_REPLY, &result, sizeof(result));
+	struct dir_ipc_result r = { .id = id, .result = result };
+
+	(void)engine_proc_send(p, DIR_IPC_RELOAD_REPLY, &r, sizeof(r));
 }
 
 static void reload_read(struct director_config *fresh, int result, const struct ini_diag *diag, uint64_t read_ms,
@@ -103,7 +119,7 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 	} else {
 		log_warnx("reload failed; the running configuration stays in force");
 	}
-	reload_reply(p, result);
+	reload_reply(p, p->reload_id, result);
 }
 
 /* The parent validated the file before asking; read it again here (the
@@ -115,18 +131,18 @@ static void reload(struct engine_proc *p, const struct ipc_msg *msg)
 
 	if (ipc_payload_fixed(msg, &checked, sizeof(checked)) < 0) {
 		log_warnx("parent channel: bad reload message");
-		reload_reply(p, -EBADMSG);
-		return;
+		return;		/* no id to answer: the parent's bound ends its wait */
 	}
 	if (p->load) {
-		reload_reply(p, -EBUSY);
+		reload_reply(p, checked.id, -EBUSY);
 		return;
 	}
+	p->reload_id = checked.id;
 	ret = config_load_start(p->loop, p->cfg->path, p->ops->reload_compares ? p->cfg : NULL, &checked, reload_read,
 				p, &p->load);
 	if (ret < 0) {
 		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
-		reload_reply(p, ret);
+		reload_reply(p, checked.id, ret);
 	}
 }
 
@@ -135,12 +151,12 @@ static void reload(struct engine_proc *p, const struct ipc_msg *msg)
 /* One message from the parent; false when the loop must stop. */
 static bool handle(struct engine_proc *p, const struct ipc_msg *msg)
 {
-	uint32_t json;
+	struct dir_ipc_status_req sr;
 
 	switch (msg->type) {
 	case DIR_IPC_STATUS_REQ:
-		if (ipc_payload_fixed(msg, &json, sizeof(json)) == 0)
-			send_status(p, json != 0);
+		if (ipc_payload_fixed(msg, &sr, sizeof(sr)) == 0)
+			send_status(p, sr.id, sr.json != 0);
 		break;
 	case DIR_IPC_RELOAD:
 		reload(p, msg);

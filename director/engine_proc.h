@@ -37,6 +37,7 @@ struct engine_proc {
 	struct director_config *cfg;
 	void *engine;
 	struct config_load *load;	/* a reload reading the file */
+	uint32_t reload_id;		/* the parent's request it answers */
 	int ipc_fd;
 	bool watching_out;		/* EPOLLOUT on: the queue waits for the parent */
 	struct ipc_outq out;
@@ -45,6 +46,8 @@ struct engine_proc {
 
 /* Send to the parent, now or as soon as it reads. 0 or -errno. */
 int engine_proc_send(struct engine_proc *p, uint16_t type, const void *data, size_t len);
+/* An answer to the parent's request id: the id, then data. */
+int engine_proc_answer(struct engine_proc *p, uint16_t type, uint32_t id, const void *data, size_t len);
 
 /* Run the engine until DIR_IPC_STOP, SIGTERM, SIGINT or the parent's end
  * closing. Takes ownership of cfg. Returns an exit code. */

@@ -20,20 +20,24 @@
 #define CTL_WORD_ENABLE "enable"	/* enable SERVICE SERVER */
 #define CTL_WORD_MAX 100		/* bytes in one word of a request */
 
-/* Messages between the parent and the engines (common/ipc.h). */
+/* Messages between the parent and the engines (common/ipc.h). A request
+ * carries an id that its answer repeats first (uint32_t), so the parent
+ * routes every answer to the request it belongs to and never waits for
+ * one: a late answer to a request that ran out of time is recognized and
+ * dropped. */
 enum dir_ipc_type {
 	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
-	DIR_IPC_STATUS_REQ,		/* parent -> engine: uint32_t json (0/1) */
-	DIR_IPC_STATUS_REPLY,		/* engine -> parent: the text */
+	DIR_IPC_STATUS_REQ,		/* parent -> engine: struct dir_ipc_status_req */
+	DIR_IPC_STATUS_REPLY,		/* engine -> parent: id, then the text */
 	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file:
 					 * struct dir_ipc_reload */
-	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: int32_t result */
+	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: struct dir_ipc_result */
 	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
 	DIR_IPC_VRRP_STATE,		/* parent -> LVS engine: struct dir_ipc_state, relayed */
 	DIR_IPC_ADMIN,			/* parent -> LVS engine: struct dir_ipc_admin */
-	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: "" (done) or the error text */
-	DIR_IPC_STATUS_PART,		/* engine -> parent: a piece of a status reply larger than one
-					 * message; more pieces follow, the last is DIR_IPC_STATUS_REPLY */
+	DIR_IPC_ADMIN_REPLY,		/* LVS engine -> parent: id, then "" (done) or the error text */
+	DIR_IPC_STATUS_PART,		/* engine -> parent: id, then a piece of a status larger than
+					 * one message; more follow, the last is DIR_IPC_STATUS_REPLY */
 	DIR_IPC_PING,			/* parent -> engine: uint64_t, the parent's now_ms() (the heartbeat) */
 	DIR_IPC_PONG,			/* engine -> parent: the same, from the engine's loop */
 };
@@ -42,8 +46,14 @@ enum dir_ipc_type {
  * with their real servers fit). */
 #define DIR_STATUS_MAX (16 * 1024 * 1024)
 
+struct dir_ipc_status_req {
+	uint32_t id;
+	uint32_t json;			/* 0: text, 1: JSON members */
+};
+
 /* directorctl drain|enable SERVICE SERVER. */
 struct dir_ipc_admin {
+	uint32_t id;
 	char service[64];
 	char server[64];		/* "ADDR:PORT" or "ADDR" */
 	int32_t admin;			/* enum lvs_admin */
@@ -53,8 +63,15 @@ struct dir_ipc_admin {
  * applies it only when it reads the same (the file may change between
  * the two reads; what the parent refused must never reach an engine). */
 struct dir_ipc_reload {
+	uint32_t id;
+	uint32_t reserved;		/* 0 */
 	uint64_t fingerprint;		/* cfgcheck_fingerprint */
 	uint64_t len;
+};
+
+struct dir_ipc_result {
+	uint32_t id;
+	int32_t result;			/* 0 or -errno */
 };
 
 struct dir_ipc_state {

@@ -34,8 +34,8 @@ static void admin(struct engine_proc *p, const struct ipc_msg *msg)
 	char err[256] = "";
 
 	if (ipc_payload_fixed(msg, &m, sizeof(m)) < 0) {
-		(void)engine_proc_send(p, DIR_IPC_ADMIN_REPLY, "bad request", 11);
-		return;
+		log_warnx("parent channel: bad admin message");
+		return;		/* no id to answer: the parent's bound ends its wait */
 	}
 	m.service[sizeof(m.service) - 1] = '\0';
 	m.server[sizeof(m.server) - 1] = '\0';
@@ -44,7 +44,7 @@ static void admin(struct engine_proc *p, const struct ipc_msg *msg)
 	else if (lvs_engine_admin(p->engine, m.service, m.server, (enum lvs_admin)m.admin, err, sizeof(err)) < 0 &&
 		 !err[0])
 		strlcpy_safe(err, "failed", sizeof(err));
-	(void)engine_proc_send(p, DIR_IPC_ADMIN_REPLY, err, strlen(err));
+	(void)engine_proc_answer(p, DIR_IPC_ADMIN_REPLY, m.id, err, strlen(err));
 }
 
 static bool lvs_message(struct engine_proc *p, const struct ipc_msg *msg)

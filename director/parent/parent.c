@@ -89,10 +89,43 @@ struct parent {
 	int ctl_fd;
 	char *ctl_path;			/* the socket bound: a reload does not move it */
 	int64_t started;
+	struct request *requests;	/* waiting for the engines' answers */
+	uint32_t last_id;
+	bool reloading;			/* a reload waits for the engines */
+	bool reload_again;		/* SIGHUP meanwhile: once more after it */
+	struct ev_timer reload_timer;	/* that once more, from the loop */
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
 };
 
+/* A question to the engines, answered by id whenever they answer; the
+ * parent's loop goes on meanwhile (signals, child exits, VRRP states,
+ * other control requests). Finished when every engine asked has answered,
+ * exited or run out of time; then the control client that asked (ticket)
+ * gets the answer. */
+enum request_kind { REQ_STATUS, REQ_RELOAD, REQ_ADMIN };
+
+struct request {
+	struct parent *p;
+	uint32_t id;
+	enum request_kind kind;
+	bool json;			/* REQ_STATUS */
+	uint64_t ticket;		/* the control client's; 0: none (SIGHUP) */
+	bool waiting[ENG_COUNT];
+	int result[ENG_COUNT];		/* 0, the engine's -errno, or why it did not answer */
+	uint64_t bound_ms[ENG_COUNT];	/* how long an engine may take to answer, from its last piece */
+	uint64_t heard_ms[ENG_COUNT];	/* when it was asked or last sent a piece */
+	struct strbuf text[ENG_COUNT];	/* the answer's text (status, admin error) */
+	struct strbuf why;		/* REQ_RELOAD: what the client is told */
+	int check;			/* REQ_RELOAD: the file's check, 0: accepted */
+	int start_failed;		/* REQ_RELOAD: an engine it brings did not start */
+	struct dir_ipc_admin admin;	/* REQ_ADMIN: what was asked */
+	struct ev_timer timer;
+	struct request *next;
+};
+
 static int engine_spawn(struct engine *e);
+static void request_heard(struct engine *e, const struct ipc_msg *msg);
+static void requests_engine_gone(struct engine *e);
 
 /* An engine runs when its kind of section is in the configuration. */
 static bool engine_wanted(const struct parent *p, const struct engine *e)
@@ -161,7 +194,7 @@ static void forget_states(struct parent *p)
 /* ---- the engines' messages ---- */
 
 /* A heartbeat's answer: the loop ran after the ping was sent. Late ones
- * (the parent was busy in engine_request) count as well. */
+ * (the parent was busy checking a reload's file) count as well. */
 static void heartbeat_answered(struct engine *e, const struct ipc_msg *msg)
 {
 	uint64_t sent;
@@ -184,8 +217,9 @@ static void handle_async(struct engine *e, const struct ipc_msg *msg)
 		log_debug("vrrp engine: %s is %s (priority %d)", st.instance, vrrp_state_name(st.state),
 			  st.priority);
 		remember_state(e->p, &st);
+		return;
 	}
-	/* Late replies to requests that timed out are dropped. */
+	request_heard(e, msg);
 }
 
 static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
@@ -208,9 +242,9 @@ static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg
 	}
 }
 
-/* What is already waiting is older than the request about to be sent:
- * a late reply to one that timed out must not pass for the new one's. */
-static int drain_stale(struct engine *e)
+/* What waits in an engine's queue, read before its heartbeat is judged:
+ * the parent's own delays never count against an engine. */
+static int read_waiting(struct engine *e)
 {
 	struct ipc_msg msg;
 	int ret;
@@ -252,32 +286,13 @@ static void heartbeat_missed(struct engine *e, uint64_t silent_ms)
 	kill(e->pid, SIGKILL);
 }
 
-/* A request is a heartbeat too: with no ping outstanding, one goes with it,
- * so the heartbeat's clock runs while the parent waits for the answer. */
+/* A request is a heartbeat too: with no ping outstanding, one goes with it. */
 static void heartbeat_ping(struct engine *e, uint64_t now)
 {
 	if (e->ping_ms || !heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]))
 		return;
 	e->ping_ms = now;
 	(void)ipc_send(e->ipc_fd, DIR_IPC_PING, &e->ping_ms, sizeof(e->ping_ms));
-}
-
-/* While the parent waits on an engine's answer, that engine's heartbeat
- * still counts: the wait ends at its deadline (*until), and an engine past
- * it is replaced then, not after the request's own timeout. */
-static bool heartbeat_expired(struct engine *e, uint64_t now, uint64_t *until)
-{
-	uint64_t timeout = heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]);
-
-	if (!timeout || !e->ping_ms || e->pid <= 0)
-		return false;
-	if (now - e->ping_ms >= timeout) {
-		heartbeat_missed(e, now - e->ping_ms);
-		return true;
-	}
-	if (e->ping_ms + timeout < *until)
-		*until = e->ping_ms + timeout;
-	return false;
 }
 
 /* Every timeout / HEARTBEAT_PINGS: one ping at a time, stamped with the
@@ -292,7 +307,7 @@ static void heartbeat_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 
 	if (e->pid <= 0 || e->ipc_fd < 0 || e->leaving || e->p->stopping)
 		return;		/* started again with the next engine */
-	if (drain_stale(e) < 0)
+	if (read_waiting(e) < 0)
 		return;		/* gone: the child watch handles the exit */
 	now = now_ms();
 	if (heartbeat_step(&e->ping_ms, now, timeout, &next)) {
@@ -302,53 +317,6 @@ static void heartbeat_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	/* A full queue is an engine not reading: its clock runs on. */
 	(void)ipc_send(e->ipc_fd, DIR_IPC_PING, &e->ping_ms, sizeof(e->ping_ms));
 	ev_timer_start(loop, t, next);
-}
-
-/* Ask an engine and wait (bounded) for its answer, whose payload goes to
- * out (a status may come in pieces). The parent may block: the engines'
- * timing does not depend on it. */
-static int engine_request(struct engine *e, uint16_t type, const void *payload, size_t len, uint16_t reply_type,
-			  uint64_t timeout_ms, struct strbuf *out)
-{
-	uint64_t deadline = now_ms() + timeout_ms;
-	struct ipc_msg reply;
-	int ret;
-
-	if (e->ipc_fd < 0)
-		return -ESRCH;
-	if ((ret = drain_stale(e)) < 0)
-		return ret;
-	heartbeat_ping(e, now_ms());
-	if ((ret = ipc_send(e->ipc_fd, type, payload, len)) < 0)
-		return ret;
-	for (;;) {
-		struct pollfd pfd = { .fd = e->ipc_fd, .events = POLLIN };
-		uint64_t now = now_ms(), until = deadline;
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		if (heartbeat_expired(e, now, &until))
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(until - now)) <= 0)
-			continue;
-		ret = ipc_recv(e->ipc_fd, e->p->buf, sizeof(e->p->buf), &reply);
-		if (ret == -EAGAIN)
-			continue;
-		if (ret < 0)
-			return ret;
-		if (reply.type == reply_type || (reply.type == DIR_IPC_STATUS_PART && reply_type == DIR_IPC_STATUS_REPLY)) {
-			if (out->len + reply.len > DIR_STATUS_MAX)
-				return -EMSGSIZE;
-			sb_appendn(out, (const char *)reply.payload, reply.len);
-			if (out->failed)
-				return -ENOMEM;
-			if (reply.type == reply_type)
-				return 0;
-			deadline = now_ms() + timeout_ms;
-			continue;
-		}
-		handle_async(e, &reply);
-	}
 }
 
 /* ---- the engine processes ---- */
@@ -363,6 +331,7 @@ static void engine_closed(struct engine *e)
 	e->pid = 0;
 	ev_timer_stop(e->p->loop, &e->kill_timer);
 	ev_timer_stop(e->p->loop, &e->heartbeat_timer);
+	requests_engine_gone(e);
 }
 
 static bool all_stopped(const struct parent *p)
@@ -575,48 +544,294 @@ static void drained_prune(struct parent *p)
 	}
 }
 
-/* ---- reload and stop ---- */
+/* ---- requests to the engines ---- */
 
-/* One engine after the parent has the new file: running ones re-read it
- * (so an LVS engine whose virtual servers all went deletes them first),
- * then leave when their sections are gone; new ones start. */
-static int engine_reload(struct engine *e, const struct dir_ipc_reload *checked, struct strbuf *why)
+/* How long a control client may wait for the engines: status and admin
+ * answers come in ENGINE_REPLY_TIMEOUT_MS (from the last piece), a reload
+ * is checked and then applied by the LVS engine in LVS_SLOW_TIMEOUT_MS. */
+#define CTL_WAIT_MS (RELOAD_CHECK_TIMEOUT_MS + LVS_SLOW_TIMEOUT_MS + 5000)
+
+static void request_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+static void request_finish(struct request *r);
+
+static struct request *request_new(struct parent *p, enum request_kind kind, uint64_t ticket)
 {
-	bool wanted = engine_wanted(e->p, e);
-	struct strbuf reply;
-	int32_t result = 0;
-	int ret = 0;
+	struct request *r = calloc(1, sizeof(*r));
 
-	if (e->pid > 0 && !e->leaving) {
-		sb_init(&reply);
-		ret = engine_request(e, DIR_IPC_RELOAD, checked, sizeof(*checked), DIR_IPC_RELOAD_REPLY, e->reload_ms,
-				     &reply);
-		if (ret == 0 && reply.len == sizeof(result)) {
-			memcpy(&result, reply.buf, sizeof(result));
-			ret = result;
-		} else if (ret == 0) {
-			ret = -EBADMSG;
-		}
-		sb_free(&reply);
-		if (ret == -ESTALE && why)
-			sb_printf(why, "%sthe %s engine did not reload: the file changed after it was checked; "
-				  "reload again", why->len ? "\n" : "", e->name);
-		else if (ret < 0 && why)
-			sb_printf(why, "%sthe %s engine could not reload: %s", why->len ? "\n" : "", e->name,
-				  strerror(-ret));
-		if (!wanted) {
-			log_info("no %s sections any more: stopping the %s engine", e->sections, e->name);
-			engine_stop(e);
-		}
-	} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
-		e->backoff_ms = 0;
-		if ((ret = engine_spawn(e)) < 0 && why)
-			sb_printf(why, "%sstarting the %s engine: %s", why->len ? "\n" : "", e->name, strerror(-ret));
-	} else if (!wanted) {
-		ev_timer_stop(e->p->loop, &e->restart_timer);
+	if (!r)
+		return NULL;
+	r->p = p;
+	r->kind = kind;
+	r->ticket = ticket;
+	if (++p->last_id == 0)
+		++p->last_id;	/* 0 is no request */
+	r->id = p->last_id;
+	for (size_t i = 0; i < ENG_COUNT; i++) {
+		r->result[i] = -ESRCH;	/* not asked: not running */
+		sb_init(&r->text[i]);
 	}
-	return ret;
+	sb_init(&r->why);
+	ev_timer_init(&r->timer, request_timer_cb, r);
+	r->next = p->requests;
+	p->requests = r;
+	return r;
 }
+
+static void request_free(struct request *r)
+{
+	struct request **pp;
+
+	for (pp = &r->p->requests; *pp && *pp != r; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = r->next;
+	ev_timer_stop(r->p->loop, &r->timer);
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		sb_free(&r->text[i]);
+	sb_free(&r->why);
+	free(r);
+}
+
+static bool request_waits(const struct request *r)
+{
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		if (r->waiting[i])
+			return true;
+	return false;
+}
+
+/* Wake when the first engine still asked runs out of time. */
+static void request_arm(struct request *r)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		if (r->waiting[i] && r->heard_ms[i] + r->bound_ms[i] < due)
+			due = r->heard_ms[i] + r->bound_ms[i];
+	if (due != UINT64_MAX)
+		(void)ev_timer_start_at(r->p->loop, &r->timer, due);
+}
+
+/* Ask e; what it answers, or why it does not, is r->result. */
+static void request_ask(struct request *r, struct engine *e, uint16_t type, const void *payload, size_t len,
+			uint64_t bound_ms)
+{
+	size_t i = (size_t)(e - r->p->eng);
+	int ret;
+
+	if (e->pid <= 0 || e->ipc_fd < 0)
+		return;		/* -ESRCH */
+	heartbeat_ping(e, now_ms());
+	if ((ret = ipc_send(e->ipc_fd, type, payload, len)) < 0) {
+		r->result[i] = ret;	/* a full queue is an engine not reading */
+		return;
+	}
+	r->result[i] = 0;
+	r->waiting[i] = true;
+	r->bound_ms[i] = bound_ms;
+	r->heard_ms[i] = now_ms();
+	request_arm(r);
+}
+
+/* Engine i is done with r; r ends with the last one. */
+static void request_engine_done(struct request *r, size_t i, int result)
+{
+	r->waiting[i] = false;
+	r->result[i] = result;
+	if (request_waits(r))
+		request_arm(r);
+	else
+		request_finish(r);
+}
+
+static void request_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct request *r = arg;
+	uint64_t now = now_ms();
+
+	(void)loop;
+	(void)t;
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		if (r->waiting[i] && now >= r->heard_ms[i] + r->bound_ms[i]) {
+			r->waiting[i] = false;
+			r->result[i] = -ETIMEDOUT;
+		}
+	if (request_waits(r))
+		request_arm(r);
+	else
+		request_finish(r);
+}
+
+static bool answer_fits(const struct request *r, uint16_t type)
+{
+	switch (type) {
+	case DIR_IPC_STATUS_PART:
+	case DIR_IPC_STATUS_REPLY:
+		return r->kind == REQ_STATUS;
+	case DIR_IPC_ADMIN_REPLY:
+		return r->kind == REQ_ADMIN;
+	case DIR_IPC_RELOAD_REPLY:
+		return r->kind == REQ_RELOAD;
+	default:
+		return false;
+	}
+}
+
+/* An engine's answer, to the request its id names. One to a request that
+ * already ended (it ran out of time) is dropped. */
+static void request_heard(struct engine *e, const struct ipc_msg *msg)
+{
+	size_t i = (size_t)(e - e->p->eng), len;
+	struct dir_ipc_result res;
+	struct request *r;
+	uint32_t id;
+
+	if (msg->len < sizeof(id))
+		return;
+	memcpy(&id, msg->payload, sizeof(id));
+	for (r = e->p->requests; r && r->id != id; r = r->next)
+		;
+	if (!r || !r->waiting[i] || !answer_fits(r, msg->type))
+		return;
+	if (msg->type == DIR_IPC_RELOAD_REPLY) {
+		request_engine_done(r, i, ipc_payload_fixed(msg, &res, sizeof(res)) < 0 ? -EBADMSG : res.result);
+		return;
+	}
+	len = msg->len - sizeof(id);
+	if (r->text[i].len + len > DIR_STATUS_MAX) {
+		request_engine_done(r, i, -EMSGSIZE);
+		return;
+	}
+	sb_appendn(&r->text[i], (const char *)msg->payload + sizeof(id), len);
+	if (r->text[i].failed) {
+		request_engine_done(r, i, -ENOMEM);
+	} else if (msg->type == DIR_IPC_STATUS_PART) {
+		r->heard_ms[i] = now_ms();	/* a sign of life: its bound starts again */
+		request_arm(r);
+	} else {
+		request_engine_done(r, i, 0);
+	}
+}
+
+/* An engine that exited answers nothing more. */
+static void requests_engine_gone(struct engine *e)
+{
+	size_t i = (size_t)(e - e->p->eng);
+	struct request *r, *next;
+
+	for (r = e->p->requests; r; r = next) {
+		next = r->next;
+		if (r->waiting[i])
+			request_engine_done(r, i, -ECONNRESET);
+	}
+}
+
+/* ---- status ---- */
+
+static void status_json_engine(const struct request *r, size_t i, struct strbuf *out)
+{
+	const struct engine *e = &r->p->eng[i];
+
+	sb_printf(out, ",\"%s_engine\":{\"pid\":%d,\"restarts\":%u},\"%s\":", e->name, (int)e->pid, e->restarts,
+		  e->name);
+	if (r->result[i] == 0 && r->text[i].len > 0)
+		sb_appendn(out, r->text[i].buf, r->text[i].len);
+	else
+		sb_append(out, "null");
+}
+
+static void status_text_engine(const struct request *r, size_t i, struct strbuf *out)
+{
+	const struct engine *e = &r->p->eng[i];
+
+	if (!engine_wanted(r->p, e) && e->pid <= 0) {
+		sb_printf(out, "%s engine: not configured (no %s sections)\n", e->name, e->sections);
+		return;
+	}
+	sb_printf(out, "%s engine: pid %d, %u restart(s)\n", e->name, (int)e->pid, e->restarts);
+	if (r->result[i] == 0)
+		sb_appendn(out, r->text[i].buf, r->text[i].len);
+	else
+		sb_printf(out, "%s engine not answering: %s\n", e->name, strerror(-r->result[i]));
+}
+
+static void status_finish(const struct request *r, struct strbuf *out)
+{
+	const struct parent *p = r->p;
+
+	if (r->json) {
+		struct json j;
+
+		sb_printf(out, "{\"pid\":%d,\"uptime_s\":%lld,\"config\":", (int)getpid(),
+			  (long long)(wall_time() - p->started));
+		json_init(&j, out);
+		json_string(&j, NULL, p->cfg->path);
+		status_json_engine(r, ENG_VRRP, out);
+		status_json_engine(r, ENG_LVS, out);
+		sb_append(out, "}\n");
+		return;
+	}
+	sb_printf(out, "directord (pid %d), up %llds, config %s\n", (int)getpid(),
+		  (long long)(wall_time() - p->started), p->cfg->path);
+	status_text_engine(r, ENG_VRRP, out);
+	status_text_engine(r, ENG_LVS, out);
+}
+
+static void status_begin(struct request *r, bool json)
+{
+	struct dir_ipc_status_req q = { .id = r->id, .json = json };
+
+	r->json = json;
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		request_ask(r, &r->p->eng[i], DIR_IPC_STATUS_REQ, &q, sizeof(q), ENGINE_REPLY_TIMEOUT_MS);
+}
+
+/* ---- drain|enable SERVICE SERVER, for the LVS engine ---- */
+
+static void admin_finish(struct request *r, struct strbuf *out)
+{
+	if (r->result[ENG_LVS] < 0) {
+		struct strbuf why;
+
+		sb_init(&why);
+		sb_printf(&why, "the lvs engine is not answering: %s", strerror(-r->result[ENG_LVS]));
+		ctl_reply_error(out, sb_str(&why));
+		sb_free(&why);
+	} else if (r->text[ENG_LVS].len > 0) {
+		ctl_reply_error(out, sb_str(&r->text[ENG_LVS]));
+	} else {
+		drained_note(r->p, &r->admin);
+		ctl_reply_ok(out, NULL, NULL);
+	}
+}
+
+/* NULL when it is answered at once (into out), else what to ask. */
+static bool admin_valid(struct parent *p, const struct ctl_request *req, struct strbuf *out)
+{
+	struct dir_ipc_admin m;
+
+	if (strlen(req->argv[1]) >= sizeof(m.service) || strlen(req->argv[2]) >= sizeof(m.server)) {
+		ctl_reply_error(out, "service or server name too long");
+		return false;
+	}
+	if (p->eng[ENG_LVS].pid <= 0) {
+		ctl_reply_error(out, p->cfg->lvs.nservices ? "the lvs engine is not running (restarting?)" :
+							      "no [virtual_server] sections in the configuration");
+		return false;
+	}
+	return true;
+}
+
+static void admin_begin(struct request *r, const struct ctl_request *req, enum lvs_admin what)
+{
+	r->admin.id = r->id;
+	r->admin.admin = what;
+	strlcpy_safe(r->admin.service, req->argv[1], sizeof(r->admin.service));
+	strlcpy_safe(r->admin.server, req->argv[2], sizeof(r->admin.server));
+	request_ask(r, &r->p->eng[ENG_LVS], DIR_IPC_ADMIN, &r->admin, sizeof(r->admin), ENGINE_REPLY_TIMEOUT_MS);
+}
+
+/* ---- reload and stop ---- */
 
 static int load_bytes(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
 {
@@ -659,18 +874,80 @@ static int reload_read(struct parent *p, struct director_config **fresh, struct 
 	return ret;
 }
 
-static int reload(struct parent *p, struct strbuf *why)
+static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+
+/* After the engines answered (or not): what each said, engines whose
+ * sections went are stopped, and a SIGHUP that came meanwhile reloads
+ * once more. */
+static void reload_finish(struct request *r, struct strbuf *out)
+{
+	struct parent *p = r->p;
+	int ret = r->check;
+
+	for (size_t i = 0; r->check == 0 && i < ENG_COUNT; i++) {
+		struct engine *e = &p->eng[i];
+		int res = r->result[i];
+
+		if (res == -ESTALE)
+			sb_printf(&r->why, "%sthe %s engine did not reload: the file changed after it was checked; "
+				  "reload again", r->why.len ? "\n" : "", e->name);
+		else if (res < 0 && res != -ESRCH)
+			sb_printf(&r->why, "%sthe %s engine could not reload: %s", r->why.len ? "\n" : "", e->name,
+				  strerror(-res));
+		if (res < 0 && res != -ESRCH && ret == 0)
+			ret = res;
+		if (!engine_wanted(p, e) && e->pid > 0 && !e->leaving) {
+			log_info("no %s sections any more: stopping the %s engine", e->sections, e->name);
+			engine_stop(e);
+		}
+	}
+	if (ret == 0)
+		ret = r->start_failed;
+	if (ret == 0)
+		ctl_reply_ok(out, NULL, NULL);
+	else
+		ctl_reply_error(out, sb_str(&r->why));
+	p->reloading = false;
+	sd_notify_state("READY=1");
+	if (p->reload_again) {
+		p->reload_again = false;
+		(void)ev_timer_start(p->loop, &p->reload_timer, 0);
+	}
+}
+
+/* Read and check the file (in a child, bounded), then ask each running
+ * engine to apply it and start the ones it brings; the answer comes when
+ * the engines have answered. ticket 0: a SIGHUP, nobody to answer. */
+static void reload_begin(struct parent *p, uint64_t ticket)
 {
 	struct director_config *fresh = NULL, *old;
-	struct dir_ipc_reload checked;
-	int ret;
+	struct dir_ipc_reload checked = { 0 };
+	struct request *r;
 
+	if (p->reloading) {
+		struct strbuf busy;
+
+		if (!ticket) {
+			log_info("SIGHUP during a reload: reloading again after it");
+			p->reload_again = true;
+			return;
+		}
+		sb_init(&busy);
+		ctl_reply_error(&busy, "a reload is in progress: ask again when it is done");
+		(void)ctlserver_answer(p->ctl, ticket, sb_str(&busy), busy.len);
+		sb_free(&busy);
+		return;
+	}
+	if (!(r = request_new(p, REQ_RELOAD, ticket))) {
+		log_warnx("reload: out of memory");
+		return;
+	}
 	log_info("reloading %s", p->cfg->path);
 	sd_notify_state("RELOADING=1");
-	ret = reload_read(p, &fresh, &checked, why);
-	if (ret < 0) {
-		sd_notify_state("READY=1");
-		return ret;
+	p->reloading = true;
+	if ((r->check = reload_read(p, &fresh, &checked, &r->why)) < 0) {
+		request_finish(r);	/* why says it; nothing was applied */
+		return;
 	}
 	if (strcmp(p->cfg->control_socket, fresh->control_socket) != 0 || strcmp(p->cfg->user, fresh->user) != 0)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
@@ -679,18 +956,67 @@ static int reload(struct parent *p, struct strbuf *why)
 	/* The parent keeps the file for engines it starts or restarts. */
 	old = p->cfg;
 	p->cfg = fresh;
+	director_config_free(old);
 	forget_states(p);
 	drained_prune(p);
-	ret = 0;
+	checked.id = r->id;
 	for (size_t i = 0; i < ENG_COUNT; i++) {
-		int r = engine_reload(&p->eng[i], &checked, why);
+		struct engine *e = &p->eng[i];
+		bool wanted = engine_wanted(p, e);
+		int ret;
 
-		if (r < 0 && ret == 0)
-			ret = r;
+		if (e->pid > 0 && !e->leaving) {
+			/* Running: it applies the file (an LVS engine whose virtual
+			 * servers all went deletes them), then leaves if its
+			 * sections are gone. */
+			request_ask(r, e, DIR_IPC_RELOAD, &checked, sizeof(checked), e->reload_ms);
+		} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
+			e->backoff_ms = 0;
+			if ((ret = engine_spawn(e)) < 0) {
+				sb_printf(&r->why, "%sstarting the %s engine: %s", r->why.len ? "\n" : "", e->name,
+					  strerror(-ret));
+				r->start_failed = ret;
+			}
+		} else if (!wanted) {
+			ev_timer_stop(p->loop, &e->restart_timer);
+		}
 	}
-	director_config_free(old);
-	sd_notify_state("READY=1");
-	return ret;
+	if (!request_waits(r))
+		request_finish(r);
+}
+
+static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	reload_begin(arg, 0);
+}
+
+static void request_finish(struct request *r)
+{
+	struct strbuf out;
+
+	sb_init(&out);
+	switch (r->kind) {
+	case REQ_STATUS:
+		status_finish(r, &out);
+		break;
+	case REQ_ADMIN:
+		admin_finish(r, &out);
+		break;
+	case REQ_RELOAD:
+		reload_finish(r, &out);
+		break;
+	}
+	if (out.failed) {
+		sb_free(&out);
+		sb_init(&out);
+		ctl_reply_error(&out, "out of memory");
+	}
+	if (r->ticket && r->p->ctl)
+		(void)ctlserver_answer(r->p->ctl, r->ticket, sb_str(&out), out.len);
+	sb_free(&out);
+	request_free(r);
 }
 
 static void begin_stop(struct parent *p)
@@ -712,7 +1038,7 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 	(void)loop;
 	if (signo == SIGHUP) {
-		reload(p, NULL);
+		reload_begin(p, 0);
 		return;
 	}
 	log_info("%s: stopping", strsignal(signo));
@@ -721,128 +1047,47 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 
 /* ---- control socket ---- */
 
-/* One engine's status, or why there is none (ret < 0). */
-static int engine_status(struct engine *e, bool json, struct strbuf *text)
+/* The request's answer comes later, from request_finish(). */
+static struct request *deferred(struct parent *p, enum request_kind kind, struct strbuf *out)
 {
-	uint32_t want = json;
+	uint64_t ticket = ctlserver_defer(p->ctl, CTL_WAIT_MS);
+	struct request *r = ticket && kind != REQ_RELOAD ? request_new(p, kind, ticket) : NULL;
 
-	return engine_request(e, DIR_IPC_STATUS_REQ, &want, sizeof(want), DIR_IPC_STATUS_REPLY,
-			      ENGINE_REPLY_TIMEOUT_MS, text);
-}
-
-static void status_json_engine(struct engine *e, const char *key, struct strbuf *out)
-{
-	struct strbuf text;
-
-	sb_init(&text);
-	sb_printf(out, ",\"%s_engine\":{\"pid\":%d,\"restarts\":%u},\"%s\":", e->name, (int)e->pid, e->restarts,
-		  key);
-	if (engine_status(e, true, &text) == 0 && text.len > 0)
-		sb_appendn(out, text.buf, text.len);
-	else
-		sb_append(out, "null");
-	sb_free(&text);
-}
-
-static void status_text_engine(struct engine *e, struct strbuf *out)
-{
-	struct strbuf text;
-	int ret;
-
-	if (!engine_wanted(e->p, e) && e->pid <= 0) {
-		sb_printf(out, "%s engine: not configured (no %s sections)\n", e->name, e->sections);
-		return;
+	if (!ticket || (kind != REQ_RELOAD && !r)) {
+		if (ticket)
+			(void)ctlserver_answer(p->ctl, ticket, "", 0);
+		ctl_reply_error(out, "out of memory");
+		return NULL;
 	}
-	sb_init(&text);
-	sb_printf(out, "%s engine: pid %d, %u restart(s)\n", e->name, (int)e->pid, e->restarts);
-	ret = engine_status(e, false, &text);
-	if (ret == 0)
-		sb_appendn(out, text.buf, text.len);
-	else
-		sb_printf(out, "%s engine not answering: %s\n", e->name, strerror(-ret));
-	sb_free(&text);
-}
-
-static void status(struct parent *p, bool json, struct strbuf *out)
-{
-	if (json) {
-		struct json j;
-
-		sb_printf(out, "{\"pid\":%d,\"uptime_s\":%lld,\"config\":", (int)getpid(),
-			  (long long)(wall_time() - p->started));
-		json_init(&j, out);
-		json_string(&j, NULL, p->cfg->path);
-		status_json_engine(&p->eng[ENG_VRRP], "vrrp", out);
-		status_json_engine(&p->eng[ENG_LVS], "lvs", out);
-		sb_append(out, "}\n");
-		return;
-	}
-	sb_printf(out, "directord (pid %d), up %llds, config %s\n", (int)getpid(),
-		  (long long)(wall_time() - p->started), p->cfg->path);
-	status_text_engine(&p->eng[ENG_VRRP], out);
-	status_text_engine(&p->eng[ENG_LVS], out);
-}
-
-/* drain|enable SERVICE SERVER, for the LVS engine. */
-static void admin(struct parent *p, const struct ctl_request *req, enum lvs_admin what, struct strbuf *out)
-{
-	struct dir_ipc_admin m = { .admin = what };
-	struct strbuf reply;
-	int ret;
-
-	if (strlen(req->argv[1]) >= sizeof(m.service) || strlen(req->argv[2]) >= sizeof(m.server)) {
-		ctl_reply_error(out, "service or server name too long");
-		return;
-	}
-	strlcpy_safe(m.service, req->argv[1], sizeof(m.service));
-	strlcpy_safe(m.server, req->argv[2], sizeof(m.server));
-	if (p->eng[ENG_LVS].pid <= 0) {
-		ctl_reply_error(out, p->cfg->lvs.nservices ? "the lvs engine is not running (restarting?)" :
-							      "no [virtual_server] sections in the configuration");
-		return;
-	}
-	sb_init(&reply);
-	ret = engine_request(&p->eng[ENG_LVS], DIR_IPC_ADMIN, &m, sizeof(m), DIR_IPC_ADMIN_REPLY,
-			     ENGINE_REPLY_TIMEOUT_MS, &reply);
-	if (ret < 0) {
-		sb_reset(&reply);
-		sb_printf(&reply, "the lvs engine is not answering: %s", strerror(-ret));
-		ctl_reply_error(out, sb_str(&reply));
-	} else if (reply.len > 0) {
-		ctl_reply_error(out, sb_str(&reply));
-	} else {
-		drained_note(p, &m);
-		ctl_reply_ok(out, NULL, NULL);
-	}
-	sb_free(&reply);
+	if (kind == REQ_RELOAD)
+		reload_begin(p, ticket);
+	return r;
 }
 
 static void control(const struct ctl_request *req, struct strbuf *out, void *arg)
 {
 	struct parent *p = arg;
 	const char *cmd = req->argv[0];
+	struct request *r;
 
-	if (strcmp(cmd, CTL_WORD_STATUS) == 0 && req->argc == 1) {
-		status(p, false, out);
-	} else if (strcmp(cmd, CTL_WORD_STATUS) == 0 && req->argc == 2 && strcmp(req->argv[1], CTL_WORD_JSON) == 0) {
-		status(p, true, out);
+	if (strcmp(cmd, CTL_WORD_STATUS) == 0 && (req->argc == 1 ||
+	    (req->argc == 2 && strcmp(req->argv[1], CTL_WORD_JSON) == 0))) {
+		if ((r = deferred(p, REQ_STATUS, out)))
+			status_begin(r, req->argc == 2);
 	} else if (strcmp(cmd, CTL_WORD_RELOAD) == 0 && req->argc == 1) {
-		struct strbuf why;
-
-		sb_init(&why);
-		if (reload(p, &why) == 0)
-			ctl_reply_ok(out, NULL, NULL);
-		else
-			ctl_reply_error(out, sb_str(&why));
-		sb_free(&why);
-	} else if (strcmp(cmd, CTL_WORD_DRAIN) == 0 && req->argc == 3) {
-		admin(p, req, LVS_ADMIN_DRAINED, out);
-	} else if (strcmp(cmd, CTL_WORD_ENABLE) == 0 && req->argc == 3) {
-		admin(p, req, LVS_ADMIN_ENABLED, out);
+		(void)deferred(p, REQ_RELOAD, out);
+		return;
+	} else if ((strcmp(cmd, CTL_WORD_DRAIN) == 0 || strcmp(cmd, CTL_WORD_ENABLE) == 0) && req->argc == 3) {
+		if (!admin_valid(p, req, out) || !(r = deferred(p, REQ_ADMIN, out)))
+			return;
+		admin_begin(r, req, strcmp(cmd, CTL_WORD_DRAIN) == 0 ? LVS_ADMIN_DRAINED : LVS_ADMIN_ENABLED);
 	} else {
 		ctl_reply_error(out, "unknown command; expected status [json], reload, drain SERVICE SERVER "
 				     "or enable SERVICE SERVER");
+		return;
 	}
+	if (r && !request_waits(r))
+		request_finish(r);	/* nobody to ask: answered at once */
 }
 
 static void open_control(struct parent *p)
@@ -895,6 +1140,7 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	if (evloop_new(&p->loop) < 0)
 		fatalx("event loop");
 	ev_timer_init(&p->relay_timer, relay_timer_cb, p);
+	ev_timer_init(&p->reload_timer, reload_timer_cb, p);
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
 		if (ev_signal_add(p->loop, sigs[i], on_signal, p) < 0)
@@ -913,6 +1159,8 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	log_info("running as %s: %zu VRRP instance(s), %zu virtual server(s)", cfg->user, cfg->ninstances,
 		 cfg->lvs.nservices);
 	ret = evloop_run(p->loop);
+	while (p->requests)
+		request_free(p->requests);
 	if (p->ctl)
 		ctlserver_stop(p->ctl);
 	if (p->ctl_fd >= 0)

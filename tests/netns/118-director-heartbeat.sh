@@ -15,9 +15,7 @@
 VIP=198.18.0.100
 TIMEOUT_MS=3000		# the default
 two_directors
-dconf "$TMP/d1.ini" d1 "$(vrrp VI_1 eth0 51 150 $VIP/24)" "[virtual_server web]" "address = $VIP:80" \
-	"vrrp = VI_1" "check = tcp" "real_server = 198.18.0.11:80"
-dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/24)"
+pair_with_lvs_conf
 start_pair VI_1 || { fail "d1 (150) master, d2 (100) backup"; dfinish; }
 pass "d1 (150) master, d2 (100) backup"
 missed() { grep -c "did not answer a heartbeat" "$TMP/d1.log"; }

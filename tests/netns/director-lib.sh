@@ -345,6 +345,15 @@ two_directors() {
 	join "$D2" eth0 br0 "$MAC2" 198.18.0.2/24
 }
 
+# pair_with_lvs_conf: $TMP/d1.ini (VI_1 at 150, and a virtual server on
+# $VIP:80 following it, so an LVS engine runs; no IPVS needed) and
+# $TMP/d2.ini (VI_1 at 100).
+pair_with_lvs_conf() {
+	dconf "$TMP/d1.ini" d1 "$(vrrp VI_1 eth0 51 150 $VIP/24)" "[virtual_server web]" "address = $VIP:80" \
+		"vrrp = VI_1" "check = tcp" "real_server = 198.18.0.11:80"
+	dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/24)"
+}
+
 # start_pair INSTANCE: start d1 ($TMP/d1.ini) and wait until it is
 # master, then d2 ($TMP/d2.ini) and wait until it is backup.
 start_pair() {

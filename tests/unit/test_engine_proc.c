@@ -109,7 +109,8 @@ static int next_msg(int fd, struct ipc_msg *msg)
 TEST(heartbeat_status_messages_stop)
 {
 	uint64_t ping = 4242, pong = 0;
-	uint32_t text = 0;
+	struct dir_ipc_status_req text = { .id = 77, .json = 0 };
+	uint32_t id;
 	struct ipc_msg msg;
 	struct strbuf got;
 	int fd = -1, status = -1, ret;
@@ -138,7 +139,11 @@ TEST(heartbeat_status_messages_stop)
 			break;
 		if (msg.type != DIR_IPC_STATUS_PART && msg.type != DIR_IPC_STATUS_REPLY)
 			break;
-		sb_appendn(&got, (const char *)msg.payload, msg.len);
+		/* Every piece is led by the request's id. */
+		CHECK(msg.len >= sizeof(id));
+		memcpy(&id, msg.payload, sizeof(id));
+		CHECK_EQ_INT(id, 77);
+		sb_appendn(&got, (const char *)msg.payload + sizeof(id), msg.len - sizeof(id));
 		if (msg.type == DIR_IPC_STATUS_REPLY)
 			break;
 	}
@@ -155,11 +160,15 @@ TEST(heartbeat_status_messages_stop)
 	CHECK_EQ_INT(msg.type, FAKE_ECHO_REPLY);
 	CHECK(msg.len == 5 && memcmp(msg.payload, "hello", 5) == 0);
 
-	text = 1;
+	text.id = 78;
+	text.json = 1;
 	CHECK_EQ_INT(ipc_send(fd, DIR_IPC_STATUS_REQ, &text, sizeof(text)), 0);
 	CHECK_EQ_INT(next_msg(fd, &msg), 0);
 	CHECK_EQ_INT(msg.type, DIR_IPC_STATUS_REPLY);
-	CHECK(msg.len == strlen("{\"fake\":\"yes\"}") && memcmp(msg.payload, "{\"fake\":\"yes\"}", msg.len) == 0);
+	memcpy(&id, msg.payload, sizeof(id));
+	CHECK_EQ_INT(id, 78);
+	CHECK(msg.len == 4 + strlen("{\"fake\":\"yes\"}") &&
+	      memcmp(msg.payload + 4, "{\"fake\":\"yes\"}", msg.len - 4) == 0);
 
 	CHECK_EQ_INT(ipc_send(fd, DIR_IPC_STOP, NULL, 0), 0);
 	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)

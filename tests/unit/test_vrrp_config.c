@@ -283,8 +283,8 @@ TEST(engine_loads_only_what_was_checked)
 {
 	static const char text[] = VRRP("");
 	struct director_config *cfg = NULL;
-	struct dir_ipc_reload same = { cfgcheck_fingerprint(text, sizeof(text) - 1), sizeof(text) - 1 };
-	struct dir_ipc_reload other = { same.fingerprint ^ 1, same.len };
+	struct dir_ipc_reload same = { .fingerprint = cfgcheck_fingerprint(text, sizeof(text) - 1), .len = sizeof(text) - 1 };
+	struct dir_ipc_reload other = { .fingerprint = same.fingerprint ^ 1, .len = same.len };
 	struct ini_diag diag;
 	struct loaded l;
 
