@@ -1,11 +1,12 @@
 /* directord's parent: owns the control socket, starts the two engines
  * (VRRP, and LVS when there are virtual servers), restarts one that dies
  * or whose loop stops answering its heartbeat, relays the VRRP engine's
- * state changes to the LVS engine, relays reloads, stops. It never touches the network itself, so nothing it does can delay
- * an advert, and a crash of one engine never touches the other. */
+ * state changes to the LVS engine, relays reloads, stops. It never
+ * touches the network itself, so nothing it does can delay an advert, a
+ * crash of one engine never touches the other, and it never waits for an
+ * engine: questions to the engines are requests answered by id. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
