@@ -1,0 +1,144 @@
+/* The LVS engine's insides, shared by its files and by nothing else:
+ *   lvs_engine.c   start, stop, probes and their verdicts, reload, the parent's requests
+ *   lvs_kernel.c   reading the kernel's IPVS table and writing the difference
+ *   lvs_syncd.c    the connection-sync daemon and the IPVS timeouts
+ *   lvs_status.c   status as text and JSON
+ * The engine's interface to the rest of directord is lvs.h. */
+#ifndef DSRKIT_LVS_ENGINE_INT_H
+#define DSRKIT_LVS_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "directord.h"
+#include "evloop.h"
+#include "json.h"
+#include "lvs.h"
+
+#define IPVS_RETRY_MS 5000		/* reopening IPVS, retrying failed services */
+/* At start, how long the sync daemon waits for the state of what it
+ * follows: a restarted engine gets the parent's table at once, and must
+ * not turn a running master daemon into a backup meanwhile. */
+#define SYNC_SETTLE_MS 2000
+#define STATUS_DUMP_MAX 1000		/* above this many services status shows no connection counts */
+#define PROBE_ENV_MAX 6
+#define NAME_MAX_LEN 64
+
+struct rs_rt;
+struct vs_rt;
+
+/* One health probe of one real server, and the strings its spec points
+ * to: the engine owns them, so a probe kept across a reload does not
+ * point into the old configuration. */
+struct probe {
+	struct rs_rt *rr;
+	bool is_agent;
+	struct hc_probe *hp;
+	struct hc_spec spec;		/* type LVS_CHECK_NONE: no probe */
+	char *path, *host, *body, *command;
+	char *env[PROBE_ENV_MAX + 1];
+	int err;			/* hc_probe_start failed: -errno */
+};
+
+/* A real server's runtime; allocated one by one so that the probes'
+ * callback argument stays put when a reload moves the server. */
+struct rs_rt {
+	struct vs_rt *vs;
+	size_t index;			/* in vs->rs */
+	struct probe check, agent;
+	enum lvs_rs_verdict verdict;	/* as last logged */
+	int weight;
+};
+
+struct vs_rt {
+	struct lvs_engine *e;
+	const struct virtual_server_conf *conf;
+	struct ipvs_service key;
+	bool taken;			/* during a reload: continued by a section of the new file */
+	size_t nrs;
+	struct lvs_rs_state *rs;	/* [nrs], contiguous as the policy wants it */
+	struct rs_rt **rt;		/* [nrs] */
+	bool has_quorum;
+	bool quorum_quiet;		/* lost before any result (start-up): not logged */
+	bool dirty;			/* in e->dirty */
+	bool resync;			/* read it from the kernel before the next diff */
+	bool failed;			/* a request of the current batch failed */
+	bool reading, seen;		/* during a kernel read */
+	int err;			/* the last failed request's, 0: none */
+	struct lvs_service want;	/* dests: room for nrs + 1 (the sorry server) */
+	struct lvs_service have;	/* what the kernel holds, as far as we know */
+	size_t have_cap;
+	bool present;			/* the service is in the kernel */
+};
+
+struct inst_state {
+	char name[NAME_MAX_LEN];
+	int state;
+	int priority;
+};
+
+struct lvs_engine {
+	struct evloop *loop;
+	const struct director_config *cfg;
+	char *script_user;
+	struct ipvs *ipvs;		/* requests */
+	int ipvs_err;			/* why it is not open */
+	struct ev_timer open_timer;
+	struct ev_timer flush_timer;
+	struct ev_timer retry_timer;
+	struct ev_timer reconcile_timer;
+	struct vs_rt **vs;		/* configuration order */
+	struct vs_rt **sorted;		/* by key */
+	struct vs_rt **dirty;		/* changed since the last flush */
+	struct vs_rt **scratch;
+	size_t nvs, ndirty;
+	struct inst_state *vrrp;
+	size_t nvrrp;
+	size_t nprobes;			/* as last counted, for spreading the starts of new ones */
+	bool probe_start_failed;	/* a probe could not start: a reload tries all again */
+	struct sync_rt {
+		struct ev_timer timer;	/* settling at start, then retries */
+		bool settled;		/* the state is known, or was waited for */
+		bool applied;		/* once: what this engine found is logged */
+		int err;		/* the last failure, 0: none */
+		char err_what[32];	/* what failed: "starting master", ... */
+	} sync;
+};
+
+struct daemon_list {
+	struct ipvs_daemon items[2];	/* the kernel runs one per state */
+	size_t n;
+};
+
+/* lvs_engine.c */
+const char *lve_check_name(int type);
+void lve_dirty_clear(struct lvs_engine *e);
+void lve_eval_service(struct vs_rt *v, bool log);
+const struct ipvs_dest *lve_find_dest(const struct lvs_service *s, const struct ipvs_dest *key);
+struct vs_rt *lve_find_key(struct vs_rt **arr, size_t n, const struct ipvs_service *key);
+int lve_key_cmp(const void *a, const void *b);
+void lve_mark_dirty(struct vs_rt *v);
+int lve_qsort_dest(const void *a, const void *b);
+const char *lve_rs_name(const struct vs_rt *v, size_t i, char *buf, size_t size);
+const char *lve_verdict_name(enum lvs_rs_verdict v);
+const struct inst_state *lve_vrrp_of(const struct lvs_engine *e, const char *name);
+const char *lve_why_prefix(const struct lvs_rs_state *st, const char *why);
+
+/* lvs_kernel.c */
+void lve_flush_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+void lve_ipvs_try_open(struct lvs_engine *e);
+void lve_open_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+void lve_reconcile(struct lvs_engine *e, struct vs_rt **set, size_t n, struct vs_rt **gone, size_t ngone,
+		      const char *summary);
+void lve_reconcile_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+void lve_retry_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+
+/* lvs_syncd.c */
+int lve_daemon_push(const struct ipvs_daemon *d, void *arg);
+void lve_sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const char *why);
+bool lve_sync_follows(const struct lvs_engine *e, const char *instance);
+void lve_sync_stop_all(struct lvs_engine *e);
+void lve_sync_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+void lve_timeouts_apply(struct lvs_engine *e);
+
+#endif
