@@ -10,6 +10,7 @@
  * reads the messages as they come (the child would block on a full pipe
  * otherwise), then reaps the child, all before one deadline. */
 #include <errno.h>
+#include <sys/epoll.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "cfgcheck.h"
+#include "evloop.h"
 #include "privdrop.h"
 
 /* The child's exit status for "the loader refused the file"; 1 is what
@@ -263,32 +265,28 @@ static void copy_diag(const struct ini_diag *from, struct ini_diag *to)
 		ini_diag_add(to, NULL, 0, NULL, NULL, "%s", from->msgs[i]);
 }
 
-int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
-		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag)
+/* After the check: its messages and verdict into diag, and when it
+ * accepted buf, buf loaded here (buf is freed). */
+static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, struct cfgcheck *check, char *buf,
+			   size_t n, void **cfg, uint64_t *fingerprint, size_t *len, struct ini_diag *diag)
 {
-	struct cfgcheck check;
-	char reason[160], *buf;
-	size_t n;
+	char reason[160];
 	int ret;
 
 	*cfg = NULL;
-	ret = cfgcheck_file(check_with, ld, path, timeout_ms, &check, &buf, &n);
-	if (ret < 0) {
-		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: the configuration check cannot run: %s; "
-			     "the running configuration stays in force", strerror(-ret));
-		return ret;
-	}
-	copy_diag(&check.diag, diag);
-	if (check.truncated)
+	copy_diag(&check->diag, diag);
+	if (check->truncated)
 		ini_diag_add(diag, NULL, 0, NULL, NULL, "(more messages of the check not shown: over %d KiB)",
 			     CFGCHECK_DIAG_MAX / 1024);
-	ret = verdict_errno(check.verdict);
+	ret = verdict_errno(check->verdict);
 	if (ret < 0)
 		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: %s; the running configuration stays in force",
-			     cfgcheck_reason(&check, reason, sizeof(reason)));
-	cfgcheck_free(&check);
-	if (ret < 0)
-		return ret;
+			     cfgcheck_reason(check, reason, sizeof(reason)));
+	cfgcheck_free(check);
+	if (ret < 0 || !buf) {
+		free(buf);
+		return ret < 0 ? ret : -EIO;
+	}
 	if (fingerprint)
 		*fingerprint = cfgcheck_fingerprint(buf, n);
 	if (len)
@@ -300,6 +298,234 @@ int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned
 		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload failed; the running configuration stays in force");
 	}
 	return ret;
+}
+
+static void cannot_run(struct ini_diag *diag, int err)
+{
+	ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: the configuration check cannot run: %s; "
+		     "the running configuration stays in force", strerror(-err));
+}
+
+int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
+		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag)
+{
+	struct cfgcheck check;
+	char *buf;
+	size_t n;
+	int ret;
+
+	*cfg = NULL;
+	ret = cfgcheck_file(check_with, ld, path, timeout_ms, &check, &buf, &n);
+	if (ret < 0) {
+		cannot_run(diag, ret);
+		return ret;
+	}
+	return reload_conclude(ld, path, &check, buf, n, cfg, fingerprint, len, diag);
+}
+
+/* ---- the same without waiting ---- */
+
+struct cfgcheck_job {
+	struct evloop *loop;
+	const struct cfgcheck_loader *ld;
+	char *path;
+	char *buf;			/* the bytes checked */
+	size_t len;
+	int fd;				/* the child's messages; -1 once read to the end */
+	pid_t pid;			/* 0 once the child is reaped */
+	bool exited;
+	int status;
+	bool timed_out;
+	int early;			/* no child could be run: -errno */
+	struct cfgcheck check;
+	struct strbuf text;
+	struct ev_timer later;		/* an early verdict, from the loop */
+	cfgcheck_done_fn done;
+	void *arg;
+};
+
+static void job_free(struct cfgcheck_job *j)
+{
+	if (j->fd >= 0) {
+		ev_fd_del(j->loop, j->fd);
+		close(j->fd);
+	}
+	if (j->pid > 0)
+		ev_child_cancel(j->loop, j->pid);	/* killed and reaped */
+	ev_timer_stop(j->loop, &j->later);
+	sb_free(&j->text);
+	cfgcheck_free(&j->check);
+	free(j->buf);
+	free(j->path);
+	free(j);
+}
+
+static void job_conclude(struct cfgcheck_job *j)
+{
+	struct ini_diag diag;
+	uint64_t fingerprint = 0;
+	size_t len = 0;
+	void *cfg = NULL;
+	int ret;
+
+	ini_diag_init(&diag);
+	if (j->early < 0) {
+		if (j->check.verdict == CFGCHECK_UNREADABLE)
+			ret = reload_conclude(j->ld, j->path, &j->check, NULL, 0, &cfg, NULL, NULL, &diag);
+		else
+			cannot_run(&diag, ret = j->early);
+	} else {
+		split_diag(&j->text, j->check.truncated, &j->check.diag);
+		judge(&j->check, j->status, j->timed_out);
+		ret = reload_conclude(j->ld, j->path, &j->check, j->buf, j->len, &cfg, &fingerprint, &len, &diag);
+		j->buf = NULL;	/* freed by reload_conclude */
+	}
+	j->done(ret, cfg, fingerprint, len, &diag, j->arg);
+	ini_diag_free(&diag);
+	job_free(j);
+}
+
+static void job_read(struct cfgcheck_job *j)
+{
+	char chunk[4096];
+
+	while (j->fd >= 0) {
+		ssize_t n = read(j->fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			ev_fd_del(j->loop, j->fd);
+			close(j->fd);
+			j->fd = -1;
+			break;
+		}
+		if (j->text.len + (size_t)n > CFGCHECK_DIAG_MAX) {
+			j->check.truncated = true;
+			n = (ssize_t)(CFGCHECK_DIAG_MAX - j->text.len);
+		}
+		sb_appendn(&j->text, chunk, (size_t)n);
+	}
+	if (j->exited)
+		job_conclude(j);
+}
+
+static void job_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	job_read(arg);
+}
+
+static void job_exited(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
+{
+	struct cfgcheck_job *j = arg;
+
+	(void)loop;
+	(void)pid;
+	j->pid = 0;
+	j->exited = true;
+	j->status = status;
+	j->timed_out = timed_out;
+	if (timed_out && j->fd >= 0) {
+		/* What a hung child said is not waited for. */
+		ev_fd_del(j->loop, j->fd);
+		close(j->fd);
+		j->fd = -1;
+	}
+	job_read(j);	/* the rest of what it said; concludes */
+}
+
+static void job_later(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	job_conclude(arg);
+}
+
+/* The child just forked could not be watched: it goes at once. */
+static void job_abandon_child(struct cfgcheck_job *j)
+{
+	close(j->fd);
+	j->fd = -1;
+	kill(j->pid, SIGKILL);
+	while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	j->pid = 0;
+}
+
+static int job_spawn(struct cfgcheck_job *j, unsigned timeout_ms)
+{
+	int fds[2], ret = 0, flags;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);	/* the child must not write the caller's buffers again */
+	if ((j->pid = fork()) < 0) {
+		ret = -errno;
+		j->pid = 0;
+		close(fds[0]);
+		close(fds[1]);
+		return ret;
+	}
+	if (j->pid == 0) {
+		close(fds[0]);
+		child_main(fds[1], check_with, j->ld, j->path, j->buf, j->len);
+	}
+	close(fds[1]);
+	j->fd = fds[0];
+	flags = fcntl(j->fd, F_GETFL);
+	if (flags < 0 || fcntl(j->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		ret = -errno;
+	else if ((ret = ev_fd_add(j->loop, j->fd, EPOLLIN, job_readable, j)) == 0 &&
+		 (ret = ev_child_watch(j->loop, j->pid, timeout_ms, job_exited, j)) < 0)
+		ev_fd_del(j->loop, j->fd);
+	if (ret < 0)
+		job_abandon_child(j);
+	return ret;
+}
+
+int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
+			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **out)
+{
+	struct cfgcheck_job *j = calloc(1, sizeof(*j));
+
+	*out = NULL;
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->loop = loop;
+	j->ld = ld;
+	j->fd = -1;
+	j->done = done;
+	j->arg = arg;
+	j->check.timeout_ms = timeout_ms;
+	ini_diag_init(&j->check.diag);
+	sb_init(&j->text);
+	ev_timer_init(&j->later, job_later, j);
+	if (ini_read_file(path, &j->buf, &j->len, &j->check.diag) < 0) {
+		j->check.verdict = CFGCHECK_UNREADABLE;
+		j->early = -EIO;
+	} else {
+		j->early = job_spawn(j, timeout_ms);
+	}
+	/* Even a verdict known now comes from the loop: done never runs in here. */
+	if (j->early < 0 && ev_timer_start(loop, &j->later, 0) < 0) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	*out = j;
+	return 0;
+}
+
+void cfgcheck_job_cancel(struct cfgcheck_job *j)
+{
+	if (j)
+		job_free(j);
 }
 
 void cfgcheck_free(struct cfgcheck *c)

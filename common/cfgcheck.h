@@ -75,6 +75,20 @@ struct cfgcheck_loader {
  * (Segmentation fault); the running configuration stays in force"). */
 int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
 		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag);
+/* cfgcheck_reload without waiting: the file is read now, the check runs
+ * in a child watched by loop (bounded by timeout_ms), and done() runs from
+ * the loop with what cfgcheck_reload would return: ret, cfg (the caller's
+ * to free), the bytes' fingerprint and length, every message in diag
+ * (borrowed for the call). 0 and *job (cancel it to abandon the check:
+ * the child is killed, done never runs), or -ENOMEM. */
+struct evloop;
+struct cfgcheck_job;
+typedef void (*cfgcheck_done_fn)(int ret, void *cfg, uint64_t fingerprint, size_t len, const struct ini_diag *diag,
+				  void *arg);
+int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
+			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **job);
+void cfgcheck_job_cancel(struct cfgcheck_job *job);
+
 void cfgcheck_free(struct cfgcheck *c);
 /* Why a verdict is what it is, for a log line: "the configuration check
  * crashed (Segmentation fault)". */

@@ -92,7 +92,8 @@ struct parent {
 	int64_t started;
 	struct request *requests;	/* waiting for the engines' answers */
 	uint32_t last_id;
-	bool reloading;			/* a reload waits for the engines */
+	bool reloading;			/* a reload is checked or applied */
+	struct cfgcheck_job *check_job;	/* a reload's file being checked */
 	bool reload_again;		/* SIGHUP meanwhile: once more after it */
 	struct ev_timer reload_timer;	/* that once more, from the loop */
 	uint8_t buf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
@@ -848,31 +849,33 @@ static void free_config(void *cfg)
 	director_config_free(cfg);
 }
 
-/* The file, read once and checked in a child process (a crash or a hang
- * of a check refuses it instead of ending the daemon), then loaded here
- * from the same bytes (cfgcheck.h). Every message is logged and goes to
- * the one who asked. */
-static int reload_read(struct parent *p, struct director_config **fresh, struct dir_ipc_reload *checked,
-		       struct strbuf *why)
-{
-	static const struct cfgcheck_loader loader = { load_bytes, free_config };
-	struct ini_diag diag;
-	size_t len = 0;
-	void *cfg;
-	int ret;
+static void reload_apply(struct request *r, struct director_config *fresh, const struct dir_ipc_reload *checked);
 
-	ini_diag_init(&diag);
-	ret = cfgcheck_reload(&loader, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, &checked->fingerprint, &len,
-			      &diag);
-	for (size_t i = 0; i < diag.n; i++) {
-		log_warnx("%s", diag.msgs[i]);
-		if (why)
-			sb_printf(why, "%s%s", i ? "\n" : "", diag.msgs[i]);
+/* The file, read once and checked in a child process (a crash or a hang
+ * of a check refuses it instead of ending the daemon) while the loop goes
+ * on, then loaded here from the same bytes (cfgcheck.h). Every message is
+ * logged and goes to the one who asked. */
+static void reload_checked(int ret, void *cfg, uint64_t fingerprint, size_t len, const struct ini_diag *diag,
+			   void *arg)
+{
+	struct request *r = arg;
+	struct dir_ipc_reload checked = { .id = r->id, .fingerprint = fingerprint, .len = len };
+
+	r->p->check_job = NULL;
+	if (r->p->stopping && ret == 0) {
+		director_config_free(cfg);	/* stopping: nothing more is started */
+		ret = -ECANCELED;
+		sb_printf(&r->why, "reload abandoned: directord is stopping");
 	}
-	ini_diag_free(&diag);
-	checked->len = len;
-	*fresh = cfg;
-	return ret;
+	for (size_t i = 0; i < diag->n; i++) {
+		log_warnx("%s", diag->msgs[i]);
+		sb_printf(&r->why, "%s%s", i ? "\n" : "", diag->msgs[i]);
+	}
+	if ((r->check = ret) < 0) {
+		request_finish(r);	/* why says it; nothing was applied */
+		return;
+	}
+	reload_apply(r, cfg, &checked);
 }
 
 static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
@@ -916,14 +919,14 @@ static void reload_finish(struct request *r, struct strbuf *out)
 	}
 }
 
-/* Read and check the file (in a child, bounded), then ask each running
- * engine to apply it and start the ones it brings; the answer comes when
- * the engines have answered. ticket 0: a SIGHUP, nobody to answer. */
+/* Start a reload: the file is checked in a child (bounded), and
+ * reload_checked() goes on when it is done; the loop meanwhile answers
+ * everything else. ticket 0: a SIGHUP, nobody to answer. */
 static void reload_begin(struct parent *p, uint64_t ticket)
 {
-	struct director_config *fresh = NULL, *old;
-	struct dir_ipc_reload checked = { 0 };
+	static const struct cfgcheck_loader loader = { load_bytes, free_config };
 	struct request *r;
+	int ret;
 
 	if (p->reloading) {
 		struct strbuf busy;
@@ -946,10 +949,22 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 	log_info("reloading %s", p->cfg->path);
 	sd_notify_state("RELOADING=1");
 	p->reloading = true;
-	if ((r->check = reload_read(p, &fresh, &checked, &r->why)) < 0) {
-		request_finish(r);	/* why says it; nothing was applied */
-		return;
+	if ((ret = cfgcheck_reload_start(p->loop, &loader, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, reload_checked, r,
+					 &p->check_job)) < 0) {
+		sb_printf(&r->why, "reload refused: the configuration check cannot run: %s", strerror(-ret));
+		r->check = ret;
+		request_finish(r);
 	}
+}
+
+/* The file was accepted and loaded: the parent keeps it for the engines it
+ * starts, asks each running engine to apply it and starts the ones it
+ * brings; the answer comes when the engines have answered. */
+static void reload_apply(struct request *r, struct director_config *fresh, const struct dir_ipc_reload *checked)
+{
+	struct parent *p = r->p;
+	struct director_config *old;
+
 	if (strcmp(p->cfg->control_socket, fresh->control_socket) != 0 || strcmp(p->cfg->user, fresh->user) != 0)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
@@ -960,7 +975,6 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 	director_config_free(old);
 	forget_states(p);
 	drained_prune(p);
-	checked.id = r->id;
 	for (size_t i = 0; i < ENG_COUNT; i++) {
 		struct engine *e = &p->eng[i];
 		bool wanted = engine_wanted(p, e);
@@ -970,7 +984,7 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 			/* Running: it applies the file (an LVS engine whose virtual
 			 * servers all went deletes them), then leaves if its
 			 * sections are gone. */
-			request_ask(r, e, DIR_IPC_RELOAD, &checked, sizeof(checked), e->reload_ms);
+			request_ask(r, e, DIR_IPC_RELOAD, checked, sizeof(*checked), e->reload_ms);
 		} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
 			e->backoff_ms = 0;
 			if ((ret = engine_spawn(e)) < 0) {
@@ -1160,6 +1174,7 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	log_info("running as %s: %zu VRRP instance(s), %zu virtual server(s)", cfg->user, cfg->ninstances,
 		 cfg->lvs.nservices);
 	ret = evloop_run(p->loop);
+	cfgcheck_job_cancel(p->check_job);
 	while (p->requests)
 		request_free(p->requests);
 	if (p->ctl)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cfgcheck.h"
+#include "evloop.h"
 #include "test.h"
 #include "test_diag.h"
 
@@ -282,6 +283,139 @@ TEST(reload_as_the_daemons_do)
 	ini_diag_free(&diag);
 }
 
+/* ---- cfgcheck_reload_start: the same, from an event loop ---- */
+
+static int loads_hang(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
+{
+	(void)path, (void)buf, (void)len, (void)cfg, (void)diag;
+	for (;;)
+		pause();
+	return 0;
+}
+
+struct async_result {
+	bool done;
+	int ret;
+	char *cfg;
+	uint64_t fp;
+	size_t len;
+	struct ini_diag diag;
+};
+
+static void async_done(int ret, void *cfg, uint64_t fp, size_t len, const struct ini_diag *diag, void *arg)
+{
+	struct async_result *r = arg;
+
+	r->done = true;
+	r->ret = ret;
+	r->cfg = cfg;
+	r->fp = fp;
+	r->len = len;
+	for (size_t i = 0; i < diag->n; i++)
+		ini_diag_add(&r->diag, NULL, 0, NULL, NULL, "%s", diag->msgs[i]);
+}
+
+/* Run the loop until done (at most 10 s); how long it took. The loop must
+ * go on meanwhile: a timer of 10 ms counts its rounds. */
+static void tick(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	++*(int *)arg;
+	ev_timer_start(loop, t, 10);
+}
+
+static uint64_t async_run(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms,
+			  struct async_result *r, int *ticks)
+{
+	struct evloop *loop;
+	struct cfgcheck_job *job;
+	struct ev_timer t;
+	uint64_t t0 = now_ms();
+
+	memset(r, 0, sizeof(*r));
+	ini_diag_init(&r->diag);
+	*ticks = 0;
+	CHECK_EQ_INT(evloop_new(&loop), 0);
+	ev_timer_init(&t, tick, ticks);
+	ev_timer_start(loop, &t, 10);
+	CHECK_EQ_INT(cfgcheck_reload_start(loop, ld, path, timeout_ms, async_done, r, &job), 0);
+	CHECK(!r->done);	/* never from within the call */
+	while (!r->done && now_ms() - t0 < 10000)
+		evloop_run_once(loop, 50);
+	ev_timer_stop(loop, &t);
+	evloop_free(loop);
+	return now_ms() - t0;
+}
+
+TEST(reload_from_a_loop)
+{
+	static const struct cfgcheck_loader good = { loads_copy, free }, bad = { loads_never, free },
+					    crash = { loads_crash, free }, hang = { loads_hang, free };
+	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
+	struct async_result r;
+	int fd = mkstemp(path), ticks;
+	uint64_t took;
+
+	CHECK(fd >= 0);
+	close(fd);
+	write_file(path, "[global]\n");
+	async_run(&good, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == 0 && r.cfg && strcmp(r.cfg, "[global]\n") == 0);
+	CHECK(r.fp == cfgcheck_fingerprint("[global]\n", 9) && r.len == 9);
+	CHECK_EQ_INT(r.diag.n, 0);
+	free(r.cfg);
+	ini_diag_free(&r.diag);
+
+	async_run(&bad, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == -EINVAL && r.cfg == NULL);
+	CHECK(diag_has(&r.diag, ":2: vrrp a.interface: missing required key"));
+	CHECK(diag_has(&r.diag, "reload refused: the configuration has errors"));
+	ini_diag_free(&r.diag);
+
+	async_run(&crash, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == -ECHILD);
+	CHECK(diag_has(&r.diag, "reload refused: the configuration check crashed (Segmentation fault)"));
+	ini_diag_free(&r.diag);
+
+	/* A hang: killed at its bound, and the loop ran all along. */
+	took = async_run(&hang, path, 300, &r, &ticks);
+	CHECK(r.done && r.ret == -ECHILD);
+	CHECK(diag_has(&r.diag, "did not finish within 300 ms and was killed"));
+	CHECK(took >= 300 && took < 3000);
+	CHECK(ticks >= 10);
+	ini_diag_free(&r.diag);
+
+	unlink(path);
+	async_run(&good, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == -EIO);
+	CHECK(diag_has(&r.diag, "reload refused: the configuration file cannot be read"));
+	ini_diag_free(&r.diag);
+}
+
+/* Cancelled: the child is killed and done never runs. */
+TEST(reload_cancelled)
+{
+	static const struct cfgcheck_loader hang = { loads_hang, free };
+	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
+	struct async_result r;
+	struct cfgcheck_job *job;
+	struct evloop *loop;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	write_file(path, "[global]\n");
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(evloop_new(&loop), 0);
+	CHECK_EQ_INT(cfgcheck_reload_start(loop, &hang, path, 5000, async_done, &r, &job), 0);
+	evloop_run_once(loop, 100);
+	cfgcheck_job_cancel(job);
+	for (int i = 0; i < 5; i++)
+		evloop_run_once(loop, 20);
+	CHECK(!r.done);
+	evloop_free(loop);
+	unlink(path);
+}
+
 TEST(fingerprint)
 {
 	CHECK(cfgcheck_fingerprint("abc", 3) == cfgcheck_fingerprint("abc", 3));
@@ -289,5 +423,5 @@ TEST(fingerprint)
 	CHECK(cfgcheck_fingerprint("abc", 3) != cfgcheck_fingerprint("abc", 2));
 }
 
-TEST_MAIN(T(valid_and_invalid), T(crash_is_a_verdict), T(hang_is_bounded), T(flood_is_cut),
+TEST_MAIN(T(valid_and_invalid), T(reload_from_a_loop), T(reload_cancelled), T(crash_is_a_verdict), T(hang_is_bounded), T(flood_is_cut),
 	  T(child_holds_no_descriptors), T(file_read_once), T(reload_as_the_daemons_do), T(fingerprint))
