@@ -39,6 +39,10 @@ struct daemon {
 	struct agent_server *agent;
 	struct ctlserver *ctl;
 	int ctl_fd;
+	struct cfgcheck_job *check_job;	/* a reload's file being checked */
+	uint64_t reload_ticket;		/* the control client that asked for it; 0: SIGHUP */
+	bool reload_again;		/* SIGHUP meanwhile: once more after it */
+	struct ev_timer reload_timer;
 
 	struct ev_timer verify_timer;	/* periodic: /proc writes raise no event */
 	struct ev_timer repair_timer;	/* zero delay: coalesces netlink events */
@@ -444,46 +448,37 @@ static void free_config(void *cfg)
 	rs_config_free(cfg);
 }
 
-/* The file, read once and checked in a child process (a crash or a hang
- * of a check refuses it instead of ending the agent and its VIPs), then
- * loaded here from the same bytes (cfgcheck.h). Every message is logged
- * and goes to the one who asked. */
-static int reload_read(struct daemon *d, struct rs_config **fresh, struct strbuf *why)
-{
-	static const struct cfgcheck_loader loader = { load_bytes, free_config };
-	struct ini_diag diag;
-	void *cfg;
-	int ret;
+static void reload_begin(struct daemon *d, uint64_t ticket);
 
-	ini_diag_init(&diag);
-	ret = cfgcheck_reload(&loader, d->cfg->path, RELOAD_CHECK_TIMEOUT_MS, &cfg, NULL, NULL, &diag);
-	for (size_t i = 0; i < diag.n; i++) {
-		log_warnx("%s", diag.msgs[i]);
-		if (why)
-			sb_printf(why, "%s%s", i ? "; " : "", diag.msgs[i]);
+/* The end of a reload: its client answered, a SIGHUP that came meanwhile
+ * reloads once more. */
+static void reload_end(struct daemon *d, bool ok, const char *why)
+{
+	struct strbuf out;
+
+	sb_init(&out);
+	if (ok)
+		ctl_reply_ok(&out, NULL, NULL);
+	else
+		ctl_reply_error(&out, why);
+	if (d->reload_ticket && d->ctl)
+		(void)ctlserver_answer(d->ctl, d->reload_ticket, sb_str(&out), out.len);
+	sb_free(&out);
+	d->reload_ticket = 0;
+	notify_systemd("READY=1");
+	if (d->reload_again) {
+		d->reload_again = false;
+		ev_timer_start(d->loop, &d->reload_timer, 0);
 	}
-	ini_diag_free(&diag);
-	*fresh = cfg;
-	return ret;
 }
 
-static int reload(struct daemon *d, struct strbuf *why)
+static void reload_apply(struct daemon *d, struct rs_config *fresh)
 {
 	struct health *fresh_health = NULL;
-	struct rs_config *fresh = NULL;
 	struct dr_report rep;
 	int ret;
 
-	log_info("reloading %s", d->cfg->path);
-	notify_systemd("RELOADING=1");
-	ret = reload_read(d, &fresh, why);
-	if (ret < 0) {
-		d->count.reload_failures++;
-		notify_systemd("READY=1");
-		return ret;
-	}
 	keep_startup_settings(d->cfg, fresh);
-
 	dr_report_init(&rep);
 	dr_prune_vips(fresh, &d->kernel, &d->applied, &rep);
 	log_changes(&rep, "reload");
@@ -506,8 +501,72 @@ static int reload(struct daemon *d, struct strbuf *why)
 	ev_timer_start(d->loop, &d->weight_timer, 0);
 	d->count.reloads++;
 	log_info("configuration reloaded");
-	notify_systemd("READY=1");
-	return 0;
+}
+
+/* The file, read once and checked in a child process (a crash or a hang
+ * of a check refuses it instead of ending the agent and its VIPs) while
+ * the loop goes on, then loaded from the same bytes (cfgcheck.h). Every
+ * message is logged and goes to the one who asked. */
+static void reload_checked(int ret, void *cfg, uint64_t fingerprint, size_t len, const struct ini_diag *diag,
+			   void *arg)
+{
+	struct daemon *d = arg;
+	struct strbuf why;
+
+	(void)fingerprint;
+	(void)len;
+	d->check_job = NULL;
+	sb_init(&why);
+	for (size_t i = 0; i < diag->n; i++) {
+		log_warnx("%s", diag->msgs[i]);
+		sb_printf(&why, "%s%s", i ? "; " : "", diag->msgs[i]);
+	}
+	if (ret < 0)
+		d->count.reload_failures++;
+	else
+		reload_apply(d, cfg);
+	reload_end(d, ret == 0, sb_str(&why));
+	sb_free(&why);
+}
+
+static void reload_begin(struct daemon *d, uint64_t ticket)
+{
+	static const struct cfgcheck_loader loader = { load_bytes, free_config };
+	char why[160];
+	int ret;
+
+	if (d->check_job) {
+		if (!ticket) {
+			log_info("SIGHUP during a reload: reloading again after it");
+			d->reload_again = true;
+		} else if (d->ctl) {
+			struct strbuf busy;
+
+			sb_init(&busy);
+			ctl_reply_error(&busy, "a reload is in progress: ask again when it is done");
+			(void)ctlserver_answer(d->ctl, ticket, sb_str(&busy), busy.len);
+			sb_free(&busy);
+		}
+		return;
+	}
+	log_info("reloading %s", d->cfg->path);
+	notify_systemd("RELOADING=1");
+	d->reload_ticket = ticket;
+	ret = cfgcheck_reload_start(d->loop, &loader, d->cfg->path, RELOAD_CHECK_TIMEOUT_MS, reload_checked, d,
+				    &d->check_job);
+	if (ret < 0) {
+		snprintf(why, sizeof(why), "reload refused: the configuration check cannot run: %s", strerror(-ret));
+		log_warnx("%s", why);
+		d->count.reload_failures++;
+		reload_end(d, false, why);
+	}
+}
+
+static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	reload_begin(arg, 0);
 }
 
 /* ---- control socket ---- */
@@ -547,14 +606,13 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 	} else if (admin_state_parse(cmd, &a) == 0 && req->argc == 1) {
 		set_admin(d, a, out);
 	} else if (strcmp(cmd, "reload") == 0 && req->argc == 1) {
-		struct strbuf why;
+		/* Answered when the check is done; the loop goes on meanwhile. */
+		uint64_t ticket = ctlserver_defer(d->ctl, RELOAD_CHECK_TIMEOUT_MS + 5000);
 
-		sb_init(&why);
-		if (reload(d, &why) == 0)
-			ctl_reply_ok(out, NULL, NULL);
+		if (ticket)
+			reload_begin(d, ticket);
 		else
-			ctl_reply_error(out, sb_str(&why));
-		sb_free(&why);
+			ctl_reply_error(out, "out of memory");
 	} else {
 		ctl_reply_error(out, "unknown command; expected status [json], drain, ready, maint or reload");
 	}
@@ -565,7 +623,7 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 static void on_signal(struct evloop *loop, int signo, void *arg)
 {
 	if (signo == SIGHUP) {
-		reload(arg, NULL);
+		reload_begin(arg, 0);
 		return;
 	}
 	log_info("%s: shutting down; VIPs and ARP settings stay in place (rs-agent remove undoes them)",
@@ -667,6 +725,7 @@ static void start_timers(struct daemon *d)
 	ev_timer_init(&d->verify_timer, verify_timer_cb, d);
 	ev_timer_init(&d->repair_timer, repair_timer_cb, d);
 	ev_timer_init(&d->weight_timer, weight_timer_cb, d);
+	ev_timer_init(&d->reload_timer, reload_timer_cb, d);
 	ev_timer_start(d->loop, &d->verify_timer, d->cfg->verify_interval_ms);
 	ev_timer_start(d->loop, &d->weight_timer, 0);
 }
@@ -684,6 +743,7 @@ static void add_signals(struct daemon *d)
 static void shutdown_daemon(struct daemon *d)
 {
 	notify_systemd("STOPPING=1");
+	cfgcheck_job_cancel(d->check_job);
 	if (d->health)
 		health_stop(d->health);
 	if (d->agent)
