@@ -6,20 +6,20 @@
  * capability, takes default signal handling back and dumps no core. It
  * leaves with exit(), not _exit(), as the engines do: the libraries'
  * destructors free what their constructors took (valgrind follows the
- * child), and the caller's stdio buffers were flushed before the fork. The parent
- * reads the messages as they come (the child would block on a full pipe
- * otherwise), then reaps the child, all before one deadline. */
+ * child), and the caller's stdio buffers were flushed before the fork.
+ * The parent side is one implementation, watched by an event loop: the
+ * messages read as they come (the child would block on a full pipe
+ * otherwise), the child reaped or killed at the bound. cfgcheck_run runs
+ * it on a loop of its own; cfgcheck_reload_start on the caller's. */
 #include <errno.h>
 #include <sys/epoll.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cfgcheck.h"
@@ -29,7 +29,6 @@
 /* The child's exit status for "the loader refused the file"; 1 is what
  * sanitizers and libraries exit with, so it would not mean the loader. */
 #define EXIT_INVALID 3
-#define REAP_POLL_MS 2
 
 /* ---- the child ---- */
 
@@ -90,67 +89,7 @@ static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const v
 	exit(ret == 0 ? 0 : EXIT_INVALID);
 }
 
-/* ---- the parent ---- */
-
-static int remaining_ms(uint64_t deadline)
-{
-	uint64_t now = now_ms();
-
-	return now >= deadline ? 0 : (int)(deadline - now);
-}
-
-/* Until end of file (the child is done or dead) or the deadline. */
-static int collect(int fd, uint64_t deadline, struct strbuf *text, bool *truncated)
-{
-	char chunk[4096];
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int ms = remaining_ms(deadline), r;
-		ssize_t n;
-
-		if (ms == 0)
-			return -ETIMEDOUT;
-		r = poll(&pfd, 1, ms);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (r <= 0)
-			continue;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : 0;
-		if (text->len + (size_t)n > CFGCHECK_DIAG_MAX) {
-			*truncated = true;
-			n = (ssize_t)(CFGCHECK_DIAG_MAX - text->len);
-		}
-		sb_appendn(text, chunk, (size_t)n);
-	}
-}
-
-/* The child closed its pipe: it is exiting. Reaped before the deadline,
- * or killed (SIGKILL cannot be held off) and then reaped. */
-static int reap(pid_t pid, uint64_t deadline, int *status)
-{
-	struct timespec pause = { 0, REAP_POLL_MS * 1000000L };
-
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (remaining_ms(deadline) == 0)
-			break;
-		nanosleep(&pause, NULL);
-	}
-	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-	return -ETIMEDOUT;
-}
+/* ---- the parent: one check, watched by an event loop ---- */
 
 /* A line cut by the bound is left out. */
 static void split_diag(const struct strbuf *text, bool truncated, struct ini_diag *diag)
@@ -181,40 +120,224 @@ static void judge(struct cfgcheck *out, int status, bool timed_out)
 		out->verdict = CFGCHECK_FAILED, out->status = WEXITSTATUS(status);
 }
 
+struct cfgcheck_job {
+	struct evloop *loop;
+	cfgcheck_fn fn;			/* what the child runs, on buf */
+	const void *fn_arg;
+	char *path;
+	char *buf;
+	size_t len;
+	bool owns_buf;
+	int fd;				/* the child's messages; -1 once read to the end */
+	pid_t pid;			/* 0 once the child is reaped */
+	bool exited;
+	int status;
+	bool timed_out;
+	int early;			/* no child could be run: -errno */
+	struct cfgcheck check;		/* the verdict, once complete */
+	struct strbuf text;
+	struct ev_timer later;		/* an early verdict, from the loop */
+	void (*complete)(struct cfgcheck_job *j);	/* the check is over (or never ran) */
+	/* cfgcheck_reload_start's */
+	const struct cfgcheck_loader *ld;
+	cfgcheck_done_fn done;
+	void *arg;
+	bool over;			/* cfgcheck_run's: complete ran */
+};
+
+static void job_later(struct evloop *loop, struct ev_timer *t, void *arg);
+
+static void job_free(struct cfgcheck_job *j)
+{
+	if (j->fd >= 0) {
+		ev_fd_del(j->loop, j->fd);
+		close(j->fd);
+	}
+	if (j->pid > 0)
+		ev_child_cancel(j->loop, j->pid);	/* killed and reaped */
+	ev_timer_stop(j->loop, &j->later);
+	sb_free(&j->text);
+	cfgcheck_free(&j->check);
+	if (j->owns_buf)
+		free(j->buf);
+	free(j->path);
+	free(j);
+}
+
+static struct cfgcheck_job *job_new(struct evloop *loop, const char *path, unsigned timeout_ms)
+{
+	struct cfgcheck_job *j = calloc(1, sizeof(*j));
+
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return NULL;
+	}
+	j->loop = loop;
+	j->fd = -1;
+	j->check.timeout_ms = timeout_ms;
+	ini_diag_init(&j->check.diag);
+	sb_init(&j->text);
+	ev_timer_init(&j->later, job_later, j);
+	return j;
+}
+
+/* Both ends seen (its pipe read to the end, the child reaped): judged. */
+static void job_over(struct cfgcheck_job *j)
+{
+	if (j->early == 0) {
+		split_diag(&j->text, j->check.truncated, &j->check.diag);
+		judge(&j->check, j->status, j->timed_out);
+	}
+	j->complete(j);
+}
+
+static void job_read(struct cfgcheck_job *j)
+{
+	char chunk[4096];
+
+	while (j->fd >= 0) {
+		ssize_t n = read(j->fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			ev_fd_del(j->loop, j->fd);
+			close(j->fd);
+			j->fd = -1;
+			break;
+		}
+		if (j->text.len + (size_t)n > CFGCHECK_DIAG_MAX) {
+			j->check.truncated = true;
+			n = (ssize_t)(CFGCHECK_DIAG_MAX - j->text.len);
+		}
+		sb_appendn(&j->text, chunk, (size_t)n);
+	}
+	if (j->exited)
+		job_over(j);
+}
+
+static void job_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	(void)loop;
+	(void)fd;
+	(void)events;
+	job_read(arg);
+}
+
+static void job_exited(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
+{
+	struct cfgcheck_job *j = arg;
+
+	(void)loop;
+	(void)pid;
+	j->pid = 0;
+	j->exited = true;
+	j->status = status;
+	j->timed_out = timed_out;
+	if (timed_out && j->fd >= 0) {
+		/* What a hung child said is not waited for. */
+		ev_fd_del(j->loop, j->fd);
+		close(j->fd);
+		j->fd = -1;
+	}
+	job_read(j);	/* the rest of what it said; then over */
+}
+
+static void job_later(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	job_over(arg);
+}
+
+/* The child just forked could not be watched: it goes at once. */
+static void job_abandon_child(struct cfgcheck_job *j)
+{
+	close(j->fd);
+	j->fd = -1;
+	kill(j->pid, SIGKILL);
+	while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	j->pid = 0;
+}
+
+static int job_spawn(struct cfgcheck_job *j)
+{
+	int fds[2], ret = 0, flags;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);	/* the child must not write the caller's buffers again */
+	if ((j->pid = fork()) < 0) {
+		ret = -errno;
+		j->pid = 0;
+		close(fds[0]);
+		close(fds[1]);
+		return ret;
+	}
+	if (j->pid == 0) {
+		close(fds[0]);
+		child_main(fds[1], j->fn, j->fn_arg, j->path, j->buf, j->len);
+	}
+	close(fds[1]);
+	j->fd = fds[0];
+	flags = fcntl(j->fd, F_GETFL);
+	if (flags < 0 || fcntl(j->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		ret = -errno;
+	else if ((ret = ev_fd_add(j->loop, j->fd, EPOLLIN, job_readable, j)) == 0 &&
+		 (ret = ev_child_watch(j->loop, j->pid, j->check.timeout_ms, job_exited, j)) < 0)
+		ev_fd_del(j->loop, j->fd);
+	if (ret < 0)
+		job_abandon_child(j);
+	return ret;
+}
+
+/* ---- waiting for it: a loop of its own ---- */
+
+static void run_complete(struct cfgcheck_job *j)
+{
+	j->over = true;
+}
+
 int cfgcheck_run(cfgcheck_fn fn, const void *arg, const char *path, const char *buf, size_t len,
 		 unsigned timeout_ms, struct cfgcheck *out)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
-	struct strbuf text;
-	int fds[2], status = 0, r1, r2;
-	pid_t pid;
+	struct cfgcheck_job *j;
+	struct evloop *loop;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	ini_diag_init(&out->diag);
 	out->timeout_ms = timeout_ms;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);	/* the child must not write the caller's buffers again */
-	pid = fork();
-	if (pid < 0) {
-		r1 = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return r1;
+	if ((ret = evloop_new(&loop)) < 0)
+		return ret;
+	if (!(j = job_new(loop, path, timeout_ms))) {
+		evloop_free(loop);
+		return -ENOMEM;
 	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(fds[1], fn, arg, path, buf, len);
+	j->fn = fn;
+	j->fn_arg = arg;
+	j->buf = (char *)buf;	/* not ours: never freed here */
+	j->len = len;
+	j->complete = run_complete;
+	if ((ret = job_spawn(j)) == 0) {
+		/* Bounded: the child is killed at timeout_ms and then reaped. */
+		while (!j->over)
+			if (evloop_run_once(loop, -1) < 0)
+				break;
+		if (j->over) {
+			*out = j->check;
+			memset(&j->check, 0, sizeof(j->check));
+			ini_diag_init(&j->check.diag);
+		} else {
+			ret = -EIO;
+		}
 	}
-	close(fds[1]);
-	sb_init(&text);
-	r1 = collect(fds[0], deadline, &text, &out->truncated);
-	close(fds[0]);
-	r2 = reap(pid, r1 == -ETIMEDOUT ? now_ms() : deadline, &status);
-	split_diag(&text, out->truncated, &out->diag);
-	sb_free(&text);
-	judge(out, status, r1 == -ETIMEDOUT || r2 == -ETIMEDOUT);
-	return 0;
+	job_free(j);
+	evloop_free(loop);
+	return ret;
 }
 
 int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned timeout_ms, struct cfgcheck *out,
@@ -323,44 +446,9 @@ int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned
 	return reload_conclude(ld, path, &check, buf, n, cfg, fingerprint, len, diag);
 }
 
-/* ---- the same without waiting ---- */
+/* ---- not waiting: the caller's loop ---- */
 
-struct cfgcheck_job {
-	struct evloop *loop;
-	const struct cfgcheck_loader *ld;
-	char *path;
-	char *buf;			/* the bytes checked */
-	size_t len;
-	int fd;				/* the child's messages; -1 once read to the end */
-	pid_t pid;			/* 0 once the child is reaped */
-	bool exited;
-	int status;
-	bool timed_out;
-	int early;			/* no child could be run: -errno */
-	struct cfgcheck check;
-	struct strbuf text;
-	struct ev_timer later;		/* an early verdict, from the loop */
-	cfgcheck_done_fn done;
-	void *arg;
-};
-
-static void job_free(struct cfgcheck_job *j)
-{
-	if (j->fd >= 0) {
-		ev_fd_del(j->loop, j->fd);
-		close(j->fd);
-	}
-	if (j->pid > 0)
-		ev_child_cancel(j->loop, j->pid);	/* killed and reaped */
-	ev_timer_stop(j->loop, &j->later);
-	sb_free(&j->text);
-	cfgcheck_free(&j->check);
-	free(j->buf);
-	free(j->path);
-	free(j);
-}
-
-static void job_conclude(struct cfgcheck_job *j)
+static void reload_complete(struct cfgcheck_job *j)
 {
 	struct ini_diag diag;
 	uint64_t fingerprint = 0;
@@ -369,15 +457,11 @@ static void job_conclude(struct cfgcheck_job *j)
 	int ret;
 
 	ini_diag_init(&diag);
-	if (j->early < 0) {
-		if (j->check.verdict == CFGCHECK_UNREADABLE)
-			ret = reload_conclude(j->ld, j->path, &j->check, NULL, 0, &cfg, NULL, NULL, &diag);
-		else
-			cannot_run(&diag, ret = j->early);
+	if (j->early < 0 && j->check.verdict != CFGCHECK_UNREADABLE) {
+		cannot_run(&diag, ret = j->early);
 	} else {
-		split_diag(&j->text, j->check.truncated, &j->check.diag);
-		judge(&j->check, j->status, j->timed_out);
-		ret = reload_conclude(j->ld, j->path, &j->check, j->buf, j->len, &cfg, &fingerprint, &len, &diag);
+		ret = reload_conclude(j->ld, j->path, &j->check, j->early < 0 ? NULL : j->buf, j->len, &cfg,
+				      &fingerprint, &len, &diag);
 		j->buf = NULL;	/* freed by reload_conclude */
 	}
 	j->done(ret, cfg, fingerprint, len, &diag, j->arg);
@@ -385,133 +469,26 @@ static void job_conclude(struct cfgcheck_job *j)
 	job_free(j);
 }
 
-static void job_read(struct cfgcheck_job *j)
-{
-	char chunk[4096];
-
-	while (j->fd >= 0) {
-		ssize_t n = read(j->fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			ev_fd_del(j->loop, j->fd);
-			close(j->fd);
-			j->fd = -1;
-			break;
-		}
-		if (j->text.len + (size_t)n > CFGCHECK_DIAG_MAX) {
-			j->check.truncated = true;
-			n = (ssize_t)(CFGCHECK_DIAG_MAX - j->text.len);
-		}
-		sb_appendn(&j->text, chunk, (size_t)n);
-	}
-	if (j->exited)
-		job_conclude(j);
-}
-
-static void job_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	(void)loop;
-	(void)fd;
-	(void)events;
-	job_read(arg);
-}
-
-static void job_exited(struct evloop *loop, pid_t pid, int status, bool timed_out, void *arg)
-{
-	struct cfgcheck_job *j = arg;
-
-	(void)loop;
-	(void)pid;
-	j->pid = 0;
-	j->exited = true;
-	j->status = status;
-	j->timed_out = timed_out;
-	if (timed_out && j->fd >= 0) {
-		/* What a hung child said is not waited for. */
-		ev_fd_del(j->loop, j->fd);
-		close(j->fd);
-		j->fd = -1;
-	}
-	job_read(j);	/* the rest of what it said; concludes */
-}
-
-static void job_later(struct evloop *loop, struct ev_timer *t, void *arg)
-{
-	(void)loop;
-	(void)t;
-	job_conclude(arg);
-}
-
-/* The child just forked could not be watched: it goes at once. */
-static void job_abandon_child(struct cfgcheck_job *j)
-{
-	close(j->fd);
-	j->fd = -1;
-	kill(j->pid, SIGKILL);
-	while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	j->pid = 0;
-}
-
-static int job_spawn(struct cfgcheck_job *j, unsigned timeout_ms)
-{
-	int fds[2], ret = 0, flags;
-
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);	/* the child must not write the caller's buffers again */
-	if ((j->pid = fork()) < 0) {
-		ret = -errno;
-		j->pid = 0;
-		close(fds[0]);
-		close(fds[1]);
-		return ret;
-	}
-	if (j->pid == 0) {
-		close(fds[0]);
-		child_main(fds[1], check_with, j->ld, j->path, j->buf, j->len);
-	}
-	close(fds[1]);
-	j->fd = fds[0];
-	flags = fcntl(j->fd, F_GETFL);
-	if (flags < 0 || fcntl(j->fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		ret = -errno;
-	else if ((ret = ev_fd_add(j->loop, j->fd, EPOLLIN, job_readable, j)) == 0 &&
-		 (ret = ev_child_watch(j->loop, j->pid, timeout_ms, job_exited, j)) < 0)
-		ev_fd_del(j->loop, j->fd);
-	if (ret < 0)
-		job_abandon_child(j);
-	return ret;
-}
-
 int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
 			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **out)
 {
-	struct cfgcheck_job *j = calloc(1, sizeof(*j));
+	struct cfgcheck_job *j = job_new(loop, path, timeout_ms);
 
 	*out = NULL;
-	if (!j || !(j->path = strdup(path))) {
-		free(j);
+	if (!j)
 		return -ENOMEM;
-	}
-	j->loop = loop;
+	j->fn = check_with;
+	j->fn_arg = ld;
+	j->owns_buf = true;
 	j->ld = ld;
-	j->fd = -1;
 	j->done = done;
 	j->arg = arg;
-	j->check.timeout_ms = timeout_ms;
-	ini_diag_init(&j->check.diag);
-	sb_init(&j->text);
-	ev_timer_init(&j->later, job_later, j);
+	j->complete = reload_complete;
 	if (ini_read_file(path, &j->buf, &j->len, &j->check.diag) < 0) {
 		j->check.verdict = CFGCHECK_UNREADABLE;
 		j->early = -EIO;
 	} else {
-		j->early = job_spawn(j, timeout_ms);
+		j->early = job_spawn(j);
 	}
 	/* Even a verdict known now comes from the loop: done never runs in here. */
 	if (j->early < 0 && ev_timer_start(loop, &j->later, 0) < 0) {
