@@ -106,6 +106,20 @@ static int next_msg(int fd, struct ipc_msg *msg)
 	return -ETIMEDOUT;
 }
 
+/* The engine exits with status 0 within 5 s (else it is killed). */
+static bool exits_cleanly(pid_t pid)
+{
+	int status = -1;
+
+	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(10 * 1000);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) == 0;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return false;
+}
+
 TEST(heartbeat_status_messages_stop)
 {
 	uint64_t ping = 4242, pong = 0;
@@ -113,7 +127,7 @@ TEST(heartbeat_status_messages_stop)
 	uint32_t id;
 	struct ipc_msg msg;
 	struct strbuf got;
-	int fd = -1, status = -1, ret;
+	int fd = -1, ret;
 	pid_t pid = start_fake(&fd);
 	bool pattern_ok = true;
 
@@ -171,33 +185,21 @@ TEST(heartbeat_status_messages_stop)
 	      memcmp(msg.payload + 4, "{\"fake\":\"yes\"}", msg.len - 4) == 0);
 
 	CHECK_EQ_INT(ipc_send(fd, DIR_IPC_STOP, NULL, 0), 0);
-	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		usleep(10 * 1000);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	if (!WIFEXITED(status)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	CHECK(exits_cleanly(pid));
 	close(fd);
 }
 
 /* The parent gone: the engine leaves cleanly instead of spinning. */
 TEST(parent_gone)
 {
-	int fd = -1, status = -1;
+	int fd = -1;
 	pid_t pid = start_fake(&fd);
 
 	CHECK(pid > 0);
 	if (pid <= 0)
 		return;
 	close(fd);
-	for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		usleep(10 * 1000);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	if (!WIFEXITED(status)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	CHECK(exits_cleanly(pid));
 }
 
 TEST_MAIN(T(heartbeat_status_messages_stop), T(parent_gone))
