@@ -9,9 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "directord.h"
+#include "config.h"
 #include "log.h"
 #include "privdrop.h"
+#include "proto.h"
 
 #define G(field) offsetof(struct director_config, field)
 #define V(field) offsetof(struct vrrp_conf, field)

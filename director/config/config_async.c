@@ -24,8 +24,9 @@
 #include <sys/epoll.h>
 
 #include "cfgcheck.h"
-#include "directord.h"
+#include "config.h"
 #include "evloop.h"
+#include "proto.h"
 
 struct config_load {
 	struct evloop *loop;

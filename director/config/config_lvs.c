@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "directord.h"
-#include "lvs.h"
+#include "config.h"
+#include "lvs_reconcile.h"
 
 #define VS(field) offsetof(struct virtual_server_conf, field)
 /* Types that read and write several fields get the whole section struct. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "directord.h"
+#include "config.h"
 
 /* ---- value types ---- */
 
