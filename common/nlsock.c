@@ -59,7 +59,6 @@ int nlsock_result(struct nlsock *ns, int nle)
 		return -kerr;
 	/* A blocking socket's recvmsg says EAGAIN only when SO_RCVTIMEO ran out. */
 	if (-nle == NLE_AGAIN) {
-		ns->timeouts++;
 		replace_socket(ns);
 		return -ETIMEDOUT;
 	}
@@ -131,7 +130,6 @@ int nlsock_open(struct nlsock *ns, int protocol, int timeout_ms)
 	ns->sk = NULL;
 	ns->protocol = protocol;
 	ns->timeout_ms = timeout_ms > 0 ? timeout_ms : NLSOCK_ANSWER_TIMEOUT_MS;
-	ns->timeouts = 0;
 	return connect_request_socket(ns);
 }
 

@@ -26,7 +26,6 @@ struct nlsock {
 	int protocol;		/* NETLINK_ROUTE, NETLINK_GENERIC */
 	int timeout_ms;
 	int kernel_errno;	/* of the last NLMSG_ERROR, 0 when none */
-	unsigned timeouts;	/* requests that got no answer in time */
 };
 
 /* Connect ns (a zeroed struct at a stable address: libnl's error callback

@@ -1,5 +1,6 @@
 /* See procwhere.h. The formatting is a pure function of the three files'
  * text, so it is tested without a stuck process. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -84,8 +85,7 @@ static void add_wchan(char *buf, size_t size, const char *wchan)
 
 	if (!wchan)
 		return;
-	while (n < 64 && (wchan[n] == '_' || wchan[n] == '.' || (wchan[n] >= 'a' && wchan[n] <= 'z') ||
-			  (wchan[n] >= 'A' && wchan[n] <= 'Z') || (wchan[n] >= '0' && wchan[n] <= '9')))
+	while (n < 64 && (isalnum((unsigned char)wchan[n]) || wchan[n] == '_' || wchan[n] == '.'))
 		n++;
 	if (n && !(n == 1 && wchan[0] == '0'))
 		add(buf, size, "in %.*s", (int)n, wchan);

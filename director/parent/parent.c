@@ -919,6 +919,19 @@ static void reload_finish(struct request *r, struct strbuf *out)
 	}
 }
 
+/* An error answer to a deferred control request (none for ticket 0). */
+static void answer_error(struct parent *p, uint64_t ticket, const char *msg)
+{
+	struct strbuf out;
+
+	if (!ticket || !p->ctl)
+		return;
+	sb_init(&out);
+	ctl_reply_error(&out, msg);
+	(void)ctlserver_answer(p->ctl, ticket, sb_str(&out), out.len);
+	sb_free(&out);
+}
+
 /* Start a reload: the file is checked in a child (bounded), and
  * reload_checked() goes on when it is done; the loop meanwhile answers
  * everything else. ticket 0: a SIGHUP, nobody to answer. */
@@ -928,22 +941,18 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 	struct request *r;
 	int ret;
 
+	if (p->reloading && !ticket) {
+		log_info("SIGHUP during a reload: reloading again after it");
+		p->reload_again = true;
+		return;
+	}
 	if (p->reloading) {
-		struct strbuf busy;
-
-		if (!ticket) {
-			log_info("SIGHUP during a reload: reloading again after it");
-			p->reload_again = true;
-			return;
-		}
-		sb_init(&busy);
-		ctl_reply_error(&busy, "a reload is in progress: ask again when it is done");
-		(void)ctlserver_answer(p->ctl, ticket, sb_str(&busy), busy.len);
-		sb_free(&busy);
+		answer_error(p, ticket, "a reload is in progress: ask again when it is done");
 		return;
 	}
 	if (!(r = request_new(p, REQ_RELOAD, ticket))) {
 		log_warnx("reload: out of memory");
+		answer_error(p, ticket, "out of memory");
 		return;
 	}
 	log_info("reloading %s", p->cfg->path);
@@ -1065,17 +1074,14 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 /* The request's answer comes later, from request_finish(). */
 static struct request *deferred(struct parent *p, enum request_kind kind, struct strbuf *out)
 {
-	uint64_t ticket = ctlserver_defer(p->ctl, CTL_WAIT_MS);
-	struct request *r = ticket && kind != REQ_RELOAD ? request_new(p, kind, ticket) : NULL;
+	struct request *r = request_new(p, kind, 0);
 
-	if (!ticket || (kind != REQ_RELOAD && !r)) {
-		if (ticket)
-			(void)ctlserver_answer(p->ctl, ticket, "", 0);
+	if (!r || !(r->ticket = ctlserver_defer(p->ctl, CTL_WAIT_MS))) {
+		if (r)
+			request_free(r);
 		ctl_reply_error(out, "out of memory");
 		return NULL;
 	}
-	if (kind == REQ_RELOAD)
-		reload_begin(p, ticket);
 	return r;
 }
 
@@ -1090,7 +1096,12 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 		if ((r = deferred(p, REQ_STATUS, out)))
 			status_begin(r, req->argc == 2);
 	} else if (strcmp(cmd, CTL_WORD_RELOAD) == 0 && req->argc == 1) {
-		(void)deferred(p, REQ_RELOAD, out);
+		uint64_t ticket = ctlserver_defer(p->ctl, CTL_WAIT_MS);
+
+		if (ticket)
+			reload_begin(p, ticket);
+		else
+			ctl_reply_error(out, "out of memory");
 		return;
 	} else if ((strcmp(cmd, CTL_WORD_DRAIN) == 0 || strcmp(cmd, CTL_WORD_ENABLE) == 0) && req->argc == 3) {
 		if (!admin_valid(p, req, out) || !(r = deferred(p, REQ_ADMIN, out)))
