@@ -24,7 +24,7 @@ pass "unicast: d1 (150) becomes master, d2 (100) backup"
 sleep 0.3
 check "d1 advertises to its peer 198.18.0.2" [ "$(count_pkts "$TMP/wire" ' 198\.18\.0\.1 > 198\.18\.0\.2: VRRPv3, Advertisement, vrid 51, prio 150,')" -gt 0 ]
 check "nothing goes to 224.0.0.18" [ "$(count_pkts "$TMP/wire" ' > 224\.0\.0\.18: ')" = 0 ]
-check "d2 follows d1 (master 198.18.0.1)" js_is d2 "I['vi_1']['master']" 198.18.0.1
+check "d2 follows d1 (master 198.18.0.1)" wait_ms 2000 js_is d2 "I['vi_1']['master']" 198.18.0.1
 check "d2 (unicast_ttl_check) accepts d1's adverts on the link: no ttl drops" js_is d2 "I['vi_1']['drops']['ttl']" 0
 tr1=$(field d1 VI_1 transitions) tr2=$(field d2 VI_1 transitions)
 

@@ -22,7 +22,7 @@ start_pair VI_6 || { fail "d1 (150) becomes master, d2 (100) backup over IPv6"; 
 pass "d1 (150) becomes master, d2 (100) backup over IPv6"
 check "d1 holds $VIP/64" has_addr "$D1" eth0 $VIP
 check "d2 does not" not has_addr "$D2" eth0 $VIP
-check "d2 follows d1's link-local address ($LL1)" js_is d2 "I['vi_6']['master']" "$LL1"
+check "d2 follows d1's link-local address ($LL1)" wait_ms 2000 js_is d2 "I['vi_6']['master']" "$LL1"
 check "d1 advertises from its link-local address to ff02::12" \
 	[ "$(count_pkts "$TMP/wire" " $LL1 > ff02::12: VRRPv3, Advertisement, vrid 61, prio 150,")" -gt 0 ]
 check "d1 announced the VIP: unsolicited NA to ff02::1 from its MAC" \

@@ -36,7 +36,7 @@ dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 $VIP/32 "unicast_peer = 198.18.0
 start_pair VI_1 || { fail "across the router: d1 (150) master, d2 (100) backup"; dfinish; }
 pass "across the router: d1 (150) master, d2 (100) backup"
 check "d2 follows d1 (master 198.18.0.1, priority 150)" \
-	wait_ms 1000 js_is d2 "I['vi_1']['master'], I['vi_1']['master_priority']" "('198.18.0.1', 150)"
+	wait_ms 2000 js_is d2 "I['vi_1']['master'], I['vi_1']['master_priority']" "('198.18.0.1', 150)"
 check "d2 counts no drops (TTL 254 accepted)" js_is d2 "sum(I['vi_1']['drops'].values())" 0
 check "d2 receives d1's adverts" wait_ms 2000 js_gt d2 "I['vi_1']['rx']" 5
 wire=$(timeout 5 ip netns exec "$D2" tcpdump -l -n -v -c 2 -i eth0 'ip proto 112 and src 198.18.0.1' 2>/dev/null)
