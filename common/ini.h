@@ -145,6 +145,10 @@ int ini_load_buffer(const char *name, const char *data, size_t len,
 		    const struct ini_schema *schema, void *cfg,
 		    struct ini_diag *diag, struct ini_doc **docp);
 void ini_doc_free(struct ini_doc *doc);
+/* Whether the text after a key's '=' is a value iniparser 4.1 reads as it
+ * stands: not empty, with no quote, comment or control character; it is
+ * then text[*off] for *len bytes (the spaces around it removed). */
+bool ini_plain_value(const char *text, size_t *off, size_t *len);
 
 /* What a program's loader adds to ini_load_buffer: its configuration
  * struct (cfg_size bytes, zeroed, with the file's name strdup'd into the

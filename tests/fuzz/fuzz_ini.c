@@ -1,14 +1,20 @@
 /* libFuzzer target for common/ini.c: arbitrary bytes as a config file.
  *
- * Besides crashes and leaks it checks two properties:
+ * Besides crashes and leaks it checks these properties:
  *  - our line scanner and iniparser never disagree (no "internal error"),
  *    repeatable keys (one iniparser name per line) included;
+ *  - a value the loader takes as it stands (ini_plain_value: the first
+ *    line of the input as a value) is what iniparser reads for it;
  *  - a file that loads prints to text that loads again, to the same text;
  *  - every line of a repeatable key that loaded has its own line number. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <iniparser.h>
 
 #include "ini.h"
 
@@ -185,6 +191,45 @@ static void check_round_trip(const struct conf *cfg)
 	sb_free(&p2);
 }
 
+static int quiet(const char *fmt, ...)
+{
+	(void)fmt;
+	return 0;
+}
+
+/* iniparser's reading of "k = LINE" against the loader's plain reading. */
+static void check_plain(const char *text, size_t size)
+{
+	static int fd = -1;
+	static char path[64];
+	const char *nl = memchr(text, '\n', size), *got;
+	size_t n = nl ? (size_t)(nl - text) : size, off, len;
+	char line[901], file[sizeof(line) + 16];
+	dictionary *d;
+	int flen;
+
+	if (n >= sizeof(line) || memchr(text, '\0', n))
+		return;
+	memcpy(line, text, n);
+	line[n] = '\0';
+	if (!ini_plain_value(line, &off, &len))
+		return;
+	if (fd < 0) {
+		fd = memfd_create("fuzz-plain", 0);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
+	flen = snprintf(file, sizeof(file), "[s]\nk = %s\n", line);
+	if (fd < 0 || ftruncate(fd, 0) < 0 || pwrite(fd, file, (size_t)flen, 0) != flen)
+		abort();
+	iniparser_set_error_callback(quiet);
+	if (!(d = iniparser_load(path)))
+		abort();
+	got = iniparser_getstring(d, "s:k", NULL);
+	if (!got || strlen(got) != len || memcmp(got, line + off, len) != 0)
+		abort();
+	iniparser_freedict(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -193,6 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct conf cfg;
 	int ret;
 
+	check_plain(text, size);
 	memset(&cfg, 0, sizeof(cfg));
 	ini_diag_init(&d);
 	ret = ini_load_buffer("fuzz.ini", text, size, &schema, &cfg, &d, &doc);

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iniparser.h>
+
 #include "ini.h"
 #include "test.h"
 
@@ -1446,6 +1448,88 @@ TEST(test_silent)
 	ini_diag_free(&d);
 }
 
+static int quiet_iniparser(const char *fmt, ...)
+{
+	(void)fmt;
+	return 0;
+}
+
+/* iniparser's own reading of "k = TEXT", or NULL. */
+static char *iniparser_reading(const char *text)
+{
+	char path[] = "/tmp/dsrkit-test-ini.XXXXXX";
+	int fd = mkstemp(path);
+	char *got = NULL;
+	dictionary *d;
+
+	if (fd < 0)
+		return NULL;
+	if (dprintf(fd, "[s]\nk = %s\n", text) > 0) {
+		iniparser_set_error_callback(quiet_iniparser);
+		d = iniparser_load(path);
+		if (d && iniparser_getstring(d, "s:k", NULL))
+			got = strdup(iniparser_getstring(d, "s:k", NULL));
+		if (d)
+			iniparser_freedict(d);
+	}
+	close(fd);
+	unlink(path);
+	return got;
+}
+
+/* Values the loader takes as they stand are exactly iniparser's reading;
+ * the others (quotes, comments, control characters, empty) go through it. */
+TEST(test_plain_values_match_iniparser)
+{
+	static const char *const plain[] = {
+		"a", "  a  ", "wlc", "198.19.0.1:80 weight=2, 198.19.0.2:80", "a = b", "[x]", "ünïcode é",
+		"/usr/bin/check --arg=1", "1s", "  spaced   inside  ", "x=", "=y", "!$%&()*+-./<>?@^_`{|}~",
+	};
+	static const char *const other[] = {
+		"", "   ", "\"quoted\"", "'single'", "a;comment", "a # comment", "tab\there", "back\\slash",
+		"it's", "cr\r", "del\x7f",
+	};
+	size_t off, len;
+
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		char *want = iniparser_reading(plain[i]);
+
+		CHECK(ini_plain_value(plain[i], &off, &len));
+		CHECK(want != NULL);
+		if (want && ini_plain_value(plain[i], &off, &len)) {
+			CHECK_EQ_INT(len, strlen(want));
+			CHECK(strncmp(plain[i] + off, want, len) == 0);
+		}
+		free(want);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		CHECK(!ini_plain_value(other[i], &off, &len));
+}
+
+/* A file mixing both kinds loads each value as iniparser reads it. */
+TEST(test_plain_and_quoted_values_in_one_section)
+{
+	static const char text[] =
+		"[global]\n"
+		"router_id = lb1\n"
+		"user = \"  padded  \"  # comment\n"
+		"scripts = a;b\n"
+		"log_level = debug\n";
+	struct conf cfg;
+	struct ini_diag d;
+
+	CHECK_EQ_INT(load(text, &cfg, &d), 0);
+	CHECK_EQ_INT(d.n, 0);
+	CHECK_EQ_STR(cfg.router_id, "lb1");
+	CHECK_EQ_STR(cfg.user, "  padded  ");
+	CHECK_EQ_INT(cfg.scripts.n, 1);
+	if (cfg.scripts.n == 1)
+		CHECK_EQ_STR(cfg.scripts.items[0], "a");
+	CHECK_EQ_INT(cfg.level, LEVEL_DEBUG);
+	conf_free(&cfg);
+	ini_diag_free(&d);
+}
+
 TEST_MAIN(T(test_full_config_values), T(test_defaults_and_absent_sections),
 	  T(test_required_section_and_keys), T(test_unknown_key_suggestion),
 	  T(test_unknown_section_suggestion), T(test_duplicates), T(test_section_names),
@@ -1456,4 +1540,5 @@ TEST_MAIN(T(test_full_config_values), T(test_defaults_and_absent_sections),
 	  T(test_repeatable_errors), T(test_repeatable_shared_field_file_order),
 	  T(test_repeatable_print_round_trip), T(test_repeatable_many_lines),
 	  T(test_repeatable_required_and_default), T(test_file_check_private),
-	  T(test_ini_load_file), T(test_silent))
+	  T(test_ini_load_file), T(test_silent), T(test_plain_values_match_iniparser),
+	  T(test_plain_and_quoted_values_in_one_section))
