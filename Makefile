@@ -127,7 +127,7 @@ $(BUILD)/tests/test_kaconf: tests/unit/test_kaconf.c $(CTL_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector/ctl -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_parent $(BUILD)/tests/test_engine_proc: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_parent $(BUILD)/tests/test_engine_proc $(BUILD)/tests/test_config_image: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -169,7 +169,7 @@ $(BUILD)/fuzz/fuzz_lvs_%: tests/fuzz/fuzz_lvs_%.c $(COMMON_SRC) $(DIRECTOR_LIBSR
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_director_ini: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
+$(BUILD)/fuzz/fuzz_ipvs $(BUILD)/fuzz/fuzz_director_ini $(BUILD)/fuzz/fuzz_config_image: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(DIRECTOR_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 

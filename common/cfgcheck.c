@@ -7,12 +7,18 @@
  * leaves with exit(), not _exit(), as the engines do: the libraries'
  * destructors free what their constructors took (valgrind follows the
  * child), and the caller's stdio buffers were flushed before the fork.
+ * A loader that can write an image of what it loaded (cfgcheck_loader)
+ * has the child write it into a memfd the parent made before the fork:
+ * the parent then rebuilds the configuration from it, and the file is
+ * parsed once.
  * The parent side is one implementation, watched by an event loop: the
  * messages read as they come (the child would block on a full pipe
  * otherwise), the child reaped or killed at the bound. cfgcheck_run runs
  * it on a loop of its own; cfgcheck_reload_start on the caller's. */
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,9 +36,42 @@
  * sanitizers and libraries exit with, so it would not mean the loader. */
 #define EXIT_INVALID 3
 
+/* What check_with runs in the child: the loader, and where its image goes
+ * (-1: nowhere). */
+struct image_check {
+	const struct cfgcheck_loader *ld;
+	int fd;
+};
+
+struct cfgcheck_job {
+	struct evloop *loop;
+	cfgcheck_fn fn;			/* what the child runs, on buf */
+	const void *fn_arg;
+	struct image_check ic;		/* cfgcheck_reload_start's: fn_arg */
+	char *path;
+	char *buf;
+	size_t len;
+	bool owns_buf;
+	int fd;				/* the child's messages; -1 once read to the end */
+	pid_t pid;			/* 0 once the child is reaped */
+	bool exited;
+	int status;
+	bool timed_out;
+	int early;			/* no child could be run: -errno */
+	struct cfgcheck check;		/* the verdict, once complete */
+	struct strbuf text;
+	struct ev_timer later;		/* an early verdict, from the loop */
+	void (*complete)(struct cfgcheck_job *j);	/* the check is over (or never ran) */
+	/* cfgcheck_reload_start's */
+	const struct cfgcheck_loader *ld;
+	cfgcheck_done_fn done;
+	void *arg;
+	bool over;			/* cfgcheck_run's: complete ran */
+};
+
 /* ---- the child ---- */
 
-static void write_all(int fd, const char *p, size_t n)
+static int write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -40,10 +79,11 @@ static void write_all(int fd, const char *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return -1;
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
 /* One message a line, cut at CFGCHECK_DIAG_MAX bytes in all. */
@@ -54,7 +94,7 @@ static void send_diag(int fd, const struct ini_diag *diag)
 	sb_init(&sb);
 	for (size_t i = 0; i < diag->n && sb.len <= CFGCHECK_DIAG_MAX; i++)
 		sb_printf(&sb, "%s\n", diag->msgs[i]);
-	write_all(fd, sb.buf ? sb.buf : "", sb.len);
+	(void)write_all(fd, sb.buf ? sb.buf : "", sb.len);
 	sb_free(&sb);
 }
 
@@ -71,20 +111,20 @@ static void child_reset(void)
 	(void)setrlimit(RLIMIT_CORE, &none);
 }
 
-static void __attribute__((noreturn)) child_main(int fd, cfgcheck_fn fn, const void *arg, const char *path,
-						 const char *buf, size_t len)
+static void __attribute__((noreturn)) child_main(int fd, struct cfgcheck_job *j)
 {
+	int keep[2] = { fd, j->ic.fd };
 	struct ini_diag diag;
 	int ret;
 
-	fd = close_all_fds_but(fd);
 	/* A check reads; it needs none of the daemon's capabilities. */
-	if (fd < 0 || caps_clear() < 0)
+	if (close_fds_except(keep, j->ic.fd >= 0 ? 2 : 1) < 0 || caps_clear() < 0)
 		_exit(127);
+	j->ic.fd = j->ic.fd >= 0 ? keep[1] : -1;
 	child_reset();
 	ini_diag_init(&diag);
-	ret = fn(arg, path, buf, len, &diag);
-	send_diag(fd, &diag);
+	ret = j->fn(j->fn_arg, j->path, j->buf, j->len, &diag);
+	send_diag(keep[0], &diag);
 	ini_diag_free(&diag);
 	exit(ret == 0 ? 0 : EXIT_INVALID);
 }
@@ -120,31 +160,6 @@ static void judge(struct cfgcheck *out, int status, bool timed_out)
 		out->verdict = CFGCHECK_FAILED, out->status = WEXITSTATUS(status);
 }
 
-struct cfgcheck_job {
-	struct evloop *loop;
-	cfgcheck_fn fn;			/* what the child runs, on buf */
-	const void *fn_arg;
-	char *path;
-	char *buf;
-	size_t len;
-	bool owns_buf;
-	int fd;				/* the child's messages; -1 once read to the end */
-	pid_t pid;			/* 0 once the child is reaped */
-	bool exited;
-	int status;
-	bool timed_out;
-	int early;			/* no child could be run: -errno */
-	struct cfgcheck check;		/* the verdict, once complete */
-	struct strbuf text;
-	struct ev_timer later;		/* an early verdict, from the loop */
-	void (*complete)(struct cfgcheck_job *j);	/* the check is over (or never ran) */
-	/* cfgcheck_reload_start's */
-	const struct cfgcheck_loader *ld;
-	cfgcheck_done_fn done;
-	void *arg;
-	bool over;			/* cfgcheck_run's: complete ran */
-};
-
 static void job_later(struct evloop *loop, struct ev_timer *t, void *arg);
 
 static void job_free(struct cfgcheck_job *j)
@@ -158,6 +173,8 @@ static void job_free(struct cfgcheck_job *j)
 	ev_timer_stop(j->loop, &j->later);
 	sb_free(&j->text);
 	cfgcheck_free(&j->check);
+	if (j->ic.fd >= 0)
+		close(j->ic.fd);
 	if (j->owns_buf)
 		free(j->buf);
 	free(j->path);
@@ -174,6 +191,7 @@ static struct cfgcheck_job *job_new(struct evloop *loop, const char *path, unsig
 	}
 	j->loop = loop;
 	j->fd = -1;
+	j->ic.fd = -1;
 	j->check.timeout_ms = timeout_ms;
 	ini_diag_init(&j->check.diag);
 	sb_init(&j->text);
@@ -279,7 +297,7 @@ static int job_spawn(struct cfgcheck_job *j)
 	}
 	if (j->pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], j->fn, j->fn_arg, j->path, j->buf, j->len);
+		child_main(fds[1], j);
 	}
 	close(fds[1]);
 	j->fd = fds[0];
@@ -365,15 +383,29 @@ int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned ti
 	return ret;
 }
 
-/* In the child: the whole loader, its result dropped. */
+/* In the child: the whole loader, and the image of what it loaded when
+ * the loader makes one (a failure to write it fails the check). */
 static int check_with(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
 {
-	const struct cfgcheck_loader *ld = arg;
+	const struct image_check *ic = arg;
+	const struct cfgcheck_loader *ld = ic->ld;
 	void *cfg = NULL;
 	int ret = ld->load(path, buf, len, &cfg, diag);
+	struct strbuf image;
 
-	if (ret == 0)
-		ld->free(cfg);
+	if (ret < 0)
+		return ret;
+	if (ic->fd >= 0) {
+		sb_init(&image);
+		ret = ld->image(cfg, &image);
+		if (ret == 0 && write_all(ic->fd, image.buf, image.len) < 0)
+			ret = -EIO;
+		if (ret < 0)
+			ini_diag_add(diag, NULL, 0, NULL, NULL, "cannot hand the checked configuration over: %s",
+				     strerror(-ret));
+		sb_free(&image);
+	}
+	ld->free(cfg);
 	return ret;
 }
 
@@ -388,10 +420,33 @@ static void copy_diag(const struct ini_diag *from, struct ini_diag *to)
 		ini_diag_add(to, NULL, 0, NULL, NULL, "%s", from->msgs[i]);
 }
 
+/* The configuration the child wrote as an image: rebuilt here, and the
+ * memfd sealed so that what goes on to other processes cannot change. */
+static int from_image(const struct cfgcheck_loader *ld, int fd, void **cfg)
+{
+	struct stat st;
+	void *map;
+	int ret;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size <= 0)
+		return -EBADMSG;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
+		return -errno;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	ret = ld->from_image(map, (size_t)st.st_size, cfg);
+	munmap(map, (size_t)st.st_size);
+	return ret;
+}
+
 /* After the check: its messages and verdict into diag, and when it
- * accepted buf, buf loaded here (buf is freed). */
+ * accepted buf, the configuration here: rebuilt from the child's image
+ * (*image, then the caller's), or buf loaded again (buf is freed). */
 static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, struct cfgcheck *check, char *buf,
-			   size_t n, void **cfg, uint64_t *fingerprint, size_t *len, struct ini_diag *diag)
+			   size_t n, int *image, void **cfg, struct ini_diag *diag)
 {
 	char reason[160];
 	int ret;
@@ -406,19 +461,20 @@ static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, s
 		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: %s; the running configuration stays in force",
 			     cfgcheck_reason(check, reason, sizeof(reason)));
 	cfgcheck_free(check);
-	if (ret < 0 || !buf) {
-		free(buf);
-		return ret < 0 ? ret : -EIO;
+	if (ret == 0 && !buf) {
+		ret = -EIO;
+	} else if (ret == 0) {
+		ret = *image >= 0 ? from_image(ld, *image, cfg) : ld->load(path, buf, n, cfg, diag);
+		if (ret < 0) {
+			*cfg = NULL;
+			ini_diag_add(diag, NULL, 0, NULL, NULL,
+				     "reload failed (%s); the running configuration stays in force", strerror(-ret));
+		}
 	}
-	if (fingerprint)
-		*fingerprint = cfgcheck_fingerprint(buf, n);
-	if (len)
-		*len = n;
-	ret = ld->load(path, buf, n, cfg, diag);
 	free(buf);
-	if (ret < 0) {
-		*cfg = NULL;
-		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload failed; the running configuration stays in force");
+	if (ret < 0 && *image >= 0) {
+		close(*image);
+		*image = -1;
 	}
 	return ret;
 }
@@ -430,20 +486,21 @@ static void cannot_run(struct ini_diag *diag, int err)
 }
 
 int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
-		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag)
+		    struct ini_diag *diag)
 {
+	struct image_check ic = { ld, -1 };
 	struct cfgcheck check;
 	char *buf;
 	size_t n;
 	int ret;
 
 	*cfg = NULL;
-	ret = cfgcheck_file(check_with, ld, path, timeout_ms, &check, &buf, &n);
+	ret = cfgcheck_file(check_with, &ic, path, timeout_ms, &check, &buf, &n);
 	if (ret < 0) {
 		cannot_run(diag, ret);
 		return ret;
 	}
-	return reload_conclude(ld, path, &check, buf, n, cfg, fingerprint, len, diag);
+	return reload_conclude(ld, path, &check, buf, n, &ic.fd, cfg, diag);
 }
 
 /* ---- not waiting: the caller's loop ---- */
@@ -451,22 +508,31 @@ int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned
 static void reload_complete(struct cfgcheck_job *j)
 {
 	struct ini_diag diag;
-	uint64_t fingerprint = 0;
-	size_t len = 0;
 	void *cfg = NULL;
-	int ret;
+	int ret, image = -1;
 
 	ini_diag_init(&diag);
 	if (j->early < 0 && j->check.verdict != CFGCHECK_UNREADABLE) {
 		cannot_run(&diag, ret = j->early);
 	} else {
-		ret = reload_conclude(j->ld, j->path, &j->check, j->early < 0 ? NULL : j->buf, j->len, &cfg,
-				      &fingerprint, &len, &diag);
+		ret = reload_conclude(j->ld, j->path, &j->check, j->early < 0 ? NULL : j->buf, j->len, &j->ic.fd, &cfg,
+				      &diag);
 		j->buf = NULL;	/* freed by reload_conclude */
+		image = j->ic.fd;
+		j->ic.fd = -1;	/* the caller's now */
 	}
-	j->done(ret, cfg, fingerprint, len, &diag, j->arg);
+	j->done(ret, cfg, image, &diag, j->arg);
 	ini_diag_free(&diag);
 	job_free(j);
+}
+
+/* With a loader that makes images, the memfd the child writes into. */
+static int image_open(struct cfgcheck_job *j)
+{
+	if (!j->ld->image || !j->ld->from_image)
+		return 0;
+	j->ic.fd = memfd_create("dsrkit-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	return j->ic.fd < 0 ? -errno : 0;
 }
 
 int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
@@ -477,8 +543,9 @@ int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld,
 	*out = NULL;
 	if (!j)
 		return -ENOMEM;
+	j->ic.ld = ld;
 	j->fn = check_with;
-	j->fn_arg = ld;
+	j->fn_arg = &j->ic;
 	j->owns_buf = true;
 	j->ld = ld;
 	j->done = done;
@@ -487,7 +554,7 @@ int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld,
 	if (ini_read_file(path, &j->buf, &j->len, &j->check.diag) < 0) {
 		j->check.verdict = CFGCHECK_UNREADABLE;
 		j->early = -EIO;
-	} else {
+	} else if ((j->early = image_open(j)) == 0) {
 		j->early = job_spawn(j);
 	}
 	/* Even a verdict known now comes from the loop: done never runs in here. */
@@ -534,15 +601,4 @@ const char *cfgcheck_reason(const struct cfgcheck *c, char *buf, size_t size)
 		break;
 	}
 	return buf;
-}
-
-uint64_t cfgcheck_fingerprint(const char *buf, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)buf[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
 }

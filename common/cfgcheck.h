@@ -56,35 +56,43 @@ int cfgcheck_run(cfgcheck_fn fn, const void *arg, const char *path, const char *
 int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned timeout_ms, struct cfgcheck *out,
 		  char **bufp, size_t *lenp);
 /* A daemon's loader from bytes (director_config_load_buffer, ...): 0 and
- * *cfg, or -errno with every problem in diag; and what frees *cfg. */
+ * *cfg, or -errno with every problem in diag; and what frees *cfg.
+ * Optionally, the loaded configuration as bytes and back (image appends to
+ * out; from_image gives 0 and *cfg, or -errno): with both, the file is
+ * parsed once, in the check child, which writes the image of what it
+ * loaded; the daemon rebuilds the configuration from that and gets the
+ * image (a sealed memfd) to hand on. */
+struct strbuf;
 struct cfgcheck_loader {
 	int (*load)(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag);
 	void (*free)(void *cfg);
+	int (*image)(const void *cfg, struct strbuf *out);
+	int (*from_image)(const void *buf, size_t len, void **cfg);
 };
 
 /* What the daemons do on a reload: read path once (cfgcheck_file), run
  * the loader on those bytes in a child process, and only when it accepts
- * them, run it here on the same bytes. 0 and *cfg, with the bytes'
- * cfgcheck_fingerprint and length in *fingerprint and *len (either may be
- * NULL); or -errno
- * (-EINVAL the file has errors, -EIO it cannot be read, -ECHILD the check
- * crashed, hung or failed, another when none could run) and *cfg NULL.
- * Every message for the log and for the one who asked goes to diag, in
- * order: the file's own, then on failure one that says what becomes of
- * the reload ("reload refused: the configuration check crashed
- * (Segmentation fault); the running configuration stays in force"). */
+ * them, load them here (without an image: this way never makes one). 0
+ * and *cfg; or -errno (-EINVAL the file has errors, -EIO it cannot be
+ * read, -ECHILD the check crashed, hung or failed, another when none could
+ * run) and *cfg NULL. Every message for the log and for the one who asked
+ * goes to diag, in order: the file's own, then on failure one that says
+ * what becomes of the reload ("reload refused: the configuration check
+ * crashed (Segmentation fault); the running configuration stays in
+ * force"). */
 int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
-		    uint64_t *fingerprint, size_t *len, struct ini_diag *diag);
+		    struct ini_diag *diag);
 /* cfgcheck_reload without waiting: the file is read now, the check runs
  * in a child watched by loop (bounded by timeout_ms), and done() runs from
  * the loop with what cfgcheck_reload would return: ret, cfg (the caller's
- * to free), the bytes' fingerprint and length, every message in diag
- * (borrowed for the call). 0 and *job (cancel it to abandon the check:
- * the child is killed, done never runs), or -ENOMEM. */
+ * to free), every message in diag (borrowed for the call), and with a
+ * loader that makes images, image: the sealed memfd cfg was rebuilt from
+ * (the caller's to close; -1 otherwise or on failure). 0 and *job (cancel
+ * it to abandon the check: the child is killed, done never runs), or
+ * -ENOMEM. */
 struct evloop;
 struct cfgcheck_job;
-typedef void (*cfgcheck_done_fn)(int ret, void *cfg, uint64_t fingerprint, size_t len, const struct ini_diag *diag,
-				  void *arg);
+typedef void (*cfgcheck_done_fn)(int ret, void *cfg, int image, const struct ini_diag *diag, void *arg);
 int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
 			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **job);
 void cfgcheck_job_cancel(struct cfgcheck_job *job);
@@ -93,9 +101,5 @@ void cfgcheck_free(struct cfgcheck *c);
 /* Why a verdict is what it is, for a log line: "the configuration check
  * crashed (Segmentation fault)". */
 const char *cfgcheck_reason(const struct cfgcheck *c, char *buf, size_t size);
-
-/* A fingerprint of a file's bytes (64-bit FNV-1a), so that a process
- * that reads the file again can tell it is still the one checked. */
-uint64_t cfgcheck_fingerprint(const char *buf, size_t len);
 
 #endif

@@ -20,6 +20,7 @@ struct ipc_msg {
 	uint16_t type;
 	uint32_t len;
 	const uint8_t *payload;		/* points into the receive buffer */
+	int fd;				/* ipc_recv_fd: a descriptor sent with it, or -1 */
 };
 
 /* A connected pair; fds are non-blocking and close-on-exec. */
@@ -28,11 +29,18 @@ int ipc_pair(int fds[2]);
 /* Send one message. -EAGAIN when the peer's queue is full (the caller
  * decides: drop, or retry later), -EMSGSIZE above IPC_MAX_PAYLOAD. */
 int ipc_send(int fd, uint16_t type, const void *payload, size_t len);
+/* The same with a descriptor (SCM_RIGHTS) that the peer receives as its
+ * own copy; pass_fd -1 sends none. */
+int ipc_send_fd(int fd, uint16_t type, const void *payload, size_t len, int pass_fd);
 
 /* Receive one message into buf (at least sizeof(struct ipc_hdr) +
  * IPC_MAX_PAYLOAD bytes). 0 and *msg; -EAGAIN when none is waiting;
  * -ECONNRESET when the peer is gone; -EBADMSG for a malformed message. */
 int ipc_recv(int fd, uint8_t *buf, size_t size, struct ipc_msg *msg);
+/* ipc_recv that also takes a descriptor sent with the message: msg->fd,
+ * close-on-exec, the caller's to close (also on an error return, when it
+ * is not -1). ipc_recv closes any such descriptor itself. */
+int ipc_recv_fd(int fd, uint8_t *buf, size_t size, struct ipc_msg *msg);
 
 /* Check one received datagram: header complete, reserved zero, length
  * matching exactly. Exposed for tests and the fuzzer. */

@@ -358,18 +358,32 @@ int read_small_regular(const char *path, int flags, char *buf, size_t size, size
 	return read_close(fd, buf, size, len);
 }
 
+int close_fds_except(int *keep, size_t n)
+{
+	/* Out of the way first (above any of 3 .. 3 + n), so that moving one
+	 * never lands on another still to move. */
+	int moved[8];
+
+	if (n > ARRAY_SIZE(moved))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] < 0 || (moved[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 64)) < 0)
+			return keep[i] < 0 ? -EBADF : -errno;
+	for (size_t i = 0; i < n; i++) {
+		if (dup3(moved[i], 3 + (int)i, O_CLOEXEC) < 0)
+			return -errno;
+		keep[i] = 3 + (int)i;
+	}
+	if (close_range(3 + (unsigned)n, ~0U, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 int close_all_fds_but(int keep)
 {
-	if (keep < 0)
-		return -EBADF;
-	if (keep != 3) {
-		if (dup3(keep, 3, O_CLOEXEC) < 0)
-			return -errno;
-		keep = 3;
-	}
-	if (close_range(4, ~0U, 0) < 0)
-		return -errno;
-	return keep;
+	int ret = close_fds_except(&keep, 1);
+
+	return ret < 0 ? ret : keep;
 }
 
 int make_parent_dir(const char *path, unsigned mode)

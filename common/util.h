@@ -51,6 +51,9 @@ unsigned edit_distance(const char *a, const char *b, unsigned cap);
  * listening sockets) lives on in the child. Returns the new descriptor
  * of `keep` or -errno. */
 int close_all_fds_but(int keep);
+/* The same for n descriptors: keep[i] becomes 3 + i (each updated in
+ * place), everything else from 3 up is closed. 0 or -errno. */
+int close_fds_except(int *keep, size_t n);
 
 /* The directory path is in, made with mode when missing (one level: a
  * socket's or a pid file's directory under /run). 0 or -errno. */

@@ -122,34 +122,40 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 	reload_reply(p, p->reload_id, result);
 }
 
-/* The parent validated the file before asking; read it again here (the
- * same bytes, or nothing), in a thread, while the loop goes on. */
-static void reload(struct engine_proc *p, const struct ipc_msg *msg)
+/* The parent validated the file before asking, and sends what it
+ * loaded as an image (config_image.c) with the message: the engine never
+ * reads the file. Rebuilt in a thread while the loop goes on. */
+static void reload(struct engine_proc *p, struct ipc_msg *msg)
 {
-	struct dir_ipc_reload checked;
+	struct dir_ipc_reload req;
 	int ret;
 
-	if (ipc_payload_fixed(msg, &checked, sizeof(checked)) < 0) {
+	if (ipc_payload_fixed(msg, &req, sizeof(req)) < 0) {
 		log_warnx("parent channel: bad reload message");
 		return;		/* no id to answer: the parent's bound ends its wait */
 	}
-	if (p->load) {
-		reload_reply(p, checked.id, -EBUSY);
+	if (msg->fd < 0) {
+		log_warnx("reload: the parent sent no configuration");
+		reload_reply(p, req.id, -EBADMSG);
 		return;
 	}
-	p->reload_id = checked.id;
-	ret = config_load_start(p->loop, p->cfg->path, p->ops->reload_compares ? p->cfg : NULL, &checked, reload_read,
-				p, &p->load);
+	if (p->load) {
+		reload_reply(p, req.id, -EBUSY);
+		return;
+	}
+	p->reload_id = req.id;
+	ret = config_load_start(p->loop, msg->fd, p->ops->reload_compares ? p->cfg : NULL, reload_read, p, &p->load);
+	msg->fd = -1;	/* config_load_start's now */
 	if (ret < 0) {
-		log_warnx("reload: cannot start reading %s: %s", p->cfg->path, strerror(-ret));
-		reload_reply(p, checked.id, ret);
+		log_warnx("reload: cannot start reading the configuration: %s", strerror(-ret));
+		reload_reply(p, req.id, ret);
 	}
 }
 
 /* ---- the loop ---- */
 
 /* One message from the parent; false when the loop must stop. */
-static bool handle(struct engine_proc *p, const struct ipc_msg *msg)
+static bool handle(struct engine_proc *p, struct ipc_msg *msg)
 {
 	struct dir_ipc_status_req sr;
 
@@ -195,14 +201,21 @@ static void ipc_event(struct evloop *loop, int fd, uint32_t events, void *arg)
 		watch_out(p, ret == 1);
 	}
 	for (unsigned i = 0; i < p->ops->reads_per_wake; i++) {
-		ret = ipc_recv(fd, p->buf, sizeof(p->buf), &msg);
+		bool go_on;
+
+		ret = ipc_recv_fd(fd, p->buf, sizeof(p->buf), &msg);
+		if (ret < 0 && msg.fd >= 0)
+			close(msg.fd);
 		if (ret == -EAGAIN)
 			return;
 		if (ret < 0) {
 			parent_gone(p, ret);
 			return;
 		}
-		if (!handle(p, &msg)) {
+		go_on = handle(p, &msg);
+		if (msg.fd >= 0)	/* not one that comes with a descriptor */
+			close(msg.fd);
+		if (!go_on) {
 			evloop_stop(p->loop);
 			return;
 		}

@@ -29,8 +29,8 @@ enum dir_ipc_type {
 	DIR_IPC_STATE = 1,		/* engine -> parent: struct dir_ipc_state */
 	DIR_IPC_STATUS_REQ,		/* parent -> engine: struct dir_ipc_status_req */
 	DIR_IPC_STATUS_REPLY,		/* engine -> parent: id, then the text */
-	DIR_IPC_RELOAD,			/* parent -> engine: re-read the (validated) file:
-					 * struct dir_ipc_reload */
+	DIR_IPC_RELOAD,			/* parent -> engine: apply the validated configuration:
+					 * struct dir_ipc_reload, with its image's memfd */
 	DIR_IPC_RELOAD_REPLY,		/* engine -> parent: struct dir_ipc_result */
 	DIR_IPC_STOP,			/* parent -> engine: leave (priority 0) and exit */
 	DIR_IPC_VRRP_STATE,		/* parent -> LVS engine: struct dir_ipc_state, relayed */
@@ -59,14 +59,13 @@ struct dir_ipc_admin {
 	int32_t admin;			/* enum lvs_admin */
 };
 
-/* Which bytes the parent checked: an engine that reads the file again
- * applies it only when it reads the same (the file may change between
- * the two reads; what the parent refused must never reach an engine). */
+/* A reload. The configuration the parent's check child validated comes
+ * with it as an image (director/config/config_image.c) in a sealed memfd
+ * (SCM_RIGHTS): an engine never reads the file, so it runs exactly what
+ * was checked. */
 struct dir_ipc_reload {
 	uint32_t id;
 	uint32_t reserved;		/* 0 */
-	uint64_t fingerprint;		/* cfgcheck_fingerprint */
-	uint64_t len;
 };
 
 struct dir_ipc_result {

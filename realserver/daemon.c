@@ -507,14 +507,12 @@ static void reload_apply(struct daemon *d, struct rs_config *fresh)
  * of a check refuses it instead of ending the agent and its VIPs) while
  * the loop goes on, then loaded from the same bytes (cfgcheck.h). Every
  * message is logged and goes to the one who asked. */
-static void reload_checked(int ret, void *cfg, uint64_t fingerprint, size_t len, const struct ini_diag *diag,
-			   void *arg)
+static void reload_checked(int ret, void *cfg, int image, const struct ini_diag *diag, void *arg)
 {
 	struct daemon *d = arg;
 	struct strbuf why;
 
-	(void)fingerprint;
-	(void)len;
+	(void)image;	/* -1: this loader makes no image */
 	d->check_job = NULL;
 	sb_init(&why);
 	for (size_t i = 0; i < diag->n; i++) {
@@ -531,7 +529,7 @@ static void reload_checked(int ret, void *cfg, uint64_t fingerprint, size_t len,
 
 static void reload_begin(struct daemon *d, uint64_t ticket)
 {
-	static const struct cfgcheck_loader loader = { load_bytes, free_config };
+	static const struct cfgcheck_loader loader = { load_bytes, free_config, NULL, NULL };
 	char why[160];
 	int ret;
 

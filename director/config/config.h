@@ -2,6 +2,7 @@
  * directord reads its configuration from, and the functions of config/
  * (config.c: the schema and the checks across keys; config_lvs.c: the
  * [virtual_server NAME] sections; config_types.c: value types;
+ * config_image.c: the checked configuration as bytes, for the engines;
  * config_async.c: reading a reload beside an engine's loop). */
 #ifndef DSRKIT_DIRECTOR_CONFIG_H
 #define DSRKIT_DIRECTOR_CONFIG_H
@@ -362,19 +363,26 @@ int director_config_load_buffer(const char *path, const char *buf, size_t len, s
 				struct ini_diag *diag);
 void director_config_free(struct director_config *cfg);
 
-/* Load the file in a thread of its own, so that the loop goes on while it
- * is read (config_async.c); with running (which must stay as it is until
- * cb), its unchanged virtual servers are marked too. With checked, a file
- * whose bytes are not those is refused (-ESTALE) unparsed. cb runs on the loop
- * once it is read; it owns cfg (NULL unless result is 0); diag holds
- * every problem. */
+/* A validated configuration as bytes, and back (config_image.c): what the
+ * reload's check child hands to the parent and the parent to the engines,
+ * so that the file is parsed and checked once. director_config_image
+ * appends to out (0 or -ENOMEM); director_config_from_image gives 0 and
+ * *out, -EBADMSG for bytes that are not an image of this build, -ENOMEM. */
+int director_config_image(const struct director_config *cfg, struct strbuf *out);
+int director_config_from_image(const void *buf, size_t len, struct director_config **out);
+
+/* Rebuild a configuration from its image (a memfd the parent sent; ours
+ * to close, also on failure) in a thread of its own, so that the loop goes
+ * on meanwhile (config_async.c); with running (which must stay as it is
+ * until cb), its unchanged virtual servers are marked too. cb runs on the
+ * loop once it is done; it owns cfg (NULL unless result is 0); diag says
+ * what went wrong. */
 struct config_load;
 struct evloop;
-struct dir_ipc_reload;
 typedef void (*config_load_cb)(struct director_config *cfg, int result, const struct ini_diag *diag,
 			       uint64_t read_ms, void *arg);
-int config_load_start(struct evloop *loop, const char *path, const struct director_config *running,
-		      const struct dir_ipc_reload *checked, config_load_cb cb, void *arg, struct config_load **out);
+int config_load_start(struct evloop *loop, int image, const struct director_config *running, config_load_cb cb,
+		      void *arg, struct config_load **out);
 /* Forget a load in progress; waits for the thread to finish reading. */
 void config_load_cancel(struct config_load *l);
 /* director_config_free in a thread of its own (nothing may use cfg any

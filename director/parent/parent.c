@@ -615,8 +615,9 @@ static void request_arm(struct request *r)
 }
 
 /* Ask e; what it answers, or why it does not, is r->result. */
-static void request_ask(struct request *r, struct engine *e, uint16_t type, const void *payload, size_t len,
-			uint64_t bound_ms)
+/* Ask engine e (with a descriptor, or -1), answered within bound_ms. */
+static void request_ask_fd(struct request *r, struct engine *e, uint16_t type, const void *payload, size_t len,
+			   int fd, uint64_t bound_ms)
 {
 	size_t i = (size_t)(e - r->p->eng);
 	int ret;
@@ -624,7 +625,7 @@ static void request_ask(struct request *r, struct engine *e, uint16_t type, cons
 	if (e->pid <= 0 || e->ipc_fd < 0)
 		return;		/* -ESRCH */
 	heartbeat_ping(e, now_ms());
-	if ((ret = ipc_send(e->ipc_fd, type, payload, len)) < 0) {
+	if ((ret = ipc_send_fd(e->ipc_fd, type, payload, len, fd)) < 0) {
 		r->result[i] = ret;	/* a full queue is an engine not reading */
 		return;
 	}
@@ -633,6 +634,12 @@ static void request_ask(struct request *r, struct engine *e, uint16_t type, cons
 	r->bound_ms[i] = bound_ms;
 	r->heard_ms[i] = now_ms();
 	request_arm(r);
+}
+
+static void request_ask(struct request *r, struct engine *e, uint16_t type, const void *payload, size_t len,
+			uint64_t bound_ms)
+{
+	request_ask_fd(r, e, type, payload, len, -1, bound_ms);
 }
 
 /* Engine i is done with r; r ends with the last one. */
@@ -849,17 +856,30 @@ static void free_config(void *cfg)
 	director_config_free(cfg);
 }
 
-static void reload_apply(struct request *r, struct director_config *fresh, const struct dir_ipc_reload *checked);
+static int config_image(const void *cfg, struct strbuf *out)
+{
+	return director_config_image(cfg, out);
+}
 
-/* The file, read once and checked in a child process (a crash or a hang
- * of a check refuses it instead of ending the daemon) while the loop goes
- * on, then loaded here from the same bytes (cfgcheck.h). Every message is
- * logged and goes to the one who asked. */
-static void reload_checked(int ret, void *cfg, uint64_t fingerprint, size_t len, const struct ini_diag *diag,
-			   void *arg)
+static int config_from_image(const void *buf, size_t len, void **cfg)
+{
+	struct director_config *c = NULL;
+	int ret = director_config_from_image(buf, len, &c);
+
+	*cfg = c;
+	return ret;
+}
+
+static void reload_apply(struct request *r, struct director_config *fresh, int image);
+
+/* The file, read once, parsed and checked once, in a child process (a
+ * crash or a hang of a check refuses it instead of ending the daemon)
+ * while the loop goes on; what the child loaded comes back as an image
+ * (cfgcheck.h, config_image.c), rebuilt here and handed on to the engines
+ * as it is. Every message is logged and goes to the one who asked. */
+static void reload_checked(int ret, void *cfg, int image, const struct ini_diag *diag, void *arg)
 {
 	struct request *r = arg;
-	struct dir_ipc_reload checked = { .id = r->id, .fingerprint = fingerprint, .len = len };
 
 	r->p->check_job = NULL;
 	if (r->p->stopping && ret == 0) {
@@ -872,10 +892,14 @@ static void reload_checked(int ret, void *cfg, uint64_t fingerprint, size_t len,
 		sb_printf(&r->why, "%s%s", i ? "\n" : "", diag->msgs[i]);
 	}
 	if ((r->check = ret) < 0) {
+		if (image >= 0)
+			close(image);
 		request_finish(r);	/* why says it; nothing was applied */
 		return;
 	}
-	reload_apply(r, cfg, &checked);
+	reload_apply(r, cfg, image);
+	if (image >= 0)
+		close(image);
 }
 
 static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
@@ -892,10 +916,7 @@ static void reload_finish(struct request *r, struct strbuf *out)
 		struct engine *e = &p->eng[i];
 		int res = r->result[i];
 
-		if (res == -ESTALE)
-			sb_printf(&r->why, "%sthe %s engine did not reload: the file changed after it was checked; "
-				  "reload again", r->why.len ? "\n" : "", e->name);
-		else if (res < 0 && res != -ESRCH)
+		if (res < 0 && res != -ESRCH)
 			sb_printf(&r->why, "%sthe %s engine could not reload: %s", r->why.len ? "\n" : "", e->name,
 				  strerror(-res));
 		if (res < 0 && res != -ESRCH && ret == 0)
@@ -937,7 +958,7 @@ static void answer_error(struct parent *p, uint64_t ticket, const char *msg)
  * everything else. ticket 0: a SIGHUP, nobody to answer. */
 static void reload_begin(struct parent *p, uint64_t ticket)
 {
-	static const struct cfgcheck_loader loader = { load_bytes, free_config };
+	static const struct cfgcheck_loader loader = { load_bytes, free_config, config_image, config_from_image };
 	struct request *r;
 	int ret;
 
@@ -969,8 +990,9 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 /* The file was accepted and loaded: the parent keeps it for the engines it
  * starts, asks each running engine to apply it and starts the ones it
  * brings; the answer comes when the engines have answered. */
-static void reload_apply(struct request *r, struct director_config *fresh, const struct dir_ipc_reload *checked)
+static void reload_apply(struct request *r, struct director_config *fresh, int image)
 {
+	struct dir_ipc_reload req = { .id = r->id };
 	struct parent *p = r->p;
 	struct director_config *old;
 
@@ -993,7 +1015,7 @@ static void reload_apply(struct request *r, struct director_config *fresh, const
 			/* Running: it applies the file (an LVS engine whose virtual
 			 * servers all went deletes them), then leaves if its
 			 * sections are gone. */
-			request_ask(r, e, DIR_IPC_RELOAD, checked, sizeof(*checked), e->reload_ms);
+			request_ask_fd(r, e, DIR_IPC_RELOAD, &req, sizeof(req), image, e->reload_ms);
 		} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
 			e->backoff_ms = 0;
 			if ((ret = engine_spawn(e)) < 0) {

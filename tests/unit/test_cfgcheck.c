@@ -244,12 +244,10 @@ static void write_file(const char *path, const char *text)
 
 TEST(reload_as_the_daemons_do)
 {
-	static const struct cfgcheck_loader good = { loads_copy, free }, bad = { loads_never, free },
-					    crash = { loads_crash, free };
+	static const struct cfgcheck_loader good = { loads_copy, free, NULL, NULL }, bad = { loads_never, free, NULL, NULL },
+					    crash = { loads_crash, free, NULL, NULL };
 	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
 	struct ini_diag diag;
-	uint64_t fp = 0;
-	size_t len = 0;
 	void *cfg;
 	int fd = mkstemp(path);
 
@@ -257,12 +255,11 @@ TEST(reload_as_the_daemons_do)
 	close(fd);
 	write_file(path, "[global]\n");
 	ini_diag_init(&diag);
-	CHECK_EQ_INT(cfgcheck_reload(&good, path, 5000, &cfg, &fp, &len, &diag), 0);
+	CHECK_EQ_INT(cfgcheck_reload(&good, path, 5000, &cfg, &diag), 0);
 	CHECK(cfg && strcmp(cfg, "[global]\n") == 0);
-	CHECK(fp == cfgcheck_fingerprint("[global]\n", 9) && len == 9);
 	CHECK_EQ_INT(diag.n, 0);
 	free(cfg);
-	CHECK_EQ_INT(cfgcheck_reload(&bad, path, 5000, &cfg, NULL, NULL, &diag), -EINVAL);
+	CHECK_EQ_INT(cfgcheck_reload(&bad, path, 5000, &cfg, &diag), -EINVAL);
 	CHECK(cfg == NULL);
 	CHECK_EQ_INT(diag.n, 2);
 	CHECK(diag.n == 2 && strstr(diag.msgs[0], ":2: vrrp a.interface: missing required key"));
@@ -270,14 +267,14 @@ TEST(reload_as_the_daemons_do)
 				    "the running configuration stays in force") == 0);
 	ini_diag_free(&diag);
 	ini_diag_init(&diag);
-	CHECK_EQ_INT(cfgcheck_reload(&crash, path, 5000, &cfg, NULL, NULL, &diag), -ECHILD);
+	CHECK_EQ_INT(cfgcheck_reload(&crash, path, 5000, &cfg, &diag), -ECHILD);
 	CHECK(cfg == NULL);
 	CHECK(diag_has(&diag, "reload refused: the configuration check crashed (Segmentation fault); "
 			      "the running configuration stays in force"));
 	ini_diag_free(&diag);
 	ini_diag_init(&diag);
 	unlink(path);
-	CHECK_EQ_INT(cfgcheck_reload(&good, path, 5000, &cfg, NULL, NULL, &diag), -EIO);
+	CHECK_EQ_INT(cfgcheck_reload(&good, path, 5000, &cfg, &diag), -EIO);
 	CHECK(diag_has(&diag, "cannot open: No such file or directory"));
 	CHECK(diag_has(&diag, "reload refused: the configuration file cannot be read"));
 	ini_diag_free(&diag);
@@ -297,20 +294,18 @@ struct async_result {
 	bool done;
 	int ret;
 	char *cfg;
-	uint64_t fp;
-	size_t len;
+	int image;
 	struct ini_diag diag;
 };
 
-static void async_done(int ret, void *cfg, uint64_t fp, size_t len, const struct ini_diag *diag, void *arg)
+static void async_done(int ret, void *cfg, int image, const struct ini_diag *diag, void *arg)
 {
 	struct async_result *r = arg;
 
 	r->done = true;
 	r->ret = ret;
 	r->cfg = cfg;
-	r->fp = fp;
-	r->len = len;
+	r->image = image;
 	for (size_t i = 0; i < diag->n; i++)
 		ini_diag_add(&r->diag, NULL, 0, NULL, NULL, "%s", diag->msgs[i]);
 }
@@ -348,8 +343,10 @@ static uint64_t async_run(const struct cfgcheck_loader *ld, const char *path, un
 
 TEST(reload_from_a_loop)
 {
-	static const struct cfgcheck_loader good = { loads_copy, free }, bad = { loads_never, free },
-					    crash = { loads_crash, free }, hang = { loads_hang, free };
+	static const struct cfgcheck_loader good = { loads_copy, free, NULL, NULL },
+					    bad = { loads_never, free, NULL, NULL },
+					    crash = { loads_crash, free, NULL, NULL },
+					    hang = { loads_hang, free, NULL, NULL };
 	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
 	struct async_result r;
 	int fd = mkstemp(path), ticks;
@@ -360,7 +357,7 @@ TEST(reload_from_a_loop)
 	write_file(path, "[global]\n");
 	async_run(&good, path, 5000, &r, &ticks);
 	CHECK(r.done && r.ret == 0 && r.cfg && strcmp(r.cfg, "[global]\n") == 0);
-	CHECK(r.fp == cfgcheck_fingerprint("[global]\n", 9) && r.len == 9);
+	CHECK_EQ_INT(r.image, -1);	/* this loader makes none */
 	CHECK_EQ_INT(r.diag.n, 0);
 	free(r.cfg);
 	ini_diag_free(&r.diag);
@@ -394,7 +391,7 @@ TEST(reload_from_a_loop)
 /* Cancelled: the child is killed and done never runs. */
 TEST(reload_cancelled)
 {
-	static const struct cfgcheck_loader hang = { loads_hang, free };
+	static const struct cfgcheck_loader hang = { loads_hang, free, NULL, NULL };
 	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
 	struct async_result r;
 	struct cfgcheck_job *job;
@@ -416,12 +413,87 @@ TEST(reload_cancelled)
 	unlink(path);
 }
 
-TEST(fingerprint)
+/* ---- a loader that makes images: the file parsed once, in the child ---- */
+
+static int parent_loads;	/* loads in this process (the child's are its own) */
+
+static int loads_counted(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
 {
-	CHECK(cfgcheck_fingerprint("abc", 3) == cfgcheck_fingerprint("abc", 3));
-	CHECK(cfgcheck_fingerprint("abc", 3) != cfgcheck_fingerprint("abd", 3));
-	CHECK(cfgcheck_fingerprint("abc", 3) != cfgcheck_fingerprint("abc", 2));
+	parent_loads++;
+	return loads_copy(path, buf, len, cfg, diag);
+}
+
+/* The image is the text with a mark, so that what the parent rebuilt
+ * shows it came from the image. */
+static int image_marked(const void *cfg, struct strbuf *out)
+{
+	sb_append(out, "image:");
+	sb_append(out, cfg);
+	return out->failed ? -ENOMEM : 0;
+}
+
+static int image_refused(const void *cfg, struct strbuf *out)
+{
+	(void)cfg, (void)out;
+	return -ENOMEM;
+}
+
+static int from_image_copy(const void *buf, size_t len, void **cfg)
+{
+	*cfg = strndup(buf, len);
+	return *cfg ? 0 : -ENOMEM;
+}
+
+static int from_image_bad(const void *buf, size_t len, void **cfg)
+{
+	(void)buf, (void)len;
+	*cfg = NULL;
+	return -EBADMSG;
+}
+
+TEST(reload_through_an_image)
+{
+	static const struct cfgcheck_loader imaged = { loads_counted, free, image_marked, from_image_copy },
+					    no_image = { loads_counted, free, image_refused, from_image_copy },
+					    bad_image = { loads_counted, free, image_marked, from_image_bad };
+	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX", back[64] = "";
+	struct async_result r;
+	int fd = mkstemp(path), ticks, seals;
+
+	CHECK(fd >= 0);
+	close(fd);
+	write_file(path, "[global]\n");
+	parent_loads = 0;
+	async_run(&imaged, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == 0);
+	CHECK(r.cfg && strcmp(r.cfg, "image:[global]\n") == 0);
+	CHECK_EQ_INT(parent_loads, 0);	/* parsed in the child only */
+	CHECK(r.image >= 0);
+	if (r.image >= 0) {
+		/* Sealed: nobody changes what goes on to the engines. */
+		seals = fcntl(r.image, F_GET_SEALS);
+		CHECK(seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SHRINK) && (seals & F_SEAL_GROW));
+		CHECK(write(r.image, "x", 1) < 0);
+		CHECK_EQ_INT(pread(r.image, back, sizeof(back) - 1, 0), 15);
+		CHECK_EQ_STR(back, "image:[global]\n");
+		close(r.image);
+	}
+	free(r.cfg);
+	ini_diag_free(&r.diag);
+
+	/* The child cannot make the image: refused, with why. */
+	async_run(&no_image, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == -EINVAL && r.cfg == NULL && r.image == -1);
+	CHECK(diag_has(&r.diag, "cannot hand the checked configuration over: Cannot allocate memory"));
+	ini_diag_free(&r.diag);
+
+	/* The image cannot be read back here: refused, nothing applied. */
+	async_run(&bad_image, path, 5000, &r, &ticks);
+	CHECK(r.done && r.ret == -EBADMSG && r.cfg == NULL && r.image == -1);
+	CHECK(diag_has(&r.diag, "reload failed (Bad message); the running configuration stays in force"));
+	ini_diag_free(&r.diag);
+	unlink(path);
 }
 
 TEST_MAIN(T(valid_and_invalid), T(reload_from_a_loop), T(reload_cancelled), T(crash_is_a_verdict), T(hang_is_bounded), T(flood_is_cut),
-	  T(child_holds_no_descriptors), T(file_read_once), T(reload_as_the_daemons_do), T(fingerprint))
+	  T(child_holds_no_descriptors), T(file_read_once), T(reload_as_the_daemons_do), T(reload_through_an_image))

@@ -1,5 +1,6 @@
 /* ipc.c: framing and length checks of parent <-> engine messages. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +37,44 @@ TEST(round_trip)
 	close(fds[0]);
 	CHECK_EQ_INT(ipc_recv(fds[1], buf, sizeof(buf), &msg), -ECONNRESET);
 	CHECK_EQ_INT(ipc_send(fds[1], 1, NULL, 0), -ECONNRESET);
+	close(fds[1]);
+}
+
+/* A descriptor travels with its message: ipc_recv_fd hands it over
+ * (close-on-exec), ipc_recv closes it. Seen through a pipe: its reader
+ * gets end-of-file once every copy of the writer is closed. */
+TEST(descriptor_passing)
+{
+	struct sample s = { 9, "image" }, back;
+	struct ipc_msg msg;
+	int fds[2], pipefd[2];
+	char c = 0;
+
+	CHECK_EQ_INT(ipc_pair(fds), 0);
+	CHECK_EQ_INT(pipe2(pipefd, O_CLOEXEC | O_NONBLOCK), 0);
+	CHECK_EQ_INT(ipc_send_fd(fds[0], 5, &s, sizeof(s), pipefd[1]), 0);
+	CHECK_EQ_INT(ipc_send_fd(fds[0], 6, NULL, 0, pipefd[1]), 0);
+	CHECK_EQ_INT(ipc_send(fds[0], 7, NULL, 0), 0);
+	close(pipefd[1]);
+	CHECK_EQ_INT(ipc_recv_fd(fds[1], buf, sizeof(buf), &msg), 0);
+	CHECK_EQ_INT(msg.type, 5);
+	CHECK_EQ_INT(ipc_payload_fixed(&msg, &back, sizeof(back)), 0);
+	CHECK_EQ_INT(back.a, 9);
+	CHECK(msg.fd >= 0);
+	CHECK(msg.fd >= 0 && (fcntl(msg.fd, F_GETFD) & FD_CLOEXEC));
+	CHECK(msg.fd >= 0 && write(msg.fd, "x", 1) == 1);
+	CHECK(read(pipefd[0], &c, 1) == 1 && c == 'x');
+	if (msg.fd >= 0)
+		close(msg.fd);
+	CHECK_EQ_INT(ipc_recv(fds[1], buf, sizeof(buf), &msg), 0);	/* its copy closed */
+	CHECK_EQ_INT(msg.type, 6);
+	CHECK_EQ_INT(msg.fd, -1);
+	CHECK_EQ_INT(ipc_recv_fd(fds[1], buf, sizeof(buf), &msg), 0);
+	CHECK_EQ_INT(msg.type, 7);
+	CHECK_EQ_INT(msg.fd, -1);	/* none sent */
+	CHECK_EQ_INT(read(pipefd[0], &c, 1), 0);	/* no writer left anywhere */
+	close(pipefd[0]);
+	close(fds[0]);
 	close(fds[1]);
 }
 
@@ -151,5 +190,5 @@ TEST(outq_peer_gone)
 	close(fds[0]);
 }
 
-TEST_MAIN(T(round_trip), T(length_checks), T(truncated_datagram_rejected), T(outq_keeps_order_when_the_peer_is_full),
+TEST_MAIN(T(round_trip), T(descriptor_passing), T(length_checks), T(truncated_datagram_rejected), T(outq_keeps_order_when_the_peer_is_full),
 	  T(outq_peer_gone))

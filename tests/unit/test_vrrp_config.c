@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/rtnetlink.h>
@@ -245,7 +246,8 @@ TEST(load_from_buffer)
 struct loaded {
 	bool done;
 	int result;
-	bool said_changed;
+	bool said_unreadable;
+	char router_id[32];
 };
 
 static void on_loaded(struct director_config *cfg, int result, const struct ini_diag *diag, uint64_t read_ms,
@@ -256,14 +258,27 @@ static void on_loaded(struct director_config *cfg, int result, const struct ini_
 	(void)read_ms;
 	l->done = true;
 	l->result = result;
-	l->said_changed = result != 0 &&
-			  diag_has(diag, "changed after the parent checked it: not applied (reload again)");
+	l->said_unreadable = result != 0 && diag_has(diag, "the configuration from the parent cannot be read");
+	if (cfg && cfg->router_id)
+		strlcpy_safe(l->router_id, cfg->router_id, sizeof(l->router_id));
 	director_config_free(cfg);
 }
 
-/* An engine's reload: the file as the parent checked it, or nothing (the
- * file may change between the parent's read and the engine's). */
-static int engine_load(const struct dir_ipc_reload *checked, struct loaded *l)
+/* A memfd holding len bytes of image. */
+static int image_fd(const char *image, size_t len)
+{
+	int fd = memfd_create("test-image", MFD_CLOEXEC);
+
+	if (fd >= 0 && write(fd, image, len) != (ssize_t)len) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* An engine's reload: the configuration rebuilt from the image the
+ * parent sent, beside the loop. */
+static int engine_load(int image, struct loaded *l)
 {
 	struct evloop *loop;
 	struct config_load *cl;
@@ -272,37 +287,42 @@ static int engine_load(const struct dir_ipc_reload *checked, struct loaded *l)
 	memset(l, 0, sizeof(*l));
 	if (evloop_new(&loop) < 0)
 		return -ENOMEM;
-	ret = config_load_start(loop, path, NULL, checked, on_loaded, l, &cl);
+	ret = config_load_start(loop, image, NULL, on_loaded, l, &cl);
 	for (int i = 0; ret == 0 && !l->done && i < 500; i++)
 		evloop_run_once(loop, 10);
 	evloop_free(loop);
 	return ret;
 }
 
-TEST(engine_loads_only_what_was_checked)
+/* The engine takes the image, never the file: the file is gone before it
+ * loads. A damaged image is refused, with why. */
+TEST(engine_loads_the_image_not_the_file)
 {
-	static const char text[] = VRRP("");
+	static const char text[] = "[global]\nrouter_id = from-the-image\n" VRRP("");
 	struct director_config *cfg = NULL;
-	struct dir_ipc_reload same = { .fingerprint = cfgcheck_fingerprint(text, sizeof(text) - 1), .len = sizeof(text) - 1 };
-	struct dir_ipc_reload other = { .fingerprint = same.fingerprint ^ 1, .len = same.len };
 	struct ini_diag diag;
+	struct strbuf image;
 	struct loaded l;
 
 	CHECK_EQ_INT(load_text(text, &cfg, &diag), 0);
-	director_config_free(cfg);
 	ini_diag_free(&diag);
-	CHECK_EQ_INT(engine_load(&same, &l), 0);
+	unlink(path);
+	if (!cfg)
+		return;
+	sb_init(&image);
+	CHECK_EQ_INT(director_config_image(cfg, &image), 0);
+	director_config_free(cfg);
+	CHECK_EQ_INT(engine_load(image_fd(image.buf, image.len), &l), 0);
 	CHECK(l.done);
 	CHECK_EQ_INT(l.result, 0);
-	CHECK_EQ_INT(engine_load(&other, &l), 0);
+	CHECK_EQ_STR(l.router_id, "from-the-image");
+	CHECK_EQ_INT(engine_load(image_fd(image.buf, image.len / 2), &l), 0);
 	CHECK(l.done);
-	CHECK_EQ_INT(l.result, -ESTALE);
-	CHECK(l.said_changed);
-	other = same;
-	other.len--;
-	CHECK_EQ_INT(engine_load(&other, &l), 0);
-	CHECK_EQ_INT(l.result, -ESTALE);
-	unlink(path);
+	CHECK_EQ_INT(l.result, -EBADMSG);
+	CHECK(l.said_unreadable);
+	CHECK_EQ_INT(engine_load(image_fd("", 0), &l), 0);
+	CHECK_EQ_INT(l.result, -EBADMSG);
+	sb_free(&image);
 }
 
 /* engine_heartbeat_timeout: 3s unless set, 0 (off) or 500ms to 60s. */
@@ -449,5 +469,5 @@ TEST(track_ref_parser)
 }
 
 TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
-	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_only_what_was_checked), T(heartbeat_timeout_key),
+	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_the_image_not_the_file), T(heartbeat_timeout_key),
 	  T(vip_entry_parser), T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))
