@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +65,7 @@ struct cfgcheck_job {
 	const struct cfgcheck_loader *ld;
 	cfgcheck_done_fn done;
 	void *arg;
+	bool starting;			/* cfgcheck_load's: messages for a start, not a reload */
 	bool over;			/* cfgcheck_run's: complete ran */
 };
 
@@ -383,6 +383,8 @@ int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned ti
 	return ret;
 }
 
+static void *volatile child_keeps;	/* volatile: a store never read is otherwise dropped */
+
 /* In the child: the whole loader, and the image of what it loaded when
  * the loader makes one (a failure to write it fails the check). */
 static int check_with(const void *arg, const char *path, const char *buf, size_t len, struct ini_diag *diag)
@@ -395,17 +397,20 @@ static int check_with(const void *arg, const char *path, const char *buf, size_t
 
 	if (ret < 0)
 		return ret;
-	if (ic->fd >= 0) {
-		sb_init(&image);
-		ret = ld->image(cfg, &image);
-		if (ret == 0 && write_all(ic->fd, image.buf, image.len) < 0)
-			ret = -EIO;
-		if (ret < 0)
-			ini_diag_add(diag, NULL, 0, NULL, NULL, "cannot hand the checked configuration over: %s",
-				     strerror(-ret));
-		sb_free(&image);
+	if (ic->fd < 0) {
+		ld->free(cfg);
+		return 0;
 	}
-	ld->free(cfg);
+	sb_init(&image);
+	ret = ld->image(cfg, &image);
+	if (ret == 0 && write_all(ic->fd, image.buf, image.len) < 0)
+		ret = -EIO;
+	if (ret < 0)
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "cannot hand the checked configuration over: %s", strerror(-ret));
+	sb_free(&image);
+	/* Not freed: the child exits now, and the reload waits for it. Kept
+	 * reachable for valgrind, which follows the child. */
+	child_keeps = cfg;
 	return ret;
 }
 
@@ -424,29 +429,16 @@ static void copy_diag(const struct ini_diag *from, struct ini_diag *to)
  * memfd sealed so that what goes on to other processes cannot change. */
 static int from_image(const struct cfgcheck_loader *ld, int fd, void **cfg)
 {
-	struct stat st;
-	void *map;
-	int ret;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_size <= 0)
-		return -EBADMSG;
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
 		return -errno;
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
-	ret = ld->from_image(map, (size_t)st.st_size, cfg);
-	munmap(map, (size_t)st.st_size);
-	return ret;
+	return ld->from_image(fd, cfg);
 }
 
 /* After the check: its messages and verdict into diag, and when it
  * accepted buf, the configuration here: rebuilt from the child's image
  * (*image, then the caller's), or buf loaded again (buf is freed). */
 static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, struct cfgcheck *check, char *buf,
-			   size_t n, int *image, void **cfg, struct ini_diag *diag)
+			   size_t n, int *image, void **cfg, bool starting, struct ini_diag *diag)
 {
 	char reason[160];
 	int ret;
@@ -457,9 +449,13 @@ static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, s
 		ini_diag_add(diag, NULL, 0, NULL, NULL, "(more messages of the check not shown: over %d KiB)",
 			     CFGCHECK_DIAG_MAX / 1024);
 	ret = verdict_errno(check->verdict);
-	if (ret < 0)
+	/* At start the file's own messages say it all; a check that crashed
+	 * or hung is said in so many words. */
+	if (ret < 0 && !starting)
 		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: %s; the running configuration stays in force",
 			     cfgcheck_reason(check, reason, sizeof(reason)));
+	else if (ret == -ECHILD)
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "%s", cfgcheck_reason(check, reason, sizeof(reason)));
 	cfgcheck_free(check);
 	if (ret == 0 && !buf) {
 		ret = -EIO;
@@ -467,7 +463,7 @@ static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, s
 		ret = *image >= 0 ? from_image(ld, *image, cfg) : ld->load(path, buf, n, cfg, diag);
 		if (ret < 0) {
 			*cfg = NULL;
-			ini_diag_add(diag, NULL, 0, NULL, NULL,
+			ini_diag_add(diag, NULL, 0, NULL, NULL, starting ? "the checked configuration cannot be read back: %s" :
 				     "reload failed (%s); the running configuration stays in force", strerror(-ret));
 		}
 	}
@@ -479,10 +475,13 @@ static int reload_conclude(const struct cfgcheck_loader *ld, const char *path, s
 	return ret;
 }
 
-static void cannot_run(struct ini_diag *diag, int err)
+static void cannot_run(struct ini_diag *diag, int err, bool starting)
 {
-	ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: the configuration check cannot run: %s; "
-		     "the running configuration stays in force", strerror(-err));
+	if (starting)
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "the configuration check cannot run: %s", strerror(-err));
+	else
+		ini_diag_add(diag, NULL, 0, NULL, NULL, "reload refused: the configuration check cannot run: %s; "
+			     "the running configuration stays in force", strerror(-err));
 }
 
 int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg,
@@ -497,10 +496,10 @@ int cfgcheck_reload(const struct cfgcheck_loader *ld, const char *path, unsigned
 	*cfg = NULL;
 	ret = cfgcheck_file(check_with, &ic, path, timeout_ms, &check, &buf, &n);
 	if (ret < 0) {
-		cannot_run(diag, ret);
+		cannot_run(diag, ret, false);
 		return ret;
 	}
-	return reload_conclude(ld, path, &check, buf, n, &ic.fd, cfg, diag);
+	return reload_conclude(ld, path, &check, buf, n, &ic.fd, cfg, false, diag);
 }
 
 /* ---- not waiting: the caller's loop ---- */
@@ -513,10 +512,10 @@ static void reload_complete(struct cfgcheck_job *j)
 
 	ini_diag_init(&diag);
 	if (j->early < 0 && j->check.verdict != CFGCHECK_UNREADABLE) {
-		cannot_run(&diag, ret = j->early);
+		cannot_run(&diag, ret = j->early, j->starting);
 	} else {
 		ret = reload_conclude(j->ld, j->path, &j->check, j->early < 0 ? NULL : j->buf, j->len, &j->ic.fd, &cfg,
-				      &diag);
+				      j->starting, &diag);
 		j->buf = NULL;	/* freed by reload_conclude */
 		image = j->ic.fd;
 		j->ic.fd = -1;	/* the caller's now */
@@ -535,8 +534,9 @@ static int image_open(struct cfgcheck_job *j)
 	return j->ic.fd < 0 ? -errno : 0;
 }
 
-int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
-			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **out)
+static int reload_job_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
+			    unsigned timeout_ms, bool starting, cfgcheck_done_fn done, void *arg,
+			    struct cfgcheck_job **out)
 {
 	struct cfgcheck_job *j = job_new(loop, path, timeout_ms);
 
@@ -550,6 +550,7 @@ int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld,
 	j->ld = ld;
 	j->done = done;
 	j->arg = arg;
+	j->starting = starting;
 	j->complete = reload_complete;
 	if (ini_read_file(path, &j->buf, &j->len, &j->check.diag) < 0) {
 		j->check.verdict = CFGCHECK_UNREADABLE;
@@ -564,6 +565,64 @@ int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld,
 	}
 	*out = j;
 	return 0;
+}
+
+int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
+			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **out)
+{
+	return reload_job_start(loop, ld, path, timeout_ms, false, done, arg, out);
+}
+
+/* ---- at start: the same check, waited for ---- */
+
+struct load_result {
+	bool done;
+	int ret;
+	void *cfg;
+	int image;
+	struct ini_diag *diag;
+};
+
+static void load_done(int ret, void *cfg, int image, const struct ini_diag *diag, void *arg)
+{
+	struct load_result *res = arg;
+
+	res->done = true;
+	res->ret = ret;
+	res->cfg = cfg;
+	res->image = image;
+	copy_diag(diag, res->diag);
+}
+
+int cfgcheck_load(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg, int *image,
+		  struct ini_diag *diag)
+{
+	struct load_result res = { .image = -1, .diag = diag };
+	struct cfgcheck_job *job;
+	struct evloop *loop;
+	int ret;
+
+	*cfg = NULL;
+	*image = -1;
+	if ((ret = evloop_new(&loop)) < 0)
+		return ret;
+	ret = reload_job_start(loop, ld, path, timeout_ms, true, load_done, &res, &job);
+	/* Bounded: the child is killed at timeout_ms and then reaped. */
+	while (ret == 0 && !res.done)
+		if (evloop_run_once(loop, -1) < 0)
+			break;
+	if (ret == 0 && !res.done) {
+		cfgcheck_job_cancel(job);
+		ret = -EIO;
+	}
+	evloop_free(loop);
+	if (ret < 0) {
+		cannot_run(diag, ret, true);
+		return ret;
+	}
+	*cfg = res.cfg;
+	*image = res.image;
+	return res.ret;
 }
 
 void cfgcheck_job_cancel(struct cfgcheck_job *j)

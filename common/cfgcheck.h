@@ -58,7 +58,7 @@ int cfgcheck_file(cfgcheck_fn fn, const void *arg, const char *path, unsigned ti
 /* A daemon's loader from bytes (director_config_load_buffer, ...): 0 and
  * *cfg, or -errno with every problem in diag; and what frees *cfg.
  * Optionally, the loaded configuration as bytes and back (image appends to
- * out; from_image gives 0 and *cfg, or -errno): with both, the file is
+ * out; from_image reads it from a file and gives 0 and *cfg, or -errno): with both, the file is
  * parsed once, in the check child, which writes the image of what it
  * loaded; the daemon rebuilds the configuration from that and gets the
  * image (a sealed memfd) to hand on. */
@@ -67,7 +67,7 @@ struct cfgcheck_loader {
 	int (*load)(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag);
 	void (*free)(void *cfg);
 	int (*image)(const void *cfg, struct strbuf *out);
-	int (*from_image)(const void *buf, size_t len, void **cfg);
+	int (*from_image)(int fd, void **cfg);
 };
 
 /* What the daemons do on a reload: read path once (cfgcheck_file), run
@@ -96,6 +96,14 @@ typedef void (*cfgcheck_done_fn)(int ret, void *cfg, int image, const struct ini
 int cfgcheck_reload_start(struct evloop *loop, const struct cfgcheck_loader *ld, const char *path,
 			  unsigned timeout_ms, cfgcheck_done_fn done, void *arg, struct cfgcheck_job **job);
 void cfgcheck_job_cancel(struct cfgcheck_job *job);
+/* At start, the same as a reload, waited for (at most timeout_ms): the
+ * file checked in a child, so that the daemon never holds what parsing
+ * took, and the configuration rebuilt here from the child's image. 0,
+ * *cfg and *image (with a loader that makes images: the sealed memfd, the
+ * caller's to close; else -1); or -errno with the file's own messages, or
+ * what became of the check, in diag. */
+int cfgcheck_load(const struct cfgcheck_loader *ld, const char *path, unsigned timeout_ms, void **cfg, int *image,
+		  struct ini_diag *diag);
 
 void cfgcheck_free(struct cfgcheck *c);
 /* Why a verdict is what it is, for a log line: "the configuration check

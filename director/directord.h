@@ -51,8 +51,14 @@ int vrrp_proc_main(struct director_config *cfg, int ipc_fd);
 uint64_t heartbeat_timeout_for(uint64_t configured, bool lvs);
 bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t *next_ms);
 
-/* The parent: control socket, supervision of the engines, reload, stop. */
-int parent_main(struct director_config *cfg, bool detach);
+/* How long a check child may take over director.ini, at start and on a
+ * reload, before it is killed and the file refused. */
+#define CONFIG_CHECK_TIMEOUT_MS 30000
+
+/* The parent: control socket, supervision of the engines, reload, stop.
+ * cfg is the configuration without its virtual servers, image the whole
+ * of it (config_image.c): parent_main owns both. */
+int parent_main(struct director_config *cfg, int image, bool detach);
 
 /* Reload an engine with a new configuration: instances whose settings did
  * not change keep their state and VIPs. cfg must outlive the engine. */

@@ -144,7 +144,7 @@ static void reload(struct engine_proc *p, struct ipc_msg *msg)
 		return;
 	}
 	p->reload_id = req.id;
-	ret = config_load_start(p->loop, msg->fd, p->ops->reload_compares ? p->cfg : NULL, reload_read, p, &p->load);
+	ret = config_load_start(p->loop, msg->fd, p->cfg, p->ops->virtual_servers, reload_read, p, &p->load);
 	msg->fd = -1;	/* config_load_start's now */
 	if (ret < 0) {
 		log_warnx("reload: cannot start reading the configuration: %s", strerror(-ret));

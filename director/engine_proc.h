@@ -19,7 +19,7 @@ struct engine_proc;
 struct engine_ops {
 	const char *name;		/* "vrrp engine", in the log */
 	const char *reload_log_prefix;	/* before "configuration reloaded (...)" */
-	bool reload_compares;		/* the reload reader finds what is unchanged */
+	bool virtual_servers;		/* keeps them (the LVS engine); a reload finds the unchanged */
 	unsigned reads_per_wake;	/* parent messages handled per wake-up */
 	/* Start the engine on p->loop (p->engine set); log it; 0 or -errno. */
 	int (*start)(struct engine_proc *p, const void *arg);

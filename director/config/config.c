@@ -479,6 +479,14 @@ int director_config_load_buffer(const char *path, const char *buf, size_t len, s
 	} \
 } while (0)
 
+void virtual_server_conf_free(struct virtual_server_conf *vs)
+{
+	if (!vs)
+		return;
+	vs->next = NULL;
+	FREE_LIST(struct virtual_server_conf, vs, SEC_VIRTUAL_SERVER);
+}
+
 void director_config_free(struct director_config *cfg)
 {
 	if (!cfg)

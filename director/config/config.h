@@ -362,6 +362,7 @@ int director_config_load(const char *path, struct director_config **out, struct 
 int director_config_load_buffer(const char *path, const char *buf, size_t len, struct director_config **out,
 				struct ini_diag *diag);
 void director_config_free(struct director_config *cfg);
+void virtual_server_conf_free(struct virtual_server_conf *vs);	/* one, not those after it */
 
 /* A validated configuration as bytes, and back (config_image.c): what the
  * reload's check child hands to the parent and the parent to the engines,
@@ -370,19 +371,32 @@ void director_config_free(struct director_config *cfg);
  * *out, -EBADMSG for bytes that are not an image of this build, -ENOMEM. */
 int director_config_image(const struct director_config *cfg, struct strbuf *out);
 int director_config_from_image(const void *buf, size_t len, struct director_config **out);
+/* The same from a file (the memfd), read a piece at a time. With visit,
+ * the virtual servers are not kept: each is shown to visit and freed
+ * (lvs.nservices still counts them), for the processes that need only the
+ * rest (the parent, the VRRP engine). */
+typedef void (*image_vs_visit)(const struct virtual_server_conf *vs, void *arg);
+int director_config_from_image_fd(int fd, image_vs_visit visit, void *arg, struct director_config **out);
+/* Pass as visit to keep no virtual servers and look at none. */
+void image_vs_skip(const struct virtual_server_conf *vs, void *arg);
+/* director.ini as cfgcheck loads it (start and reload): parsed and checked
+ * in the check child, handed over as an image. */
+struct cfgcheck_loader;
+extern const struct cfgcheck_loader director_config_loader;
 
 /* Rebuild a configuration from its image (a memfd the parent sent; ours
  * to close, also on failure) in a thread of its own, so that the loop goes
- * on meanwhile (config_async.c); with running (which must stay as it is
- * until cb), its unchanged virtual servers are marked too. cb runs on the
+ * on meanwhile (config_async.c): with its virtual servers, or (false)
+ * without them (lvs.nservices counts them); with virtual servers and
+ * running (which must stay as it is until cb), the unchanged are marked. cb runs on the
  * loop once it is done; it owns cfg (NULL unless result is 0); diag says
  * what went wrong. */
 struct config_load;
 struct evloop;
 typedef void (*config_load_cb)(struct director_config *cfg, int result, const struct ini_diag *diag,
 			       uint64_t read_ms, void *arg);
-int config_load_start(struct evloop *loop, int image, const struct director_config *running, config_load_cb cb,
-		      void *arg, struct config_load **out);
+int config_load_start(struct evloop *loop, int image, const struct director_config *running, bool virtual_servers,
+		      config_load_cb cb, void *arg, struct config_load **out);
 /* Forget a load in progress; waits for the thread to finish reading. */
 void config_load_cancel(struct config_load *l);
 /* director_config_free in a thread of its own (nothing may use cfg any

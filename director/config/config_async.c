@@ -24,19 +24,15 @@
 #include <unistd.h>
 
 #include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 
 #include "config.h"
 #include "evloop.h"
-
-/* An image far beyond 10,000 virtual servers' (about 8 MiB) is not one. */
-#define IMAGE_MAX	(1024UL * 1024 * 1024)
 
 struct config_load {
 	struct evloop *loop;
 	int image;				/* the memfd, ours */
 	const struct director_config *running;	/* read only, by both threads */
+	bool virtual_servers;			/* keep them, and mark the unchanged */
 	config_load_cb cb;
 	void *arg;
 	pthread_t thread;
@@ -50,20 +46,8 @@ struct config_load {
 
 static int load_image(struct config_load *l)
 {
-	struct stat st;
-	void *map;
-	int ret;
+	int ret = director_config_from_image_fd(l->image, l->virtual_servers ? NULL : image_vs_skip, NULL, &l->cfg);
 
-	if (fstat(l->image, &st) < 0)
-		ret = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (unsigned long)st.st_size > IMAGE_MAX)
-		ret = -EBADMSG;
-	else if ((map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, l->image, 0)) == MAP_FAILED)
-		ret = -errno;
-	else {
-		ret = director_config_from_image(map, (size_t)st.st_size, &l->cfg);
-		munmap(map, (size_t)st.st_size);
-	}
 	if (ret < 0)
 		ini_diag_add(&l->diag, NULL, 0, NULL, NULL, "the configuration from the parent cannot be read: %s",
 			     strerror(-ret));
@@ -77,7 +61,7 @@ static void *load_thread(void *arg)
 
 	l->result = load_image(l);
 	/* Without the marks every section counts as changed: slower, right. */
-	if (l->result == 0 && l->running)
+	if (l->result == 0 && l->virtual_servers && l->running)
 		(void)director_config_mark_unchanged(l->cfg, l->running);
 	l->read_ms = now_ms() - l->started_ms;
 	/* The pipe has room: one byte, written once. */
@@ -110,8 +94,8 @@ static void load_done(struct evloop *loop, int fd, uint32_t events, void *arg)
 	load_free(l);
 }
 
-int config_load_start(struct evloop *loop, int image, const struct director_config *running, config_load_cb cb,
-		      void *arg, struct config_load **out)
+int config_load_start(struct evloop *loop, int image, const struct director_config *running, bool virtual_servers,
+		      config_load_cb cb, void *arg, struct config_load **out)
 {
 	struct config_load *l = calloc(1, sizeof(*l));
 	struct sched_param normal = { .sched_priority = 0 };
@@ -127,6 +111,7 @@ int config_load_start(struct evloop *loop, int image, const struct director_conf
 	ini_diag_init(&l->diag);
 	l->loop = loop;
 	l->running = running;
+	l->virtual_servers = virtual_servers;
 	l->cb = cb;
 	l->arg = arg;
 	l->started_ms = now_ms();

@@ -10,17 +10,22 @@
  * The image is made and read by the same binary (the parent's children),
  * so each struct travels as its bytes, followed by what its pointers point
  * to, in a fixed order; the reader sets every pointer itself and never
- * trusts one from the image. The header carries the sizes of the structs,
- * so an image from another build is refused, not misread. A struct that
- * gains a pointer must gain it in *_clear() and in both walks below:
- * tests/unit/test_config_image.c round-trips a file that sets every key.
+ * trusts one from the image. Where each struct's pointers are is said once,
+ * in its layout below, which both the writer and the reader follow. The
+ * header carries the sizes of the structs, so an image from another build
+ * is refused, not misread. A struct that gains a pointer must gain it in
+ * its layout: tests/unit/test_config_image.c round-trips a file that sets
+ * every key.
  *
  * Reading checks every length against what is left, so a damaged image is
  * -EBADMSG, never a crash (tests/fuzz/fuzz_config_image.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
+#include "cfgcheck.h"
 #include "config.h"
 
 #define IMAGE_MAGIC	"dsrkcfg1"
@@ -79,84 +84,193 @@ static void put_strlist(struct strbuf *out, const struct strlist *l)
 		put_string(out, l->items[i]);
 }
 
-static void put_global(struct strbuf *out, const struct director_config *c)
+/* ---- where each struct's pointers are ---- */
+
+#define END_OF	SIZE_MAX
+
+/* An array of plain structs inside a struct: its items and its count. */
+struct array_at {
+	size_t items, n, size;	/* size 0 ends a list of them */
+};
+
+struct layout {
+	size_t size;
+	const size_t *strings;		/* char * fields (offsets, END_OF-ended) */
+	const size_t *strlists;		/* struct strlist fields */
+	const struct array_at *arrays;
+	/* The other pointers (lists, links made by validation), cleared on
+	 * reading: they are relinked, or filled by the caller. */
+	void (*clear)(void *obj);
+};
+
+#define ARRAY_AT(type, f) { offsetof(type, f.items), offsetof(type, f.n), sizeof(*((type *)0)->f.items) }
+
+static const size_t no_offsets[] = { END_OF };
+static const struct array_at no_arrays[] = { { 0, 0, 0 } };
+
+static void clear_global(void *obj)
 {
-	put_raw(out, c, sizeof(*c));
-	put_string(out, c->router_id);
-	put_string(out, c->user);
-	put_string(out, c->control_socket);
-	put_string(out, c->control_group);
-	put_string(out, c->notify_fifo);
-	put_string(out, c->path);
-	put_string(out, c->lvs.sync.interface);
-	put_string(out, c->lvs.sync.follow);
+	struct director_config *c = obj;
+
+	c->track_scripts = NULL;
+	c->track_files = NULL;
+	c->sync_groups = NULL;
+	c->instances = NULL;
+	c->ninstances = 0;
+	c->lvs.services = c->lvs.last = NULL;
+	c->lvs.nservices = 0;
+}
+
+static const size_t global_strings[] = {
+	offsetof(struct director_config, router_id), offsetof(struct director_config, user),
+	offsetof(struct director_config, control_socket), offsetof(struct director_config, control_group),
+	offsetof(struct director_config, notify_fifo), offsetof(struct director_config, path),
+	offsetof(struct director_config, lvs.sync.interface), offsetof(struct director_config, lvs.sync.follow), END_OF,
+};
+
+static const struct layout global_layout = {
+	sizeof(struct director_config), global_strings, no_offsets, no_arrays, clear_global,
+};
+
+/* Named sections are lists: next is relinked by the reader. */
+static void clear_track_script(void *obj)
+{
+	((struct track_script_conf *)obj)->next = NULL;
+}
+
+static const size_t track_script_strings[] = {
+	offsetof(struct track_script_conf, name), offsetof(struct track_script_conf, command), END_OF,
+};
+
+static const struct layout track_script_layout = {
+	sizeof(struct track_script_conf), track_script_strings, no_offsets, no_arrays, clear_track_script,
+};
+
+static void clear_track_file(void *obj)
+{
+	((struct track_file_conf *)obj)->next = NULL;
+}
+
+static const size_t track_file_strings[] = {
+	offsetof(struct track_file_conf, name), offsetof(struct track_file_conf, path), END_OF,
+};
+
+static const struct layout track_file_layout = {
+	sizeof(struct track_file_conf), track_file_strings, no_offsets, no_arrays, clear_track_file,
+};
+
+static void clear_sync_group(void *obj)
+{
+	((struct sync_group_conf *)obj)->next = NULL;
+}
+
+static const size_t sync_group_strings[] = {
+	offsetof(struct sync_group_conf, name), offsetof(struct sync_group_conf, notify),
+	offsetof(struct sync_group_conf, notify_master), offsetof(struct sync_group_conf, notify_backup),
+	offsetof(struct sync_group_conf, notify_fault), END_OF,
+};
+static const size_t sync_group_strlists[] = { offsetof(struct sync_group_conf, instances), END_OF };
+
+static const struct layout sync_group_layout = {
+	sizeof(struct sync_group_conf), sync_group_strings, sync_group_strlists, no_arrays, clear_sync_group,
+};
+
+static void clear_vrrp(void *obj)
+{
+	struct vrrp_conf *v = obj;
+
+	v->group = NULL;
+	v->next = NULL;
+}
+
+static const size_t vrrp_strings[] = {
+	offsetof(struct vrrp_conf, name), offsetof(struct vrrp_conf, interface), offsetof(struct vrrp_conf, auth_pass),
+	offsetof(struct vrrp_conf, notify), offsetof(struct vrrp_conf, notify_master),
+	offsetof(struct vrrp_conf, notify_backup), offsetof(struct vrrp_conf, notify_fault),
+	offsetof(struct vrrp_conf, notify_stop), END_OF,
+};
+static const struct array_at vrrp_arrays[] = {
+	ARRAY_AT(struct vrrp_conf, vips), ARRAY_AT(struct vrrp_conf, routes), ARRAY_AT(struct vrrp_conf, unicast_peers),
+	ARRAY_AT(struct vrrp_conf, track_scripts), ARRAY_AT(struct vrrp_conf, track_interfaces),
+	ARRAY_AT(struct vrrp_conf, track_files), { 0, 0, 0 },
+};
+
+static const struct layout vrrp_layout = {
+	sizeof(struct vrrp_conf), vrrp_strings, no_offsets, vrrp_arrays, clear_vrrp,
+};
+
+static const size_t real_server_strings[] = {
+	offsetof(struct real_server_conf, check.path), offsetof(struct real_server_conf, check.host),
+	offsetof(struct real_server_conf, check.command), END_OF,
+};
+
+static const struct layout real_server_layout = {
+	sizeof(struct real_server_conf), real_server_strings, no_offsets, no_arrays, NULL,
+};
+
+/* Its real servers follow it, each with its strings. */
+static void clear_virtual_server(void *obj)
+{
+	struct virtual_server_conf *vs = obj;
+
+	memset(&vs->real_servers, 0, sizeof(vs->real_servers));
+	vs->unchanged = NULL;
+	vs->next = NULL;
+}
+
+static const size_t virtual_server_strings[] = {
+	offsetof(struct virtual_server_conf, name), offsetof(struct virtual_server_conf, scheduler),
+	offsetof(struct virtual_server_conf, vrrp), offsetof(struct virtual_server_conf, check_path),
+	offsetof(struct virtual_server_conf, check_host), offsetof(struct virtual_server_conf, check_body),
+	offsetof(struct virtual_server_conf, check_command), END_OF,
+};
+
+static const struct layout virtual_server_layout = {
+	sizeof(struct virtual_server_conf), virtual_server_strings, no_offsets, no_arrays, clear_virtual_server,
+};
+
+#define FIELD(obj, off, type) ((type *)((char *)(obj) + (off)))
+#define CFIELD(obj, off, type) ((const type *)((const char *)(obj) + (off)))
+
+/* ---- writing, by layout ---- */
+
+static void put_object(struct strbuf *out, const void *obj, const struct layout *l)
+{
+	put_raw(out, obj, l->size);
+	for (const size_t *o = l->strings; *o != END_OF; o++)
+		put_string(out, *CFIELD(obj, *o, char *));
+	for (const size_t *o = l->strlists; *o != END_OF; o++)
+		put_strlist(out, CFIELD(obj, *o, struct strlist));
+	for (const struct array_at *a = l->arrays; a->size; a++)
+		put_array(out, *CFIELD(obj, a->items, void *), *CFIELD(obj, a->n, size_t), a->size);
 }
 
 static void put_track_script(struct strbuf *out, const struct track_script_conf *t)
 {
-	put_raw(out, t, sizeof(*t));
-	put_string(out, t->name);
-	put_string(out, t->command);
+	put_object(out, t, &track_script_layout);
 }
 
 static void put_track_file(struct strbuf *out, const struct track_file_conf *t)
 {
-	put_raw(out, t, sizeof(*t));
-	put_string(out, t->name);
-	put_string(out, t->path);
+	put_object(out, t, &track_file_layout);
 }
 
 static void put_sync_group(struct strbuf *out, const struct sync_group_conf *g)
 {
-	put_raw(out, g, sizeof(*g));
-	put_string(out, g->name);
-	put_strlist(out, &g->instances);
-	put_string(out, g->notify);
-	put_string(out, g->notify_master);
-	put_string(out, g->notify_backup);
-	put_string(out, g->notify_fault);
+	put_object(out, g, &sync_group_layout);
 }
 
 static void put_vrrp(struct strbuf *out, const struct vrrp_conf *v)
 {
-	put_raw(out, v, sizeof(*v));
-	put_string(out, v->name);
-	put_string(out, v->interface);
-	put_array(out, v->vips.items, v->vips.n, sizeof(*v->vips.items));
-	put_array(out, v->routes.items, v->routes.n, sizeof(*v->routes.items));
-	put_array(out, v->unicast_peers.items, v->unicast_peers.n, sizeof(*v->unicast_peers.items));
-	put_string(out, v->auth_pass);
-	put_array(out, v->track_scripts.items, v->track_scripts.n, sizeof(*v->track_scripts.items));
-	put_array(out, v->track_interfaces.items, v->track_interfaces.n, sizeof(*v->track_interfaces.items));
-	put_array(out, v->track_files.items, v->track_files.n, sizeof(*v->track_files.items));
-	put_string(out, v->notify);
-	put_string(out, v->notify_master);
-	put_string(out, v->notify_backup);
-	put_string(out, v->notify_fault);
-	put_string(out, v->notify_stop);
-}
-
-static void put_real_server(struct strbuf *out, const struct real_server_conf *rs)
-{
-	put_raw(out, rs, sizeof(*rs));
-	put_string(out, rs->check.path);
-	put_string(out, rs->check.host);
-	put_string(out, rs->check.command);
+	put_object(out, v, &vrrp_layout);
 }
 
 static void put_virtual_server(struct strbuf *out, const struct virtual_server_conf *vs)
 {
-	put_raw(out, vs, sizeof(*vs));
-	put_string(out, vs->name);
-	put_string(out, vs->scheduler);
-	put_string(out, vs->vrrp);
-	put_string(out, vs->check_path);
-	put_string(out, vs->check_host);
-	put_string(out, vs->check_body);
-	put_string(out, vs->check_command);
+	put_object(out, vs, &virtual_server_layout);
 	put_u32(out, (uint32_t)vs->real_servers.n);
 	for (size_t i = 0; i < vs->real_servers.n; i++)
-		put_real_server(out, &vs->real_servers.items[i]);
+		put_object(out, &vs->real_servers.items[i], &real_server_layout);
 }
 
 /* Each list: its length, then its members in order. */
@@ -177,7 +291,7 @@ int director_config_image(const struct director_config *cfg, struct strbuf *out)
 	memcpy(h.magic, IMAGE_MAGIC, sizeof(h.magic));
 	header_sizes(h.sizes);
 	put_raw(out, &h, sizeof(h));
-	put_global(out, cfg);
+	put_object(out, cfg, &global_layout);
 	PUT_LIST(out, struct track_script_conf, cfg->track_scripts, put_track_script);
 	PUT_LIST(out, struct track_file_conf, cfg->track_files, put_track_file);
 	PUT_LIST(out, struct sync_group_conf, cfg->sync_groups, put_sync_group);
@@ -188,28 +302,71 @@ int director_config_image(const struct director_config *cfg, struct strbuf *out)
 
 /* ---- reading ---- */
 
+/* Bytes from memory, or from a file read 64 KiB at a time (so that
+ * reading an image never holds all of it: it would count in the peak
+ * memory of every process that reads one). */
+#define READ_CHUNK	(64 * 1024)
+
 struct reader {
-	const uint8_t *p;
-	size_t left;
-	int err;		/* the first failure: -EBADMSG or -ENOMEM */
+	const uint8_t *p;	/* the bytes at hand */
+	size_t avail;		/* how many */
+	size_t left;		/* all that is left: avail and the rest of the file */
+	int fd;			/* -1: memory only */
+	off_t off;		/* in the file, after what is at hand */
+	uint8_t *chunk;
+	int err;		/* the first failure: -EBADMSG, -ENOMEM or -errno */
 };
 
 static void fail(struct reader *r, int err)
 {
 	if (!r->err)
 		r->err = err;
-	r->left = 0;
+	r->left = r->avail = 0;
+}
+
+static bool refill(struct reader *r)
+{
+	size_t want = r->left < READ_CHUNK ? r->left : READ_CHUNK;
+	ssize_t n;
+
+	if (r->fd < 0 || want == 0) {
+		fail(r, -EBADMSG);
+		return false;
+	}
+	do
+		n = pread(r->fd, r->chunk, want, r->off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		fail(r, n < 0 ? -errno : -EBADMSG);
+		return false;
+	}
+	r->p = r->chunk;
+	r->avail = (size_t)n;
+	r->off += n;
+	return true;
 }
 
 static bool get_raw(struct reader *r, void *dst, size_t size)
 {
+	uint8_t *out = dst;
+
 	if (r->err || size > r->left) {
 		fail(r, -EBADMSG);
 		return false;
 	}
-	memcpy(dst, r->p, size);
-	r->p += size;
-	r->left -= size;
+	while (size > 0) {
+		size_t n;
+
+		if (r->avail == 0 && !refill(r))
+			return false;
+		n = size < r->avail ? size : r->avail;
+		memcpy(out, r->p, n);
+		out += n;
+		r->p += n;
+		r->avail -= n;
+		r->left -= n;
+		size -= n;
+	}
 	return true;
 }
 
@@ -236,7 +393,10 @@ static char *get_string(struct reader *r)
 		fail(r, -ENOMEM);
 		return NULL;
 	}
-	(void)get_raw(r, s, n);
+	if (!get_raw(r, s, n)) {
+		free(s);
+		return NULL;
+	}
 	s[n] = '\0';
 	if (strlen(s) != n) {	/* a NUL inside: not one of ours */
 		free(s);
@@ -298,68 +458,7 @@ static void get_strlist(struct reader *r, struct strlist *l)
 	}
 }
 
-/* The pointers of a struct just read, which point into another process:
- * cleared before anything can free the struct. */
-static void global_clear(struct director_config *c)
-{
-	c->router_id = c->user = c->control_socket = c->control_group = c->notify_fifo = c->path = NULL;
-	c->track_scripts = NULL;
-	c->track_files = NULL;
-	c->sync_groups = NULL;
-	c->instances = NULL;
-	c->lvs.services = c->lvs.last = NULL;
-	c->lvs.sync.interface = c->lvs.sync.follow = NULL;
-}
-
-static void track_script_clear(struct track_script_conf *t)
-{
-	t->name = t->command = NULL;
-	t->next = NULL;
-}
-
-static void track_file_clear(struct track_file_conf *t)
-{
-	t->name = t->path = NULL;
-	t->next = NULL;
-}
-
-static void sync_group_clear(struct sync_group_conf *g)
-{
-	g->name = g->notify = g->notify_master = g->notify_backup = g->notify_fault = NULL;
-	g->instances.items = NULL;
-	g->instances.n = 0;
-	g->next = NULL;
-}
-
-static void vrrp_clear(struct vrrp_conf *v)
-{
-	v->name = v->interface = v->auth_pass = NULL;
-	v->notify = v->notify_master = v->notify_backup = v->notify_fault = v->notify_stop = NULL;
-	memset(&v->vips, 0, sizeof(v->vips));
-	memset(&v->routes, 0, sizeof(v->routes));
-	memset(&v->unicast_peers, 0, sizeof(v->unicast_peers));
-	memset(&v->track_scripts, 0, sizeof(v->track_scripts));
-	memset(&v->track_interfaces, 0, sizeof(v->track_interfaces));
-	memset(&v->track_files, 0, sizeof(v->track_files));
-	v->group = NULL;
-	v->next = NULL;
-}
-
-static void real_server_clear(struct real_server_conf *rs)
-{
-	rs->check.path = rs->check.host = rs->check.command = NULL;
-}
-
-static void virtual_server_clear(struct virtual_server_conf *vs)
-{
-	vs->name = vs->scheduler = vs->vrrp = NULL;
-	vs->check_path = vs->check_host = vs->check_body = vs->check_command = NULL;
-	memset(&vs->real_servers, 0, sizeof(vs->real_servers));
-	vs->unchanged = NULL;
-	vs->next = NULL;
-}
-
-/* A struct's own bytes, its pointers cleared; NULL on failure. */
+/* A struct's own bytes; NULL on failure. */
 static void *get_struct(struct reader *r, size_t size)
 {
 	void *p;
@@ -376,68 +475,61 @@ static void *get_struct(struct reader *r, size_t size)
 	return p;
 }
 
+/* The pointers of a struct just read point into another process: all
+ * cleared before anything can free the struct. */
+static void clear_object(void *obj, const struct layout *l)
+{
+	for (const size_t *o = l->strings; *o != END_OF; o++)
+		*FIELD(obj, *o, char *) = NULL;
+	for (const size_t *o = l->strlists; *o != END_OF; o++)
+		memset(FIELD(obj, *o, struct strlist), 0, sizeof(struct strlist));
+	for (const struct array_at *a = l->arrays; a->size; a++) {
+		*FIELD(obj, a->items, void *) = NULL;
+		*FIELD(obj, a->n, size_t) = 0;
+	}
+	if (l->clear)
+		l->clear(obj);
+}
+
+static void get_fields(struct reader *r, void *obj, const struct layout *l)
+{
+	for (const size_t *o = l->strings; *o != END_OF; o++)
+		*FIELD(obj, *o, char *) = get_string(r);
+	for (const size_t *o = l->strlists; *o != END_OF; o++)
+		get_strlist(r, FIELD(obj, *o, struct strlist));
+	for (const struct array_at *a = l->arrays; a->size; a++)
+		*FIELD(obj, a->items, void *) = get_array(r, a->size, FIELD(obj, a->n, size_t));
+}
+
+static void *get_object(struct reader *r, const struct layout *l)
+{
+	void *obj = get_struct(r, l->size);
+
+	if (!obj)
+		return NULL;
+	clear_object(obj, l);
+	get_fields(r, obj, l);
+	return obj;
+}
+
 static struct track_script_conf *get_track_script(struct reader *r)
 {
-	struct track_script_conf *t = get_struct(r, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	track_script_clear(t);
-	t->name = get_string(r);
-	t->command = get_string(r);
-	return t;
+	return get_object(r, &track_script_layout);
 }
 
 static struct track_file_conf *get_track_file(struct reader *r)
 {
-	struct track_file_conf *t = get_struct(r, sizeof(*t));
-
-	if (!t)
-		return NULL;
-	track_file_clear(t);
-	t->name = get_string(r);
-	t->path = get_string(r);
-	return t;
+	return get_object(r, &track_file_layout);
 }
 
 static struct sync_group_conf *get_sync_group(struct reader *r)
 {
-	struct sync_group_conf *g = get_struct(r, sizeof(*g));
-
-	if (!g)
-		return NULL;
-	sync_group_clear(g);
-	g->name = get_string(r);
-	get_strlist(r, &g->instances);
-	g->notify = get_string(r);
-	g->notify_master = get_string(r);
-	g->notify_backup = get_string(r);
-	g->notify_fault = get_string(r);
-	return g;
+	return get_object(r, &sync_group_layout);
 }
 
 static struct vrrp_conf *get_vrrp(struct reader *r)
 {
-	struct vrrp_conf *v = get_struct(r, sizeof(*v));
-
-	if (!v)
-		return NULL;
-	vrrp_clear(v);
-	v->name = get_string(r);
-	v->interface = get_string(r);
-	v->vips.items = get_array(r, sizeof(*v->vips.items), &v->vips.n);
-	v->routes.items = get_array(r, sizeof(*v->routes.items), &v->routes.n);
-	v->unicast_peers.items = get_array(r, sizeof(*v->unicast_peers.items), &v->unicast_peers.n);
-	v->auth_pass = get_string(r);
-	v->track_scripts.items = get_array(r, sizeof(*v->track_scripts.items), &v->track_scripts.n);
-	v->track_interfaces.items = get_array(r, sizeof(*v->track_interfaces.items), &v->track_interfaces.n);
-	v->track_files.items = get_array(r, sizeof(*v->track_files.items), &v->track_files.n);
-	v->notify = get_string(r);
-	v->notify_master = get_string(r);
-	v->notify_backup = get_string(r);
-	v->notify_fault = get_string(r);
-	v->notify_stop = get_string(r);
-	return v;
+	return get_object(r, &vrrp_layout);
 }
 
 static void get_real_servers(struct reader *r, struct real_server_list *list)
@@ -456,29 +548,18 @@ static void get_real_servers(struct reader *r, struct real_server_list *list)
 
 		if (!get_raw(r, rs, sizeof(*rs)))
 			break;
-		real_server_clear(rs);
+		clear_object(rs, &real_server_layout);
 		list->n++;
-		rs->check.path = get_string(r);
-		rs->check.host = get_string(r);
-		rs->check.command = get_string(r);
+		get_fields(r, rs, &real_server_layout);
 	}
 }
 
 static struct virtual_server_conf *get_virtual_server(struct reader *r)
 {
-	struct virtual_server_conf *vs = get_struct(r, sizeof(*vs));
+	struct virtual_server_conf *vs = get_object(r, &virtual_server_layout);
 
-	if (!vs)
-		return NULL;
-	virtual_server_clear(vs);
-	vs->name = get_string(r);
-	vs->scheduler = get_string(r);
-	vs->vrrp = get_string(r);
-	vs->check_path = get_string(r);
-	vs->check_host = get_string(r);
-	vs->check_body = get_string(r);
-	vs->check_command = get_string(r);
-	get_real_servers(r, &vs->real_servers);
+	if (vs)
+		get_real_servers(r, &vs->real_servers);
 	return vs;
 }
 
@@ -514,9 +595,39 @@ static void relink(struct director_config *c)
 		c->lvs.last = vs;
 }
 
-int director_config_from_image(const void *buf, size_t len, struct director_config **out)
+void image_vs_skip(const struct virtual_server_conf *vs, void *arg)
 {
-	struct reader r = { .p = buf, .left = len, .err = 0 };
+	(void)vs;
+	(void)arg;
+}
+
+/* The virtual servers, each kept in order or shown to visit and freed. */
+static void get_virtual_servers(struct reader *r, struct director_config *c, image_vs_visit visit, void *arg)
+{
+	size_t n = get_count(r, sizeof(struct virtual_server_conf));
+	struct virtual_server_conf **tail = &c->lvs.services;
+
+	for (size_t i = 0; i < n && !r->err; i++) {
+		struct virtual_server_conf *vs = get_virtual_server(r);
+
+		if (!vs)
+			break;
+		c->lvs.nservices++;
+		if (!vs->name && !r->err)
+			fail(r, -EBADMSG);
+		if (visit) {
+			if (!r->err)
+				visit(vs, arg);
+			virtual_server_conf_free(vs);
+			continue;
+		}
+		*tail = vs;
+		tail = &vs->next;
+	}
+}
+
+static int read_image(struct reader *r, image_vs_visit visit, void *arg, struct director_config **out)
+{
 	struct image_header h, want;
 	struct director_config *c;
 
@@ -524,32 +635,83 @@ int director_config_from_image(const void *buf, size_t len, struct director_conf
 	memset(&want, 0, sizeof(want));
 	memcpy(want.magic, IMAGE_MAGIC, sizeof(want.magic));
 	header_sizes(want.sizes);
-	if (!get_raw(&r, &h, sizeof(h)) || memcmp(&h, &want, sizeof(h)) != 0)
-		return -EBADMSG;
-	if (!(c = get_struct(&r, sizeof(*c))))
-		return r.err;
-	global_clear(c);
-	c->ninstances = c->lvs.nservices = 0;
-	c->router_id = get_string(&r);
-	c->user = get_string(&r);
-	c->control_socket = get_string(&r);
-	c->control_group = get_string(&r);
-	c->notify_fifo = get_string(&r);
-	c->path = get_string(&r);
-	c->lvs.sync.interface = get_string(&r);
-	c->lvs.sync.follow = get_string(&r);
-	GET_LIST(&r, struct track_script_conf, c->track_scripts, get_track_script, NULL);
-	GET_LIST(&r, struct track_file_conf, c->track_files, get_track_file, NULL);
-	GET_LIST(&r, struct sync_group_conf, c->sync_groups, get_sync_group, NULL);
-	GET_LIST(&r, struct vrrp_conf, c->instances, get_vrrp, &c->ninstances);
-	GET_LIST(&r, struct virtual_server_conf, c->lvs.services, get_virtual_server, &c->lvs.nservices);
-	if (!r.err && (r.left != 0 || !c->path))
-		r.err = -EBADMSG;
-	if (r.err) {
+	if (!get_raw(r, &h, sizeof(h)) || memcmp(&h, &want, sizeof(h)) != 0)
+		return r->err ? r->err : -EBADMSG;
+	if (!(c = get_object(r, &global_layout)))
+		return r->err;
+	GET_LIST(r, struct track_script_conf, c->track_scripts, get_track_script, NULL);
+	GET_LIST(r, struct track_file_conf, c->track_files, get_track_file, NULL);
+	GET_LIST(r, struct sync_group_conf, c->sync_groups, get_sync_group, NULL);
+	GET_LIST(r, struct vrrp_conf, c->instances, get_vrrp, &c->ninstances);
+	get_virtual_servers(r, c, visit, arg);
+	if (!r->err && (r->left != 0 || !c->path))
+		r->err = -EBADMSG;
+	if (r->err) {
 		director_config_free(c);
-		return r.err;
+		return r->err;
 	}
 	relink(c);
 	*out = c;
 	return 0;
 }
+
+int director_config_from_image(const void *buf, size_t len, struct director_config **out)
+{
+	struct reader r = { .p = buf, .avail = len, .left = len, .fd = -1 };
+
+	return read_image(&r, NULL, NULL, out);
+}
+
+int director_config_from_image_fd(int fd, image_vs_visit visit, void *arg, struct director_config **out)
+{
+	struct reader r = { .fd = fd };
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+		return -EBADMSG;
+	if (!(r.chunk = malloc(READ_CHUNK)))
+		return -ENOMEM;
+	r.left = (size_t)st.st_size;
+	ret = read_image(&r, visit, arg, out);
+	free(r.chunk);
+	return ret;
+}
+
+/* ---- director.ini for cfgcheck: loaded in the check child, imaged; the
+ * parent keeps the image and a configuration without virtual servers ---- */
+
+static int loader_load(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
+{
+	struct director_config *c = NULL;
+	int ret = director_config_load_buffer(path, buf, len, &c, diag);
+
+	*cfg = c;
+	return ret;
+}
+
+static void loader_free(void *cfg)
+{
+	director_config_free(cfg);
+}
+
+static int loader_image(const void *cfg, struct strbuf *out)
+{
+	return director_config_image(cfg, out);
+}
+
+/* The parent's view: without the virtual servers, which only the LVS
+ * engine keeps (it reads them from the same image). */
+static int loader_from_image(int fd, void **cfg)
+{
+	struct director_config *c = NULL;
+	int ret = director_config_from_image_fd(fd, image_vs_skip, NULL, &c);
+
+	*cfg = c;
+	return ret;
+}
+
+const struct cfgcheck_loader director_config_loader = { loader_load, loader_free, loader_image, loader_from_image };

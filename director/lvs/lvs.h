@@ -28,13 +28,22 @@
 struct lvs_health {
 	struct risefall rf;		/* known, up, the run of results */
 	uint64_t passes, fails;
-	char reason[LVS_REASON_MAX];	/* of the last result */
+	char *reason;			/* of the last result (its own copy; NULL: none) */
 	int64_t last_ms;		/* monotonic time of the last result, 0: none */
 };
 
-/* Record one result; true when `up` changed (or became known). */
+/* Record one result; true when `up` changed (or became known). The
+ * reason is copied (at most LVS_REASON_MAX - 1 bytes) when it changed:
+ * the servers that share a reason hold it once each, those without a
+ * check none (it was an array of each server's, a third of the LVS
+ * engine's memory at 40,000 servers). */
 bool lvs_health_record(struct lvs_health *h, bool pass, unsigned rise, unsigned fall, const char *reason,
 		       int64_t when_ms);
+void lvs_health_set_reason(struct lvs_health *h, const char *reason);
+/* The reason, "" when none. */
+const char *lvs_health_reason(const struct lvs_health *h);
+/* Forget everything (the reason freed): as new. */
+void lvs_health_reset(struct lvs_health *h);
 
 /* An operator's word from `directorctl drain|enable`. */
 enum lvs_admin { LVS_ADMIN_ENABLED, LVS_ADMIN_DRAINED };
@@ -51,6 +60,9 @@ struct lvs_rs_state {
 	bool adopted;			/* found in the kernel at start: up until a check says otherwise */
 	bool adopted_at_zero;		/* ... at weight 0 (drained, inhibited): kept at 0 until then */
 };
+
+/* What a state holds of its own (the reasons), freed. */
+void lvs_rs_state_release(struct lvs_rs_state *st);
 
 enum lvs_rs_verdict {
 	LVS_RS_UP,			/* in the table at its weight */
@@ -106,6 +118,7 @@ struct lvs_engine;
 struct lvs_drained {
 	char service[64];
 	char server[64];		/* as given: "ADDR:PORT" or "ADDR" */
+	bool seen;			/* the parent's: in a reload's new configuration */
 };
 
 struct lvs_drained_list {
@@ -113,11 +126,30 @@ struct lvs_drained_list {
 	size_t n;
 };
 
-/* Open IPVS (retried while the kernel has none), adopt what the kernel
- * already has of ours, start the probes. cfg must outlive the engine;
- * drained (may be NULL) is read here only. */
+/* What the engine asks of the kernel (ipvs.c's calls of the same names):
+ * lvs_kernel_ipvs is the real one; a unit test gives a table in memory,
+ * so the engine's logic is tested without root or IPVS. */
+struct ipvs;
+struct lvs_kernel_ops {
+	int (*open)(struct ipvs **out);
+	void (*close)(struct ipvs *v);
+	int (*apply)(struct ipvs *v, struct ipvs_request *reqs, size_t n);
+	int (*services)(struct ipvs *v, ipvs_service_cb cb, void *arg);
+	int (*dests)(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg);
+	int (*daemons)(struct ipvs *v, ipvs_daemon_cb cb, void *arg);
+	int (*daemon_add)(struct ipvs *v, const struct ipvs_daemon *d);
+	int (*daemon_del)(struct ipvs *v, uint32_t state);
+	int (*timeouts_get)(struct ipvs *v, struct ipvs_timeouts *t);
+	int (*timeouts_set)(struct ipvs *v, const struct ipvs_timeouts *t);
+};
+
+extern const struct lvs_kernel_ops lvs_kernel_ipvs;
+
+/* Open IPVS through kernel (retried while the kernel has none), adopt
+ * what the kernel already has of ours, start the probes. cfg must outlive
+ * the engine; drained (may be NULL) is read here only. */
 int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, const struct lvs_drained_list *drained,
-		     struct lvs_engine **out);
+		     const struct lvs_kernel_ops *kernel, struct lvs_engine **out);
 /* Apply a new configuration: unchanged servers keep their health state,
  * only the difference goes to the kernel. cfg must outlive the engine. */
 int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg);

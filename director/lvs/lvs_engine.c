@@ -156,17 +156,22 @@ static char *dup_or_null(const char *s, bool *oom)
 
 static void probe_clear(struct probe *pr)
 {
+	struct probe_spec *ps = pr->spec;
+
 	if (pr->hp)
 		hc_probe_stop(pr->hp);
 	pr->hp = NULL;
-	free(pr->path);
-	free(pr->host);
-	free(pr->body);
-	free(pr->command);
+	pr->spec = NULL;
+	pr->err = 0;
+	if (!ps)
+		return;
+	free(ps->path);
+	free(ps->host);
+	free(ps->body);
+	free(ps->command);
 	for (size_t i = 0; i < PROBE_ENV_MAX; i++)
-		free(pr->env[i]);
-	memset(&pr->spec, 0, sizeof(*pr) - offsetof(struct probe, spec));
-	pr->spec.type = LVS_CHECK_NONE;
+		free(ps->env[i]);
+	free(ps);
 }
 
 static char *env_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -184,7 +189,7 @@ static char *env_str(const char *fmt, ...)
 }
 
 /* What a script check finds in its environment. */
-static bool probe_env(struct probe *pr, const struct virtual_server_conf *vs, const struct real_server_conf *rs)
+static bool probe_env(struct probe_spec *pr, const struct virtual_server_conf *vs, const struct real_server_conf *rs)
 {
 	char vaddr[INET6_ADDRSTRLEN] = "", raddr[INET6_ADDRSTRLEN];
 
@@ -197,7 +202,7 @@ static bool probe_env(struct probe *pr, const struct virtual_server_conf *vs, co
 	pr->env[3] = env_str("DSRKIT_RS_ADDR=%s", raddr);
 	pr->env[4] = env_str("DSRKIT_RS_PORT=%u", (unsigned)rs->port);
 	pr->env[5] = env_str("DSRKIT_RS_WEIGHT=%u", rs->weight);
-	pr->spec.env = pr->env;
+	pr->hc.env = pr->env;
 	for (size_t i = 0; i < PROBE_ENV_MAX; i++)
 		if (!pr->env[i])
 			return false;
@@ -228,32 +233,37 @@ static uint16_t probe_port(const struct virtual_server_conf *vs, const struct re
 static int probe_build(const struct lvs_engine *e, const struct virtual_server_conf *vs,
 		       const struct real_server_conf *rs, bool is_agent, struct probe *pr)
 {
-	struct hc_spec *s = &pr->spec;
+	int type = is_agent ? (vs->check == LVS_CHECK_AGENT || vs->check_agent ? LVS_CHECK_AGENT : LVS_CHECK_NONE) :
+		   vs->check == LVS_CHECK_AGENT ? LVS_CHECK_NONE : vs->check;
+	struct probe_spec *ps;
+	struct hc_spec *s;
 	bool oom = false;
 
-	memset(s, 0, sizeof(*s));
 	pr->is_agent = is_agent;
-	s->type = is_agent ? (vs->check == LVS_CHECK_AGENT || vs->check_agent ? LVS_CHECK_AGENT : LVS_CHECK_NONE) :
-		  vs->check == LVS_CHECK_AGENT ? LVS_CHECK_NONE : vs->check;
-	if (s->type == LVS_CHECK_NONE)
+	pr->spec = NULL;
+	if (type == LVS_CHECK_NONE)
 		return 0;
+	if (!(ps = pr->spec = calloc(1, sizeof(*ps))))
+		return -ENOMEM;
+	s = &ps->hc;
+	s->type = type;
 	s->addr = *probe_addr(vs, rs);
 	s->port = probe_port(vs, rs, is_agent);
 	s->interval_ms = is_agent && vs->agent_interval_ms ? vs->agent_interval_ms : vs->check_interval_ms;
 	s->timeout_ms = vs->check_timeout_ms;
 	if (s->type == LVS_CHECK_HTTP) {
-		s->path = pr->path = dup_or_null(rs->check.path ? rs->check.path : vs->check_path ? vs->check_path : "/",
+		s->path = ps->path = dup_or_null(rs->check.path ? rs->check.path : vs->check_path ? vs->check_path : "/",
 						 &oom);
-		s->host = pr->host = dup_or_null(rs->check.host ? rs->check.host : vs->check_host, &oom);
-		s->body = pr->body = dup_or_null(vs->check_body, &oom);
+		s->host = ps->host = dup_or_null(rs->check.host ? rs->check.host : vs->check_host, &oom);
+		s->body = ps->body = dup_or_null(vs->check_body, &oom);
 		s->status_lo = vs->check_status_lo;
 		s->status_hi = vs->check_status_hi;
 		s->user_agent = "directord";
 	} else if (s->type == LVS_CHECK_SCRIPT) {
-		s->command = pr->command = dup_or_null(rs->check.command ? rs->check.command : vs->check_command, &oom);
+		s->command = ps->command = dup_or_null(rs->check.command ? rs->check.command : vs->check_command, &oom);
 		s->dynamic_weight = vs->check_dynamic_weight;
 		s->script_user = e->script_user;
-		if (!probe_env(pr, vs, rs))
+		if (!probe_env(ps, vs, rs))
 			oom = true;
 	}
 	return oom ? -ENOMEM : 0;
@@ -267,19 +277,21 @@ static bool str_same(const char *a, const char *b)
 /* Would the two probes do the same thing? (Their start delay aside.) */
 static bool probe_same(const struct probe *a, const struct probe *b)
 {
-	const struct hc_spec *x = &a->spec, *y = &b->spec;
+	const struct hc_spec *x, *y;
 
-	if (x->type != y->type)
+	if (lve_probe_type(a) != lve_probe_type(b))
 		return false;
-	if (x->type == LVS_CHECK_NONE)
+	if (!a->spec)
 		return true;
+	x = &a->spec->hc;
+	y = &b->spec->hc;
 	if (!ipaddr_equal(&x->addr, &y->addr) || x->port != y->port || x->interval_ms != y->interval_ms ||
 	    x->timeout_ms != y->timeout_ms || x->status_lo != y->status_lo || x->status_hi != y->status_hi ||
 	    x->dynamic_weight != y->dynamic_weight || !str_same(x->path, y->path) || !str_same(x->host, y->host) ||
 	    !str_same(x->body, y->body) || !str_same(x->command, y->command))
 		return false;
 	for (size_t i = 0; i < PROBE_ENV_MAX; i++)
-		if (!str_same(a->env[i], b->env[i]))
+		if (!str_same(a->spec->env[i], b->spec->env[i]))
 			return false;
 	return true;
 }
@@ -309,15 +321,15 @@ static void probe_start(struct lvs_engine *e, struct probe *pr, size_t nprobes)
 	char name[NAME_MAX_LEN];
 	int ret;
 
-	if (pr->spec.type == LVS_CHECK_NONE || pr->hp)
+	if (!pr->spec || pr->hp)
 		return;
-	pr->spec.first_delay_ms = probe_delay(rr->vs, rr->index, pr->is_agent, pr->spec.interval_ms, nprobes);
-	ret = hc_probe_start(e->loop, &pr->spec, probe_done, pr, &pr->hp);
+	pr->spec->hc.first_delay_ms = probe_delay(rr->vs, rr->index, pr->is_agent, pr->spec->hc.interval_ms, nprobes);
+	ret = hc_probe_start(e->loop, &pr->spec->hc, probe_done, pr, &pr->hp);
 	if (ret < 0)
 		e->probe_start_failed = true;
 	if (ret < 0 && ret != pr->err)
 		log_warnx("%s %s: cannot start the %s probe: %s", rr->vs->conf->name,
-			  lve_rs_name(rr->vs, rr->index, name, sizeof(name)), lve_check_name(pr->spec.type), strerror(-ret));
+			  lve_rs_name(rr->vs, rr->index, name, sizeof(name)), lve_check_name(lve_probe_type(pr)), strerror(-ret));
 	pr->err = ret;
 }
 
@@ -327,8 +339,7 @@ static size_t count_probes(const struct lvs_engine *e)
 
 	for (size_t i = 0; i < e->nvs; i++)
 		for (size_t j = 0; j < e->vs[i]->nrs; j++)
-			n += (e->vs[i]->rt[j]->check.spec.type != LVS_CHECK_NONE) +
-			     (e->vs[i]->rt[j]->agent.spec.type != LVS_CHECK_NONE);
+			n += (e->vs[i]->rt[j]->check.spec != NULL) + (e->vs[i]->rt[j]->agent.spec != NULL);
 	return n;
 }
 
@@ -470,8 +481,10 @@ static void vs_free(struct vs_rt *v)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < v->nrs; i++)
+	for (size_t i = 0; i < v->nrs; i++) {
 		rr_free(v->rt[i]);
+		lvs_rs_state_release(&v->rs[i]);
+	}
 	free(v->rt);
 	free(v->rs);
 	free(v->want.dests);
@@ -587,13 +600,14 @@ static void apply_drained(struct lvs_engine *e, const struct lvs_drained_list *d
 }
 
 int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, const struct lvs_drained_list *drained,
-		     struct lvs_engine **out)
+		     const struct lvs_kernel_ops *kernel, struct lvs_engine **out)
 {
 	struct lvs_engine *e = calloc(1, sizeof(*e));
 	size_t n = 0;
 
 	if (!e)
 		return -ENOMEM;
+	e->k = kernel;
 	e->loop = loop;
 	e->cfg = cfg;
 	ev_timer_init(&e->open_timer, lve_open_cb, e);
@@ -640,7 +654,7 @@ static void remove_services(struct lvs_engine *e)
 	for (size_t i = 0; i < e->nvs; i++)
 		if (e->vs[i]->present)
 			reqs[n++] = (struct ipvs_request){ IPVS_REQ_SERVICE_DEL, &e->vs[i]->have.svc, NULL, 0 };
-	failed = n ? ipvs_apply(e->ipvs, reqs, n) : 0;
+	failed = n ? e->k->apply(e->ipvs, reqs, n) : 0;
 	if (failed < 0)
 		log_warnx("ipvs: removing our services: %s", ipvs_strerror(failed));
 	else
@@ -673,7 +687,7 @@ void lvs_engine_stop(struct lvs_engine *e)
 	}
 	for (size_t i = 0; i < e->nvs; i++)
 		vs_free(e->vs[i]);
-	ipvs_close(e->ipvs);
+	e->k->close(e->ipvs);
 	free(e->vs);
 	free(e->sorted);
 	free(e->dirty);
@@ -709,15 +723,13 @@ static int rr_respec(struct lvs_engine *e, struct vs_rt *v, struct rs_rt *rr, st
 		}
 		probe_clear(old[k]);
 		*old[k] = fresh[k];
-		if (old[k]->spec.env)
-			old[k]->spec.env = old[k]->env;	/* not the copy's on the stack */
 		st->adopted = in_table;
 		st->adopted_at_zero = in_table && rr->weight == 0;
 		if (k == 0) {
-			memset(&st->check, 0, sizeof(st->check));
+			lvs_health_reset(&st->check);
 			st->dynamic_weight = -1;
 		} else {
-			memset(&st->agent_health, 0, sizeof(st->agent_health));
+			lvs_health_reset(&st->agent_health);
 			st->have_agent = false;
 		}
 	}
@@ -770,6 +782,7 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 			continue;
 		log_info("%s %s: no longer a real server of the service", c->name, lve_rs_name(v, i, name, sizeof(name)));
 		rr_free(v->rt[i]);
+		lvs_rs_state_release(&v->rs[i]);
 	}
 	free(v->rt);
 	free(v->rs);

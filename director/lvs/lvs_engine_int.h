@@ -27,18 +27,29 @@
 struct rs_rt;
 struct vs_rt;
 
-/* One health probe of one real server, and the strings its spec points
- * to: the engine owns them, so a probe kept across a reload does not
- * point into the old configuration. */
+/* What a probe does, and the strings its spec points to: the engine owns
+ * them, so a probe kept across a reload does not point into the old
+ * configuration. Allocated only for a probe that runs: tens of thousands
+ * of servers without a check (or without an agent) carry none. */
+struct probe_spec {
+	struct hc_spec hc;
+	char *path, *host, *body, *command;
+	char *env[PROBE_ENV_MAX + 1];
+};
+
+/* One health probe of one real server. */
 struct probe {
 	struct rs_rt *rr;
 	bool is_agent;
 	struct hc_probe *hp;
-	struct hc_spec spec;		/* type LVS_CHECK_NONE: no probe */
-	char *path, *host, *body, *command;
-	char *env[PROBE_ENV_MAX + 1];
+	struct probe_spec *spec;	/* NULL: no probe (LVS_CHECK_NONE) */
 	int err;			/* hc_probe_start failed: -errno */
 };
+
+static inline int lve_probe_type(const struct probe *pr)
+{
+	return pr->spec ? pr->spec->hc.type : LVS_CHECK_NONE;
+}
 
 /* A real server's runtime; allocated one by one so that the probes'
  * callback argument stays put when a reload moves the server. */
@@ -81,6 +92,7 @@ struct lvs_engine {
 	struct evloop *loop;
 	const struct director_config *cfg;
 	char *script_user;
+	const struct lvs_kernel_ops *k;	/* the kernel, or a test's */
 	struct ipvs *ipvs;		/* requests */
 	int ipvs_err;			/* why it is not open */
 	struct ev_timer open_timer;

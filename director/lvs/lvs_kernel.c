@@ -59,7 +59,7 @@ static int kernel_read(struct lvs_engine *e, struct vs_rt **set, size_t n)
 		set[i]->reading = true;
 		set[i]->seen = false;
 	}
-	ret = ipvs_services(e->ipvs, read_service, e);
+	ret = e->k->services(e->ipvs, read_service, e);
 	for (size_t i = 0; i < n; i++) {
 		struct vs_rt *v = set[i];
 
@@ -71,7 +71,7 @@ static int kernel_read(struct lvs_engine *e, struct vs_rt **set, size_t n)
 		v->present = v->seen;
 		if (!v->present)
 			continue;
-		if (ipvs_dests(e->ipvs, &v->have.svc, read_dest, v) < 0) {
+		if (e->k->dests(e->ipvs, &v->have.svc, read_dest, v) < 0) {
 			/* Gone between the two reads, or no memory: try again later. */
 			v->have.ndests = 0;
 			v->present = false;
@@ -237,7 +237,7 @@ static void have_from_want(struct vs_rt *v)
 static unsigned plan_apply(struct lvs_engine *e, struct vs_rt **set, size_t n, struct vs_rt **gone, size_t ngone,
 			   struct plan *pl)
 {
-	int ret = pl->ops.n ? ipvs_apply(e->ipvs, pl->reqs, pl->ops.n) : 0;
+	int ret = pl->ops.n ? e->k->apply(e->ipvs, pl->reqs, pl->ops.n) : 0;
 	unsigned failed = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -378,7 +378,7 @@ void lve_open_cb(struct evloop *loop, struct ev_timer *t, void *arg);
 /* Open IPVS; when the kernel has none (yet), say so once and retry. */
 void lve_ipvs_try_open(struct lvs_engine *e)
 {
-	int ret = ipvs_open(&e->ipvs);
+	int ret = e->k->open(&e->ipvs);
 
 	if (ret < 0) {
 		if (ret != e->ipvs_err)
@@ -393,7 +393,7 @@ void lve_ipvs_try_open(struct lvs_engine *e)
 		if (ret != e->ipvs_err)
 			log_warnx("ipvs: reading the services: %s; trying again every %d s", ipvs_strerror(ret),
 				  IPVS_RETRY_MS / 1000);
-		ipvs_close(e->ipvs);
+		e->k->close(e->ipvs);
 		e->ipvs = NULL;
 		e->ipvs_err = ret;
 		ev_timer_start(e->loop, &e->open_timer, IPVS_RETRY_MS);
@@ -417,3 +417,16 @@ void lve_open_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	(void)t;
 	lve_ipvs_try_open(arg);
 }
+
+const struct lvs_kernel_ops lvs_kernel_ipvs = {
+	.open = ipvs_open,
+	.close = ipvs_close,
+	.apply = ipvs_apply,
+	.services = ipvs_services,
+	.dests = ipvs_dests,
+	.daemons = ipvs_daemons,
+	.daemon_add = ipvs_daemon_add,
+	.daemon_del = ipvs_daemon_del,
+	.timeouts_get = ipvs_timeouts_get,
+	.timeouts_set = ipvs_timeouts_set,
+};

@@ -43,6 +43,7 @@
  * "agent: ".
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lvs.h"
@@ -50,13 +51,33 @@
 
 /* ---- results (rise/fall is common/risefall) ---- */
 
-static void copy_reason(char *dst, const char *src)
+const char *lvs_health_reason(const struct lvs_health *h)
 {
-	size_t n = src ? strnlen(src, LVS_REASON_MAX - 1) : 0;
+	return h->reason ? h->reason : "";
+}
 
-	if (n)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
+/* Copied only when it changed: most results repeat the last. Out of
+ * memory, none is kept (the result still counts). */
+void lvs_health_set_reason(struct lvs_health *h, const char *reason)
+{
+	size_t n = reason ? strnlen(reason, LVS_REASON_MAX - 1) : 0;
+
+	if (h->reason && strncmp(h->reason, reason ? reason : "", n) == 0 && h->reason[n] == '\0')
+		return;
+	free(h->reason);
+	h->reason = n ? strndup(reason, n) : NULL;
+}
+
+void lvs_health_reset(struct lvs_health *h)
+{
+	free(h->reason);
+	memset(h, 0, sizeof(*h));
+}
+
+void lvs_rs_state_release(struct lvs_rs_state *st)
+{
+	lvs_health_reset(&st->check);
+	lvs_health_reset(&st->agent_health);
 }
 
 bool lvs_health_record(struct lvs_health *h, bool pass, unsigned rise, unsigned fall, const char *reason,
@@ -66,7 +87,7 @@ bool lvs_health_record(struct lvs_health *h, bool pass, unsigned rise, unsigned 
 		h->passes++;
 	else
 		h->fails++;
-	copy_reason(h->reason, reason);
+	lvs_health_set_reason(h, reason);
 	h->last_ms = when_ms;
 	return risefall_record(&h->rf, pass, rise, fall);
 }
@@ -91,7 +112,7 @@ static const char *agent_why(const struct lvs_rs_state *rs, const char *fallback
 {
 	const struct lvs_health *h = &rs->agent_health;
 
-	return h->rf.known && h->rf.last_pass && h->reason[0] ? h->reason : fallback;
+	return h->rf.known && h->rf.last_pass && h->reason ? h->reason : fallback;
 }
 
 /* The agent says the server is unhealthy: down, fail, stopped. */
@@ -130,7 +151,7 @@ static bool rs_agent_only_up(const struct virtual_server_conf *vs, const struct 
 	if (!rs->agent_health.rf.known)
 		return rs_unknown_up(vs, rs, why);
 	if (!rs->agent_health.rf.up) {
-		*why = rs->agent_health.reason[0] ? rs->agent_health.reason : "agent: unreachable";
+		*why = rs->agent_health.reason ? rs->agent_health.reason : "agent: unreachable";
 		return false;
 	}
 	if (a && (down = agent_down_why(rs, a))) {
@@ -147,7 +168,7 @@ static bool rs_check_up(const struct virtual_server_conf *vs, const struct lvs_r
 	if (!rs->check.rf.known)
 		return rs_unknown_up(vs, rs, why);
 	if (!rs->check.rf.up) {
-		*why = rs->check.reason[0] ? rs->check.reason : "check failed";
+		*why = rs->check.reason ? rs->check.reason : "check failed";
 		return false;
 	}
 	*why = "check passed";

@@ -66,7 +66,7 @@ static int lvs_start(struct engine_proc *p, const void *drained)
 	struct lvs_engine *e;
 	int ret;
 
-	if ((ret = lvs_engine_start(p->loop, p->cfg, drained, &e)) < 0)
+	if ((ret = lvs_engine_start(p->loop, p->cfg, drained, &lvs_kernel_ipvs, &e)) < 0)
 		return ret;
 	p->engine = e;
 	log_info("lvs engine running: %zu virtual server(s)", p->cfg->lvs.nservices);
@@ -89,7 +89,7 @@ static void lvs_status(struct engine_proc *p, struct json *j, struct strbuf *out
 static const struct engine_ops lvs_ops = {
 	.name = "lvs engine",
 	.reload_log_prefix = "lvs engine: ",
-	.reload_compares = true,	/* finds the virtual servers that are as they were */
+	.virtual_servers = true,
 	.reads_per_wake = 64,
 	.start = lvs_start,
 	.stop = lvs_stop,

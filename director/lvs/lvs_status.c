@@ -47,7 +47,7 @@ static void kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct
 	k->ok = false;
 	if (!e->ipvs || e->nvs > STATUS_DUMP_MAX || !v->present)
 		return;
-	if ((ret = ipvs_dests(e->ipvs, &v->have.svc, kview_push, k)) < 0) {
+	if ((ret = e->k->dests(e->ipvs, &v->have.svc, kview_push, k)) < 0) {
 		log_debug("ipvs: %s: reading the counters: %s", v->conf->name, ipvs_strerror(ret));
 		return;
 	}
@@ -81,13 +81,13 @@ static void ipvs_word(const struct lvs_engine *e, const struct vs_rt *v, char *b
 static void health_json(struct json *j, const char *key, const struct probe *pr, const struct lvs_health *h)
 {
 	json_object_begin(j, key);
-	json_string(j, "type", lve_check_name(pr->spec.type));
+	json_string(j, "type", lve_check_name(lve_probe_type(pr)));
 	json_string(j, "target", pr->hp ? hc_probe_target(pr->hp) : NULL);
 	json_bool(j, "up", h->rf.up);
 	json_bool(j, "known", h->rf.known);
 	json_uint(j, "passes", h->passes);
 	json_uint(j, "fails", h->fails);
-	json_string(j, "reason", h->rf.known ? h->reason : pr->err ? strerror(-pr->err) : NULL);
+	json_string(j, "reason", h->rf.known ? lvs_health_reason(h) : pr->err ? strerror(-pr->err) : NULL);
 	if (h->last_ms)
 		json_uint(j, "last_ms_ago", now_ms() - (uint64_t)h->last_ms);
 	else
@@ -128,13 +128,13 @@ static void rs_json(struct json *j, const struct vs_rt *v, size_t i, const struc
 	json_int(j, "weight", d ? d->weight : -1);
 	json_string(j, "state", lve_verdict_name(vd));
 	json_string(j, "why", why);
-	if (rr->check.spec.type != LVS_CHECK_NONE)
+	if (lve_probe_type(&rr->check) != LVS_CHECK_NONE)
 		health_json(j, "check", &rr->check, &st->check);
-	else if (rr->agent.spec.type != LVS_CHECK_NONE && v->conf->check == LVS_CHECK_AGENT)
+	else if (lve_probe_type(&rr->agent) != LVS_CHECK_NONE && v->conf->check == LVS_CHECK_AGENT)
 		health_json(j, "check", &rr->agent, &st->agent_health);
 	else
 		json_null(j, "check");
-	if (rr->agent.spec.type != LVS_CHECK_NONE)
+	if (lve_probe_type(&rr->agent) != LVS_CHECK_NONE)
 		agent_json(j, st);
 	else
 		json_null(j, "agent");
@@ -218,7 +218,7 @@ static void sync_view(const struct lvs_engine *e, struct sync_view *sv)
 	sv->is = lvs->sync.follow ? lve_vrrp_of(e, lvs->sync.follow) : NULL;
 	sv->has_want = lvs_sync_daemon_conf(lvs, lvs_sync_wanted_state(sv->is != NULL,
 					    sv->is ? sv->is->state : VRRP_STATE_INIT), &sv->want);
-	sv->read_ok = e->ipvs && ipvs_daemons(e->ipvs, lve_daemon_push, &sv->running) == 0;
+	sv->read_ok = e->ipvs && e->k->daemons(e->ipvs, lve_daemon_push, &sv->running) == 0;
 	lvs_sync_plan(&sv->want, sv->running.items, sv->running.n, &plan);
 	sv->in_step = sv->read_ok && !plan.stop && !plan.start;
 }
@@ -274,7 +274,7 @@ static void timeouts_status(const struct lvs_engine *e, struct json *j, struct s
 {
 	struct ipvs_timeouts t;
 
-	if (!e->ipvs || ipvs_timeouts_get(e->ipvs, &t) < 0) {
+	if (!e->ipvs || e->k->timeouts_get(e->ipvs, &t) < 0) {
 		if (j)
 			json_null(j, "timeouts");
 		return;
@@ -312,7 +312,7 @@ static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const s
 	const struct lvs_rs_state *st = &v->rs[i];
 	const struct rs_rt *rr = v->rt[i];
 	const struct ipvs_dest *d = kernel_dest(v, i, k);
-	const struct probe *pr = rr->check.spec.type != LVS_CHECK_NONE ? &rr->check : &rr->agent;
+	const struct probe *pr = lve_probe_type(&rr->check) != LVS_CHECK_NONE ? &rr->check : &rr->agent;
 	const struct lvs_health *h = pr == &rr->check ? &st->check : &st->agent_health;
 	char name[NAME_MAX_LEN], kw[16], conns[32] = "-";
 	const char *why;
@@ -324,11 +324,11 @@ static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const s
 	snprintf(kw, sizeof(kw), "%d/%u", d ? d->weight : -1, st->conf->weight);
 	sb_printf(out, "  %-24s %-5s %-9s %-11s %s%s%s", lve_rs_name(v, i, name, sizeof(name)), lve_verdict_name(vd), kw,
 		  conns, lve_why_prefix(st, why), why, st->admin == LVS_ADMIN_DRAINED ? " [drained]" : "");
-	if (pr->spec.type != LVS_CHECK_NONE)
+	if (lve_probe_type(pr) != LVS_CHECK_NONE)
 		sb_printf(out, "\n  %-24s %s: %llu passes, %llu fails", "", pr->hp ? hc_probe_target(pr->hp) :
-			  lve_check_name(pr->spec.type), (unsigned long long)h->passes, (unsigned long long)h->fails);
-	if (rr->agent.spec.type != LVS_CHECK_NONE && pr != &rr->agent)
-		sb_printf(out, "; agent %s", st->have_agent ? st->agent_health.reason :
+			  lve_check_name(lve_probe_type(pr)), (unsigned long long)h->passes, (unsigned long long)h->fails);
+	if (lve_probe_type(&rr->agent) != LVS_CHECK_NONE && pr != &rr->agent)
+		sb_printf(out, "; agent %s", st->have_agent ? lvs_health_reason(&st->agent_health) :
 			  st->agent_health.rf.known ? "unreachable" : "not heard yet");
 	sb_append(out, "\n");
 }

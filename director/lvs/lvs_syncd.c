@@ -50,11 +50,11 @@ int lve_daemon_push(const struct ipvs_daemon *d, void *arg)
 static int sync_stop(struct lvs_engine *e, uint32_t state)
 {
 	struct daemon_list dl = { .n = 0 };
-	int ret = ipvs_daemon_del(e->ipvs, state);
+	int ret = e->k->daemon_del(e->ipvs, state);
 
 	if (ret == -ESRCH)
 		return 0;
-	if (ret != -ETIMEDOUT || ipvs_daemons(e->ipvs, lve_daemon_push, &dl) < 0)
+	if (ret != -ETIMEDOUT || e->k->daemons(e->ipvs, lve_daemon_push, &dl) < 0)
 		return ret;
 	for (size_t i = 0; i < dl.n; i++)
 		if (dl.items[i].state == state)
@@ -111,7 +111,7 @@ void lve_sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const c
 	has_want = lvs_sync_daemon_conf(lvs, lvs_sync_wanted_state(is != NULL, is ? is->state : VRRP_STATE_INIT),
 					&want);
 	sync_reason(e, is, reason, sizeof(reason));
-	if ((ret = ipvs_daemons(e->ipvs, lve_daemon_push, &dl)) < 0) {
+	if ((ret = e->k->daemons(e->ipvs, lve_daemon_push, &dl)) < 0) {
 		sync_failed(e, "reading the running daemons", ret);
 		return;
 	}
@@ -129,7 +129,7 @@ void lve_sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const c
 			 reason);
 	}
 	if (plan.start) {
-		ret = ipvs_daemon_add(e->ipvs, &want);
+		ret = e->k->daemon_add(e->ipvs, &want);
 		/* One of that state came meanwhile: make it so, it is checked
 		 * again on the next change. */
 		if (ret < 0 && ret != -EEXIST) {
@@ -158,7 +158,7 @@ void lve_sync_stop_all(struct lvs_engine *e)
 	char text[160];
 	int ret;
 
-	if (!e->cfg->lvs.sync.interface || ipvs_daemons(e->ipvs, lve_daemon_push, &dl) < 0)
+	if (!e->cfg->lvs.sync.interface || e->k->daemons(e->ipvs, lve_daemon_push, &dl) < 0)
 		return;
 	for (size_t i = 0; i < dl.n; i++) {
 		if ((ret = sync_stop(e, dl.items[i].state)) < 0)
@@ -189,12 +189,12 @@ void lve_timeouts_apply(struct lvs_engine *e)
 
 	if (!e->ipvs || !lvs_timeouts_conf(&e->cfg->lvs, &want))
 		return;
-	if (ipvs_timeouts_get(e->ipvs, &have) == 0 && (!want.tcp || want.tcp == have.tcp) &&
+	if (e->k->timeouts_get(e->ipvs, &have) == 0 && (!want.tcp || want.tcp == have.tcp) &&
 	    (!want.tcp_fin || want.tcp_fin == have.tcp_fin) && (!want.udp || want.udp == have.udp)) {
 		log_debug("ipvs: timeouts already as configured");
 		return;
 	}
-	if ((ret = ipvs_timeouts_set(e->ipvs, &want)) < 0) {
+	if ((ret = e->k->timeouts_set(e->ipvs, &want)) < 0) {
 		log_warnx("ipvs: setting the timeouts: %s", ipvs_strerror(ret));
 		return;
 	}

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "cfgcheck.h"
 #include "directord.h"
 #include "log.h"
 
@@ -19,6 +22,15 @@ static void __attribute__((noreturn)) usage(int code)
 	exit(code);
 }
 
+static void print_diag(const char *path, int ret, const struct ini_diag *diag)
+{
+	for (size_t i = 0; i < diag->n; i++)
+		fprintf(stderr, "%s\n", diag->msgs[i]);
+	if (ret < 0 && diag->n == 0)
+		fprintf(stderr, "%s: %s\n", path, strerror(-ret));
+}
+
+/* -t: here, at once. */
 static struct director_config *load(const char *path)
 {
 	struct director_config *cfg = NULL;
@@ -27,10 +39,23 @@ static struct director_config *load(const char *path)
 
 	ini_diag_init(&diag);
 	ret = director_config_load(path, &cfg, &diag);
-	for (size_t i = 0; i < diag.n; i++)
-		fprintf(stderr, "%s\n", diag.msgs[i]);
-	if (ret < 0 && diag.n == 0)
-		fprintf(stderr, "%s: %s\n", path, strerror(-ret));
+	print_diag(path, ret, &diag);
+	ini_diag_free(&diag);
+	return ret < 0 ? NULL : cfg;
+}
+
+/* The daemon: as on a reload, parsed and checked in a child, and rebuilt
+ * here from its image, so that the parent (and every engine it forks)
+ * never holds what parsing took. */
+static struct director_config *load_checked(const char *path, int *image)
+{
+	void *cfg = NULL;
+	struct ini_diag diag;
+	int ret;
+
+	ini_diag_init(&diag);
+	ret = cfgcheck_load(&director_config_loader, path, CONFIG_CHECK_TIMEOUT_MS, &cfg, image, &diag);
+	print_diag(path, ret, &diag);
 	ini_diag_free(&diag);
 	return ret < 0 ? NULL : cfg;
 }
@@ -40,7 +65,7 @@ int main(int argc, char **argv)
 	const char *path = DIRECTORD_CONF;
 	bool foreground = false, debug = false, test = false, verbose = false;
 	struct director_config *cfg;
-	int c;
+	int c, image = -1;
 
 	while ((c = getopt(argc, argv, "df:hntv")) != -1) {
 		switch (c) {
@@ -55,7 +80,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(2);
-	cfg = load(path);
+	cfg = test ? load(path) : load_checked(path, &image);
 	if (!cfg)
 		return 1;
 	if (test) {
@@ -76,5 +101,5 @@ int main(int argc, char **argv)
 	log_init("directord", true, debug || verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
 	if (cfg->user_warning[0])
 		log_warnx("%s", cfg->user_warning);
-	return parent_main(cfg, !foreground);
+	return parent_main(cfg, image, !foreground);
 }

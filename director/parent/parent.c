@@ -51,7 +51,6 @@
 /* A reload's file is checked in a child process first (cfgcheck.h); the
  * parent waits this long for it at most (10,000 virtual servers take well
  * under a second; directord(8) gives the bound). */
-#define RELOAD_CHECK_TIMEOUT_MS 30000
 
 enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
 
@@ -77,7 +76,12 @@ struct engine {
 
 struct parent {
 	struct evloop *loop;
+	/* The configuration without its virtual servers, and the image of
+	 * the whole (a sealed memfd) that a starting LVS engine reads them
+	 * from: the parent, and the VRRP engine it forks, never hold tens of
+	 * thousands of services they do not use. */
 	struct director_config *cfg;
+	int image;
 	bool stopping;
 	struct engine eng[ENG_COUNT];
 	/* The last state of every VRRP instance, for an LVS engine that
@@ -387,9 +391,22 @@ static void restart_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 		ev_timer_start(loop, &e->restart_timer, RESTART_BACKOFF_MAX_MS);
 }
 
+/* What a starting LVS engine runs: the whole configuration, from the
+ * image (before its loop runs: nothing waits on it yet). */
+static struct director_config *lvs_engine_config(struct parent *p)
+{
+	struct director_config *cfg = NULL;
+	int ret = p->image >= 0 ? director_config_from_image_fd(p->image, NULL, NULL, &cfg) : -ENOENT;
+
+	if (ret < 0)
+		fatalx("lvs engine: cannot read the configuration: %s", strerror(-ret));
+	return cfg;
+}
+
 static void __attribute__((noreturn)) engine_child(struct engine *e, int fd)
 {
-	struct director_config *cfg = e->p->cfg;
+	bool lvs = e == &e->p->eng[ENG_LVS];
+	struct director_config *cfg = lvs ? lvs_engine_config(e->p) : e->p->cfg;
 	sigset_t none;
 
 	/* The parent's loop, control socket, accepted control connections,
@@ -406,7 +423,7 @@ static void __attribute__((noreturn)) engine_child(struct engine *e, int fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* exit(), not _exit(): libraries' destructors free what their
 	 * constructors took (the parent flushed stdio before the fork). */
-	if (e == &e->p->eng[ENG_LVS])
+	if (lvs)
 		exit(lvs_proc_main(cfg, fd, &e->p->drained));
 	exit(vrrp_proc_main(cfg, fd));
 }
@@ -527,16 +544,38 @@ static void drained_note(struct parent *p, const struct dir_ipc_admin *m)
 }
 
 /* After a reload: a server that left the configuration is drained no more
- * (added back later, it starts as the file says). */
-static void drained_prune(struct parent *p)
+ * (added back later, it starts as the file says). The parent keeps no
+ * virtual servers: they are looked at once, in the new image. */
+static void drained_seen(const struct virtual_server_conf *vs, void *arg)
 {
+	struct parent *p = arg;
+
+	for (size_t i = 0; i < p->drained.n; i++) {
+		struct lvs_drained *d = &p->drained.items[i];
+
+		if (strcasecmp(vs->name, d->service) == 0 && virtual_server_find_rs(vs, d->server))
+			d->seen = true;
+	}
+}
+
+static void drained_prune(struct parent *p, int image)
+{
+	struct director_config *scan = NULL;
+	int ret;
+
+	if (p->drained.n == 0)
+		return;
+	for (size_t i = 0; i < p->drained.n; i++)
+		p->drained.items[i].seen = false;
+	if ((ret = director_config_from_image_fd(image, drained_seen, p, &scan)) < 0) {
+		log_warnx("reload: cannot look for drained servers in the new configuration: %s", strerror(-ret));
+		return;		/* all kept: a restarted engine says which are gone */
+	}
+	director_config_free(scan);
 	for (size_t i = 0; i < p->drained.n;) {
 		const struct lvs_drained *d = &p->drained.items[i];
-		const struct virtual_server_conf *vs;
 
-		for (vs = p->cfg->lvs.services; vs && strcasecmp(vs->name, d->service) != 0; vs = vs->next)
-			;
-		if (vs && virtual_server_find_rs(vs, d->server)) {
+		if (d->seen) {
 			i++;
 			continue;
 		}
@@ -551,7 +590,7 @@ static void drained_prune(struct parent *p)
 /* How long a control client may wait for the engines: status and admin
  * answers come in ENGINE_REPLY_TIMEOUT_MS (from the last piece), a reload
  * is checked and then applied by the LVS engine in LVS_SLOW_TIMEOUT_MS. */
-#define CTL_WAIT_MS (RELOAD_CHECK_TIMEOUT_MS + LVS_SLOW_TIMEOUT_MS + 5000)
+#define CTL_WAIT_MS (CONFIG_CHECK_TIMEOUT_MS + LVS_SLOW_TIMEOUT_MS + 5000)
 
 static void request_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
 static void request_finish(struct request *r);
@@ -842,34 +881,6 @@ static void admin_begin(struct request *r, const struct ctl_request *req, enum l
 
 /* ---- reload and stop ---- */
 
-static int load_bytes(const char *path, const char *buf, size_t len, void **cfg, struct ini_diag *diag)
-{
-	struct director_config *c = NULL;
-	int ret = director_config_load_buffer(path, buf, len, &c, diag);
-
-	*cfg = c;
-	return ret;
-}
-
-static void free_config(void *cfg)
-{
-	director_config_free(cfg);
-}
-
-static int config_image(const void *cfg, struct strbuf *out)
-{
-	return director_config_image(cfg, out);
-}
-
-static int config_from_image(const void *buf, size_t len, void **cfg)
-{
-	struct director_config *c = NULL;
-	int ret = director_config_from_image(buf, len, &c);
-
-	*cfg = c;
-	return ret;
-}
-
 static void reload_apply(struct request *r, struct director_config *fresh, int image);
 
 /* The file, read once, parsed and checked once, in a child process (a
@@ -897,9 +908,7 @@ static void reload_checked(int ret, void *cfg, int image, const struct ini_diag 
 		request_finish(r);	/* why says it; nothing was applied */
 		return;
 	}
-	reload_apply(r, cfg, image);
-	if (image >= 0)
-		close(image);
+	reload_apply(r, cfg, image);	/* keeps the image */
 }
 
 static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
@@ -958,7 +967,6 @@ static void answer_error(struct parent *p, uint64_t ticket, const char *msg)
  * everything else. ticket 0: a SIGHUP, nobody to answer. */
 static void reload_begin(struct parent *p, uint64_t ticket)
 {
-	static const struct cfgcheck_loader loader = { load_bytes, free_config, config_image, config_from_image };
 	struct request *r;
 	int ret;
 
@@ -979,7 +987,7 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 	log_info("reloading %s", p->cfg->path);
 	sd_notify_state("RELOADING=1");
 	p->reloading = true;
-	if ((ret = cfgcheck_reload_start(p->loop, &loader, p->cfg->path, RELOAD_CHECK_TIMEOUT_MS, reload_checked, r,
+	if ((ret = cfgcheck_reload_start(p->loop, &director_config_loader, p->cfg->path, CONFIG_CHECK_TIMEOUT_MS, reload_checked, r,
 					 &p->check_job)) < 0) {
 		sb_printf(&r->why, "reload refused: the configuration check cannot run: %s", strerror(-ret));
 		r->check = ret;
@@ -1000,12 +1008,16 @@ static void reload_apply(struct request *r, struct director_config *fresh, int i
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
 		log_warnx("reload: global.vrrp_realtime_priority takes effect at the next restart");
-	/* The parent keeps the file for engines it starts or restarts. */
+	/* The parent keeps the configuration for engines it starts or
+	 * restarts; the old one is freed once the engines were asked (tens
+	 * of thousands of allocations: not before them). */
 	old = p->cfg;
 	p->cfg = fresh;
-	director_config_free(old);
+	if (p->image >= 0)
+		close(p->image);
+	p->image = image;
 	forget_states(p);
-	drained_prune(p);
+	drained_prune(p, image);
 	for (size_t i = 0; i < ENG_COUNT; i++) {
 		struct engine *e = &p->eng[i];
 		bool wanted = engine_wanted(p, e);
@@ -1027,6 +1039,7 @@ static void reload_apply(struct request *r, struct director_config *fresh, int i
 			ev_timer_stop(p->loop, &e->restart_timer);
 		}
 	}
+	director_config_free(old);
 	if (!request_waits(r))
 		request_finish(r);
 }
@@ -1165,7 +1178,7 @@ static void start_engines(struct parent *p)
 	}
 }
 
-int parent_main(struct director_config *cfg, bool do_detach)
+int parent_main(struct director_config *cfg, int image, bool do_detach)
 {
 	/* CAP_SYS_NICE only for the VRRP engine to make itself real-time
 	 * (vrrp_proc.c); both engines drop it. */
@@ -1177,6 +1190,7 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	if (!p)
 		fatalx("out of memory");
 	p->cfg = cfg;
+	p->image = image;
 	p->ctl_fd = -1;
 	p->started = wall_time();
 	/* The VRRP engine keeps the timings it always had. */
@@ -1221,6 +1235,8 @@ int parent_main(struct director_config *cfg, bool do_detach)
 	evloop_free(p->loop);
 	free(p->drained.items);
 	director_config_free(p->cfg);
+	if (p->image >= 0)
+		close(p->image);
 	free(p);
 	return ret < 0 ? 1 : 0;
 }

@@ -58,7 +58,7 @@ static void vrrp_status(struct engine_proc *p, struct json *j, struct strbuf *ou
 static const struct engine_ops vrrp_ops = {
 	.name = "vrrp engine",
 	.reload_log_prefix = "",
-	.reload_compares = false,
+	.virtual_servers = false,
 	.reads_per_wake = 16,
 	.start = vrrp_start,
 	.stop = vrrp_stop,

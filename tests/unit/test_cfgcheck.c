@@ -438,15 +438,18 @@ static int image_refused(const void *cfg, struct strbuf *out)
 	return -ENOMEM;
 }
 
-static int from_image_copy(const void *buf, size_t len, void **cfg)
+static int from_image_copy(int fd, void **cfg)
 {
-	*cfg = strndup(buf, len);
-	return *cfg ? 0 : -ENOMEM;
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	*cfg = n >= 0 ? strndup(buf, (size_t)n) : NULL;
+	return *cfg ? 0 : -EIO;
 }
 
-static int from_image_bad(const void *buf, size_t len, void **cfg)
+static int from_image_bad(int fd, void **cfg)
 {
-	(void)buf, (void)len;
+	(void)fd;
 	*cfg = NULL;
 	return -EBADMSG;
 }
@@ -495,5 +498,51 @@ TEST(reload_through_an_image)
 	unlink(path);
 }
 
+/* At start: the same check, waited for; the file's own messages, without
+ * a reload's words. */
+TEST(load_at_start)
+{
+	static const struct cfgcheck_loader imaged = { loads_counted, free, image_marked, from_image_copy },
+					    bad = { loads_never, free, image_marked, from_image_copy },
+					    crash = { loads_crash, free, image_marked, from_image_copy };
+	char path[] = "/tmp/dsrkit-cfgcheck.XXXXXX";
+	struct ini_diag diag;
+	void *cfg = NULL;
+	int fd = mkstemp(path), image = -1;
+
+	CHECK(fd >= 0);
+	close(fd);
+	write_file(path, "[global]\n");
+	parent_loads = 0;
+	ini_diag_init(&diag);
+	CHECK_EQ_INT(cfgcheck_load(&imaged, path, 5000, &cfg, &image, &diag), 0);
+	CHECK(cfg && strcmp(cfg, "image:[global]\n") == 0);
+	CHECK_EQ_INT(parent_loads, 0);
+	CHECK(image >= 0);
+	CHECK_EQ_INT(diag.n, 0);
+	if (image >= 0)
+		close(image);
+	free(cfg);
+
+	CHECK_EQ_INT(cfgcheck_load(&bad, path, 5000, &cfg, &image, &diag), -EINVAL);
+	CHECK(cfg == NULL && image == -1);
+	CHECK_EQ_INT(diag.n, 1);
+	CHECK(diag_has(&diag, ":2: vrrp a.interface: missing required key"));
+	ini_diag_free(&diag);
+	ini_diag_init(&diag);
+
+	CHECK_EQ_INT(cfgcheck_load(&crash, path, 5000, &cfg, &image, &diag), -ECHILD);
+	CHECK(cfg == NULL && image == -1);
+	CHECK(diag_has(&diag, "the configuration check crashed (Segmentation fault)"));
+	CHECK_EQ_INT(diag.n, 1);	/* no reload words */
+	ini_diag_free(&diag);
+	ini_diag_init(&diag);
+
+	unlink(path);
+	CHECK_EQ_INT(cfgcheck_load(&imaged, path, 5000, &cfg, &image, &diag), -EIO);
+	CHECK(diag_has(&diag, "cannot open: No such file or directory"));
+	ini_diag_free(&diag);
+}
+
 TEST_MAIN(T(valid_and_invalid), T(reload_from_a_loop), T(reload_cancelled), T(crash_is_a_verdict), T(hang_is_bounded), T(flood_is_cut),
-	  T(child_holds_no_descriptors), T(file_read_once), T(reload_as_the_daemons_do), T(reload_through_an_image))
+	  T(child_holds_no_descriptors), T(file_read_once), T(reload_as_the_daemons_do), T(reload_through_an_image), T(load_at_start))

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "test.h"
@@ -81,6 +83,21 @@ static struct director_config *load(const char *text)
 	return cfg;
 }
 
+/* Both print the same (what print shows: every key). */
+static void check_same_print(const struct director_config *a, const struct director_config *b)
+{
+	struct strbuf pa, pb;
+
+	sb_init(&pa);
+	sb_init(&pb);
+	director_config_print(a, &pa);
+	director_config_print(b, &pb);
+	CHECK_EQ_STR(sb_str(&pa), sb_str(&pb));
+	CHECK_CONTAINS(sb_str(&pb), "[global]");
+	sb_free(&pa);
+	sb_free(&pb);
+}
+
 static struct director_config *round_trip(const struct director_config *cfg, struct strbuf *image)
 {
 	struct director_config *back = NULL;
@@ -94,22 +111,19 @@ static struct director_config *round_trip(const struct director_config *cfg, str
 TEST(test_every_key_survives)
 {
 	struct director_config *cfg = load(full), *back;
-	struct strbuf image, a, b;
+	struct strbuf image, b;
 
 	if (!cfg)
 		return;
 	back = round_trip(cfg, &image);
 	CHECK(back != NULL);
 	if (back) {
-		sb_init(&a);
 		sb_init(&b);
-		director_config_print(cfg, &a);
 		director_config_print(back, &b);
-		CHECK_EQ_STR(sb_str(&a), sb_str(&b));
 		CHECK_CONTAINS(sb_str(&b), "check_command = /bin/true dns");
 		CHECK_CONTAINS(sb_str(&b), "auth_pass = secret");
-		sb_free(&a);
 		sb_free(&b);
+		check_same_print(cfg, back);
 		/* What print does not show, and validation set. */
 		CHECK_EQ_STR(back->path, "/etc/dsrkit/image.ini");
 		CHECK_EQ_INT(back->ninstances, 2);
@@ -197,4 +211,43 @@ TEST(test_other_build_refused)
 	director_config_free(cfg);
 }
 
-TEST_MAIN(T(test_every_key_survives), T(test_damaged_images_refused), T(test_other_build_refused))
+/* From a file, read in pieces: the same configuration, and a file cut
+ * anywhere refused. The image is larger than one piece (64 KiB). */
+TEST(test_from_a_file)
+{
+	struct strbuf text, image;
+	struct director_config *cfg, *back = NULL;
+	int fd;
+
+	sb_init(&text);
+	sb_append(&text, "[global]\nuser = nobody\n");
+	for (int i = 0; i < 400; i++)
+		sb_printf(&text, "[virtual_server s%d]\naddress = 198.18.%d.%d:80\nreal_servers = 198.19.0.1:80, 198.19.0.2:80\n"
+			  "check = none\n", i, 1 + i / 250, 1 + i % 250);
+	cfg = load(sb_str(&text));
+	sb_free(&text);
+	if (!cfg)
+		return;
+	sb_init(&image);
+	CHECK_EQ_INT(director_config_image(cfg, &image), 0);
+	CHECK(image.len > 64 * 1024);
+	fd = memfd_create("test-image", MFD_CLOEXEC);
+	CHECK(fd >= 0 && write(fd, image.buf, image.len) == (ssize_t)image.len);
+	CHECK_EQ_INT(director_config_from_image_fd(fd, NULL, NULL, &back), 0);
+	if (back) {
+		check_same_print(cfg, back);
+		CHECK_EQ_INT(back->lvs.nservices, 400);
+		director_config_free(back);
+	}
+	for (size_t cut = 0; cut < image.len; cut += image.len / 7) {
+		back = NULL;
+		CHECK_EQ_INT(ftruncate(fd, (off_t)cut), 0);
+		CHECK_EQ_INT(director_config_from_image_fd(fd, NULL, NULL, &back), -EBADMSG);
+		CHECK(back == NULL);
+	}
+	close(fd);
+	sb_free(&image);
+	director_config_free(cfg);
+}
+
+TEST_MAIN(T(test_every_key_survives), T(test_from_a_file), T(test_damaged_images_refused), T(test_other_build_refused))

@@ -64,7 +64,7 @@ static void health_set(struct lvs_health *h, int st, const char *reason)
 {
 	h->rf.known = st != H_NONE;
 	h->rf.up = st == H_PASS;
-	snprintf(h->reason, sizeof(h->reason), "%s", reason ? reason : "");
+	lvs_health_set_reason(h, reason);
 }
 
 static void agent_reply_set(struct lvs_rs_state *s, enum agent_state st, enum agent_admin adm, int pct)
@@ -109,6 +109,7 @@ static void rf_run(const struct rf_case *c)
 			test_failed_checks++;
 		}
 	}
+	lvs_health_reset(&h);
 }
 
 TEST(rise_fall_sequences)
@@ -130,20 +131,32 @@ TEST(health_counters_and_reason)
 	CHECK_EQ_INT(h.fails, 2);
 	CHECK(!h.rf.last_pass);
 	CHECK_EQ_INT(h.rf.in_row, 2);
-	CHECK_EQ_STR(h.reason, "timeout");
+	CHECK_EQ_STR(lvs_health_reason(&h), "timeout");
 	CHECK_EQ_INT(h.last_ms, 300);
 	CHECK(h.rf.up);
 
 	lvs_health_record(&h, true, 2, 3, NULL, 400);
-	CHECK_EQ_STR(h.reason, "");
+	CHECK_EQ_STR(lvs_health_reason(&h), "");
+	CHECK(h.reason == NULL);	/* none kept */
 	CHECK(h.rf.last_pass);
 	CHECK_EQ_INT(h.rf.in_row, 1);
 
 	memset(big, 'r', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	lvs_health_record(&h, true, 2, 3, big, 500);
-	CHECK_EQ_INT(strlen(h.reason), LVS_REASON_MAX - 1);
-	CHECK_EQ_INT(h.reason[0], 'r');
+	CHECK_EQ_INT(strlen(lvs_health_reason(&h)), LVS_REASON_MAX - 1);
+	CHECK_EQ_INT(lvs_health_reason(&h)[0], 'r');
+	/* The same reason again is not copied again. */
+	{
+		const char *kept = h.reason;
+
+		lvs_health_record(&h, true, 2, 3, big, 600);
+		CHECK(h.reason == kept);
+		lvs_health_record(&h, false, 2, 3, "timeout", 700);
+		CHECK_EQ_STR(lvs_health_reason(&h), "timeout");
+	}
+	lvs_health_reset(&h);
+	CHECK(h.reason == NULL && h.passes == 0 && !h.rf.known);
 }
 
 /* ---- one real server ---- */
@@ -355,6 +368,7 @@ static void eval_run(const struct eval_case *c)
 			why ? why : "(null)", c->verdict, c->w, c->why ? c->why : "*");
 		test_failed_checks++;
 	}
+	lvs_rs_state_release(&s);
 }
 
 TEST(evaluate_table)
@@ -384,6 +398,7 @@ TEST(evaluate_stale_agent_reply_ignored)
 	s.have_agent = false;
 	CHECK_EQ_INT(lvs_rs_evaluate(&vs, &s, &w, &why), LVS_RS_UP);
 	CHECK_EQ_INT(w, 4);
+	lvs_rs_state_release(&s);
 }
 
 /* The check's reason is the server's own string, not a copy. */
@@ -401,6 +416,7 @@ TEST(evaluate_why_points_into_state)
 	health_set(&s.check, H_FAIL, "HTTP 503");
 	CHECK_EQ_INT(lvs_rs_evaluate(&vs, &s, &w, &why), LVS_RS_DOWN);
 	CHECK(why == s.check.reason);
+	lvs_rs_state_release(&s);
 }
 
 /* The agent's words decided: why is its line, while the last attempt
@@ -443,6 +459,7 @@ TEST(evaluate_why_is_the_agent_line)
 	CHECK_EQ_INT(lvs_rs_evaluate(&vs, &s, &w, &why), LVS_RS_UP);
 	CHECK_EQ_STR(why, "up 50%");
 	CHECK_EQ_INT(w, 1);
+	lvs_rs_state_release(&s);
 }
 
 /* ---- quorum ---- */
@@ -527,6 +544,12 @@ static void fixture_init(struct svc_fixture *f)
 	f->vs.sorry_fwd = IP_VS_CONN_F_MASQ;
 }
 
+static void fixture_release(struct svc_fixture *f)
+{
+	for (size_t i = 0; i < 4; i++)
+		lvs_rs_state_release(&f->s[i]);
+}
+
 /* Is (addr, port, weight) among dests[0..n)? Order does not matter. */
 static const struct ipvs_dest *find_dest(const struct ipvs_dest *d, size_t n, const char *addr, uint16_t port)
 {
@@ -577,6 +600,7 @@ TEST(want_with_quorum)
 	CHECK(!find_dest(f.d, n, "198.18.0.14", 80));
 	CHECK(!find_dest(f.d, n, "192.0.2.99", 8080));
 	CHECK_EQ_INT(f.d[0].fwd, IP_VS_CONN_F_DROUTE);
+	fixture_release(&f);
 }
 
 TEST(want_with_quorum_inhibited)
@@ -592,6 +616,7 @@ TEST(want_with_quorum_inhibited)
 	CHECK_DEST(f.d, n, "198.18.0.12", 80, 0);
 	CHECK_DEST(f.d, n, "198.18.0.13", 80, 0);
 	CHECK(!find_dest(f.d, n, "198.18.0.14", 80));
+	fixture_release(&f);
 }
 
 TEST(want_sorry_server_only_without_quorum)
@@ -613,6 +638,7 @@ TEST(want_sorry_server_only_without_quorum)
 	CHECK_EQ_INT(n, 1);
 	CHECK_DEST(f.d, n, "192.0.2.99", 80, 1);
 	CHECK_EQ_INT(f.d[0].fwd, IP_VS_CONN_F_DROUTE);
+	fixture_release(&f);
 }
 
 /* inhibit_on_failure: servers never leave the table for a failure, so
@@ -638,6 +664,7 @@ TEST(want_sorry_server_inhibited)
 	n = lvs_service_want(&f.vs, f.s, false, &f.svc, f.d);
 	CHECK_EQ_INT(n, 3);
 	CHECK_DEST(f.d, n, "198.18.0.13", 80, 1);
+	fixture_release(&f);
 }
 
 TEST(want_without_quorum_nor_sorry_server)
@@ -651,6 +678,7 @@ TEST(want_without_quorum_nor_sorry_server)
 	CHECK_EQ_INT(n, 2);
 	CHECK_DEST(f.d, n, "198.18.0.11", 80, 3);
 	CHECK_DEST(f.d, n, "198.18.0.12", 80, 0);
+	fixture_release(&f);
 }
 
 TEST(want_scaled_weights)
@@ -663,6 +691,7 @@ TEST(want_scaled_weights)
 	n = lvs_service_want(&f.vs, f.s, true, &f.svc, f.d);
 	CHECK_EQ_INT(n, 2);
 	CHECK_DEST(f.d, n, "198.18.0.11", 80, 2);
+	fixture_release(&f);
 }
 
 TEST(want_empty_service)
@@ -692,6 +721,7 @@ TEST(up_weight_counts_up_servers_only)
 	CHECK_EQ_INT(lvs_service_up_weight(&f.vs, f.s), 4);
 	f.vs.inhibit_on_failure = true;	/* a down server at weight 0 is still not up */
 	CHECK_EQ_INT(lvs_service_up_weight(&f.vs, f.s), 4);
+	fixture_release(&f);
 }
 
 /* The engine's loop in miniature: results -> verdicts -> quorum -> table. */
@@ -744,6 +774,7 @@ TEST(scenario_lose_and_regain_quorum)
 	CHECK_EQ_INT(n, 2);
 	CHECK_DEST(f.d, n, "198.18.0.11", 80, 3);
 	CHECK_DEST(f.d, n, "198.18.0.12", 80, 2);
+	fixture_release(&f);
 }
 
 TEST_MAIN(

@@ -287,7 +287,7 @@ static int engine_load(int image, struct loaded *l)
 	memset(l, 0, sizeof(*l));
 	if (evloop_new(&loop) < 0)
 		return -ENOMEM;
-	ret = config_load_start(loop, image, NULL, on_loaded, l, &cl);
+	ret = config_load_start(loop, image, NULL, true, on_loaded, l, &cl);
 	for (int i = 0; ret == 0 && !l->done && i < 500; i++)
 		evloop_run_once(loop, 10);
 	evloop_free(loop);

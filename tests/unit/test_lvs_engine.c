@@ -1,0 +1,478 @@
+/* Unit tests of the LVS engine's logic (lvs_engine.c, lvs_kernel.c,
+ * lvs_syncd.c) through its kernel seam (struct lvs_kernel_ops): a table
+ * in memory stands in for IPVS, so what the engine asks of the kernel on
+ * start, reload, drain and VRRP state changes is checked without root.
+ * The real kernel is the VM tests' (tests/vm/20-24). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/ip_vs.h>
+
+#include "directord.h"
+#include "evloop.h"
+#include "ipvs.h"
+#include "lvs.h"
+#include "lvs_reconcile.h"
+#include "test.h"
+#include "vrrp.h"
+
+/* ---- the kernel in memory ---- */
+
+#define FK_SVCS 32
+#define FK_DESTS 128
+
+struct fk_dest {
+	struct ipvs_service svc;
+	struct ipvs_dest d;
+};
+
+static struct fake_kernel {
+	struct ipvs_service svcs[FK_SVCS];
+	size_t nsvcs;
+	struct fk_dest dests[FK_DESTS];
+	size_t ndests;
+	unsigned ops[IPVS_REQ_DEST_DEL + 1];	/* by request type */
+	unsigned batches;
+	struct ipvs_daemon daemons[2];
+	size_t ndaemons;
+	bool del_unanswered;	/* a daemon stop that the kernel does, but never acknowledges */
+	int opens;
+} K;
+
+static struct ipvs *fk_handle(void)
+{
+	static char h;
+
+	return (struct ipvs *)&h;	/* never looked into */
+}
+
+static int fk_open(struct ipvs **out)
+{
+	K.opens++;
+	*out = fk_handle();
+	return 0;
+}
+
+static void fk_close(struct ipvs *v)
+{
+	(void)v;
+}
+
+static long fk_svc(const struct ipvs_service *s)
+{
+	for (size_t i = 0; i < K.nsvcs; i++)
+		if (lvs_service_cmp(&K.svcs[i], s) == 0)
+			return (long)i;
+	return -1;
+}
+
+static long fk_dest(const struct ipvs_service *s, const struct ipvs_dest *d)
+{
+	for (size_t i = 0; i < K.ndests; i++)
+		if (lvs_service_cmp(&K.dests[i].svc, s) == 0 && ipaddr_equal(&K.dests[i].d.addr, &d->addr) &&
+		    K.dests[i].d.port == d->port)
+			return (long)i;
+	return -1;
+}
+
+static void fk_svc_del(size_t i)
+{
+	for (size_t j = 0; j < K.ndests;)
+		if (lvs_service_cmp(&K.dests[j].svc, &K.svcs[i]) == 0)
+			K.dests[j] = K.dests[--K.ndests];
+		else
+			j++;
+	K.svcs[i] = K.svcs[--K.nsvcs];
+}
+
+static int fk_one(const struct ipvs_request *r)
+{
+	long s = fk_svc(r->svc), d = r->dest ? fk_dest(r->svc, r->dest) : -1;
+
+	switch (r->type) {
+	case IPVS_REQ_SERVICE_ADD:
+		if (s >= 0)
+			return -EEXIST;
+		if (K.nsvcs == FK_SVCS)
+			return -ENOSPC;
+		K.svcs[K.nsvcs++] = *r->svc;
+		return 0;
+	case IPVS_REQ_SERVICE_EDIT:
+		if (s < 0)
+			return -ESRCH;
+		K.svcs[s] = *r->svc;
+		return 0;
+	case IPVS_REQ_SERVICE_DEL:
+		if (s < 0)
+			return -ESRCH;
+		fk_svc_del((size_t)s);
+		return 0;
+	case IPVS_REQ_DEST_ADD:
+		if (s < 0)
+			return -ESRCH;
+		if (d >= 0)
+			return -EEXIST;
+		if (K.ndests == FK_DESTS)
+			return -ENOSPC;
+		K.dests[K.ndests].svc = *r->svc;
+		K.dests[K.ndests++].d = *r->dest;
+		return 0;
+	case IPVS_REQ_DEST_EDIT:
+		if (d < 0)
+			return -ENOENT;
+		K.dests[d].d = *r->dest;
+		return 0;
+	case IPVS_REQ_DEST_DEL:
+		if (d < 0)
+			return -ENOENT;
+		K.dests[d] = K.dests[--K.ndests];
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int fk_apply(struct ipvs *v, struct ipvs_request *reqs, size_t n)
+{
+	int failed = 0;
+
+	(void)v;
+	K.batches++;
+	for (size_t i = 0; i < n; i++) {
+		K.ops[reqs[i].type]++;
+		if ((reqs[i].result = fk_one(&reqs[i])) < 0)
+			failed++;
+	}
+	return failed;
+}
+
+static int fk_services(struct ipvs *v, ipvs_service_cb cb, void *arg)
+{
+	struct ipvs_stats st = { 0 };
+	int ret;
+
+	(void)v;
+	for (size_t i = 0; i < K.nsvcs; i++)
+		if ((ret = cb(&K.svcs[i], &st, arg)) < 0)
+			return ret;
+	return 0;
+}
+
+static int fk_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg)
+{
+	int ret;
+
+	(void)v;
+	for (size_t i = 0; i < K.ndests; i++)
+		if (lvs_service_cmp(&K.dests[i].svc, s) == 0 && (ret = cb(&K.dests[i].d, arg)) < 0)
+			return ret;
+	return 0;
+}
+
+static int fk_daemons(struct ipvs *v, ipvs_daemon_cb cb, void *arg)
+{
+	int ret;
+
+	(void)v;
+	for (size_t i = 0; i < K.ndaemons; i++)
+		if ((ret = cb(&K.daemons[i], arg)) < 0)
+			return ret;
+	return 0;
+}
+
+static int fk_daemon_add(struct ipvs *v, const struct ipvs_daemon *d)
+{
+	(void)v;
+	for (size_t i = 0; i < K.ndaemons; i++)
+		if (K.daemons[i].state == d->state)
+			return -EEXIST;
+	if (K.ndaemons == 2)
+		return -ENOSPC;
+	K.daemons[K.ndaemons++] = *d;
+	return 0;
+}
+
+static int fk_daemon_del(struct ipvs *v, uint32_t state)
+{
+	(void)v;
+	for (size_t i = 0; i < K.ndaemons; i++) {
+		if (K.daemons[i].state != state)
+			continue;
+		K.daemons[i] = K.daemons[--K.ndaemons];
+		/* Done, but the answer never came (nlsock's bound). */
+		return K.del_unanswered ? -ETIMEDOUT : 0;
+	}
+	return -ESRCH;
+}
+
+static int fk_timeouts_get(struct ipvs *v, struct ipvs_timeouts *t)
+{
+	(void)v;
+	memset(t, 0, sizeof(*t));
+	return 0;
+}
+
+static int fk_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t)
+{
+	(void)v;
+	(void)t;
+	return 0;
+}
+
+static const struct lvs_kernel_ops fake = {
+	fk_open, fk_close, fk_apply, fk_services, fk_dests, fk_daemons, fk_daemon_add, fk_daemon_del,
+	fk_timeouts_get, fk_timeouts_set,
+};
+
+static void fk_reset(void)
+{
+	memset(&K, 0, sizeof(K));
+}
+
+static void fk_ops_reset(void)
+{
+	memset(K.ops, 0, sizeof(K.ops));
+	K.batches = 0;
+}
+
+static unsigned fk_ops_total(void)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(K.ops); i++)
+		n += K.ops[i];
+	return n;
+}
+
+/* The weight of a destination in the table, -1 when it is not there. */
+static int fk_weight(const char *dest)
+{
+	char err[PARSE_ERR_MAX];
+	struct ipendpoint ep;
+
+	if (parse_ipendpoint(dest, false, &ep, err) < 0)
+		return -2;
+	for (size_t i = 0; i < K.ndests; i++)
+		if (ipaddr_equal(&K.dests[i].d.addr, &ep.addr) && K.dests[i].d.port == ep.port)
+			return K.dests[i].d.weight;
+	return -1;
+}
+
+/* ---- the engine on a loop of its own ---- */
+
+#define CONF_HEAD "[global]\nuser = nobody\n"
+#define WEB(w) \
+	"[virtual_server web]\naddress = 198.18.0.100:80\ncheck = none\n" \
+	"real_servers = 198.18.3.1:80 weight=" #w ", 198.18.3.2:80 weight=2\n"
+#define DNS \
+	"[virtual_server dns]\naddress = 198.18.0.53:53\nprotocol = udp\ncheck = none\n" \
+	"real_servers = 198.18.3.1:53, 198.18.3.2:53\n"
+
+struct rig {
+	struct evloop *loop;
+	struct director_config *cfg;
+	struct lvs_engine *e;
+};
+
+static struct director_config *conf(const char *text)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag d;
+
+	ini_diag_init(&d);
+	if (director_config_load_buffer("/etc/dsrkit/test.ini", text, strlen(text), &cfg, &d) < 0) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "    %s\n", d.msgs[i]);
+		test_failed_checks++;
+	}
+	ini_diag_free(&d);
+	return cfg;
+}
+
+/* Run the loop until the kernel sees no new request for 100 ms (at most
+ * 3 s in all). */
+static void settle(struct rig *r)
+{
+	unsigned last = ~0u;
+	uint64_t quiet_since = now_ms(), t0 = now_ms();
+
+	while (now_ms() - t0 < 3000) {
+		unsigned n = fk_ops_total() + K.batches;
+
+		if (n != last) {
+			last = n;
+			quiet_since = now_ms();
+		} else if (now_ms() - quiet_since >= 100) {
+			return;
+		}
+		evloop_run_once(r->loop, 10);
+	}
+}
+
+static bool rig_start(struct rig *r, const char *text)
+{
+	memset(r, 0, sizeof(*r));
+	CHECK_EQ_INT(evloop_new(&r->loop), 0);
+	r->cfg = conf(text);
+	if (!r->loop || !r->cfg)
+		return false;
+	CHECK_EQ_INT(lvs_engine_start(r->loop, r->cfg, NULL, &fake, &r->e), 0);
+	if (!r->e)
+		return false;
+	settle(r);
+	return true;
+}
+
+static void rig_stop(struct rig *r)
+{
+	if (r->e)
+		lvs_engine_stop(r->e);
+	director_config_free(r->cfg);
+	if (r->loop)
+		evloop_free(r->loop);
+}
+
+/* A reload, as the engine process does it: the unchanged marked, then
+ * applied; the running configuration goes after. */
+static void rig_reload(struct rig *r, const char *text)
+{
+	struct director_config *fresh = conf(text);
+
+	if (!fresh)
+		return;
+	CHECK_EQ_INT(director_config_mark_unchanged(fresh, r->cfg), 0);
+	CHECK_EQ_INT(lvs_engine_reload(r->e, fresh), 0);
+	director_config_free(r->cfg);
+	r->cfg = fresh;
+	settle(r);
+}
+
+/* From cold: every service and destination, in one batch. */
+TEST(programs_the_table_from_cold)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD WEB(3) DNS)) {
+		CHECK_EQ_INT(K.opens, 1);
+		CHECK_EQ_INT(K.nsvcs, 2);
+		CHECK_EQ_INT(K.ndests, 4);
+		CHECK_EQ_INT(K.ops[IPVS_REQ_SERVICE_ADD], 2);
+		CHECK_EQ_INT(K.ops[IPVS_REQ_DEST_ADD], 4);
+		CHECK_EQ_INT(fk_ops_total(), 6);
+		CHECK_EQ_INT(K.batches, 1);
+		CHECK_EQ_INT(fk_weight("198.18.3.1:80"), 3);
+		CHECK_EQ_INT(fk_weight("198.18.3.2:80"), 2);
+		CHECK_EQ_INT(fk_weight("198.18.3.1:53"), 1);
+	}
+	rig_stop(&r);
+}
+
+/* A reload that changes one weight sends that one edit, nothing else. */
+TEST(reload_sends_only_the_difference)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD WEB(3) DNS)) {
+		fk_ops_reset();
+		rig_reload(&r, CONF_HEAD WEB(7) DNS);
+		CHECK_EQ_INT(K.ops[IPVS_REQ_DEST_EDIT], 1);
+		CHECK_EQ_INT(fk_ops_total(), 1);
+		CHECK_EQ_INT(fk_weight("198.18.3.1:80"), 7);
+		/* The same file again: nothing. */
+		fk_ops_reset();
+		rig_reload(&r, CONF_HEAD WEB(7) DNS);
+		CHECK_EQ_INT(fk_ops_total(), 0);
+		/* A service gone: deleted, with its destinations. */
+		fk_ops_reset();
+		rig_reload(&r, CONF_HEAD WEB(7));
+		CHECK_EQ_INT(K.ops[IPVS_REQ_SERVICE_DEL], 1);
+		CHECK_EQ_INT(K.nsvcs, 1);
+		CHECK_EQ_INT(K.ndests, 2);
+	}
+	rig_stop(&r);
+}
+
+/* What the kernel already holds of a configured service is adopted:
+ * right entries stay, wrong weights are edited, strangers removed; a
+ * service that is not ours is left alone. */
+TEST(adopts_what_the_kernel_has)
+{
+	struct ipvs_service web = { .af = AF_INET, .protocol = IPPROTO_TCP, .port = 80, .sched = "wlc" };
+	struct ipvs_service other = { .af = AF_INET, .protocol = IPPROTO_TCP, .port = 8080, .sched = "rr" };
+	struct rig r;
+	char err[PARSE_ERR_MAX];
+
+	fk_reset();
+	parse_ipaddr("198.18.0.100", &web.addr, err);
+	parse_ipaddr("198.18.0.200", &other.addr, err);
+	K.svcs[K.nsvcs++] = web;
+	K.svcs[K.nsvcs++] = other;
+	K.dests[K.ndests].svc = web;
+	parse_ipaddr("198.18.3.1", &K.dests[K.ndests].d.addr, err);
+	K.dests[K.ndests].d.port = 80;
+	K.dests[K.ndests].d.fwd = IP_VS_CONN_F_DROUTE;
+	K.dests[K.ndests++].d.weight = 3;
+	K.dests[K.ndests].svc = web;
+	parse_ipaddr("198.18.3.9", &K.dests[K.ndests].d.addr, err);
+	K.dests[K.ndests].d.port = 80;
+	K.dests[K.ndests].d.fwd = IP_VS_CONN_F_DROUTE;
+	K.dests[K.ndests++].d.weight = 1;
+	if (rig_start(&r, CONF_HEAD WEB(3))) {
+		CHECK_EQ_INT(K.ops[IPVS_REQ_SERVICE_ADD], 0);
+		CHECK_EQ_INT(K.ops[IPVS_REQ_DEST_ADD], 1);	/* .2 */
+		CHECK_EQ_INT(K.ops[IPVS_REQ_DEST_DEL], 1);	/* .9, a stranger */
+		CHECK_EQ_INT(fk_weight("198.18.3.1:80"), 3);	/* kept as it was */
+		CHECK_EQ_INT(fk_weight("198.18.3.9:80"), -1);
+		CHECK(fk_svc(&other) >= 0);			/* not ours: untouched */
+	}
+	rig_stop(&r);
+}
+
+/* directorctl drain: weight 0 in the kernel; enable: its weight back. */
+TEST(drain_and_enable)
+{
+	char err[128];
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD WEB(3))) {
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.1:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		settle(&r);
+		CHECK_EQ_INT(fk_weight("198.18.3.1:80"), 0);
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.1:80", LVS_ADMIN_ENABLED, err, sizeof(err)), 0);
+		settle(&r);
+		CHECK_EQ_INT(fk_weight("198.18.3.1:80"), 3);
+		CHECK(lvs_engine_admin(r.e, "web", "198.18.9.9:80", LVS_ADMIN_DRAINED, err, sizeof(err)) < 0);
+		CHECK(lvs_engine_admin(r.e, "nosuch", "198.18.3.1:80", LVS_ADMIN_DRAINED, err, sizeof(err)) < 0);
+	}
+	rig_stop(&r);
+}
+
+/* The sync daemon follows the VRRP state; a stop the kernel never
+ * acknowledges (it did stop: tests/vm/10) is read back, so the backup
+ * daemon still starts (issue 14's engine death). */
+TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_follow = VI_1\n"
+			  "[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
+			  "virtual_ipaddress = 198.18.0.100/24\n" WEB(3))) {
+		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_MASTER, 100);
+		settle(&r);
+		CHECK_EQ_INT(K.ndaemons, 1);
+		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_MASTER);
+		CHECK(K.ndaemons == 1 && strcmp(K.daemons[0].ifname, "eth1") == 0 && K.daemons[0].sync_id == 51);
+		K.del_unanswered = true;
+		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_BACKUP, 100);
+		settle(&r);
+		CHECK_EQ_INT(K.ndaemons, 1);
+		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_BACKUP);
+	}
+	rig_stop(&r);
+}
+
+TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has),
+	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop))
