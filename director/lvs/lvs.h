@@ -54,7 +54,7 @@ struct lvs_rs_state {
 	struct lvs_health check;	/* the deciding check (unused with LVS_CHECK_NONE) */
 	struct lvs_health agent_health;	/* the agent's reachability */
 	bool have_agent;		/* an agent reply is current */
-	struct agent_reply agent;	/* the last one */
+	struct agent_reply *agent;	/* the last one (allocated at the first: most servers have no agent) */
 	int dynamic_weight;		/* from a dynamic script, -1: none */
 	enum lvs_admin admin;
 	bool adopted;			/* found in the kernel at start: up until a check says otherwise */

@@ -426,8 +426,8 @@ static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *ar
 		/* Reachability has rise/fall; the last reply stays in force
 		 * until the agent is taken as unreachable. */
 		lvs_health_record(&st->agent_health, o->have_agent, vs->check_rise, vs->check_fall, o->reason, now);
-		if (o->have_agent) {
-			st->agent = o->agent;
+		if (o->have_agent && (st->agent || (st->agent = malloc(sizeof(*st->agent))))) {
+			*st->agent = o->agent;
 			st->have_agent = true;
 		} else if (!st->agent_health.rf.up) {
 			st->have_agent = false;

@@ -78,6 +78,9 @@ void lvs_rs_state_release(struct lvs_rs_state *st)
 {
 	lvs_health_reset(&st->check);
 	lvs_health_reset(&st->agent_health);
+	free(st->agent);
+	st->agent = NULL;
+	st->have_agent = false;
 }
 
 bool lvs_health_record(struct lvs_health *h, bool pass, unsigned rise, unsigned fall, const char *reason,
@@ -102,7 +105,7 @@ static bool vs_uses_agent(const struct virtual_server_conf *vs)
 /* The agent's reply, when the service listens to one and it is current. */
 static const struct agent_reply *rs_agent(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs)
 {
-	return vs_uses_agent(vs) && rs->have_agent ? &rs->agent : NULL;
+	return vs_uses_agent(vs) && rs->have_agent ? rs->agent : NULL;
 }
 
 /* Why, when the agent's words decided: the line itself ("down #vip

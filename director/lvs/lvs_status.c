@@ -101,7 +101,7 @@ static void agent_json(struct json *j, const struct lvs_rs_state *st)
 	int n;
 
 	json_object_begin(j, "agent");
-	if (st->have_agent && (n = agent_reply_format(&st->agent, line, sizeof(line))) > 0) {
+	if (st->have_agent && st->agent && (n = agent_reply_format(st->agent, line, sizeof(line))) > 0) {
 		line[n - 1] = '\0';	/* its newline */
 		json_string(j, "reply", line);
 	} else {

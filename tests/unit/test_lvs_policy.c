@@ -2,6 +2,7 @@
  * verdict and weight, quorum with hysteresis, the wanted table entry.
  * Configurations are built here as structs, not loaded. */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <linux/ip_vs.h>
@@ -54,8 +55,6 @@ static void state_init(struct lvs_rs_state *s, const struct real_server_conf *c)
 	memset(s, 0, sizeof(*s));
 	s->conf = c;
 	s->dynamic_weight = -1;
-	s->agent.weight_pct = -1;
-	s->agent.maxconn = -1;
 }
 
 enum { H_NONE, H_PASS, H_FAIL };
@@ -69,10 +68,13 @@ static void health_set(struct lvs_health *h, int st, const char *reason)
 
 static void agent_reply_set(struct lvs_rs_state *s, enum agent_state st, enum agent_admin adm, int pct)
 {
+	if (!s->agent && !(s->agent = calloc(1, sizeof(*s->agent))))
+		abort();
 	s->have_agent = true;
-	s->agent.state = st;
-	s->agent.admin = adm;
-	s->agent.weight_pct = pct;
+	s->agent->state = st;
+	s->agent->admin = adm;
+	s->agent->weight_pct = pct;
+	s->agent->maxconn = -1;
 }
 
 /* ---- rise/fall ---- */
@@ -392,10 +394,8 @@ TEST(evaluate_stale_agent_reply_ignored)
 	state_init(&s, &rc);
 	health_set(&s.check, H_PASS, NULL);
 	health_set(&s.agent_health, H_FAIL, "timeout");
-	s.agent.state = AGENT_STATE_DOWN;
-	s.agent.admin = AGENT_ADMIN_MAINT;
-	s.agent.weight_pct = 25;
-	s.have_agent = false;
+	agent_reply_set(&s, AGENT_STATE_DOWN, AGENT_ADMIN_MAINT, 25);
+	s.have_agent = false;	/* a reply, no longer current */
 	CHECK_EQ_INT(lvs_rs_evaluate(&vs, &s, &w, &why), LVS_RS_UP);
 	CHECK_EQ_INT(w, 4);
 	lvs_rs_state_release(&s);
