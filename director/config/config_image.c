@@ -346,6 +346,7 @@ static bool refill(struct reader *r)
 	return true;
 }
 
+/* size bytes into dst, or past them (dst NULL). */
 static bool get_raw(struct reader *r, void *dst, size_t size)
 {
 	uint8_t *out = dst;
@@ -360,8 +361,10 @@ static bool get_raw(struct reader *r, void *dst, size_t size)
 		if (r->avail == 0 && !refill(r))
 			return false;
 		n = size < r->avail ? size : r->avail;
-		memcpy(out, r->p, n);
-		out += n;
+		if (out) {
+			memcpy(out, r->p, n);
+			out += n;
+		}
 		r->p += n;
 		r->avail -= n;
 		r->left -= n;
@@ -601,16 +604,51 @@ void image_vs_skip(const struct virtual_server_conf *vs, void *arg)
 	(void)arg;
 }
 
-/* The virtual servers, each kept in order or shown to visit and freed. */
+/* Past a string, its bytes unread. */
+static void skip_string(struct reader *r)
+{
+	uint32_t n = get_u32(r);
+
+	if (!r->err && n != NO_STRING)
+		(void)get_raw(r, NULL, n);
+}
+
+/* Past an object as put_object wrote it, allocating nothing. */
+static void skip_object(struct reader *r, const struct layout *l)
+{
+	(void)get_raw(r, NULL, l->size);
+	for (const size_t *o = l->strings; *o != END_OF; o++)
+		skip_string(r);
+	for (const size_t *o = l->strlists; *o != END_OF; o++)
+		for (size_t n = get_count(r, sizeof(uint32_t)); n > 0 && !r->err; n--)
+			skip_string(r);
+	for (const struct array_at *a = l->arrays; a->size; a++)
+		(void)get_raw(r, NULL, get_count(r, a->size) * a->size);
+}
+
+static void skip_virtual_server(struct reader *r)
+{
+	skip_object(r, &virtual_server_layout);
+	for (size_t n = get_count(r, sizeof(struct real_server_conf)); n > 0 && !r->err; n--)
+		skip_object(r, &real_server_layout);
+}
+
+/* The virtual servers, each kept in order, shown to visit and freed, or
+ * (image_vs_skip) only counted. */
 static void get_virtual_servers(struct reader *r, struct director_config *c, image_vs_visit visit, void *arg)
 {
 	size_t n = get_count(r, sizeof(struct virtual_server_conf));
 	struct virtual_server_conf **tail = &c->lvs.services;
 
 	for (size_t i = 0; i < n && !r->err; i++) {
-		struct virtual_server_conf *vs = get_virtual_server(r);
+		struct virtual_server_conf *vs;
 
-		if (!vs)
+		if (visit == image_vs_skip) {
+			skip_virtual_server(r);
+			c->lvs.nservices += !r->err;
+			continue;
+		}
+		if (!(vs = get_virtual_server(r)))
 			break;
 		c->lvs.nservices++;
 		if (!vs->name && !r->err)

@@ -238,6 +238,16 @@ TEST(test_from_a_file)
 		check_same_print(cfg, back);
 		CHECK_EQ_INT(back->lvs.nservices, 400);
 		director_config_free(back);
+		back = NULL;
+	}
+	/* Without the virtual servers (the parent's, the VRRP engine's):
+	 * counted, not kept. */
+	CHECK_EQ_INT(director_config_from_image_fd(fd, image_vs_skip, NULL, &back), 0);
+	if (back) {
+		CHECK_EQ_INT(back->lvs.nservices, 400);
+		CHECK(back->lvs.services == NULL);
+		CHECK_EQ_STR(back->user, "nobody");
+		director_config_free(back);
 	}
 	for (size_t cut = 0; cut < image.len; cut += image.len / 7) {
 		back = NULL;
