@@ -1784,44 +1784,30 @@ static void endpoint_print(const struct ini_key *key, const void *field, struct 
 		sb_printf(out, "%s:%u", buf, ep->port);
 }
 
+static int ipaddr_item_parse(const char *text, void *item, char *err)
+{
+	return parse_ipaddr(text, item, err);
+}
+
+/* Separated by commas or blanks; as many as the text holds. */
+static const struct item_list_spec ipaddr_items = {
+	sizeof(struct ipaddr), 0, false, "addresses", NULL, true, ipaddr_item_parse, NULL,
+};
+
 static int ipaddr_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
 	struct ipaddr_list *list = field;
-	size_t max = strlen(value) / 2 + 1;
-	char *copy = strdup(value), **words = calloc(max, sizeof(*words));
-	struct ipaddr *items = NULL;
-	char item_err[PARSE_ERR_MAX];
-	int n, ret = 0;
+	void *items;
+	size_t n;
+	int ret;
 
 	(void)key;
-	if (!copy || !words) {
-		ret = type_fail(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	n = split_list(copy, words, (int)max);
-	if (n > 0) {
-		items = calloc((size_t)n, sizeof(*items));
-		if (!items) {
-			ret = type_fail(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	for (int i = 0; i < n && ret == 0; i++) {
-		ret = parse_ipaddr(words[i], &items[i], item_err);
-		if (ret < 0)
-			type_fail(err, ret, "'%.48s': %s", words[i], item_err);
-	}
-	if (ret == 0) {
-		free(list->items);
-		list->items = items;
-		list->n = n > 0 ? (size_t)n : 0;
-		items = NULL;
-	}
-out:
-	free(items);
-	free(words);
-	free(copy);
-	return ret;
+	if ((ret = parse_items(&ipaddr_items, value, &items, &n, err)) < 0)
+		return ret;
+	free(list->items);
+	list->items = items;
+	list->n = n;
+	return 0;
 }
 
 static void ipaddr_list_print(const struct ini_key *key, const void *field, struct strbuf *out)

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -343,6 +344,55 @@ int split_list(char *s, char **items, int max)
 			*s++ = '\0';
 	}
 	return n;
+}
+
+int parse_items(const struct item_list_spec *spec, const char *value, void **itemsp, size_t *np, char *err)
+{
+	size_t max = spec->max > 0 ? (size_t)spec->max : strlen(value) / 2 + 1;
+	char *copy = strdup(value), **texts = calloc(max, sizeof(char *));
+	unsigned char *items = NULL;
+	int n, ret = 0;
+
+	*itemsp = NULL;
+	*np = 0;
+	if (!copy || !texts) {
+		snprintf(err, PARSE_ERR_MAX, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	n = spec->commas_only ? split_commas(copy, texts, max) : split_list(copy, texts, (int)max);
+	if (n < 0 || (n == 0 && spec->none)) {
+		if (n == 0)
+			snprintf(err, PARSE_ERR_MAX, "%s", spec->none);
+		else
+			snprintf(err, PARSE_ERR_MAX, "more than %zu %s", max, spec->noun);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!(items = calloc((size_t)n + 1, spec->item_size))) {
+		snprintf(err, PARSE_ERR_MAX, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n && ret == 0; i++) {
+		ret = spec->parse(texts[i], items + (size_t)i * spec->item_size, err);
+		if (ret < 0 && spec->name_item) {
+			char why[PARSE_ERR_MAX];
+
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, PARSE_ERR_MAX, "'%.40s': %.110s", texts[i], why);
+		}
+	}
+	if (ret == 0 && n > 0) {
+		*itemsp = items;
+		*np = (size_t)n;
+		items = NULL;
+	}
+out:
+	free(items);
+	free(texts);
+	free(copy);
+	return ret;
 }
 
 const char *ipaddr_ntop(const struct ipaddr *a, char *buf, size_t size)

@@ -54,6 +54,25 @@ int split_list(char *s, char **items, int max);
  * skipped. Returns the count, or -E2BIG when more than max. */
 int split_commas(char *s, char **items, size_t max);
 
+/* A list of items in one value, each parsed by its own function into an
+ * array of item_size bytes: virtual_ipaddress, virtual_routes, track_*,
+ * unicast_peer. max 0: as many as the text can hold. */
+struct strbuf;
+struct item_list_spec {
+	size_t item_size;
+	int max;
+	bool commas_only;		/* split_commas (items hold blanks), else split_list */
+	const char *noun;		/* "more than MAX <noun>" */
+	const char *none;		/* the error for an empty list; NULL: allowed */
+	bool name_item;			/* an item's error names the item */
+	int (*parse)(const char *text, void *item, char *err);
+	void (*print)(const void *item, struct strbuf *out);	/* for the caller's printing */
+};
+
+/* 0 with *itemsp (malloc'd, room for one more; NULL when empty) and *np,
+ * or -errno with err set. */
+int parse_items(const struct item_list_spec *spec, const char *value, void **itemsp, size_t *np, char *err);
+
 /* Format an address (without prefix) into buf (INET6_ADDRSTRLEN is enough). */
 const char *ipaddr_ntop(const struct ipaddr *a, char *buf, size_t size);
 bool ipaddr_equal(const struct ipaddr *a, const struct ipaddr *b);

@@ -103,61 +103,7 @@ int vip_conf_parse(const char *text, struct vip_conf *out, char *err)
 /* ---- comma-separated lists of items ----
  * virtual_ipaddress, virtual_routes and the track_* keys are one shape:
  * items separated by commas, each parsed by its own function into an
- * array of { items, n }. */
-
-struct item_list_spec {
-	size_t item_size;
-	int max;
-	const char *noun;		/* "more than MAX <noun>" */
-	const char *none;		/* the error for an empty list; NULL: allowed */
-	bool name_item;			/* an item's error names the item */
-	int (*parse)(const char *text, void *item, char *err);
-	void (*print)(const void *item, struct strbuf *out);
-};
-
-static int items_parse(const struct item_list_spec *spec, const char *value, void **itemsp, size_t *np, char *err)
-{
-	char *copy = strdup(value), **texts = calloc((size_t)spec->max, sizeof(char *));
-	unsigned char *items = NULL;
-	int n, ret = 0;
-
-	if (!copy || !texts) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	n = split_commas(copy, texts, (size_t)spec->max);
-	if (n < 0 || (n == 0 && spec->none)) {
-		if (n == 0)
-			snprintf(err, PARSE_ERR_MAX, "%s", spec->none);
-		else
-			snprintf(err, PARSE_ERR_MAX, "more than %d %s", spec->max, spec->noun);
-		ret = -EINVAL;
-		goto out;
-	}
-	if (!(items = calloc((size_t)n + 1, spec->item_size))) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < n && ret == 0; i++) {
-		ret = spec->parse(texts[i], items + (size_t)i * spec->item_size, err);
-		if (ret < 0 && spec->name_item) {
-			char why[PARSE_ERR_MAX];
-
-			strlcpy_safe(why, err, sizeof(why));
-			snprintf(err, PARSE_ERR_MAX, "'%.40s': %.110s", texts[i], why);
-		}
-	}
-	if (ret == 0) {
-		*itemsp = items;
-		*np = (size_t)n;
-		items = NULL;
-	}
-out:
-	free(items);
-	free(texts);
-	free(copy);
-	return ret;
-}
+ * array of { items, n } (common/parse.c parse_items). */
 
 static void items_print(const struct item_list_spec *spec, const void *items, size_t n, struct strbuf *out)
 {
@@ -190,7 +136,7 @@ static void vip_item_print(const void *item, struct strbuf *out)
 }
 
 static const struct item_list_spec vip_items = {
-	sizeof(struct vip_conf), DIR_MAX_VIPS_PER_INSTANCE, "addresses", "no address given", true,
+	sizeof(struct vip_conf), DIR_MAX_VIPS_PER_INSTANCE, true, "addresses", "no address given", true,
 	vip_item_parse, vip_item_print,
 };
 
@@ -198,7 +144,7 @@ static int vip_list_parse(const struct ini_key *key, const char *value, void *fi
 {
 	struct vip_list *list = field;
 	void *items;
-	int ret = items_parse(&vip_items, value, &items, &list->n, err);
+	int ret = parse_items(&vip_items, value, &items, &list->n, err);
 
 	(void)key;
 	if (ret == 0)
@@ -436,7 +382,7 @@ static void route_item_print(const void *item, struct strbuf *out)
 }
 
 static const struct item_list_spec route_items = {
-	sizeof(struct route_conf), DIR_MAX_ROUTES_PER_INSTANCE, "routes", NULL, true,
+	sizeof(struct route_conf), DIR_MAX_ROUTES_PER_INSTANCE, true, "routes", NULL, true,
 	route_item_parse, route_item_print,
 };
 
@@ -444,7 +390,7 @@ static int route_list_parse(const struct ini_key *key, const char *value, void *
 {
 	struct route_list *list = field;
 	void *items;
-	int ret = items_parse(&route_items, value, &items, &list->n, err);
+	int ret = parse_items(&route_items, value, &items, &list->n, err);
 
 	(void)key;
 	if (ret == 0)
@@ -525,14 +471,14 @@ static void track_item_print(const void *item, struct strbuf *out)
 }
 
 static const struct item_list_spec track_items = {
-	sizeof(struct track_ref), 64, "entries", NULL, false, track_item_parse, track_item_print,
+	sizeof(struct track_ref), 64, true, "entries", NULL, false, track_item_parse, track_item_print,
 };
 
 static int track_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
 {
 	struct track_list *list = field;
 	void *items;
-	int ret = items_parse(&track_items, value, &items, &list->n, err);
+	int ret = parse_items(&track_items, value, &items, &list->n, err);
 
 	(void)key;
 	if (ret == 0)
