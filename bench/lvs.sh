@@ -579,7 +579,7 @@ reloads_dd() {
 		# The engine's own clock: reading the file, and the rest (compare, kernel).
 		wait_log "$tag" "lvs engine: configuration reloaded (" $((n0 + 1)) 30 || problem "reload $r: no engine timing line"
 		eline=$(log_line "$tag" "lvs engine: configuration reloaded (" $((n0 + 1)))
-		reads+=("$(sed -nE 's/.*file read in ([0-9]+) ms.*/\1/p' <<<"$eline")")
+		reads+=("$(sed -nE 's/.*(file read|taken) in ([0-9]+) ms.*/\2/p' <<<"$eline")")
 		applies+=("$(sed -nE 's/.*applied in ([0-9]+) ms.*/\1/p' <<<"$eline")")
 		local lr
 		lr=$(log_line "$tag" "reloading " $((n0 + 1)))
@@ -991,7 +991,7 @@ report() {
 	if want "$PARTS" reload && want "$DAEMONS" directord; then
 		echo "### 2. Reload of that config with one destination's weight changed ($RELOADS reloads, median / max)"
 		echo
-		echo "| daemon | SIGHUP -> reload log line (ms) | SIGHUP -> new weight in the kernel (ms) | the LVS engine, its own clock (ms, median / max): reading the file; applying it | operations reported | target: applied < 50 ms, 1 operation |"
+		echo "| daemon | SIGHUP -> reload log line (ms) | SIGHUP -> new weight in the kernel (ms) | the LVS engine, its own clock (ms, median / max): taking the configuration in; applying it | operations reported | target: applied < 50 ms, 1 operation |"
 		echo "|---|---|---|---|---|---|"
 		local med ops app
 		med=${R_LINE[directord]:-n/a}

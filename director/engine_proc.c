@@ -112,9 +112,10 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 		result = p->ops->reload(p, fresh);
 		config_free_async(p->cfg);
 		p->cfg = fresh;
-		/* Where a slow reload's time went: reading the file (beside
-		 * the loop), or the comparison and the kernel (on it). */
-		log_info("%sconfiguration reloaded (file read in %llu ms, applied in %llu ms)",
+		/* Where a slow reload's time went: rebuilding the configuration
+		 * from the parent's image (beside the loop), or the comparison
+		 * and the kernel (on it). */
+		log_info("%sconfiguration reloaded (taken in %llu ms, applied in %llu ms)",
 			 p->ops->reload_log_prefix, (unsigned long long)read_ms, (unsigned long long)(now_ms() - t0));
 	} else {
 		log_warnx("reload failed; the running configuration stays in force");
