@@ -379,6 +379,12 @@ int close_fds_except(int *keep, size_t n)
 	return 0;
 }
 
+void usage_exit(int code, const char *text)
+{
+	fputs(text, code ? stderr : stdout);
+	exit(code);
+}
+
 int close_all_fds_but(int keep)
 {
 	int ret = close_fds_except(&keep, 1);

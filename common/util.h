@@ -51,6 +51,9 @@ unsigned edit_distance(const char *a, const char *b, unsigned cap);
  * listening sockets) lives on in the child. Returns the new descriptor
  * of `keep` or -errno. */
 int close_all_fds_but(int keep);
+/* A program's usage text: to stdout when asked for (code 0), else to
+ * stderr; then exit(code). */
+void usage_exit(int code, const char *text) __attribute__((noreturn));
 /* The same for n descriptors: keep[i] becomes 3 + i (each updated in
  * place), everything else from 3 up is closed. 0 or -errno. */
 int close_fds_except(int *keep, size_t n);

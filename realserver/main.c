@@ -26,21 +26,22 @@ struct options {
 	const char *command;
 };
 
+static const char usage_text[] =
+	"usage: rs-agent [-dtv] [-f file] command\n"
+	"commands:\n"
+	"  run              run the agent (foreground; -d to detach)\n"
+	"  apply            put the VIPs and ARP settings in place, once\n"
+	"  check            verify the live state; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
+	"  status [--json]  what the running agent sees and reports\n"
+	"  drain | ready | maint\n"
+	"                   set the admin state (kept across restarts)\n"
+	"  reload           make the running agent re-read its configuration\n"
+	"  remove           undo what apply did\n"
+	"  configtest       check the configuration (same as -t)\n";
+
 static void __attribute__((noreturn)) usage(int code)
 {
-	fprintf(code ? stderr : stdout,
-		"usage: rs-agent [-dtv] [-f file] command\n"
-		"commands:\n"
-		"  run              run the agent (foreground; -d to detach)\n"
-		"  apply            put the VIPs and ARP settings in place, once\n"
-		"  check            verify the live state; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
-		"  status [--json]  what the running agent sees and reports\n"
-		"  drain | ready | maint\n"
-		"                   set the admin state (kept across restarts)\n"
-		"  reload           make the running agent re-read its configuration\n"
-		"  remove           undo what apply did\n"
-		"  configtest       check the configuration (same as -t)\n");
-	exit(code);
+	usage_exit(code, usage_text);
 }
 
 static struct rs_config *load_config(const struct options *o)

@@ -16,20 +16,21 @@
 
 #define CTL_TIMEOUT_MS 10000
 
+static const char usage_text[] =
+	"usage: directorctl [-f file | -s socket] command\n"
+	"commands:\n"
+	"  status [--json]        what directord sees: instances, priorities, masters, drops, tracks,\n"
+	"                         virtual servers and the state and weight of each real server\n"
+	"  reload                 re-read the configuration (what did not change keeps its state)\n"
+	"  drain SERVICE SERVER   weight 0 for a real server: no new connections, existing ones go on\n"
+	"  enable SERVICE SERVER  undo drain (SERVER is ADDR:PORT, or ADDR when it is there once)\n"
+	"  import-keepalived [-o out] keepalived.conf\n"
+	"                         write the equivalent director.ini (to stdout by default) and list\n"
+	"                         on stderr, with file and line, what has no equivalent\n";
+
 static void __attribute__((noreturn)) usage(int code)
 {
-	fprintf(code ? stderr : stdout,
-		"usage: directorctl [-f file | -s socket] command\n"
-		"commands:\n"
-		"  status [--json]        what directord sees: instances, priorities, masters, drops, tracks,\n"
-		"                         virtual servers and the state and weight of each real server\n"
-		"  reload                 re-read the configuration (what did not change keeps its state)\n"
-		"  drain SERVICE SERVER   weight 0 for a real server: no new connections, existing ones go on\n"
-		"  enable SERVICE SERVER  undo drain (SERVER is ADDR:PORT, or ADDR when it is there once)\n"
-		"  import-keepalived [-o out] keepalived.conf\n"
-		"                         write the equivalent director.ini (to stdout by default) and list\n"
-		"                         on stderr, with file and line, what has no equivalent\n");
-	exit(code);
+	usage_exit(code, usage_text);
 }
 
 /* A word of a request line: the daemon splits the line on blanks. */

@@ -10,16 +10,17 @@
 #include "directord.h"
 #include "log.h"
 
+static const char usage_text[] =
+	"usage: directord [-dnv] [-f file] [-t]\n"
+	"  -f file  configuration (default " DIRECTORD_CONF ")\n"
+	"  -n       stay in the foreground (for systemd; logs to stderr)\n"
+	"  -d       debug logging\n"
+	"  -t       check the configuration and exit; with -v print it normalized\n"
+	"  -v       more output\n";
+
 static void __attribute__((noreturn)) usage(int code)
 {
-	fprintf(code ? stderr : stdout,
-		"usage: directord [-dnv] [-f file] [-t]\n"
-		"  -f file  configuration (default " DIRECTORD_CONF ")\n"
-		"  -n       stay in the foreground (for systemd; logs to stderr)\n"
-		"  -d       debug logging\n"
-		"  -t       check the configuration and exit; with -v print it normalized\n"
-		"  -v       more output\n");
-	exit(code);
+	usage_exit(code, usage_text);
 }
 
 static void print_diag(const char *path, int ret, const struct ini_diag *diag)
