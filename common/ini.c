@@ -1510,6 +1510,23 @@ static void append_value(struct strbuf *out, const char *s, bool is_list)
 	}
 }
 
+/* A list printed longer than the file it came from (", " where the file
+ * had ","): written with "," alone when the line would be too long to
+ * load again. The items hold no comma, so nothing else changes. */
+static void fit_comma_list(const char *name, struct strbuf *value)
+{
+	size_t w = 0;
+
+	if (value->failed || strlen(name) + 3 + value->len <= INI_MAX_LINE)
+		return;
+	for (size_t r = 0; r < value->len; r++) {
+		value->buf[w++] = value->buf[r];
+		if (value->buf[r] == ',' && r + 1 < value->len && value->buf[r + 1] == ' ')
+			r++;
+	}
+	sb_truncate(value, w);
+}
+
 static void print_line(struct strbuf *out, const char *name, const struct strbuf *value)
 {
 	/* Nothing printed: the field is unset (no value, no default). */
@@ -1553,6 +1570,8 @@ void ini_print_section(const struct ini_section *sec, const char *name,
 		}
 		sb_reset(&value);
 		key->type->print(key, field, &value);
+		if (key->type->comma_list)
+			fit_comma_list(key->name, &value);
 		print_line(out, key->name, &value);
 	}
 	sb_free(&value);
@@ -2081,11 +2100,11 @@ const struct ini_type ini_type_endpoint = {
 };
 const struct ini_type ini_type_ipaddr_list = {
 	.name = "ipaddr_list", .parse = ipaddr_list_parse, .print = ipaddr_list_print, .free = ipaddr_list_free,
-	.equal = ipaddr_list_equal,
+	.equal = ipaddr_list_equal, .comma_list = true,
 };
 const struct ini_type ini_type_strlist = {
 	.name = "strlist", .parse = strlist_parse, .print = strlist_print, .free = strlist_free,
-	.equal = strlist_equal,
+	.equal = strlist_equal, .comma_list = true,
 };
 const struct ini_type ini_type_repeated_string = {
 	.name = "repeated string", .parse = repeated_string_parse, .free = strlist_free,

@@ -32,6 +32,9 @@ struct ini_type {
 	 * be called more than once on the same field (two keys may share
 	 * one), so it leaves the field empty. */
 	void (*free)(void *field);
+	/* print writes items separated by ", " that themselves hold no comma:
+	 * a line too long for the loader is written with "," alone. */
+	bool comma_list;
 	/* Repeatable types (count set): the key may be given on any number
 	 * of lines, each one item, as in
 	 *	real_server = 198.18.0.11:80 weight=2

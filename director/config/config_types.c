@@ -171,6 +171,7 @@ static void vip_list_free(void *field)
 
 const struct ini_type vip_list_type = {
 	.name = "address list", .parse = vip_list_parse, .print = vip_list_print, .free = vip_list_free,
+	.comma_list = true,
 };
 
 /* ---- virtual_routes ---- */
@@ -417,6 +418,7 @@ static void route_list_free(void *field)
 
 const struct ini_type route_list_type = {
 	.name = "route list", .parse = route_list_parse, .print = route_list_print, .free = route_list_free,
+	.comma_list = true,
 };
 
 /* ---- track references ---- */
@@ -505,6 +507,7 @@ static void track_list_free(void *field)
 
 const struct ini_type track_list_type = {
 	.name = "track list", .parse = track_list_parse, .print = track_list_print, .free = track_list_free,
+	.comma_list = true,
 };
 
 /* Signed integer: ini_type_uint is unsigned only. */

@@ -1530,6 +1530,34 @@ TEST(test_plain_and_quoted_values_in_one_section)
 	ini_diag_free(&d);
 }
 
+/* A list written without blanks ("a,b,c") near the longest line prints
+ * with "," alone, so that the printed file loads again (fuzz_ini found
+ * one that printed a line over INI_MAX_LINE). */
+TEST(long_list_prints_a_line_that_loads)
+{
+	struct strbuf text, printed;
+	struct conf cfg, again;
+	struct ini_diag d;
+
+	sb_init(&text);
+	sb_append(&text, "[global]\nrouter_id = x\nscripts = a");
+	while (text.len < 990)
+		sb_append(&text, ",b");
+	sb_append(&text, "\n");
+	CHECK_EQ_INT(load(sb_str(&text), &cfg, &d), 0);
+	ini_diag_free(&d);
+	sb_init(&printed);
+	conf_print(&cfg, &printed);
+	CHECK(!strstr(sb_str(&printed), ", b"));
+	CHECK_EQ_INT(load(sb_str(&printed), &again, &d), 0);
+	CHECK_EQ_INT(again.scripts.n, cfg.scripts.n);
+	ini_diag_free(&d);
+	conf_free(&again);
+	conf_free(&cfg);
+	sb_free(&printed);
+	sb_free(&text);
+}
+
 TEST_MAIN(T(test_full_config_values), T(test_defaults_and_absent_sections),
 	  T(test_required_section_and_keys), T(test_unknown_key_suggestion),
 	  T(test_unknown_section_suggestion), T(test_duplicates), T(test_section_names),
@@ -1541,4 +1569,5 @@ TEST_MAIN(T(test_full_config_values), T(test_defaults_and_absent_sections),
 	  T(test_repeatable_print_round_trip), T(test_repeatable_many_lines),
 	  T(test_repeatable_required_and_default), T(test_file_check_private),
 	  T(test_ini_load_file), T(test_silent), T(test_plain_values_match_iniparser),
-	  T(test_plain_and_quoted_values_in_one_section))
+	  T(test_plain_and_quoted_values_in_one_section),
+	  T(long_list_prints_a_line_that_loads))
