@@ -61,8 +61,7 @@ struct cfgcheck_job {
 	struct strbuf text;
 	struct ev_timer later;		/* an early verdict, from the loop */
 	void (*complete)(struct cfgcheck_job *j);	/* the check is over (or never ran) */
-	/* cfgcheck_reload_start's */
-	const struct cfgcheck_loader *ld;
+	/* cfgcheck_reload_start's (its loader is ic.ld) */
 	cfgcheck_done_fn done;
 	void *arg;
 	bool starting;			/* cfgcheck_load's: messages for a start, not a reload */
@@ -514,7 +513,7 @@ static void reload_complete(struct cfgcheck_job *j)
 	if (j->early < 0 && j->check.verdict != CFGCHECK_UNREADABLE) {
 		cannot_run(&diag, ret = j->early, j->starting);
 	} else {
-		ret = reload_conclude(j->ld, j->path, &j->check, j->early < 0 ? NULL : j->buf, j->len, &j->ic.fd, &cfg,
+		ret = reload_conclude(j->ic.ld, j->path, &j->check, j->early < 0 ? NULL : j->buf, j->len, &j->ic.fd, &cfg,
 				      j->starting, &diag);
 		j->buf = NULL;	/* freed by reload_conclude */
 		image = j->ic.fd;
@@ -528,7 +527,7 @@ static void reload_complete(struct cfgcheck_job *j)
 /* With a loader that makes images, the memfd the child writes into. */
 static int image_open(struct cfgcheck_job *j)
 {
-	if (!j->ld->image || !j->ld->from_image)
+	if (!j->ic.ld->image || !j->ic.ld->from_image)
 		return 0;
 	j->ic.fd = memfd_create("dsrkit-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	return j->ic.fd < 0 ? -errno : 0;
@@ -547,7 +546,6 @@ static int reload_job_start(struct evloop *loop, const struct cfgcheck_loader *l
 	j->fn = check_with;
 	j->fn_arg = &j->ic;
 	j->owns_buf = true;
-	j->ld = ld;
 	j->done = done;
 	j->arg = arg;
 	j->starting = starting;

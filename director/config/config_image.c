@@ -567,8 +567,8 @@ static struct virtual_server_conf *get_virtual_server(struct reader *r)
 }
 
 /* Each list in order, through a tail pointer; a member without its name
- * is a damaged image. *count (when given) is the length. */
-#define GET_LIST(r, type, head, get, count) do { \
+ * is a damaged image. */
+#define GET_LIST(r, type, head, get) do { \
 	size_t n_ = get_count((r), sizeof(type)); \
 	type **tail_ = &(head); \
 	for (size_t i_ = 0; i_ < n_ && !(r)->err; i_++) { \
@@ -577,16 +577,17 @@ static struct virtual_server_conf *get_virtual_server(struct reader *r)
 			break; \
 		*tail_ = m_; \
 		tail_ = &m_->next; \
-		if (count) \
-			(*(size_t *)(count))++; \
 		if (!m_->name && !(r)->err) \
 			fail((r), -EBADMSG); \
 	} \
 } while (0)
 
-/* What validation set that points within the configuration. */
+/* What validation set that points within the configuration, and the
+ * count of instances. */
 static void relink(struct director_config *c)
 {
+	for (struct vrrp_conf *v = c->instances; v; v = v->next)
+		c->ninstances++;
 	for (struct sync_group_conf *g = c->sync_groups; g; g = g->next)
 		for (size_t i = 0; i < g->instances.n; i++) {
 			struct vrrp_conf *v = director_config_instance(c, g->instances.items[i]);
@@ -677,10 +678,10 @@ static int read_image(struct reader *r, image_vs_visit visit, void *arg, struct 
 		return r->err ? r->err : -EBADMSG;
 	if (!(c = get_object(r, &global_layout)))
 		return r->err;
-	GET_LIST(r, struct track_script_conf, c->track_scripts, get_track_script, NULL);
-	GET_LIST(r, struct track_file_conf, c->track_files, get_track_file, NULL);
-	GET_LIST(r, struct sync_group_conf, c->sync_groups, get_sync_group, NULL);
-	GET_LIST(r, struct vrrp_conf, c->instances, get_vrrp, &c->ninstances);
+	GET_LIST(r, struct track_script_conf, c->track_scripts, get_track_script);
+	GET_LIST(r, struct track_file_conf, c->track_files, get_track_file);
+	GET_LIST(r, struct sync_group_conf, c->sync_groups, get_sync_group);
+	GET_LIST(r, struct vrrp_conf, c->instances, get_vrrp);
 	get_virtual_servers(r, c, visit, arg);
 	if (!r->err && (r->left != 0 || !c->path))
 		r->err = -EBADMSG;

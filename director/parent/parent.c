@@ -48,10 +48,6 @@
 /* Pings per heartbeat timeout: a loop stuck just after an answer is found
  * within 5/4 of it. */
 #define HEARTBEAT_PINGS 4
-/* A reload's file is checked in a child process first (cfgcheck.h); the
- * parent waits this long for it at most (10,000 virtual servers take well
- * under a second; directord(8) gives the bound). */
-
 enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
 
 struct parent;
