@@ -67,7 +67,7 @@ RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 .PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver soak
 .DEFAULT_GOAL := all
 
-all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe
+all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe $(BUILD)/tools/lvs-mem
 
 # Install what is missing, once, when running as root; otherwise say what to install.
 deps:
@@ -141,6 +141,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(COMMON_LIB)
 
 # Drivers of the director's kernel interfaces, for the VM tests.
 $(BUILD)/tools/ipvs-probe: tests/vmtools/ipvs-probe.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The LVS engine's memory against a kernel that holds nothing (bench/BENCHMARKS.md).
+$(BUILD)/tools/lvs-mem: bench/lvs-mem.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
