@@ -663,12 +663,16 @@ int ipvs_service_decode(const void *data, size_t len, struct ipvs_service *s, st
 	return 0;
 }
 
-int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_dest *d)
+int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_dest *d, struct ipvs_dest_counters *c)
 {
 	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
+	struct ipvs_dest_counters ignored;
 	int af = service_af;
 
+	if (!c)
+		c = &ignored;
 	memset(d, 0, sizeof(*d));
+	memset(c, 0, sizeof(*c));
 	if (parse_nested(tb, IPVS_DEST_ATTR_MAX, data, len, dest_policy) < 0 || !tb[IPVS_DEST_ATTR_ADDR] ||
 	    !tb[IPVS_DEST_ATTR_PORT] || !tb[IPVS_DEST_ATTR_FWD_METHOD] || !tb[IPVS_DEST_ATTR_WEIGHT])
 		return -EINVAL;
@@ -684,12 +688,12 @@ int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_d
 	if (tb[IPVS_DEST_ATTR_L_THRESH])
 		d->l_threshold = nla_get_u32(tb[IPVS_DEST_ATTR_L_THRESH]);
 	if (tb[IPVS_DEST_ATTR_ACTIVE_CONNS])
-		d->active_conns = nla_get_u32(tb[IPVS_DEST_ATTR_ACTIVE_CONNS]);
+		c->active_conns = nla_get_u32(tb[IPVS_DEST_ATTR_ACTIVE_CONNS]);
 	if (tb[IPVS_DEST_ATTR_INACT_CONNS])
-		d->inact_conns = nla_get_u32(tb[IPVS_DEST_ATTR_INACT_CONNS]);
+		c->inact_conns = nla_get_u32(tb[IPVS_DEST_ATTR_INACT_CONNS]);
 	if (tb[IPVS_DEST_ATTR_PERSIST_CONNS])
-		d->persist_conns = nla_get_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS]);
-	decode_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS], &d->stats);
+		c->persist_conns = nla_get_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS]);
+	decode_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS], &c->stats);
 	return 0;
 }
 
@@ -812,10 +816,11 @@ static int dump_one(struct nl_msg *msg, void *arg)
 			ret = c->daemon_cb(&d, c->arg);
 	} else {
 		struct ipvs_dest d;
+		struct ipvs_dest_counters dc;
 
-		ret = ipvs_dest_decode(nla_data(a), (size_t)nla_len(a), c->service_af, &d);
+		ret = ipvs_dest_decode(nla_data(a), (size_t)nla_len(a), c->service_af, &d, &dc);
 		if (ret == 0)
-			ret = c->dest_cb(&d, c->arg);
+			ret = c->dest_cb(&d, &dc, c->arg);
 	}
 	if (ret < 0) {
 		c->err = ret;

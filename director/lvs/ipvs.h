@@ -30,14 +30,19 @@ struct ipvs_stats {
 	uint64_t conns, inpkts, outpkts, inbytes, outbytes;
 };
 
-/* A real server of a service. */
+/* A real server of a service: what is set. The LVS engine holds one per
+ * real server twice (wanted, and what the kernel has), so what is only
+ * read back is apart, in ipvs_dest_counters. */
 struct ipvs_dest {
 	struct ipaddr addr;		/* may differ in family from the service's */
 	uint16_t port;			/* host order; 0 for fwmark services means "as the client asked" */
 	uint32_t fwd;			/* IP_VS_CONN_F_DROUTE, _MASQ or _TUNNEL */
 	int32_t weight;
 	uint32_t u_threshold, l_threshold;
-	/* Read back from the kernel only. */
+};
+
+/* What the kernel counts for a real server: read back only. */
+struct ipvs_dest_counters {
 	uint32_t active_conns, inact_conns, persist_conns;
 	struct ipvs_stats stats;
 };
@@ -79,7 +84,7 @@ int ipvs_apply(struct ipvs *v, struct ipvs_request *reqs, size_t n);
 /* Dumps: the callback sees each object; a negative return stops the dump
  * and is returned. */
 typedef int (*ipvs_service_cb)(const struct ipvs_service *s, const struct ipvs_stats *st, void *arg);
-typedef int (*ipvs_dest_cb)(const struct ipvs_dest *d, void *arg);
+typedef int (*ipvs_dest_cb)(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg);
 int ipvs_services(struct ipvs *v, ipvs_service_cb cb, void *arg);
 int ipvs_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg);
 
@@ -145,7 +150,7 @@ int ipvs_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t);
  * (its nested attributes). 0, or -EINVAL for anything incomplete or out of
  * range. */
 int ipvs_service_decode(const void *data, size_t len, struct ipvs_service *s, struct ipvs_stats *st);
-int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_dest *d);
+int ipvs_dest_decode(const void *data, size_t len, int service_af, struct ipvs_dest *d, struct ipvs_dest_counters *c);
 
 /* The same for a sync daemon: data/len is the payload of an
  * IPVS_CMD_ATTR_DAEMON attribute. The state, interface and sync id are

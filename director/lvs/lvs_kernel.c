@@ -44,8 +44,9 @@ static int read_service(const struct ipvs_service *s, const struct ipvs_stats *s
 	return 0;
 }
 
-static int read_dest(const struct ipvs_dest *d, void *arg)
+static int read_dest(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg)
 {
+	(void)c;
 	return have_push(arg, d);
 }
 

@@ -16,34 +16,46 @@
 /* ---- status ---- */
 
 /* The kernel's view of one service at status time, for the counters. */
+/* One service's entries as the kernel has them now, with their counters,
+ * sorted by key. */
+struct kdest {
+	struct ipvs_dest d;
+	struct ipvs_dest_counters c;
+};
+
 struct kview {
-	struct lvs_service s;
-	size_t cap;
+	struct kdest *dests;
+	size_t n, cap;
 	bool ok;
 };
 
-static int kview_push(const struct ipvs_dest *d, void *arg)
+static int kview_push(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg)
 {
 	struct kview *k = arg;
 
-	if (k->s.ndests == k->cap) {
+	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 8;
-		struct ipvs_dest *p = realloc(k->s.dests, cap * sizeof(*p));
+		struct kdest *p = realloc(k->dests, cap * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
-		k->s.dests = p;
+		k->dests = p;
 		k->cap = cap;
 	}
-	k->s.dests[k->s.ndests++] = *d;
+	k->dests[k->n++] = (struct kdest){ *d, *c };
 	return 0;
+}
+
+static int kdest_cmp(const void *a, const void *b)
+{
+	return lvs_dest_cmp(&((const struct kdest *)a)->d, &((const struct kdest *)b)->d);
 }
 
 static void kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct kview *k)
 {
 	int ret;
 
-	k->s.ndests = 0;
+	k->n = 0;
 	k->ok = false;
 	if (!e->ipvs || e->nvs > STATUS_DUMP_MAX || !v->present)
 		return;
@@ -51,21 +63,28 @@ static void kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct
 		log_debug("ipvs: %s: reading the counters: %s", v->conf->name, ipvs_strerror(ret));
 		return;
 	}
-	if (k->s.ndests > 1)
-		qsort(k->s.dests, k->s.ndests, sizeof(*k->s.dests), lve_qsort_dest);
+	if (k->n > 1)
+		qsort(k->dests, k->n, sizeof(*k->dests), kdest_cmp);
 	k->ok = true;
 }
 
 /* The kernel's entry for real server i: from the status-time read when
- * there is one, else from what we believe. */
-static const struct ipvs_dest *kernel_dest(const struct vs_rt *v, size_t i, const struct kview *k)
+ * there is one (with its counters in *c), else from what we believe (*c
+ * NULL). */
+static const struct ipvs_dest *kernel_dest(const struct vs_rt *v, size_t i, const struct kview *k,
+					   const struct ipvs_dest_counters **c)
 {
-	struct ipvs_dest key;
+	struct kdest key;
+	const struct kdest *found;
 
-	real_server_dest(v->conf, v->rs[i].conf, 0, &key);
-	if (k->ok)
-		return lve_find_dest(&k->s, &key);
-	return v->present ? lve_find_dest(&v->have, &key) : NULL;
+	*c = NULL;
+	real_server_dest(v->conf, v->rs[i].conf, 0, &key.d);
+	if (!k->ok)
+		return v->present ? lve_find_dest(&v->have, &key.d) : NULL;
+	if (!(found = bsearch(&key, k->dests, k->n, sizeof(*k->dests), kdest_cmp)))
+		return NULL;
+	*c = &found->c;
+	return &found->d;
 }
 
 static void ipvs_word(const struct lvs_engine *e, const struct vs_rt *v, char *buf, size_t size)
@@ -115,7 +134,8 @@ static void rs_json(struct json *j, const struct vs_rt *v, size_t i, const struc
 {
 	const struct lvs_rs_state *st = &v->rs[i];
 	const struct rs_rt *rr = v->rt[i];
-	const struct ipvs_dest *d = kernel_dest(v, i, k);
+	const struct ipvs_dest_counters *c;
+	const struct ipvs_dest *d = kernel_dest(v, i, k, &c);
 	char name[NAME_MAX_LEN], why[LVS_REASON_MAX + 16];
 	const char *w;
 	int weight;
@@ -139,9 +159,9 @@ static void rs_json(struct json *j, const struct vs_rt *v, size_t i, const struc
 	else
 		json_null(j, "agent");
 	json_string(j, "admin", st->admin == LVS_ADMIN_DRAINED ? "drained" : "enabled");
-	if (k->ok && d) {
-		json_uint(j, "active_conns", d->active_conns);
-		json_uint(j, "inactive_conns", d->inact_conns);
+	if (c) {
+		json_uint(j, "active_conns", c->active_conns);
+		json_uint(j, "inactive_conns", c->inact_conns);
 	} else {
 		json_null(j, "active_conns");
 		json_null(j, "inactive_conns");
@@ -304,14 +324,15 @@ void lvs_engine_status_json(struct lvs_engine *e, struct json *j)
 	for (size_t i = 0; i < e->nvs; i++)
 		vs_json(j, e, e->vs[i], &k);
 	json_array_end(j);
-	free(k.s.dests);
+	free(k.dests);
 }
 
 static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const struct kview *k)
 {
 	const struct lvs_rs_state *st = &v->rs[i];
 	const struct rs_rt *rr = v->rt[i];
-	const struct ipvs_dest *d = kernel_dest(v, i, k);
+	const struct ipvs_dest_counters *c;
+	const struct ipvs_dest *d = kernel_dest(v, i, k, &c);
 	const struct probe *pr = lve_probe_type(&rr->check) != LVS_CHECK_NONE ? &rr->check : &rr->agent;
 	const struct lvs_health *h = pr == &rr->check ? &st->check : &st->agent_health;
 	char name[NAME_MAX_LEN], kw[16], conns[32] = "-";
@@ -319,8 +340,8 @@ static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const s
 	int w;
 	enum lvs_rs_verdict vd = lvs_rs_evaluate(v->conf, st, &w, &why);
 
-	if (k->ok && d)
-		snprintf(conns, sizeof(conns), "%u/%u", d->active_conns, d->inact_conns);
+	if (c)
+		snprintf(conns, sizeof(conns), "%u/%u", c->active_conns, c->inact_conns);
 	snprintf(kw, sizeof(kw), "%d/%u", d ? d->weight : -1, st->conf->weight);
 	sb_printf(out, "  %-24s %-5s %-9s %-11s %s%s%s", lve_rs_name(v, i, name, sizeof(name)), lve_verdict_name(vd), kw,
 		  conns, lve_why_prefix(st, why), why, st->admin == LVS_ADMIN_DRAINED ? " [drained]" : "");
@@ -358,5 +379,5 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 		for (size_t r = 0; r < v->nrs; r++)
 			rs_text(out, v, r, &k);
 	}
-	free(k.s.dests);
+	free(k.dests);
 }

@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *copy = malloc(size ? size : 1);
 	struct ipvs_service s;
 	struct ipvs_stats st;
+	struct ipvs_dest_counters dc;
 	struct ipvs_dest d;
 	struct ipvs_daemon dm;
 	struct ipvs_timeouts t;
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ipvs_service_name(&s, name, sizeof(name));
 	}
-	if (ipvs_dest_decode(copy, size, AF_INET, &d) == 0) {
+	if (ipvs_dest_decode(copy, size, AF_INET, &d, &dc) == 0) {
 		if (d.addr.family != AF_INET && d.addr.family != AF_INET6)
 			abort();
 		if (d.fwd & ~(uint32_t)IP_VS_CONN_F_FWD_MASK)

@@ -146,6 +146,7 @@ TEST(dest_decode)
 	struct nlattr *nest, *st;
 	uint8_t addr[16] = { 0 };
 	struct ipvs_dest d;
+	struct ipvs_dest_counters dc;
 
 	nest = nla_nest_start(msg, IPVS_CMD_ATTR_DEST);
 	inet_pton(AF_INET, "198.18.1.11", addr);
@@ -165,18 +166,18 @@ TEST(dest_decode)
 	nla_nest_end(msg, nest);
 	nest = (struct nlattr *)nlmsg_data(nlmsg_hdr(msg));
 	/* An IPv4 real server of an IPv6 service says so in ADDR_FAMILY. */
-	CHECK_EQ_INT(ipvs_dest_decode(nla_data(nest), (size_t)nla_len(nest), AF_INET6, &d), 0);
+	CHECK_EQ_INT(ipvs_dest_decode(nla_data(nest), (size_t)nla_len(nest), AF_INET6, &d, &dc), 0);
 	CHECK_EQ_INT(d.addr.family, AF_INET);
 	CHECK_EQ_INT(d.port, 80);
 	CHECK_EQ_INT(d.fwd, IP_VS_CONN_F_DROUTE);
 	CHECK_EQ_INT(d.weight, 3);
 	CHECK_EQ_INT(d.u_threshold, 1000);
 	CHECK_EQ_INT(d.l_threshold, 10);
-	CHECK_EQ_INT(d.active_conns, 4);
-	CHECK_EQ_INT(d.inact_conns, 2);
-	CHECK_EQ_INT(d.stats.inpkts, 12);
+	CHECK_EQ_INT(dc.active_conns, 4);
+	CHECK_EQ_INT(dc.inact_conns, 2);
+	CHECK_EQ_INT(dc.stats.inpkts, 12);
 	/* Cut short: refused, never read past the end. */
-	CHECK_EQ_INT(ipvs_dest_decode(nla_data(nest), 8, AF_INET, &d), -EINVAL);
+	CHECK_EQ_INT(ipvs_dest_decode(nla_data(nest), 8, AF_INET, &d, NULL), -EINVAL);
 	nlmsg_free(msg);
 }
 

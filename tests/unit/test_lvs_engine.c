@@ -11,6 +11,7 @@
 #include "directord.h"
 #include "evloop.h"
 #include "ipvs.h"
+#include "json.h"
 #include "lvs.h"
 #include "lvs_reconcile.h"
 #include "test.h"
@@ -159,11 +160,12 @@ static int fk_services(struct ipvs *v, ipvs_service_cb cb, void *arg)
 
 static int fk_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg)
 {
+	struct ipvs_dest_counters c = { .active_conns = 7, .inact_conns = 3 };
 	int ret;
 
 	(void)v;
 	for (size_t i = 0; i < K.ndests; i++)
-		if (lvs_service_cmp(&K.dests[i].svc, s) == 0 && (ret = cb(&K.dests[i].d, arg)) < 0)
+		if (lvs_service_cmp(&K.dests[i].svc, s) == 0 && (ret = cb(&K.dests[i].d, &c, arg)) < 0)
 			return ret;
 	return 0;
 }
@@ -449,6 +451,31 @@ TEST(drain_and_enable)
 	rig_stop(&r);
 }
 
+/* Status reads each service's entries back with the kernel's counters
+ * (the fake counts 7 active and 3 inactive connections on each), beside
+ * the weight the kernel holds. */
+TEST(status_shows_the_kernels_counters)
+{
+	struct strbuf sb = { 0 };
+	struct json j;
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD WEB(3))) {
+		json_init(&j, &sb);
+		json_object_begin(&j, NULL);
+		lvs_engine_status_json(r.e, &j);
+		json_object_end(&j);
+		CHECK(sb.buf && strstr(sb.buf, "\"weight\":3,") != NULL);
+		CHECK(sb.buf && strstr(sb.buf, "\"active_conns\":7,\"inactive_conns\":3") != NULL);
+		sb_reset(&sb);
+		lvs_engine_status_text(r.e, &sb);
+		CHECK(sb.buf && strstr(sb.buf, " 3/3 ") && strstr(sb.buf, "7/3"));
+		sb_free(&sb);
+	}
+	rig_stop(&r);
+}
+
 /* The sync daemon follows the VRRP state; a stop the kernel never
  * acknowledges (it did stop: tests/vm/10) is read back, so the backup
  * daemon still starts (issue 14's engine death). */
@@ -474,5 +501,5 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has),
+TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop))

@@ -66,11 +66,12 @@ struct reader {
 	int err;
 };
 
-static int got_dest(const struct ipvs_dest *d, void *arg)
+static int got_dest(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg)
 {
 	struct lvs_service *s = arg;
 	struct ipvs_dest *p = realloc(s->dests, (s->ndests + 1) * sizeof(*p));
 
+	(void)c;
 	if (!p)
 		return -ENOMEM;
 	s->dests = p;
