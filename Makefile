@@ -37,6 +37,10 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS       = $(PKG_LIBS) -liniparser -pthread
+# Each program's link line names what it uses: rs-agent no generic
+# netlink (IPVS) nor threads, directorctl none of the daemon's libraries.
+RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap 2>/dev/null) -liniparser
+CTL_LIBS     = -liniparser
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -98,13 +102,13 @@ $(COMMON_LIB): $(COMMON_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/rs-agent: $(RSAGENT_OBJ) $(COMMON_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RSAGENT_LIBS)
 
 $(BUILD)/directord: $(BUILD)/director/parent/main.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/directorctl: $(CTL_OBJ) $(COMMON_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
 $(BUILD)/director/%.o: director/%.c | deps
 	@mkdir -p $(dir $@)

@@ -175,8 +175,9 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 			void *arg)
 {
 	struct reload *r = arg;
+	uint64_t t0 = now_ms();
 
-	(void)diag, (void)read_ms;
+	(void)diag;
 	if (result < 0 || lvs_engine_reload(r->e, fresh) < 0) {
 		fprintf(stderr, "lvs-mem: the reload failed\n");
 		exit(1);
@@ -184,6 +185,8 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 	config_free_async(*r->running);
 	*r->running = fresh;
 	r->done = true;
+	printf("reload: taken in %llu ms, applied in %llu ms\n", (unsigned long long)read_ms,
+	       (unsigned long long)(now_ms() - t0));
 }
 
 static void reload(struct evloop *loop, struct lvs_engine *e, struct director_config **running, const char *path)
@@ -192,7 +195,10 @@ static void reload(struct evloop *loop, struct lvs_engine *e, struct director_co
 	struct config_load *l;
 	uint64_t t0 = now_ms();
 
-	if (config_load_start(loop, image_of(path), *running, true, reload_read, &r, &l) < 0)
+	int fd = image_of(path);
+
+	printf("reload: image made in %llu ms\n", (unsigned long long)(now_ms() - t0));
+	if (config_load_start(loop, fd, *running, true, reload_read, &r, &l) < 0)
 		exit(1);
 	while (!r.done && now_ms() - t0 < 60000)
 		evloop_run_once(loop, 20);
