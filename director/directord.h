@@ -23,14 +23,16 @@ struct evloop;
 struct ipc_msg;
 struct json;
 struct vrrp_engine;
+struct vrrp_kernel_ops;
 
 /* Called on every state change of an instance (for the parent). */
 typedef void (*vrrp_state_cb)(const char *instance, int state, int priority, void *arg);
 
 /* Open sockets, start tracking and start every instance (after its
- * startup_delay). cfg must outlive the engine (until reload/stop). */
+ * startup_delay), talking to the kernel through kernel (vrrp_kernel_linux,
+ * or a test's). cfg must outlive the engine (until reload/stop). */
 int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vrrp_state_cb cb, void *arg,
-		      struct vrrp_engine **out);
+		      const struct vrrp_kernel_ops *kernel, struct vrrp_engine **out);
 /* Leave: every master sends priority 0 and removes its VIPs. */
 void vrrp_engine_stop(struct vrrp_engine *e);
 /* Status of every instance and track, as JSON object members / text. */

@@ -1,7 +1,9 @@
 /* The VRRP engine: one event loop driving every configured instance.
  * Sockets, the state machine, VIPs, announcements, tracking, sync groups
  * and notifications meet here; nothing in it waits for anything (scripts
- * are child processes watched by the loop). */
+ * are child processes watched by the loop). Every kernel call goes
+ * through the seam it is given (struct vrrp_kernel_ops, vrrp_net.h), so
+ * tests/unit/test_vrrp_engine.c runs this logic without root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
@@ -67,6 +69,7 @@ struct group_notified {
 struct vrrp_engine {
 	struct evloop *loop;
 	const struct director_config *cfg;
+	const struct vrrp_kernel_ops *kernel;	/* every kernel call goes through it */
 	struct rtnl *rtnl;
 	struct vrrp_announcer *announcer;
 	struct rtnl_watch *watch;
@@ -129,7 +132,7 @@ static int find_primary(struct vrrp_inst *in)
 		in->primary = in->conf->unicast_src;
 		return 0;
 	}
-	ret = rtnl_addr_list(in->e->rtnl, in->ifindex, &list, &n);
+	ret = in->e->kernel->addr_list(in->e->rtnl, in->ifindex, &list, &n);
 	if (ret < 0)
 		return ret;
 	ret = -EADDRNOTAVAIL;
@@ -192,7 +195,7 @@ static void send_advert(struct vrrp_inst *in, uint8_t priority)
 	int ret;
 
 	fill_advert(in, &a, priority);
-	ret = vrrp_sock_send_each(in->sock, encode_advert_for, &out);
+	ret = in->e->kernel->sock_send_each(in->sock, encode_advert_for, &out);
 	if (ret < 0) {
 		in->tx_errors++;
 		if (ratelimit_allow(&in->warn_rl, now_ms()))
@@ -206,7 +209,7 @@ static void send_advert(struct vrrp_inst *in, uint8_t priority)
 
 static int vip_ifindex(struct vrrp_inst *in, const struct vip_conf *v)
 {
-	return v->dev[0] ? rtnl_ifindex(in->e->rtnl, v->dev) : in->ifindex;
+	return v->dev[0] ? in->e->kernel->ifindex(in->e->rtnl, v->dev) : in->ifindex;
 }
 
 static void vips_add(struct vrrp_inst *in)
@@ -223,7 +226,7 @@ static void vips_add(struct vrrp_inst *in)
 			.flags = RTNL_ADDR_NODAD,
 		};
 
-		ret = ifindex < 0 ? ifindex : rtnl_addr_add_opts(in->e->rtnl, ifindex, &v->addr, &opts);
+		ret = ifindex < 0 ? ifindex : in->e->kernel->addr_add(in->e->rtnl, ifindex, &v->addr, &opts);
 		if (ret < 0)
 			log_warnx("vrrp %s: adding %s: %s", in->conf->name, ipaddr_ntop(&v->addr, buf, sizeof(buf)),
 				  strerror(-ret));
@@ -238,7 +241,7 @@ static void vips_remove(struct vrrp_inst *in)
 		const struct vip_conf *v = &in->conf->vips.items[i];
 		int ifindex = vip_ifindex(in, v), ret;
 
-		ret = ifindex < 0 ? 0 : rtnl_addr_del(in->e->rtnl, ifindex, &v->addr);
+		ret = ifindex < 0 ? 0 : in->e->kernel->addr_del(in->e->rtnl, ifindex, &v->addr);
 		if (ret < 0)
 			log_warnx("vrrp %s: removing %s: %s", in->conf->name, ipaddr_ntop(&v->addr, buf, sizeof(buf)),
 				  strerror(-ret));
@@ -251,7 +254,7 @@ static void announce_all(struct vrrp_inst *in)
 		const struct vip_conf *v = &in->conf->vips.items[i];
 		int ifindex = vip_ifindex(in, v);
 
-		if (ifindex > 0 && vrrp_announce(in->e->announcer, ifindex, &v->addr) < 0)
+		if (ifindex > 0 && in->e->kernel->announce(in->e->announcer, ifindex, &v->addr) < 0)
 			in->tx_errors++;
 	}
 }
@@ -533,7 +536,7 @@ static int route_spec_of(struct vrrp_inst *in, const struct route_conf *r, struc
 	*rt = (struct rtnl_route_spec){ .type = r->type, .dst = r->dst, .gateway = r->via, .prefsrc = r->src,
 					.table = r->table, .metric = r->metric, .scope = r->scope };
 	if (r->dev[0])
-		rt->oif = rtnl_ifindex(in->e->rtnl, r->dev);
+		rt->oif = in->e->kernel->ifindex(in->e->rtnl, r->dev);
 	else if (r->type == RTN_UNICAST && !r->via.family)
 		rt->oif = in->ifindex;	/* a route on the instance's link */
 	return rt->oif < 0 ? rt->oif : 0;
@@ -541,13 +544,15 @@ static int route_spec_of(struct vrrp_inst *in, const struct route_conf *r, struc
 
 static void routes_change(struct vrrp_inst *in, bool add)
 {
+	const struct vrrp_kernel_ops *k = in->e->kernel;
+
 	for (size_t i = 0; i < in->conf->routes.n; i++) {
 		const struct route_conf *r = &in->conf->routes.items[i];
 		struct rtnl_route_spec rt;
 		int ret = route_spec_of(in, r, &rt);
 
 		if (ret == 0)
-			ret = add ? rtnl_route_spec_add(in->e->rtnl, &rt) : rtnl_route_spec_del(in->e->rtnl, &rt);
+			ret = add ? k->route_add(in->e->rtnl, &rt) : k->route_del(in->e->rtnl, &rt);
 		if (ret < 0 && !(ret == -ENODEV && !add)) {
 			struct strbuf sb;
 
@@ -685,8 +690,8 @@ static bool eval_script(const struct vrrp_engine *e, const struct track_ref *ref
 static void eval_interface(const struct vrrp_engine *e, const struct track_ref *ref, struct track_eval *t)
 {
 	struct rtnl_ifinfo info;
-	int ifindex = rtnl_ifindex(e->rtnl, ref->name);
-	bool up = ifindex > 0 && rtnl_link_get(e->rtnl, ifindex, &info) == 0 && info.running;
+	int ifindex = e->kernel->ifindex(e->rtnl, ref->name);
+	bool up = ifindex > 0 && e->kernel->link_get(e->rtnl, ifindex, &info) == 0 && info.running;
 
 	t->weight = ref->has_weight ? ref->weight : 0;
 	strlcpy_safe(t->result, ifindex <= 0 ? "missing" : up ? "up" : "down", sizeof(t->result));
@@ -923,7 +928,7 @@ static void inst_read_adverts(struct vrrp_inst *in)
 	if (!in->sock)
 		return;
 	for (int i = 0; i < 64; i++) {
-		int ret = vrrp_sock_recv(in->sock, &rx, &why);
+		int ret = in->e->kernel->sock_recv(in->sock, &rx, &why);
 
 		if (ret == -EAGAIN)
 			break;
@@ -977,7 +982,7 @@ static void on_link(const struct rtnl_event *ev, void *arg)
 
 		if (ev->ifindex == in->ifindex) {
 			bool down = ev->type == RTNL_EV_LINK_DEL ||
-				    rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
+				    e->kernel->link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
 
 			if (down != in->link_down)
 				log_info("vrrp %s: %s is %s", in->conf->name, in->conf->interface, down ? "down" : "up");
@@ -994,7 +999,7 @@ static void watch_readable(struct evloop *loop, int fd, uint32_t events, void *a
 	(void)loop;
 	(void)fd;
 	(void)events;
-	if (rtnl_watch_read(e->watch, on_link, e) == -ENOBUFS)
+	if (e->kernel->watch_read(e->watch, on_link, e) == -ENOBUFS)
 		reevaluate_all(e);
 }
 
@@ -1029,7 +1034,7 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 	ev_timer_init(&in->garp_timer, garp_timer_cb, in);
 	ev_timer_init(&in->start_timer, start_timer_cb, in);
 	in->warn_rl = (struct ratelimit)RATELIMIT_INIT(10000, 3);
-	in->ifindex = rtnl_ifindex(e->rtnl, c->interface);
+	in->ifindex = e->kernel->ifindex(e->rtnl, c->interface);
 	if (in->ifindex < 0) {
 		log_warnx("vrrp %s: interface %s: %s", c->name, c->interface, strerror(-in->ifindex));
 		return in->ifindex;
@@ -1040,10 +1045,10 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 			  c->interface);
 		return ret;
 	}
-	in->link_down = rtnl_link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
+	in->link_down = e->kernel->link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
 	sc = (struct vrrp_sock_conf){ .family = in->family, .ifindex = in->ifindex, .peers = c->unicast_peers.items,
 				      .npeers = c->unicast_peers.n, .src = in->primary };
-	ret = vrrp_sock_open(&sc, &in->sock, &in->fd);
+	ret = e->kernel->sock_open(&sc, &in->sock, &in->fd);
 	if (ret < 0) {
 		log_warnx("vrrp %s: VRRP socket on %s: %s", c->name, c->interface, strerror(-ret));
 		return ret;
@@ -1143,7 +1148,7 @@ static void inst_close(struct vrrp_engine *e, struct vrrp_inst *in, bool leave)
 	ev_timer_stop(e->loop, &in->start_timer);
 	if (in->sock) {
 		ev_fd_del(e->loop, in->fd);
-		vrrp_sock_close(in->sock);
+		e->kernel->sock_close(in->sock);
 	}
 	free(in);
 }
@@ -1171,7 +1176,7 @@ static int start_instances(struct vrrp_engine *e)
 }
 
 int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vrrp_state_cb cb, void *arg,
-		      struct vrrp_engine **out)
+		      const struct vrrp_kernel_ops *kernel, struct vrrp_engine **out)
 {
 	struct vrrp_engine *e = calloc(1, sizeof(*e));
 	int ret;
@@ -1180,15 +1185,16 @@ int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vr
 		return -ENOMEM;
 	e->loop = loop;
 	e->cfg = cfg;
+	e->kernel = kernel;
 	e->cb = cb;
 	e->cb_arg = arg;
 	e->watch_fd = -1;
 	e->fifo_fd = -1;
-	ret = rtnl_open(&e->rtnl);
+	ret = kernel->rtnl_open(&e->rtnl);
 	if (ret == 0)
-		ret = vrrp_announcer_new(&e->announcer);
+		ret = kernel->announcer_new(&e->announcer);
 	if (ret == 0)
-		ret = rtnl_watch_open(&e->watch, &e->watch_fd);
+		ret = kernel->watch_open(&e->watch, &e->watch_fd);
 	if (ret == 0)
 		ret = ev_fd_add(loop, e->watch_fd, EPOLLIN, watch_readable, e);
 	if (ret == 0)
@@ -1216,11 +1222,11 @@ void vrrp_engine_stop(struct vrrp_engine *e)
 	ev_timer_stop(e->loop, &e->file_timer);
 	if (e->watch) {
 		ev_fd_del(e->loop, e->watch_fd);
-		rtnl_watch_close(e->watch);
+		e->kernel->watch_close(e->watch);
 	}
 	if (e->rtnl)
-		rtnl_close(e->rtnl);
-	vrrp_announcer_free(e->announcer);
+		e->kernel->rtnl_close(e->rtnl);
+	e->kernel->announcer_free(e->announcer);
 	if (e->fifo_fd >= 0)
 		close(e->fifo_fd);
 	free(e->insts);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "parse.h"
+#include "rtnl.h"
 #include "vrrp.h"
 
 struct vrrp_sock;
@@ -67,5 +68,37 @@ void vrrp_announcer_free(struct vrrp_announcer *a);
  * from the interface's MAC) or unsolicited neighbour advertisement (IPv6:
  * to ff02::1, hop limit 255, override flag, target link-layer option). */
 int vrrp_announce(struct vrrp_announcer *a, int ifindex, const struct ipaddr *vip);
+
+/* ---- the VRRP engine's kernel seam ----
+ * Every kernel call the engine (vrrp_engine.c) makes, under the names of
+ * the functions it calls: the socket and announcements above, rtnetlink
+ * (common/rtnl.h) for interfaces, addresses, routes and the link watch.
+ * vrrp_kernel_linux (vrrp_kernel.c) is the real one; a unit test gives
+ * interfaces and tables in memory, so the engine's logic is tested
+ * without root. The fds given by sock_open and watch_open are the ones the
+ * engine watches on its loop. */
+struct vrrp_kernel_ops {
+	int (*sock_open)(const struct vrrp_sock_conf *conf, struct vrrp_sock **out, int *fd);
+	int (*sock_send_each)(struct vrrp_sock *s, vrrp_encode_fn encode, void *arg);
+	int (*sock_recv)(struct vrrp_sock *s, struct vrrp_rx *rx, enum vrrp_drop *why);
+	void (*sock_close)(struct vrrp_sock *s);
+	int (*announcer_new)(struct vrrp_announcer **out);
+	int (*announce)(struct vrrp_announcer *a, int ifindex, const struct ipaddr *vip);
+	void (*announcer_free)(struct vrrp_announcer *a);	/* NULL: nothing */
+	int (*rtnl_open)(struct rtnl **out);
+	void (*rtnl_close)(struct rtnl *r);
+	int (*ifindex)(struct rtnl *r, const char *ifname);
+	int (*link_get)(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out);
+	int (*addr_list)(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n);
+	int (*addr_add)(struct rtnl *r, int ifindex, const struct ipaddr *addr, const struct rtnl_addr_opts *opts);
+	int (*addr_del)(struct rtnl *r, int ifindex, const struct ipaddr *addr);
+	int (*route_add)(struct rtnl *r, const struct rtnl_route_spec *rt);
+	int (*route_del)(struct rtnl *r, const struct rtnl_route_spec *rt);
+	int (*watch_open)(struct rtnl_watch **out, int *fd);
+	int (*watch_read)(struct rtnl_watch *w, rtnl_event_cb cb, void *arg);
+	void (*watch_close)(struct rtnl_watch *w);
+};
+
+extern const struct vrrp_kernel_ops vrrp_kernel_linux;
 
 #endif

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "log.h"
 #include "privdrop.h"
+#include "vrrp_net.h"
 
 /* State changes go to the parent in order, queued when its queue is full. */
 static void tell_state(const char *instance, int state, int priority, void *arg)
@@ -34,7 +35,7 @@ static int vrrp_start(struct engine_proc *p, const void *arg)
 	int ret;
 
 	(void)arg;
-	if ((ret = vrrp_engine_start(p->loop, p->cfg, tell_state, p, &e)) < 0)
+	if ((ret = vrrp_engine_start(p->loop, p->cfg, tell_state, p, &vrrp_kernel_linux, &e)) < 0)
 		return ret;
 	p->engine = e;
 	log_info("vrrp engine running: %zu instance(s)", p->cfg->ninstances);
