@@ -954,10 +954,8 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 
 /* An instance that could not start tries again when its interface or an
  * address appears. */
-static void retry_broken(struct vrrp_engine *e, const struct rtnl_event *ev)
+static void retry_broken(struct vrrp_engine *e)
 {
-	if (ev->type != RTNL_EV_LINK_NEW && ev->type != RTNL_EV_ADDR_NEW)
-		return;
 	for (size_t i = 0; i < e->ninsts; i++) {
 		struct vrrp_inst *in = e->insts[i];
 
@@ -969,26 +967,40 @@ static void retry_broken(struct vrrp_engine *e, const struct rtnl_event *ev)
 	}
 }
 
+/* The instance's own interface, as the kernel has it now. */
+static void link_refresh(struct vrrp_inst *in, bool deleted)
+{
+	struct rtnl_ifinfo info;
+	bool down = deleted || in->e->kernel->link_get(in->e->rtnl, in->ifindex, &info) < 0 || !info.running;
+
+	if (down != in->link_down)
+		log_info("vrrp %s: %s is %s", in->conf->name, in->conf->interface, down ? "down" : "up");
+	in->link_down = down;
+}
+
 static void on_link(const struct rtnl_event *ev, void *arg)
 {
 	struct vrrp_engine *e = arg;
 
-	retry_broken(e, ev);
+	if (ev->type == RTNL_EV_LINK_NEW || ev->type == RTNL_EV_ADDR_NEW)
+		retry_broken(e);
 	if (ev->type != RTNL_EV_LINK_NEW && ev->type != RTNL_EV_LINK_DEL)
 		return;
-	for (size_t i = 0; i < e->ninsts; i++) {
-		struct vrrp_inst *in = e->insts[i];
-		struct rtnl_ifinfo info;
+	for (size_t i = 0; i < e->ninsts; i++)
+		if (!e->insts[i]->open_error && ev->ifindex == e->insts[i]->ifindex)
+			link_refresh(e->insts[i], ev->type == RTNL_EV_LINK_DEL);
+	reevaluate_all(e);
+}
 
-		if (ev->ifindex == in->ifindex) {
-			bool down = ev->type == RTNL_EV_LINK_DEL ||
-				    e->kernel->link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
-
-			if (down != in->link_down)
-				log_info("vrrp %s: %s is %s", in->conf->name, in->conf->interface, down ? "down" : "up");
-			in->link_down = down;
-		}
-	}
+/* The watch overran: any event may be among those lost, so everything
+ * they would have told is read again (own links, the broken instances'
+ * chance to start, tracked interfaces). */
+static void events_lost(struct vrrp_engine *e)
+{
+	retry_broken(e);
+	for (size_t i = 0; i < e->ninsts; i++)
+		if (!e->insts[i]->open_error)
+			link_refresh(e->insts[i], false);
 	reevaluate_all(e);
 }
 
@@ -1000,7 +1012,7 @@ static void watch_readable(struct evloop *loop, int fd, uint32_t events, void *a
 	(void)fd;
 	(void)events;
 	if (e->kernel->watch_read(e->watch, on_link, e) == -ENOBUFS)
-		reevaluate_all(e);
+		events_lost(e);
 }
 
 /* ---- start and stop ---- */
@@ -1054,8 +1066,13 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 		return ret;
 	}
 	ret = ev_fd_add(e->loop, in->fd, EPOLLIN, sock_readable, in);
-	if (ret < 0)
+	if (ret < 0) {
+		/* Not kept half open: a retry opens it again. */
+		e->kernel->sock_close(in->sock);
+		in->sock = NULL;
+		in->fd = -1;
 		return ret;
+	}
 	fc = (struct vrrp_fsm_conf){ .version = (uint8_t)c->version, .vrid = (uint8_t)c->vrid,
 				     .priority = (uint8_t)c->priority, .interval_cs = (uint16_t)(c->advert_interval_ms / 10),
 				     .preempt = c->preempt, .preempt_delay_ms = c->preempt_delay_ms, .primary = in->primary };

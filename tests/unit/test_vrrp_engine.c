@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "directord.h"
@@ -95,6 +96,7 @@ static struct fake_kernel {
 	struct fk_sock socks[FK_SOCKS];
 	int sock_open_error;	/* sock_open fails with it while set */
 	unsigned sock_opens, sock_open_calls, sock_closes;
+	bool sock_unpollable;	/* sock_open hands out a descriptor epoll refuses */
 	struct fk_sent sent[FK_LOG];
 	size_t nsent;
 	struct fk_addr_op addr_ops[FK_LOG];
@@ -324,7 +326,8 @@ static int fk_sock_open(const struct vrrp_sock_conf *conf, struct vrrp_sock **ou
 		if (s->open)
 			continue;
 		memset(s, 0, sizeof(*s));
-		if ((s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		s->efd = K.sock_unpollable ? memfd_create("fk-sock", MFD_CLOEXEC) : eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (s->efd < 0)
 			return -errno;
 		s->open = true;
 		s->ifindex = conf->ifindex;
@@ -912,6 +915,29 @@ TEST(lost_link_events_recheck_tracked_interfaces)
 	rig_stop(&r);
 }
 
+/* The same for the instance's own interface: its link is read again
+ * when events were lost (it stayed MASTER on a dead link until the next
+ * event for that link, before). */
+TEST(lost_link_events_recheck_own_interface)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, HEAD VI_1(100, ""))) {
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+		fk_if_by_index(2)->running = false;	/* no event for it */
+		K.overrun = true;
+		wake(K.watch_fd);
+		CHECK(wait_state_within(&r, "VI_1", VRRP_STATE_FAULT, 300));
+		CHECK(!fk_has_addr(2, "192.0.2.100"));
+		fk_if_by_index(2)->running = true;	/* nor for this */
+		K.overrun = true;
+		wake(K.watch_fd);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+	}
+	rig_stop(&r);
+}
+
 #define VI_B(prio, vips) \
 	"[vrrp VI_B]\ninterface = eth1\nvirtual_router_id = 52\npriority = " #prio "\n" TIMING \
 	"virtual_ipaddress = " vips "\n"
@@ -1018,6 +1044,28 @@ TEST(socket_open_failure_is_retried_on_link_event)
 	rig_stop(&r);
 }
 
+/* A socket opened but refused by the loop: closed at once (it leaked,
+ * and the retry overwrote it), retried on the next link event. */
+TEST(socket_the_loop_refuses_is_closed_and_retried)
+{
+	struct rig r;
+
+	fk_reset();
+	K.sock_unpollable = true;
+	if (rig_start(&r, HEAD VI_1(100, ""))) {
+		run_for(&r, 100);
+		CHECK_EQ_INT(K.sock_opens, 1);
+		CHECK_EQ_INT(K.sock_closes, 1);
+		CHECK_EQ_INT(K.nstates, 0);
+		K.sock_unpollable = false;
+		fk_event(RTNL_EV_LINK_NEW, 2);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+		CHECK_EQ_INT(K.sock_opens, 2);
+		CHECK_EQ_INT(K.sock_closes, 1);
+	}
+	rig_stop(&r);
+}
+
 /* The interface missing at start: ERROR, until it appears. */
 TEST(missing_interface_starts_when_it_appears)
 {
@@ -1045,6 +1093,6 @@ TEST(missing_interface_starts_when_it_appears)
 
 TEST_MAIN(T(lone_instance_becomes_master_after_master_down), T(higher_priority_peer_makes_master_backup),
 	  T(tracked_interface_weight_moves_priority), T(tracked_interface_down_is_fault_and_recovers),
-	  T(own_link_down_is_fault_and_recovers), T(lost_link_events_recheck_tracked_interfaces),
+	  T(own_link_down_is_fault_and_recovers), T(lost_link_events_recheck_tracked_interfaces), T(lost_link_events_recheck_own_interface),
 	  T(reload_keeps_unchanged_and_applies_changed), T(stop_hands_over),
-	  T(socket_open_failure_is_retried_on_link_event), T(missing_interface_starts_when_it_appears))
+	  T(socket_open_failure_is_retried_on_link_event), T(socket_the_loop_refuses_is_closed_and_retried), T(missing_interface_starts_when_it_appears))
