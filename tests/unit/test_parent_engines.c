@@ -7,7 +7,9 @@
  * which engines start and with what configuration, VRRP states relayed to
  * the LVS engine and again to a restarted one, control requests answered
  * by id while another waits, restarts with backoff, a deaf engine killed,
- * the stop. The real processes are the netns and VM tests'. */
+ * a reload bringing and taking away the LVS engine (the file checked by
+ * cfgcheck's real child: a fork, no root), the stop. The real engine
+ * processes are the netns and VM tests'. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ enum { VRRP, LVS };
 
 struct received {
 	uint16_t type;
+	bool had_fd;			/* a descriptor came with it */
 	uint32_t len;
 	uint8_t payload[512];
 };
@@ -70,6 +73,7 @@ static struct world {
 	char user[32];
 	char dir[64];
 	char sock[128];
+	char conf[128];
 } W;
 
 static uint8_t rbuf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
@@ -179,10 +183,15 @@ static bool notified(const char *state)
 static void engine_read(struct fake_engine *fe)
 {
 	struct ipc_msg msg;
+	int ret;
 
-	while (fe->fd >= 0 && ipc_recv_fd(fe->fd, rbuf, sizeof(rbuf), &msg) == 0) {
-		if (msg.fd >= 0)
+	while (fe->fd >= 0 && (ret = ipc_recv_fd(fe->fd, rbuf, sizeof(rbuf), &msg)) != -EAGAIN) {
+		bool had_fd = msg.fd >= 0;
+
+		if (had_fd)
 			close(msg.fd);
+		if (ret < 0)
+			break;
 		if (msg.type == DIR_IPC_PING) {
 			if (!fe->deaf)
 				(void)ipc_send(fe->fd, DIR_IPC_PONG, msg.payload, msg.len);
@@ -191,6 +200,7 @@ static void engine_read(struct fake_engine *fe)
 		if (fe->ninbox == INBOX || msg.len > sizeof(fe->inbox[0].payload))
 			continue;
 		fe->inbox[fe->ninbox].type = msg.type;
+		fe->inbox[fe->ninbox].had_fd = had_fd;
 		fe->inbox[fe->ninbox].len = msg.len;
 		memcpy(fe->inbox[fe->ninbox++].payload, msg.payload, msg.len);
 	}
@@ -212,7 +222,7 @@ static bool pump(struct parent *p, unsigned ms)
 }
 
 /* Take the first message of type the engine got, waiting up to 2 s. */
-static bool expect(struct parent *p, int k, uint16_t type, void *payload, size_t len)
+static bool expect_msg(struct parent *p, int k, uint16_t type, struct received *out)
 {
 	struct fake_engine *fe = &W.eng[k];
 
@@ -220,8 +230,7 @@ static bool expect(struct parent *p, int k, uint16_t type, void *payload, size_t
 		for (size_t i = 0; i < fe->ninbox; i++) {
 			if (fe->inbox[i].type != type)
 				continue;
-			if (payload)
-				memcpy(payload, fe->inbox[i].payload, len < fe->inbox[i].len ? len : fe->inbox[i].len);
+			*out = fe->inbox[i];
 			memmove(&fe->inbox[i], &fe->inbox[i + 1], (fe->ninbox - i - 1) * sizeof(fe->inbox[0]));
 			fe->ninbox--;
 			return true;
@@ -230,6 +239,18 @@ static bool expect(struct parent *p, int k, uint16_t type, void *payload, size_t
 			break;
 	}
 	return false;
+}
+
+/* The same, its payload copied to payload (len bytes at most). */
+static bool expect(struct parent *p, int k, uint16_t type, void *payload, size_t len)
+{
+	struct received r;
+
+	if (!expect_msg(p, k, type, &r))
+		return false;
+	if (payload)
+		memcpy(payload, r.payload, len < r.len ? len : r.len);
+	return true;
 }
 
 static size_t count(int k, uint16_t type)
@@ -337,9 +358,21 @@ static const char lvs_part[] =
 	"[virtual_server dns]\naddress = [2001:db8::53]:53\nprotocol = udp\n"
 	"real_servers = [2001:db8::1]:53\ncheck = none\n";
 
+/* director.ini in the test's directory: what a reload reads. */
+static bool write_config(bool virtual_servers, const char *heartbeat)
+{
+	FILE *f = fopen(W.conf, "w");
+
+	if (!f)
+		return false;
+	fprintf(f, "[global]\nuser = nobody\ncontrol_socket = %s\nengine_heartbeat_timeout = %s\n%s%s", W.sock,
+		heartbeat, vrrp_part, virtual_servers ? lvs_part : "");
+	return fclose(f) == 0;
+}
+
 /* The image in a memfd, and the configuration without virtual servers
  * rebuilt from it: what main.c hands the parent. */
-static int make_image(const char *text, struct director_config **out)
+static int make_image(struct director_config **out)
 {
 	struct director_config *cfg = NULL;
 	struct ini_diag d;
@@ -347,7 +380,7 @@ static int make_image(const char *text, struct director_config **out)
 	int fd = -1, ret;
 
 	ini_diag_init(&d);
-	ret = director_config_load_buffer("/etc/dsrkit/test-parent.ini", text, strlen(text), &cfg, &d);
+	ret = director_config_load(W.conf, &cfg, &d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "    %s\n", d.msgs[i]);
 	ini_diag_free(&d);
@@ -373,7 +406,6 @@ static int make_image(const char *text, struct director_config **out)
 static struct parent *start(bool virtual_servers, const char *heartbeat)
 {
 	struct director_config *cfg = NULL;
-	struct strbuf text;
 	int image;
 
 	memset(&W, 0, sizeof(W));
@@ -383,11 +415,9 @@ static struct parent *start(bool virtual_servers, const char *heartbeat)
 	if (!mkdtemp(W.dir))
 		return NULL;
 	snprintf(W.sock, sizeof(W.sock), "%s/ctl.sock", W.dir);
-	sb_init(&text);
-	sb_printf(&text, "[global]\nuser = nobody\ncontrol_socket = %s\nengine_heartbeat_timeout = %s\n%s%s", W.sock,
-		  heartbeat, vrrp_part, virtual_servers ? lvs_part : "");
-	image = make_image(sb_str(&text), &cfg);
-	sb_free(&text);
+	snprintf(W.conf, sizeof(W.conf), "%s/director.ini", W.dir);
+	CHECK(write_config(virtual_servers, heartbeat));
+	image = make_image(&cfg);
 	if (image < 0)
 		return NULL;
 	return parent_start(cfg, image, false, &fake_ops);
@@ -410,6 +440,7 @@ static void finish(struct parent *p)
 		if (W.eng[k].fd >= 0)
 			close(W.eng[k].fd);
 	CHECK(access(W.sock, F_OK) < 0);	/* the parent removed its socket */
+	unlink(W.conf);
 	rmdir(W.dir);
 }
 
@@ -630,6 +661,71 @@ TEST(stop_asks_both_engines_and_ends_when_they_are_gone)
 	finish(p);
 }
 
+/* One reload: the client's answer waits for every engine asked. */
+static void reload_once(struct parent *p, bool vrrp_asked, bool lvs_asked, struct strbuf *reply)
+{
+	struct received got[2];
+	struct dir_ipc_reload req[2];
+	bool asked[2] = { vrrp_asked, lvs_asked };
+	int c = ctl_send("reload");
+
+	CHECK(c >= 0);
+	for (int k = VRRP; k <= LVS; k++) {
+		if (!asked[k])
+			continue;
+		/* The file is checked in a child first: a bound of seconds. */
+		for (int turn = 0; turn < 5 && count(k, DIR_IPC_RELOAD) == 0; turn++)
+			(void)pump(p, 200);
+		CHECK(expect_msg(p, k, DIR_IPC_RELOAD, &got[k]));
+		CHECK(got[k].had_fd);	/* the checked image comes with it */
+		memcpy(&req[k], got[k].payload, sizeof(req[k]));
+	}
+	CHECK(!ctl_wait(p, c, reply, 30));	/* not before the engines answered */
+	for (int k = VRRP; k <= LVS; k++) {
+		struct dir_ipc_result res = { .id = req[k].id, .result = 0 };
+
+		if (asked[k])
+			CHECK_EQ_INT(ipc_send(W.eng[k].fd, DIR_IPC_RELOAD_REPLY, &res, sizeof(res)), 0);
+	}
+	CHECK(ctl_wait(p, c, reply, 2000));
+	close(c);
+}
+
+/* A reload that brings virtual servers starts the LVS engine with them;
+ * one that takes them away has it apply the file, then stop, and it is
+ * not started again. */
+TEST(reload_starts_and_stops_the_lvs_engine)
+{
+	struct parent *p = start(false, "0");
+	struct strbuf reply;
+
+	if (!p)
+		return;
+	sb_init(&reply);
+	CHECK(write_config(true, "0"));
+	reload_once(p, true, false, &reply);
+	CHECK_CONTAINS(sb_str(&reply), "\"ok\":true");
+	CHECK_EQ_INT(W.eng[LVS].spawns, 1);
+	CHECK_EQ_INT(W.eng[LVS].image_services, 2);
+	CHECK(notified("RELOADING=1"));
+
+	sb_free(&reply);
+	sb_init(&reply);
+	CHECK(write_config(false, "0"));
+	reload_once(p, true, true, &reply);
+	CHECK_CONTAINS(sb_str(&reply), "\"ok\":true");
+	CHECK(expect(p, LVS, DIR_IPC_STOP, NULL, 0));
+	CHECK_EQ_INT(count(VRRP, DIR_IPC_STOP), 0);
+	engine_exit(p, LVS, 0);
+	(void)pump(p, 300);
+	CHECK_EQ_INT(W.eng[LVS].spawns, 1);
+	CHECK_EQ_INT(W.eng[VRRP].spawns, 1);
+	CHECK_EQ_INT(W.nkills, 0);
+	sb_free(&reply);
+	finish(p);
+}
+
 TEST_MAIN(T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
 	  T(control_requests_answered_by_id_without_waiting), T(an_engine_that_exits_is_restarted_with_backoff),
-	  T(a_deaf_engine_is_killed_and_restarted), T(stop_asks_both_engines_and_ends_when_they_are_gone))
+	  T(a_deaf_engine_is_killed_and_restarted), T(reload_starts_and_stops_the_lvs_engine),
+	  T(stop_asks_both_engines_and_ends_when_they_are_gone))
