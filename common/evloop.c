@@ -726,6 +726,11 @@ void evloop_stop(struct evloop *loop)
 	loop->stop = true;
 }
 
+bool evloop_stopped(const struct evloop *loop)
+{
+	return loop->stop;
+}
+
 void evloop_free(struct evloop *loop)
 {
 	if (!loop)

@@ -33,6 +33,9 @@ void evloop_free(struct evloop *loop);
 /* Run until evloop_stop(); returns 0, or -errno on a fatal epoll error. */
 int evloop_run(struct evloop *loop);
 void evloop_stop(struct evloop *loop);
+/* evloop_stop() was called since the loop last ran with evloop_run(): for
+ * callers that turn it with evloop_run_once(). */
+bool evloop_stopped(const struct evloop *loop);
 /* Run one iteration, waiting at most max_wait_ms (-1 = until an event). */
 int evloop_run_once(struct evloop *loop, int max_wait_ms);
 

@@ -4,7 +4,12 @@
  * state changes to the LVS engine, relays reloads, stops. It never
  * touches the network itself, so nothing it does can delay an advert, a
  * crash of one engine never touches the other, and it never waits for an
- * engine: questions to the engines are requests answered by id. */
+ * engine: questions to the engines are requests answered by id.
+ * What it does to the outside (forking an engine, kill, the exit watch,
+ * privdrop, sd_notify) goes through struct parent_ops (parent.h):
+ * parent_system.c in the daemon, a test's fakes in
+ * tests/unit/test_parent_engines.c, which plays the engines over
+ * socketpairs and steps this loop (parent_start, parent_step, parent_end). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,7 +19,6 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/wait.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "cfgcheck.h"
@@ -25,9 +29,9 @@
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
+#include "parent.h"
 #include "privdrop.h"
 #include "procwhere.h"
-#include "sdnotify.h"
 #include "vrrp.h"
 
 #define ENGINE_STOP_TIMEOUT_MS 5000
@@ -37,8 +41,6 @@
 /* The LVS engine may have tens of thousands of kernel objects to change
  * on a reload, or to delete at a stop (ipvs_on_stop = remove). */
 #define LVS_SLOW_TIMEOUT_MS 30000
-#define RESTART_BACKOFF_MAX_MS 30000
-#define STABLE_RUN_MS 30000		/* a run this long resets the backoff */
 #define RELAY_RETRY_MS 1000
 /* The LVS engine programs the whole IPVS table at its start in one go on
  * its loop (50,000 operations take seconds), and applies a reload of
@@ -71,6 +73,7 @@ struct engine {
 };
 
 struct parent {
+	const struct parent_ops *ops;	/* the outside: processes, signals, systemd */
 	struct evloop *loop;
 	/* The configuration without its virtual servers, and the image of
 	 * the whole (a sealed memfd) that a starting LVS engine reads them
@@ -285,7 +288,7 @@ static void heartbeat_missed(struct engine *e, uint64_t silent_ms)
 
 	log_warnx("the %s engine did not answer a heartbeat for %llu ms: restarting it (pid %ld was waiting: %s)",
 		  e->name, (unsigned long long)silent_ms, (long)e->pid, proc_where(e->pid, where, sizeof(where)));
-	kill(e->pid, SIGKILL);
+	e->p->ops->kill(e->pid, SIGKILL);
 }
 
 /* A request is a heartbeat too: with no ping outstanding, one goes with it. */
@@ -369,7 +372,7 @@ static void engine_exited(struct evloop *loop, pid_t pid, int status, bool timed
 		log_warnx("%s engine (pid %d) killed by signal %d", e->name, (int)pid, WTERMSIG(status));
 	else
 		log_warnx("%s engine (pid %d) exited with status %d", e->name, (int)pid, WEXITSTATUS(status));
-	e->backoff_ms = ran >= STABLE_RUN_MS || e->backoff_ms == 0 ? 100 :
+	e->backoff_ms = ran >= STABLE_RUN_MS || e->backoff_ms == 0 ? RESTART_BACKOFF_MIN_MS :
 			e->backoff_ms * 2 > RESTART_BACKOFF_MAX_MS ? RESTART_BACKOFF_MAX_MS : e->backoff_ms * 2;
 	log_warnx("restarting the %s engine in %llu ms", e->name, (unsigned long long)e->backoff_ms);
 	ev_timer_start(loop, &e->restart_timer, e->backoff_ms);
@@ -387,66 +390,22 @@ static void restart_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 		ev_timer_start(loop, &e->restart_timer, RESTART_BACKOFF_MAX_MS);
 }
 
-/* What a starting LVS engine runs: the whole configuration, from the
- * image (before its loop runs: nothing waits on it yet). */
-static struct director_config *lvs_engine_config(struct parent *p)
-{
-	struct director_config *cfg = NULL;
-	int ret = p->image >= 0 ? director_config_from_image_fd(p->image, NULL, NULL, &cfg) : -ENOENT;
-
-	if (ret < 0)
-		fatalx("lvs engine: cannot read the configuration: %s", strerror(-ret));
-	return cfg;
-}
-
-static void __attribute__((noreturn)) engine_child(struct engine *e, int fd)
-{
-	bool lvs = e == &e->p->eng[ENG_LVS];
-	struct director_config *cfg = lvs ? lvs_engine_config(e->p) : e->p->cfg;
-	sigset_t none;
-
-	/* The parent's loop, control socket, accepted control connections,
-	 * the other engine's channel and signal handling are not ours: a
-	 * client would otherwise wait for an end of file that this process
-	 * holds back. */
-	evloop_free(e->p->loop);
-	closelog();
-	fd = close_all_fds_but(fd);
-	log_reopen();
-	if (fd < 0)
-		_exit(1);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* exit(), not _exit(): libraries' destructors free what their
-	 * constructors took (the parent flushed stdio before the fork). */
-	if (lvs)
-		exit(lvs_proc_main(cfg, fd, &e->p->drained));
-	exit(vrrp_proc_main(cfg, fd));
-}
-
 static int engine_spawn(struct engine *e)
 {
 	struct parent *p = e->p;
-	int fds[2], ret;
+	struct parent_spawn what = {
+		.lvs = e == &p->eng[ENG_LVS],
+		.loop = p->loop,
+		.cfg = p->cfg,
+		.image = p->image,
+		.drained = &p->drained,
+	};
+	int fd, ret;
 	pid_t pid;
 
-	ret = ipc_pair(fds);
-	if (ret < 0)
+	if ((ret = p->ops->spawn(&what, &fd, &pid)) < 0)
 		return ret;
-	fflush(NULL);	/* the child must not write the parent's buffers again */
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return ret;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		engine_child(e, fds[1]);
-	}
-	close(fds[1]);
-	e->ipc_fd = fds[0];
+	e->ipc_fd = fd;
 	e->pid = pid;
 	e->leaving = false;
 	e->started_ms = now_ms();
@@ -454,7 +413,7 @@ static int engine_spawn(struct engine *e)
 	ev_timer_start(p->loop, &e->heartbeat_timer, 0);
 	ret = ev_fd_add(p->loop, e->ipc_fd, EPOLLIN, ipc_readable, e);
 	if (ret == 0)
-		ret = ev_child_watch(p->loop, pid, 0, engine_exited, e);
+		ret = p->ops->watch(p->loop, pid, engine_exited, e);
 	if (ret < 0)
 		log_warnx("watching the %s engine: %s", e->name, strerror(-ret));
 	log_info("%s engine started (pid %d)", e->name, (int)pid);
@@ -471,7 +430,7 @@ static void engine_stop(struct engine *e)
 		return;
 	e->leaving = true;
 	if (e->ipc_fd < 0 || ipc_send(e->ipc_fd, DIR_IPC_STOP, NULL, 0) < 0)
-		kill(e->pid, SIGTERM);
+		e->p->ops->kill(e->pid, SIGTERM);
 	ev_timer_start(e->p->loop, &e->kill_timer, e->stop_ms);
 }
 
@@ -483,7 +442,7 @@ static void kill_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	(void)t;
 	if (e->pid > 0) {
 		log_warnx("%s engine did not stop in time; killing it", e->name);
-		kill(e->pid, SIGKILL);
+		e->p->ops->kill(e->pid, SIGKILL);
 	}
 }
 
@@ -938,7 +897,7 @@ static void reload_finish(struct request *r, struct strbuf *out)
 	else
 		ctl_reply_error(out, sb_str(&r->why));
 	p->reloading = false;
-	sd_notify_state("READY=1");
+	p->ops->notify("READY=1");
 	if (p->reload_again) {
 		p->reload_again = false;
 		(void)ev_timer_start(p->loop, &p->reload_timer, 0);
@@ -981,7 +940,7 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 		return;
 	}
 	log_info("reloading %s", p->cfg->path);
-	sd_notify_state("RELOADING=1");
+	p->ops->notify("RELOADING=1");
 	p->reloading = true;
 	if ((ret = cfgcheck_reload_start(p->loop, &director_config_loader, p->cfg->path, CONFIG_CHECK_TIMEOUT_MS, reload_checked, r,
 					 &p->check_job)) < 0) {
@@ -1079,7 +1038,7 @@ static void begin_stop(struct parent *p)
 	if (p->stopping)
 		return;
 	p->stopping = true;
-	sd_notify_state("STOPPING=1");
+	p->ops->notify("STOPPING=1");
 	ev_timer_stop(p->loop, &p->relay_timer);
 	for (size_t i = 0; i < ENG_COUNT; i++)
 		engine_stop(&p->eng[i]);
@@ -1174,7 +1133,9 @@ static void start_engines(struct parent *p)
 	}
 }
 
-int parent_main(struct director_config *cfg, int image, bool do_detach)
+/* Until the loop runs. detach: the foreground process waits until the
+ * engines are started. */
+struct parent *parent_start(struct director_config *cfg, int image, bool do_detach, const struct parent_ops *ops)
 {
 	/* CAP_SYS_NICE only for the VRRP engine to make itself real-time
 	 * (vrrp_proc.c); both engines drop it. */
@@ -1185,6 +1146,7 @@ int parent_main(struct director_config *cfg, int image, bool do_detach)
 
 	if (!p)
 		fatalx("out of memory");
+	p->ops = ops;
 	p->cfg = cfg;
 	p->image = image;
 	p->ctl_fd = -1;
@@ -1206,17 +1168,30 @@ int parent_main(struct director_config *cfg, int image, bool do_detach)
 	open_control(p);
 	/* Without CAP_SYS_NICE to keep (a container, a unit that does not
 	 * grant it) the VRRP engine says so and runs at normal priority. */
-	ret = privdrop(cfg->user, keep,
-		       ARRAY_SIZE(keep) - (cfg->vrrp_rt_priority == 0 || !cap_is_effective(CAP_SYS_NICE)));
+	ret = ops->privdrop(cfg->user, keep,
+			    ARRAY_SIZE(keep) - (cfg->vrrp_rt_priority == 0 || !cap_is_effective(CAP_SYS_NICE)));
 	if (ret < 0)
 		fatalx("dropping privileges to %s: %s", cfg->user, strerror(-ret));
 	if (ready_fd >= 0)
 		daemon_ready(ready_fd, "directord");
 	start_engines(p);
-	sd_notify_state("READY=1");
+	ops->notify("READY=1");
 	log_info("running as %s: %zu VRRP instance(s), %zu virtual server(s)", cfg->user, cfg->ninstances,
 		 cfg->lvs.nservices);
-	ret = evloop_run(p->loop);
+	return p;
+}
+
+/* The loop stops (evloop_stop) exactly when a stop has seen every engine
+ * gone: begin_stop, engine_exited. */
+bool parent_step(struct parent *p, int max_wait_ms)
+{
+	if (evloop_run_once(p->loop, max_wait_ms) < 0)
+		return false;
+	return !(p->stopping && all_stopped(p));
+}
+
+int parent_end(struct parent *p, int run)
+{
 	cfgcheck_job_cancel(p->check_job);
 	while (p->requests)
 		request_free(p->requests);
@@ -1234,5 +1209,12 @@ int parent_main(struct director_config *cfg, int image, bool do_detach)
 	if (p->image >= 0)
 		close(p->image);
 	free(p);
-	return ret < 0 ? 1 : 0;
+	return run < 0 ? 1 : 0;
+}
+
+int parent_main(struct director_config *cfg, int image, bool do_detach)
+{
+	struct parent *p = parent_start(cfg, image, do_detach, &parent_ops_system);
+
+	return parent_end(p, evloop_run(p->loop));
 }

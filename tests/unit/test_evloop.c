@@ -292,7 +292,16 @@ TEST(run_until_stopped)
 	CHECK_EQ_INT(evloop_new(&loop), 0);
 	ev_timer_init(&r.t, tick_then_stop, &r);
 	CHECK_EQ_INT(ev_timer_start(loop, &r.t, 1), 0);
+	CHECK(!evloop_stopped(loop));
 	CHECK_EQ_INT(evloop_run(loop), 0);
+	CHECK_EQ_INT(r.ticks, 3);
+	CHECK(!evloop_stopped(loop));	/* evloop_run starts it over */
+	/* Turned by evloop_run_once, a stop stays seen. */
+	r.ticks = 2;
+	CHECK_EQ_INT(ev_timer_start(loop, &r.t, 1), 0);
+	for (int i = 0; i < 100 && !evloop_stopped(loop); i++)
+		CHECK_EQ_INT(evloop_run_once(loop, 50), 0);
+	CHECK(evloop_stopped(loop));
 	CHECK_EQ_INT(r.ticks, 3);
 	/* Free with a timer still armed: the timer is left unarmed. */
 	CHECK_EQ_INT(ev_timer_start(loop, &r.t, 1000), 0);
