@@ -227,20 +227,34 @@ static void handle_async(struct engine *e, const struct ipc_msg *msg)
 	request_heard(e, msg);
 }
 
+/* The channel failed. Closed: the engine is ending, and its exit is
+ * watched (one that closes it and lives on is caught by its heartbeat).
+ * Anything else is an engine that no longer speaks the protocol: it is
+ * restarted, not left running half supervised. */
+static void channel_failed(struct engine *e, int err)
+{
+	ev_fd_del(e->p->loop, e->ipc_fd);
+	if (err == -ECONNRESET || e->pid <= 0)
+		return;
+	log_warnx("the %s engine sent what its channel cannot carry (%s): restarting it (pid %ld)", e->name,
+		  strerror(-err), (long)e->pid);
+	e->p->ops->kill(e->pid, SIGKILL);
+}
+
 static void ipc_readable(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct engine *e = arg;
 	struct ipc_msg msg;
 	int ret;
 
+	(void)loop;
 	(void)events;
 	for (int i = 0; i < 64; i++) {
 		ret = ipc_recv(fd, e->p->buf, sizeof(e->p->buf), &msg);
 		if (ret == -EAGAIN)
 			return;
 		if (ret < 0) {
-			/* Closed or garbage: the child watch handles the exit. */
-			ev_fd_del(loop, fd);
+			channel_failed(e, ret);
 			return;
 		}
 		handle_async(e, &msg);
@@ -309,11 +323,16 @@ static void heartbeat_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct engine *e = arg;
 	uint64_t timeout = heartbeat_timeout_for(e->p->cfg->heartbeat_timeout_ms, e == &e->p->eng[ENG_LVS]), now, next;
+	int ret;
 
 	if (e->pid <= 0 || e->ipc_fd < 0 || e->leaving || e->p->stopping)
 		return;		/* started again with the next engine */
-	if (read_waiting(e) < 0)
-		return;		/* gone: the child watch handles the exit */
+	if ((ret = read_waiting(e)) < 0 && ret != -ECONNRESET) {
+		channel_failed(e, ret);
+		return;		/* killed: its exit starts the next one */
+	}
+	/* A closed channel answers nothing: an engine that closed it and
+	 * does not exit is killed when its time is up. */
 	now = now_ms();
 	if (heartbeat_step(&e->ping_ms, now, timeout, &next)) {
 		heartbeat_missed(e, now - e->ping_ms);

@@ -626,6 +626,34 @@ TEST(a_deaf_engine_is_killed_and_restarted)
 	finish(p);
 }
 
+/* An engine that sends what the channel cannot carry (here a datagram
+ * shorter than a header) no longer speaks the protocol: it is killed and
+ * restarted. Before, the parent took its channel off the loop and left it
+ * running, its states relayed only when the heartbeat came by. */
+TEST(an_engine_that_sends_garbage_is_restarted)
+{
+	struct parent *p = start(true, "0");
+	const char garbage[3] = { 1, 2, 3 };
+
+	if (!p)
+		return;
+	CHECK_EQ_INT(W.nkills, 0);
+	CHECK(send(W.eng[VRRP].fd, garbage, sizeof(garbage), MSG_DONTWAIT) == (ssize_t)sizeof(garbage));
+	for (int turn = 0; turn < 50 && W.nkills == 0; turn++)
+		(void)pump(p, 10);
+	CHECK_EQ_INT(W.nkills, 1);
+	CHECK_EQ_INT(W.kills[0].pid, W.eng[VRRP].pid);
+	CHECK_EQ_INT(W.kills[0].sig, SIGKILL);
+	engine_exit(p, VRRP, SIGKILL);
+	CHECK(spawned(p, VRRP, 2));
+	/* The new one is heard at once. */
+	say_state(VRRP, "VI_1", VRRP_STATE_MASTER, 150);
+	CHECK(expect(p, LVS, DIR_IPC_VRRP_STATE, NULL, 0));
+	CHECK_EQ_INT(W.eng[LVS].pid > 0, 1);
+	CHECK_EQ_INT(W.nkills, 1);
+	finish(p);
+}
+
 /* SIGTERM: every engine is asked to stop (by message, or by SIGTERM when
  * its channel is gone), nothing is restarted, and the parent ends when
  * the last one has exited. */
@@ -727,5 +755,5 @@ TEST(reload_starts_and_stops_the_lvs_engine)
 
 TEST_MAIN(T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
 	  T(control_requests_answered_by_id_without_waiting), T(an_engine_that_exits_is_restarted_with_backoff),
-	  T(a_deaf_engine_is_killed_and_restarted), T(reload_starts_and_stops_the_lvs_engine),
+	  T(a_deaf_engine_is_killed_and_restarted), T(an_engine_that_sends_garbage_is_restarted), T(reload_starts_and_stops_the_lvs_engine),
 	  T(stop_asks_both_engines_and_ends_when_they_are_gone))
