@@ -154,24 +154,24 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-static void probe_clear(struct probe *pr)
+static void probe_free(struct probe *pr)
 {
-	struct probe_spec *ps = pr->spec;
+	struct probe_spec *ps;
 
+	if (!pr)
+		return;
 	if (pr->hp)
 		hc_probe_stop(pr->hp);
-	pr->hp = NULL;
-	pr->spec = NULL;
-	pr->err = 0;
-	if (!ps)
-		return;
-	free(ps->path);
-	free(ps->host);
-	free(ps->body);
-	free(ps->command);
-	for (size_t i = 0; i < PROBE_ENV_MAX; i++)
-		free(ps->env[i]);
-	free(ps);
+	if ((ps = pr->spec)) {
+		free(ps->path);
+		free(ps->host);
+		free(ps->body);
+		free(ps->command);
+		for (size_t i = 0; i < PROBE_ENV_MAX; i++)
+			free(ps->env[i]);
+		free(ps);
+	}
+	free(pr);
 }
 
 static char *env_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -227,24 +227,31 @@ static uint16_t probe_port(const struct virtual_server_conf *vs, const struct re
 	       rs->port ? rs->port : vs->address.port;
 }
 
-/* The spec of the service's deciding check (is_agent false) or of its
- * agent probe for one real server, overrides applied. -ENOMEM, or 0 (type
- * LVS_CHECK_NONE when that probe does not exist). */
-static int probe_build(const struct lvs_engine *e, const struct virtual_server_conf *vs,
-		       const struct real_server_conf *rs, bool is_agent, struct probe *pr)
+/* The service's deciding check (is_agent false) or its agent probe for
+ * real server index of v, overrides applied, not started. 0 with *out
+ * NULL when the server has no such probe; -ENOMEM. */
+static int probe_new(const struct lvs_engine *e, struct vs_rt *v, size_t index, const struct real_server_conf *rs,
+		     bool is_agent, struct probe **out)
 {
+	const struct virtual_server_conf *vs = v->conf;
 	int type = is_agent ? (vs->check == LVS_CHECK_AGENT || vs->check_agent ? LVS_CHECK_AGENT : LVS_CHECK_NONE) :
 		   vs->check == LVS_CHECK_AGENT ? LVS_CHECK_NONE : vs->check;
+	struct probe *pr;
 	struct probe_spec *ps;
 	struct hc_spec *s;
 	bool oom = false;
 
-	pr->is_agent = is_agent;
-	pr->spec = NULL;
+	*out = NULL;
 	if (type == LVS_CHECK_NONE)
 		return 0;
-	if (!(ps = pr->spec = calloc(1, sizeof(*ps))))
+	if (!(pr = calloc(1, sizeof(*pr))) || !(ps = pr->spec = calloc(1, sizeof(*ps)))) {
+		free(pr);
 		return -ENOMEM;
+	}
+	pr->vs = v;
+	pr->index = index;
+	pr->is_agent = is_agent;
+	*out = pr;
 	s = &ps->hc;
 	s->type = type;
 	s->addr = *probe_addr(vs, rs);
@@ -266,7 +273,11 @@ static int probe_build(const struct lvs_engine *e, const struct virtual_server_c
 		if (!probe_env(ps, vs, rs))
 			oom = true;
 	}
-	return oom ? -ENOMEM : 0;
+	if (!oom)
+		return 0;
+	probe_free(pr);
+	*out = NULL;
+	return -ENOMEM;
 }
 
 static bool str_same(const char *a, const char *b)
@@ -281,7 +292,7 @@ static bool probe_same(const struct probe *a, const struct probe *b)
 
 	if (lve_probe_type(a) != lve_probe_type(b))
 		return false;
-	if (!a->spec)
+	if (!a)
 		return true;
 	x = &a->spec->hc;
 	y = &b->spec->hc;
@@ -317,19 +328,18 @@ static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *ar
 
 static void probe_start(struct lvs_engine *e, struct probe *pr, size_t nprobes)
 {
-	struct rs_rt *rr = pr->rr;
 	char name[NAME_MAX_LEN];
 	int ret;
 
-	if (!pr->spec || pr->hp)
+	if (!pr || pr->hp)
 		return;
-	pr->spec->hc.first_delay_ms = probe_delay(rr->vs, rr->index, pr->is_agent, pr->spec->hc.interval_ms, nprobes);
+	pr->spec->hc.first_delay_ms = probe_delay(pr->vs, pr->index, pr->is_agent, pr->spec->hc.interval_ms, nprobes);
 	ret = hc_probe_start(e->loop, &pr->spec->hc, probe_done, pr, &pr->hp);
 	if (ret < 0)
 		e->probe_start_failed = true;
 	if (ret < 0 && ret != pr->err)
-		log_warnx("%s %s: cannot start the %s probe: %s", rr->vs->conf->name,
-			  lve_rs_name(rr->vs, rr->index, name, sizeof(name)), lve_check_name(lve_probe_type(pr)), strerror(-ret));
+		log_warnx("%s %s: cannot start the %s probe: %s", pr->vs->conf->name,
+			  lve_rs_name(pr->vs, pr->index, name, sizeof(name)), lve_check_name(lve_probe_type(pr)), strerror(-ret));
 	pr->err = ret;
 }
 
@@ -339,7 +349,7 @@ static size_t count_probes(const struct lvs_engine *e)
 
 	for (size_t i = 0; i < e->nvs; i++)
 		for (size_t j = 0; j < e->vs[i]->nrs; j++)
-			n += (e->vs[i]->rt[j]->check.spec != NULL) + (e->vs[i]->rt[j]->agent.spec != NULL);
+			n += (e->vs[i]->rt[j].check != NULL) + (e->vs[i]->rt[j].agent != NULL);
 	return n;
 }
 
@@ -349,8 +359,8 @@ static void start_all_probes(struct lvs_engine *e)
 
 	for (size_t i = 0; i < e->nvs; i++) {
 		for (size_t j = 0; j < e->vs[i]->nrs; j++) {
-			probe_start(e, &e->vs[i]->rt[j]->check, n);
-			probe_start(e, &e->vs[i]->rt[j]->agent, n);
+			probe_start(e, e->vs[i]->rt[j].check, n);
+			probe_start(e, e->vs[i]->rt[j].agent, n);
 		}
 	}
 }
@@ -385,9 +395,10 @@ static void quorum_update(struct vs_rt *v, bool log)
 
 /* Re-judge one real server after its inputs changed; log a change of
  * what it is or weighs, and queue its service for the kernel. */
-static void rs_update(struct vs_rt *v, struct rs_rt *rr, bool log)
+static void rs_update(struct vs_rt *v, size_t i, bool log)
 {
-	const struct lvs_rs_state *st = &v->rs[rr->index];
+	struct rs_rt *rr = &v->rt[i];
+	const struct lvs_rs_state *st = &v->rs[i];
 	char name[NAME_MAX_LEN], w0[16], w1[16];
 	const char *why;
 	int w;
@@ -396,7 +407,7 @@ static void rs_update(struct vs_rt *v, struct rs_rt *rr, bool log)
 	if (vd == rr->verdict && w == rr->weight)
 		return;
 	if (log)
-		log_info("%s %s: %s (%s%s), weight %s -> %s", v->conf->name, lve_rs_name(v, rr->index, name, sizeof(name)),
+		log_info("%s %s: %s (%s%s), weight %s -> %s", v->conf->name, lve_rs_name(v, i, name, sizeof(name)),
 			 lve_verdict_name(vd), lve_why_prefix(st, why), why, weight_text(rr->weight, w0, sizeof(w0)),
 			 weight_text(w, w1, sizeof(w1)));
 	rr->verdict = vd;
@@ -408,17 +419,16 @@ static void rs_update(struct vs_rt *v, struct rs_rt *rr, bool log)
 void lve_eval_service(struct vs_rt *v, bool log)
 {
 	for (size_t i = 0; i < v->nrs; i++)
-		rs_update(v, v->rt[i], log);
+		rs_update(v, i, log);
 	quorum_update(v, log);
 }
 
 static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *arg)
 {
 	struct probe *pr = arg;
-	struct rs_rt *rr = pr->rr;
-	struct vs_rt *v = rr->vs;
+	struct vs_rt *v = pr->vs;
 	const struct virtual_server_conf *vs = v->conf;
-	struct lvs_rs_state *st = &v->rs[rr->index];
+	struct lvs_rs_state *st = &v->rs[pr->index];
 	int64_t now = (int64_t)now_ms();
 
 	(void)hp;
@@ -437,36 +447,38 @@ static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *ar
 		if (o->result == HC_PASS && vs->check_dynamic_weight)
 			st->dynamic_weight = o->weight;
 	}
-	rs_update(v, rr, true);
+	rs_update(v, pr->index, true);
 }
 
 /* ---- runtime objects ---- */
 
-static void rr_free(struct rs_rt *rr)
+static void rr_release(struct rs_rt *rr)
 {
-	if (!rr)
-		return;
-	probe_clear(&rr->check);
-	probe_clear(&rr->agent);
-	free(rr);
+	probe_free(rr->check);
+	probe_free(rr->agent);
+	rr->check = rr->agent = NULL;
 }
 
-static struct rs_rt *rr_new(struct lvs_engine *e, struct vs_rt *v, const struct real_server_conf *rs, size_t i)
+static int rr_init(struct lvs_engine *e, struct vs_rt *v, const struct real_server_conf *rs, size_t i,
+		   struct rs_rt *rr)
 {
-	struct rs_rt *rr = calloc(1, sizeof(*rr));
-
-	if (!rr)
-		return NULL;
-	rr->vs = v;
-	rr->index = i;
-	rr->check.rr = rr->agent.rr = rr;
+	memset(rr, 0, sizeof(*rr));
 	rr->verdict = LVS_RS_DOWN;	/* what "not in the table" was before */
 	rr->weight = -1;
-	if (probe_build(e, v->conf, rs, false, &rr->check) < 0 || probe_build(e, v->conf, rs, true, &rr->agent) < 0) {
-		rr_free(rr);
-		return NULL;
+	if (probe_new(e, v, i, rs, false, &rr->check) < 0 || probe_new(e, v, i, rs, true, &rr->agent) < 0) {
+		rr_release(rr);
+		return -ENOMEM;
 	}
-	return rr;
+	return 0;
+}
+
+/* The server moved to index i (a reload): its probes follow. */
+static void rr_moved(struct rs_rt *rr, size_t i)
+{
+	if (rr->check)
+		rr->check->index = i;
+	if (rr->agent)
+		rr->agent->index = i;
 }
 
 static void rs_state_init(struct lvs_rs_state *st, const struct real_server_conf *rs)
@@ -482,7 +494,7 @@ static void vs_free(struct vs_rt *v)
 	if (!v)
 		return;
 	for (size_t i = 0; i < v->nrs; i++) {
-		rr_free(v->rt[i]);
+		rr_release(&v->rt[i]);
 		lvs_rs_state_release(&v->rs[i]);
 	}
 	free(v->rt);
@@ -493,10 +505,10 @@ static void vs_free(struct vs_rt *v)
 }
 
 /* Arrays for n real servers (and the sorry server in want). */
-static int vs_alloc_arrays(size_t n, struct lvs_rs_state **rs, struct rs_rt ***rt, struct ipvs_dest **want)
+static int vs_alloc_arrays(size_t n, struct lvs_rs_state **rs, struct rs_rt **rt, struct ipvs_dest **want)
 {
-	*rs = calloc(n + 1, sizeof(**rs));
-	*rt = calloc(n + 1, sizeof(**rt));
+	*rs = calloc(n ? n : 1, sizeof(**rs));
+	*rt = calloc(n ? n : 1, sizeof(**rt));
 	*want = calloc(n + 1, sizeof(**want));
 	if (*rs && *rt && *want)
 		return 0;
@@ -523,7 +535,7 @@ static struct vs_rt *vs_new(struct lvs_engine *e, const struct virtual_server_co
 	}
 	for (size_t i = 0; i < n; i++) {
 		rs_state_init(&v->rs[i], &c->real_servers.items[i]);
-		if (!(v->rt[i] = rr_new(e, v, &c->real_servers.items[i], i))) {
+		if (rr_init(e, v, &c->real_servers.items[i], i, &v->rt[i]) < 0) {
 			vs_free(v);
 			return NULL;
 		}
@@ -673,10 +685,8 @@ void lvs_engine_stop(struct lvs_engine *e)
 	ev_timer_stop(e->loop, &e->reconcile_timer);
 	ev_timer_stop(e->loop, &e->sync.timer);
 	for (size_t i = 0; i < e->nvs; i++) {
-		for (size_t j = 0; j < e->vs[i]->nrs; j++) {
-			probe_clear(&e->vs[i]->rt[j]->check);
-			probe_clear(&e->vs[i]->rt[j]->agent);
-		}
+		for (size_t j = 0; j < e->vs[i]->nrs; j++)
+			rr_release(&e->vs[i]->rt[j]);
 	}
 	if (e->ipvs && e->cfg->lvs.on_stop == LVS_STOP_REMOVE) {
 		remove_services(e);
@@ -703,26 +713,22 @@ void lvs_engine_stop(struct lvs_engine *e)
  * what the old one found; the others go on. A server in the table keeps
  * its place until the new probe has a result, as an adopted one does: a
  * reload that only changes a check must not take servers out. */
-static int rr_respec(struct lvs_engine *e, struct vs_rt *v, struct rs_rt *rr, struct lvs_rs_state *st)
+static int rr_respec(struct lvs_engine *e, struct vs_rt *v, size_t index, struct rs_rt *rr, struct lvs_rs_state *st)
 {
-	struct probe fresh[2];
-	struct probe *old[2] = { &rr->check, &rr->agent };
+	struct probe *fresh;
+	struct probe **old[2] = { &rr->check, &rr->agent };
 	bool in_table = rr->weight >= 0 && rr->verdict != LVS_RS_DOWN;
 	int ret = 0;
 
 	for (int k = 0; k < 2; k++) {
-		memset(&fresh[k], 0, sizeof(fresh[k]));
-		fresh[k].rr = rr;
-		if ((ret = probe_build(e, v->conf, st->conf, k == 1, &fresh[k])) < 0) {
-			probe_clear(&fresh[k]);
+		if ((ret = probe_new(e, v, index, st->conf, k == 1, &fresh)) < 0)
 			return ret;
-		}
-		if (probe_same(old[k], &fresh[k])) {
-			probe_clear(&fresh[k]);
+		if (probe_same(*old[k], fresh)) {
+			probe_free(fresh);
 			continue;
 		}
-		probe_clear(old[k]);
-		*old[k] = fresh[k];
+		probe_free(*old[k]);
+		*old[k] = fresh;
 		st->adopted = in_table;
 		st->adopted_at_zero = in_table && rr->weight == 0;
 		if (k == 0) {
@@ -745,10 +751,10 @@ static bool rs_same_key(const struct real_server_conf *a, const struct real_serv
  * address and port keep their state. */
 static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual_server_conf *c)
 {
-	size_t n = c->real_servers.n;
+	size_t n = c->real_servers.n, whole = n;
 	struct lvs_rs_state *rs;
 	struct ipvs_dest *want;
-	struct rs_rt **rt;
+	struct rs_rt *rt;
 	int ret = 0;
 
 	if (vs_alloc_arrays(n, &rs, &rt, &want) < 0)
@@ -756,32 +762,38 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 	v->conf = c;
 	for (size_t j = 0; j < n; j++) {
 		const struct real_server_conf *rc = &c->real_servers.items[j];
+		bool kept = false;
 
-		for (size_t i = 0; i < v->nrs && !rt[j]; i++) {
-			if (v->rt[i] && rs_same_key(v->rs[i].conf, rc)) {
+		/* A server taken over is marked by its old state's conf. */
+		for (size_t i = 0; i < v->nrs && !kept; i++) {
+			if (v->rs[i].conf && rs_same_key(v->rs[i].conf, rc)) {
 				rt[j] = v->rt[i];
 				rs[j] = v->rs[i];
-				v->rt[i] = NULL;
+				v->rs[i].conf = NULL;
+				kept = true;
 			}
 		}
-		if (rt[j]) {
-			rt[j]->index = j;
+		if (kept) {
+			rr_moved(&rt[j], j);
 			rs[j].conf = rc;
 			if (ret == 0)
-				ret = rr_respec(e, v, rt[j], &rs[j]);
+				ret = rr_respec(e, v, j, &rt[j], &rs[j]);
 		} else {
 			rs_state_init(&rs[j], rc);
-			if (!(rt[j] = rr_new(e, v, rc, j)))
+			if (rr_init(e, v, rc, j, &rt[j]) < 0) {
 				ret = -ENOMEM;
+				if (whole == n)
+					whole = j;	/* out of memory: keep what is whole */
+			}
 		}
 	}
 	for (size_t i = 0; i < v->nrs; i++) {
 		char name[NAME_MAX_LEN];
 
-		if (!v->rt[i])
+		if (!v->rs[i].conf)
 			continue;
 		log_info("%s %s: no longer a real server of the service", c->name, lve_rs_name(v, i, name, sizeof(name)));
-		rr_free(v->rt[i]);
+		rr_release(&v->rt[i]);
 		lvs_rs_state_release(&v->rs[i]);
 	}
 	free(v->rt);
@@ -791,9 +803,11 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 	v->rs = rs;
 	v->want.dests = want;
 	v->nrs = n;
-	for (size_t j = 0; j < n; j++)
-		if (!rt[j])
-			v->nrs = j;	/* out of memory: keep what is whole */
+	for (size_t j = whole; j < n; j++) {	/* past the hole: let go */
+		rr_release(&rt[j]);
+		lvs_rs_state_release(&rs[j]);
+	}
+	v->nrs = whole;
 	return ret;
 }
 
@@ -914,8 +928,8 @@ static void reload_probes(struct lvs_engine *e, const unsigned char *fate)
 		if (fate[i] == VS_UNCHANGED)
 			continue;
 		for (size_t j = 0; j < e->vs[i]->nrs; j++) {
-			probe_start(e, &e->vs[i]->rt[j]->check, e->nprobes);
-			probe_start(e, &e->vs[i]->rt[j]->agent, e->nprobes);
+			probe_start(e, e->vs[i]->rt[j].check, e->nprobes);
+			probe_start(e, e->vs[i]->rt[j].agent, e->nprobes);
 		}
 	}
 }
@@ -1071,6 +1085,6 @@ int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *serv
 		log_info("%s %s: %s by directorctl", v->conf->name, lve_rs_name(v, i, name, sizeof(name)),
 			 admin == LVS_ADMIN_DRAINED ? "drained" : "enabled");
 	v->rs[i].admin = admin;
-	rs_update(v, v->rt[i], true);
+	rs_update(v, i, true);
 	return 0;
 }

@@ -37,26 +37,28 @@ struct probe_spec {
 	char *env[PROBE_ENV_MAX + 1];
 };
 
-/* One health probe of one real server. */
+/* One health probe of one real server, allocated only for a server that
+ * has it; the probe's callback argument, so it stays put when a reload
+ * moves its server (index follows). */
 struct probe {
-	struct rs_rt *rr;
+	struct vs_rt *vs;
+	size_t index;			/* its server's, in vs->rs and vs->rt */
 	bool is_agent;
 	struct hc_probe *hp;
-	struct probe_spec *spec;	/* NULL: no probe (LVS_CHECK_NONE) */
+	struct probe_spec *spec;
 	int err;			/* hc_probe_start failed: -errno */
 };
 
+/* NULL (no probe) is LVS_CHECK_NONE. */
 static inline int lve_probe_type(const struct probe *pr)
 {
-	return pr->spec ? pr->spec->hc.type : LVS_CHECK_NONE;
+	return pr && pr->spec ? pr->spec->hc.type : LVS_CHECK_NONE;
 }
 
-/* A real server's runtime; allocated one by one so that the probes'
- * callback argument stays put when a reload moves the server. */
+/* A real server's runtime beside its state (vs->rs): 24 bytes for a
+ * server without probes, of which there may be tens of thousands. */
 struct rs_rt {
-	struct vs_rt *vs;
-	size_t index;			/* in vs->rs */
-	struct probe check, agent;
+	struct probe *check, *agent;	/* NULL: none */
 	enum lvs_rs_verdict verdict;	/* as last logged */
 	int weight;
 };
@@ -68,7 +70,7 @@ struct vs_rt {
 	bool taken;			/* during a reload: continued by a section of the new file */
 	size_t nrs;
 	struct lvs_rs_state *rs;	/* [nrs], contiguous as the policy wants it */
-	struct rs_rt **rt;		/* [nrs] */
+	struct rs_rt *rt;		/* [nrs] */
 	bool has_quorum;
 	bool quorum_quiet;		/* lost before any result (start-up): not logged */
 	bool dirty;			/* in e->dirty */

@@ -133,7 +133,7 @@ static void agent_json(struct json *j, const struct lvs_rs_state *st)
 static void rs_json(struct json *j, const struct vs_rt *v, size_t i, const struct kview *k)
 {
 	const struct lvs_rs_state *st = &v->rs[i];
-	const struct rs_rt *rr = v->rt[i];
+	const struct rs_rt *rr = &v->rt[i];
 	const struct ipvs_dest_counters *c;
 	const struct ipvs_dest *d = kernel_dest(v, i, k, &c);
 	char name[NAME_MAX_LEN], why[LVS_REASON_MAX + 16];
@@ -148,13 +148,13 @@ static void rs_json(struct json *j, const struct vs_rt *v, size_t i, const struc
 	json_int(j, "weight", d ? d->weight : -1);
 	json_string(j, "state", lve_verdict_name(vd));
 	json_string(j, "why", why);
-	if (lve_probe_type(&rr->check) != LVS_CHECK_NONE)
-		health_json(j, "check", &rr->check, &st->check);
-	else if (lve_probe_type(&rr->agent) != LVS_CHECK_NONE && v->conf->check == LVS_CHECK_AGENT)
-		health_json(j, "check", &rr->agent, &st->agent_health);
+	if (rr->check)
+		health_json(j, "check", rr->check, &st->check);
+	else if (rr->agent && v->conf->check == LVS_CHECK_AGENT)
+		health_json(j, "check", rr->agent, &st->agent_health);
 	else
 		json_null(j, "check");
-	if (lve_probe_type(&rr->agent) != LVS_CHECK_NONE)
+	if (rr->agent)
 		agent_json(j, st);
 	else
 		json_null(j, "agent");
@@ -330,11 +330,11 @@ void lvs_engine_status_json(struct lvs_engine *e, struct json *j)
 static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const struct kview *k)
 {
 	const struct lvs_rs_state *st = &v->rs[i];
-	const struct rs_rt *rr = v->rt[i];
+	const struct rs_rt *rr = &v->rt[i];
 	const struct ipvs_dest_counters *c;
 	const struct ipvs_dest *d = kernel_dest(v, i, k, &c);
-	const struct probe *pr = lve_probe_type(&rr->check) != LVS_CHECK_NONE ? &rr->check : &rr->agent;
-	const struct lvs_health *h = pr == &rr->check ? &st->check : &st->agent_health;
+	const struct probe *pr = rr->check ? rr->check : rr->agent;	/* NULL: none */
+	const struct lvs_health *h = pr == rr->check ? &st->check : &st->agent_health;
 	char name[NAME_MAX_LEN], kw[16], conns[32] = "-";
 	const char *why;
 	int w;
@@ -345,10 +345,10 @@ static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const s
 	snprintf(kw, sizeof(kw), "%d/%u", d ? d->weight : -1, st->conf->weight);
 	sb_printf(out, "  %-24s %-5s %-9s %-11s %s%s%s", lve_rs_name(v, i, name, sizeof(name)), lve_verdict_name(vd), kw,
 		  conns, lve_why_prefix(st, why), why, st->admin == LVS_ADMIN_DRAINED ? " [drained]" : "");
-	if (lve_probe_type(pr) != LVS_CHECK_NONE)
+	if (pr)
 		sb_printf(out, "\n  %-24s %s: %llu passes, %llu fails", "", pr->hp ? hc_probe_target(pr->hp) :
 			  lve_check_name(lve_probe_type(pr)), (unsigned long long)h->passes, (unsigned long long)h->fails);
-	if (lve_probe_type(&rr->agent) != LVS_CHECK_NONE && pr != &rr->agent)
+	if (rr->agent && pr != rr->agent)
 		sb_printf(out, "; agent %s", st->have_agent ? lvs_health_reason(&st->agent_health) :
 			  st->agent_health.rf.known ? "unreachable" : "not heard yet");
 	sb_append(out, "\n");

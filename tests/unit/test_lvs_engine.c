@@ -3,6 +3,10 @@
  * in memory stands in for IPVS, so what the engine asks of the kernel on
  * start, reload, drain and VRRP state changes is checked without root.
  * The real kernel is the VM tests' (tests/vm/20-24). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +455,100 @@ TEST(drain_and_enable)
 	rig_stop(&r);
 }
 
+/* A port on 127.0.0.1 that accepts connections (listening, never
+ * accepting: the handshake is the kernel's), or one that refuses them. */
+static int local_port(bool listening, uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0 || (listening && listen(fd, 64) < 0)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	if (listening)
+		return fd;
+	close(fd);	/* nothing listens there now: refused */
+	return 0;
+}
+
+static void run_for(struct rig *r, unsigned ms)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < ms)
+		evloop_run_once(r->loop, 20);
+}
+
+/* Run the loop until the three servers have these weights in the kernel
+ * (-1: not there), at most 5 s. */
+static bool weights_become(struct rig *r, int w1, int w2, int w3)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < 5000) {
+		if (fk_weight("198.18.3.1:80") == w1 && fk_weight("198.18.3.2:80") == w2 &&
+		    fk_weight("198.18.3.3:80") == w3)
+			return true;
+		evloop_run_once(r->loop, 20);
+	}
+	return false;
+}
+
+#define CHECKED(first, second) \
+	"[virtual_server web]\naddress = 198.18.0.100:80\ncheck = tcp\ncheck_address = 127.0.0.1\n" \
+	"check_interval = 100ms\ncheck_timeout = 100ms\ncheck_rise = 1\ncheck_fall = 1\n" \
+	"real_servers = " first ", " second "\n"
+
+/* tcp checks decide what is in the table; a reload that moves servers
+ * (a new one first) keeps an unchanged server's probe running for it at
+ * its new place, and starts a changed one afresh. */
+TEST(checks_decide_and_follow_a_reload)
+{
+	char text[1024], a[64], b[64], c[64];
+	uint16_t up, down;
+	int lfd = local_port(true, &up);
+	struct rig r;
+
+	fk_reset();
+	CHECK(lfd >= 0);
+	CHECK_EQ_INT(local_port(false, &down), 0);
+	snprintf(a, sizeof(a), "198.18.3.1:80 check_port=%u", up);
+	snprintf(b, sizeof(b), "198.18.3.2:80 check_port=%u", down);
+	snprintf(text, sizeof(text), CONF_HEAD CHECKED("%s", "%s"), a, b);
+	if (lfd >= 0 && rig_start(&r, text)) {
+		CHECK(weights_become(&r, 1, -1, -1));
+		/* .3 (refused) comes first, .2 now accepted, .1 as it was but
+		 * last: its probe goes on, and must report for it there. */
+		snprintf(b, sizeof(b), "198.18.3.2:80 check_port=%u", up);
+		snprintf(c, sizeof(c), "198.18.3.3:80 check_port=%u", down);
+		snprintf(text, sizeof(text), CONF_HEAD CHECKED("%s", "%s, %s"), c, b, a);
+		rig_reload(&r, text);
+		CHECK(weights_become(&r, 1, 1, -1));
+		run_for(&r, 400);	/* a few rounds of every probe */
+		CHECK_EQ_INT(fk_weight("198.18.3.1:80"), 1);
+		CHECK_EQ_INT(fk_weight("198.18.3.2:80"), 1);
+		CHECK_EQ_INT(fk_weight("198.18.3.3:80"), -1);
+		/* Status names each server's own probe. */
+		{
+			struct strbuf sb = { 0 };
+			char want[64];
+
+			lvs_engine_status_text(r.e, &sb);
+			snprintf(want, sizeof(want), "127.0.0.1:%u", down);
+			CHECK(sb.buf && strstr(sb.buf, want));
+			sb_free(&sb);
+		}
+	}
+	rig_stop(&r);
+	if (lfd >= 0)
+		close(lfd);
+}
+
 /* Status reads each service's entries back with the kernel's counters
  * (the fake counts 7 active and 3 inactive connections on each), beside
  * the weight the kernel holds. */
@@ -501,5 +599,5 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters),
+TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop))
