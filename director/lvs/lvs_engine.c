@@ -499,22 +499,19 @@ static void vs_free(struct vs_rt *v)
 	}
 	free(v->rt);
 	free(v->rs);
-	free(v->want.dests);
 	free(v->have.dests);
 	free(v);
 }
 
-/* Arrays for n real servers (and the sorry server in want). */
-static int vs_alloc_arrays(size_t n, struct lvs_rs_state **rs, struct rs_rt **rt, struct ipvs_dest **want)
+/* Arrays for n real servers. */
+static int vs_alloc_arrays(size_t n, struct lvs_rs_state **rs, struct rs_rt **rt)
 {
 	*rs = calloc(n ? n : 1, sizeof(**rs));
 	*rt = calloc(n ? n : 1, sizeof(**rt));
-	*want = calloc(n + 1, sizeof(**want));
-	if (*rs && *rt && *want)
+	if (*rs && *rt)
 		return 0;
 	free(*rs);
 	free(*rt);
-	free(*want);
 	return -ENOMEM;
 }
 
@@ -529,7 +526,7 @@ static struct vs_rt *vs_new(struct lvs_engine *e, const struct virtual_server_co
 	v->conf = c;
 	v->has_quorum = true;
 	virtual_server_key(c, &v->key);
-	if (vs_alloc_arrays(n, &v->rs, &v->rt, &v->want.dests) < 0) {
+	if (vs_alloc_arrays(n, &v->rs, &v->rt) < 0) {
 		free(v);
 		return NULL;
 	}
@@ -753,11 +750,10 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 {
 	size_t n = c->real_servers.n, whole = n;
 	struct lvs_rs_state *rs;
-	struct ipvs_dest *want;
 	struct rs_rt *rt;
 	int ret = 0;
 
-	if (vs_alloc_arrays(n, &rs, &rt, &want) < 0)
+	if (vs_alloc_arrays(n, &rs, &rt) < 0)
 		return -ENOMEM;
 	v->conf = c;
 	for (size_t j = 0; j < n; j++) {
@@ -798,10 +794,8 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 	}
 	free(v->rt);
 	free(v->rs);
-	free(v->want.dests);
 	v->rt = rt;
 	v->rs = rs;
-	v->want.dests = want;
 	v->nrs = n;
 	for (size_t j = whole; j < n; j++) {	/* past the hole: let go */
 		rr_release(&rt[j]);

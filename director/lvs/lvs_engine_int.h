@@ -16,6 +16,7 @@
 #include "lvs.h"
 
 #define IPVS_RETRY_MS 5000		/* reopening IPVS, retrying failed services */
+#define RECONCILE_PART 1024		/* services per plan (lve_reconcile) */
 /* At start, how long the sync daemon waits for the state of what it
  * follows: a restarted engine gets the parent's table at once, and must
  * not turn a running master daemon into a backup meanwhile. */
@@ -78,7 +79,9 @@ struct vs_rt {
 	bool failed;			/* a request of the current batch failed */
 	bool reading, seen;		/* during a kernel read */
 	int err;			/* the last failed request's, 0: none */
-	struct lvs_service want;	/* dests: room for nrs + 1 (the sorry server) */
+	/* What the policy wants, while a plan is made and applied (its dests
+	 * are the plan's): the service holds only what the kernel has. */
+	struct lvs_service want;
 	struct lvs_service have;	/* what the kernel holds, as far as we know */
 	size_t have_cap;
 	bool present;			/* the service is in the kernel */

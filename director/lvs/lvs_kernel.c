@@ -130,6 +130,7 @@ static const char *op_words[] = {
  * the kernel has of them, and services to delete. */
 struct plan {
 	struct lvs_table want, have, prev;
+	struct ipvs_dest *want_dests;	/* the services' want.dests point here */
 	struct lvs_ops ops;
 	struct ipvs_request *reqs;
 	size_t ndests;
@@ -137,6 +138,7 @@ struct plan {
 
 static void plan_free(struct plan *pl)
 {
+	free(pl->want_dests);
 	free(pl->want.svcs);
 	free(pl->have.svcs);
 	free(pl->prev.svcs);
@@ -144,24 +146,31 @@ static void plan_free(struct plan *pl)
 	lvs_ops_free(&pl->ops);
 }
 
-static void want_fill(struct vs_rt *v)
+/* What the service wants, into room for its servers and the sorry one. */
+static void want_fill(struct vs_rt *v, struct ipvs_dest *room)
 {
-	v->want.ndests = lvs_service_want(v->conf, v->rs, v->has_quorum, &v->want.svc, v->want.dests);
+	v->want.dests = room;
+	v->want.ndests = lvs_service_want(v->conf, v->rs, v->has_quorum, &v->want.svc, room);
 }
 
 static int plan_build(struct vs_rt **set, size_t n, struct vs_rt **gone, size_t ngone, struct plan *pl)
 {
-	size_t k = 0;
+	size_t k = 0, room = 0;
 	int ret;
 
 	memset(pl, 0, sizeof(*pl));
+	for (size_t i = 0; i < n; i++)
+		room += set[i]->nrs + 1;
+	pl->want_dests = calloc(room + 1, sizeof(*pl->want_dests));
 	pl->want.svcs = calloc(n + 1, sizeof(*pl->want.svcs));
 	pl->have.svcs = calloc(n + ngone + 1, sizeof(*pl->have.svcs));
 	pl->prev.svcs = calloc(ngone + 1, sizeof(*pl->prev.svcs));
-	if (!pl->want.svcs || !pl->have.svcs || !pl->prev.svcs)
+	if (!pl->want_dests || !pl->want.svcs || !pl->have.svcs || !pl->prev.svcs)
 		return -ENOMEM;
+	room = 0;
 	for (size_t i = 0; i < n; i++) {
-		want_fill(set[i]);
+		want_fill(set[i], pl->want_dests + room);
+		room += set[i]->nrs + 1;
 		pl->want.svcs[i] = set[i]->want;	/* shallow: the dests stay the service's */
 		pl->ndests += set[i]->want.ndests;
 		if (set[i]->present)
@@ -274,14 +283,39 @@ static unsigned plan_apply(struct lvs_engine *e, struct vs_rt **set, size_t n, s
 	return failed;
 }
 
+/* One plan for set (and gone), sent. ops, ndests and failed add up. */
+static int reconcile_part(struct lvs_engine *e, struct vs_rt **set, size_t n, struct vs_rt **gone, size_t ngone,
+			  size_t *ops, size_t *ndests, unsigned *failed)
+{
+	struct plan pl;
+	int ret = plan_build(set, n, gone, ngone, &pl);
+
+	if (ret < 0) {
+		log_warnx("ipvs: cannot plan the changes: %s", ret == -EINVAL ? "two services with one key" :
+			  strerror(-ret));
+	} else {
+		*failed += plan_apply(e, set, n, gone, ngone, &pl);
+		*ops += pl.ops.n;
+		*ndests += pl.ndests;
+	}
+	for (size_t i = 0; i < n; i++) {
+		set[i]->want.dests = NULL;	/* the plan's */
+		set[i]->want.ndests = 0;
+	}
+	plan_free(&pl);
+	return ret;
+}
+
 /* Make the kernel hold what set wants (and nothing of gone). set and
- * gone are sorted here. summary: log what was done. */
+ * gone are sorted here. summary: log what was done. A plan covers at most
+ * RECONCILE_PART services: the whole table at start is planned and sent
+ * in parts, so what a plan holds (the wanted entries, the operations,
+ * the requests) is a part's, not the table's, at the engine's peak. */
 void lve_reconcile(struct lvs_engine *e, struct vs_rt **set, size_t n, struct vs_rt **gone, size_t ngone,
 		      const char *summary)
 {
-	struct plan pl;
-	size_t nresync = 0;
-	unsigned failed;
+	size_t nresync = 0, ops = 0, ndests = 0;
+	unsigned failed = 0;
 	int ret;
 
 	/* A summary is logged even for nothing: a reload that changed
@@ -297,21 +331,20 @@ void lve_reconcile(struct lvs_engine *e, struct vs_rt **set, size_t n, struct vs
 		qsort(set, n, sizeof(*set), lve_key_cmp);
 	if (ngone > 1)
 		qsort(gone, ngone, sizeof(*gone), lve_key_cmp);
-	ret = plan_build(set, n, gone, ngone, &pl);
-	if (ret < 0) {
-		log_warnx("ipvs: cannot plan the changes: %s", ret == -EINVAL ? "two services with one key" :
-			  strerror(-ret));
-		plan_free(&pl);
-		return;
+	/* Deletions of whole services go with the last part. */
+	for (size_t off = 0; off < n || (off == 0 && ngone); off += RECONCILE_PART) {
+		size_t len = n - off < RECONCILE_PART ? n - off : RECONCILE_PART;
+		bool last = off + len >= n;
+
+		if (reconcile_part(e, set + off, len, last ? gone : NULL, last ? ngone : 0, &ops, &ndests, &failed) < 0)
+			return;
 	}
-	failed = plan_apply(e, set, n, gone, ngone, &pl);
 	/* A periodic pass that only retried what keeps failing repaired nothing. */
-	if (summary && (pl.ops.n > failed || strcmp(summary, "repaired drift") != 0))
+	if (summary && (ops > failed || strcmp(summary, "repaired drift") != 0))
 		log_info("ipvs: %s: %zu service(s), %zu destination(s): %zu operation(s) (%u failed)", summary, n,
-			 pl.ndests, pl.ops.n, failed);
+			 ndests, ops, failed);
 	else
-		log_debug("ipvs: %zu service(s): %zu operation(s) (%u failed)", n, pl.ops.n, failed);
-	plan_free(&pl);
+		log_debug("ipvs: %zu service(s): %zu operation(s) (%u failed)", n, ops, failed);
 }
 
 /* Every service: at start, after a reload, periodically. */

@@ -23,8 +23,8 @@
 
 /* ---- the kernel in memory ---- */
 
-#define FK_SVCS 32
-#define FK_DESTS 128
+#define FK_SVCS 2048
+#define FK_DESTS 2048
 
 struct fk_dest {
 	struct ipvs_service svc;
@@ -549,6 +549,48 @@ TEST(checks_decide_and_follow_a_reload)
 		close(lfd);
 }
 
+/* n services of one real server each, from 198.18.100.0 on; the first
+ * server's weight is w. */
+static char *many(size_t n, int w)
+{
+	struct strbuf sb = { 0 };
+
+	sb_append(&sb, CONF_HEAD);
+	for (size_t i = 0; i < n; i++)
+		sb_printf(&sb, "[virtual_server s%zu]\naddress = 198.18.%zu.%zu:80\ncheck = none\n"
+			  "real_servers = 198.19.%zu.%zu:80 weight=%d\n", i, 100 + i / 250, 1 + i % 250, i / 250,
+			  1 + i % 250, i ? 1 : w);
+	return sb.buf;
+}
+
+/* More services than one plan holds (RECONCILE_PART): planned and sent
+ * in parts, each part's requests in one batch, and the deletions of a
+ * reload with the last part. */
+TEST(a_large_table_goes_in_parts)
+{
+	char *text = many(1100, 1);
+	struct rig r;
+
+	fk_reset();
+	if (text && rig_start(&r, text)) {
+		CHECK_EQ_INT(K.nsvcs, 1100);
+		CHECK_EQ_INT(K.ndests, 1100);
+		CHECK_EQ_INT(fk_ops_total(), 2200);
+		CHECK_EQ_INT(K.batches, 2);
+		free(text);
+		text = many(1000, 5);
+		fk_ops_reset();
+		rig_reload(&r, text);
+		CHECK_EQ_INT(K.ops[IPVS_REQ_SERVICE_DEL], 100);
+		CHECK_EQ_INT(K.ops[IPVS_REQ_DEST_EDIT], 1);
+		CHECK_EQ_INT(fk_ops_total(), 101);
+		CHECK_EQ_INT(K.nsvcs, 1000);
+		CHECK_EQ_INT(fk_weight("198.19.0.1:80"), 5);
+	}
+	free(text);
+	rig_stop(&r);
+}
+
 /* Status reads each service's entries back with the kernel's counters
  * (the fake counts 7 active and 3 inactive connections on each), beside
  * the weight the kernel holds. */
@@ -599,5 +641,5 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload),
+TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop))
