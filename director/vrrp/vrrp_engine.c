@@ -5,6 +5,7 @@
  * through the seam it is given (struct vrrp_kernel_ops, vrrp_net.h), so
  * tests/unit/test_vrrp_engine.c runs this logic without root. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -1032,6 +1033,24 @@ static void start_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 		inst_apply(in, vrrp_fsm_startup(&in->fsm, now));
 }
 
+/* Why an instance cannot start, said once per reason: it is tried again
+ * at every link or address event of the host, which may be many. */
+static int open_failed(const struct vrrp_inst *in, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int open_failed(const struct vrrp_inst *in, int err, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (err == in->open_error)	/* the last attempt's, already said */
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("vrrp %s: %s", in->conf->name, msg);
+	return err;
+}
+
 static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct vrrp_conf *c)
 {
 	struct vrrp_fsm_conf fc;
@@ -1047,31 +1066,25 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 	ev_timer_init(&in->start_timer, start_timer_cb, in);
 	in->warn_rl = (struct ratelimit)RATELIMIT_INIT(10000, 3);
 	in->ifindex = e->kernel->ifindex(e->rtnl, c->interface);
-	if (in->ifindex < 0) {
-		log_warnx("vrrp %s: interface %s: %s", c->name, c->interface, strerror(-in->ifindex));
-		return in->ifindex;
-	}
+	if (in->ifindex < 0)
+		return open_failed(in, in->ifindex, "interface %s: %s", c->interface, strerror(-in->ifindex));
 	ret = find_primary(in);
-	if (ret < 0) {
-		log_warnx("vrrp %s: no usable %s address on %s", c->name, in->family == AF_INET ? "IPv4" : "IPv6 link-local",
-			  c->interface);
-		return ret;
-	}
+	if (ret < 0)
+		return open_failed(in, ret, "no usable %s address on %s", in->family == AF_INET ? "IPv4" : "IPv6 link-local",
+				   c->interface);
 	in->link_down = e->kernel->link_get(e->rtnl, in->ifindex, &info) < 0 || !info.running;
 	sc = (struct vrrp_sock_conf){ .family = in->family, .ifindex = in->ifindex, .peers = c->unicast_peers.items,
 				      .npeers = c->unicast_peers.n, .src = in->primary };
 	ret = e->kernel->sock_open(&sc, &in->sock, &in->fd);
-	if (ret < 0) {
-		log_warnx("vrrp %s: VRRP socket on %s: %s", c->name, c->interface, strerror(-ret));
-		return ret;
-	}
+	if (ret < 0)
+		return open_failed(in, ret, "VRRP socket on %s: %s", c->interface, strerror(-ret));
 	ret = ev_fd_add(e->loop, in->fd, EPOLLIN, sock_readable, in);
 	if (ret < 0) {
 		/* Not kept half open: a retry opens it again. */
 		e->kernel->sock_close(in->sock);
 		in->sock = NULL;
 		in->fd = -1;
-		return ret;
+		return open_failed(in, ret, "watching the VRRP socket on %s: %s", c->interface, strerror(-ret));
 	}
 	fc = (struct vrrp_fsm_conf){ .version = (uint8_t)c->version, .vrid = (uint8_t)c->vrid,
 				     .priority = (uint8_t)c->priority, .interval_cs = (uint16_t)(c->advert_interval_ms / 10),

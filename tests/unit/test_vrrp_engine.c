@@ -1008,10 +1008,47 @@ TEST(stop_hands_over)
 	rig_stop(&r);
 }
 
+/* stderr (where the log goes here) into a memfd, until stderr_back. */
+static int stderr_away(void)
+{
+	int saved, fd = memfd_create("test-log", MFD_CLOEXEC);
+
+	fflush(stderr);
+	saved = dup(2);
+	if (fd >= 0)
+		dup2(fd, 2);
+	if (fd >= 0)
+		close(fd);
+	return saved;
+}
+
+/* What was logged meanwhile (to free), stderr restored. */
+static char *stderr_back(int saved)
+{
+	char *text = calloc(1, 65536);
+	ssize_t n;
+
+	fflush(stderr);
+	if (text && lseek(2, 0, SEEK_SET) == 0 && (n = read(2, text, 65535)) > 0)
+		text[n] = '\0';
+	dup2(saved, 2);
+	close(saved);
+	return text;
+}
+
+static unsigned occurrences(const char *text, const char *what)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; p && (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
 /* A socket that cannot be opened: the engine runs, the instance shows
- * ERROR and does nothing; an address event with the cause still there
- * tries again and fails again; a link event once the cause is gone
- * starts it. */
+ * ERROR and does nothing; address events with the cause still there try
+ * again and fail again (said once per reason); a link event once the
+ * cause is gone starts it. */
 TEST(socket_open_failure_is_retried_on_link_event)
 {
 	struct rig r;
@@ -1028,14 +1065,30 @@ TEST(socket_open_failure_is_retried_on_link_event)
 		st = status_text(&r);
 		CHECK_CONTAINS(st, "ERROR");
 		free(st);
-		fk_event(RTNL_EV_ADDR_NEW, 2);
-		run_for(&r, 50);
-		CHECK_EQ_INT(K.sock_open_calls, 2);
+		/* Tried again at each event, said again only when the reason
+		 * changes: an address event storm is not a log storm. */
+		{
+			int saved = stderr_away();
+			char *log;
+
+			for (int i = 0; i < 5; i++) {
+				fk_event(RTNL_EV_ADDR_NEW, 2);
+				run_for(&r, 20);
+			}
+			K.sock_open_error = -EPERM;
+			fk_event(RTNL_EV_ADDR_NEW, 2);
+			run_for(&r, 20);
+			log = stderr_back(saved);
+			CHECK_EQ_INT(occurrences(log, "VRRP socket on eth0: No such device"), 0);
+			CHECK_EQ_INT(occurrences(log, "VRRP socket on eth0: Operation not permitted"), 1);
+			free(log);
+		}
+		CHECK_EQ_INT(K.sock_open_calls, 7);
 		CHECK_EQ_INT(K.nstates, 0);
 		K.sock_open_error = 0;
 		fk_event(RTNL_EV_LINK_NEW, 2);
 		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
-		CHECK_EQ_INT(K.sock_open_calls, 3);
+		CHECK_EQ_INT(K.sock_open_calls, 8);
 		CHECK(fk_has_addr(2, "192.0.2.100"));
 		st = status_text(&r);
 		CHECK(st && !strstr(st, "ERROR"));
