@@ -1004,18 +1004,20 @@ static int feed_load(struct feed *f, const struct strbuf *text, dictionary **out
 static void set_value(struct loader *l, unsigned line, const char *header,
 		      const struct ini_key *key, const char *value, void *base)
 {
-	char err[PARSE_ERR_MAX] = "";
+	char err[PARSE_ERR_MAX];
 
+	err[0] = '\0';		/* not the whole buffer: this runs for every value of the file */
 	if (key->type->parse(key, value, (char *)base + key->offset, err) < 0)
 		loader_error(l, line, header, key->name, "%s", err[0] ? err : "invalid value");
 }
 
 static void set_default(struct loader *l, const char *header, const struct ini_key *key, void *base)
 {
-	char err[PARSE_ERR_MAX] = "";
+	char err[PARSE_ERR_MAX];
 
 	if (!key->def)
 		return;
+	err[0] = '\0';
 	if (key->type->parse(key, key->def, (char *)base + key->offset, err) < 0)
 		loader_error(l, 0, header, key->name, "invalid default '%s': %s", key->def, err);
 }

@@ -572,7 +572,8 @@ void real_server_conf_release(struct real_server_conf *rs)
  * the one read, must parse again. */
 int real_server_parse(const char *text, struct real_server_conf *out, char *err)
 {
-	char *buf, *words[RS_NOPTS + 2];
+	char small[128], *buf, *words[RS_NOPTS + 2];
+	size_t len = strlen(text);
 	struct ipendpoint ep;
 	unsigned seen = 0;
 	int n, ret = 0;
@@ -580,7 +581,9 @@ int real_server_parse(const char *text, struct real_server_conf *out, char *err)
 	memset(out, 0, sizeof(*out));
 	out->weight = 1;
 	out->fwd = LVS_FWD_UNSET;
-	buf = strdup(text);
+	/* Split in a copy: on the stack for the usual entry (tens of
+	 * thousands of them in a large file). */
+	buf = len < sizeof(small) ? memcpy(small, text, len + 1) : strdup(text);
 	if (!buf)
 		return fail(err, -ENOMEM, "out of memory");
 	n = split_list(buf, words, (int)ARRAY_SIZE(words));
@@ -598,7 +601,8 @@ int real_server_parse(const char *text, struct real_server_conf *out, char *err)
 		ret = fail(err, -EINVAL, "l_threshold must not be larger than u_threshold (the kernel refuses it)");
 	if (ret < 0)
 		real_server_conf_release(out);
-	free(buf);
+	if (buf != small)
+		free(buf);
 	return ret;
 }
 
