@@ -383,6 +383,9 @@ void image_vs_skip(const struct virtual_server_conf *vs, void *arg);
  * in the check child, handed over as an image. */
 struct cfgcheck_loader;
 extern const struct cfgcheck_loader director_config_loader;
+/* The same for a reload: done gets the sealed image and no configuration
+ * (the caller reads its view with director_config_from_image_fd). */
+extern const struct cfgcheck_loader director_config_reload_loader;
 
 /* Rebuild a configuration from its image (a memfd the parent sent; ours
  * to close, also on failure) in a thread of its own, so that the loop goes

@@ -855,7 +855,7 @@ static void admin_begin(struct request *r, const struct ctl_request *req, enum l
 
 /* ---- reload and stop ---- */
 
-static void reload_apply(struct request *r, struct director_config *fresh, int image);
+static void reload_apply(struct request *r, int image);
 
 /* The file, read once, parsed and checked once, in a child process (a
  * crash or a hang of a check refuses it instead of ending the daemon)
@@ -867,9 +867,9 @@ static void reload_checked(int ret, void *cfg, int image, const struct ini_diag 
 	struct request *r = arg;
 
 	r->p->check_job = NULL;
+	director_config_free(cfg);	/* none: director_config_reload_loader's */
 	if (r->p->stopping && ret == 0) {
-		director_config_free(cfg);	/* stopping: nothing more is started */
-		ret = -ECANCELED;
+		ret = -ECANCELED;	/* stopping: nothing more is started */
 		sb_printf(&r->why, "reload abandoned: directord is stopping");
 	}
 	for (size_t i = 0; i < diag->n; i++) {
@@ -882,7 +882,7 @@ static void reload_checked(int ret, void *cfg, int image, const struct ini_diag 
 		request_finish(r);	/* why says it; nothing was applied */
 		return;
 	}
-	reload_apply(r, cfg, image);	/* keeps the image */
+	reload_apply(r, image);	/* keeps the image */
 }
 
 static void reload_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
@@ -961,7 +961,7 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 	log_info("reloading %s", p->cfg->path);
 	p->ops->notify("RELOADING=1");
 	p->reloading = true;
-	if ((ret = cfgcheck_reload_start(p->loop, &director_config_loader, p->cfg->path, CONFIG_CHECK_TIMEOUT_MS, reload_checked, r,
+	if ((ret = cfgcheck_reload_start(p->loop, &director_config_reload_loader, p->cfg->path, CONFIG_CHECK_TIMEOUT_MS, reload_checked, r,
 					 &p->check_job)) < 0) {
 		sb_printf(&r->why, "reload refused: the configuration check cannot run: %s", strerror(-ret));
 		r->check = ret;
@@ -972,12 +972,38 @@ static void reload_begin(struct parent *p, uint64_t ticket)
 /* The file was accepted and loaded: the parent keeps it for the engines it
  * starts, asks each running engine to apply it and starts the ones it
  * brings; the answer comes when the engines have answered. */
-static void reload_apply(struct request *r, struct director_config *fresh, int image)
+static void reload_apply(struct request *r, int image)
 {
 	struct dir_ipc_reload req = { .id = r->id };
 	struct parent *p = r->p;
-	struct director_config *old;
+	struct director_config *old, *fresh = NULL;
+	int ret;
 
+	/* The running engines first: they rebuild it beside their loops
+	 * while the parent reads its own view (an LVS engine whose virtual
+	 * servers all went deletes them, then leaves if its sections are
+	 * gone). */
+	for (size_t i = 0; i < ENG_COUNT; i++) {
+		struct engine *e = &p->eng[i];
+
+		if (e->pid > 0 && !e->leaving)
+			request_ask_fd(r, e, DIR_IPC_RELOAD, &req, sizeof(req), image, e->reload_ms);
+	}
+	if ((ret = director_config_from_image_fd(image, image_vs_skip, NULL, &fresh)) < 0) {
+		/* Out of memory: the engines run the new configuration, which
+		 * one restarted gets too; the parent's own settings stay. */
+		log_warnx("reload: the parent cannot read the new configuration itself (%s); "
+			  "it keeps its own settings until the next reload", strerror(-ret));
+		sb_printf(&r->why, "%sthe parent could not read the new configuration: %s", r->why.len ? "\n" : "",
+			  strerror(-ret));
+		r->start_failed = ret;
+		if (p->image >= 0)
+			close(p->image);
+		p->image = image;
+		if (!request_waits(r))
+			request_finish(r);
+		return;
+	}
 	if (strcmp(p->cfg->control_socket, fresh->control_socket) != 0 || strcmp(p->cfg->user, fresh->user) != 0)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
@@ -995,13 +1021,9 @@ static void reload_apply(struct request *r, struct director_config *fresh, int i
 	for (size_t i = 0; i < ENG_COUNT; i++) {
 		struct engine *e = &p->eng[i];
 		bool wanted = engine_wanted(p, e);
-		int ret;
 
 		if (e->pid > 0 && !e->leaving) {
-			/* Running: it applies the file (an LVS engine whose virtual
-			 * servers all went deletes them), then leaves if its
-			 * sections are gone. */
-			request_ask_fd(r, e, DIR_IPC_RELOAD, &req, sizeof(req), image, e->reload_ms);
+			continue;	/* asked above */
 		} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
 			e->backoff_ms = 0;
 			if ((ret = engine_spawn(e)) < 0) {
