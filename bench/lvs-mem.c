@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: lvs-mem FILE [RELOADS]\n");
 		return 2;
 	}
-	(void)mallopt(M_ARENA_MAX, 1);	/* as engine_proc_run sets it */
+	(void)mallopt(M_ARENA_MAX, 1);	/* as lvs_proc_main sets it */
 	report("empty");
 	cfg = load(argv[1]);
 	report("config read");

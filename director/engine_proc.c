@@ -1,6 +1,5 @@
 /* See engine_proc.h. */
 #include <errno.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,11 +237,6 @@ int engine_proc_run(const struct engine_ops *ops, struct director_config *cfg, i
 
 	if (!p)
 		fatalx("%s: out of memory", ops->name);
-	/* A reload's configuration is built in a thread (config_async.c) and
-	 * the one it replaces is freed in another: with an arena per thread,
-	 * each reload's tens of megabytes would land in an arena the next
-	 * one does not reuse. One arena: what a reload frees, the next takes. */
-	(void)mallopt(M_ARENA_MAX, 1);
 	p->ops = ops;
 	p->cfg = cfg;
 	p->ipc_fd = ipc_fd;

@@ -2,6 +2,7 @@
  * its own (director/engine_proc.c) so that a burst of check results or a
  * long kernel update never delays a VRRP advert. */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -141,8 +142,20 @@ static void lower_priority(void)
 		log_warn("lvs engine: lowering its priority");
 }
 
+/* A reload's configuration is built in a thread (config_async.c) and the
+ * one it replaces is freed in another: with an arena per thread, each
+ * reload's tens of megabytes would land in an arena the next one does not
+ * reuse. One arena: what a reload frees, the next takes. Not for the VRRP
+ * engine: its real-time loop must never wait for a lock that its reading
+ * thread, at normal priority, holds (and it keeps no virtual servers). */
+static void one_arena(void)
+{
+	(void)mallopt(M_ARENA_MAX, 1);
+}
+
 int lvs_proc_main(struct director_config *cfg, int ipc_fd, const struct lvs_drained_list *drained)
 {
+	one_arena();
 	drop_net_raw(cfg);
 	raise_nofile();
 	lower_priority();
