@@ -93,6 +93,19 @@ apt-install:
 	apt-get install -y -q --no-install-recommends $(PKGLIST) >/dev/null 2>&1 || \
 	{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(PKGLIST); }
 
+# The programs' default file paths follow SYSCONFDIR: the objects that
+# compile them in are rebuilt when it changes (the stamp is rewritten only
+# then), so `make install SYSCONFDIR=...` installs programs that look there.
+CONFDIR     = $(SYSCONFDIR)/dsrkit
+CONFDIR_OBJ = $(BUILD)/director/parent/main.o $(BUILD)/director/ctl/directorctl.o $(BUILD)/realserver/main.o
+$(CONFDIR_OBJ): CPPFLAGS += -DDSRKIT_CONFDIR='"$(CONFDIR)"'
+$(CONFDIR_OBJ): $(BUILD)/confdir.stamp
+$(BUILD)/confdir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CONFDIR)' | cmp -s - $@ || echo '$(CONFDIR)' >$@
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -245,10 +258,9 @@ install: all
 	install -m 0755 $(BUILD)/rs-agent $(DESTDIR)$(SBINDIR)/rs-agent
 	install -m 0644 man/rs-agent.8 $(DESTDIR)$(MANDIR)/man8/rs-agent.8
 	install -m 0644 man/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5
+	# Not copied to rs-agent.ini: its sample VIPs would go on this host's loopback.
 	install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini.example
-	[ -e $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini ] || \
-		install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini
-	sed 's|@SBINDIR@|$(SBINDIR)|g' realserver/rs-agent.service.in > $(DESTDIR)$(UNITDIR)/rs-agent.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@CONFDIR@|$(CONFDIR)|g' realserver/rs-agent.service.in > $(DESTDIR)$(UNITDIR)/rs-agent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rs-agent.service
 	install -m 0755 $(BUILD)/directord $(BUILD)/directorctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/directord.8 man/directorctl.8 $(DESTDIR)$(MANDIR)/man8/
@@ -256,7 +268,7 @@ install: all
 	install -m 0644 man/dsrkit.7 $(DESTDIR)$(MANDIR)/man7/dsrkit.7
 	# Not copied to director.ini: it would bring VIPs up on this host's interfaces.
 	install -m 0644 director/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example
-	sed 's|@SBINDIR@|$(SBINDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@CONFDIR@|$(CONFDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/directord.service
 	@$(MAKE) --no-print-directory install-user
 

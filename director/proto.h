@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
-#define DIRECTORD_CONF "/etc/dsrkit/director.ini"
+#include "confdir.h"
+
+#define DIRECTORD_CONF DSRKIT_CONFDIR "/director.ini"
 #define DIRECTORD_SOCKET "/run/dsrkit/directord.sock"	/* global.control_socket's default */
 
 /* ---- the control socket: one request line of blank-separated words ---- */

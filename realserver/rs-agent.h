@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "agentcheck.h"
+#include "confdir.h"
 #include "evloop.h"
 #include "http.h"		/* http_parse_status, shared with directord */
 #include "ini.h"
@@ -17,7 +18,7 @@
 #include "rtnl.h"		/* struct rtnl_addrinfo */
 #include "util.h"
 
-#define RS_AGENT_CONF "/etc/dsrkit/rs-agent.ini"
+#define RS_AGENT_CONF DSRKIT_CONFDIR "/rs-agent.ini"
 #define RS_MAX_VIPS 1024
 #define RS_MAX_CHECKS 64
 

@@ -415,6 +415,8 @@ struct track_file_conf *director_config_track_file(const struct director_config 
 /* The value types of its own (config_types.c); the parsers behind them
  * are exposed for tests and the fuzzer. */
 extern const struct ini_type vip_list_type, route_list_type, track_list_type, int_type;
+/* One host's address, one host each: a prefix length is refused. */
+extern const struct ini_type host_address_type, host_address_list_type;
 int vip_conf_parse(const char *text, struct vip_conf *out, char *err);
 int route_conf_parse(const char *text, struct route_conf *out, char *err);
 void route_conf_print(const struct route_conf *r, struct strbuf *out);

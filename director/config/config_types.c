@@ -529,3 +529,73 @@ static void int_print(const struct ini_key *key, const void *field, struct strbu
 
 const struct ini_type int_type = { .name = "integer", .parse = int_parse, .print = int_print };
 
+/* ---- an address of one host ----
+ *
+ * The director's peers, its own source address, a check's target: one
+ * host each, where a prefix length has no meaning. It is refused, as in a
+ * real server's check_address, a route's via and src, the sync group. */
+
+static int host_address_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	struct ipaddr *a = field;
+
+	if (ini_type_ipaddr.parse(key, value, field, err) < 0)
+		return -EINVAL;
+	if (a->has_prefix) {
+		snprintf(err, PARSE_ERR_MAX, "an address without a prefix length, such as 192.0.2.1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int host_address_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	const struct ipaddr_list *list = field;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (ini_type_ipaddr_list.parse(key, value, field, err) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < list->n; i++) {
+		if (list->items[i].has_prefix) {
+			snprintf(err, PARSE_ERR_MAX, "%s/%u: addresses without a prefix length, such as 192.0.2.1",
+				 ipaddr_ntop(&list->items[i], buf, sizeof(buf)), list->items[i].prefixlen);
+			return -EINVAL;	/* the list is the field's: freed with it */
+		}
+	}
+	return 0;
+}
+
+/* The rest is the common types' (not constant expressions: wrapped). */
+static void host_address_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	ini_type_ipaddr.print(key, field, out);
+}
+
+static bool host_address_equal(const void *a, const void *b)
+{
+	return ini_type_ipaddr.equal(a, b);
+}
+
+static void host_address_list_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	ini_type_ipaddr_list.print(key, field, out);
+}
+
+static void host_address_list_free(void *field)
+{
+	ini_type_ipaddr_list.free(field);
+}
+
+static bool host_address_list_equal(const void *a, const void *b)
+{
+	return ini_type_ipaddr_list.equal(a, b);
+}
+
+const struct ini_type host_address_type = {
+	.name = "address", .parse = host_address_parse, .print = host_address_print, .equal = host_address_equal,
+};
+const struct ini_type host_address_list_type = {
+	.name = "address list", .parse = host_address_list_parse, .print = host_address_list_print,
+	.free = host_address_list_free, .equal = host_address_list_equal, .comma_list = true,
+};
+

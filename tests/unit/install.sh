@@ -57,7 +57,6 @@ fi
 
 # Every file, nothing else, with its mode.
 expected="644 etc/dsrkit/director.ini.example
-644 etc/dsrkit/rs-agent.ini
 644 etc/dsrkit/rs-agent.ini.example
 644 lib/systemd/system/directord.service
 644 lib/systemd/system/rs-agent.service
@@ -82,12 +81,18 @@ if [ ! -e "$D/etc/dsrkit/director.ini" ]; then
 else
 	fail "director.ini installed"
 fi
+if [ ! -e "$D/etc/dsrkit/rs-agent.ini" ]; then
+	pass "no rs-agent.ini installed (its sample VIPs would go on this host's loopback)"
+else
+	fail "rs-agent.ini installed"
+fi
 bad_dirs=$(cd "$D" && find . -type d ! -perm 755 -printf '%m %P\n')
 if [ -z "$bad_dirs" ]; then pass "directories are mode 0755"; else fail "directories not 0755: $bad_dirs"; fi
-# A second install keeps an edited rs-agent.ini.
-echo "; edited" >>"$D/etc/dsrkit/rs-agent.ini"
+# A second install keeps the files the operator wrote.
+echo "; edited" >"$D/etc/dsrkit/rs-agent.ini"
 if mk install DESTDIR="$D" PREFIX=/usr >"$TMP/install2.log" 2>&1 && grep -q '^; edited$' "$D/etc/dsrkit/rs-agent.ini"; then
 	pass "a second make install keeps an existing rs-agent.ini"
+	rm -f "$D/etc/dsrkit/rs-agent.ini"
 else
 	fail "a second make install: $(tail -5 "$TMP/install2.log"), rs-agent.ini edited line kept: $(grep -c '^; edited$' "$D/etc/dsrkit/rs-agent.ini")"
 fi
@@ -118,7 +123,6 @@ check_ok() {	# check_ok DESC cmd...
 }
 check_ok "installed director.ini.example passes directord -t" "$D/usr/sbin/directord" -t -f "$D/etc/dsrkit/director.ini.example"
 check_ok "installed rs-agent.ini.example passes rs-agent -t" "$D/usr/sbin/rs-agent" -t -f "$D/etc/dsrkit/rs-agent.ini.example"
-check_ok "installed rs-agent.ini passes rs-agent -t" "$D/usr/sbin/rs-agent" -t -f "$D/etc/dsrkit/rs-agent.ini"
 # The keys the examples leave commented out are valid once uncommented:
 # the virtual server of director.ini.example (with its real_servers list,
 # not the real_server lines offered instead), every key of rs-agent's.
@@ -138,7 +142,7 @@ check_ok "rs-agent.ini.example with every key uncommented passes -t" \
 
 # A unit's command line, with the paths of the installed tree: /usr/sbin/X
 # is $D/usr/sbin/X; a file under /etc is the installed one, or its
-# .example when only that is installed (director.ini).
+# .example when only that is installed (director.ini, rs-agent.ini).
 unit_cmd() {	# unit_cmd UNIT KEY -> words in the array CMD
 	local line w
 	line=$(sed -n "s/^$2=//p" "$D/lib/systemd/system/$1.service")
@@ -194,6 +198,47 @@ for u in directord rs-agent; do
 		fi
 	done
 done
+
+# Another SYSCONFDIR: the files go there, the units name it, and the
+# programs look there when not told (their default is compiled in). In a
+# copy of the tree and build, so that this build keeps its own default.
+C=$TMP/confdir
+mkdir -p "$C/tree/build"
+if tar -C "$root" --exclude=./.git --exclude=./build -cf - . | tar -C "$C/tree" -xf - &&
+	tar -C "$BUILD" --exclude=./vm --exclude=./asan --exclude=./fuzz -cf - . | tar -C "$C/tree/build" -xf - &&
+	(root=$C/tree MKBUILD=build mk install DESTDIR="$C/d" PREFIX=/usr SYSCONFDIR=/opt/etc) >"$C/log" 2>&1; then
+	if [ -f "$C/d/opt/etc/dsrkit/director.ini.example" ] && [ ! -e "$C/d/etc/dsrkit" ]; then
+		pass "SYSCONFDIR=/opt/etc: the examples go to /opt/etc/dsrkit"
+	else
+		fail "SYSCONFDIR=/opt/etc: $(cd "$C/d" && find . -name '*.example')"
+	fi
+	n=$(cat "$C/d/lib/systemd/system/directord.service" "$C/d/lib/systemd/system/rs-agent.service" | grep -c -- '-f /opt/etc/dsrkit/')
+	if [ "$n" = 6 ] && ! grep -q '/etc/dsrkit' <(sed 's|/opt/etc/dsrkit||g' "$C/d/lib/systemd/system/"*.service); then
+		pass "SYSCONFDIR=/opt/etc: the units name /opt/etc/dsrkit in all 6 commands"
+	else
+		fail "SYSCONFDIR=/opt/etc: the units: $(grep -h 'etc/dsrkit' "$C/d/lib/systemd/system/"*.service | tr '\n' ' ')"
+	fi
+	out=$("$C/d/usr/sbin/directord" -h 2>&1)
+	if grep -qF "default /opt/etc/dsrkit/director.ini" <<<"$out"; then
+		pass "SYSCONFDIR=/opt/etc: directord's default is /opt/etc/dsrkit/director.ini"
+	else
+		fail "SYSCONFDIR=/opt/etc: directord -h: $out"
+	fi
+	out=$("$C/d/usr/sbin/rs-agent" -t 2>&1)
+	if grep -qF "/opt/etc/dsrkit/rs-agent.ini" <<<"$out"; then
+		pass "SYSCONFDIR=/opt/etc: rs-agent looks for /opt/etc/dsrkit/rs-agent.ini"
+	else
+		fail "SYSCONFDIR=/opt/etc: rs-agent -t: $out"
+	fi
+else
+	fail "make install SYSCONFDIR=/opt/etc in a copy: $(tail -20 "$C/log")"
+fi
+out=$("$BUILD/directord" -h 2>&1)
+if grep -qF "default /etc/dsrkit/director.ini" <<<"$out"; then
+	pass "this build keeps its own default (/etc/dsrkit/director.ini)"
+else
+	fail "this build's directord -h: $out"
+fi
 
 # The daemons' user. Into a DESTDIR only the sysusers file; otherwise
 # systemd-sysusers on the tree's copy of it, else useradd, and nothing when

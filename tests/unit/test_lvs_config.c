@@ -778,6 +778,8 @@ TEST(references)
 TEST(absent_and_refused_values)
 {
 	expect_error("[virtual_server w]\n", ":1: virtual_server w.address: missing: give address");
+	expect_error("[virtual_server w]\naddress = 198.18.0.1:80\ncheck_address = 198.18.0.5/24\nreal_servers = 198.18.1.1\n",
+		     ":3: virtual_server w.check_address: an address without a prefix length");
 	expect_error("[virtual_server w]\n", ":1: virtual_server w.real_servers: missing required key");
 	expect_error(VS("scheduler = 'wlc\n"), ":4: virtual_server w.scheduler: missing closing quote");
 	expect_error(VS("scheduler = 'wlc\n[virtual_server v]\naddress = 192.0.2.80:80\nreal_servers = 198.18.0.12\n"),

@@ -176,6 +176,10 @@ TEST(cross_checks)
 	expect_error(VRRP("[sync_group g]\ninstances = a, ghost\n"), "sync_group g.instances: no [vrrp ghost] section");
 	expect_error(VRRP("[sync_group g]\ninstances = a\n"), "a sync group needs at least two instances");
 	expect_error(VRRP("unicast_peer = 2001:db8::2\n"), "every peer must be of the VIPs' family");
+	/* One host each: a prefix length has no meaning, and is refused. */
+	expect_error(VRRP("unicast_peer = 192.0.2.2, 192.0.2.3/32\n"),
+		     ":5: vrrp a.unicast_peer: 192.0.2.3/32: addresses without a prefix length");
+	expect_error(VRRP("unicast_src_ip = 192.0.2.9/24\n"), ":5: vrrp a.unicast_src_ip: an address without a prefix length");
 	expect_error(VRRP("track_interface = eth0 weight 300\n"), "vrrp a.track_interface");
 	expect_error("[global]\nuser = root\n" VRRP(""), "global.user: the daemon must not run as root");
 	expect_error("[global]\n", "no [vrrp NAME] or [virtual_server NAME] section");
