@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Command lines refused before anything runs: extra arguments, a missing
+# one, options that mean nothing together. Each exits with the program's
+# usage code (2; 3, UNKNOWN, for rs-agent check, a monitoring plugin) and
+# says what is wrong; an extra argument is never "unknown command".
+set -u
+RS_AGENT=${BUILD:?}/rs-agent
+DIRECTORD=$BUILD/directord
+DIRECTORCTL=$BUILD/directorctl
+TMP=$(mktemp -d /tmp/dsrkit-cli-args.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+FAILED=0
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; FAILED=1; }
+
+# Valid files, so that a command line that is not refused goes on to work
+# (and to exit 0 or 1): only the refusal gives the code expected here.
+printf '[global]\nvips = 198.18.0.10\n[agent]\nallow = 198.18.1.1\n' >"$TMP/rs.ini"
+printf '[vrrp a]\ninterface = eth0\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5\n' >"$TMP/d.ini"
+chmod 644 "$TMP/rs.ini" "$TMP/d.ini"
+# A socket nobody listens on: a request that gets through fails with 1.
+SOCK=$TMP/none.sock
+
+# The command line without the build and temporary directories.
+name() { local s="$*"; s=${s//$BUILD\//}; echo "${s//$TMP\//}"; }
+
+# expect CODE "message" PROGRAM ARGS...: exits CODE and says the message
+# (stdout and stderr together), never "unknown command".
+expect() {
+	local want_rc=$1 want=$2 out rc label
+	shift 2
+	label=$(name "$@")
+	out=$("$@" 2>&1); rc=$?
+	if [ $rc = "$want_rc" ] && grep -qF -- "$want" <<<"$out" && ! grep -q 'unknown command' <<<"$out"; then
+		pass "$label: exit $rc, '$want'"
+	else
+		fail "$label: exit $rc, wanted $want_rc and '$want', got: $(head -3 <<<"$out")"
+	fi
+}
+
+# directorctl: every command's arguments are counted.
+expect 2 "directorctl: reload: unexpected argument 'now'" "$DIRECTORCTL" -s "$SOCK" reload now
+expect 2 "directorctl: status: unexpected argument 'garbage'" "$DIRECTORCTL" -s "$SOCK" status --json garbage
+expect 2 "directorctl: status: unexpected argument 'garbage'" "$DIRECTORCTL" -s "$SOCK" status garbage
+expect 2 "directorctl: status: unexpected argument '-s' (options come before the command)" \
+	"$DIRECTORCTL" status -s "$SOCK"
+expect 2 "directorctl: drain: missing SERVER" "$DIRECTORCTL" -s "$SOCK" drain web
+expect 2 "directorctl: enable: missing SERVICE and SERVER" "$DIRECTORCTL" -s "$SOCK" enable
+expect 2 "directorctl: drain: unexpected argument 'now'" "$DIRECTORCTL" -s "$SOCK" drain web 192.0.2.1 now
+expect 2 "directorctl: enable: unexpected argument 'now'" "$DIRECTORCTL" -s "$SOCK" enable web 192.0.2.1 now
+expect 2 "directorctl: import-keepalived: unexpected argument 'b.conf'" \
+	"$DIRECTORCTL" import-keepalived -o "$TMP/out.ini" "$TMP/a.conf" b.conf
+expect 2 "directorctl: import-keepalived: missing keepalived.conf" "$DIRECTORCTL" import-keepalived
+expect 2 "directorctl: no command" "$DIRECTORCTL" -s "$SOCK"
+out=$("$DIRECTORCTL" -s "$SOCK" frobnicate 2>&1); rc=$?
+if [ $rc = 2 ] && grep -q "directorctl: unknown command 'frobnicate'" <<<"$out"; then
+	pass "directorctl frobnicate: unknown command, exit 2"
+else
+	fail "directorctl frobnicate: $rc $out"
+fi
+# What is right still reaches the socket (exit 1: nobody listens).
+out=$("$DIRECTORCTL" -s "$SOCK" status --json 2>&1); rc=$?
+if [ $rc = 1 ] && grep -qF "$SOCK" <<<"$out"; then pass "directorctl status --json is asked"; else fail "directorctl status --json: $rc $out"; fi
+
+exit $FAILED
