@@ -62,4 +62,37 @@ fi
 out=$("$DIRECTORCTL" -s "$SOCK" status --json 2>&1); rc=$?
 if [ $rc = 1 ] && grep -qF "$SOCK" <<<"$out"; then pass "directorctl status --json is asked"; else fail "directorctl status --json: $rc $out"; fi
 
+# rs-agent: -d is for run, --json for status, -t takes no command.
+expect 2 "rs-agent: -d (detach) is for run only, not for -t" "$RS_AGENT" -t -d -f "$TMP/rs.ini"
+expect 2 "rs-agent: -d (detach) is for run only, not for configtest" "$RS_AGENT" -d -f "$TMP/rs.ini" configtest
+expect 2 "rs-agent: --json is for status only, not for -t" "$RS_AGENT" -t --json -f "$TMP/rs.ini"
+expect 2 "rs-agent: -t is the configtest command: no command may follow it ('run')" \
+	"$RS_AGENT" -t -f "$TMP/rs.ini" run
+expect 2 "rs-agent: -d (detach) is for run only, not for status" "$RS_AGENT" -d -f "$TMP/rs.ini" status
+expect 2 "rs-agent: status: unexpected argument 'now'" "$RS_AGENT" -f "$TMP/rs.ini" status now
+expect 2 "rs-agent: no command" "$RS_AGENT" -f "$TMP/rs.ini"
+out=$("$RS_AGENT" -t -f "$TMP/rs.ini" 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$out" = "configuration OK" ]; then pass "rs-agent -t alone still checks"; else fail "rs-agent -t: $rc $out"; fi
+
+# rs-agent check: usage errors are UNKNOWN (3), never CRITICAL (2), and
+# the first line of stdout, what a monitoring system shows, says so.
+expect_check() {
+	local want=$1 out rc
+	shift
+	out=$("$RS_AGENT" "$@" 2>/dev/null); rc=$?
+	if [ $rc = 3 ] && [ "$(head -1 <<<"$out")" = "UNKNOWN: $want" ]; then
+		pass "rs-agent $(name "$@"): exit 3, UNKNOWN: $want"
+	else
+		fail "rs-agent $(name "$@"): exit $rc, wanted 3 and 'UNKNOWN: $want', got: $(head -1 <<<"$out")"
+	fi
+}
+expect_check "check: unexpected argument 'extra'" -f "$TMP/rs.ini" check extra
+expect_check "-d (detach) is for run only, not for check" -d -f "$TMP/rs.ini" check
+expect_check "--json is for status only, not for check" -f "$TMP/rs.ini" check --json
+expect_check "an option rs-agent does not take, or one without its value" -f "$TMP/rs.ini" check --bogus
+expect_check "an option rs-agent does not take, or one without its value" -x -f "$TMP/rs.ini" check
+expect_check "an option rs-agent does not take, or one without its value" check -f
+out=$("$RS_AGENT" -f "$TMP/rs.ini" check --bogus 2>&1 >/dev/null)
+if grep -q "unrecognized option '--bogus'" <<<"$out"; then pass "rs-agent check --bogus: getopt names the option"; else fail "rs-agent check --bogus: stderr $out"; fi
+
 exit $FAILED
