@@ -95,4 +95,11 @@ expect_check "an option rs-agent does not take, or one without its value" check 
 out=$("$RS_AGENT" -f "$TMP/rs.ini" check --bogus 2>&1 >/dev/null)
 if grep -q "unrecognized option '--bogus'" <<<"$out"; then pass "rs-agent check --bogus: getopt names the option"; else fail "rs-agent check --bogus: stderr $out"; fi
 
+# directord: -t checks and exits; -d (debug) and -n (foreground) are for
+# the daemon.
+expect 2 "directord: -d is for running the daemon, not with -t" "$DIRECTORD" -t -d -f "$TMP/d.ini"
+expect 2 "directord: -n is for running the daemon, not with -t" "$DIRECTORD" -n -t -f "$TMP/d.ini"
+expect 2 "directord: unexpected argument 'now'" "$DIRECTORD" -t -f "$TMP/d.ini" now
+out=$("$DIRECTORD" -t -f "$TMP/d.ini" 2>&1); rc=$?
+if [ $rc = 0 ] && [ "$out" = "configuration OK" ]; then pass "directord -t alone still checks"; else fail "directord -t: $rc $out"; fi
 exit $FAILED
