@@ -1,6 +1,7 @@
 /* Small helpers shared by everything: time, strings, buffers, files. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,17 @@ void usage_exit(int code, const char *text)
 {
 	fputs(text, code ? stderr : stdout);
 	exit(code);
+}
+
+void usage_error(int code, const char *text, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage_exit(code, text);
 }
 
 int close_all_fds_but(int keep)

@@ -54,6 +54,10 @@ int close_all_fds_but(int keep);
 /* A program's usage text: to stdout when asked for (code 0), else to
  * stderr; then exit(code). */
 void usage_exit(int code, const char *text) __attribute__((noreturn));
+/* A usage error: the reason (fmt, a line of its own, naming the program)
+ * on stderr, then the usage text there too; then exit(code). */
+void usage_error(int code, const char *text, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
 /* The same for n descriptors: keep[i] becomes 3 + i (each updated in
  * place), everything else from 3 up is closed. 0 or -errno. */
 int close_fds_except(int *keep, size_t n);

@@ -1,6 +1,7 @@
 /* rs-agent: command line. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,29 @@ static const char usage_text[] =
 static void __attribute__((noreturn)) usage(int code)
 {
 	usage_exit(code, usage_text);
+}
+
+/* A usage error of the command line whose command is `command` (NULL
+ * when none). `check` follows the monitoring plugins' convention, where
+ * 2 is CRITICAL: its usage errors are UNKNOWN (3), with the reason as
+ * the first line of stdout, which is what a monitoring system shows. An
+ * empty fmt: getopt has said what is wrong already. */
+static void __attribute__((noreturn, format(printf, 2, 3))) usage_fail(const char *command, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (command && strcmp(command, "check") == 0) {
+		printf("UNKNOWN: %s\n", reason[0] ? reason : "an option rs-agent does not take, or one without its value");
+		fflush(stdout);
+		usage_exit(EXIT_UNKNOWN, usage_text);
+	}
+	if (reason[0])
+		fprintf(stderr, "rs-agent: %s\n", reason);
+	usage(2);
 }
 
 static struct rs_config *load_config(const struct options *o)
@@ -381,6 +405,17 @@ static int cmd_run(const struct options *o)
 	return daemon_run(cfg, o->detach, o->verbose);
 }
 
+/* -d and --json belong to one command each; -t is configtest. */
+static void check_combinations(const struct options *o)
+{
+	const char *what = o->configtest ? "-t" : o->command;
+
+	if (o->detach && strcmp(o->command, "run") != 0)
+		usage_fail(o->command, "-d (detach) is for run only, not for %s", what);
+	if (o->json && strcmp(o->command, "status") != 0)
+		usage_fail(o->command, "--json is for status only, not for %s", what);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -391,9 +426,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool bad_option = false;
+	const char *word;
 	int c;
 
 	o->config = RS_AGENT_CONF;
+	/* A bad option is reported once the command is known: its exit code
+	 * depends on it (see usage_fail). */
 	while ((c = getopt_long(argc, argv, "df:htv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->detach = true; break;
@@ -402,29 +441,25 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case 't': o->configtest = true; break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(0);
-		default: usage(2);
+		default: bad_option = true; break;
 		}
 	}
-	if (o->configtest) {
-		o->command = "configtest";
-		if (optind != argc)
-			usage(2);
-		return;
-	}
-	if (optind >= argc)
-		usage(2);
-	o->command = argv[optind++];
-	/* `status --json` reads naturally; accept options after the command. */
+	word = optind < argc ? argv[optind] : NULL;
+	if (bad_option)
+		usage_fail(word, "%s", "");
+	if (o->configtest && word)
+		usage_fail(word, "-t is the configtest command: no command may follow it ('%s')", word);
+	if (!o->configtest && !word)
+		usage_fail(NULL, "no command");
+	o->command = o->configtest ? "configtest" : argv[optind++];
+	/* `status --json` reads naturally; accept options after the command
+	 * (getopt has taken them already, unless POSIXLY_CORRECT is set). */
 	for (; optind < argc; optind++) {
-		if (strcmp(argv[optind], "--json") == 0 && strcmp(o->command, "status") == 0)
-			o->json = true;
-		else
-			usage(2);
+		if (strcmp(argv[optind], "--json") != 0)
+			usage_fail(o->command, "%s: unexpected argument '%s'", o->command, argv[optind]);
+		o->json = true;
 	}
-	if (o->detach && strcmp(o->command, "run") != 0)
-		usage(2);
-	if (o->json && strcmp(o->command, "status") != 0)
-		usage(2);
+	check_combinations(o);
 }
 
 int main(int argc, char **argv)
@@ -450,6 +485,5 @@ int main(int argc, char **argv)
 		return cmd_control(&o, "reload", false);
 	if (admin_state_parse(o.command, &a) == 0)
 		return cmd_admin(&o, a);
-	fprintf(stderr, "rs-agent: unknown command '%s'\n", o.command);
-	usage(2);
+	usage_fail(o.command, "unknown command '%s'", o.command);
 }

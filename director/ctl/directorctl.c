@@ -33,6 +33,20 @@ static void __attribute__((noreturn)) usage(int code)
 	usage_exit(code, usage_text);
 }
 
+/* Exit 2 with why, then the summary. */
+#define usage_fail(...) usage_error(2, usage_text, "directorctl: " __VA_ARGS__)
+
+/* Words after what a command takes (argv[0] is the command): refused as
+ * such, so that `reload now` is not reported as an unknown command. */
+static void no_more_args(int argc, char **argv, int used)
+{
+	if (argc <= used)
+		return;
+	if (argv[used][0] == '-')
+		usage_fail("%s: unexpected argument '%s' (options come before the command)", argv[0], argv[used]);
+	usage_fail("%s: unexpected argument '%s'", argv[0], argv[used]);
+}
+
 /* A word of a request line: the daemon splits the line on blanks. */
 static bool word_ok(const char *s)
 {
@@ -133,11 +147,13 @@ static int import_keepalived(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt(argc, argv, "+o:")) != -1) {
 		if (c != 'o')
-			usage(2);
+			usage(2);	/* getopt said which option */
 		out_path = optarg;
 	}
-	if (optind + 1 != argc)
-		usage(2);
+	if (optind == argc)
+		usage_fail("import-keepalived: missing keepalived.conf");
+	if (optind + 1 < argc)
+		usage_fail("import-keepalived: unexpected argument '%s'", argv[optind + 1]);
 	ini_diag_init(&diag);
 	ret = kaconf_parse_file(argv[optind], NULL, &tree, &diag);
 	for (size_t i = 0; i < diag.n; i++)
@@ -164,6 +180,31 @@ static int import_keepalived(int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+/* The request line for the command in argv[0] and its arguments; a
+ * usage error exits. */
+static void build_request(int argc, char **argv, char *request, size_t size, bool *json)
+{
+	const char *cmd = argv[0];
+
+	if (strcmp(cmd, CTL_WORD_STATUS) == 0) {
+		*json = argc > 1 && strcmp(argv[1], "--json") == 0;
+		no_more_args(argc, argv, *json ? 2 : 1);
+		snprintf(request, size, *json ? CTL_WORD_STATUS " " CTL_WORD_JSON : CTL_WORD_STATUS);
+	} else if (strcmp(cmd, CTL_WORD_RELOAD) == 0) {
+		no_more_args(argc, argv, 1);
+		snprintf(request, size, CTL_WORD_RELOAD);
+	} else if (strcmp(cmd, CTL_WORD_DRAIN) == 0 || strcmp(cmd, CTL_WORD_ENABLE) == 0) {
+		if (argc < 3)
+			usage_fail("%s: missing %s", cmd, argc == 1 ? "SERVICE and SERVER" : "SERVER");
+		no_more_args(argc, argv, 3);
+		if (!word_ok(argv[1]) || !word_ok(argv[2]))
+			usage_fail("%s: SERVICE and SERVER are single words", cmd);
+		snprintf(request, size, "%s %s %s", cmd, argv[1], argv[2]);
+	} else {
+		usage_fail("unknown command '%s'", cmd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = DIRECTORD_CONF, *sock_arg = NULL;
@@ -182,28 +223,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage(2);
+		usage_fail("no command");
 	if (strcmp(argv[optind], "import-keepalived") == 0)
 		return import_keepalived(argc - optind, argv + optind);
-	if (strcmp(argv[optind], CTL_WORD_STATUS) == 0) {
-		if (optind + 1 < argc && strcmp(argv[optind + 1], "--json") == 0)
-			json = true;
-		else if (optind + 1 < argc)
-			usage(2);
-		snprintf(request, sizeof(request), json ? CTL_WORD_STATUS " " CTL_WORD_JSON : CTL_WORD_STATUS);
-	} else if (strcmp(argv[optind], CTL_WORD_RELOAD) == 0 && optind + 1 == argc) {
-		snprintf(request, sizeof(request), CTL_WORD_RELOAD);
-	} else if ((strcmp(argv[optind], CTL_WORD_DRAIN) == 0 || strcmp(argv[optind], CTL_WORD_ENABLE) == 0) &&
-		   optind + 3 == argc) {
-		if (!word_ok(argv[optind + 1]) || !word_ok(argv[optind + 2])) {
-			fprintf(stderr, "directorctl: SERVICE and SERVER are single words\n");
-			return 2;
-		}
-		snprintf(request, sizeof(request), "%s %s %s", argv[optind], argv[optind + 1], argv[optind + 2]);
-	} else {
-		fprintf(stderr, "directorctl: unknown command '%s'\n", argv[optind]);
-		usage(2);
-	}
+	build_request(argc - optind, argv + optind, request, sizeof(request), &json);
 	sock = sock_arg ? strdup(sock_arg) : socket_from_config(config, config_named);
 	if (!sock)
 		return 1;

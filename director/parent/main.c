@@ -80,7 +80,11 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		usage(2);
+		usage_error(2, usage_text, "directord: unexpected argument '%s'", argv[optind]);
+	/* -t checks and exits: options of the running daemon mean nothing
+	 * with it, and are refused rather than silently ignored. */
+	if (test && (debug || foreground))
+		usage_error(2, usage_text, "directord: -%c is for running the daemon, not with -t", debug ? 'd' : 'n');
 	cfg = test ? load(path) : load_checked(path, &image);
 	if (!cfg)
 		return 1;
