@@ -68,7 +68,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver soak
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user uninstall clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver soak
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe $(BUILD)/tools/lvs-mem
@@ -289,6 +289,20 @@ install-user:
 		useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
 			$$(getent group dsrkit >/dev/null && echo --gid dsrkit) dsrkit; \
 	fi
+
+# What install put, with the same variables. The files the operator wrote
+# (director.ini, rs-agent.ini), the state directories and the user dsrkit
+# stay: `userdel dsrkit` removes the user.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/directord $(DESTDIR)$(SBINDIR)/directorctl $(DESTDIR)$(SBINDIR)/rs-agent
+	rm -f $(DESTDIR)$(MANDIR)/man8/directord.8 $(DESTDIR)$(MANDIR)/man8/directorctl.8 \
+		$(DESTDIR)$(MANDIR)/man8/rs-agent.8 $(DESTDIR)$(MANDIR)/man5/director.ini.5 \
+		$(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man7/dsrkit.7
+	rm -f $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini.example
+	rm -f $(DESTDIR)$(UNITDIR)/directord.service $(DESTDIR)$(UNITDIR)/rs-agent.service
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/dsrkit 2>/dev/null
+	@echo "left in place: your $(SYSCONFDIR)/dsrkit/*.ini, the state directories, the user dsrkit (userdel dsrkit)"
 
 clean:
 	rm -rf build

@@ -199,6 +199,23 @@ for u in directord rs-agent; do
 	done
 done
 
+# make uninstall takes away what install put, and leaves what the operator
+# wrote.
+echo "; mine" >"$D/etc/dsrkit/director.ini"
+if mk uninstall DESTDIR="$D" PREFIX=/usr >"$TMP/uninstall.log" 2>&1; then
+	left=$(cd "$D" && find . -type f -printf '%P\n' | LC_ALL=C sort | tr '\n' ' ')
+	if [ "$left" = "etc/dsrkit/director.ini " ]; then
+		pass "make uninstall removes every installed file, keeps the operator's director.ini"
+	else
+		fail "make uninstall left: $left"
+	fi
+	if grep -q "userdel dsrkit" "$TMP/uninstall.log"; then pass "... and says what it leaves"; else fail "make uninstall: $(cat "$TMP/uninstall.log")"; fi
+else
+	fail "make uninstall: $(tail -5 "$TMP/uninstall.log")"
+fi
+mk install DESTDIR="$D" PREFIX=/usr >"$TMP/install3.log" 2>&1 || fail "make install again: $(tail -5 "$TMP/install3.log")"
+rm -f "$D/etc/dsrkit/director.ini"
+
 # Another SYSCONFDIR: the files go there, the units name it, and the
 # programs look there when not told (their default is compiled in). In a
 # copy of the tree and build, so that this build keeps its own default.
