@@ -137,29 +137,86 @@ static int duration_unit(const char *unit, uint64_t *mult)
 	return 0;
 }
 
-int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *out, char *err)
+/* Significant fraction digits beyond this are never whole milliseconds:
+ * k digits ending in a non-zero one are whole only if 2^k or 5^k divides
+ * the unit, and the hour (2^7 * 3^2 * 5^5 ms) has neither above k = 7.
+ * The bound keeps the arithmetic below in range. */
+#define FRACTION_DIGITS_MAX	9
+
+/* The digits after the '.' (at least one) into *digits and *places,
+ * trailing zeros dropped as they change nothing; *end past them.
+ * -EINVAL when there is no digit, -EDOM when too precise to be whole ms. */
+static int scan_fraction(const char *s, const char **end, uint64_t *digits, unsigned *places)
+{
+	const char *last = s, *p;
+
+	for (p = s; is_digit(*p); p++)
+		if (*p != '0')
+			last = p + 1;
+	*end = p;
+	if (p == s)
+		return -EINVAL;
+	if (last - s > FRACTION_DIGITS_MAX)
+		return -EDOM;
+	*digits = 0;
+	*places = (unsigned)(last - s);
+	for (p = s; p < last; p++)
+		*digits = *digits * 10 + (uint64_t)(*p - '0');
+	return 0;
+}
+
+/* digits / 10^places of a unit of mult ms, when that is whole ms. */
+static int fraction_ms(uint64_t digits, unsigned places, uint64_t mult, uint64_t *out)
+{
+	uint64_t scaled = digits * mult, ten_pow = 1;	/* < 10^9 * 3600000: no overflow */
+
+	while (places-- > 0)
+		ten_pow *= 10;
+	if (scaled % ten_pow != 0)
+		return -EDOM;
+	*out = scaled / ten_pow;
+	return 0;
+}
+
+static int check_duration_range(uint64_t ms, uint64_t min_ms, uint64_t max_ms, char *err)
 {
 	char lo[32], hi[32], got[32];
+
+	if (ms >= min_ms && ms <= max_ms)
+		return 0;
+	format_duration(ms, got, sizeof(got));
+	format_duration(min_ms, lo, sizeof(lo));
+	if (max_ms == UINT64_MAX)
+		return fail(err, -ERANGE, "value %s is below the minimum %s", got, lo);
+	format_duration(max_ms, hi, sizeof(hi));
+	return fail(err, -ERANGE, "value %s out of range %s-%s", got, lo, hi);
+}
+
+/* Grammar: DIGITS [ "." DIGITS ] [ "ms" | "s" | "m" | "h" ]; no sign, no
+ * exponent, a digit on both sides of the '.' (".5s" and "5.s" are refused).
+ * Integers only, so no rounding and no locale. */
+int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *out, char *err)
+{
 	const char *unit;
-	uint64_t n, mult, ms;
-	int ret;
+	uint64_t n, mult, digits = 0, frac = 0, ms;
+	unsigned places = 0;
+	int ret, fret = 0;
 
 	ret = scan_u64(s, &unit, &n);
-	if (ret == -EINVAL || duration_unit(unit, &mult) < 0)
+	if (ret != -EINVAL && *unit == '.')
+		fret = scan_fraction(unit + 1, &unit, &digits, &places);
+	if (ret == -EINVAL || fret == -EINVAL || duration_unit(unit, &mult) < 0)
 		return fail(err, -EINVAL, "expected a duration such as 100ms, 2s or 1m");
-	if (ret == -ERANGE || n > UINT64_MAX / mult)
+	if (fret == -EDOM || fraction_ms(digits, places, mult, &frac) < 0)
+		return fail(err, -EINVAL, "duration %.32s has a fraction of a millisecond: "
+			    "durations are in whole milliseconds", s);
+	if (ret == -ERANGE || n > UINT64_MAX / mult || n * mult > UINT64_MAX - frac)
 		return fail(err, -ERANGE, "duration %.32s is too long", s);
-	ms = n * mult;
-	if (ms < min_ms || ms > max_ms) {
-		format_duration(ms, got, sizeof(got));
-		format_duration(min_ms, lo, sizeof(lo));
-		if (max_ms == UINT64_MAX)
-			return fail(err, -ERANGE, "value %s is below the minimum %s", got, lo);
-		format_duration(max_ms, hi, sizeof(hi));
-		return fail(err, -ERANGE, "value %s out of range %s-%s", got, lo, hi);
-	}
-	*out = ms;
-	return 0;
+	ms = n * mult + frac;
+	ret = check_duration_range(ms, min_ms, max_ms, err);
+	if (ret == 0)
+		*out = ms;
+	return ret;
 }
 
 /* Address text (no prefix) into a; false when it is neither family. */

@@ -32,8 +32,9 @@ struct ipendpoint {
 int parse_bool(const char *s, bool *out, char *err);
 /* Decimal integer in [min, max]. */
 int parse_int_range(const char *s, long long min, long long max, long long *out, char *err);
-/* Duration with unit: 100ms, 2s, 1m, 1h; a bare number means seconds.
- * Result in milliseconds, checked against [min_ms, max_ms]. */
+/* Duration with unit: 100ms, 2s, 1m, 1h; a bare number means seconds. A
+ * decimal fraction is allowed (1.5s, 0.1s, 2.5m) when the result is whole
+ * milliseconds, -EINVAL if not. Result checked against [min_ms, max_ms]. */
 int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *out, char *err);
 /* "198.18.0.1", "198.18.0.1/24", "2001:db8::1/64". */
 int parse_ipaddr(const char *s, struct ipaddr *out, char *err);

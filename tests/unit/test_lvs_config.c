@@ -921,6 +921,33 @@ TEST(check_errors)
 }
 
 /* A command named by its path must not be writable by others. */
+/* Issue 11: fractions of a unit, in whole milliseconds, load and print
+ * as milliseconds; a part of a millisecond is refused with its line. */
+TEST(fractional_durations)
+{
+	struct director_config *cfg = load_ok(VS("check_interval = 1.5s\ncheck_timeout = 0.25s\n"
+						 "[global]\nipvs_reconcile_interval = 2.5m\n"));
+	struct strbuf out;
+
+	if (!cfg)
+		return;
+	CHECK_EQ_INT(cfg->lvs.services->check_interval_ms, 1500);
+	CHECK_EQ_INT(cfg->lvs.services->check_timeout_ms, 250);
+	CHECK_EQ_INT(cfg->lvs.reconcile_interval_ms, 150000);
+	sb_init(&out);
+	print_config(cfg, &out);
+	CHECK_CONTAINS(sb_str(&out), "check_interval = 1500ms\ncheck_timeout = 250ms\n");
+	CHECK_CONTAINS(sb_str(&out), "ipvs_reconcile_interval = 150s\n");
+	sb_free(&out);
+	director_config_free(cfg);
+
+	expect_error(VS("check_interval = 1.0005s\n"), ":4: virtual_server w.check_interval: duration 1.0005s "
+		     "has a fraction of a millisecond: durations are in whole milliseconds");
+	expect_error(VS("check_interval = .5s\n"), ":4: virtual_server w.check_interval: expected a duration");
+	expect_error(VS("check_interval = 0.05s\n"),
+		     ":4: virtual_server w.check_interval: value 50ms out of range 100ms-1h");
+}
+
 TEST(check_command_must_be_private)
 {
 	char prog[64], text[512];
@@ -1138,6 +1165,6 @@ TEST_MAIN(T(design_example_loads), T(defaults), T(dependent_defaults), T(ipv6_an
 	  T(real_server_names), T(real_server_entry_parser), T(real_server_list_appends),
 	  T(normalized_output_loads_again),
 	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(references), T(absent_and_refused_values), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
-	  T(check_errors), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
+	  T(check_errors), T(fractional_durations), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
 	  T(real_server_line_errors), T(real_server_limit), T(real_server_forms_same),
 	  T(many_real_servers_round_trip))

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parse.h"
@@ -87,8 +88,9 @@ TEST(test_duration)
 	CHECK_EQ_INT(ms, 0);
 
 	ms = 42;
-	static const char *const bad[] = { "", "ms", "-1s", "1.5s", "10 s", "10S", "10d", "1sec",
-					   "5s ", "s5", "1m30s", "+5" };
+	static const char *const bad[] = { "", "ms", "-1s", "10 s", "10S", "10d", "1sec",
+					   "5s ", "s5", "1m30s", "+5", ".5s", "5.s", "1.5.5s", "1e3s",
+					   "-1.5s", "1,5s", "1.5 s", "1.", ".", "0x1s", "1.5e0s" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		CHECK_EQ_INT(parse_duration_ms(bad[i], 0, UINT64_MAX, &ms, err), -EINVAL);
@@ -113,6 +115,71 @@ TEST(test_duration)
 	CHECK_EQ_STR(err, "value 1s is below the minimum 2s");
 	CHECK_EQ_INT(parse_duration_ms("1h", 100, 3600000, &ms, err), 0);
 	CHECK_EQ_INT(ms, 3600000);
+}
+
+static uint64_t duration_or_zero(const char *s)
+{
+	char err[PARSE_ERR_MAX];
+	uint64_t ms = 0;
+
+	err[0] = '\0';
+	if (parse_duration_ms(s, 0, UINT64_MAX, &ms, err) != 0) {
+		fprintf(stderr, "  %s: %s\n", s, err);
+		return 0;
+	}
+	return ms;
+}
+
+TEST(test_duration_fraction)
+{
+	char err[PARSE_ERR_MAX];
+	uint64_t ms = 42;
+
+	CHECK_EQ_INT(duration_or_zero("1.5s"), 1500);
+	CHECK_EQ_INT(duration_or_zero("0.1s"), 100);
+	CHECK_EQ_INT(duration_or_zero("2.5m"), 150000);
+	CHECK_EQ_INT(duration_or_zero("0.001s"), 1);
+	CHECK_EQ_INT(duration_or_zero("1.25h"), 4500000);
+	CHECK_EQ_INT(duration_or_zero("0.0000125h"), 45);	/* 7 places, still whole ms */
+	CHECK_EQ_INT(duration_or_zero("1.5"), 1500);		/* bare = seconds */
+	CHECK_EQ_INT(duration_or_zero("2.0ms"), 2);
+	CHECK_EQ_INT(duration_or_zero("1.500000000000000000000000s"), 1500);	/* zeros are no precision */
+	CHECK_EQ_INT(duration_or_zero("0001.5s"), 1500);
+	CHECK_EQ_INT(parse_duration_ms("0.0s", 0, 10, &ms, err), 0);
+	CHECK_EQ_INT(ms, 0);
+	CHECK_EQ_INT(parse_duration_ms("18446744073709551.615s", 0, UINT64_MAX, &ms, err), 0);
+	CHECK_EQ_INT(ms, UINT64_MAX);
+
+	/* Never rounded: a part of a millisecond is an error. */
+	static const char *const part_ms[] = { "1.0005s", "0.5ms", "0.0001s", "0.00000001h",
+					       "1.0000000001s", "0.1234567891h", "2.5ms" };
+	for (size_t i = 0; i < sizeof(part_ms) / sizeof(part_ms[0]); i++) {
+		err[0] = '\0';
+		ms = 42;
+		CHECK_EQ_INT(parse_duration_ms(part_ms[i], 0, UINT64_MAX, &ms, err), -EINVAL);
+		CHECK_CONTAINS(err, "durations are in whole milliseconds");
+		CHECK_EQ_INT(ms, 42);
+	}
+	CHECK_EQ_INT(parse_duration_ms("0.5ms", 0, UINT64_MAX, &ms, err), -EINVAL);
+	CHECK_EQ_STR(err, "duration 0.5ms has a fraction of a millisecond: durations are in whole milliseconds");
+
+	/* Overflow with a fraction: of the digits, of the unit, of the sum. */
+	CHECK_EQ_INT(parse_duration_ms("99999999999999999999.5h", 0, UINT64_MAX, &ms, err), -ERANGE);
+	CHECK_EQ_INT(parse_duration_ms("5124095576030.5h", 0, UINT64_MAX, &ms, err), -ERANGE);
+	CHECK_EQ_INT(parse_duration_ms("5124095576030.4h", 0, UINT64_MAX, &ms, err), 0);
+	CHECK_EQ_INT(ms, 18446744073709440000ULL);
+	ms = 42;
+	CHECK_EQ_INT(parse_duration_ms("18446744073709551.616s", 0, UINT64_MAX, &ms, err), -ERANGE);
+	CHECK_EQ_STR(err, "duration 18446744073709551.616s is too long");
+	CHECK_EQ_INT(ms, 42);
+
+	/* Ranges apply to the whole value, printed as the file could say it. */
+	CHECK_EQ_INT(parse_duration_ms("0.05s", 100, 3600000, &ms, err), -ERANGE);
+	CHECK_EQ_STR(err, "value 50ms out of range 100ms-1h");
+	CHECK_EQ_INT(parse_duration_ms("1.5h", 100, 3600000, &ms, err), -ERANGE);
+	CHECK_EQ_STR(err, "value 90m out of range 100ms-1h");
+	CHECK_EQ_INT(parse_duration_ms("0.1s", 100, 3600000, &ms, err), 0);
+	CHECK_EQ_INT(ms, 100);
 }
 
 TEST(test_ipaddr)
@@ -329,6 +396,7 @@ TEST(test_ntop_small_buffer)
 	CHECK_EQ_STR(ipaddr_ntop(&a, buf, sizeof(buf)), "?");
 }
 
-TEST_MAIN(T(test_bool), T(test_int_range), T(test_duration), T(test_ipaddr), T(test_ipendpoint),
+TEST_MAIN(T(test_bool), T(test_int_range), T(test_duration), T(test_duration_fraction),
+	  T(test_ipaddr), T(test_ipendpoint),
 	  T(test_mode), T(test_percent), T(test_split_list), T(test_equal_and_prefix),
 	  T(test_ntop_small_buffer))

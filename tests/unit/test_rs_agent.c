@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -199,6 +200,55 @@ TEST(allow_list)
 	CHECK(allowed(&all4, "::ffff:203.0.113.9"));
 	CHECK(!allowed(&all4, "2001:db8::9"));
 	CHECK(!agent_addr_allowed(NULL, &items[0]));
+}
+
+/* ---- rs-agent.ini durations (issue 11) ---- */
+
+static struct rs_config *load_rs(const char *text, struct ini_diag *diag)
+{
+	struct rs_config *cfg = NULL;
+
+	ini_diag_init(diag);
+	rs_config_load_buffer("rs-agent.ini", text, strlen(text), &cfg, diag);
+	return cfg;
+}
+
+TEST(fractional_durations)
+{
+	struct ini_diag diag;
+	struct rs_config *cfg = load_rs("[global]\nvips = 192.0.2.80\nverify_interval = 1.5s\n"
+					"[agent]\nallow = 198.18.0.0/15\ntimeout = 0.1s\nweight_interval = 2.5m\n"
+					"[check web]\ntype = tcp\nport = 80\ninterval = 1.5s\ntimeout = 0.75\n", &diag);
+	struct strbuf out;
+
+	CHECK_EQ_INT(diag.n, 0);
+	for (size_t i = 0; i < diag.n; i++)
+		fprintf(stderr, "    %s\n", diag.msgs[i]);
+	ini_diag_free(&diag);
+	if (!cfg) {
+		test_failed_checks++;
+		return;
+	}
+	CHECK_EQ_INT(cfg->verify_interval_ms, 1500);
+	CHECK_EQ_INT(cfg->agent_timeout_ms, 100);
+	CHECK_EQ_INT(cfg->weight_interval_ms, 150000);
+	CHECK_EQ_INT(cfg->checks->interval_ms, 1500);
+	CHECK_EQ_INT(cfg->checks->timeout_ms, 750);	/* a bare number is seconds */
+	sb_init(&out);
+	rs_config_print(cfg, &out);
+	CHECK_CONTAINS(sb_str(&out), "verify_interval = 1500ms\n");
+	CHECK_CONTAINS(sb_str(&out), "interval = 1500ms\ntimeout = 750ms\n");
+	sb_free(&out);
+	rs_config_free(cfg);
+
+	cfg = load_rs("[global]\nvips = 192.0.2.80\nverify_interval = 0.0005s\n[agent]\nenabled = no\n", &diag);
+	CHECK(cfg == NULL);
+	CHECK_EQ_INT(diag.n, 1);
+	if (diag.n == 1)
+		CHECK_CONTAINS(diag.msgs[0], "global.verify_interval: duration 0.0005s has a fraction of a "
+			       "millisecond: durations are in whole milliseconds");
+	ini_diag_free(&diag);
+	rs_config_free(cfg);
 }
 
 /* ---- a real agent port ---- */
@@ -476,6 +526,6 @@ TEST(agent_port_in_use)
 	fixture_stop(&f);
 }
 
-TEST_MAIN(T(report_precedence), T(weight_from_load), T(load_weight_from_proc), T(allow_list),
+TEST_MAIN(T(report_precedence), T(weight_from_load), T(load_weight_from_proc), T(allow_list), T(fractional_durations),
 	  T(agent_serves_allowed_client), T(agent_refuses_address_not_allowed),
 	  T(agent_enforces_max_connections), T(agent_ipv6), T(agent_port_in_use))
