@@ -85,6 +85,9 @@ static bool is_int(const char *s)
 }
 
 /* keepalived's timers are seconds with an optional fraction ("0.2"). */
+/* keepalived's seconds with an optional fraction, in whole milliseconds:
+ * a finer fraction (0.0005) is refused, not rounded away, as director.ini
+ * itself refuses it. */
 static bool ka_seconds(const char *s, uint64_t *ms)
 {
 	size_t n = strspn(s, "0123456789");
@@ -100,8 +103,11 @@ static bool ka_seconds(const char *s, uint64_t *ms)
 
 		if (!isdigit((unsigned char)*f))
 			return false;
-		for (; isdigit((unsigned char)*f); f++, scale /= 10)
-			v += scale ? (uint64_t)(*f - '0') * scale : 0;
+		for (; isdigit((unsigned char)*f); f++, scale /= 10) {
+			if (!scale && *f != '0')
+				return false;
+			v += (uint64_t)(*f - '0') * scale;
+		}
 		n = (size_t)(f - s);
 	}
 	*ms = v;
@@ -319,7 +325,7 @@ static void put_seconds(struct conv *c, struct sect *s, const struct ka_node *n,
 	uint64_t ms;
 
 	if (!ka_seconds(v, &ms)) {
-		warn(c, n, "%s: '%s' is not a number of seconds (not converted)", n->words[0], v);
+		warn(c, n, "%s: '%s' is not a number of seconds in whole milliseconds (not converted)", n->words[0], v);
 		return;
 	}
 	fmt_ms(ms, buf, sizeof(buf));
@@ -1015,7 +1021,7 @@ static void script_timeout(struct conv *c, struct sect *s, const struct ka_node 
 	if (!nargs_ok(c, n, 1, 1))
 		return;
 	if (!ka_seconds(n->words[1], &t)) {
-		warn(c, n, "timeout: '%s' is not a number of seconds (not converted)", n->words[1]);
+		warn(c, n, "timeout: '%s' is not a number of seconds in whole milliseconds (not converted)", n->words[1]);
 		return;
 	}
 	if (iv && arg(iv, 1))
@@ -1517,7 +1523,7 @@ static void vs_check(struct conv *c, struct sect *s, struct vs *vs)
 	put(c, s, retry ? retry : first->check, "check_fall", buf);
 	timeout = eff_timeout(vs, first);
 	if (timeout && !ka_seconds(timeout->words[1], &t)) {
-		warn(c, timeout, "%s: '%s' is not a number of seconds (not converted)", timeout->words[0],
+		warn(c, timeout, "%s: '%s' is not a number of seconds in whole milliseconds (not converted)", timeout->words[0],
 		     timeout->words[1]);
 	} else {
 		if (t > interval) {

@@ -370,6 +370,25 @@ TEST(instance_maps_and_warns)
 	conv_free(&r);
 }
 
+/* keepalived takes fractions of a second; director.ini whole milliseconds:
+ * a finer one is not converted, and said so, never rounded away. */
+TEST(seconds_in_whole_milliseconds)
+{
+	struct conv_result r;
+
+	if (!convert("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  advert_int 0.0005\n"
+		     "  virtual_ipaddress {\n    192.0.2.10/24\n  }\n}\n", &r))
+		return;
+	CHECK(!strstr(sb_str(&r.out), "advert_interval"));
+	CHECK(diag_has(&r.warn, "t.conf:4: advert_int: '0.0005' is not a number of seconds in whole milliseconds"));
+	conv_free(&r);
+	if (!convert("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  advert_int 0.2500\n"
+		     "  virtual_ipaddress {\n    192.0.2.10/24\n  }\n}\n", &r))
+		return;
+	CHECK_CONTAINS(sb_str(&r.out), "advert_interval = 250ms\n");
+	conv_free(&r);
+}
+
 TEST(global_defaults_and_sync)
 {
 	struct conv_result r;
@@ -713,7 +732,7 @@ static void __attribute__((destructor)) cleanup(void)
 
 TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused), T(include_depth_capped), T(include_not_keepalived_refused),
 	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_fifo_refused), T(include_depth_limited),
-	  T(instance_maps_and_warns), T(global_defaults_and_sync), T(script_and_group),
+	  T(instance_maps_and_warns), T(seconds_in_whole_milliseconds), T(global_defaults_and_sync), T(script_and_group),
 	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(defaults_virtual_server),
 	  T(defaults_retry_and_timeout), T(defaults_vrrp), T(values_needing_quotes_and_names),
 	  T(nothing_to_convert))
