@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rs-agent check: exit codes 0 (OK), 1 (WARNING), 2 (CRITICAL), one line per item.
+# rs-agent check: exit codes 0 (OK), 1 (WARNING), 2 (CRITICAL), 3 (UNKNOWN: no usable configuration), one line per item.
 . "$(dirname "$0")/lib.sh"
 
 ns_new rs
