@@ -827,7 +827,8 @@ static void admin_finish(struct request *r, struct strbuf *out)
 	}
 }
 
-/* NULL when it is answered at once (into out), else what to ask. */
+/* Whether a drain or enable can be asked of the LVS engine; if not, the
+ * error answer is written into out. */
 static bool admin_valid(struct parent *p, const struct ctl_request *req, struct strbuf *out)
 {
 	struct dir_ipc_admin m;
