@@ -265,14 +265,16 @@ stop_sampler() {
 }
 
 # always FILE FROM TO FIELDS: every sample read entirely within [FROM, TO)
-# ms (START >= FROM, END < TO; TO may be "end") shows exactly FIELDS (e.g.
+# ms (START >= FROM, END + 1 <= TO: the sampler's times are whole
+# milliseconds, cut down, so a sample stamped END may have ended up to a
+# millisecond later; TO may be "end") shows exactly FIELDS (e.g.
 # "1 0": the first namespace holds the address, the second does not), and
 # there is at least one. The first sample that differs is printed.
 always() {
 	awk -v from="$2" -v to="$3" -v want="$4" '
 		/^#/ { next }
 		{ s = $1; e = $2; $1 = $2 = ""; sub(/^ +/, "") }
-		s >= from && (to == "end" || e < to) { n++; if ($0 != want) { bad++; if (!shown++) print "    sample at " s ": " $0 " (want " want ")" } }
+		s >= from && (to == "end" || e + 1 <= to) { n++; if ($0 != want) { bad++; if (!shown++) print "    sample at " s ": " $0 " (want " want ")" } }
 		END { if (!n) print "    no sample read within [" from ", " to ")"
 		      else if (bad) print "    " bad " of " n " samples in [" from ", " to ") differ"
 		      exit !(n > 0 && bad == 0) }' "$1"

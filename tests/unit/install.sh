@@ -217,13 +217,19 @@ mk install DESTDIR="$D" PREFIX=/usr >"$TMP/install3.log" 2>&1 || fail "make inst
 rm -f "$D/etc/dsrkit/director.ini"
 
 # Another SYSCONFDIR: the files go there, the units name it, and the
-# programs look there when not told (their default is compiled in). In a
-# copy of the tree and build, so that this build keeps its own default.
+# programs look there when not told (their default is compiled in, so the
+# objects that hold it are built again). In a copy of the tree and build,
+# so that this build keeps its own default, with this build's flags (the
+# sanitizers' in make asan).
+SAN=()
+ldd "$BUILD/directord" 2>/dev/null | grep -q libasan && SAN=(SANITIZE=1)
 C=$TMP/confdir
 mkdir -p "$C/tree/build"
-if tar -C "$root" --exclude=./.git --exclude=./build -cf - . | tar -C "$C/tree" -xf - &&
-	tar -C "$BUILD" --exclude=./vm --exclude=./asan --exclude=./fuzz -cf - . | tar -C "$C/tree/build" -xf - &&
-	(root=$C/tree MKBUILD=build mk install DESTDIR="$C/d" PREFIX=/usr SYSCONFDIR=/opt/etc) >"$C/log" 2>&1; then
+copied=0
+tar -C "$root" --exclude=./.git --exclude=./build -cf - . | tar -C "$C/tree" -xf - &&
+	tar -C "$BUILD" --exclude=./vm --exclude=./asan --exclude=./fuzz -cf - . | tar -C "$C/tree/build" -xf - && copied=1
+mkc() { (root=$C/tree MKBUILD=build mk "$@" "${SAN[@]}"); }
+if [ $copied = 1 ] && mkc install DESTDIR="$C/d" PREFIX=/usr SYSCONFDIR=/opt/etc >"$C/log" 2>&1; then
 	if [ -f "$C/d/opt/etc/dsrkit/director.ini.example" ] && [ ! -e "$C/d/etc/dsrkit" ]; then
 		pass "SYSCONFDIR=/opt/etc: the examples go to /opt/etc/dsrkit"
 	else
@@ -340,10 +346,12 @@ fi
 
 # systemd-analyze verify needs the units' programs at the paths they name
 # and finds Documentation= pages through man, so it checks an install of
-# its own, to a prefix without DESTDIR, where both are where the units say.
+# its own, to a prefix without DESTDIR, where both are where the units say
+# (from the copy: its SYSCONFDIR is compiled in).
 if command -v systemd-analyze >/dev/null; then
 	P=$TMP/prefix
-	if mk install DESTDIR= PREFIX="$P" SYSCONFDIR="$P/etc" UNITDIR="$P/lib/systemd/system" SYSUSERSDIR="$P/lib/sysusers.d" >"$TMP/install3.log" 2>&1; then
+	if [ $copied = 1 ] && mkc install DESTDIR= PREFIX="$P" SYSCONFDIR="$P/etc" UNITDIR="$P/lib/systemd/system" \
+		SYSUSERSDIR="$P/lib/sysusers.d" >"$TMP/install3.log" 2>&1; then
 		for u in directord rs-agent; do
 			out=$(cd "$TMP" && MANPATH=$P/share/man systemd-analyze verify "$P/lib/systemd/system/$u.service" 2>&1); rc=$?
 			if [ $rc = 0 ] && [ -z "$out" ]; then
