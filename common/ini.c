@@ -1764,6 +1764,22 @@ static int ipaddr_parse_field(const struct ini_key *key, const char *value, void
 	return parse_ipaddr(value, field, err);
 }
 
+/* One host's address (a peer, a source, a check's target): a prefix
+ * length has no meaning there, and is refused. */
+static int host_ipaddr_parse_field(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	const struct ipaddr *a = field;
+
+	(void)key;
+	if (parse_ipaddr(value, field, err) < 0)
+		return -EINVAL;
+	if (a->has_prefix) {
+		snprintf(err, PARSE_ERR_MAX, "an address without a prefix length, such as 192.0.2.1");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void append_ipaddr(struct strbuf *out, const struct ipaddr *a)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -1828,6 +1844,23 @@ static int ipaddr_list_parse(const struct ini_key *key, const char *value, void 
 	free(list->items);
 	list->items = items;
 	list->n = n;
+	return 0;
+}
+
+static int host_ipaddr_list_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	const struct ipaddr_list *list = field;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (ipaddr_list_parse(key, value, field, err) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < list->n; i++) {
+		if (list->items[i].has_prefix) {
+			snprintf(err, PARSE_ERR_MAX, "%s/%u: addresses without a prefix length, such as 192.0.2.1",
+				 ipaddr_ntop(&list->items[i], buf, sizeof(buf)), list->items[i].prefixlen);
+			return -EINVAL;	/* the list is the field's: freed with it */
+		}
+	}
 	return 0;
 }
 
@@ -2097,12 +2130,19 @@ const struct ini_type ini_type_enum = { .name = "enum", .parse = enum_parse, .pr
 const struct ini_type ini_type_ipaddr = {
 	.name = "ipaddr", .parse = ipaddr_parse_field, .print = ipaddr_print, .equal = ipaddr_field_equal,
 };
+const struct ini_type ini_type_host_ipaddr = {
+	.name = "address", .parse = host_ipaddr_parse_field, .print = ipaddr_print, .equal = ipaddr_field_equal,
+};
 const struct ini_type ini_type_endpoint = {
 	.name = "endpoint", .parse = endpoint_parse, .print = endpoint_print, .equal = ini_endpoint_equal,
 };
 const struct ini_type ini_type_ipaddr_list = {
 	.name = "ipaddr_list", .parse = ipaddr_list_parse, .print = ipaddr_list_print, .free = ipaddr_list_free,
 	.equal = ipaddr_list_equal, .comma_list = true,
+};
+const struct ini_type ini_type_host_ipaddr_list = {
+	.name = "address list", .parse = host_ipaddr_list_parse, .print = ipaddr_list_print,
+	.free = ipaddr_list_free, .equal = ipaddr_list_equal, .comma_list = true,
 };
 const struct ini_type ini_type_strlist = {
 	.name = "strlist", .parse = strlist_parse, .print = strlist_print, .free = strlist_free,

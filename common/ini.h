@@ -83,6 +83,9 @@ extern const struct ini_type ini_type_enum;	/* int, from key->enums */
 extern const struct ini_type ini_type_ipaddr;	/* struct ipaddr */
 extern const struct ini_type ini_type_endpoint;	/* struct ipendpoint, port optional */
 extern const struct ini_type ini_type_ipaddr_list; /* struct ipaddr_list */
+/* The same for one host's address each: a prefix length is refused. */
+extern const struct ini_type ini_type_host_ipaddr;	/* struct ipaddr */
+extern const struct ini_type ini_type_host_ipaddr_list; /* struct ipaddr_list */
 extern const struct ini_type ini_type_strlist;	/* struct strlist */
 /* struct strlist, repeatable: one string (as ini_type_string) per line. */
 extern const struct ini_type ini_type_repeated_string;

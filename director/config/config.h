@@ -379,12 +379,15 @@ typedef void (*image_vs_visit)(const struct virtual_server_conf *vs, void *arg);
 int director_config_from_image_fd(int fd, image_vs_visit visit, void *arg, struct director_config **out);
 /* Pass as visit to keep no virtual servers and look at none. */
 void image_vs_skip(const struct virtual_server_conf *vs, void *arg);
+/* The parent's view of an image: everything but the virtual servers
+ * (counted), which only the LVS engine keeps. */
+int director_config_parent_view(int fd, struct director_config **out);
 /* director.ini as cfgcheck loads it (start and reload): parsed and checked
  * in the check child, handed over as an image. */
 struct cfgcheck_loader;
 extern const struct cfgcheck_loader director_config_loader;
 /* The same for a reload: done gets the sealed image and no configuration
- * (the caller reads its view with director_config_from_image_fd). */
+ * (the caller reads its view with director_config_parent_view). */
 extern const struct cfgcheck_loader director_config_reload_loader;
 
 /* Rebuild a configuration from its image (a memfd the parent sent; ours
@@ -415,8 +418,6 @@ struct track_file_conf *director_config_track_file(const struct director_config 
 /* The value types of its own (config_types.c); the parsers behind them
  * are exposed for tests and the fuzzer. */
 extern const struct ini_type vip_list_type, route_list_type, track_list_type, int_type;
-/* One host's address, one host each: a prefix length is refused. */
-extern const struct ini_type host_address_type, host_address_list_type;
 int vip_conf_parse(const char *text, struct vip_conf *out, char *err);
 int route_conf_parse(const char *text, struct route_conf *out, char *err);
 void route_conf_print(const struct route_conf *r, struct strbuf *out);

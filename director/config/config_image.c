@@ -742,12 +742,15 @@ static int loader_image(const void *cfg, struct strbuf *out)
 	return director_config_image(cfg, out);
 }
 
-/* The parent's view: without the virtual servers, which only the LVS
- * engine keeps (it reads them from the same image). */
+int director_config_parent_view(int fd, struct director_config **out)
+{
+	return director_config_from_image_fd(fd, image_vs_skip, NULL, out);
+}
+
 static int loader_from_image(int fd, void **cfg)
 {
 	struct director_config *c = NULL;
-	int ret = director_config_from_image_fd(fd, image_vs_skip, NULL, &c);
+	int ret = director_config_parent_view(fd, &c);
 
 	*cfg = c;
 	return ret;

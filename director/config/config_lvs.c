@@ -921,7 +921,7 @@ const struct ini_key virtual_server_keys[] = {
 	{ "check_timeout", &ini_type_duration, VS(check_timeout_ms), 10, 3600000, NULL, false, NULL },
 	{ "check_rise", &ini_type_uint, VS(check_rise), 1, 100, "2", false, NULL },
 	{ "check_fall", &ini_type_uint, VS(check_fall), 1, 100, "3", false, NULL },
-	{ "check_address", &host_address_type, VS(check_address), 0, 0, NULL, false, NULL },
+	{ "check_address", &ini_type_host_ipaddr, VS(check_address), 0, 0, NULL, false, NULL },
 	{ "check_port", &port_type, VS(check_port), 0, 0, NULL, false, NULL },
 	{ "check_path", &http_path_type, VS(check_path), 0, 0, "/", false, NULL },
 	{ "check_host", &http_host_type, VS(check_host), 0, 0, NULL, false, NULL },

@@ -990,7 +990,7 @@ static void reload_apply(struct request *r, int image)
 		if (e->pid > 0 && !e->leaving)
 			request_ask_fd(r, e, DIR_IPC_RELOAD, &req, sizeof(req), image, e->reload_ms);
 	}
-	if ((ret = director_config_from_image_fd(image, image_vs_skip, NULL, &fresh)) < 0) {
+	if ((ret = director_config_parent_view(image, &fresh)) < 0) {
 		/* Out of memory: the engines run the new configuration, which
 		 * one restarted gets too; the parent's own settings stay. */
 		log_warnx("reload: the parent cannot read the new configuration itself (%s); "
@@ -1023,9 +1023,9 @@ static void reload_apply(struct request *r, int image)
 		struct engine *e = &p->eng[i];
 		bool wanted = engine_wanted(p, e);
 
-		if (e->pid > 0 && !e->leaving) {
+		if (e->pid > 0 && !e->leaving)
 			continue;	/* asked above */
-		} else if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
+		if (wanted && e->pid <= 0 && !ev_timer_armed(&e->restart_timer)) {
 			e->backoff_ms = 0;
 			if ((ret = engine_spawn(e)) < 0) {
 				sb_printf(&r->why, "%sstarting the %s engine: %s", r->why.len ? "\n" : "", e->name,
@@ -1223,13 +1223,11 @@ struct parent *parent_start(struct director_config *cfg, int image, bool do_deta
 	return p;
 }
 
-/* The loop stops (evloop_stop) exactly when a stop has seen every engine
- * gone: begin_stop, engine_exited. */
+/* One turn; false once the loop was stopped, which is what ends
+ * parent_main's evloop_run (begin_stop, engine_exited). */
 bool parent_step(struct parent *p, int max_wait_ms)
 {
-	if (evloop_run_once(p->loop, max_wait_ms) < 0)
-		return false;
-	return !(p->stopping && all_stopped(p));
+	return evloop_run_once(p->loop, max_wait_ms) >= 0 && !evloop_stopped(p->loop);
 }
 
 int parent_end(struct parent *p, int run)
