@@ -64,7 +64,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) usage_fail(const cha
 		usage_exit(EXIT_UNKNOWN, usage_text);
 	}
 	if (reason[0])
-		fprintf(stderr, "rs-agent: %s\n", reason);
+		usage_error(2, usage_text, "rs-agent: %s", reason);
 	usage(2);
 }
 

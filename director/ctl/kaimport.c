@@ -84,34 +84,17 @@ static bool is_int(const char *s)
 	return is_uint(s[0] == '-' ? s + 1 : s);
 }
 
-/* keepalived's timers are seconds with an optional fraction ("0.2"). */
-/* keepalived's seconds with an optional fraction, in whole milliseconds:
- * a finer fraction (0.0005) is refused, not rounded away, as director.ini
- * itself refuses it. */
+/* keepalived's timers are bare seconds with an optional fraction ("0.2"),
+ * in whole milliseconds as director.ini's durations: a finer fraction
+ * (0.0005) is refused, not rounded away. */
 static bool ka_seconds(const char *s, uint64_t *ms)
 {
 	size_t n = strspn(s, "0123456789");
-	uint64_t v = 0, scale = 100;
+	char err[PARSE_ERR_MAX];
 
-	if (n == 0 || n > 9)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	v *= 1000;
-	if (s[n] == '.') {
-		const char *f = s + n + 1;
-
-		if (!isdigit((unsigned char)*f))
-			return false;
-		for (; isdigit((unsigned char)*f); f++, scale /= 10) {
-			if (!scale && *f != '0')
-				return false;
-			v += (uint64_t)(*f - '0') * scale;
-		}
-		n = (size_t)(f - s);
-	}
-	*ms = v;
-	return s[n] == '\0';
+	if (n == 0 || n > 9 || s[n + strspn(s + n, ".0123456789")] != '\0')
+		return false;	/* no unit: keepalived writes none */
+	return parse_duration_ms(s, 0, UINT64_MAX, ms, err) == 0;
 }
 
 static void fmt_ms(uint64_t ms, char *buf, size_t size)

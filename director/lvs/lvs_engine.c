@@ -538,7 +538,6 @@ static struct vs_rt *vs_new(struct lvs_engine *e, const struct virtual_server_co
 		}
 		v->nrs = i + 1;
 	}
-	v->nrs = n;
 	return v;
 }
 
@@ -796,7 +795,6 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 	free(v->rs);
 	v->rt = rt;
 	v->rs = rs;
-	v->nrs = n;
 	for (size_t j = whole; j < n; j++) {	/* past the hole: let go */
 		rr_release(&rt[j]);
 		lvs_rs_state_release(&rs[j]);

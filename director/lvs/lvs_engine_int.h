@@ -46,14 +46,14 @@ struct probe {
 	size_t index;			/* its server's, in vs->rs and vs->rt */
 	bool is_agent;
 	struct hc_probe *hp;
-	struct probe_spec *spec;
+	struct probe_spec *spec;	/* never NULL */
 	int err;			/* hc_probe_start failed: -errno */
 };
 
 /* NULL (no probe) is LVS_CHECK_NONE. */
 static inline int lve_probe_type(const struct probe *pr)
 {
-	return pr && pr->spec ? pr->spec->hc.type : LVS_CHECK_NONE;
+	return pr ? pr->spec->hc.type : LVS_CHECK_NONE;
 }
 
 /* A real server's runtime beside its state (vs->rs): 24 bytes for a

@@ -171,7 +171,7 @@ static int plan_build(struct vs_rt **set, size_t n, struct vs_rt **gone, size_t 
 	for (size_t i = 0; i < n; i++) {
 		want_fill(set[i], pl->want_dests + room);
 		room += set[i]->nrs + 1;
-		pl->want.svcs[i] = set[i]->want;	/* shallow: the dests stay the service's */
+		pl->want.svcs[i] = set[i]->want;	/* shallow: the dests are the plan's want_dests */
 		pl->ndests += set[i]->want.ndests;
 		if (set[i]->present)
 			pl->have.svcs[k++] = set[i]->have;
