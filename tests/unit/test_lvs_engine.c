@@ -19,6 +19,7 @@
 #include "lvs.h"
 #include "lvs_reconcile.h"
 #include "test.h"
+#include "test_director_conf.h"
 #include "vrrp.h"
 
 /* ---- the kernel in memory ---- */
@@ -278,21 +279,6 @@ struct rig {
 	struct director_config *cfg;
 	struct lvs_engine *e;
 };
-
-static struct director_config *conf(const char *text)
-{
-	struct director_config *cfg = NULL;
-	struct ini_diag d;
-
-	ini_diag_init(&d);
-	if (director_config_load_buffer("/etc/dsrkit/test.ini", text, strlen(text), &cfg, &d) < 0) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "    %s\n", d.msgs[i]);
-		test_failed_checks++;
-	}
-	ini_diag_free(&d);
-	return cfg;
-}
 
 /* Run the loop until the kernel sees no new request for 100 ms (at most
  * 3 s in all). */

@@ -16,6 +16,7 @@
 #include "directord.h"
 #include "evloop.h"
 #include "test.h"
+#include "test_director_conf.h"
 #include "vrrp.h"
 #include "vrrp_net.h"
 
@@ -645,21 +646,6 @@ static unsigned states_told(const char *instance)
 	for (size_t i = 0; i < K.nstates; i++)
 		n += strcasecmp(K.states[i].name, instance) == 0;
 	return n;
-}
-
-static struct director_config *conf(const char *text)
-{
-	struct director_config *cfg = NULL;
-	struct ini_diag d;
-
-	ini_diag_init(&d);
-	if (director_config_load_buffer("/etc/dsrkit/test.ini", text, strlen(text), &cfg, &d) < 0) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "    %s\n", d.msgs[i]);
-		test_failed_checks++;
-	}
-	ini_diag_free(&d);
-	return cfg;
 }
 
 /* Run the loop for ms (bounded in iterations too). */
