@@ -253,13 +253,13 @@ soak: all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/dsrkit $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 common/dsrkit-sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
 	install -m 0755 $(BUILD)/rs-agent $(DESTDIR)$(SBINDIR)/rs-agent
 	install -m 0644 man/rs-agent.8 $(DESTDIR)$(MANDIR)/man8/rs-agent.8
 	install -m 0644 man/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5
 	# Not copied to rs-agent.ini: its sample VIPs would go on this host's loopback.
-	install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini.example
+	install -m 0644 realserver/rs-agent.ini.example $(DESTDIR)$(CONFDIR)/rs-agent.ini.example
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@CONFDIR@|$(CONFDIR)|g' realserver/rs-agent.service.in > $(DESTDIR)$(UNITDIR)/rs-agent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rs-agent.service
 	install -m 0755 $(BUILD)/directord $(BUILD)/directorctl $(DESTDIR)$(SBINDIR)/
@@ -267,7 +267,7 @@ install: all
 	install -m 0644 man/director.ini.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/dsrkit.7 $(DESTDIR)$(MANDIR)/man7/dsrkit.7
 	# Not copied to director.ini: it would bring VIPs up on this host's interfaces.
-	install -m 0644 director/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example
+	install -m 0644 director/director.ini.example $(DESTDIR)$(CONFDIR)/director.ini.example
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@CONFDIR@|$(CONFDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/directord.service
 	@$(MAKE) --no-print-directory install-user
@@ -298,11 +298,11 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man8/directord.8 $(DESTDIR)$(MANDIR)/man8/directorctl.8 \
 		$(DESTDIR)$(MANDIR)/man8/rs-agent.8 $(DESTDIR)$(MANDIR)/man5/director.ini.5 \
 		$(DESTDIR)$(MANDIR)/man5/rs-agent.ini.5 $(DESTDIR)$(MANDIR)/man7/dsrkit.7
-	rm -f $(DESTDIR)$(SYSCONFDIR)/dsrkit/director.ini.example $(DESTDIR)$(SYSCONFDIR)/dsrkit/rs-agent.ini.example
+	rm -f $(DESTDIR)$(CONFDIR)/director.ini.example $(DESTDIR)$(CONFDIR)/rs-agent.ini.example
 	rm -f $(DESTDIR)$(UNITDIR)/directord.service $(DESTDIR)$(UNITDIR)/rs-agent.service
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/dsrkit 2>/dev/null
-	@echo "left in place: your $(SYSCONFDIR)/dsrkit/*.ini, the state directories, the user dsrkit (userdel dsrkit)"
+	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
+	@echo "left in place: your $(CONFDIR)/*.ini, the state directories, the user dsrkit (userdel dsrkit)"
 
 clean:
 	rm -rf build
