@@ -186,7 +186,7 @@ has_addr() { ip -n "$1" -o addr show dev "$2" | grep -q " ${3}/"; }
 sampler() {
 	local out=$1 addrs=$2; shift 2
 	cat >"$TMP/sampler.py" <<'PY'
-import ctypes, os, socket, struct, sys, time
+import ctypes, os, signal, socket, struct, sys, time
 
 CLONE_NEWNET, RTM_GETADDR, RTM_NEWADDR, NLMSG_DONE, NLMSG_ERROR = 0x40000000, 22, 20, 3, 2
 IFA_ADDRESS, IFA_LOCAL = 1, 2
@@ -232,9 +232,15 @@ def field(s):
     have = addresses(s)
     return "".join("1" if w in have else "0" for w in wanted)
 
+# TERM ends the loop between samples: killed by it inside write(), a
+# line that straddles a page of the file could be cut short (the kernel
+# stops a write at a page for a fatal signal), and a cut line reads as
+# a sample where nobody holds the address.
+stopping = []
+signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
 ms = lambda: int(time.time() * 1000)
 due = time.time()
-while True:
+while not stopping:
     start = ms()
     fields = []
     for name, s in zip(names, socks):
