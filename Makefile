@@ -6,6 +6,7 @@
 #   make demo            the whole DR cluster in namespaces (in a VM without IPVS); demo-realserver: rs-agent alone
 #   make bench           benchmarks (bench/BENCHMARKS.md); bench-director, bench-lvs, bench-failover, bench-isolation-host: one part
 #   make soak            the fault matrix for SOAK_SECONDS (1800) in the VM: bench/results-soak.md, a section of bench/BENCHMARKS.md
+#   make deb             Debian packages dsrkit-director, dsrkit-rs-agent and the source package in $(BUILD)/deb (lintian-clean)
 #   make install DESTDIR=... PREFIX=...   (also creates the daemons' user dsrkit, unless DESTDIR is set)
 #   make install-user    only create the user dsrkit (idempotent; root)
 
@@ -251,7 +252,8 @@ SOAK_SECONDS ?= 1800
 soak: all
 	@SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/run.sh $(BUILD)
 
-install: all
+# The programs only: installing needs no unit tests or test tools.
+install: $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0644 common/dsrkit-sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
@@ -303,6 +305,36 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
 	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
 	@echo "left in place: your $(CONFDIR)/*.ini, the state directories, the user dsrkit (userdel dsrkit)"
+
+# Debian packages (debian/; README.md, Install): dsrkit-director and
+# dsrkit-rs-agent, the source package and lintian's report, in $(DEB_DIR).
+# dpkg-buildpackage writes beside the tree it builds, so it builds a copy
+# in $(DEB_DIR)/src: the files git knows (tracked and new, not ignored; the
+# tree outside git less what .gitignore names), without the build
+# directory. No -dbgsym packages, so that `apt install ./dsrkit-*.deb`
+# installs just the two. lintian must find no error and no warning.
+DEB_PKG_DEPS := debhelper dpkg-dev lintian
+DEB_DIR       = $(BUILD)/deb
+.PHONY: deb
+deb: deps
+	@missing=""; \
+	for p in $(DEB_PKG_DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt-install PKGLIST="$$missing"; fi
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src/dsrkit
+	@b=$$(realpath -m --relative-to=. $(BUILD)); \
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | grep -zv "^$$b/" | \
+			tar --null --no-recursion --ignore-failed-read -T - -cf -; \
+	else \
+		tar --exclude-vcs --exclude-vcs-ignores --exclude="./$$b" -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src/dsrkit
+	cd $(DEB_DIR)/src/dsrkit && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" dpkg-buildpackage -us -uc -Jauto
+	find $(DEB_DIR)/src -maxdepth 1 -type f -exec mv -t $(DEB_DIR) {} +
+	rm -rf $(DEB_DIR)/src
+	@lintian --fail-on error,warning $(DEB_DIR)/dsrkit_*.changes >$(DEB_DIR)/lintian.txt 2>&1; s=$$?; \
+	cat $(DEB_DIR)/lintian.txt; [ $$s = 0 ] && echo "lintian: no error, no warning ($(DEB_DIR)/lintian.txt)"; exit $$s
+	@ls $(DEB_DIR)
 
 clean:
 	rm -rf build
