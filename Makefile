@@ -309,10 +309,11 @@ uninstall:
 # Debian packages (debian/; README.md, Install): dsrkit-director and
 # dsrkit-rs-agent, the source package and lintian's report, in $(DEB_DIR).
 # dpkg-buildpackage writes beside the tree it builds, so it builds a copy
-# in $(DEB_DIR)/src: the files git knows (tracked and new, not ignored; the
-# tree outside git less what .gitignore names), without the build
-# directory. No -dbgsym packages, so that `apt install ./dsrkit-*.deb`
-# installs just the two. lintian must find no error and no warning.
+# in $(DEB_DIR)/src: the files git tracks, as they are in the work tree
+# (`git add` a new file first); outside git, the tree less the build
+# directory and what .gitignore names. No -dbgsym packages, so that
+# `apt install ./dsrkit-*.deb` installs just the two. lintian must find no
+# error and no warning.
 DEB_PKG_DEPS := debhelper dpkg-dev lintian
 DEB_DIR       = $(BUILD)/deb
 .PHONY: deb
@@ -322,12 +323,10 @@ deb: deps
 	if [ -n "$$missing" ]; then $(MAKE) --no-print-directory apt-install PKGLIST="$$missing"; fi
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_DIR)/src/dsrkit
-	@b=$$(realpath -m --relative-to=. $(BUILD)); \
-	if git rev-parse --git-dir >/dev/null 2>&1; then \
-		git ls-files -z --cached --others --exclude-standard | grep -zv "^$$b/" | \
-			tar --null --no-recursion --ignore-failed-read -T - -cf -; \
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z | tar --null --no-recursion --ignore-failed-read -T - -cf -; \
 	else \
-		tar --exclude-vcs --exclude-vcs-ignores --exclude="./$$b" -cf - .; \
+		tar --exclude-vcs --exclude-vcs-ignores --exclude="./$$(realpath -m --relative-to=. $(BUILD))" -cf - .; \
 	fi | tar -xf - -C $(DEB_DIR)/src/dsrkit
 	cd $(DEB_DIR)/src/dsrkit && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" dpkg-buildpackage -us -uc -Jauto
 	find $(DEB_DIR)/src -maxdepth 1 -type f -exec mv -t $(DEB_DIR) {} +
