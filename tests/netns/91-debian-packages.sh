@@ -34,6 +34,20 @@ if [ -s "$DEB/lintian.txt" ] && ! grep -qE '^[EW]: ' "$DEB/lintian.txt"; then
 else
 	fail "lintian: $(grep -E '^[EW]: ' "$DEB/lintian.txt" 2>&1 | head -20)"
 fi
+# The Makefile took dpkg-buildflags' flags from the environment and kept
+# its own: each compile line has both (-ffile-prefix-map is dpkg's,
+# -Werror the project's), each link line dpkg's -z now; the binary shows it.
+compiles=$(grep -cE '^cc .* -c -o build/' "$TMP/deb.log")
+mixed=$(grep -E '^cc .* -c -o build/' "$TMP/deb.log" | grep -e '-ffile-prefix-map=' | grep -e '-Werror ' | grep -c -e '-D_FORTIFY_SOURCE=2')
+links=$(grep -cE '^cc .* -o build/(directord|directorctl|rs-agent) ' "$TMP/deb.log")
+now=$(grep -E '^cc .* -o build/(directord|directorctl|rs-agent) ' "$TMP/deb.log" | grep -c -e '-Wl,-z,now')
+mkdir -p "$TMP/x" && dpkg-deb -x "$DEB/${debs[0]}" "$TMP/x"
+if [ "$compiles" -gt 0 ] && [ "$mixed" = "$compiles" ] && [ "$links" = 3 ] && [ "$now" = 3 ] &&
+	readelf -d "$TMP/x/usr/sbin/directord" | grep -q 'FLAGS_1.*NOW PIE'; then
+	pass "the build: Debian's hardening flags and the project's warnings on all $compiles compile lines, -z now on the links; directord is PIE, bound now"
+else
+	fail "the build's flags: $mixed of $compiles compile lines, $now of $links links: $(grep -m1 -E '^cc .* -c -o build/' "$TMP/deb.log")"
+fi
 # Nothing live in /etc: a sample configuration would bring its VIPs up.
 etc=$(for d in "${debs[@]}"; do dpkg-deb -c "$DEB/$d"; done | awk '$6 ~ /^\.\/etc\// && $1 !~ /^d/ { print $6 }')
 [ -z "$etc" ] && pass "the packages install no file in /etc" || fail "the packages install in /etc: $etc"
