@@ -92,6 +92,9 @@ done
 
 nspawn_configs "$R/etc/dsrkit"
 # No -f: the packaged programs look in /etc/dsrkit (SYSCONFDIR=/etc).
+out=$(X /usr/sbin/directord -t 2>&1)
+[ "$out" = "configuration OK" ] && pass "directord -t reads /etc/dsrkit/director.ini: configuration OK" ||
+	fail "directord -t without -f: $out"
 agent_ok() { X /usr/sbin/rs-agent check >/dev/null && runs_as_dsrkit rs-agent.service; }
 unit_ok rs-agent.service /etc/dsrkit/rs-agent.ini agent_ok "rs-agent check exits 0; runs as dsrkit"
 director_master_usr() { director_master /usr/sbin; }
