@@ -306,7 +306,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
 	@echo "left in place: your $(CONFDIR)/*.ini, the state directories, the user dsrkit (userdel dsrkit)"
 
-# Debian packages (debian/; README.md, Install): dsrkit-director and
+# Debian packages (debian/; README.md, Build and install): dsrkit-director and
 # dsrkit-rs-agent, the source package and lintian's report, in $(DEB_DIR).
 # dpkg-buildpackage writes beside the tree it builds, so it builds a copy
 # in $(DEB_DIR)/src: the files git tracks, as they are in the work tree
