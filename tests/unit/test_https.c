@@ -23,202 +23,8 @@
 #include "evloop.h"
 #include "probe.h"
 #include "test.h"
+#include "test_tls_server.h"
 #include "tls.h"
-
-static char dir[128];	/* the certificates, and what s_server serves */
-static const char *skip_all;	/* why nothing here can run */
-
-/* ---- the files ---- */
-
-static char *path_of(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int next;
-	char *b = bufs[next++ % 8];
-
-	snprintf(b, PATH_MAX, "%s/%s", dir, name);
-	return b;
-}
-
-/* A file's content (what the config loader keeps), or NULL. */
-static char *pem_of(const char *name)
-{
-	struct tls_pem_file f;
-	char err[PARSE_ERR_MAX];
-
-	if (tls_pem_file_load(strstr(name, ".key") ? TLS_PEM_KEY : TLS_PEM_CERT, path_of(name), &f, err) < 0) {
-		fprintf(stderr, "  %s: %s\n", name, err);
-		return NULL;
-	}
-	free(f.path);
-	return f.pem;
-}
-
-static void write_text(const char *name, const char *text)
-{
-	FILE *f = fopen(path_of(name), "w");
-
-	CHECK(f != NULL);
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
-/* mkcerts.sh, found from the working directory (make runs tests from the
- * top of the tree) or from the binary's (BUILD/tests/). */
-static const char *mkcerts_path(void)
-{
-	static char exe[PATH_MAX], p[PATH_MAX + 64];
-	ssize_t n;
-
-	if (access("tests/tools/mkcerts.sh", R_OK) == 0)
-		return "tests/tools/mkcerts.sh";
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	for (int up = 0; up < 4; up++) {
-		char *slash = strrchr(exe, '/');
-
-		if (!slash)
-			return NULL;
-		*slash = '\0';
-		snprintf(p, sizeof(p), "%s/tests/tools/mkcerts.sh", exe);
-		if (access(p, R_OK) == 0)
-			return p;
-	}
-	return NULL;
-}
-
-static void setup(void)
-{
-	char cmd[PATH_MAX * 2 + 64];
-	const char *mk = mkcerts_path();
-
-	if (system("command -v openssl >/dev/null 2>&1") != 0) {
-		skip_all = "no openssl command (Debian package openssl)";
-		return;
-	}
-	if (!mk) {
-		skip_all = "tests/tools/mkcerts.sh not found";
-		return;
-	}
-	snprintf(dir, sizeof(dir), "/tmp/dsrkit-test-https.XXXXXX");
-	if (!mkdtemp(dir)) {
-		skip_all = "mkdtemp failed";
-		return;
-	}
-	snprintf(cmd, sizeof(cmd), "bash '%s' '%s'", mk, dir);
-	if (system(cmd) != 0) {
-		skip_all = "mkcerts.sh failed";
-		return;
-	}
-	/* s_server -HTTP answers GET /NAME with the file NAME as it is. */
-	write_text("health", "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhealthy\n");
-	write_text("down", "HTTP/1.0 503 Service Unavailable\r\n\r\ndown\n");
-}
-
-static void teardown(void)
-{
-	char cmd[PATH_MAX + 16];
-
-	if (dir[0] && strncmp(dir, "/tmp/dsrkit-test-https.", 23) == 0) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		CHECK_EQ_INT(system(cmd), 0);
-	}
-}
-
-/* ---- the server ---- */
-
-struct tls_server {
-	pid_t pid;
-	uint16_t port;
-};
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	uint16_t port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static bool port_open(uint16_t port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-/* openssl s_server -HTTP in dir with cert NAME.pem / NAME.key and extra
- * arguments (NULL-terminated); false when it does not listen within 5 s. */
-static bool server_start(struct tls_server *s, const char *name, ...)
-{
-	char cert[PATH_MAX], key[PATH_MAX], accept_at[32];
-	const char *argv[32];
-	size_t n = 0;
-	va_list ap;
-
-	s->port = free_port();
-	snprintf(cert, sizeof(cert), "%s/%s.pem", dir, name);
-	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
-	snprintf(accept_at, sizeof(accept_at), "127.0.0.1:%u", s->port);
-	argv[n++] = "openssl";
-	argv[n++] = "s_server";
-	argv[n++] = "-quiet";
-	argv[n++] = "-HTTP";
-	argv[n++] = "-accept";
-	argv[n++] = accept_at;
-	argv[n++] = "-cert";
-	argv[n++] = cert;
-	argv[n++] = "-key";
-	argv[n++] = key;
-	va_start(ap, name);
-	for (const char *a; n < ARRAY_SIZE(argv) - 1 && (a = va_arg(ap, const char *));)
-		argv[n++] = a;
-	va_end(ap);
-	argv[n] = NULL;
-	s->pid = fork();
-	if (s->pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (chdir(dir) == 0)
-			execvp("openssl", (char *const *)argv);
-		_exit(127);
-	}
-	CHECK(s->pid > 0);
-	for (int i = 0; i < 100 && s->pid > 0; i++) {
-		if (port_open(s->port))
-			return true;
-		usleep(50 * 1000);
-	}
-	return false;
-}
-
-static void server_stop(struct tls_server *s)
-{
-	if (s->pid <= 0)
-		return;
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, NULL, 0);
-	s->pid = 0;
-}
 
 /* ---- probes ---- */
 
@@ -285,6 +91,8 @@ static struct hc_outcome probe_once(struct hc_spec *s, const char *ca, const cha
 	return r.last;
 }
 
+static const char *skip_all;	/* why nothing here can run */
+
 #define SETUP_OR_SKIP() do { if (skip_all) SKIP(skip_all); } while (0)
 
 #define EXPECT(o, res, why) do { \
@@ -301,7 +109,7 @@ TEST(https_pass)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "server", NULL));
+	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/health", NULL);
 	o = probe_once(&s, NULL, NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
@@ -312,7 +120,7 @@ TEST(https_pass)
 	s.body = "sick";
 	o = probe_once(&s, NULL, NULL, NULL);
 	EXPECT(o, HC_FAIL, "body lacks 'sick'");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 TEST(https_wrong_status)
@@ -322,13 +130,13 @@ TEST(https_wrong_status)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "server", NULL));
+	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/down", "www.test");
 	s.status_lo = 200;
 	s.status_hi = 399;
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_FAIL, "HTTP 503 (expected 200-399)");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 TEST(https_verified)
@@ -338,7 +146,7 @@ TEST(https_verified)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "server", NULL));
+	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/health", "www.test");
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
@@ -350,7 +158,7 @@ TEST(https_verified)
 	s.host = NULL;
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 TEST(https_host_mismatch)
@@ -360,20 +168,20 @@ TEST(https_host_mismatch)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "server", NULL));
+	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/health", "other.test");
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_FAIL, "TLS handshake: certificate: hostname mismatch");
 	/* Not verifying, the name does not matter. */
 	o = probe_once(&s, NULL, NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 	/* By address: other.pem names no address. */
-	CHECK(server_start(&srv, "other", NULL));
+	CHECK(tls_server_start(&srv, "other", NULL));
 	s = spec_for(srv.port, "/health", NULL);
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_FAIL, "IP address mismatch");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 TEST(https_expired)
@@ -383,13 +191,13 @@ TEST(https_expired)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "expired", NULL));
+	CHECK(tls_server_start(&srv, "expired", NULL));
 	s = spec_for(srv.port, "/health", "www.test");
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_FAIL, "certificate has expired");
 	o = probe_once(&s, NULL, NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 TEST(https_untrusted)
@@ -399,13 +207,13 @@ TEST(https_untrusted)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "self", NULL));
+	CHECK(tls_server_start(&srv, "self", NULL));
 	s = spec_for(srv.port, "/health", "www.test");
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_FAIL, "self-signed certificate");
 	o = probe_once(&s, NULL, NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 /* The server shows www.test's certificate only to a client that asks for
@@ -417,7 +225,7 @@ TEST(https_sni)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "other", "-servername", "www.test", "-cert2", path_of("server.pem"), "-key2",
+	CHECK(tls_server_start(&srv, "other", "-servername", "www.test", "-cert2", path_of("server.pem"), "-key2",
 			   path_of("server.key"), NULL));
 	s = spec_for(srv.port, "/health", "www.test");
 	o = probe_once(&s, "ca.pem", NULL, NULL);
@@ -425,7 +233,7 @@ TEST(https_sni)
 	s.host = "other.test";
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 /* A server that takes the connection and never speaks TLS: the check
@@ -457,7 +265,7 @@ TEST(https_client_certificate)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	CHECK(server_start(&srv, "server", "-Verify", "1", "-verify_return_error", "-CAfile", path_of("ca.pem"), NULL));
+	CHECK(tls_server_start(&srv, "server", "-Verify", "1", "-verify_return_error", "-CAfile", path_of("ca.pem"), NULL));
 	s = spec_for(srv.port, "/health", "www.test");
 	o = probe_once(&s, "ca.pem", "client.pem", "client.key");
 	EXPECT(o, HC_PASS, "HTTP 200");
@@ -468,7 +276,7 @@ TEST(https_client_certificate)
 	/* Signed by no CA the server trusts. */
 	o = probe_once(&s, "ca.pem", "self.pem", "self.key");
 	EXPECT(o, HC_FAIL, "unknown ca");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 /* TLS 1.1 and older are refused even when the server would. */
@@ -479,15 +287,15 @@ TEST(https_tls12_minimum)
 	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
-	if (!server_start(&srv, "server", "-tls1_1", "-cipher", "ALL:@SECLEVEL=0", NULL)) {
-		server_stop(&srv);
+	if (!tls_server_start(&srv, "server", "-tls1_1", "-cipher", "ALL:@SECLEVEL=0", NULL)) {
+		tls_server_stop(&srv);
 		SKIP("openssl s_server -tls1_1 does not run here");
 	}
 	s = spec_for(srv.port, "/health", "www.test");
 	o = probe_once(&s, NULL, NULL, NULL);
 	CHECK_EQ_INT(o.result, HC_FAIL);
 	CHECK_CONTAINS(o.reason, "TLS handshake");
-	server_stop(&srv);
+	tls_server_stop(&srv);
 }
 
 TEST(https_targets_and_refused)
@@ -611,12 +419,12 @@ TEST(host_names)
 
 static void run_setup(void)
 {
-	setup();
+	skip_all = tls_setup();
 }
 
 static void run_teardown(void)
 {
-	teardown();
+	tls_teardown();
 }
 
 TEST_MAIN(T(run_setup), T(https_pass), T(https_wrong_status), T(https_verified), T(https_host_mismatch),
