@@ -645,15 +645,33 @@ static struct director_config *conf_via_image(const char *text)
 	return out;
 }
 
+/* The passes of the probe of 127.0.0.1:port so far, from status; -1
+ * when status has none. */
+static long long https_passes(struct rig *r, uint16_t port)
+{
+	struct strbuf sb = { 0 };
+	char want[64];
+	const char *at;
+	long long n = -1;
+
+	lvs_engine_status_text(r->e, &sb);
+	snprintf(want, sizeof(want), "https 127.0.0.1:%u/health: ", port);
+	if (sb.buf && (at = strstr(sb.buf, want)))
+		n = strtoll(at + strlen(want), NULL, 10);
+	sb_free(&sb);
+	return n;
+}
+
 #define HTTPS_WEB(ca) \
 	"[virtual_server web]\naddress = 198.18.0.100:80\ncheck = https\ncheck_address = 127.0.0.1\n" \
 	"check_host = www.test\ncheck_path = /health\n" ca \
 	"check_interval = 200ms\ncheck_timeout = 200ms\ncheck_rise = 1\ncheck_fall = 1\n" \
-	"real_servers = 198.18.3.1:80 check_port=%u, 198.18.3.2:80 weight=2 check_port=%u\n"
+	"real_servers = 198.18.3.1:80 check_port=%u, 198.18.3.2:80 weight=2 check_port=%u\n%s"
 
 /* https checks against openssl s_server decide the weights: with the CA
  * file the server whose certificate expired is out; a reload without it
- * (no verification) lets it in, one with it again takes it out. */
+ * (no verification) lets it in, one with it again takes it out. A reload
+ * that changes the service but not its files keeps the probes running. */
 TEST(https_checks_decide_weights)
 {
 	struct tls_server good = { 0 }, expired = { 0 };
@@ -667,16 +685,28 @@ TEST(https_checks_decide_weights)
 	CHECK(tls_server_start(&good, "server", NULL));
 	CHECK(tls_server_start(&expired, "expired", NULL));
 	snprintf(ca, sizeof(ca), "check_ca_file = %s\n", path_of("ca.pem"));
-	snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port);
+	snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port, "");
 	memset(&r, 0, sizeof(r));
 	CHECK_EQ_INT(evloop_new(&r.loop), 0);
 	r.cfg = conf_via_image(text);
 	if (r.loop && r.cfg && lvs_engine_start(r.loop, r.cfg, NULL, &fake, &r.e) == 0) {
+		long long before;
+
 		CHECK(weights_become(&r, 1, -1, -1));
-		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), "", good.port, expired.port);
+		/* The same files, another quorum: the same context, the
+		 * probes go on counting. */
+		run_for(&r, 500);
+		before = https_passes(&r, good.port);
+		CHECK(before >= 2);
+		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port, "quorum = 1\n"
+			 "quorum_hysteresis = 0\ninhibit_on_failure = no\nscheduler = rr\n");
+		rig_reload(&r, text);
+		CHECK(https_passes(&r, good.port) >= before);
+		CHECK(weights_become(&r, 1, -1, -1));
+		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), "", good.port, expired.port, "");
 		rig_reload(&r, text);
 		CHECK(weights_become(&r, 1, 2, -1));
-		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port);
+		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port, "");
 		rig_reload(&r, text);
 		CHECK(weights_become(&r, 1, -1, -1));
 		/* Status says why. */
