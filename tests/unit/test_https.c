@@ -104,7 +104,7 @@ static const char *skip_all;	/* why nothing here can run */
 
 TEST(https_pass)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -125,7 +125,7 @@ TEST(https_pass)
 
 TEST(https_wrong_status)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -141,7 +141,7 @@ TEST(https_wrong_status)
 
 TEST(https_verified)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -163,7 +163,7 @@ TEST(https_verified)
 
 TEST(https_host_mismatch)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -186,7 +186,7 @@ TEST(https_host_mismatch)
 
 TEST(https_expired)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -202,7 +202,7 @@ TEST(https_expired)
 
 TEST(https_untrusted)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -220,7 +220,7 @@ TEST(https_untrusted)
  * www.test by SNI; any other gets other.test's. */
 TEST(https_sni)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -233,6 +233,29 @@ TEST(https_sni)
 	s.host = "other.test";
 	o = probe_once(&s, "ca.pem", NULL, NULL);
 	EXPECT(o, HC_PASS, "HTTP 200");
+	tls_server_stop(&srv);
+}
+
+TEST(https_ipv6)
+{
+	struct tls_server srv = { .ipv6 = true };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	if (free_port(true) == 0)
+		SKIP("no ::1 here");
+	CHECK(tls_server_start(&srv, "server", NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	s.addr.family = AF_INET6;
+	s.addr.prefixlen = 128;
+	s.addr.u.v6 = in6addr_loopback;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	/* By address, ::1 is not in the certificate. */
+	s.host = NULL;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "IP address mismatch");
 	tls_server_stop(&srv);
 }
 
@@ -260,7 +283,7 @@ TEST(https_handshake_timeout)
 
 TEST(https_client_certificate)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -282,7 +305,7 @@ TEST(https_client_certificate)
 /* TLS 1.1 and older are refused even when the server would. */
 TEST(https_tls12_minimum)
 {
-	struct tls_server srv;
+	struct tls_server srv = { 0 };
 	struct hc_spec s;
 	struct hc_outcome o;
 
@@ -428,6 +451,6 @@ static void run_teardown(void)
 }
 
 TEST_MAIN(T(run_setup), T(https_pass), T(https_wrong_status), T(https_verified), T(https_host_mismatch),
-	  T(https_expired), T(https_untrusted), T(https_sni), T(https_handshake_timeout),
+	  T(https_expired), T(https_untrusted), T(https_sni), T(https_ipv6), T(https_handshake_timeout),
 	  T(https_client_certificate), T(https_tls12_minimum), T(https_targets_and_refused), T(pem_checks),
 	  T(contexts_shared), T(host_names), T(run_teardown))

@@ -128,29 +128,48 @@ static inline void tls_teardown(void)
 struct tls_server {
 	pid_t pid;
 	uint16_t port;
+	bool ipv6;		/* set before starting: on [::1], not 127.0.0.1 */
 };
 
-static inline uint16_t free_port(void)
+/* The loopback address of a family, at port. */
+static inline socklen_t loopback_at(bool ipv6, uint16_t port, struct sockaddr_in6 *out)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in *sin = (struct sockaddr_in *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (ipv6) {
+		out->sin6_family = AF_INET6;
+		out->sin6_port = htons(port);
+		out->sin6_addr = in6addr_loopback;
+		return sizeof(*out);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*sin);
+}
+
+static inline uint16_t free_port(bool ipv6)
+{
+	struct sockaddr_in6 sa;
+	socklen_t len = loopback_at(ipv6, 0, &sa);
+	int fd = socket(sa.sin6_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	uint16_t port = 0;
 
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		port = ntohs(sin.sin_port);
+	/* Both structs keep the port at the same place. */
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, len) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin6_port);
 	if (fd >= 0)
 		close(fd);
 	return port;
 }
 
-static inline bool port_open(uint16_t port)
+static inline bool port_open(bool ipv6, uint16_t port)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	struct sockaddr_in6 sa;
+	socklen_t len = loopback_at(ipv6, port, &sa);
+	int fd = socket(sa.sin6_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, len) == 0;
 
 	if (fd >= 0)
 		close(fd);
@@ -166,10 +185,10 @@ static inline bool tls_server_start(struct tls_server *s, const char *name, ...)
 	size_t n = 0;
 	va_list ap;
 
-	s->port = free_port();
+	s->port = free_port(s->ipv6);
 	snprintf(cert, sizeof(cert), "%s/%s.pem", tls_dir, name);
 	snprintf(key, sizeof(key), "%s/%s.key", tls_dir, name);
-	snprintf(accept_at, sizeof(accept_at), "127.0.0.1:%u", s->port);
+	snprintf(accept_at, sizeof(accept_at), s->ipv6 ? "[::1]:%u" : "127.0.0.1:%u", s->port);
 	argv[n++] = "openssl";
 	argv[n++] = "s_server";
 	argv[n++] = "-quiet";
@@ -198,7 +217,7 @@ static inline bool tls_server_start(struct tls_server *s, const char *name, ...)
 	}
 	CHECK(s->pid > 0);
 	for (int i = 0; i < 100 && s->pid > 0; i++) {
-		if (port_open(s->port))
+		if (port_open(s->ipv6, s->port))
 			return true;
 		usleep(50 * 1000);
 	}
