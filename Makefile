@@ -23,9 +23,9 @@ CC      ?= cc
 BUILD   ?= build
 SANITIZE ?=
 
-PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libcap
-DEB_BUILD_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libiniparser-dev libcap-dev
-DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container
+PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libcap libssl libcrypto
+DEB_BUILD_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libiniparser-dev libcap-dev libssl-dev
+DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/iniparser
@@ -39,8 +39,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS       = $(PKG_LIBS) -liniparser -pthread
 # Each program's link line names what it uses: rs-agent no generic
-# netlink (IPVS) nor threads, directorctl none of the daemon's libraries.
-RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap 2>/dev/null) -liniparser
+# netlink (IPVS) nor threads, directorctl none of the daemon's libraries
+# (OpenSSL is for the daemons' https checks only).
+RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap libssl libcrypto 2>/dev/null) -liniparser
 CTL_LIBS     = -liniparser
 
 COMMON_SRC := $(wildcard common/*.c)

@@ -1,11 +1,14 @@
-/* One health probe: tcp, http, script or agent, attempted every interval
- * on the caller's loop (see probe.h).
+/* One health probe: tcp, http, https, script or agent, attempted every
+ * interval on the caller's loop (see probe.h).
  *
  * directord's LVS engine runs thousands of these on one loop next to the IPVS
  * reconciler, so an attempt never blocks: sockets are non-blocking and
  * watched by the loop, scripts are children reaped by the loop with the
- * timeout as their limit. The only allocation per attempt is an http
- * check's response buffer, held from connect to verdict. Like the rest of
+ * timeout as their limit. The only allocations per attempt are an http
+ * check's response buffer, held from connect to verdict, and an https
+ * check's TLS connection, whose handshake, request and response are
+ * non-blocking steps on the same socket (tls.h); the attempt's deadline
+ * bounds the handshake as it bounds everything else. Like the rest of
  * the library this file does not log: every attempt ends in exactly one
  * call of the probe's callback, whose reason says what happened.
  *
@@ -30,6 +33,7 @@
 #include "http.h"
 #include "probe.h"
 #include "proc.h"
+#include "tls.h"
 
 #define DEFAULT_STATUS_LO 200
 #define DEFAULT_STATUS_HI 399
@@ -41,8 +45,9 @@
 enum phase {
 	PHASE_IDLE,
 	PHASE_CONNECT,
-	PHASE_SEND,		/* http */
-	PHASE_RECV,		/* http, agent */
+	PHASE_HANDSHAKE,	/* https */
+	PHASE_SEND,		/* http, https */
+	PHASE_RECV,		/* http, https, agent */
 	PHASE_SCRIPT,
 };
 
@@ -57,11 +62,14 @@ struct hc_probe {
 	socklen_t salen;
 	struct ev_timer every;		/* starts attempts */
 	struct ev_timer deadline;	/* ends a socket attempt */
+	struct tls_client *tls;		/* https: the shared context */
 
 	/* the attempt in flight */
 	enum phase phase;
 	uint64_t started_ms;
 	int fd;
+	uint32_t events;		/* what the loop watches fd for */
+	struct tls_conn *conn;		/* https */
 	pid_t pid;
 	bool in_cb;			/* the callback is running: stop defers the free */
 	bool stopped;
@@ -96,6 +104,8 @@ static void close_reset(int fd)
 static void attempt_release(struct hc_probe *p)
 {
 	ev_timer_stop(p->loop, &p->deadline);
+	tls_conn_free(p->conn);
+	p->conn = NULL;
 	if (p->fd >= 0) {
 		ev_fd_del(p->loop, p->fd);
 		close_reset(p->fd);
@@ -118,6 +128,7 @@ static void attempt_release(struct hc_probe *p)
 static void probe_free(struct hc_probe *p)
 {
 	sb_free(&p->request);
+	tls_client_put(p->tls);
 	free(p->target);
 	free(p);
 }
@@ -168,7 +179,31 @@ static void attempt_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
 
 	(void)loop;
 	(void)t;
-	attempt_fail(p, "timeout after %llu ms", (unsigned long long)p->timeout_ms);
+	attempt_fail(p, "%stimeout after %llu ms", p->phase == PHASE_HANDSHAKE ? "TLS handshake: " : "",
+		     (unsigned long long)p->timeout_ms);
+}
+
+/* Watch fd for events (EPOLLIN or EPOLLOUT) from now on; false when the
+ * attempt ended. */
+static bool watch(struct hc_probe *p, uint32_t events)
+{
+	int ret;
+
+	if (p->events == events)
+		return true;
+	ret = ev_fd_mod(p->loop, p->fd, events);
+	if (ret < 0) {
+		attempt_fail(p, "event loop: %s", strerror(-ret));
+		return false;
+	}
+	p->events = events;
+	return true;
+}
+
+/* A TLS step that has to wait: for the direction it named. */
+static void tls_wait(struct hc_probe *p, enum tls_step step)
+{
+	watch(p, step == TLS_WANT_WRITE ? EPOLLOUT : EPOLLIN);
 }
 
 /* ---- http ---- */
@@ -234,65 +269,156 @@ static bool http_evaluate(struct hc_probe *p, bool complete)
 	return true;
 }
 
+enum resp_read { READ_DATA, READ_END, READ_WAIT, READ_ERROR };
+
+/* One read of the response into its buffer, from the socket or through
+ * TLS; READ_ERROR with why. */
+static enum resp_read resp_read(struct hc_probe *p, size_t room, size_t *n, char *why, size_t size)
+{
+	ssize_t got;
+
+	if (p->conn) {
+		enum tls_step step = tls_conn_read(p->conn, p->resp + p->resp_len, room, n, why, size);
+
+		if (step == TLS_WANT_READ || step == TLS_WANT_WRITE) {
+			tls_wait(p, step);
+			return READ_WAIT;
+		}
+		return step == TLS_DONE ? READ_DATA : step == TLS_CLOSED ? READ_END : READ_ERROR;
+	}
+	do
+		got = recv(p->fd, p->resp + p->resp_len, room, MSG_DONTWAIT);
+	while (got < 0 && errno == EINTR);
+	*n = got > 0 ? (size_t)got : 0;
+	if (got > 0)
+		return READ_DATA;
+	if (got == 0)
+		return READ_END;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return READ_WAIT;
+	snprintf(why, size, "recv: %s", strerror(errno));
+	return READ_ERROR;
+}
+
+/* The same parser and verdicts for http and https: the bytes are the
+ * same once TLS has decrypted them. */
 static void http_recv(struct hc_probe *p)
 {
+	char why[HC_REASON_MAX];
+
 	for (;;) {
-		size_t room = HTTP_RESPONSE_MAX - p->resp_len;
-		ssize_t n;
+		size_t room = HTTP_RESPONSE_MAX - p->resp_len, n;
 
 		if (room == 0) {
 			/* The cap: judge what it allows. */
 			http_evaluate(p, true);
 			return;
 		}
-		n = recv(p->fd, p->resp + p->resp_len, room, MSG_DONTWAIT);
-		if (n > 0) {
-			p->resp_len += (size_t)n;
+		switch (resp_read(p, room, &n, why, sizeof(why))) {
+		case READ_DATA:
+			p->resp_len += n;
 			if (http_evaluate(p, false))
 				return;
 			continue;
-		}
-		if (n == 0) {
+		case READ_END:
 			http_evaluate(p, true);
 			return;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		case READ_WAIT:
 			return;
-		/* A reset after an answer still leaves the answer to judge. */
-		if (p->resp_len > 0) {
-			http_evaluate(p, true);
+		case READ_ERROR:
+			/* A reset after an answer still leaves the answer to judge. */
+			if (p->resp_len > 0)
+				http_evaluate(p, true);
+			else
+				attempt_fail(p, "%s", why);
 			return;
 		}
-		attempt_fail(p, "recv: %s", strerror(errno));
-		return;
 	}
+}
+
+/* One write of the rest of the request: bytes written, 0 when it has to
+ * wait (the loop watches for it), -1 when the attempt ended. */
+static ssize_t request_write(struct hc_probe *p, const char *buf, size_t len)
+{
+	char why[HC_REASON_MAX];
+	enum tls_step step;
+	ssize_t n;
+	size_t done;
+
+	if (p->conn) {
+		step = tls_conn_write(p->conn, buf, len, &done, why, sizeof(why));
+		if (step == TLS_DONE)
+			return (ssize_t)done;
+		if (step == TLS_WANT_READ || step == TLS_WANT_WRITE) {
+			tls_wait(p, step);
+			return 0;
+		}
+		attempt_fail(p, "%s", why);
+		return -1;
+	}
+	do
+		n = send(p->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;	/* the rest on the next EPOLLOUT */
+	attempt_fail(p, "send: %s", strerror(errno));
+	return -1;
 }
 
 static void http_send(struct hc_probe *p)
 {
 	const char *req = sb_str(&p->request);
 	size_t len = p->request.len;
-	int ret;
 
 	while (p->request_sent < len) {
-		ssize_t n = send(p->fd, req + p->request_sent, len - p->request_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = request_write(p, req + p->request_sent, len - p->request_sent);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;	/* the rest on the next EPOLLOUT */
-			attempt_fail(p, "send: %s", strerror(errno));
+		if (n <= 0)
 			return;
-		}
 		p->request_sent += (size_t)n;
 	}
 	p->phase = PHASE_RECV;
-	ret = ev_fd_mod(p->loop, p->fd, EPOLLIN);
-	if (ret < 0)
-		attempt_fail(p, "event loop: %s", strerror(-ret));
+	if (!watch(p, EPOLLIN))
+		return;
+	/* TLS may hold the answer already read from the socket. */
+	if (p->conn)
+		http_recv(p);
+}
+
+/* ---- https ---- */
+
+static void tls_handshake(struct hc_probe *p)
+{
+	char why[HC_REASON_MAX];
+	enum tls_step step = tls_conn_handshake(p->conn, why, sizeof(why));
+
+	switch (step) {
+	case TLS_DONE:
+		p->phase = PHASE_SEND;
+		http_send(p);
+		return;
+	case TLS_WANT_READ:
+	case TLS_WANT_WRITE:
+		tls_wait(p, step);
+		return;
+	default:
+		attempt_fail(p, "%s", why);
+		return;
+	}
+}
+
+static void tls_start(struct hc_probe *p)
+{
+	int ret = tls_conn_new(p->tls, p->fd, p->spec.host, &p->spec.addr, &p->conn);
+
+	if (ret < 0) {
+		attempt_fail(p, "TLS: %s", strerror(-ret));
+		return;
+	}
+	p->phase = PHASE_HANDSHAKE;
+	tls_handshake(p);
 }
 
 /* ---- agent ---- */
@@ -368,7 +494,7 @@ static void connect_failed(struct hc_probe *p, int err)
 
 static void socket_connected(struct hc_probe *p, uint32_t events)
 {
-	int err = 0, ret;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	/* Writable without an error or hang-up: connected. Only a failure
@@ -389,10 +515,15 @@ static void socket_connected(struct hc_probe *p, uint32_t events)
 		attempt_pass(p, "connected in %llu ms", (unsigned long long)(now_ms() - p->started_ms));
 		return;
 	case HC_HTTP:
+	case HC_HTTPS:
 		/* Allocated only once there is someone to answer. */
 		p->resp = malloc(HTTP_RESPONSE_MAX);
 		if (!p->resp) {
 			attempt_fail(p, "out of memory");
+			return;
+		}
+		if (p->spec.type == HC_HTTPS) {
+			tls_start(p);
 			return;
 		}
 		p->phase = PHASE_SEND;
@@ -401,9 +532,7 @@ static void socket_connected(struct hc_probe *p, uint32_t events)
 	default:
 		/* The agent speaks first. */
 		p->phase = PHASE_RECV;
-		ret = ev_fd_mod(p->loop, p->fd, EPOLLIN);
-		if (ret < 0)
-			attempt_fail(p, "event loop: %s", strerror(-ret));
+		watch(p, EPOLLIN);
 		return;
 	}
 }
@@ -418,13 +547,17 @@ static void socket_event(struct evloop *loop, int fd, uint32_t events, void *arg
 	case PHASE_CONNECT:
 		socket_connected(p, events);
 		break;
+	case PHASE_HANDSHAKE:
+		tls_handshake(p);
+		break;
 	case PHASE_SEND:
 		http_send(p);
 		break;
 	case PHASE_RECV:
-		if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		/* TLS may wait for EPOLLOUT while reading (a key update). */
+		if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !p->conn)
 			break;
-		if (p->spec.type == HC_HTTP)
+		if (p->spec.type == HC_HTTP || p->spec.type == HC_HTTPS)
 			http_recv(p);
 		else
 			agent_recv(p);
@@ -451,6 +584,7 @@ static void socket_attempt_start(struct hc_probe *p)
 	}
 	/* Even an immediate connect is finished from the loop: one path. */
 	ret = ev_fd_add(p->loop, fd, EPOLLOUT, socket_event, p);
+	p->events = EPOLLOUT;
 	if (ret < 0) {
 		close(fd);
 		p->fd = -1;
@@ -579,6 +713,8 @@ static const char *type_name(int type)
 		return "tcp";
 	case HC_HTTP:
 		return "http";
+	case HC_HTTPS:
+		return "https";
 	case HC_SCRIPT:
 		return "script";
 	case HC_AGENT:
@@ -601,7 +737,7 @@ static int target_build(struct hc_probe *p)
 		ipaddr_ntop(&s->addr, addr, sizeof(addr));
 		sb_printf(&sb, s->addr.family == AF_INET6 ? " [%s]:%u" : " %s:%u", addr, s->port);
 	}
-	if (s->type == HC_HTTP)
+	if (s->type == HC_HTTP || s->type == HC_HTTPS)
 		sb_append(&sb, s->path && s->path[0] ? s->path : "/");
 	if (sb.failed) {
 		sb_free(&sb);
@@ -621,6 +757,7 @@ static int spec_check(const struct hc_spec *s)
 		return s->command && s->command[0] ? 0 : -EINVAL;
 	case HC_TCP:
 	case HC_HTTP:
+	case HC_HTTPS:
 	case HC_AGENT:
 		if (s->addr.family != AF_INET && s->addr.family != AF_INET6)
 			return -EINVAL;
@@ -638,7 +775,17 @@ static int probe_prepare(struct hc_probe *p)
 	int ret;
 
 	p->timeout_ms = s->timeout_ms ? s->timeout_ms : s->interval_ms;
-	if (s->type == HC_HTTP) {
+	if (s->type == HC_HTTPS) {
+		if (s->tls) {
+			p->tls = tls_client_ref(s->tls);
+		} else {
+			ret = tls_client_get(NULL, NULL, NULL, &p->tls);
+			if (ret < 0)
+				return ret;
+		}
+		s->tls = p->tls;
+	}
+	if (s->type == HC_HTTP || s->type == HC_HTTPS) {
 		if (s->status_lo == 0 && s->status_hi == 0) {
 			s->status_lo = DEFAULT_STATUS_LO;
 			s->status_hi = DEFAULT_STATUS_HI;

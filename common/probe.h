@@ -1,4 +1,4 @@
-/* One health probe: tcp, http, script or agent, attempted every interval
+/* One health probe: tcp, http, https, script or agent, attempted every interval
  * on the caller's event loop, never blocking it. directord's checks of
  * its real servers and rs-agent's checks of its own service are this one
  * implementation, so a check means the same on both sides. */
@@ -19,6 +19,7 @@ enum hc_type {
 	HC_HTTP,		/* GET, status in range, optional body substring */
 	HC_SCRIPT,		/* exit 0 up; with dynamic_weight 2..255 set the weight */
 	HC_AGENT,		/* an agent-check line */
+	HC_HTTPS,		/* http over TLS (1.2 at least) */
 };
 
 /* What to probe: built by the engine from a virtual server and a real
@@ -31,10 +32,14 @@ struct hc_spec {
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
 	uint64_t first_delay_ms;	/* before the first attempt (spreads a start) */
-	const char *path, *host;	/* http */
+	const char *path, *host;	/* http, https (host is also the TLS server name) */
 	const char *user_agent;		/* http; NULL: "dsrkit" */
 	unsigned status_lo, status_hi;	/* http */
 	const char *body;		/* http, NULL: any */
+	/* https: the TLS context (tls_client_get: CA to verify against, the
+	 * client's certificate), the probe takes a reference of its own; NULL:
+	 * no verification and no client certificate. */
+	struct tls_client *tls;
 	const char *command;		/* script */
 	char *const *env;		/* script: extra "NAME=value" strings, NULL-terminated; may be NULL */
 	bool dynamic_weight;		/* script */
@@ -54,6 +59,7 @@ struct hc_outcome {
 
 struct hc_probe;
 struct evloop;
+struct tls_client;
 typedef void (*hc_done_cb)(struct hc_probe *p, const struct hc_outcome *o, void *arg);
 
 /* Start attempts every interval (the first after first_delay); cb runs

@@ -23,7 +23,8 @@ static const struct ini_enum weight_sources[] = {
 };
 
 static const struct ini_enum check_types[] = {
-	{ "tcp", CHECK_TCP }, { "http", CHECK_HTTP }, { "script", CHECK_SCRIPT }, { NULL, 0 },
+	{ "tcp", CHECK_TCP }, { "http", CHECK_HTTP }, { "https", CHECK_HTTPS }, { "script", CHECK_SCRIPT },
+	{ NULL, 0 },
 };
 
 /* expect_status = 200 | 200-399 */
@@ -119,6 +120,9 @@ static const struct ini_key check_keys[] = {
 	{ "expect_status", &status_range_type, C(expect_status), 0, 0, "200-399", false, NULL },
 	{ "expect_body", &ini_type_string, C(expect_body), 0, 0, NULL, false, NULL },
 	{ "command", &ini_type_string, C(command), 0, 0, NULL, false, NULL },
+	{ "tls_ca_file", &tls_ca_file_type, C(tls_ca_file), 0, 0, NULL, false, NULL },
+	{ "tls_cert_file", &tls_cert_file_type, C(tls_cert_file), 0, 0, NULL, false, NULL },
+	{ "tls_key_file", &tls_key_file_type, C(tls_key_file), 0, 0, NULL, false, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
 };
 
@@ -245,12 +249,35 @@ static bool is_http_token(const char *s)
 	return true;
 }
 
+/* The files were read and checked one by one as their keys were parsed. */
+static void validate_tls(const struct check_conf *c, const char *sec, const struct ini_doc *doc, struct ini_diag *d)
+{
+	static const char *const keys[] = { "tls_ca_file", "tls_cert_file", "tls_key_file" };
+	const struct tls_pem_file *files[] = { &c->tls_ca_file, &c->tls_cert_file, &c->tls_key_file };
+	char err[PARSE_ERR_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (files[i]->path && c->type != CHECK_HTTPS)
+			ini_doc_error(d, doc, sec, keys[i], "only with type = https");
+	if (c->tls_cert_file.path && !c->tls_key_file.path)
+		ini_doc_error(d, doc, sec, "tls_cert_file", "needs tls_key_file (the certificate's private key)");
+	if (c->tls_key_file.path && !c->tls_cert_file.path)
+		ini_doc_error(d, doc, sec, "tls_key_file", "needs tls_cert_file (the key's certificate)");
+	if (c->tls_cert_file.pem && c->tls_key_file.pem &&
+	    tls_pem_pair_check(c->tls_cert_file.pem, c->tls_key_file.pem, err) < 0)
+		ini_doc_error(d, doc, sec, "tls_key_file", "%s (%s)", err, c->tls_cert_file.path);
+}
+
 static void validate_check(struct rs_config *cfg, struct check_conf *c, const struct ini_doc *doc,
 			   struct ini_diag *d)
 {
+	static const char *const type_names[] = { [CHECK_TCP] = "tcp", [CHECK_HTTP] = "http",
+						   [CHECK_SCRIPT] = "script", [CHECK_HTTPS] = "https" };
+	bool http = c->type == CHECK_HTTP || c->type == CHECK_HTTPS;
 	char sec[128], err[256];
 
 	snprintf(sec, sizeof(sec), "check %s", c->name);
+	validate_tls(c, sec, doc, d);
 	if (c->timeout_ms > c->interval_ms)
 		ini_doc_error(d, doc, sec, "timeout", "must not be longer than interval");
 	if (c->type == CHECK_SCRIPT) {
@@ -262,18 +289,17 @@ static void validate_check(struct rs_config *cfg, struct check_conf *c, const st
 		return;
 	}
 	if (c->port == 0)
-		ini_doc_error(d, doc, sec, "port", "required for a %s check",
-			      c->type == CHECK_HTTP ? "http" : "tcp");
+		ini_doc_error(d, doc, sec, "port", "required for a %s check", type_names[c->type]);
 	if (c->address.family == 0 && cfg->vips.n > 0)
 		c->address = cfg->vips.items[0];	/* DR: check the service on the VIP */
 	c->address.has_prefix = false;
 	/* A path refused as written (a missing quote) has no value, not even
 	 * its default: it was reported. */
-	if (c->type == CHECK_HTTP && c->path && c->path[0] != '/')
+	if (http && c->path && c->path[0] != '/')
 		ini_doc_error(d, doc, sec, "path", "must start with '/'");
-	if (c->type == CHECK_HTTP && c->path && !is_http_token(c->path))
+	if (http && c->path && !is_http_token(c->path))
 		ini_doc_error(d, doc, sec, "path", "must not contain blanks or control characters");
-	if (c->type == CHECK_HTTP && c->host && !is_http_token(c->host))
+	if (http && c->host && !is_http_token(c->host))
 		ini_doc_error(d, doc, sec, "host", "must not contain blanks or control characters");
 }
 

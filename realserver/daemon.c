@@ -258,7 +258,7 @@ static const char *check_result_name(enum check_result r)
 
 static const char *check_type_name(int t)
 {
-	return t == CHECK_HTTP ? "http" : t == CHECK_SCRIPT ? "script" : "tcp";
+	return t == CHECK_HTTP ? "http" : t == CHECK_HTTPS ? "https" : t == CHECK_SCRIPT ? "script" : "tcp";
 }
 
 static void check_target(const struct check_conf *c, char *buf, size_t size)

@@ -81,7 +81,9 @@ static void check_done(struct hc_probe *probe, const struct hc_outcome *o, void 
 		h->on_change(&run->st, h->arg);
 }
 
-static const int probe_type[] = { [CHECK_TCP] = HC_TCP, [CHECK_HTTP] = HC_HTTP, [CHECK_SCRIPT] = HC_SCRIPT };
+static const int probe_type[] = {
+	[CHECK_TCP] = HC_TCP, [CHECK_HTTP] = HC_HTTP, [CHECK_SCRIPT] = HC_SCRIPT, [CHECK_HTTPS] = HC_HTTPS,
+};
 
 static void check_spec(const struct health *h, const struct check_conf *c, size_t i, struct hc_spec *s)
 {
@@ -109,7 +111,16 @@ static void check_start(struct health *h, struct check_run *run, size_t i)
 	int ret;
 
 	check_spec(h, run->conf, i, &spec);
-	ret = hc_probe_start(h->loop, &spec, check_done, run, &run->probe);
+	ret = 0;
+	if (spec.type == HC_HTTPS) {
+		/* The probe takes a reference of its own. */
+		const struct check_conf *c = run->conf;
+
+		ret = tls_client_get(c->tls_ca_file.pem, c->tls_cert_file.pem, c->tls_key_file.pem, &spec.tls);
+	}
+	if (ret == 0)
+		ret = hc_probe_start(h->loop, &spec, check_done, run, &run->probe);
+	tls_client_put(spec.tls);
 	if (ret < 0) {
 		/* Not up until it can run: the agent reports it down. */
 		snprintf(run->st.last_reason, sizeof(run->st.last_reason), "cannot be run: %s", strerror(-ret));

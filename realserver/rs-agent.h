@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "risefall.h"
 #include "rtnl.h"		/* struct rtnl_addrinfo */
+#include "tls.h"		/* https checks */
 #include "util.h"
 
 #define RS_AGENT_CONF DSRKIT_CONFDIR "/rs-agent.ini"
@@ -24,7 +25,7 @@
 
 /* ---- configuration (config.c) ---- */
 
-enum check_type { CHECK_TCP, CHECK_HTTP, CHECK_SCRIPT };
+enum check_type { CHECK_TCP, CHECK_HTTP, CHECK_SCRIPT, CHECK_HTTPS };
 enum weight_source { WEIGHT_NONE, WEIGHT_LOADAVG, WEIGHT_PRESSURE };
 
 struct status_range {
@@ -41,10 +42,12 @@ struct check_conf {
 	uint64_t timeout_ms;
 	unsigned rise;
 	unsigned fall;
-	char *path;			/* http */
-	char *host;			/* http Host header; default the address */
-	struct status_range expect_status; /* http */
-	char *expect_body;		/* http, substring; NULL = any */
+	char *path;			/* http, https */
+	char *host;			/* http Host header (https: also SNI, verified name); default the address */
+	struct status_range expect_status; /* http, https */
+	char *expect_body;		/* http, https, substring; NULL = any */
+	/* https: read at load (tls.h); a CA file turns verification on */
+	struct tls_pem_file tls_ca_file, tls_cert_file, tls_key_file;
 	char *command;			/* script, run by /bin/sh -c */
 	struct check_conf *next;
 };

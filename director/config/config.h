@@ -18,6 +18,7 @@
 #include "ipvs.h"
 #include "parse.h"
 #include "probe.h"
+#include "tls.h"
 #include "util.h"
 
 #define LVS_MAX_SERVICES 65536
@@ -41,6 +42,7 @@ enum lvs_check_type {
 	LVS_CHECK_HTTP = HC_HTTP,	/* GET, status in range, optional body substring */
 	LVS_CHECK_SCRIPT = HC_SCRIPT,	/* exit 0 up; with dynamic_weight 2..255 set the weight */
 	LVS_CHECK_AGENT = HC_AGENT,	/* the agent alone decides */
+	LVS_CHECK_HTTPS = HC_HTTPS,	/* http over TLS */
 };
 
 /* What a real server may override of its service's check, in its entry
@@ -49,8 +51,8 @@ struct lvs_check_override {
 	struct ipaddr address;		/* family 0: not overridden */
 	uint16_t port;
 	uint16_t agent_port;
-	char *path;			/* http */
-	char *host;			/* http */
+	char *path;			/* http, https */
+	char *host;			/* http, https */
 	char *command;			/* script */
 };
 
@@ -110,9 +112,12 @@ struct virtual_server_conf {
 	struct ipaddr check_address;	/* family 0: the real server's */
 	uint16_t check_port;		/* 0: the real server's */
 	char *check_path;		/* http, default "/" */
-	char *check_host;		/* http Host header, default the target address */
+	char *check_host;		/* http Host header (https: also SNI, verified name), default the target address */
 	unsigned check_status_lo, check_status_hi; /* "200-399" (default) */
 	char *check_body;		/* substring the body must contain; NULL: any */
+	/* https: the files' paths and contents, read at load (tls.h): a CA
+	 * file turns verification on; a client certificate and its key. */
+	struct tls_pem_file check_ca_file, check_cert_file, check_key_file;
 	char *check_command;		/* script, /bin/sh -c; environment in director.ini(5) */
 	bool check_dynamic_weight;	/* script exit 2..255 sets weight exit-2 (keepalived's misc_dynamic) */
 	uint16_t agent_port;

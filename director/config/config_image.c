@@ -222,7 +222,13 @@ static const size_t virtual_server_strings[] = {
 	offsetof(struct virtual_server_conf, name), offsetof(struct virtual_server_conf, scheduler),
 	offsetof(struct virtual_server_conf, vrrp), offsetof(struct virtual_server_conf, check_path),
 	offsetof(struct virtual_server_conf, check_host), offsetof(struct virtual_server_conf, check_body),
-	offsetof(struct virtual_server_conf, check_command), END_OF,
+	offsetof(struct virtual_server_conf, check_command),
+	/* https: the PEM contents travel, so the engines never read a file. */
+	offsetof(struct virtual_server_conf, check_ca_file.path), offsetof(struct virtual_server_conf, check_ca_file.pem),
+	offsetof(struct virtual_server_conf, check_cert_file.path),
+	offsetof(struct virtual_server_conf, check_cert_file.pem),
+	offsetof(struct virtual_server_conf, check_key_file.path), offsetof(struct virtual_server_conf, check_key_file.pem),
+	END_OF,
 };
 
 static const struct layout virtual_server_layout = {

@@ -65,7 +65,7 @@ static const struct ini_enum families[] = { { "inet", AF_INET }, { "inet6", AF_I
 
 static const struct ini_enum checks[] = {
 	{ "none", LVS_CHECK_NONE }, { "tcp", LVS_CHECK_TCP }, { "http", LVS_CHECK_HTTP },
-	{ "script", LVS_CHECK_SCRIPT }, { "agent", LVS_CHECK_AGENT }, { NULL, 0 },
+	{ "https", LVS_CHECK_HTTPS }, { "script", LVS_CHECK_SCRIPT }, { "agent", LVS_CHECK_AGENT }, { NULL, 0 },
 };
 
 /* The scheduler flags, by ipvsadm's names (sh-* and mh-* are aliases). */
@@ -306,7 +306,7 @@ static int check_parse(const struct ini_key *key, const char *value, void *field
 		vs->check_agent = true;
 		return 0;
 	}
-	return fail(err, -EINVAL, "expected none, tcp, http, script or agent, optionally with ', agent' "
+	return fail(err, -EINVAL, "expected none, tcp, http, https, script or agent, optionally with ', agent' "
 		    "(as in 'http, agent')");
 }
 
@@ -927,6 +927,9 @@ const struct ini_key virtual_server_keys[] = {
 	{ "check_host", &http_host_type, VS(check_host), 0, 0, NULL, false, NULL },
 	{ "check_status", &status_type, WHOLE, 0, 0, "200-399", false, NULL },
 	{ "check_body", &ini_type_string, VS(check_body), 0, 0, NULL, false, NULL },
+	{ "check_ca_file", &tls_ca_file_type, VS(check_ca_file), 0, 0, NULL, false, NULL },
+	{ "check_cert_file", &tls_cert_file_type, VS(check_cert_file), 0, 0, NULL, false, NULL },
+	{ "check_key_file", &tls_key_file_type, VS(check_key_file), 0, 0, NULL, false, NULL },
 	{ "check_command", &ini_type_string, VS(check_command), 0, 0, NULL, false, NULL },
 	{ "check_dynamic_weight", &ini_type_bool, VS(check_dynamic_weight), 0, 0, "no", false, NULL },
 	{ "agent_port", &port_type, VS(agent_port), 0, 0, "5555", false, NULL },
@@ -1042,9 +1045,14 @@ static void check_dest(struct vs_ctx *c, const struct virtual_server_conf *vs, c
 		       dest_name(addr, port, name), word_name(methods, (int)fwd), vs->address.port);
 }
 
+static bool check_is_http(const struct virtual_server_conf *vs)
+{
+	return vs->check == LVS_CHECK_HTTP || vs->check == LVS_CHECK_HTTPS;
+}
+
 static bool check_needs_port(const struct virtual_server_conf *vs)
 {
-	return vs->check == LVS_CHECK_TCP || vs->check == LVS_CHECK_HTTP;
+	return vs->check == LVS_CHECK_TCP || check_is_http(vs);
 }
 
 /* The servers are in file order (both keys append as they are read), so
@@ -1083,8 +1091,8 @@ static void check_real_server(struct vs_ctx *c, struct virtual_server_conf *vs, 
 		       real_server_name(rs, name, sizeof(name)));
 	if (rs->check.command && vs->check != LVS_CHECK_SCRIPT)
 		ERR_AT(c, key, nth, "%s: check_command is for check = script", real_server_name(rs, name, sizeof(name)));
-	if ((rs->check.path || rs->check.host) && vs->check != LVS_CHECK_HTTP)
-		ERR_AT(c, key, nth, "%s: check_path and check_host are for check = http",
+	if ((rs->check.path || rs->check.host) && !check_is_http(vs))
+		ERR_AT(c, key, nth, "%s: check_path and check_host are for check = http or https",
 		       real_server_name(rs, name, sizeof(name)));
 	if (rs->check.command)
 		check_command_path(c, key, nth, real_server_name(rs, name, sizeof(name)), rs->check.command);
@@ -1124,6 +1132,25 @@ static uint64_t min_ms(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* The files were read and checked one by one as their keys were parsed. */
+static void check_tls(struct vs_ctx *c, const struct virtual_server_conf *vs)
+{
+	static const char *const keys[] = { "check_ca_file", "check_cert_file", "check_key_file" };
+	const struct tls_pem_file *files[] = { &vs->check_ca_file, &vs->check_cert_file, &vs->check_key_file };
+	char err[PARSE_ERR_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (files[i]->path && vs->check != LVS_CHECK_HTTPS)
+			ERR(c, keys[i], "only with check = https");
+	if (vs->check_cert_file.path && !vs->check_key_file.path)
+		ERR(c, "check_cert_file", "needs check_key_file (the certificate's private key)");
+	if (vs->check_key_file.path && !vs->check_cert_file.path)
+		ERR(c, "check_key_file", "needs check_cert_file (the key's certificate)");
+	if (vs->check_cert_file.pem && vs->check_key_file.pem &&
+	    tls_pem_pair_check(vs->check_cert_file.pem, vs->check_key_file.pem, err) < 0)
+		ERR(c, "check_key_file", "%s (%s)", err, vs->check_cert_file.path);
+}
+
 static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
 {
 	bool agent = vs->check == LVS_CHECK_AGENT || vs->check_agent;
@@ -1147,6 +1174,7 @@ static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
 	if (vs->check_dynamic_weight && vs->check != LVS_CHECK_SCRIPT)
 		ERR(c, "check_dynamic_weight", "only with check = script");
 	check_command_path(c, "check_command", 0, NULL, vs->check_command);
+	check_tls(c, vs);
 }
 
 static void check_service(struct vs_ctx *c, struct virtual_server_conf *vs)

@@ -1102,8 +1102,14 @@ static const struct keywords group_kw = { "vrrp_sync_group", group_maps, group_h
 
 /* ---- virtual_server ---- */
 
-enum check_kind { CK_NONE, CK_TCP, CK_HTTP, CK_SCRIPT };
-static const char *const check_names[] = { "none", "tcp", "http", "script" };
+enum check_kind { CK_NONE, CK_TCP, CK_HTTP, CK_SCRIPT, CK_HTTPS };
+static const char *const check_names[] = { "none", "tcp", "http", "script", "https" };
+
+/* HTTP_GET and SSL_GET: a url, a status, a Host. */
+static bool ck_http(enum check_kind k)
+{
+	return k == CK_HTTP || k == CK_HTTPS;
+}
 
 /* A real server as read; the check settings point at their statements. */
 struct rs {
@@ -1148,7 +1154,7 @@ static const struct nomap check_nomaps[] = {
 	{ "delay_before_retry", RETRY_DELAY },
 	{ "bindto", NULL }, { "bind_port", NULL }, { "bind_if", NULL }, { "fwmark", NULL },
 	{ "warmup", NULL }, { "user", "check scripts run as global.user" }, { "http_protocol", NULL },
-	{ "enable_sni", NULL }, { "tls_compliant", NULL }, { "protocol", NULL },
+	{ "enable_sni", "an https check sends check_host as the TLS server name" }, { "tls_compliant", NULL }, { "protocol", NULL },
 	{ NULL, NULL },
 };
 
@@ -1180,7 +1186,7 @@ static void read_check(struct conv *c, struct rs *r, const struct ka_node *ck)
 			     ck->words[0]);
 			continue;
 		}
-		if (strcmp(k->words[0], "url") == 0 && r->kind == CK_HTTP) {
+		if (strcmp(k->words[0], "url") == 0 && ck_http(r->kind)) {
 			if (urls)
 				warn(c, k, "url: only the first url of a check is converted");
 			else
@@ -1208,7 +1214,7 @@ static const struct {
 	const char *ka;
 	enum check_kind kind;
 } check_types[] = {
-	{ "TCP_CHECK", CK_TCP }, { "HTTP_GET", CK_HTTP }, { "SSL_GET", CK_TCP }, { "MISC_CHECK", CK_SCRIPT },
+	{ "TCP_CHECK", CK_TCP }, { "HTTP_GET", CK_HTTP }, { "SSL_GET", CK_HTTPS }, { "MISC_CHECK", CK_SCRIPT },
 };
 
 static bool rs_check(struct conv *c, struct rs *r, const struct ka_node *k)
@@ -1220,8 +1226,8 @@ static bool rs_check(struct conv *c, struct rs *r, const struct ka_node *k)
 			warn(c, k, "%s: only the first check of a real server is converted", k->words[0]);
 			return true;
 		}
-		if (strcmp(k->words[0], "SSL_GET") == 0)
-			warn(c, k, "SSL_GET: no TLS check here: converted as a tcp check (a connection succeeds)");
+		/* keepalived's SSL_GET verifies no certificate, nor does an
+		 * https check without check_ca_file: the same check. */
 		r->check = k;
 		r->kind = check_types[i].kind;
 		read_check(c, r, k);
@@ -1522,14 +1528,14 @@ static void vs_check(struct conv *c, struct sect *s, struct vs *vs)
 		fmt_ms(t, buf, sizeof(buf));
 		put(c, s, timeout ? timeout : first->check, "check_timeout", buf);
 	}
-	if (first->kind == CK_HTTP && first->path)
+	if (ck_http(first->kind) && first->path)
 		put(c, s, first->path, "check_path", first->path->words[1]);
-	if (first->kind == CK_HTTP && first->status) {
+	if (ck_http(first->kind) && first->status) {
 		put(c, s, first->status, "check_status", first->status->words[1]);
 		if (first->status->nwords > 2)
 			warn(c, first->status, "status_code: only one code or range is converted: %s",
 			     first->status->words[1]);
-	} else if (first->kind == CK_HTTP) {
+	} else if (ck_http(first->kind)) {
 		/* keepalived's default; directord's is 200-399 */
 		put(c, s, first->check, "check_status", KA_STATUS);
 	}
@@ -1554,7 +1560,7 @@ static void rs_overrides(struct conv *c, const struct vs *vs, const struct rs *f
 
 	if (r->port && (fwmark || strcmp(r->port->words[1], port) != 0))
 		sb_printf(&r->entry, " check_port=%s", r->port->words[1]);
-	else if (fwmark && first && (first->kind == CK_TCP || first->kind == CK_HTTP))
+	else if (fwmark && first && (first->kind == CK_TCP || ck_http(first->kind)))
 		sb_printf(&r->entry, " check_port=%s", port);	/* the entry has no port */
 	if (r->ip)
 		sb_printf(&r->entry, " check_address=%s", r->ip->words[1]);
@@ -1570,9 +1576,9 @@ static void rs_overrides(struct conv *c, const struct vs *vs, const struct rs *f
 	    r->dynamic != first->dynamic)
 		warn(c, r->check, "%s: timeout, retry, status_code and misc_dynamic are per virtual server here: "
 		     "those of the first server are used", r->check->words[0]);
-	if (r->kind == CK_HTTP && r->path && !same_arg(r->path, first->path))
+	if (ck_http(r->kind) && r->path && !same_arg(r->path, first->path))
 		sb_printf(&r->entry, " check_path=%s", r->path->words[1]);
-	if (r->kind == CK_HTTP && r->host)
+	if (ck_http(r->kind) && r->host)
 		sb_printf(&r->entry, " check_host=%s", r->host->words[1]);
 	if (r->kind == CK_SCRIPT && r->command) {
 		struct strbuf a, b;
@@ -1601,7 +1607,7 @@ static void vs_servers(struct conv *c, struct sect *s, struct vs *vs)
 	for (size_t i = 0; i < vs->nrs && !first; i++)
 		if (vs->rs[i].kind != CK_NONE)
 			first = &vs->rs[i];
-	if (first && first->kind == CK_HTTP && first->host)
+	if (first && ck_http(first->kind) && first->host)
 		sb_printf(&vs->rs[first - vs->rs].entry, " check_host=%s", first->host->words[1]);
 	for (size_t i = 0; i < vs->nrs; i++) {
 		ninhibit += vs->rs[i].inhibit;

@@ -40,6 +40,7 @@ const char *lve_check_name(int type)
 	switch (type) {
 	case LVS_CHECK_TCP: return "tcp";
 	case LVS_CHECK_HTTP: return "http";
+	case LVS_CHECK_HTTPS: return "https";
 	case LVS_CHECK_SCRIPT: return "script";
 	case LVS_CHECK_AGENT: return "agent";
 	default: return "none";
@@ -169,6 +170,7 @@ static void probe_free(struct probe *pr)
 		free(ps->command);
 		for (size_t i = 0; i < PROBE_ENV_MAX; i++)
 			free(ps->env[i]);
+		tls_client_put(ps->tls);
 		free(ps);
 	}
 	free(pr);
@@ -258,7 +260,7 @@ static int probe_new(const struct lvs_engine *e, struct vs_rt *v, size_t index, 
 	s->port = probe_port(vs, rs, is_agent);
 	s->interval_ms = is_agent && vs->agent_interval_ms ? vs->agent_interval_ms : vs->check_interval_ms;
 	s->timeout_ms = vs->check_timeout_ms;
-	if (s->type == LVS_CHECK_HTTP) {
+	if (s->type == LVS_CHECK_HTTP || s->type == LVS_CHECK_HTTPS) {
 		s->path = ps->path = dup_or_null(rs->check.path ? rs->check.path : vs->check_path ? vs->check_path : "/",
 						 &oom);
 		s->host = ps->host = dup_or_null(rs->check.host ? rs->check.host : vs->check_host, &oom);
@@ -266,6 +268,10 @@ static int probe_new(const struct lvs_engine *e, struct vs_rt *v, size_t index, 
 		s->status_lo = vs->check_status_lo;
 		s->status_hi = vs->check_status_hi;
 		s->user_agent = "directord";
+		/* Never an https check without its context: that would be one
+		 * that verifies nothing. */
+		if (s->type == LVS_CHECK_HTTPS && !(v->tls && (s->tls = ps->tls = tls_client_ref(v->tls))))
+			oom = true;
 	} else if (s->type == LVS_CHECK_SCRIPT) {
 		s->command = ps->command = dup_or_null(rs->check.command ? rs->check.command : vs->check_command, &oom);
 		s->dynamic_weight = vs->check_dynamic_weight;
@@ -299,7 +305,7 @@ static bool probe_same(const struct probe *a, const struct probe *b)
 	if (!ipaddr_equal(&x->addr, &y->addr) || x->port != y->port || x->interval_ms != y->interval_ms ||
 	    x->timeout_ms != y->timeout_ms || x->status_lo != y->status_lo || x->status_hi != y->status_hi ||
 	    x->dynamic_weight != y->dynamic_weight || !str_same(x->path, y->path) || !str_same(x->host, y->host) ||
-	    !str_same(x->body, y->body) || !str_same(x->command, y->command))
+	    !str_same(x->body, y->body) || !str_same(x->command, y->command) || x->tls != y->tls)
 		return false;
 	for (size_t i = 0; i < PROBE_ENV_MAX; i++)
 		if (!str_same(a->spec->env[i], b->spec->env[i]))
@@ -500,7 +506,23 @@ static void vs_free(struct vs_rt *v)
 	free(v->rt);
 	free(v->rs);
 	free(v->have.dests);
+	tls_client_put(v->tls);
 	free(v);
+}
+
+/* The TLS context of an https service's probes, made once for all its
+ * servers (equal files share one: a reload that changes nothing of them
+ * gets the very same, so its probes go on). */
+static int vs_tls_set(struct vs_rt *v, const struct virtual_server_conf *c)
+{
+	struct tls_client *fresh = NULL;
+	int ret = 0;
+
+	if (c->check == LVS_CHECK_HTTPS)
+		ret = tls_client_get(c->check_ca_file.pem, c->check_cert_file.pem, c->check_key_file.pem, &fresh);
+	tls_client_put(v->tls);
+	v->tls = fresh;
+	return ret;
 }
 
 /* Arrays for n real servers. */
@@ -526,7 +548,8 @@ static struct vs_rt *vs_new(struct lvs_engine *e, const struct virtual_server_co
 	v->conf = c;
 	v->has_quorum = true;
 	virtual_server_key(c, &v->key);
-	if (vs_alloc_arrays(n, &v->rs, &v->rt) < 0) {
+	if (vs_tls_set(v, c) < 0 || vs_alloc_arrays(n, &v->rs, &v->rt) < 0) {
+		tls_client_put(v->tls);
 		free(v);
 		return NULL;
 	}
@@ -755,6 +778,8 @@ static int vs_reconf(struct lvs_engine *e, struct vs_rt *v, const struct virtual
 	if (vs_alloc_arrays(n, &rs, &rt) < 0)
 		return -ENOMEM;
 	v->conf = c;
+	/* The old probes hold the old context until they are compared. */
+	ret = vs_tls_set(v, c);
 	for (size_t j = 0; j < n; j++) {
 		const struct real_server_conf *rc = &c->real_servers.items[j];
 		bool kept = false;

@@ -36,6 +36,7 @@ struct probe_spec {
 	struct hc_spec hc;
 	char *path, *host, *body, *command;
 	char *env[PROBE_ENV_MAX + 1];
+	struct tls_client *tls;		/* https: a reference of its own */
 };
 
 /* One health probe of one real server, allocated only for a server that
@@ -68,6 +69,7 @@ struct vs_rt {
 	struct lvs_engine *e;
 	const struct virtual_server_conf *conf;
 	struct ipvs_service key;
+	struct tls_client *tls;		/* check = https: its context, shared by its probes */
 	bool taken;			/* during a reload: continued by a section of the new file */
 	size_t nrs;
 	struct lvs_rs_state *rs;	/* [nrs], contiguous as the policy wants it */

@@ -71,6 +71,35 @@ if [ $rc != 0 ] && grep -q 'writ' <<<"$out"; then pass "world-writable file refu
 out=$("$RS_AGENT" -t -f "$TMP/absent.ini" 2>&1); rc=$?
 if [ $rc != 0 ] && grep -q 'No such file' <<<"$out"; then pass "missing file: clear error"; else fail "missing file: $rc $out"; fi
 
+# https checks: the PEM files are read at -t, their errors at their lines,
+# and -t -v shows them.
+if mkdir "$TMP/certs" && bash "$(dirname "$0")/../tools/mkcerts.sh" "$TMP/certs"; then
+	C=$TMP/certs
+	rs_https="[global]\nvips = 198.18.0.10\n[agent]\nenabled = no\n[check web]\ntype = https\nport = 443\nhost = www.test\n"
+	expect_error https-ca-missing "${rs_https}tls_ca_file = $C/none.pem\n" "9: check web.tls_ca_file: cannot stat: No such file or directory"
+	expect_error https-ca-not-pem "${rs_https}tls_ca_file = $C/ca.key\n" "9: check web.tls_ca_file: no PEM certificate in it"
+	expect_error https-key-alone "${rs_https}tls_key_file = $C/client.key\n" "9: check web.tls_key_file: needs tls_cert_file"
+	expect_error https-key-mismatch "${rs_https}tls_cert_file = $C/client.pem\ntls_key_file = $C/server.key\n" "10: check web.tls_key_file: the key does not belong to the certificate"
+	expect_error https-on-http "[global]\nvips = 198.18.0.10\n[agent]\nenabled = no\n[check web]\ntype = http\nport = 80\ntls_ca_file = $C/ca.pem\n" "8: check web.tls_ca_file: only with type = https"
+	expect_error_dir https-key-unreadable "[virtual_server w]\naddress = 192.0.2.80:443\ncheck = https\ncheck_cert_file = $C/client.pem\ncheck_key_file = $C/client.pem\nreal_servers = 198.18.0.11\n" "5: virtual_server w.check_key_file: no usable PEM private key in it"
+	printf '%b' "${rs_https}tls_ca_file = $C/ca.pem\ntls_cert_file = $C/client.pem\ntls_key_file = $C/client.key\n" >"$TMP/https.ini"; chmod 644 "$TMP/https.ini"
+	out=$("$RS_AGENT" -t -v -f "$TMP/https.ini" 2>&1)
+	if grep -qx "tls_ca_file = $C/ca.pem" <<<"$out" && grep -qx "tls_key_file = $C/client.key" <<<"$out" && grep -qx 'type = https' <<<"$out"; then
+		pass "rs-agent -t -v shows the https keys"
+	else
+		fail "rs-agent -t -v https: $out"
+	fi
+	printf '[virtual_server w]\naddress = 192.0.2.80:443\ncheck = https\ncheck_ca_file = %s\nreal_servers = 198.18.0.11\n' "$C/ca.pem" >"$TMP/dir-https.ini"; chmod 644 "$TMP/dir-https.ini"
+	out=$("$DIRECTORD" -t -v -f "$TMP/dir-https.ini" 2>&1)
+	if grep -qx "check_ca_file = $C/ca.pem" <<<"$out" && grep -qx 'check = https' <<<"$out"; then
+		pass "directord -t -v shows the https keys"
+	else
+		fail "directord -t -v https: $out"
+	fi
+else
+	echo "SKIP https keys: tests/tools/mkcerts.sh failed (openssl?)"
+fi
+
 out=$("$RS_AGENT" frobnicate 2>&1); rc=$?
 if [ $rc = 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out"; then pass "unknown command: usage, exit 2"; else fail "unknown command: $rc $out"; fi
 exit $FAILED

@@ -489,11 +489,13 @@ TEST(virtual_server_misc_fwmark_group)
 				       "check_command = /usr/bin/dig @x\ncheck_dynamic_weight = yes\n"
 				       "real_server = 198.18.0.1\n");
 	CHECK_CONTAINS(sb_str(&r.out), "[virtual_server vs_2001_db8__1_443_udp]\naddress = [2001:db8::1]:443\n");
-	CHECK_CONTAINS(sb_str(&r.out), "check = tcp\n");
+	/* SSL_GET is an https check, which verifies no certificate either. */
+	CHECK_CONTAINS(sb_str(&r.out), "check = https\n");
+	CHECK_CONTAINS(sb_str(&r.out), "check_status = 200-299\n");
 	CHECK_CONTAINS(sb_str(&r.out), "real_server = [2001:db8::2]:443\n");
 	CHECK(diag_has(&r.warn, "t.conf:3: protocol: a firewall mark service takes every protocol"));
 	CHECK(diag_has(&r.warn, "t.conf:12: virtual_server group G: "));
-	CHECK(diag_has(&r.warn, "t.conf:17: SSL_GET: no TLS check"));
+	CHECK(!diag_has(&r.warn, "SSL_GET"));
 	conv_free(&r);
 }
 

@@ -15,6 +15,7 @@
 #include "lvs.h"
 #include "test.h"
 #include "test_diag.h"
+#include "test_tls_server.h"
 
 static char path[64];
 
@@ -707,21 +708,56 @@ static const struct key_case key_cases[] = {
 	  KC_A "check = script\ncheck_command = /bin/true\ncheck_dynamic_weight = yes\n" KC_R },
 	{ "agent_port", KC_A "check = agent\n" KC_R, KC_A "check = agent\nagent_port = 5556\n" KC_R },
 	{ "agent_interval", KC_A "check = agent\n" KC_R, KC_A "check = agent\nagent_interval = 3s\n" KC_R },
+	/* @DIR@: tls_setup()'s certificates; copy.*: the same bytes elsewhere. */
+	{ "check_ca_file", KC_A "check = https\n" KC_R, KC_A "check = https\ncheck_ca_file = @DIR@/ca.pem\n" KC_R },
+	{ "check_cert_file", KC_A "check = https\ncheck_cert_file = @DIR@/client.pem\ncheck_key_file = @DIR@/client.key\n" KC_R,
+	  KC_A "check = https\ncheck_cert_file = @DIR@/copy.pem\ncheck_key_file = @DIR@/client.key\n" KC_R },
+	{ "check_key_file", KC_A "check = https\ncheck_cert_file = @DIR@/client.pem\ncheck_key_file = @DIR@/client.key\n" KC_R,
+	  KC_A "check = https\ncheck_cert_file = @DIR@/client.pem\ncheck_key_file = @DIR@/copy.key\n" KC_R },
 };
+
+/* body with @DIR@ replaced by the certificates' directory, into out. */
+static void expand_dir(const char *body, char *out, size_t size)
+{
+	const char *at;
+	size_t n = 0;
+
+	while ((at = strstr(body, "@DIR@")) && n < size) {
+		n += (size_t)snprintf(out + n, size - n, "%.*s%s", (int)(at - body), body, tls_dir);
+		body = at + 5;
+	}
+	if (n < size)
+		snprintf(out + n, size - n, "%s", body);
+}
 
 static struct director_config *load_case(const char *body)
 {
-	char text[1024];
+	char text[2048], expanded[1536];
 
+	expand_dir(body, expanded, sizeof(expanded));
 	snprintf(text, sizeof(text),
 		 "[vrrp V1]\ninterface = eth0\nvirtual_router_id = 1\nvirtual_ipaddress = 192.0.2.80\n"
 		 "[vrrp V2]\ninterface = eth0\nvirtual_router_id = 2\nvirtual_ipaddress = 192.0.2.81\n"
-		 "[virtual_server w]\n%s", body);
+		 "[virtual_server w]\n%s", expanded);
 	return load_ok(text);
+}
+
+static bool copy_file(const char *from, const char *to)
+{
+	char cmd[PATH_MAX * 2 + 16];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", path_of(from), path_of(to));
+	return system(cmd) == 0;
 }
 
 TEST(every_key_counts_in_same)
 {
+	const char *no_tls = tls_setup();
+
+	if (no_tls)
+		fprintf(stderr, "  the TLS keys are not tried: %s\n", no_tls);
+	else
+		CHECK(copy_file("client.pem", "copy.pem") && copy_file("client.key", "copy.key"));
 	for (size_t k = 0; virtual_server_keys[k].name; k++) {
 		const struct key_case *c = NULL;
 		struct director_config *a, *a2, *b;
@@ -734,6 +770,8 @@ TEST(every_key_counts_in_same)
 			test_failed_checks++;
 			continue;
 		}
+		if (no_tls && strstr(c->b, "@DIR@"))
+			continue;
 		a = load_case(c->a);
 		a2 = load_case(c->a);
 		b = load_case(c->b);
@@ -748,6 +786,7 @@ TEST(every_key_counts_in_same)
 		director_config_free(a2);
 		director_config_free(b);
 	}
+	tls_teardown();
 }
 
 TEST(references)
@@ -770,6 +809,7 @@ TEST(references)
 }
 
 #define VS(extra) "[virtual_server w]\naddress = 192.0.2.80:80\nreal_servers = 198.18.0.11\n" extra
+#define VS_HTTPS(extra) VS("check = https\n" extra)
 #define FWM(extra) "[virtual_server m]\nfwmark = 5\nreal_servers = 198.18.0.11:80\n" extra
 
 /* Issue 14's sweep: a required key absent or a value refused as written
@@ -890,9 +930,52 @@ TEST(real_server_errors)
 		     ":3: virtual_server w.real_servers: 198.18.0.11:80: check_path and check_host are for check = http");
 }
 
+/* The files of an https check: read at load, errors at their lines; a
+ * file renewed in place (same path, new content) is a changed setting,
+ * so a reload restarts the checks with it. */
+TEST(tls_files)
+{
+	const char *skip = tls_setup();
+	struct director_config *a = NULL, *b = NULL;
+	char text[2048], vs[1024];
+
+	if (skip)
+		SKIP(skip);
+	expand_dir(VS_HTTPS("check_ca_file = relative.pem\n"), text, sizeof(text));
+	expect_error(text, ":5: virtual_server w.check_ca_file: an absolute path");
+	expand_dir(VS_HTTPS("check_ca_file = @DIR@/missing.pem\n"), text, sizeof(text));
+	expect_error(text, ":5: virtual_server w.check_ca_file: cannot stat: No such file or directory");
+	expand_dir(VS_HTTPS("check_ca_file = @DIR@/ca.key\n"), text, sizeof(text));
+	expect_error(text, ":5: virtual_server w.check_ca_file: no PEM certificate in it");
+	expand_dir(VS_HTTPS("check_cert_file = @DIR@/client.pem\n"), text, sizeof(text));
+	expect_error(text, ":5: virtual_server w.check_cert_file: needs check_key_file");
+	expand_dir(VS_HTTPS("check_cert_file = @DIR@/client.pem\ncheck_key_file = @DIR@/client.pem\n"), text,
+		   sizeof(text));
+	expect_error(text, ":6: virtual_server w.check_key_file: no usable PEM private key in it");
+	expand_dir(VS_HTTPS("check_cert_file = @DIR@/client.pem\ncheck_key_file = @DIR@/server.key\n"), text,
+		   sizeof(text));
+	expect_error(text, ":6: virtual_server w.check_key_file: the key does not belong to the certificate");
+	expand_dir(VS("check = http\ncheck_ca_file = @DIR@/ca.pem\n"), text, sizeof(text));
+	expect_error(text, ":5: virtual_server w.check_ca_file: only with check = https");
+	CHECK(chmod(path_of("ca.pem"), 0666) == 0);
+	expand_dir(VS_HTTPS("check_ca_file = @DIR@/ca.pem\n"), text, sizeof(text));
+	expect_error(text, ":5: virtual_server w.check_ca_file: refusing a file others can write");
+	CHECK(chmod(path_of("ca.pem"), 0644) == 0);
+	/* Renewed in place. */
+	expand_dir("address = 192.0.2.80:443\ncheck = https\ncheck_ca_file = @DIR@/ca.pem\n"
+		   "real_servers = 198.18.0.11\n", vs, sizeof(vs));
+	a = load_case(vs);
+	CHECK(copy_file("other.pem", "ca.pem"));
+	b = load_case(vs);
+	CHECK(a && b && !virtual_server_conf_same(a->lvs.services, b->lvs.services));
+	director_config_free(a);
+	director_config_free(b);
+	tls_teardown();
+}
+
 TEST(check_errors)
 {
-	expect_error(VS("check = ftp\n"), ":4: virtual_server w.check: expected none, tcp, http, script or agent");
+	expect_error(VS("check = ftp\n"), ":4: virtual_server w.check: expected none, tcp, http, https, script or agent");
 	expect_error(VS("check = agent, agent\n"), ":4: virtual_server w.check: expected none");
 	expect_error(VS("check = http, tcp\n"), ":4: virtual_server w.check: expected none");
 	expect_error(VS("check = http, agent, tcp\n"), ":4: virtual_server w.check: expected none");
@@ -1164,7 +1247,7 @@ out:
 TEST_MAIN(T(design_example_loads), T(defaults), T(dependent_defaults), T(ipv6_and_fwmark), T(service_key_and_dest),
 	  T(real_server_names), T(real_server_entry_parser), T(real_server_list_appends),
 	  T(normalized_output_loads_again),
-	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(references), T(absent_and_refused_values), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
+	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(tls_files), T(references), T(absent_and_refused_values), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
 	  T(check_errors), T(fractional_durations), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
 	  T(real_server_line_errors), T(real_server_limit), T(real_server_forms_same),
 	  T(many_real_servers_round_trip))

@@ -20,6 +20,7 @@
 #include "lvs_reconcile.h"
 #include "test.h"
 #include "test_director_conf.h"
+#include "test_tls_server.h"
 #include "vrrp.h"
 
 /* ---- the kernel in memory ---- */
@@ -627,5 +628,102 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
+/* The configuration as an engine gets it: through the image, which
+ * carries the PEM files' contents (the engine reads no file). */
+static struct director_config *conf_via_image(const char *text)
+{
+	struct director_config *loaded = conf(text), *out = NULL;
+	struct strbuf sb;
+
+	sb_init(&sb);
+	if (loaded) {
+		CHECK_EQ_INT(director_config_image(loaded, &sb), 0);
+		CHECK_EQ_INT(director_config_from_image(sb.buf, sb.len, &out), 0);
+	}
+	director_config_free(loaded);
+	sb_free(&sb);
+	return out;
+}
+
+/* The passes of the probe of 127.0.0.1:port so far, from status; -1
+ * when status has none. */
+static long long https_passes(struct rig *r, uint16_t port)
+{
+	struct strbuf sb = { 0 };
+	char want[64];
+	const char *at;
+	long long n = -1;
+
+	lvs_engine_status_text(r->e, &sb);
+	snprintf(want, sizeof(want), "https 127.0.0.1:%u/health: ", port);
+	if (sb.buf && (at = strstr(sb.buf, want)))
+		n = strtoll(at + strlen(want), NULL, 10);
+	sb_free(&sb);
+	return n;
+}
+
+#define HTTPS_WEB(ca) \
+	"[virtual_server web]\naddress = 198.18.0.100:80\ncheck = https\ncheck_address = 127.0.0.1\n" \
+	"check_host = www.test\ncheck_path = /health\n" ca \
+	"check_interval = 200ms\ncheck_timeout = 200ms\ncheck_rise = 1\ncheck_fall = 1\n" \
+	"real_servers = 198.18.3.1:80 check_port=%u, 198.18.3.2:80 weight=2 check_port=%u\n%s"
+
+/* https checks against openssl s_server decide the weights: with the CA
+ * file the server whose certificate expired is out; a reload without it
+ * (no verification) lets it in, one with it again takes it out. A reload
+ * that changes the service but not its files keeps the probes running. */
+TEST(https_checks_decide_weights)
+{
+	struct tls_server good = { 0 }, expired = { 0 };
+	const char *skip = tls_setup();
+	char text[8192], ca[PATH_MAX + 32];
+	struct rig r = { 0 };
+
+	if (skip)
+		SKIP(skip);
+	fk_reset();
+	CHECK(tls_server_start(&good, "server", NULL));
+	CHECK(tls_server_start(&expired, "expired", NULL));
+	snprintf(ca, sizeof(ca), "check_ca_file = %s\n", path_of("ca.pem"));
+	snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port, "");
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(evloop_new(&r.loop), 0);
+	r.cfg = conf_via_image(text);
+	if (r.loop && r.cfg && lvs_engine_start(r.loop, r.cfg, NULL, &fake, &r.e) == 0) {
+		long long before;
+
+		CHECK(weights_become(&r, 1, -1, -1));
+		/* The same files, another quorum: the same context, the
+		 * probes go on counting. */
+		run_for(&r, 500);
+		before = https_passes(&r, good.port);
+		CHECK(before >= 2);
+		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port, "quorum = 1\n"
+			 "quorum_hysteresis = 0\ninhibit_on_failure = no\nscheduler = rr\n");
+		rig_reload(&r, text);
+		CHECK(https_passes(&r, good.port) >= before);
+		CHECK(weights_become(&r, 1, -1, -1));
+		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), "", good.port, expired.port, "");
+		rig_reload(&r, text);
+		CHECK(weights_become(&r, 1, 2, -1));
+		snprintf(text, sizeof(text), CONF_HEAD HTTPS_WEB("%s"), ca, good.port, expired.port, "");
+		rig_reload(&r, text);
+		CHECK(weights_become(&r, 1, -1, -1));
+		/* Status says why. */
+		{
+			struct strbuf sb = { 0 };
+
+			lvs_engine_status_text(r.e, &sb);
+			CHECK(sb.buf && strstr(sb.buf, "certificate has expired"));
+			sb_free(&sb);
+		}
+	}
+	rig_stop(&r);
+	tls_server_stop(&good);
+	tls_server_stop(&expired);
+	tls_teardown();
+}
+
 TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
-	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop))
+	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
+	  T(https_checks_decide_weights))

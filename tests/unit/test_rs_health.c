@@ -15,6 +15,7 @@
 #include "evloop.h"
 #include "rs-agent.h"
 #include "test.h"
+#include "test_tls_server.h"
 
 /* ---- helpers ---- */
 
@@ -678,8 +679,65 @@ TEST(script_timeout_kills)
 	unlink(pidfile);
 }
 
+/* One https check of c on a loop of its own: its result. */
+static struct check_status https_once(struct check_conf *c)
+{
+	struct check_status result;
+	struct changes ch = { 0 };
+	struct evloop *loop = NULL;
+	struct health *h = NULL;
+	const struct check_status *st;
+
+	memset(&result, 0, sizeof(result));
+	CHECK_EQ_INT(evloop_new(&loop), 0);
+	st = loop ? one_result(loop, c, &ch, &h, 5000) : NULL;
+	CHECK(st != NULL);
+	if (st)
+		result = *st;
+	result.conf = NULL;
+	health_stop(h);
+	evloop_free(loop);
+	return result;
+}
+
+/* rs-agent's https check against openssl s_server, verifying with the
+ * CA file's content as the configuration loads it. */
+TEST(https_check_verifies)
+{
+	struct tls_server good = { 0 }, expired = { 0 };
+	const char *skip = tls_setup();
+	struct check_conf c;
+	struct check_status st;
+
+	if (skip)
+		SKIP(skip);
+	CHECK(tls_server_start(&good, "server", NULL));
+	CHECK(tls_server_start(&expired, "expired", NULL));
+	c = make_check(CHECK_HTTPS, good.port);
+	c.path = "/health";
+	c.host = "www.test";
+	c.tls_ca_file.pem = pem_of("ca.pem");
+	st = https_once(&c);
+	CHECK_EQ_INT(st.last, CHECK_PASS);
+	CHECK_CONTAINS(st.last_reason, "HTTP 200");
+	c.port = expired.port;
+	st = https_once(&c);
+	CHECK_EQ_INT(st.last, CHECK_FAIL);
+	CHECK_CONTAINS(st.last_reason, "certificate has expired");
+	c.path = "/down";
+	c.port = good.port;
+	st = https_once(&c);
+	CHECK_EQ_INT(st.last, CHECK_FAIL);
+	CHECK_CONTAINS(st.last_reason, "HTTP 503");
+	free(c.tls_ca_file.pem);
+	tls_server_stop(&good);
+	tls_server_stop(&expired);
+	tls_teardown();
+}
+
 TEST_MAIN(T(http_status_parsing), T(rise_fall_machine), T(all_up_and_accessors),
 	  T(tcp_check_passes_on_listening_port), T(tcp_check_fails_on_closed_port), T(tcp_check_ipv6),
 	  T(http_check_status_in_range_and_request_shape), T(http_check_status_out_of_range),
 	  T(http_check_expected_body), T(http_check_garbage_and_silence), T(http_check_times_out),
-	  T(http_check_skips_round_while_busy), T(script_exit_codes), T(script_timeout_kills))
+	  T(http_check_skips_round_while_busy), T(script_exit_codes), T(script_timeout_kills),
+	  T(https_check_verifies))

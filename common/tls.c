@@ -1,0 +1,577 @@
+/* TLS for https health checks, over OpenSSL (see tls.h).
+ *
+ * OpenSSL keeps its errors in a per-thread queue that every probe of the
+ * loop shares, so each step clears it first and reads it right after: one
+ * probe's failure is never reported as another's. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+#include "util.h"
+
+/* ---- PEM ---- */
+
+/* The reason of OpenSSL's last error, or what, into err; the queue
+ * emptied. */
+static int openssl_fail(char *err, size_t size, const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+
+	if (reason)
+		snprintf(err, size, "%s: %s", what, reason);
+	else
+		snprintf(err, size, "%s", what);
+	ERR_clear_error();
+	return -EINVAL;
+}
+
+static BIO *pem_bio(const char *pem)
+{
+	return BIO_new_mem_buf(pem, -1);
+}
+
+/* Every certificate of pem, in order: the number read (0 when there is
+ * none), or -EINVAL when a PEM block is damaged. each(x509, i, arg)
+ * takes a reference of its own if it keeps the certificate. */
+typedef int (*cert_fn)(X509 *x, size_t i, void *arg);
+
+static int pem_each_cert(const char *pem, cert_fn each, void *arg, char *err, size_t size)
+{
+	BIO *bio = pem_bio(pem);
+	size_t n = 0;
+	X509 *x;
+
+	if (!bio)
+		return openssl_fail(err, size, "out of memory");
+	ERR_clear_error();
+	while ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL))) {
+		int ret = each ? each(x, n, arg) : 0;
+
+		X509_free(x);
+		if (ret < 0) {
+			BIO_free(bio);
+			return openssl_fail(err, size, "cannot use a certificate");
+		}
+		n++;
+	}
+	BIO_free(bio);
+	/* The end of the text is "no start line"; anything else is damage. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+		return openssl_fail(err, size, "a damaged PEM certificate");
+	ERR_clear_error();
+	return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
+/* No passphrase prompt, ever: an encrypted key is refused. */
+static int no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	*(bool *)arg = true;
+	return -1;
+}
+
+static EVP_PKEY *pem_key(const char *pem, char *err, size_t size)
+{
+	BIO *bio = pem_bio(pem);
+	bool encrypted = false;
+	EVP_PKEY *k;
+
+	if (!bio) {
+		openssl_fail(err, size, "out of memory");
+		return NULL;
+	}
+	ERR_clear_error();
+	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
+	BIO_free(bio);
+	if (!k && encrypted) {
+		ERR_clear_error();
+		snprintf(err, size, "an encrypted key: give it without a passphrase");
+	} else if (!k) {
+		/* OpenSSL's reason ("unsupported", "no start line") says less. */
+		ERR_clear_error();
+		snprintf(err, size, "no usable PEM private key in it");
+	}
+	return k;
+}
+
+static X509 *pem_first_cert(const char *pem)
+{
+	BIO *bio = pem_bio(pem);
+	X509 *x = bio ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	return x;
+}
+
+int tls_pem_check(enum tls_pem_kind kind, const char *pem, char *err)
+{
+	EVP_PKEY *k;
+	int n;
+
+	if (kind == TLS_PEM_KEY) {
+		k = pem_key(pem, err, PARSE_ERR_MAX);
+		EVP_PKEY_free(k);
+		return k ? 0 : -EINVAL;
+	}
+	n = pem_each_cert(pem, NULL, NULL, err, PARSE_ERR_MAX);
+	if (n < 0)
+		return n;
+	if (n == 0) {
+		snprintf(err, PARSE_ERR_MAX, "no PEM certificate in it");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err)
+{
+	X509 *x = pem_first_cert(cert_pem);
+	EVP_PKEY *k = pem_key(key_pem, err, PARSE_ERR_MAX);
+	int ret = 0;
+
+	if (!x || !k)
+		ret = -EINVAL;
+	else if (X509_check_private_key(x, k) != 1)
+		ret = openssl_fail(err, PARSE_ERR_MAX, "the key does not belong to the certificate");
+	if (!x && k)
+		snprintf(err, PARSE_ERR_MAX, "no PEM certificate");
+	X509_free(x);
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return ret;
+}
+
+int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
+{
+	char why[PARSE_ERR_MAX - 32];
+	size_t len = 0;
+	char *buf, *p;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (path[0] != '/') {
+		snprintf(err, PARSE_ERR_MAX, "an absolute path");
+		return -EINVAL;
+	}
+	/* Files only root (or we) can change: nobody else decides whom a
+	 * check trusts or which key it shows. */
+	ret = file_check_private(path, why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, PARSE_ERR_MAX, "%s", why);
+		return ret;
+	}
+	buf = malloc(TLS_PEM_MAX + 2);
+	if (!buf)
+		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
+	ret = read_small_regular(path, 0, buf, TLS_PEM_MAX + 2, &len);
+	if (ret == 0 && len > TLS_PEM_MAX)
+		ret = -EFBIG;
+	if (ret < 0) {
+		free(buf);
+		if (ret == -EFBIG)
+			snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
+		else if (ret == -EINVAL)
+			snprintf(err, PARSE_ERR_MAX, "not a regular file");
+		else
+			snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
+		return ret;
+	}
+	p = realloc(buf, len + 1);
+	buf = p ? p : buf;
+	ret = tls_pem_check(kind, buf, err);
+	if (ret == 0)
+		ret = (out->path = strdup(path)) ? 0 : -ENOMEM;
+	if (ret < 0) {
+		free(buf);
+		free(out->path);
+		out->path = NULL;
+		if (ret == -ENOMEM)
+			snprintf(err, PARSE_ERR_MAX, "out of memory");
+		return ret;
+	}
+	out->pem = buf;
+	return 0;
+}
+
+void tls_pem_file_free(struct tls_pem_file *f)
+{
+	free(f->path);
+	free(f->pem);
+	f->path = f->pem = NULL;
+}
+
+/* ---- the config key types ---- */
+
+static int pem_file_parse(enum tls_pem_kind kind, const char *value, void *field, char *err)
+{
+	struct tls_pem_file fresh;
+	int ret = tls_pem_file_load(kind, value, &fresh, err);
+
+	if (ret < 0)
+		return ret;
+	tls_pem_file_free(field);
+	*(struct tls_pem_file *)field = fresh;
+	return 0;
+}
+
+static int ca_file_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return pem_file_parse(TLS_PEM_CA, value, field, err);
+}
+
+static int cert_file_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return pem_file_parse(TLS_PEM_CERT, value, field, err);
+}
+
+static int key_file_parse(const struct ini_key *key, const char *value, void *field, char *err)
+{
+	(void)key;
+	return pem_file_parse(TLS_PEM_KEY, value, field, err);
+}
+
+static void pem_file_print(const struct ini_key *key, const void *field, struct strbuf *out)
+{
+	const struct tls_pem_file *f = field;
+
+	(void)key;
+	if (f->path)
+		sb_append(out, f->path);
+}
+
+static void pem_file_release(void *field)
+{
+	tls_pem_file_free(field);
+}
+
+static bool pem_file_equal(const void *a, const void *b)
+{
+	const struct tls_pem_file *x = a, *y = b;
+
+	return ini_string_equal(&x->path, &y->path) && ini_string_equal(&x->pem, &y->pem);
+}
+
+const struct ini_type tls_ca_file_type = {
+	.name = "CA file", .parse = ca_file_parse, .print = pem_file_print, .free = pem_file_release,
+	.equal = pem_file_equal,
+};
+const struct ini_type tls_cert_file_type = {
+	.name = "certificate file", .parse = cert_file_parse, .print = pem_file_print, .free = pem_file_release,
+	.equal = pem_file_equal,
+};
+const struct ini_type tls_key_file_type = {
+	.name = "key file", .parse = key_file_parse, .print = pem_file_print, .free = pem_file_release,
+	.equal = pem_file_equal,
+};
+
+bool tls_host_name(const char *host, char *buf, size_t size)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *end, *colon;
+	size_t n;
+
+	if (host[0] == '[') {
+		host++;
+		end = strchr(host, ']');
+		n = end ? (size_t)(end - host) : strlen(host);
+	} else {
+		colon = strrchr(host, ':');
+		/* One colon: a port after a name or IPv4 address. */
+		n = colon && colon == strchr(host, ':') ? (size_t)(colon - host) : strlen(host);
+	}
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, host, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, &a4) == 1 || inet_pton(AF_INET6, buf, &a6) == 1;
+}
+
+/* ---- shared client contexts ---- */
+
+struct tls_client {
+	SSL_CTX *ctx;
+	char *ca, *cert, *key;		/* what it was made of: the cache's key */
+	bool verify;
+	unsigned refs;
+	struct tls_client *next;
+};
+
+/* Contexts in use, by content. The loop's thread only. */
+static struct tls_client *clients;
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int store_add(X509 *x, size_t i, void *arg)
+{
+	(void)i;
+	return X509_STORE_add_cert(arg, x) == 1 ? 0 : -1;
+}
+
+static int chain_add(X509 *x, size_t i, void *arg)
+{
+	SSL_CTX *ctx = arg;
+
+	if (i == 0)
+		return SSL_CTX_use_certificate(ctx, x) == 1 ? 0 : -1;
+	return SSL_CTX_add1_chain_cert(ctx, x) == 1 ? 0 : -1;
+}
+
+static int ctx_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem)
+{
+	char err[PARSE_ERR_MAX];
+	EVP_PKEY *k;
+	int ok;
+
+	if (pem_each_cert(cert_pem, chain_add, ctx, err, sizeof(err)) <= 0)
+		return -EINVAL;
+	k = pem_key(key_pem, err, sizeof(err));
+	if (!k)
+		return -EINVAL;
+	ok = SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+	EVP_PKEY_free(k);
+	return ok ? 0 : -EINVAL;
+}
+
+static SSL_CTX *ctx_new(const char *ca_pem, const char *cert_pem, const char *key_pem)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char err[PARSE_ERR_MAX];
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A server that closes without close_notify after its answer has
+	 * still answered: the answer is judged as it is. */
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_verify(ctx, ca_pem ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	if ((ca_pem && pem_each_cert(ca_pem, store_add, SSL_CTX_get_cert_store(ctx), err, sizeof(err)) <= 0) ||
+	    ((cert_pem || key_pem) && (!cert_pem || !key_pem || ctx_identity(ctx, cert_pem, key_pem) < 0))) {
+		SSL_CTX_free(ctx);
+		ERR_clear_error();
+		return NULL;
+	}
+	return ctx;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*oom = true;
+	return d;
+}
+
+static void client_free(struct tls_client *c)
+{
+	SSL_CTX_free(c->ctx);
+	free(c->ca);
+	free(c->cert);
+	free(c->key);
+	free(c);
+}
+
+int tls_client_get(const char *ca_pem, const char *cert_pem, const char *key_pem, struct tls_client **out)
+{
+	struct tls_client *c;
+	bool oom = false;
+
+	*out = NULL;
+	for (c = clients; c; c = c->next) {
+		if (same_text(c->ca, ca_pem) && same_text(c->cert, cert_pem) && same_text(c->key, key_pem)) {
+			c->refs++;
+			*out = c;
+			return 0;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ca = dup_or_null(ca_pem, &oom);
+	c->cert = dup_or_null(cert_pem, &oom);
+	c->key = dup_or_null(key_pem, &oom);
+	c->verify = ca_pem != NULL;
+	c->ctx = oom ? NULL : ctx_new(ca_pem, cert_pem, key_pem);
+	if (!c->ctx) {
+		client_free(c);
+		return oom ? -ENOMEM : -EINVAL;
+	}
+	c->refs = 1;
+	c->next = clients;
+	clients = c;
+	*out = c;
+	return 0;
+}
+
+struct tls_client *tls_client_ref(struct tls_client *c)
+{
+	c->refs++;
+	return c;
+}
+
+void tls_client_put(struct tls_client *c)
+{
+	struct tls_client **pp;
+
+	if (!c || --c->refs > 0)
+		return;
+	for (pp = &clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	client_free(c);
+}
+
+/* ---- connections ---- */
+
+struct tls_conn {
+	SSL *ssl;
+	bool verify;
+};
+
+/* What to verify the certificate against: the name of host, else the
+ * address. */
+static int conn_expect(SSL *ssl, const char *name, bool is_ip, const struct ipaddr *addr)
+{
+	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+	char abuf[INET6_ADDRSTRLEN];
+
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (name[0] && !is_ip)
+		return SSL_set1_host(ssl, name) == 1 ? 0 : -EINVAL;
+	if (!name[0])
+		name = ipaddr_ntop(addr, abuf, sizeof(abuf));
+	return X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ? 0 : -EINVAL;
+}
+
+int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ipaddr *addr, struct tls_conn **out)
+{
+	char name[256] = "";
+	struct tls_conn *t;
+	bool is_ip = false;
+	int ret = 0;
+
+	*out = NULL;
+	if (host && host[0])
+		is_ip = tls_host_name(host, name, sizeof(name));
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	ERR_clear_error();
+	t->ssl = SSL_new(c->ctx);
+	t->verify = c->verify;
+	if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
+		ret = -ENOMEM;
+	/* SNI names a host by name, never by address (RFC 6066, 3). */
+	if (ret == 0 && name[0] && !is_ip && SSL_set_tlsext_host_name(t->ssl, name) != 1)
+		ret = -EINVAL;
+	if (ret == 0 && c->verify)
+		ret = conn_expect(t->ssl, name, is_ip, addr);
+	if (ret < 0) {
+		ERR_clear_error();
+		tls_conn_free(t);
+		return ret;
+	}
+	SSL_set_connect_state(t->ssl);
+	*out = t;
+	return 0;
+}
+
+/* What SSL_get_error says of a step that did not finish, with why. */
+static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool eof_ends, char *why, size_t size)
+{
+	int e = SSL_get_error(t->ssl, r), saved = errno;
+	long vr;
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return TLS_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLS_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		return TLS_CLOSED;
+	default:
+		break;
+	}
+	vr = SSL_get_verify_result(t->ssl);
+	if (t->verify && vr != X509_V_OK) {
+		snprintf(why, size, "%s: certificate: %s", what, X509_verify_cert_error_string(vr));
+		ERR_clear_error();
+	} else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+		/* A close without close_notify, after an answer: an end. */
+		if (eof_ends && saved == 0)
+			return TLS_CLOSED;
+		snprintf(why, size, "%s: %s", what, saved ? strerror(saved) : "connection closed");
+	} else {
+		openssl_fail(why, size, what);
+	}
+	return TLS_FAILED;
+}
+
+enum tls_step tls_conn_handshake(struct tls_conn *t, char *why, size_t size)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_do_handshake(t->ssl);
+	if (r == 1)
+		return TLS_DONE;
+	return step_fail(t, r, "TLS handshake", false, why, size);
+}
+
+enum tls_step tls_conn_write(struct tls_conn *t, const void *buf, size_t len, size_t *n, char *why, size_t size)
+{
+	int r;
+
+	*n = 0;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write_ex(t->ssl, buf, len, n);
+	if (r == 1)
+		return TLS_DONE;
+	return step_fail(t, r, "TLS write", false, why, size);
+}
+
+enum tls_step tls_conn_read(struct tls_conn *t, void *buf, size_t len, size_t *n, char *why, size_t size)
+{
+	int r;
+
+	*n = 0;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read_ex(t->ssl, buf, len, n);
+	if (r == 1)
+		return TLS_DONE;
+	return step_fail(t, r, "TLS read", true, why, size);
+}
+
+void tls_conn_free(struct tls_conn *t)
+{
+	if (!t)
+		return;
+	SSL_free(t->ssl);
+	free(t);
+}

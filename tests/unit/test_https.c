@@ -1,0 +1,456 @@
+/* https checks (common/probe.c over common/tls.c) against a real TLS
+ * server from Debian, `openssl s_server`, on 127.0.0.1, with certificates
+ * this test makes with the openssl CLI (tests/tools/mkcerts.sh): a CA, a
+ * server certificate for www.test and 127.0.0.1, an expired one, a
+ * self-signed one nobody trusts, another name's, a client certificate.
+ * The probe runs on a real event loop; s_server is a child process. No
+ * root. Every wait is bounded. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "probe.h"
+#include "test.h"
+#include "test_tls_server.h"
+#include "tls.h"
+
+/* ---- probes ---- */
+
+struct results {
+	unsigned n;
+	struct hc_outcome last;
+};
+
+static void on_done(struct hc_probe *p, const struct hc_outcome *o, void *arg)
+{
+	struct results *r = arg;
+
+	(void)p;
+	r->n++;
+	r->last = *o;
+}
+
+static struct hc_spec spec_for(uint16_t port, const char *path, const char *host)
+{
+	struct hc_spec s;
+
+	memset(&s, 0, sizeof(s));
+	s.type = HC_HTTPS;
+	s.addr.family = AF_INET;
+	s.addr.prefixlen = 32;
+	s.addr.u.v4.s_addr = htonl(INADDR_LOOPBACK);
+	s.port = port;
+	s.interval_ms = 60000;	/* one attempt */
+	s.timeout_ms = 3000;
+	s.path = path;
+	s.host = host;
+	s.user_agent = "directord";
+	return s;
+}
+
+/* One attempt of s on a loop of its own, with a context made of the
+ * files named (NULL: none); "no result" when none came within 6 s. */
+static struct hc_outcome probe_once(struct hc_spec *s, const char *ca, const char *cert, const char *key)
+{
+	char *ca_pem = ca ? pem_of(ca) : NULL, *cert_pem = cert ? pem_of(cert) : NULL;
+	char *key_pem = key ? pem_of(key) : NULL;
+	struct results r = { 0 };
+	struct hc_probe *p = NULL;
+	struct evloop *loop = NULL;
+	uint64_t deadline;
+
+	strcpy(r.last.reason, "no result");
+	r.last.result = HC_FAIL;
+	CHECK_EQ_INT(evloop_new(&loop), 0);
+	CHECK_EQ_INT(tls_client_get(ca_pem, cert_pem, key_pem, &s->tls), 0);
+	if (loop && s->tls && hc_probe_start(loop, s, on_done, &r, &p) == 0) {
+		deadline = now_ms() + 6000;
+		while (r.n == 0 && now_ms() < deadline)
+			evloop_run_once(loop, 10);
+		CHECK_EQ_INT(r.n, 1);
+		hc_probe_stop(p);
+	}
+	tls_client_put(s->tls);
+	s->tls = NULL;
+	evloop_free(loop);
+	free(ca_pem);
+	free(cert_pem);
+	free(key_pem);
+	return r.last;
+}
+
+static const char *skip_all;	/* why nothing here can run */
+
+#define SETUP_OR_SKIP() do { if (skip_all) SKIP(skip_all); } while (0)
+
+#define EXPECT(o, res, why) do { \
+	CHECK_EQ_INT((o).result, (res)); \
+	CHECK_CONTAINS((o).reason, (why)); \
+} while (0)
+
+/* ---- tests ---- */
+
+TEST(https_pass)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "server", NULL));
+	s = spec_for(srv.port, "/health", NULL);
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	/* The body check reads through TLS as http's does. */
+	s.body = "healthy";
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	s.body = "sick";
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_FAIL, "body lacks 'sick'");
+	tls_server_stop(&srv);
+}
+
+TEST(https_wrong_status)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "server", NULL));
+	s = spec_for(srv.port, "/down", "www.test");
+	s.status_lo = 200;
+	s.status_hi = 399;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "HTTP 503 (expected 200-399)");
+	tls_server_stop(&srv);
+}
+
+TEST(https_verified)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "server", NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	/* A port in the Host value is not part of the name. */
+	s.host = "www.test:8443";
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	/* No host: the certificate must name the address (it does). */
+	s.host = NULL;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	tls_server_stop(&srv);
+}
+
+TEST(https_host_mismatch)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "server", NULL));
+	s = spec_for(srv.port, "/health", "other.test");
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "TLS handshake: certificate: hostname mismatch");
+	/* Not verifying, the name does not matter. */
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	tls_server_stop(&srv);
+	/* By address: other.pem names no address. */
+	CHECK(tls_server_start(&srv, "other", NULL));
+	s = spec_for(srv.port, "/health", NULL);
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "IP address mismatch");
+	tls_server_stop(&srv);
+}
+
+TEST(https_expired)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "expired", NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "certificate has expired");
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	tls_server_stop(&srv);
+}
+
+TEST(https_untrusted)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "self", NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "self-signed certificate");
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	tls_server_stop(&srv);
+}
+
+/* The server shows www.test's certificate only to a client that asks for
+ * www.test by SNI; any other gets other.test's. */
+TEST(https_sni)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "other", "-servername", "www.test", "-cert2", path_of("server.pem"), "-key2",
+			   path_of("server.key"), NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	s.host = "other.test";
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	tls_server_stop(&srv);
+}
+
+TEST(https_ipv6)
+{
+	struct tls_server srv = { .ipv6 = true };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	if (free_port(true) == 0)
+		SKIP("no ::1 here");
+	CHECK(tls_server_start(&srv, "server", NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	s.addr.family = AF_INET6;
+	s.addr.prefixlen = 128;
+	s.addr.u.v6 = in6addr_loopback;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_PASS, "HTTP 200");
+	/* By address, ::1 is not in the certificate. */
+	s.host = NULL;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "IP address mismatch");
+	tls_server_stop(&srv);
+}
+
+/* A server that takes the connection and never speaks TLS: the check
+ * fails at its timeout, and the loop went on meanwhile. */
+TEST(https_handshake_timeout)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	/* The kernel completes the connection from the backlog. */
+	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == 0 && listen(lfd, 8) == 0 &&
+	      getsockname(lfd, (struct sockaddr *)&sin, &len) == 0);
+	s = spec_for(ntohs(sin.sin_port), "/health", "www.test");
+	s.timeout_ms = 300;
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "TLS handshake: timeout after 300 ms");
+	CHECK(o.duration_ms >= 290 && o.duration_ms < 2000);
+	close(lfd);
+}
+
+TEST(https_client_certificate)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	CHECK(tls_server_start(&srv, "server", "-Verify", "1", "-verify_return_error", "-CAfile", path_of("ca.pem"), NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	o = probe_once(&s, "ca.pem", "client.pem", "client.key");
+	EXPECT(o, HC_PASS, "HTTP 200");
+	/* TLS 1.3: the client's handshake ends before the server has
+	 * judged it; its alert comes instead of the answer. */
+	o = probe_once(&s, "ca.pem", NULL, NULL);
+	EXPECT(o, HC_FAIL, "certificate required");
+	/* Signed by no CA the server trusts. */
+	o = probe_once(&s, "ca.pem", "self.pem", "self.key");
+	EXPECT(o, HC_FAIL, "unknown ca");
+	tls_server_stop(&srv);
+}
+
+/* TLS 1.1 and older are refused even when the server would. */
+TEST(https_tls12_minimum)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+	struct hc_outcome o;
+
+	SETUP_OR_SKIP();
+	if (!tls_server_start(&srv, "server", "-tls1_1", "-cipher", "ALL:@SECLEVEL=0", NULL)) {
+		tls_server_stop(&srv);
+		SKIP("openssl s_server -tls1_1 does not run here");
+	}
+	s = spec_for(srv.port, "/health", "www.test");
+	o = probe_once(&s, NULL, NULL, NULL);
+	CHECK_EQ_INT(o.result, HC_FAIL);
+	CHECK_CONTAINS(o.reason, "TLS handshake");
+	tls_server_stop(&srv);
+}
+
+TEST(https_targets_and_refused)
+{
+	struct hc_spec s = spec_for(1, "/x", NULL);
+	struct results r = { 0 };
+	struct hc_probe *p = NULL;
+	struct evloop *loop = NULL;
+	uint64_t deadline;
+
+	SETUP_OR_SKIP();
+	CHECK_EQ_INT(evloop_new(&loop), 0);
+	/* No context given: the probe makes one that verifies nothing. */
+	CHECK_EQ_INT(hc_probe_start(loop, &s, on_done, &r, &p), 0);
+	CHECK_EQ_STR(hc_probe_target(p), "https 127.0.0.1:1/x");
+	deadline = now_ms() + 3000;
+	while (r.n == 0 && now_ms() < deadline)
+		evloop_run_once(loop, 10);
+	EXPECT(r.last, HC_FAIL, "connect 127.0.0.1:1:");
+	hc_probe_stop(p);
+	evloop_free(loop);
+}
+
+/* ---- the files and contexts, without a server ---- */
+
+TEST(pem_checks)
+{
+	char err[PARSE_ERR_MAX], cmd[PATH_MAX * 2];
+	char *ca = NULL, *client = NULL, *ckey = NULL, *skey = NULL;
+	struct tls_pem_file f;
+
+	SETUP_OR_SKIP();
+	ca = pem_of("ca.pem");
+	client = pem_of("client.pem");
+	ckey = pem_of("client.key");
+	skey = pem_of("server.key");
+	CHECK(ca && client && ckey && skey);
+	if (!ca || !client || !ckey || !skey)
+		goto out;
+	CHECK_EQ_INT(tls_pem_check(TLS_PEM_CA, ca, err), 0);
+	CHECK_EQ_INT(tls_pem_check(TLS_PEM_KEY, ckey, err), 0);
+	CHECK_EQ_INT(tls_pem_check(TLS_PEM_CA, ckey, err), -EINVAL);
+	CHECK_CONTAINS(err, "no PEM certificate");
+	CHECK_EQ_INT(tls_pem_check(TLS_PEM_KEY, client, err), -EINVAL);
+	CHECK_CONTAINS(err, "no usable PEM private key");
+	CHECK_EQ_INT(tls_pem_pair_check(client, ckey, err), 0);
+	CHECK_EQ_INT(tls_pem_pair_check(client, skey, err), -EINVAL);
+	CHECK_CONTAINS(err, "the key does not belong to the certificate");
+	/* Damage inside a certificate's block. */
+	write_text("damaged.pem", "-----BEGIN CERTIFICATE-----\nMIIB!!!!\n-----END CERTIFICATE-----\n");
+	CHECK_EQ_INT(tls_pem_file_load(TLS_PEM_CA, path_of("damaged.pem"), &f, err), -EINVAL);
+	CHECK_CONTAINS(err, "damaged");
+	CHECK_EQ_INT(tls_pem_file_load(TLS_PEM_CA, "ca.pem", &f, err), -EINVAL);
+	CHECK_CONTAINS(err, "an absolute path");
+	CHECK(tls_pem_file_load(TLS_PEM_CA, path_of("missing.pem"), &f, err) < 0);
+	CHECK_CONTAINS(err, "No such file");
+	/* A file others can write decides nothing. */
+	CHECK_EQ_INT(chmod(path_of("ca.pem"), 0666), 0);
+	CHECK_EQ_INT(tls_pem_file_load(TLS_PEM_CA, path_of("ca.pem"), &f, err), -EPERM);
+	CHECK_CONTAINS(err, "others can write");
+	CHECK_EQ_INT(chmod(path_of("ca.pem"), 0644), 0);
+	/* An encrypted key would need a prompt: refused. */
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in '%s' -aes256 -passout pass:x -out '%s' 2>/dev/null",
+		 path_of("client.key"), path_of("encrypted.key"));
+	CHECK_EQ_INT(system(cmd), 0);
+	CHECK_EQ_INT(tls_pem_file_load(TLS_PEM_KEY, path_of("encrypted.key"), &f, err), -EINVAL);
+	CHECK_CONTAINS(err, "encrypted");
+	CHECK_EQ_INT(tls_pem_file_load(TLS_PEM_CERT, path_of("client.pem"), &f, err), 0);
+	CHECK_EQ_STR(f.path, path_of("client.pem"));
+	CHECK_EQ_STR(f.pem, client);
+	tls_pem_file_free(&f);
+out:
+	free(ca);
+	free(client);
+	free(ckey);
+	free(skey);
+}
+
+TEST(contexts_shared)
+{
+	struct tls_client *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	char *ca = NULL, *ca2 = NULL;
+
+	SETUP_OR_SKIP();
+	ca = pem_of("ca.pem");
+	ca2 = ca ? strdup(ca) : NULL;
+	CHECK(ca && ca2);
+	if (!ca2)
+		goto out;
+	/* Equal contents, wherever they are: one context. */
+	CHECK_EQ_INT(tls_client_get(ca, NULL, NULL, &a), 0);
+	CHECK_EQ_INT(tls_client_get(ca2, NULL, NULL, &b), 0);
+	CHECK(a == b);
+	CHECK_EQ_INT(tls_client_get(NULL, NULL, NULL, &c), 0);
+	CHECK(c != a);
+	CHECK_EQ_INT(tls_client_get("not PEM", NULL, NULL, &d), -EINVAL);
+	CHECK(d == NULL);
+	tls_client_put(a);
+	tls_client_put(b);
+	tls_client_put(c);
+out:
+	free(ca);
+	free(ca2);
+}
+
+TEST(host_names)
+{
+	char buf[64];
+
+	CHECK(!tls_host_name("www.example.com", buf, sizeof(buf)));
+	CHECK_EQ_STR(buf, "www.example.com");
+	CHECK(!tls_host_name("www.example.com:8443", buf, sizeof(buf)));
+	CHECK_EQ_STR(buf, "www.example.com");
+	CHECK(tls_host_name("198.18.0.11:443", buf, sizeof(buf)));
+	CHECK_EQ_STR(buf, "198.18.0.11");
+	CHECK(tls_host_name("[2001:db8::1]:443", buf, sizeof(buf)));
+	CHECK_EQ_STR(buf, "2001:db8::1");
+	CHECK(tls_host_name("2001:db8::1", buf, sizeof(buf)));
+	CHECK_EQ_STR(buf, "2001:db8::1");
+}
+
+static void run_setup(void)
+{
+	skip_all = tls_setup();
+}
+
+static void run_teardown(void)
+{
+	tls_teardown();
+}
+
+TEST_MAIN(T(run_setup), T(https_pass), T(https_wrong_status), T(https_verified), T(https_host_mismatch),
+	  T(https_expired), T(https_untrusted), T(https_sni), T(https_ipv6), T(https_handshake_timeout),
+	  T(https_client_certificate), T(https_tls12_minimum), T(https_targets_and_refused), T(pem_checks),
+	  T(contexts_shared), T(host_names), T(run_teardown))
