@@ -154,6 +154,26 @@ struct lvs_timeouts_conf {
 	uint64_t tcp_ms, tcp_fin_ms, udp_ms;
 };
 
+/* [global] ipvs_expire_nodest_conn, ...: the IPVS sysctls of
+ * net.ipv4.vs that decide what happens to connections when servers come
+ * and go. Not given: the kernel's value is left as it is. */
+enum lvs_sysctl {
+	LVS_SYSCTL_EXPIRE_NODEST_CONN,
+	LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE,
+	LVS_SYSCTL_SLOPPY_TCP,
+	LVS_SYSCTL_SLOPPY_SCTP,
+	LVS_SYSCTL_CONN_REUSE_MODE,
+	LVS_SYSCTL_N
+};
+
+struct lvs_sysctl_def {
+	const char *name;		/* under /proc/sys/net/ipv4/vs/ */
+	const char *key;		/* in [global] */
+	int kernel_default;
+};
+
+extern const struct lvs_sysctl_def lvs_sysctl_defs[LVS_SYSCTL_N];
+
 struct lvs_config {
 	struct virtual_server_conf *services;
 	struct virtual_server_conf *last;	/* loading: the last section, so appending is O(1) */
@@ -162,6 +182,7 @@ struct lvs_config {
 	uint64_t reconcile_interval_ms;	/* [global] ipvs_reconcile_interval: full compare with the kernel; 0 = only at start */
 	struct lvs_sync_conf sync;
 	struct lvs_timeouts_conf timeouts;
+	struct opt_uint sysctl[LVS_SYSCTL_N];	/* not set: the kernel's left alone */
 };
 
 /* The sync daemon the configuration asks for, in a state (IPVS_DAEMON_*);
@@ -169,8 +190,8 @@ struct lvs_config {
 bool lvs_sync_daemon_conf(const struct lvs_config *lvs, uint32_t state, struct ipvs_daemon *out);
 /* The timeouts to set (0: leave); false when none is set. */
 bool lvs_timeouts_conf(const struct lvs_config *lvs, struct ipvs_timeouts *out);
-/* Does the configuration need the LVS engine (services, a sync daemon or
- * timeouts)? */
+/* Does the configuration need the LVS engine (services, a sync daemon,
+ * timeouts or sysctls)? */
 bool lvs_config_wanted(const struct lvs_config *lvs);
 
 /* The ipvs_service a virtual server stands for, and a real server's
@@ -337,6 +358,7 @@ struct director_config {
 	char *user;
 	bool user_named;		/* user is in the file, not the default */
 	char user_warning[512];		/* "FILE:LINE: global.user: warning: ..." or "" */
+	char *warnings;			/* the traps (config_lvs.c): "FILE:LINE: sec.key: warning: ...\n"..., or NULL */
 	char *control_socket;
 	unsigned control_mode;
 	char *control_group;
