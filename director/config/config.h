@@ -190,8 +190,8 @@ struct lvs_config {
 bool lvs_sync_daemon_conf(const struct lvs_config *lvs, uint32_t state, struct ipvs_daemon *out);
 /* The timeouts to set (0: leave); false when none is set. */
 bool lvs_timeouts_conf(const struct lvs_config *lvs, struct ipvs_timeouts *out);
-/* Does the configuration need the LVS engine (services, a sync daemon,
- * timeouts or sysctls)? */
+/* Does the configuration need the LVS engine (services, a sync daemon or
+ * timeouts)? */
 bool lvs_config_wanted(const struct lvs_config *lvs);
 
 /* The ipvs_service a virtual server stands for, and a real server's

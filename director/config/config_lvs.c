@@ -1313,19 +1313,12 @@ const struct lvs_sysctl_def lvs_sysctl_defs[LVS_SYSCTL_N] = {
 	[LVS_SYSCTL_CONN_REUSE_MODE] = { "conn_reuse_mode", "ipvs_conn_reuse_mode", 1 },
 };
 
-static bool sysctls_given(const struct lvs_config *lvs)
-{
-	for (size_t i = 0; i < LVS_SYSCTL_N; i++)
-		if (lvs->sysctl[i].set)
-			return true;
-	return false;
-}
-
 bool lvs_config_wanted(const struct lvs_config *lvs)
 {
 	struct ipvs_timeouts t;
 
-	return lvs->nservices > 0 || lvs->sync.interface || lvs_timeouts_conf(lvs, &t) || sysctls_given(lvs);
+	/* The sysctls alone do not: they matter to services. */
+	return lvs->nservices > 0 || lvs->sync.interface || lvs_timeouts_conf(lvs, &t);
 }
 
 /* ---- the traps: settings that IPVS takes, and that lose connections
