@@ -510,6 +510,18 @@ void director_config_free(struct director_config *cfg)
 	free(cfg);
 }
 
+void director_config_log_warnings(const struct director_config *cfg)
+{
+	const char *text = cfg->warnings;
+
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+
+		log_warnx("%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
 void director_config_print(const struct director_config *cfg, struct strbuf *out)
 {
 	ini_print_section(&sections[SEC_GLOBAL], NULL, cfg, out);

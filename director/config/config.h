@@ -431,6 +431,8 @@ void config_load_cancel(struct config_load *l);
  * more); inline when no thread can be made. */
 void config_free_async(struct director_config *cfg);
 void director_config_print(const struct director_config *cfg, struct strbuf *out);
+/* cfg->warnings (the IPVS traps), a log line each: at start and reload. */
+void director_config_log_warnings(const struct director_config *cfg);
 
 struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name);
 bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b);

@@ -32,17 +32,6 @@ static void print_diag(const char *path, int ret, const struct ini_diag *diag)
 }
 
 /* -t: here, at once. */
-/* The traps of the configuration (config_lvs.c), a log line each. */
-static void log_warnings(const char *text)
-{
-	while (text && *text) {
-		size_t n = strcspn(text, "\n");
-
-		log_warnx("%.*s", (int)n, text);
-		text += n + (text[n] == '\n');
-	}
-}
-
 static struct director_config *load(const char *path)
 {
 	struct director_config *cfg = NULL;
@@ -119,6 +108,6 @@ int main(int argc, char **argv)
 	log_init("directord", true, debug || verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
 	if (cfg->user_warning[0])
 		log_warnx("%s", cfg->user_warning);
-	log_warnings(cfg->warnings);
+	director_config_log_warnings(cfg);
 	return parent_main(cfg, image, !foreground);
 }

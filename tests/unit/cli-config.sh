@@ -71,6 +71,24 @@ if [ $rc != 0 ] && grep -q 'writ' <<<"$out"; then pass "world-writable file refu
 out=$("$RS_AGENT" -t -f "$TMP/absent.ini" 2>&1); rc=$?
 if [ $rc != 0 ] && grep -q 'No such file' <<<"$out"; then pass "missing file: clear error"; else fail "missing file: $rc $out"; fi
 
+# An IPVS trap: a warning on stderr at its line, the file accepted (exit
+# 0, "configuration OK" on stdout); the fixed file says nothing more.
+trap_ini='[global]\nuser = nobody\n[virtual_server web]\naddress = 198.18.0.100:80\nscheduler = mh\ninhibit_on_failure = yes\nreal_servers = 198.18.3.1:80\n'
+printf '%b' "$trap_ini" >"$TMP/trap.ini"; chmod 644 "$TMP/trap.ini"
+out=$("$DIRECTORD" -t -f "$TMP/trap.ini" 2>"$TMP/trap.err"); rc=$?
+if [ $rc = 0 ] && [ "$out" = "configuration OK" ] &&
+	grep -q "^$TMP/trap.ini:5: virtual_server web.scheduler: warning: mh without scheduler_flags = mh-fallback" "$TMP/trap.err"; then
+	pass "directord -t: an IPVS trap is a warning at its line, exit 0"
+else
+	fail "directord -t with an IPVS trap: exit $rc, stdout '$out', stderr: $(cat "$TMP/trap.err")"
+fi
+printf '%b' "$trap_ini" | sed 's/^scheduler = mh$/&\nscheduler_flags = mh-fallback/' >"$TMP/trap.ini"
+if [ "$("$DIRECTORD" -t -f "$TMP/trap.ini" 2>&1 | grep -c ': warning: ')" = 1 ]; then	# the user's alone
+	pass "directord -t: the fixed file has no trap warning"
+else
+	fail "directord -t, fixed file: $("$DIRECTORD" -t -f "$TMP/trap.ini" 2>&1)"
+fi
+
 out=$("$RS_AGENT" frobnicate 2>&1); rc=$?
 if [ $rc = 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out"; then pass "unknown command: usage, exit 2"; else fail "unknown command: $rc $out"; fi
 exit $FAILED

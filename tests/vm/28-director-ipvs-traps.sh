@@ -133,6 +133,7 @@ in_ns "$NS_lb" sh -c "echo 1 >$VS_SYSCTL/sloppy_sctp"
 cp "$TMP/mh1.ini" "$TMP/lb.ini"
 start_dir "$NS_lb" lb "$TMP/lb.ini" || { fail "directord lb starts"; dfinish; }
 check "both real servers in the kernel" wait_gently 20 dests_are "$NS_lb" "$SVC" "$RS1:1 $RS2:1"
+check "directord logged the warning at start" grep -q "lb.ini:[0-9]*: virtual_server web.scheduler: warning: " "$TMP/lb.log"
 check "directord set expire_nodest_conn and expire_quiescent_template to 1 (the kernel's default is 0)" \
 	wait_until 10 eval 'sysctl_is expire_nodest_conn 1 && sysctl_is expire_quiescent_template 1'
 many 10 >"$TMP/m0"
@@ -161,6 +162,7 @@ check "persistence, inhibit_on_failure, expire_quiescent_template 0: directord -
 	warned "$TMP/p1.ini" persistence_timeout
 check "... with ipvs_expire_quiescent_template = 1: no warning" clean "$TMP/p2.ini"
 check "reload: rr with persistence, expire_quiescent_template = 0" reload_to "$TMP/p1.ini"
+check "... directord logged the new warning" grep -q "lb.ini:[0-9]*: virtual_server web.persistence_timeout: warning: " "$TMP/lb.log"
 check "... directord set expire_quiescent_template to 0" wait_until 10 sysctl_is expire_quiescent_template 0
 check "... both servers at weight 1" wait_gently 10 dests_are "$NS_lb" "$SVC" "$RS1:1 $RS2:1"
 first=$(one)
