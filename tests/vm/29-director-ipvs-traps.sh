@@ -133,6 +133,8 @@ in_ns "$NS_lb" sh -c "echo 1 >$VS_SYSCTL/sloppy_sctp"
 cp "$TMP/mh1.ini" "$TMP/lb.ini"
 start_dir "$NS_lb" lb "$TMP/lb.ini" || { fail "directord lb starts"; dfinish; }
 check "both real servers in the kernel" wait_gently 20 dests_are "$NS_lb" "$SVC" "$RS1:1 $RS2:1"
+lvs_user=$(ps -o user= -p "$(lvs_engine_pid lb)" 2>/dev/null | tr -d ' ')
+check "the LVS engine, which writes the sysctls, runs as dsrkit (with CAP_NET_ADMIN alone): $lvs_user" [ "$lvs_user" = dsrkit ]
 check "directord logged the warning at start" grep -q "lb.ini:[0-9]*: virtual_server web.scheduler: warning: " "$TMP/lb.log"
 check "directord set expire_nodest_conn and expire_quiescent_template to 1 (the kernel's default is 0)" \
 	wait_until 10 eval 'sysctl_is expire_nodest_conn 1 && sysctl_is expire_quiescent_template 1'
