@@ -59,18 +59,6 @@ expect_error_dir vrrp-no-interface-label '[vrrp a]\nvirtual_router_id=5\nvirtual
 expect_error_dir vrrp-same-vrid-no-interface '[vrrp a]\ninterface = eth0\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5\n[vrrp b]\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.6\n' "5: vrrp b.interface: missing required key"
 expect_error_dir bom '\xef\xbb\xbf[vrrp a]\ninterface = eth0\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5\n' "1: file starts with a UTF-8 byte-order mark; save it without one"
 
-# Every error in one run, not just the first.
-printf '[global]\nvips = 198.18.0.300\nbogus = 1\n[agent]\nmax_connections = 0\n' >"$TMP/many.ini"; chmod 644 "$TMP/many.ini"
-n=$("$RS_AGENT" -t -f "$TMP/many.ini" 2>&1 | grep -c "^$TMP/many.ini:[0-9]*: ")
-if [ "$n" -ge 3 ]; then pass "all errors reported in one run ($n)"; else fail "all errors reported in one run: got $n"; fi
-
-printf '%b' "$good" >"$TMP/open.ini"; chmod 666 "$TMP/open.ini"
-out=$("$RS_AGENT" -t -f "$TMP/open.ini" 2>&1); rc=$?
-if [ $rc != 0 ] && grep -q 'writ' <<<"$out"; then pass "world-writable file refused"; else fail "world-writable file: $rc $out"; fi
-
-out=$("$RS_AGENT" -t -f "$TMP/absent.ini" 2>&1); rc=$?
-if [ $rc != 0 ] && grep -q 'No such file' <<<"$out"; then pass "missing file: clear error"; else fail "missing file: $rc $out"; fi
-
 # An IPVS trap: a warning on stderr at its line, the file accepted (exit
 # 0, "configuration OK" on stdout); the fixed file says nothing more.
 trap_ini='[global]\nuser = nobody\n[virtual_server web]\naddress = 198.18.0.100:80\nscheduler = mh\ninhibit_on_failure = yes\nreal_servers = 198.18.3.1:80\n'
@@ -88,6 +76,18 @@ if [ "$("$DIRECTORD" -t -f "$TMP/trap.ini" 2>&1 | grep -c ': warning: ')" = 1 ];
 else
 	fail "directord -t, fixed file: $("$DIRECTORD" -t -f "$TMP/trap.ini" 2>&1)"
 fi
+
+# Every error in one run, not just the first.
+printf '[global]\nvips = 198.18.0.300\nbogus = 1\n[agent]\nmax_connections = 0\n' >"$TMP/many.ini"; chmod 644 "$TMP/many.ini"
+n=$("$RS_AGENT" -t -f "$TMP/many.ini" 2>&1 | grep -c "^$TMP/many.ini:[0-9]*: ")
+if [ "$n" -ge 3 ]; then pass "all errors reported in one run ($n)"; else fail "all errors reported in one run: got $n"; fi
+
+printf '%b' "$good" >"$TMP/open.ini"; chmod 666 "$TMP/open.ini"
+out=$("$RS_AGENT" -t -f "$TMP/open.ini" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q 'writ' <<<"$out"; then pass "world-writable file refused"; else fail "world-writable file: $rc $out"; fi
+
+out=$("$RS_AGENT" -t -f "$TMP/absent.ini" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q 'No such file' <<<"$out"; then pass "missing file: clear error"; else fail "missing file: $rc $out"; fi
 
 out=$("$RS_AGENT" frobnicate 2>&1); rc=$?
 if [ $rc = 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out"; then pass "unknown command: usage, exit 2"; else fail "unknown command: $rc $out"; fi

@@ -18,9 +18,9 @@
 #include "json.h"
 #include "lvs.h"
 #include "lvs_reconcile.h"
+#include "test_stderr.h"
 #include "test.h"
 #include "test_director_conf.h"
-#include "test_stderr.h"
 #include "vrrp.h"
 
 /* ---- the kernel in memory ---- */
@@ -639,31 +639,6 @@ TEST(status_shows_the_kernels_counters)
 	rig_stop(&r);
 }
 
-/* The sync daemon follows the VRRP state; a stop the kernel never
- * acknowledges (it did stop: tests/vm/10) is read back, so the backup
- * daemon still starts (issue 14's engine death). */
-TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
-{
-	struct rig r;
-
-	fk_reset();
-	if (rig_start(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_follow = VI_1\n"
-			  "[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
-			  "virtual_ipaddress = 198.18.0.100/24\n" WEB(3))) {
-		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_MASTER, 100);
-		settle(&r);
-		CHECK_EQ_INT(K.ndaemons, 1);
-		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_MASTER);
-		CHECK(K.ndaemons == 1 && strcmp(K.daemons[0].ifname, "eth1") == 0 && K.daemons[0].sync_id == 51);
-		K.del_unanswered = true;
-		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_BACKUP, 100);
-		settle(&r);
-		CHECK_EQ_INT(K.ndaemons, 1);
-		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_BACKUP);
-	}
-	rig_stop(&r);
-}
-
 /* Status as JSON, to free. */
 static char *status_json(struct rig *r)
 {
@@ -753,6 +728,31 @@ TEST(a_failed_sysctl_write_is_logged_once_and_shown)
 	}
 	if (saved >= 0)
 		free(stderr_back(saved));
+	rig_stop(&r);
+}
+
+/* The sync daemon follows the VRRP state; a stop the kernel never
+ * acknowledges (it did stop: tests/vm/10) is read back, so the backup
+ * daemon still starts (issue 14's engine death). */
+TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_follow = VI_1\n"
+			  "[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
+			  "virtual_ipaddress = 198.18.0.100/24\n" WEB(3))) {
+		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_MASTER, 100);
+		settle(&r);
+		CHECK_EQ_INT(K.ndaemons, 1);
+		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_MASTER);
+		CHECK(K.ndaemons == 1 && strcmp(K.daemons[0].ifname, "eth1") == 0 && K.daemons[0].sync_id == 51);
+		K.del_unanswered = true;
+		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_BACKUP, 100);
+		settle(&r);
+		CHECK_EQ_INT(K.ndaemons, 1);
+		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_BACKUP);
+	}
 	rig_stop(&r);
 }
 

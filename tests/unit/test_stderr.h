@@ -1,5 +1,5 @@
 /* What the code under test logs (to stderr, the log's default), caught
- * in a memfd so that a test can count it. Include after test.h. */
+ * in a memfd so that a test can count it. */
 #ifndef DSRKIT_TEST_STDERR_H
 #define DSRKIT_TEST_STDERR_H
 
