@@ -12,6 +12,7 @@
  * `valgrind --tool=massif` for the allocation sites. The VM's bench/lvs.sh
  * is the measurement of record; this only finds the cost. */
 #include <malloc.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,9 +97,21 @@ static int null_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t)
 	return 0;
 }
 
+static int null_sysctl_get(const char *name, int *value)
+{
+	(void)name, (void)value;
+	return -ENOENT;
+}
+
+static int null_sysctl_set(const char *name, int value)
+{
+	(void)name, (void)value;
+	return -ENOENT;
+}
+
 static const struct lvs_kernel_ops null_kernel = {
 	null_open, null_close, null_apply, null_services, null_dests, null_daemons, null_daemon_add,
-	null_daemon_del, null_timeouts_get, null_timeouts_set,
+	null_daemon_del, null_timeouts_get, null_timeouts_set, null_sysctl_get, null_sysctl_set,
 };
 
 static void report(const char *step)

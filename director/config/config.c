@@ -61,6 +61,14 @@ static const struct ini_key global_keys[] = {
 	{ "ipvs_timeout_tcp_fin", &ini_type_duration, G(lvs.timeouts.tcp_fin_ms), 0, LVS_TIMEOUT_MAX_MS, "0s", false,
 	  NULL },
 	{ "ipvs_timeout_udp", &ini_type_duration, G(lvs.timeouts.udp_ms), 0, LVS_TIMEOUT_MAX_MS, "0s", false, NULL },
+	/* net.ipv4.vs.*: not given, the kernel's value stays (lvs_sysctl_defs). */
+	{ "ipvs_expire_nodest_conn", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_EXPIRE_NODEST_CONN]), 0, 1, NULL, false,
+	  NULL },
+	{ "ipvs_expire_quiescent_template", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE]), 0, 1,
+	  NULL, false, NULL },
+	{ "ipvs_sloppy_tcp", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_SLOPPY_TCP]), 0, 1, NULL, false, NULL },
+	{ "ipvs_sloppy_sctp", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_SLOPPY_SCTP]), 0, 1, NULL, false, NULL },
+	{ "ipvs_conn_reuse_mode", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_CONN_REUSE_MODE]), 0, 3, NULL, false, NULL },
 	END,
 };
 
@@ -497,8 +505,21 @@ void director_config_free(struct director_config *cfg)
 	FREE_LIST(struct vrrp_conf, cfg->instances, SEC_VRRP);
 	FREE_LIST(struct virtual_server_conf, cfg->lvs.services, SEC_VIRTUAL_SERVER);
 	ini_free_section(&sections[SEC_GLOBAL], cfg);
+	free(cfg->warnings);
 	free(cfg->path);
 	free(cfg);
+}
+
+void director_config_log_warnings(const struct director_config *cfg)
+{
+	const char *text = cfg->warnings;
+
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+
+		log_warnx("%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
 }
 
 void director_config_print(const struct director_config *cfg, struct strbuf *out)

@@ -159,6 +159,26 @@ struct lvs_timeouts_conf {
 	uint64_t tcp_ms, tcp_fin_ms, udp_ms;
 };
 
+/* [global] ipvs_expire_nodest_conn, ...: the IPVS sysctls of
+ * net.ipv4.vs that decide what happens to connections when servers come
+ * and go. Not given: the kernel's value is left as it is. */
+enum lvs_sysctl {
+	LVS_SYSCTL_EXPIRE_NODEST_CONN,
+	LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE,
+	LVS_SYSCTL_SLOPPY_TCP,
+	LVS_SYSCTL_SLOPPY_SCTP,
+	LVS_SYSCTL_CONN_REUSE_MODE,
+	LVS_SYSCTL_N
+};
+
+struct lvs_sysctl_def {
+	const char *name;		/* under /proc/sys/net/ipv4/vs/ */
+	const char *key;		/* in [global] */
+	int kernel_default;
+};
+
+extern const struct lvs_sysctl_def lvs_sysctl_defs[LVS_SYSCTL_N];
+
 struct lvs_config {
 	struct virtual_server_conf *services;
 	struct virtual_server_conf *last;	/* loading: the last section, so appending is O(1) */
@@ -167,6 +187,7 @@ struct lvs_config {
 	uint64_t reconcile_interval_ms;	/* [global] ipvs_reconcile_interval: full compare with the kernel; 0 = only at start */
 	struct lvs_sync_conf sync;
 	struct lvs_timeouts_conf timeouts;
+	struct opt_uint sysctl[LVS_SYSCTL_N];	/* not set: the kernel's left alone */
 };
 
 /* The sync daemon the configuration asks for, in a state (IPVS_DAEMON_*);
@@ -342,6 +363,7 @@ struct director_config {
 	char *user;
 	bool user_named;		/* user is in the file, not the default */
 	char user_warning[512];		/* "FILE:LINE: global.user: warning: ..." or "" */
+	char *warnings;			/* the traps (config_lvs.c): "FILE:LINE: sec.key: warning: ...\n"..., or NULL */
 	char *control_socket;
 	unsigned control_mode;
 	char *control_group;
@@ -414,6 +436,8 @@ void config_load_cancel(struct config_load *l);
  * more); inline when no thread can be made. */
 void config_free_async(struct director_config *cfg);
 void director_config_print(const struct director_config *cfg, struct strbuf *out);
+/* cfg->warnings (the IPVS traps), a log line each: at start and reload. */
+void director_config_log_warnings(const struct director_config *cfg);
 
 struct vrrp_conf *director_config_instance(const struct director_config *cfg, const char *name);
 bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b);

@@ -125,7 +125,8 @@ static const size_t global_strings[] = {
 	offsetof(struct director_config, router_id), offsetof(struct director_config, user),
 	offsetof(struct director_config, control_socket), offsetof(struct director_config, control_group),
 	offsetof(struct director_config, notify_fifo), offsetof(struct director_config, path),
-	offsetof(struct director_config, lvs.sync.interface), offsetof(struct director_config, lvs.sync.follow), END_OF,
+	offsetof(struct director_config, lvs.sync.interface), offsetof(struct director_config, lvs.sync.follow),
+	offsetof(struct director_config, warnings), END_OF,
 };
 
 static const struct layout global_layout = {

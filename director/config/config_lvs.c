@@ -1332,11 +1332,135 @@ bool lvs_timeouts_conf(const struct lvs_config *lvs, struct ipvs_timeouts *out)
 	return out->tcp || out->tcp_fin || out->udp;
 }
 
+/* The kernel's defaults, as ipvs-sysctl.rst gives them. */
+const struct lvs_sysctl_def lvs_sysctl_defs[LVS_SYSCTL_N] = {
+	[LVS_SYSCTL_EXPIRE_NODEST_CONN] = { "expire_nodest_conn", "ipvs_expire_nodest_conn", 0 },
+	[LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE] = { "expire_quiescent_template", "ipvs_expire_quiescent_template", 0 },
+	[LVS_SYSCTL_SLOPPY_TCP] = { "sloppy_tcp", "ipvs_sloppy_tcp", 0 },
+	[LVS_SYSCTL_SLOPPY_SCTP] = { "sloppy_sctp", "ipvs_sloppy_sctp", 0 },
+	[LVS_SYSCTL_CONN_REUSE_MODE] = { "conn_reuse_mode", "ipvs_conn_reuse_mode", 1 },
+};
+
 bool lvs_config_wanted(const struct lvs_config *lvs)
 {
 	struct ipvs_timeouts t;
 
+	/* The sysctls alone do not: they matter to services. */
 	return lvs->nservices > 0 || lvs->sync.interface || lvs_timeouts_conf(lvs, &t);
+}
+
+/* ---- the traps: settings that IPVS takes, and that lose connections
+ * when servers come and go. Warnings, not errors: each is a choice an
+ * operator may make on purpose (director.ini(5), THE IPVS TRAPS). ---- */
+
+enum trap { TRAP_HASH_NO_FALLBACK, TRAP_PERSIST_QUIESCENT, TRAP_NODEST, TRAP_N };
+
+/* Past this many services with one trap, the rest are counted. */
+#define TRAP_SHOWN_MAX 5
+
+struct trap_ctx {
+	struct vs_ctx *c;
+	struct ini_diag warn;
+	unsigned count[TRAP_N];
+};
+
+/* What can put one of its servers at weight 0 by itself (directorctl
+ * drain can, always: the manual says so). */
+static const char *zero_weight_cause(const struct virtual_server_conf *vs)
+{
+	if (vs->inhibit_on_failure)
+		return "inhibit_on_failure";
+	if (vs->check == LVS_CHECK_AGENT || vs->check_agent)
+		return "the agent's drain or 0%";
+	if (vs->check == LVS_CHECK_SCRIPT && vs->check_dynamic_weight)
+		return "check_dynamic_weight";
+	for (size_t i = 0; i < vs->real_servers.n; i++)
+		if (vs->real_servers.items[i].weight == 0)
+			return "a server at weight=0";
+	return NULL;
+}
+
+/* What takes one of its servers out of the table by itself (a reload that
+ * drops one does too, whatever the service). */
+static const char *removal_cause(const struct virtual_server_conf *vs)
+{
+	if (vs->check == LVS_CHECK_AGENT || vs->check_agent)
+		return "the agent's maint";	/* out even with inhibit_on_failure */
+	if (vs->check != LVS_CHECK_NONE && !vs->inhibit_on_failure)
+		return "a failed check without inhibit_on_failure";
+	return NULL;
+}
+
+static bool sysctl_is(const struct director_config *cfg, enum lvs_sysctl s, unsigned v)
+{
+	return cfg->lvs.sysctl[s].set && cfg->lvs.sysctl[s].value == v;
+}
+
+static void trap(struct trap_ctx *t, enum trap which, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void trap(struct trap_ctx *t, enum trap which, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (t->count[which]++ >= TRAP_SHOWN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ini_doc_error(&t->warn, t->c->doc, t->c->sec, key, "warning: %s", msg);
+}
+
+static bool is_hash_scheduler(const char *sched)
+{
+	return sched && (strcmp(sched, "mh") == 0 || strcmp(sched, "sh") == 0);
+}
+
+static void check_traps_of(struct trap_ctx *t, const struct virtual_server_conf *vs)
+{
+	const struct director_config *cfg = t->c->cfg;
+	const char *zero = zero_weight_cause(vs), *gone = removal_cause(vs);
+
+	if (zero && is_hash_scheduler(vs->scheduler) && !(vs->scheduler_flags & IP_VS_SVC_F_SCHED1))
+		trap(t, TRAP_HASH_NO_FALLBACK, "scheduler", "%s without scheduler_flags = %s-fallback, and %s can set a "
+		     "server's weight to 0: new connections that hash to it fail", vs->scheduler, vs->scheduler, zero);
+	if (zero && vs->persistence_timeout_ms && !sysctl_is(cfg, LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE, 1))
+		trap(t, TRAP_PERSIST_QUIESCENT, "persistence_timeout", "%s can set a server's weight to 0, and "
+		     "global.ipvs_expire_quiescent_template is not 1: persistent clients keep going to that server",
+		     zero);
+	if (gone && !sysctl_is(cfg, LVS_SYSCTL_EXPIRE_NODEST_CONN, 1))
+		trap(t, TRAP_NODEST, "check", "%s removes servers, and global.ipvs_expire_nodest_conn is not 1: "
+		     "their connections are black-holed until they time out", gone);
+}
+
+/* The warnings, one a line, into cfg->warnings. */
+static void check_traps(struct vs_ctx *c)
+{
+	static const char *const what[TRAP_N] = {
+		"mh or sh without fallback", "persistence with weight-0 servers", "servers removed",
+	};
+	struct trap_ctx t = { .c = c };
+	struct strbuf sb;
+
+	ini_diag_init(&t.warn);
+	for (struct virtual_server_conf *vs = c->cfg->lvs.services; vs; vs = vs->next) {
+		snprintf(c->sec, sizeof(c->sec), "virtual_server %s", vs->name);
+		check_traps_of(&t, vs);
+	}
+	sb_init(&sb);
+	for (size_t i = 0; i < t.warn.n; i++)
+		sb_printf(&sb, "%s\n", t.warn.msgs[i]);
+	for (size_t i = 0; i < TRAP_N; i++)
+		if (t.count[i] > TRAP_SHOWN_MAX)
+			sb_printf(&sb, "%s: warning: %u more virtual servers (%s)\n", ini_doc_path(c->doc),
+				  t.count[i] - TRAP_SHOWN_MAX, what[i]);
+	ini_diag_free(&t.warn);
+	free(c->cfg->warnings);
+	c->cfg->warnings = NULL;
+	if (!sb.failed && sb_str(&sb)[0])
+		c->cfg->warnings = strdup(sb_str(&sb));
+	sb_free(&sb);
 }
 
 void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, struct ini_diag *diag)
@@ -1352,6 +1476,7 @@ void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, st
 	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next)
 		check_service(&c, vs);
 	check_unique_services(&c);
+	check_traps(&c);
 }
 
 /* ---- what the engine takes from a virtual server ---- */

@@ -141,6 +141,10 @@ struct lvs_kernel_ops {
 	int (*daemon_del)(struct ipvs *v, uint32_t state);
 	int (*timeouts_get)(struct ipvs *v, struct ipvs_timeouts *t);
 	int (*timeouts_set)(struct ipvs *v, const struct ipvs_timeouts *t);
+	/* /proc/sys/net/ipv4/vs/NAME of the engine's network namespace
+	 * (lvs_sysctl.c): 0 or -errno. */
+	int (*sysctl_get)(const char *name, int *value);
+	int (*sysctl_set)(const char *name, int value);
 };
 
 extern const struct lvs_kernel_ops lvs_kernel_ipvs;

@@ -1017,6 +1017,7 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 	if (e->ipvs && cfg->lvs.reconcile_interval_ms)
 		ev_timer_start(e->loop, &e->reconcile_timer, cfg->lvs.reconcile_interval_ms);
 	lve_timeouts_apply(e);
+	lve_sysctls_apply(e);
 	/* The old file is still there: keys that went stop its daemon. */
 	if (!cfg->lvs.sync.interface)
 		e->sync.settled = true;

@@ -2,6 +2,7 @@
  *   lvs_engine.c   start, stop, probes and their verdicts, reload, the parent's requests
  *   lvs_kernel.c   reading the kernel's IPVS table and writing the difference
  *   lvs_syncd.c    the connection-sync daemon and the IPVS timeouts
+ *   lvs_sysctl.c   the IPVS sysctls (net.ipv4.vs.*)
  *   lvs_status.c   status as text and JSON
  * The engine's interface to the rest of directord is lvs.h. */
 #ifndef DSRKIT_LVS_ENGINE_INT_H
@@ -122,6 +123,7 @@ struct lvs_engine {
 		int err;		/* the last failure, 0: none */
 		char err_what[32];	/* what failed: "starting master", ... */
 	} sync;
+	int sysctl_err[LVS_SYSCTL_N];	/* the last failed write of a configured sysctl, 0: none */
 };
 
 struct daemon_list {
@@ -159,5 +161,11 @@ bool lve_sync_follows(const struct lvs_engine *e, const char *instance);
 void lve_sync_stop_all(struct lvs_engine *e);
 void lve_sync_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
 void lve_timeouts_apply(struct lvs_engine *e);
+
+/* lvs_sysctl.c */
+void lve_sysctls_apply(struct lvs_engine *e);
+void lve_sysctls_status(const struct lvs_engine *e, struct json *j, struct strbuf *out);
+int lve_sysctl_get(const char *name, int *value);
+int lve_sysctl_set(const char *name, int value);
 
 #endif

@@ -439,6 +439,7 @@ void lve_ipvs_try_open(struct lvs_engine *e)
 	adopt(e);
 	reconcile_all(e, NULL, 0, "start");
 	lve_timeouts_apply(e);
+	lve_sysctls_apply(e);
 	if (e->sync.settled)
 		lve_sync_apply(e, NULL, "start");
 	if (e->cfg->lvs.reconcile_interval_ms)
@@ -463,4 +464,6 @@ const struct lvs_kernel_ops lvs_kernel_ipvs = {
 	.daemon_del = ipvs_daemon_del,
 	.timeouts_get = ipvs_timeouts_get,
 	.timeouts_set = ipvs_timeouts_set,
+	.sysctl_get = lve_sysctl_get,
+	.sysctl_set = lve_sysctl_set,
 };

@@ -320,6 +320,7 @@ void lvs_engine_status_json(struct lvs_engine *e, struct json *j)
 	json_bool(j, "connection_counts", e->ipvs && e->nvs <= STATUS_DUMP_MAX);
 	sync_status_json(e, j);
 	timeouts_status(e, j, NULL);
+	lve_sysctls_status(e, j, NULL);
 	json_array_begin(j, "virtual_servers");
 	for (size_t i = 0; i < e->nvs; i++)
 		vs_json(j, e, e->vs[i], &k);
@@ -363,6 +364,7 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 	sb_printf(out, "ipvs: %s\n", buf);
 	sync_status_text(e, out);
 	timeouts_status(e, NULL, out);
+	lve_sysctls_status(e, NULL, out);
 	for (size_t i = 0; i < e->nvs; i++) {
 		const struct vs_rt *v = e->vs[i];
 		const struct inst_state *is = v->conf->vrrp ? lve_vrrp_of(e, v->conf->vrrp) : NULL;

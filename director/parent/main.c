@@ -91,6 +91,8 @@ int main(int argc, char **argv)
 	if (test) {
 		if (cfg->user_warning[0])
 			fprintf(stderr, "%s\n", cfg->user_warning);
+		if (cfg->warnings)
+			fputs(cfg->warnings, stderr);
 		if (verbose) {
 			struct strbuf sb;
 
@@ -106,5 +108,6 @@ int main(int argc, char **argv)
 	log_init("directord", true, debug || verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg->log_level);
 	if (cfg->user_warning[0])
 		log_warnx("%s", cfg->user_warning);
+	director_config_log_warnings(cfg);
 	return parent_main(cfg, image, !foreground);
 }

@@ -1009,6 +1009,7 @@ static void reload_apply(struct request *r, int image)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
 		log_warnx("reload: global.vrrp_realtime_priority takes effect at the next restart");
+	director_config_log_warnings(fresh);
 	/* The parent keeps the configuration for engines it starts or
 	 * restarts; the old one is freed once the engines were asked (tens
 	 * of thousands of allocations: not before them). */

@@ -59,6 +59,24 @@ expect_error_dir vrrp-no-interface-label '[vrrp a]\nvirtual_router_id=5\nvirtual
 expect_error_dir vrrp-same-vrid-no-interface '[vrrp a]\ninterface = eth0\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5\n[vrrp b]\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.6\n' "5: vrrp b.interface: missing required key"
 expect_error_dir bom '\xef\xbb\xbf[vrrp a]\ninterface = eth0\nvirtual_router_id=5\nvirtual_ipaddress=192.0.2.5\n' "1: file starts with a UTF-8 byte-order mark; save it without one"
 
+# An IPVS trap: a warning on stderr at its line, the file accepted (exit
+# 0, "configuration OK" on stdout); the fixed file says nothing more.
+trap_ini='[global]\nuser = nobody\n[virtual_server web]\naddress = 198.18.0.100:80\nscheduler = mh\ninhibit_on_failure = yes\nreal_servers = 198.18.3.1:80\n'
+printf '%b' "$trap_ini" >"$TMP/trap.ini"; chmod 644 "$TMP/trap.ini"
+out=$("$DIRECTORD" -t -f "$TMP/trap.ini" 2>"$TMP/trap.err"); rc=$?
+if [ $rc = 0 ] && [ "$out" = "configuration OK" ] &&
+	grep -q "^$TMP/trap.ini:5: virtual_server web.scheduler: warning: mh without scheduler_flags = mh-fallback" "$TMP/trap.err"; then
+	pass "directord -t: an IPVS trap is a warning at its line, exit 0"
+else
+	fail "directord -t with an IPVS trap: exit $rc, stdout '$out', stderr: $(cat "$TMP/trap.err")"
+fi
+printf '%b' "$trap_ini" | sed 's/^scheduler = mh$/&\nscheduler_flags = mh-fallback/' >"$TMP/trap.ini"
+if [ "$("$DIRECTORD" -t -f "$TMP/trap.ini" 2>&1 | grep -c ': warning: ')" = 1 ]; then	# the user's alone
+	pass "directord -t: the fixed file has no trap warning"
+else
+	fail "directord -t, fixed file: $("$DIRECTORD" -t -f "$TMP/trap.ini" 2>&1)"
+fi
+
 # Every error in one run, not just the first.
 printf '[global]\nvips = 198.18.0.300\nbogus = 1\n[agent]\nmax_connections = 0\n' >"$TMP/many.ini"; chmod 644 "$TMP/many.ini"
 n=$("$RS_AGENT" -t -f "$TMP/many.ini" 2>&1 | grep -c "^$TMP/many.ini:[0-9]*: ")

@@ -45,7 +45,11 @@ for conf in "$fixtures"/*.conf; do
 		fail "$name: the comments at the top of the output are not the warnings"
 	fi
 	chmod 644 "$TMP/$name.ini"
+	# keepalived sets none of the IPVS sysctls: the IPVS traps of its
+	# configuration are warned about (director.ini(5), IPVS traps).
 	out=$("$BUILD/directord" -t -f "$TMP/$name.ini" 2>&1); rc=$?
+	out=$(printf '%s\n' "$out" |
+		grep -Ev '^[^ ]+:[0-9]+: virtual_server [^ ]+: warning: |^[^ ]+: warning: [0-9]+ more virtual servers')
 	if [ $rc = 0 ] && [ "$out" = "configuration OK" ]; then
 		pass "$name: the output passes directord -t"
 	else

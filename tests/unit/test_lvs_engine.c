@@ -18,6 +18,7 @@
 #include "json.h"
 #include "lvs.h"
 #include "lvs_reconcile.h"
+#include "test_stderr.h"
 #include "test.h"
 #include "test_director_conf.h"
 #include "test_tls_server.h"
@@ -44,6 +45,9 @@ static struct fake_kernel {
 	size_t ndaemons;
 	bool del_unanswered;	/* a daemon stop that the kernel does, but never acknowledges */
 	int opens;
+	int sysctl[LVS_SYSCTL_N];	/* net.ipv4.vs.*, the kernel's defaults after fk_reset */
+	unsigned sysctl_writes;
+	int sysctl_fail;	/* -errno every write returns, 0: none */
 } K;
 
 static struct ipvs *fk_handle(void)
@@ -226,14 +230,47 @@ static int fk_timeouts_set(struct ipvs *v, const struct ipvs_timeouts *t)
 	return 0;
 }
 
+static int fk_sysctl_index(const char *name)
+{
+	for (int i = 0; i < LVS_SYSCTL_N; i++)
+		if (strcmp(lvs_sysctl_defs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int fk_sysctl_get(const char *name, int *value)
+{
+	int i = fk_sysctl_index(name);
+
+	if (i < 0)
+		return -ENOENT;
+	*value = K.sysctl[i];
+	return 0;
+}
+
+static int fk_sysctl_set(const char *name, int value)
+{
+	int i = fk_sysctl_index(name);
+
+	if (i < 0)
+		return -ENOENT;
+	if (K.sysctl_fail)
+		return K.sysctl_fail;
+	K.sysctl_writes++;
+	K.sysctl[i] = value;
+	return 0;
+}
+
 static const struct lvs_kernel_ops fake = {
 	fk_open, fk_close, fk_apply, fk_services, fk_dests, fk_daemons, fk_daemon_add, fk_daemon_del,
-	fk_timeouts_get, fk_timeouts_set,
+	fk_timeouts_get, fk_timeouts_set, fk_sysctl_get, fk_sysctl_set,
 };
 
 static void fk_reset(void)
 {
 	memset(&K, 0, sizeof(K));
+	for (int i = 0; i < LVS_SYSCTL_N; i++)
+		K.sysctl[i] = lvs_sysctl_defs[i].kernel_default;
 }
 
 static void fk_ops_reset(void)
@@ -603,6 +640,98 @@ TEST(status_shows_the_kernels_counters)
 	rig_stop(&r);
 }
 
+/* Status as JSON, to free. */
+static char *status_json(struct rig *r)
+{
+	struct strbuf sb = { 0 };
+	struct json j;
+
+	json_init(&j, &sb);
+	json_object_begin(&j, NULL);
+	lvs_engine_status_json(r->e, &j);
+	json_object_end(&j);
+	return sb.buf;
+}
+
+/* Only the sysctls the file gives are written, at start and at reload;
+ * one the kernel already has is not written again; a key that goes
+ * leaves the kernel's value as it is. Status shows each. */
+TEST(sysctls_are_written_only_when_configured)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+	char *js;
+
+	fk_reset();
+	K.sysctl[LVS_SYSCTL_SLOPPY_TCP] = 1;	/* the host's, not ours */
+	if (rig_start(&r, CONF_HEAD WEB(3))) {
+		CHECK_EQ_INT(K.sysctl_writes, 0);
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_SLOPPY_TCP], 1);
+		rig_reload(&r, CONF_HEAD "ipvs_expire_nodest_conn = 1\nipvs_expire_quiescent_template = 1\n"
+			   "ipvs_conn_reuse_mode = 1\n" WEB(3));
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_EXPIRE_NODEST_CONN], 1);
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE], 1);
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_SLOPPY_TCP], 1);
+		/* conn_reuse_mode was 1 already. */
+		CHECK_EQ_INT(K.sysctl_writes, 2);
+		js = status_json(&r);
+		CHECK_CONTAINS(js, "\"sysctls\":{\"expire_nodest_conn\":{\"value\":1,\"configured\":1,\"error\":null}");
+		CHECK_CONTAINS(js, "\"sloppy_tcp\":{\"value\":1,\"configured\":null,\"error\":null}");
+		free(js);
+		lvs_engine_status_text(r.e, &sb);
+		CHECK_CONTAINS(sb.buf, "sysctls: expire_nodest_conn 1 (configured 1), expire_quiescent_template 1 "
+			       "(configured 1), sloppy_tcp 1, sloppy_sctp 0, conn_reuse_mode 1 (configured 1)\n");
+		sb_free(&sb);
+		/* Gone from the file: the kernel keeps what it has. */
+		K.sysctl_writes = 0;
+		rig_reload(&r, CONF_HEAD "ipvs_expire_nodest_conn = 0\n" WEB(3));
+		CHECK_EQ_INT(K.sysctl_writes, 1);
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_EXPIRE_NODEST_CONN], 0);
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_EXPIRE_QUIESCENT_TEMPLATE], 1);
+	}
+	rig_stop(&r);
+}
+
+/* A write the kernel refuses (/proc/sys read-only under systemd's
+ * ProtectKernelTunables) is logged once with the reason, shown in
+ * status, tried again at reload, and cleared once it works. */
+TEST(a_failed_sysctl_write_is_logged_once_and_shown)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+	char *js, *logged;
+	int saved;
+
+	fk_reset();
+	K.sysctl_fail = -EROFS;
+	saved = stderr_away();
+	if (rig_start(&r, CONF_HEAD "ipvs_expire_nodest_conn = 1\n" WEB(3))) {
+		rig_reload(&r, CONF_HEAD "ipvs_expire_nodest_conn = 1\n" WEB(4));
+		logged = stderr_back(saved);
+		saved = -1;
+		CHECK_EQ_INT(occurrences(logged, "setting net.ipv4.vs.expire_nodest_conn = 1"), 1);
+		CHECK_CONTAINS(logged, "ipvs_expire_nodest_conn): /proc/sys is read-only here");
+		free(logged);
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_EXPIRE_NODEST_CONN], 0);
+		js = status_json(&r);
+		CHECK_CONTAINS(js, "\"expire_nodest_conn\":{\"value\":0,\"configured\":1,\"error\":\"/proc/sys is "
+			       "read-only here");
+		free(js);
+		lvs_engine_status_text(r.e, &sb);
+		CHECK_CONTAINS(sb.buf, "  error setting expire_nodest_conn = 1: /proc/sys is read-only here");
+		sb_free(&sb);
+		K.sysctl_fail = 0;
+		rig_reload(&r, CONF_HEAD "ipvs_expire_nodest_conn = 1\n" WEB(3));
+		CHECK_EQ_INT(K.sysctl[LVS_SYSCTL_EXPIRE_NODEST_CONN], 1);
+		js = status_json(&r);
+		CHECK_CONTAINS(js, "\"expire_nodest_conn\":{\"value\":1,\"configured\":1,\"error\":null}");
+		free(js);
+	}
+	if (saved >= 0)
+		free(stderr_back(saved));
+	rig_stop(&r);
+}
+
 /* The sync daemon follows the VRRP state; a stop the kernel never
  * acknowledges (it did stop: tests/vm/10) is read back, so the backup
  * daemon still starts (issue 14's engine death). */
@@ -726,4 +855,5 @@ TEST(https_checks_decide_weights)
 
 TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
-	  T(https_checks_decide_weights))
+	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
+	  T(a_failed_sysctl_write_is_logged_once_and_shown))

@@ -17,6 +17,7 @@
 #include "evloop.h"
 #include "test.h"
 #include "test_director_conf.h"
+#include "test_stderr.h"
 #include "vrrp.h"
 #include "vrrp_net.h"
 
@@ -992,43 +993,6 @@ TEST(stop_hands_over)
 		CHECK_EQ_INT(fk_open_socks(), 0);
 	}
 	rig_stop(&r);
-}
-
-/* stderr (where the log goes here) into a memfd, until stderr_back. */
-static int stderr_away(void)
-{
-	int saved, fd = memfd_create("test-log", MFD_CLOEXEC);
-
-	fflush(stderr);
-	saved = dup(2);
-	if (fd >= 0)
-		dup2(fd, 2);
-	if (fd >= 0)
-		close(fd);
-	return saved;
-}
-
-/* What was logged meanwhile (to free), stderr restored. */
-static char *stderr_back(int saved)
-{
-	char *text = calloc(1, 65536);
-	ssize_t n;
-
-	fflush(stderr);
-	if (text && lseek(2, 0, SEEK_SET) == 0 && (n = read(2, text, 65535)) > 0)
-		text[n] = '\0';
-	dup2(saved, 2);
-	close(saved);
-	return text;
-}
-
-static unsigned occurrences(const char *text, const char *what)
-{
-	unsigned n = 0;
-
-	for (const char *p = text; p && (p = strstr(p, what)); p += strlen(what))
-		n++;
-	return n;
 }
 
 /* A socket that cannot be opened: the engine runs, the instance shows

@@ -255,12 +255,16 @@ rs_state_is() { [ "$(rs_state "$1" "$2" "$3")" = "$4" ]; }
 
 # ---- long-lived connections ----
 
-# echo_server NS PORT: a python echo server (a thread per connection).
+# echo_server NS PORT [GREETING]: a python echo server (a thread per
+# connection) that first sends GREETING and a newline when given.
 echo_server() {
 	cat >"$TMP/echo_server.py" <<'PY'
 import socket, sys, threading
+greeting = sys.argv[2].encode() + b"\n" if len(sys.argv) > 2 else b""
 def serve(c):
     try:
+        if greeting:
+            c.sendall(greeting)
         while True:
             d = c.recv(65536)
             if not d:
@@ -277,7 +281,7 @@ while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-	bg_in "$1" "$TMP/echo-$1.log" "$PY" "$TMP/echo_server.py" "$2"
+	bg_in "$1" "$TMP/echo-$1.log" "$PY" "$TMP/echo_server.py" "$2" ${3:+"$3"}
 }
 
 # stream_client NS HOST PORT OUT: one TCP connection that sends a numbered
