@@ -108,7 +108,7 @@ for u in directord rs-agent; do
 	while read -r cmd; do
 		case $cmd in /usr/sbin/*) [ -x "$D$cmd" ] || { ok=0; fail "$u.service: $cmd is not installed"; } ;;
 		*) ok=0; fail "$u.service: command $cmd is not in /usr/sbin" ;; esac
-	done < <(sed -n 's/^Exec[A-Za-z]*=\([^ ]*\).*/\1/p' "$f")
+	done < <(sed -n 's/^Exec[A-Za-z]*=\([^ ]*\).*/\1/p' "$f" | grep -vx -- '-+/sbin/modprobe')
 	n=$(grep -c '^Exec[A-Za-z]*=/usr/sbin/' "$f")
 	[ $ok = 1 ] && [ "$n" -ge 3 ] && pass "$u.service: @SBINDIR@ substituted, $n commands in /usr/sbin, all installed"
 	[ "$n" -ge 3 ] || fail "$u.service: $n Exec lines with /usr/sbin (want ExecStartPre, ExecStart, ExecReload)"
@@ -145,7 +145,7 @@ check_ok "rs-agent.ini.example with every key uncommented passes -t" \
 # .example when only that is installed (director.ini, rs-agent.ini).
 unit_cmd() {	# unit_cmd UNIT KEY -> words in the array CMD
 	local line w
-	line=$(sed -n "s/^$2=//p" "$D/lib/systemd/system/$1.service")
+	line=$(sed -n "s|^$2=\(/usr/sbin/\)|\1|p" "$D/lib/systemd/system/$1.service" | head -1)	# ours, not modprobe
 	CMD=()
 	for w in $line; do
 		if [ "${w#/}" != "$w" ] && [ -e "$D$w" ]; then w=$D$w
