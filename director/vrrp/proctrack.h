@@ -46,4 +46,29 @@ bool proc_verdict_count(struct proc_verdict *v, const struct track_process_conf 
 /* Call at due_ms; true when the verdict changed. */
 bool proc_verdict_timeout(struct proc_verdict *v, uint64_t now_ms);
 
+/* ---- in the VRRP engine (vrrp_proctrack.c) ----
+ * The verdicts of every [track_process], fed by the process watch through
+ * the engine's kernel seam; changed is called (on the loop) whenever a
+ * verdict changes, so the engine re-evaluates its instances' priorities. */
+struct evloop;
+struct json;
+struct strbuf;
+struct vrrp_kernel_ops;
+struct proc_tracker;
+typedef void (*proc_tracker_changed)(void *arg);
+
+int proc_tracker_start(struct evloop *loop, const struct vrrp_kernel_ops *kernel,
+		       const struct track_process_conf *tracks, proc_tracker_changed changed, void *arg,
+		       struct proc_tracker **out);
+/* New sections: those of the same name and settings keep their verdicts
+ * (a reload moves no priority); the watch is restarted only when the
+ * sections changed. tracks must outlive the tracker or the next reload. */
+int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf *tracks);
+void proc_tracker_stop(struct proc_tracker *pt);
+/* The section and verdict of name (NULL: no such section). */
+const struct proc_verdict *proc_tracker_find(const struct proc_tracker *pt, const char *name,
+					     const struct track_process_conf **conf);
+void proc_tracker_status_json(const struct proc_tracker *pt, struct json *j);
+void proc_tracker_status_text(const struct proc_tracker *pt, struct strbuf *out);
+
 #endif
