@@ -300,12 +300,6 @@ static bool pw_scan_needed(const struct proc_watch *w)
 
 /* ---- the process connector ---- */
 
-struct cn_request {
-	struct nlmsghdr nl;
-	struct cn_msg cn;
-	uint32_t op;
-} __attribute__((packed));
-
 #define EVENT_MIN_LEN (offsetof(struct proc_event, event_data) + sizeof(((struct proc_event *)0)->event_data.fork))
 
 /* Each process event in buf; the acknowledgement of our subscription
@@ -354,20 +348,23 @@ static void cn_read(struct proc_watch *w)
 static int cn_subscribe(struct proc_watch *w)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC };
-	struct cn_request req;
+	char req[NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(uint32_t))] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nl = (struct nlmsghdr *)req;
+	struct cn_msg *cn = NLMSG_DATA(nl);
+	uint32_t op = PROC_CN_MCAST_LISTEN;
 	uint64_t deadline = now_ms() + CN_ACK_WAIT_MS, now;
 	int acked = 1;
 	char buf[CN_BUF];
 
-	memset(&req, 0, sizeof(req));
-	req.nl.nlmsg_len = sizeof(req);
-	req.nl.nlmsg_type = NLMSG_DONE;
-	req.cn.id.idx = CN_IDX_PROC;
-	req.cn.id.val = CN_VAL_PROC;
-	req.cn.ack = w->cn_nonce = ((uint32_t)getpid() << 12) ^ (uint32_t)now_ms();
-	req.cn.len = sizeof(req.op);
-	req.op = PROC_CN_MCAST_LISTEN;
-	if (bind(w->cnfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(w->cnfd, &req, sizeof(req), 0) < 0)
+	memset(req, 0, sizeof(req));
+	nl->nlmsg_len = sizeof(req);
+	nl->nlmsg_type = NLMSG_DONE;
+	cn->id.idx = CN_IDX_PROC;
+	cn->id.val = CN_VAL_PROC;
+	cn->ack = w->cn_nonce = ((uint32_t)getpid() << 12) ^ (uint32_t)now_ms();
+	cn->len = sizeof(op);
+	memcpy(cn->data, &op, sizeof(op));
+	if (bind(w->cnfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(w->cnfd, req, sizeof(req), 0) < 0)
 		return -errno;
 	/* No acknowledgement: not in the initial user or pid namespace. */
 	while (acked > 0 && (now = now_ms()) < deadline && !atomic_load(&w->stop)) {
