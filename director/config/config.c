@@ -328,8 +328,6 @@ static void check_track_processes(struct check_ctx *c)
 			    "add full_command = yes to match the command line's first word", TRACK_PROCESS_COMM_MAX);
 		if (t->quorum_max.set && t->quorum_max.value < t->quorum)
 			ERR(c, sec, "quorum_max", "%u is less than quorum (%u)", t->quorum_max.value, t->quorum);
-		if (ini_doc_line(c->doc, sec, "param_match") && !t->args)
-			ERR(c, sec, "param_match", "only with args");
 	}
 	if (n > TRACK_PROCESS_MAX)
 		ERR(c, NULL, NULL, "%zu [track_process] sections, at most %d", n, TRACK_PROCESS_MAX);

@@ -62,7 +62,20 @@ static const char sync_group_setup[] =
 	"auth_pass = secret\n"
 	"virtual_ipaddress = 192.0.2.10, 192.0.2.11/32 scope link\n"
 	"track_script = chk_haproxy weight 5\n"
-	"track_interface = eth0 weight -10, eth1\n";
+	"track_interface = eth0 weight -10, eth1\n"
+	"track_process = haproxy, nginx weight -3\n"
+	"\n"
+	"[track_process haproxy]\n"
+	"process = haproxy\n"
+	"args =\n"
+	"param_match = initial\n"
+	"\n"
+	"[track_process nginx]\n"
+	"process = /usr/sbin/nginx\n"
+	"full_command = yes\n"
+	"quorum = 2\n"
+	"quorum_max = 3\n"
+	"delay = 1s\n";
 
 TEST(sync_group_setup_loads)
 {
@@ -229,7 +242,6 @@ TEST(track_process_errors)
 	expect_error(TPV("process = haproxy\nterminate_delay = soon\n"), ":8: track_process h.terminate_delay");
 	expect_error(TPV("process = haproxy\nfork_delay = -1s\n"), ":8: track_process h.fork_delay");
 	expect_error(TPV("process = haproxy\nparam_match = fuzzy\n"), ":8: track_process h.param_match");
-	expect_error(TPV("process = haproxy\nparam_match = partial\n"), ":8: track_process h.param_match: only with args");
 	expect_error(TPV("process = haproxy\nfull_command = maybe\n"), ":8: track_process h.full_command");
 	expect_error(TPV("process = haproxy -f x\n"), ":7: track_process h.process: a process name: not empty, no blanks");
 	expect_error(TPV("process = a-name-of-sixteen-b\n"), ":7: track_process h.process: longer than the 15 bytes");
