@@ -308,20 +308,22 @@ static void cn_parse(struct proc_watch *w, const char *buf, size_t len, int *ack
 {
 	for (const struct nlmsghdr *nh = (const void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
 		const struct cn_msg *cn = NLMSG_DATA(nh);
-		const struct proc_event *ev = (const void *)cn->data;
+		struct proc_event ev;	/* copied: the event sits unaligned after cn_msg */
 		pid_t pid = 0;
 
 		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*cn)) || cn->len < EVENT_MIN_LEN ||
 		    nh->nlmsg_len - NLMSG_LENGTH(sizeof(*cn)) < cn->len || cn->id.idx != CN_IDX_PROC)
 			continue;
-		if (ev->what == PROC_EVENT_NONE && cn->ack == w->cn_nonce + 1 && acked)
-			*acked = -(int)ev->event_data.ack.err;
-		else if (ev->what == PROC_EVENT_FORK && ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid)
-			pid = ev->event_data.fork.child_tgid;
-		else if (ev->what == PROC_EVENT_EXEC && ev->event_data.exec.process_pid == ev->event_data.exec.process_tgid)
-			pid = ev->event_data.exec.process_tgid;
-		else if (ev->what == PROC_EVENT_COMM && ev->event_data.comm.process_pid == ev->event_data.comm.process_tgid)
-			pid = ev->event_data.comm.process_tgid;
+		memset(&ev, 0, sizeof(ev));
+		memcpy(&ev, cn->data, cn->len < sizeof(ev) ? cn->len : sizeof(ev));
+		if (ev.what == PROC_EVENT_NONE && cn->ack == w->cn_nonce + 1 && acked)
+			*acked = -(int)ev.event_data.ack.err;
+		else if (ev.what == PROC_EVENT_FORK && ev.event_data.fork.child_pid == ev.event_data.fork.child_tgid)
+			pid = ev.event_data.fork.child_tgid;
+		else if (ev.what == PROC_EVENT_EXEC && ev.event_data.exec.process_pid == ev.event_data.exec.process_tgid)
+			pid = ev.event_data.exec.process_tgid;
+		else if (ev.what == PROC_EVENT_COMM && ev.event_data.comm.process_pid == ev.event_data.comm.process_tgid)
+			pid = ev.event_data.comm.process_tgid;
 		if (pid > 0 && !acked)
 			pw_consider(w, pid, false);
 	}
