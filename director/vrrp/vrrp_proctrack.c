@@ -70,16 +70,22 @@ static void on_event(const struct proc_watch_event *ev, void *arg)
 	}
 }
 
+static void watch_stop(struct proc_tracker *pt);
+
 static void readable(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct proc_tracker *pt = arg;
 	int ret = pt->kernel->proc_watch_read(pt->watch, on_event, pt);
 
 	(void)events;
+	(void)loop;
+	(void)fd;
 	if (ret < 0) {
-		/* The verdicts stay as they were: better than none. */
-		log_warnx("track_process: the process watch ended (%s); verdicts no longer change", strerror(-ret));
-		ev_fd_del(loop, fd);
+		/* The verdicts stay as they were: better than none; a reload
+		 * starts a new watch. */
+		log_warnx("track_process: the process watch ended (%s); verdicts change no more until a reload",
+			  strerror(-ret));
+		watch_stop(pt);
 	}
 	arm(pt);
 }
@@ -190,6 +196,7 @@ int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf
 {
 	bool same;
 	size_t n;
+	int ret;
 	struct proc_track *fresh = build(tracks, pt->tracks, pt->n, &n, &same);
 
 	if (!fresh)
@@ -201,9 +208,14 @@ int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf
 	if (same && pt->watch)
 		return 0;
 	/* The new watch's first counts meet the carried verdicts, delays
-	 * and all: a process that did not stop moves nothing. */
+	 * and all: a process that did not stop moves nothing. One that cannot
+	 * start leaves the verdicts as they are rather than failing the
+	 * reload, which would take the instances down. */
 	watch_stop(pt);
-	return watch_start(pt, tracks);
+	if ((ret = watch_start(pt, tracks)) < 0)
+		log_warnx("track_process: the process watch did not start again (%s); verdicts no longer change",
+			  strerror(-ret));
+	return 0;
 }
 
 void proc_tracker_stop(struct proc_tracker *pt)

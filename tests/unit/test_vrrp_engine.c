@@ -427,6 +427,7 @@ static struct {
 	unsigned opens, closes;
 	struct proc_watch_event q[16];
 	size_t n;
+	int read_ret;		/* what the next read returns after delivering */
 } PW = { .efd = -1 };
 
 static char fk_pw_handle;
@@ -451,7 +452,7 @@ static int fk_proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg)
 	for (size_t i = 0; i < PW.n; i++)
 		cb(&PW.q[i], arg);
 	PW.n = 0;
-	return 0;
+	return PW.read_ret;
 }
 
 static void fk_proc_watch_close(struct proc_watch *w)
@@ -951,9 +952,20 @@ TEST(tracked_process_gone_is_fault_after_its_delay)
 		CHECK_EQ_INT(PW.closes, 1);
 		fk_process_count(0, 1);				/* 1 < quorum 2 */
 		CHECK(wait_state(&r, "VI_1", VRRP_STATE_FAULT));
+		/* The watch ends: the verdict stays; a reload starts a new one. */
+		PW.read_ret = -EPIPE;
+		fk_process_count(0, 2);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));	/* the count it gave before ending */
+		PW.read_ret = 0;
+		CHECK_EQ_INT(PW.closes, 2);
+		rig_reload(&r, HEAD TP "quorum = 2\n" VI_1(100, "track_process = hp\n"));
+		CHECK_EQ_INT(PW.opens, 3);
+		fk_process_count(0, 0);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_FAULT));
 	}
 	rig_stop(&r);
 	CHECK_EQ_INT(PW.closes, PW.opens);
+	PW.read_ret = 0;
 }
 
 /* With a weight the count moves the priority; status shows it. */
