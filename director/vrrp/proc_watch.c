@@ -66,6 +66,7 @@ struct proc_watch {
 	size_t ntracks;
 	bool any_cmdline;
 	bool no_pidfd;			/* pidfd_open missing: the scan counts all */
+	bool missed;			/* an event found a process it could not follow */
 	struct pw_proc procs[PROC_WATCH_MAX_PIDFDS];
 	size_t nprocs;
 	unsigned held[TRACK_PROCESS_MAX];	/* followed by a pidfd */
@@ -182,6 +183,8 @@ static int pw_pidfd(struct proc_watch *w, pid_t pid, int dirfd)
 	if (w->no_pidfd || w->nprocs == PROC_WATCH_MAX_PIDFDS)
 		return -1;
 	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+		if (errno == ESRCH)
+			return -2;	/* gone */
 		if (errno == ENOSYS || errno == EINVAL)
 			w->no_pidfd = true;
 		return -1;
@@ -210,8 +213,11 @@ static void pw_follow(struct proc_watch *w, pid_t pid, int dirfd, uint64_t mask,
 		}
 		close(pidfd);
 	}
+	/* No pidfd (too many, or none in this kernel): counted by scans. */
 	if (scanning)
-		pw_count(w->unheld, mask, 1);	/* no pidfd: the next scan counts it again */
+		pw_count(w->unheld, mask, 1);
+	else
+		w->missed = true;	/* found by an event: the next scan counts it */
 }
 
 /* Look at one process: follow it, update what it matches, or let it go. */
@@ -268,6 +274,7 @@ static void pw_scan(struct proc_watch *w)
 		return;
 	}
 	memset(w->unheld, 0, sizeof(w->unheld));
+	w->missed = false;
 	for (size_t i = 0; i < w->nprocs; i++)
 		w->procs[i].seen = false;
 	while (!atomic_load(&w->stop) && (de = readdir(d))) {
@@ -286,6 +293,8 @@ static void pw_scan(struct proc_watch *w)
 /* Could a process that starts now change a count's verdict, unseen? */
 static bool pw_scan_needed(const struct proc_watch *w)
 {
+	if (w->missed)
+		return true;
 	for (size_t i = 0; i < w->ntracks; i++) {
 		const struct track_process_conf *t = &w->tracks[i];
 
