@@ -6,7 +6,8 @@
 # apart by its arguments: both share this machine's /proc). In these
 # network namespaces the process connector is not there (the kernel serves
 # it in the initial network namespace only), so this is the fallback:
-# pidfds for exits, a /proc scan for new processes.
+# pidfds for exits, a /proc scan for new processes. The connector is
+# checked first, as the VRRP engine would use it in the host's namespaces.
 #   d1 (150) tracks h1 with weight 0 (Fault), terminate_delay 1s,
 #   fork_delay 500ms; d2 (100) tracks h2.
 #   Killing h1: d1 stays master for terminate_delay, then goes to Fault
@@ -26,13 +27,31 @@ FORK_MS=500
 SCAN_MS=1000		# PROC_WATCH_SCAN_MS
 TOL_MS=1500		# scheduling, Master_Down at 100 ms adverts (~340 ms), the status polls
 
+# The other way, the process connector, as the VRRP engine has it (user
+# dsrkit, CAP_NET_ADMIN and nothing else): only in the host's initial
+# namespaces, which this test must not run directord in (its VIPs would go
+# on the host), so the watch itself runs there: the unit test binary,
+# which only listens to process events and reads /proc.
+PW=$BUILD/tests/test_vrrp_procwatch
+if [ ! -x "$PW" ]; then
+	skip "process connector: $PW is not built (make unit)"
+elif out=$(setpriv --reuid=dsrkit --regid=dsrkit --clear-groups --inh-caps=-all,+net_admin \
+	--ambient-caps=+net_admin timeout 60 "$PW" 2>&1); then
+	if grep -q "^PASS test_connector_follows_processes" <<<"$out"; then
+		pass "process connector: as dsrkit with CAP_NET_ADMIN, processes are followed by events"
+	else
+		skip "process connector: $(grep "^SKIP test_connector" <<<"$out" | cut -d: -f2-)"
+	fi
+else
+	fail "process watch as dsrkit with CAP_NET_ADMIN: $out"
+fi
+
 two_directors
 
 # haproxy_conf TAG ADDR: a config whose path tells the two apart.
 haproxy_conf() {
 	cat >"$TMP/h-$1.cfg" <<CFG
 global
-    pidfile $TMP/h-$1.pid
 defaults
     mode tcp
     timeout connect 1s

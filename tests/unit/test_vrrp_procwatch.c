@@ -107,7 +107,7 @@ static void run(unsigned flags, bool want_connector)
 	CHECK(wait_for(w, fd, &s, 1, 0));
 	CHECK(wait_for(w, fd, &s, 0, -1));
 	if (want_connector && s.mode != PROC_WATCH_CONNECTOR) {
-		test_skip_reason = "the process connector needs root (CAP_NET_ADMIN) in the initial network, user and "
+		test_skip_reason = "the process connector needs CAP_NET_ADMIN in the initial network, user and "
 				   "pid namespaces";
 		goto out;
 	}
