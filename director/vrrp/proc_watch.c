@@ -311,6 +311,21 @@ static bool pw_scan_needed(const struct proc_watch *w)
 
 #define EVENT_MIN_LEN (offsetof(struct proc_event, event_data) + sizeof(((struct proc_event *)0)->event_data.fork))
 
+/* The process (not a thread) that a new process, a new program or a new
+ * name is about; 0 for other events. */
+static pid_t event_process(const struct proc_event *ev)
+{
+	const __typeof__(ev->event_data) *d = &ev->event_data;
+
+	if (ev->what == PROC_EVENT_FORK && d->fork.child_pid == d->fork.child_tgid)
+		return d->fork.child_tgid;
+	if (ev->what == PROC_EVENT_EXEC && d->exec.process_pid == d->exec.process_tgid)
+		return d->exec.process_tgid;
+	if (ev->what == PROC_EVENT_COMM && d->comm.process_pid == d->comm.process_tgid)
+		return d->comm.process_tgid;
+	return 0;
+}
+
 /* Each process event in buf; the acknowledgement of our subscription
  * sets *acked (0 or the kernel's -errno). */
 static void cn_parse(struct proc_watch *w, const char *buf, size_t len, int *acked)
@@ -327,12 +342,8 @@ static void cn_parse(struct proc_watch *w, const char *buf, size_t len, int *ack
 		memcpy(&ev, cn->data, cn->len < sizeof(ev) ? cn->len : sizeof(ev));
 		if (ev.what == PROC_EVENT_NONE && cn->ack == w->cn_nonce + 1 && acked)
 			*acked = -(int)ev.event_data.ack.err;
-		else if (ev.what == PROC_EVENT_FORK && ev.event_data.fork.child_pid == ev.event_data.fork.child_tgid)
-			pid = ev.event_data.fork.child_tgid;
-		else if (ev.what == PROC_EVENT_EXEC && ev.event_data.exec.process_pid == ev.event_data.exec.process_tgid)
-			pid = ev.event_data.exec.process_tgid;
-		else if (ev.what == PROC_EVENT_COMM && ev.event_data.comm.process_pid == ev.event_data.comm.process_tgid)
-			pid = ev.event_data.comm.process_tgid;
+		else
+			pid = event_process(&ev);
 		if (pid > 0 && !acked)
 			pw_consider(w, pid, false);
 	}

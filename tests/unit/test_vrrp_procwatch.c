@@ -96,7 +96,8 @@ static void run(unsigned flags, bool want_connector)
 	 * 1 matches nothing that runs. */
 	snprintf(text, sizeof(text), "[global]\nuser = nobody\n[track_process t]\nprocess = %s\nquorum_max = 5\n"
 		 "[track_process none]\nprocess = dsrk-none-%d\n"
-		 "[vrrp v]\ninterface = lo\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5\n", name, (int)getpid());
+		 "[vrrp v]\ninterface = lo\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5\n", name,
+		 (int)getpid());
 	if (!(cfg = conf(text)))
 		return;
 	a = child(name, &ca);
