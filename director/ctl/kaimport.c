@@ -1853,10 +1853,10 @@ static void tp_process(struct conv *c, struct sect *s, const struct ka_node *n, 
 	(void)ctx;
 	if (!nargs_ok(c, n, 1, SIZE_MAX))
 		return;
-	for (size_t i = 2; i < n->nwords; i++)
+	for (size_t i = 1; i < n->nwords; i++)
 		if (!n->words[i][0] || strpbrk(n->words[i], " \t")) {
-			warn(c, n, "process: the parameter '%s' is empty or holds blanks, which args cannot say "
-			     "(not converted)", n->words[i]);
+			warn(c, n, "process: '%s' is empty or holds blanks, which director.ini cannot say (not converted)",
+			     n->words[i]);
 			return;
 		}
 	put_process(c, s, n, n->words[1], n->nwords > 2);

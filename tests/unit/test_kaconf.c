@@ -475,6 +475,14 @@ TEST(process_scripts_become_track_process)
 		CHECK(!strstr(sb_str(&r.out), "[track_process"));
 		conv_free(&r);
 	}
+	/* A name or parameter with a blank cannot be written. */
+	if (!convert("vrrp_track_process p {\n process \"/opt/a b\"\n}\n"
+		     "vrrp_track_process q {\n process x \"p 2\"\n}\n", &r))
+		return;
+	CHECK(diag_has(&r.warn, "t.conf:2: process: '/opt/a b' is empty or holds blanks"));
+	CHECK(diag_has(&r.warn, "t.conf:5: process: 'p 2' is empty or holds blanks"));
+	CHECK(diag_has(&r.warn, "t.conf:1: vrrp_track_process p: no process"));
+	conv_free(&r);
 }
 
 TEST(virtual_server_checks)
