@@ -349,13 +349,31 @@ static void cn_parse(struct proc_watch *w, const char *buf, size_t len, int *ack
 	}
 }
 
+/* One message from the kernel (port 0); others' are dropped (sending
+ * here takes CAP_NET_ADMIN, and an event only makes us look at /proc). */
+static ssize_t cn_recv(int fd, char *buf, size_t size)
+{
+	struct sockaddr_nl from;
+	socklen_t len;
+	ssize_t n;
+
+	for (int i = 0; i < CN_READS_PER_WAKE; i++) {
+		len = sizeof(from);
+		n = recvfrom(fd, buf, size, MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+		if (n < 0 || (len >= sizeof(from) && from.nl_pid == 0))
+			return n;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 /* What waits on the connector; lost events (ENOBUFS) mean a scan. */
 static void cn_read(struct proc_watch *w)
 {
 	char buf[CN_BUF];
 
 	for (int i = 0; i < CN_READS_PER_WAKE; i++) {
-		ssize_t n = recv(w->cnfd, buf, sizeof(buf), MSG_DONTWAIT);
+		ssize_t n = cn_recv(w->cnfd, buf, sizeof(buf));
 
 		if (n < 0 && errno == ENOBUFS) {
 			pw_scan(w);
@@ -394,7 +412,7 @@ static int cn_subscribe(struct proc_watch *w)
 
 		if (poll(&(struct pollfd){ .fd = w->cnfd, .events = POLLIN }, 1, (int)(deadline - now)) <= 0)
 			continue;
-		if ((n = recv(w->cnfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		if ((n = cn_recv(w->cnfd, buf, sizeof(buf))) > 0)
 			cn_parse(w, buf, (size_t)n, &acked);
 	}
 	return acked > 0 ? -ETIMEDOUT : acked;
