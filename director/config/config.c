@@ -19,6 +19,7 @@
 #define S(field) offsetof(struct track_script_conf, field)
 #define F(field) offsetof(struct track_file_conf, field)
 #define Y(field) offsetof(struct sync_group_conf, field)
+#define P(field) offsetof(struct track_process_conf, field)
 
 /* ---- the schema ---- */
 
@@ -88,6 +89,25 @@ static const struct ini_key track_file_keys[] = {
 	END,
 };
 
+static const struct ini_enum param_matches[] = {
+	{ "exact", PARAM_MATCH_EXACT }, { "partial", PARAM_MATCH_PARTIAL }, { "initial", PARAM_MATCH_INITIAL },
+	{ NULL, 0 },
+};
+
+static const struct ini_key track_process_keys[] = {
+	{ "process", &ini_type_string, P(process), 0, 0, NULL, true, NULL },
+	{ "args", &ini_type_string, P(args), 0, 0, NULL, false, NULL },
+	{ "param_match", &ini_type_enum, P(param_match), 0, 0, "exact", false, param_matches },
+	{ "full_command", &ini_type_bool, P(full_command), 0, 0, "no", false, NULL },
+	{ "quorum", &ini_type_uint, P(quorum), 0, 65535, "1", false, NULL },
+	{ "quorum_max", &opt_uint_type, P(quorum_max), 0, 65535, NULL, false, NULL },
+	{ "delay", &ini_type_duration, P(delay_ms), 0, 3600000, "0s", false, NULL },
+	{ "terminate_delay", &ini_type_duration, P(terminate_delay_ms), 0, 3600000, NULL, false, NULL },
+	{ "fork_delay", &ini_type_duration, P(fork_delay_ms), 0, 3600000, NULL, false, NULL },
+	{ "weight", &int_type, P(weight), -254, 254, "0", false, NULL },
+	END,
+};
+
 static const struct ini_key sync_group_keys[] = {
 	{ "instances", &ini_type_strlist, Y(instances), 0, 0, NULL, true, NULL },
 	{ "notify", &ini_type_string, Y(notify), 0, 0, NULL, false, NULL },
@@ -115,6 +135,7 @@ static const struct ini_key vrrp_keys[] = {
 	{ "track_script", &track_list_type, V(track_scripts), 0, 0, NULL, false, NULL },
 	{ "track_interface", &track_list_type, V(track_interfaces), 0, 0, NULL, false, NULL },
 	{ "track_file", &track_list_type, V(track_files), 0, 0, NULL, false, NULL },
+	{ "track_process", &track_list_type, V(track_processes), 0, 0, NULL, false, NULL },
 	{ "notify", &ini_type_string, V(notify), 0, 0, NULL, false, NULL },
 	{ "notify_master", &ini_type_string, V(notify_master), 0, 0, NULL, false, NULL },
 	{ "notify_backup", &ini_type_string, V(notify_backup), 0, 0, NULL, false, NULL },
@@ -174,6 +195,16 @@ static void *track_file_instance(void *cfgp, const char *name)
 	return t;
 }
 
+static void *track_process_instance(void *cfgp, const char *name)
+{
+	struct director_config *cfg = cfgp;
+	struct track_process_conf *t = named_new(sizeof(*t), name);
+
+	if (t)
+		APPEND(cfg->track_processes, t);
+	return t;
+}
+
 static void *sync_group_instance(void *cfgp, const char *name)
 {
 	struct director_config *cfg = cfgp;
@@ -214,7 +245,7 @@ static void *virtual_server_instance(void *cfgp, const char *name)
 	return vs;
 }
 
-enum { SEC_GLOBAL, SEC_TRACK_SCRIPT, SEC_TRACK_FILE, SEC_SYNC_GROUP, SEC_VRRP, SEC_VIRTUAL_SERVER };
+enum { SEC_GLOBAL, SEC_TRACK_SCRIPT, SEC_TRACK_FILE, SEC_SYNC_GROUP, SEC_VRRP, SEC_VIRTUAL_SERVER, SEC_TRACK_PROCESS };
 
 static const struct ini_section sections[] = {
 	[SEC_GLOBAL] = { "global", false, false, global_keys, global_instance },
@@ -223,6 +254,7 @@ static const struct ini_section sections[] = {
 	[SEC_SYNC_GROUP] = { "sync_group", true, false, sync_group_keys, sync_group_instance },
 	[SEC_VRRP] = { "vrrp", true, false, vrrp_keys, vrrp_instance },
 	[SEC_VIRTUAL_SERVER] = { "virtual_server", true, false, virtual_server_keys, virtual_server_instance },
+	[SEC_TRACK_PROCESS] = { "track_process", true, false, track_process_keys, track_process_instance },
 };
 
 static const struct ini_schema schema = { sections, ARRAY_SIZE(sections) };
@@ -282,6 +314,31 @@ static void check_track_scripts(struct check_ctx *c)
 			ERR(c, sec, "timeout", "must not be longer than interval");
 		check_script_path(c, sec, "command", t->command);
 	}
+}
+
+/* The delays not given take `delay`; a name the kernel's comm cannot hold
+ * would never match, so it needs full_command or args (argv[0]). */
+static void check_track_processes(struct check_ctx *c)
+{
+	char sec[128];
+	size_t n = 0;
+
+	for (struct track_process_conf *t = c->cfg->track_processes; t; t = t->next, n++) {
+		snprintf(sec, sizeof(sec), "track_process %s", t->name);
+		if (!ini_doc_line(c->doc, sec, "terminate_delay"))
+			t->terminate_delay_ms = t->delay_ms;
+		if (!ini_doc_line(c->doc, sec, "fork_delay"))
+			t->fork_delay_ms = t->delay_ms;
+		if (t->process && (!t->process[0] || strpbrk(t->process, " \t")))
+			ERR(c, sec, "process", "a process name: not empty, no blanks (arguments go in args)");
+		else if (t->process && !t->full_command && !t->args && strlen(t->process) > TRACK_PROCESS_COMM_MAX)
+			ERR(c, sec, "process", "longer than the %d bytes the kernel keeps as a process name: "
+			    "add full_command = yes to match the command line's first word", TRACK_PROCESS_COMM_MAX);
+		if (t->quorum_max.set && t->quorum_max.value < t->quorum)
+			ERR(c, sec, "quorum_max", "%u is less than quorum (%u)", t->quorum_max.value, t->quorum);
+	}
+	if (n > TRACK_PROCESS_MAX)
+		ERR(c, NULL, NULL, "%zu [track_process] sections, at most %d", n, TRACK_PROCESS_MAX);
 }
 
 /* The kernel takes "IF" or "IF:anything" as an IPv4 label. */
@@ -349,6 +406,9 @@ static void check_tracks(struct check_ctx *c, struct vrrp_conf *v, const char *s
 	for (size_t i = 0; i < v->track_files.n; i++)
 		if (!director_config_track_file(c->cfg, v->track_files.items[i].name))
 			ERR(c, sec, "track_file", "no [track_file %s] section", v->track_files.items[i].name);
+	for (size_t i = 0; i < v->track_processes.n; i++)
+		if (!director_config_track_process(c->cfg, v->track_processes.items[i].name))
+			ERR(c, sec, "track_process", "no [track_process %s] section", v->track_processes.items[i].name);
 	for (size_t i = 0; i < v->track_interfaces.n; i++)
 		if (!ifname_valid(v->track_interfaces.items[i].name))
 			ERR(c, sec, "track_interface", "'%s' is not an interface name",
@@ -424,6 +484,7 @@ static void check_all(struct check_ctx *c)
 {
 	check_global(c);
 	check_track_scripts(c);
+	check_track_processes(c);
 	if (c->cfg->ninstances == 0 && !lvs_config_wanted(&c->cfg->lvs))
 		ERR(c, NULL, NULL, "no [vrrp NAME] or [virtual_server NAME] section: nothing to do");
 	if (c->cfg->ninstances > DIR_MAX_INSTANCES)
@@ -501,6 +562,7 @@ void director_config_free(struct director_config *cfg)
 		return;
 	FREE_LIST(struct track_script_conf, cfg->track_scripts, SEC_TRACK_SCRIPT);
 	FREE_LIST(struct track_file_conf, cfg->track_files, SEC_TRACK_FILE);
+	FREE_LIST(struct track_process_conf, cfg->track_processes, SEC_TRACK_PROCESS);
 	FREE_LIST(struct sync_group_conf, cfg->sync_groups, SEC_SYNC_GROUP);
 	FREE_LIST(struct vrrp_conf, cfg->instances, SEC_VRRP);
 	FREE_LIST(struct virtual_server_conf, cfg->lvs.services, SEC_VIRTUAL_SERVER);
@@ -532,6 +594,10 @@ void director_config_print(const struct director_config *cfg, struct strbuf *out
 	for (const struct track_file_conf *t = cfg->track_files; t; t = t->next) {
 		sb_append(out, "\n");
 		ini_print_section(&sections[SEC_TRACK_FILE], t->name, t, out);
+	}
+	for (const struct track_process_conf *t = cfg->track_processes; t; t = t->next) {
+		sb_append(out, "\n");
+		ini_print_section(&sections[SEC_TRACK_PROCESS], t->name, t, out);
 	}
 	for (const struct sync_group_conf *g = cfg->sync_groups; g; g = g->next) {
 		sb_append(out, "\n");
@@ -642,6 +708,14 @@ struct track_script_conf *director_config_track_script(const struct director_con
 struct track_file_conf *director_config_track_file(const struct director_config *cfg, const char *name)
 {
 	for (struct track_file_conf *t = cfg->track_files; t; t = t->next)
+		if (strcasecmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+struct track_process_conf *director_config_track_process(const struct director_config *cfg, const char *name)
+{
+	for (struct track_process_conf *t = cfg->track_processes; t; t = t->next)
 		if (strcasecmp(t->name, name) == 0)
 			return t;
 	return NULL;

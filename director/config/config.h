@@ -314,6 +314,28 @@ struct track_file_conf {
 	struct track_file_conf *next;
 };
 
+/* [track_process NAME]: processes counted by name (and arguments), by
+ * events (director/vrrp/proc_watch.c); the verdict in proctrack.c. */
+enum param_match { PARAM_MATCH_EXACT, PARAM_MATCH_PARTIAL, PARAM_MATCH_INITIAL };
+
+#define TRACK_PROCESS_MAX 64		/* [track_process] sections */
+#define TRACK_PROCESS_COMM_MAX 15	/* the kernel's comm (TASK_COMM_LEN - 1) */
+
+struct track_process_conf {
+	char *name;
+	char *process;			/* comm, or argv[0] (its base name when no '/') */
+	char *args;			/* NULL: any; else blank-separated, per param_match */
+	int param_match;		/* enum param_match */
+	bool full_command;		/* match argv[0], not comm, even without args */
+	unsigned quorum;		/* at least this many (0..65535, default 1) */
+	struct opt_uint quorum_max;	/* at most this many; not set: no maximum */
+	uint64_t delay_ms;		/* the default of the two below */
+	uint64_t terminate_delay_ms;	/* quorum lost this long before it counts */
+	uint64_t fork_delay_ms;		/* quorum back this long before it counts */
+	int weight;			/* 0: failure means Fault */
+	struct track_process_conf *next;
+};
+
 struct vrrp_conf {
 	char *name;
 	char *interface;
@@ -333,6 +355,7 @@ struct vrrp_conf {
 	struct track_list track_scripts;
 	struct track_list track_interfaces;
 	struct track_list track_files;
+	struct track_list track_processes;
 	char *notify;			/* called as: notify INSTANCE name STATE priority */
 	char *notify_master;
 	char *notify_backup;
@@ -375,6 +398,7 @@ struct director_config {
 	/* sections */
 	struct track_script_conf *track_scripts;
 	struct track_file_conf *track_files;
+	struct track_process_conf *track_processes;
 	struct sync_group_conf *sync_groups;
 	struct vrrp_conf *instances;
 	size_t ninstances;
@@ -443,6 +467,7 @@ struct vrrp_conf *director_config_instance(const struct director_config *cfg, co
 bool vrrp_conf_same(const struct vrrp_conf *a, const struct vrrp_conf *b);
 struct track_script_conf *director_config_track_script(const struct director_config *cfg, const char *name);
 struct track_file_conf *director_config_track_file(const struct director_config *cfg, const char *name);
+struct track_process_conf *director_config_track_process(const struct director_config *cfg, const char *name);
 
 /* The value types of its own (config_types.c); the parsers behind them
  * are exposed for tests and the fuzzer. */

@@ -33,19 +33,19 @@
 
 struct image_header {
 	char magic[8];
-	uint32_t sizes[10];	/* sizeof of each struct below, in this order */
+	uint32_t sizes[11];	/* sizeof of each struct below, in this order */
 };
 
-static void header_sizes(uint32_t sizes[10])
+static void header_sizes(uint32_t sizes[11])
 {
-	const size_t s[10] = {
+	const size_t s[11] = {
 		sizeof(struct director_config), sizeof(struct track_script_conf), sizeof(struct track_file_conf),
 		sizeof(struct sync_group_conf), sizeof(struct vrrp_conf), sizeof(struct virtual_server_conf),
 		sizeof(struct real_server_conf), sizeof(struct vip_conf), sizeof(struct route_conf),
-		sizeof(struct track_ref),
+		sizeof(struct track_ref), sizeof(struct track_process_conf),
 	};
 
-	for (size_t i = 0; i < 10; i++)
+	for (size_t i = 0; i < 11; i++)
 		sizes[i] = (uint32_t)s[i];
 }
 
@@ -114,6 +114,7 @@ static void clear_global(void *obj)
 
 	c->track_scripts = NULL;
 	c->track_files = NULL;
+	c->track_processes = NULL;
 	c->sync_groups = NULL;
 	c->instances = NULL;
 	c->ninstances = 0;
@@ -160,6 +161,20 @@ static const struct layout track_file_layout = {
 	sizeof(struct track_file_conf), track_file_strings, no_offsets, no_arrays, clear_track_file,
 };
 
+static void clear_track_process(void *obj)
+{
+	((struct track_process_conf *)obj)->next = NULL;
+}
+
+static const size_t track_process_strings[] = {
+	offsetof(struct track_process_conf, name), offsetof(struct track_process_conf, process),
+	offsetof(struct track_process_conf, args), END_OF,
+};
+
+static const struct layout track_process_layout = {
+	sizeof(struct track_process_conf), track_process_strings, no_offsets, no_arrays, clear_track_process,
+};
+
 static void clear_sync_group(void *obj)
 {
 	((struct sync_group_conf *)obj)->next = NULL;
@@ -193,7 +208,7 @@ static const size_t vrrp_strings[] = {
 static const struct array_at vrrp_arrays[] = {
 	ARRAY_AT(struct vrrp_conf, vips), ARRAY_AT(struct vrrp_conf, routes), ARRAY_AT(struct vrrp_conf, unicast_peers),
 	ARRAY_AT(struct vrrp_conf, track_scripts), ARRAY_AT(struct vrrp_conf, track_interfaces),
-	ARRAY_AT(struct vrrp_conf, track_files), { 0, 0, 0 },
+	ARRAY_AT(struct vrrp_conf, track_files), ARRAY_AT(struct vrrp_conf, track_processes), { 0, 0, 0 },
 };
 
 static const struct layout vrrp_layout = {
@@ -262,6 +277,11 @@ static void put_track_file(struct strbuf *out, const struct track_file_conf *t)
 	put_object(out, t, &track_file_layout);
 }
 
+static void put_track_process(struct strbuf *out, const struct track_process_conf *t)
+{
+	put_object(out, t, &track_process_layout);
+}
+
 static void put_sync_group(struct strbuf *out, const struct sync_group_conf *g)
 {
 	put_object(out, g, &sync_group_layout);
@@ -301,6 +321,7 @@ int director_config_image(const struct director_config *cfg, struct strbuf *out)
 	put_object(out, cfg, &global_layout);
 	PUT_LIST(out, struct track_script_conf, cfg->track_scripts, put_track_script);
 	PUT_LIST(out, struct track_file_conf, cfg->track_files, put_track_file);
+	PUT_LIST(out, struct track_process_conf, cfg->track_processes, put_track_process);
 	PUT_LIST(out, struct sync_group_conf, cfg->sync_groups, put_sync_group);
 	PUT_LIST(out, struct vrrp_conf, cfg->instances, put_vrrp);
 	PUT_LIST(out, struct virtual_server_conf, cfg->lvs.services, put_virtual_server);
@@ -532,6 +553,11 @@ static struct track_file_conf *get_track_file(struct reader *r)
 	return get_object(r, &track_file_layout);
 }
 
+static struct track_process_conf *get_track_process(struct reader *r)
+{
+	return get_object(r, &track_process_layout);
+}
+
 static struct sync_group_conf *get_sync_group(struct reader *r)
 {
 	return get_object(r, &sync_group_layout);
@@ -687,6 +713,7 @@ static int read_image(struct reader *r, image_vs_visit visit, void *arg, struct 
 		return r->err;
 	GET_LIST(r, struct track_script_conf, c->track_scripts, get_track_script);
 	GET_LIST(r, struct track_file_conf, c->track_files, get_track_file);
+	GET_LIST(r, struct track_process_conf, c->track_processes, get_track_process);
 	GET_LIST(r, struct sync_group_conf, c->sync_groups, get_sync_group);
 	GET_LIST(r, struct vrrp_conf, c->instances, get_vrrp);
 	get_virtual_servers(r, c, visit, arg);

@@ -554,6 +554,7 @@ struct inst {
 	char name[NAME_LEN + 1];
 	bool ipv6;
 	bool auth_ah;
+	struct strbuf procs;		/* track_process: its own and converted scripts' */
 };
 
 /* keepalived: an instance in state MASTER without a priority has 255
@@ -765,22 +766,28 @@ static void v_routes(struct conv *c, struct sect *s, const struct ka_node *n, vo
 	sb_free(&list);
 }
 
-/* track_script / track_interface / track_file: NAME [weight N] per line. */
+static const char *script_process(const struct conv *c, const char *name, char out[NAME_LEN + 1], bool *pattern);
+
+/* track_script / track_interface / track_file / track_process: NAME
+ * [weight N] per line. A vrrp_script that became a [track_process] is
+ * listed in track_process, with the instance's own. */
 static void v_track(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
 {
-	static const char *const keys[] = { "track_script", "track_interface", "track_file" };
+	static const char *const keys[] = { "track_script", "track_interface", "track_file", "track_process" };
+	struct inst *in = ctx;
 	struct strbuf list;
 	bool names = strcmp(n->words[0], "track_interface") != 0;	/* section names, not interfaces */
 	const char *key = keys[0];
 
-	(void)ctx;
 	/* put() keeps the key: one of the table's, not the tree's word */
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (strcmp(keys[i], n->words[0]) == 0)
 			key = keys[i];
 	sb_init(&list);
 	for (const struct ka_node *t = n->child; t; t = t->next) {
-		char name[NAME_LEN + 1];
+		char name[NAME_LEN + 1], proc[NAME_LEN + 1];
+		bool pattern;
+		struct strbuf *to = &list;
 
 		if (t->nwords == 4 && strcmp(t->words[3], "reverse") == 0) {
 			warn(c, t, "%s %s: 'reverse' has no equivalent; the entry is not converted", key, t->words[0]);
@@ -794,9 +801,11 @@ static void v_track(struct conv *c, struct sect *s, const struct ka_node *n, voi
 			name_fix(t->words[0], name);
 		else
 			snprintf(name, sizeof(name), "%s", t->words[0]);
-		sb_printf(&list, "%s%s", list.len ? ", " : "", name);
+		if (key == keys[3] || (key == keys[0] && script_process(c, t->words[0], proc, &pattern)))
+			to = &in->procs;
+		sb_printf(to, "%s%s", to->len ? ", " : "", name);
 		if (t->nwords == 3)
-			sb_printf(&list, " weight %s", t->words[2]);
+			sb_printf(to, " weight %s", t->words[2]);
 	}
 	if (list.len)
 		put(c, s, n, key, sb_str(&list));
@@ -854,7 +863,7 @@ static const struct handler vrrp_handlers[] = {
 	{ "state", v_state }, { "authentication", v_auth },
 	{ "virtual_ipaddress", v_vips }, { "virtual_routes", v_routes },
 	{ "track_script", v_track }, { "track_interface", v_track }, { "track_file", v_track },
-	{ "unicast_peer", v_peers }, { "lvs_sync_daemon_interface", v_sync_if },
+	{ "track_process", v_track }, { "unicast_peer", v_peers }, { "lvs_sync_daemon_interface", v_sync_if },
 	{ "nopreempt", v_preempt }, { "preempt_delay", v_preempt }, { "version", v_version },
 	{ NULL, NULL },
 };
@@ -862,7 +871,7 @@ static const struct handler vrrp_handlers[] = {
 static const struct nomap vrrp_nomaps[] = {
 	{ "virtual_ipaddress_excluded", "list the addresses in virtual_ipaddress, or on the interface" },
 	{ "virtual_rules", NULL }, { "use_vmac", NULL }, { "vmac_xmit_base", NULL },
-	{ "dont_track_primary", "the interface is always tracked" }, { "track_process", NULL },
+	{ "dont_track_primary", "the interface is always tracked" },
 	{ "track_bfd", NULL }, { "mcast_dst_ip", NULL }, { "garp_master_refresh_repeat", NULL },
 	{ "garp_lower_prio_delay", NULL }, { "garp_lower_prio_repeat", NULL }, { "lower_prio_no_advert", NULL },
 	{ "higher_prio_send_advert", NULL }, { "smtp_alert", MAIL }, { "debug", NULL }, { "strict_mode", NULL },
@@ -927,13 +936,17 @@ static const struct ka_node *group_of(const struct conv *c, const char *inst)
 	return NULL;
 }
 
-static bool script_weighted(const struct conv *c, const char *name)
+/* The weight of the block kind (vrrp_script, vrrp_track_process) named
+ * name is not 0 (keepalived's defaults: 0 for a script, 1 for a process). */
+static bool block_weighted(const struct conv *c, const char *kind, const char *name)
 {
 	for (const struct ka_node *n = c->root; n; n = n->next)
-		if (strcmp(n->words[0], "vrrp_script") == 0 && arg(n, 1) && strcmp(arg(n, 1), name) == 0) {
+		if (strcmp(n->words[0], kind) == 0 && arg(n, 1) && strcmp(arg(n, 1), name) == 0) {
 			const struct ka_node *w = child(n, "weight");
 
-			return w && arg(w, 1) && strcmp(arg(w, 1), "0") != 0;
+			if (!w || !arg(w, 1))
+				return strcmp(kind, "vrrp_script") != 0;
+			return strcmp(arg(w, 1), "0") != 0;
 		}
 	return false;
 }
@@ -943,7 +956,7 @@ static bool script_weighted(const struct conv *c, const char *name)
  * the same) is set; directord applies them. */
 static void group_weights(struct conv *c, const struct ka_node *n)
 {
-	static const char *const lists[] = { "track_script", "track_interface", "track_file" };
+	static const char *const lists[] = { "track_script", "track_interface", "track_file", "track_process" };
 	const struct ka_node *g = group_of(c, n->words[1]);
 
 	if (!g || child(g, "sync_group_tracking_weight") || child(g, "global_tracking"))
@@ -952,7 +965,9 @@ static void group_weights(struct conv *c, const struct ka_node *n)
 		const struct ka_node *l = child(n, lists[i]);
 
 		for (const struct ka_node *t = l ? l->child : NULL; t; t = t->next)
-			if (t->nwords >= 3 || (i == 0 && script_weighted(c, t->words[0]))) {
+			if (t->nwords >= 3 || (i == 0 && block_weighted(c, "vrrp_script", t->words[0])) ||
+			    (i == 3 && (block_weighted(c, "vrrp_track_process", t->words[0]) ||
+					block_weighted(c, "track_process", t->words[0])))) {
 				warn(c, t, "%s %s: keepalived sets the tracking weights of a sync group member (%s) to 0 "
 				     "without sync_group_tracking_weight or global_tracking; directord applies them",
 				     lists[i], t->words[0], g->nwords > 1 ? g->words[1] : "");
@@ -972,7 +987,14 @@ static void convert_instance(struct conv *c, const struct ka_node *n)
 	in.ipv6 = first_vip_is_v6(n);
 	snprintf(header, sizeof(header), "vrrp %s", in.name);
 	sect_init(&s, header);
+	sb_init(&in.procs);
 	convert_block(c, &s, n, &vrrp_kw, &in);
+	if (in.procs.len)
+		put(c, &s, child(n, "track_process") ? child(n, "track_process") : child(n, "track_script"),
+		    "track_process", sb_str(&in.procs));
+	if (in.procs.failed)
+		c->nomem = true;
+	sb_free(&in.procs);
 	vrrp_defaults(c, &s, n, &in);
 	group_weights(c, n);
 	sect_flush(c, &s);
@@ -1717,13 +1739,182 @@ static void convert_vs(struct conv *c, const struct ka_node *n)
 	c->nsections++;
 }
 
+/* ---- vrrp_track_process, and a vrrp_script that only looks for a process ---- */
+
+/* The command of a vrrp_script, as one line. */
+static void script_text(const struct ka_node *script, struct strbuf *out)
+{
+	const struct ka_node *cmd = child(script, "script");
+
+	if (cmd)
+		join_words(cmd, 1, out);
+}
+
+static bool plain_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAME_LEN)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_-.@+:", *s))
+			return false;
+	return true;
+}
+
+/* The vrrp_script name, if its command only asks whether a process runs:
+ * `killall -0 NAME`, `pidof NAME` or `pgrep [-x] NAME` (by any path):
+ * that process's name, *pattern set for pgrep without -x (a pattern
+ * anywhere in the name, where track_process matches it whole). */
+static const char *script_process(const struct conv *c, const char *name, char out[NAME_LEN + 1], bool *pattern)
+{
+	const struct ka_node *n;
+	struct strbuf text;
+	char *w[5] = { 0 }, *save = NULL, *base;
+	size_t nw = 0;
+	const char *found = NULL;
+
+	for (n = c->root; n; n = n->next)
+		if (strcmp(n->words[0], "vrrp_script") == 0 && arg(n, 1) && strcmp(arg(n, 1), name) == 0)
+			break;
+	if (!n)
+		return NULL;
+	sb_init(&text);
+	script_text(n, &text);
+	for (char *t = strtok_r(text.buf ? text.buf : (char[]){ "" }, " \t", &save); t && nw < 5;
+	     t = strtok_r(NULL, " \t", &save))
+		w[nw++] = t;
+	base = w[0] ? strrchr(w[0], '/') : NULL;
+	base = base ? base + 1 : w[0];
+	*pattern = false;
+	if (base && nw == 3 && strcmp(base, "killall") == 0 && strcmp(w[1], "-0") == 0)
+		found = w[2];
+	else if (base && nw == 2 && strcmp(base, "pidof") == 0)
+		found = w[1];
+	else if (base && nw == 3 && strcmp(base, "pgrep") == 0 && strcmp(w[1], "-x") == 0)
+		found = w[2];
+	else if (base && nw == 2 && strcmp(base, "pgrep") == 0)
+		found = w[1], *pattern = true;
+	if (found && plain_name(found))
+		snprintf(out, NAME_LEN + 1, "%s", found);
+	else
+		found = NULL;
+	sb_free(&text);
+	return found ? out : NULL;
+}
+
+/* The kernel keeps 15 bytes of a process name: a longer one is matched
+ * on the command line's first word. */
+static void put_process(struct conv *c, struct sect *s, const struct ka_node *n, const char *name, bool args)
+{
+	put(c, s, n, "process", name);
+	if (strlen(name) > 15 && !args && !sect_has(s, "full_command"))
+		put(c, s, n, "full_command", "yes");
+}
+
+static void script_ignored(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
+{
+	(void)c, (void)s, (void)n, (void)ctx;	/* said in the section's note */
+}
+
+static const struct handler script_process_handlers[] = {
+	{ "weight", script_weight }, { "script", script_ignored }, { "interval", script_ignored },
+	{ "timeout", script_ignored }, { "rise", script_ignored }, { "fall", script_ignored },
+	{ "user", script_ignored }, { "init_fail", script_ignored }, { NULL, NULL },
+};
+
+static const struct keywords script_process_kw = { "vrrp_script", NULL, script_process_handlers, NULL };
+
+/* A vrrp_script that only asks whether a process runs becomes a
+ * [track_process]: no script, no CAP_KILL (killall -0 fails on another
+ * user's process when directord runs unprivileged), no polling. */
+static void convert_script_process(struct conv *c, const struct ka_node *n, const char *proc, bool pattern)
+{
+	char name[NAME_LEN + 1], header[NAME_LEN + 20];
+	struct strbuf text;
+	struct sect s;
+
+	if (!name_ok(c, n, arg(n, 1), name))
+		return;
+	snprintf(header, sizeof(header), "track_process %s", name);
+	sect_init(&s, header);
+	sb_init(&text);
+	script_text(n, &text);
+	sb_printf(&s.sb, "; from vrrp_script %s (%s): directord follows the process itself, by events and as any user,\n"
+		  "; instead of running the script; its interval, rise, fall, timeout and user have no use (terminate_delay\n"
+		  "; and fork_delay delay a change instead)%s\n", name, sb_str(&text),
+		  pattern ? "; pgrep without -x found the name anywhere in a process name, this matches it whole" : "");
+	sb_free(&text);
+	put_process(c, &s, n, proc, false);
+	convert_block(c, &s, n, &script_process_kw, (void *)n);
+	sect_flush(c, &s);
+}
+
+/* process NAME [PARAMETER...]: keepalived matches the name on the command
+ * line's first word when parameters are given, as directord does. */
+static void tp_process(struct conv *c, struct sect *s, const struct ka_node *n, void *ctx)
+{
+	struct strbuf args;
+
+	(void)ctx;
+	if (!nargs_ok(c, n, 1, SIZE_MAX))
+		return;
+	for (size_t i = 1; i < n->nwords; i++)
+		if (!n->words[i][0] || strpbrk(n->words[i], " \t")) {
+			warn(c, n, "process: '%s' is empty or holds blanks, which director.ini cannot say (not converted)",
+			     n->words[i]);
+			return;
+		}
+	put_process(c, s, n, n->words[1], n->nwords > 2);
+	if (n->nwords > 2) {
+		sb_init(&args);
+		join_words(n, 2, &args);
+		put(c, s, n, "args", sb_str(&args));
+		sb_free(&args);
+	}
+}
+
+static const struct map track_process_maps[] = {
+	{ "param_match", "param_match", K_LOWER }, { "quorum", "quorum", K_UINT },
+	{ "quorum_max", "quorum_max", K_UINT }, { "delay", "delay", K_SECONDS },
+	{ "terminate_delay", "terminate_delay", K_SECONDS }, { "fork_delay", "fork_delay", K_SECONDS },
+	{ "full_command", "full_command", K_YES }, { NULL, NULL, K_WORD },
+};
+
+static const struct handler track_process_handlers[] = {
+	{ "process", tp_process }, { "weight", script_weight }, { NULL, NULL },
+};
+
+static const struct keywords track_process_kw = { "vrrp_track_process", track_process_maps,
+						  track_process_handlers, NULL };
+
+static void convert_track_process(struct conv *c, const struct ka_node *n)
+{
+	char name[NAME_LEN + 1], header[NAME_LEN + 20];
+	struct sect s;
+
+	if (!name_ok(c, n, arg(n, 1), name))
+		return;
+	snprintf(header, sizeof(header), "track_process %s", name);
+	sect_init(&s, header);
+	convert_block(c, &s, n, &track_process_kw, (void *)n);
+	if (!sect_has(&s, "process"))
+		warn(c, n, "%s %s: no process (directord needs one)", n->words[0], name);
+	/* keepalived: param_match without parameters means none at all. */
+	if (sect_has(&s, "param_match") && !sect_has(&s, "args"))
+		put(c, &s, child(n, "param_match"), "args", "");
+	if (!child(n, "weight"))
+		put(c, &s, n, "weight", "1");	/* keepalived's default; directord's is 0 (Fault) */
+	sect_flush(c, &s);
+}
+
 /* ---- the top level ---- */
 
 static const struct nomap top_nomaps[] = {
 	{ "static_ipaddress", "add the addresses with the system's network configuration" },
 	{ "static_routes", "add the routes with the system's network configuration" },
 	{ "static_rules", NULL }, { "virtual_server_group", "write one virtual_server per address" },
-	{ "vrrp_track_process", NULL }, { "track_process", NULL }, { "bfd_instance", NULL },
+	{ "bfd_instance", NULL },
 	{ "garp_group", NULL }, { "linkbeat_interfaces", NULL }, { "net_namespace", NULL },
 	{ "instance", NULL }, { "use_pid_dir", NULL }, { "vrrp_garp_interval", NULL },
 	{ NULL, NULL },
@@ -1738,7 +1929,15 @@ static void convert_top(struct conv *c, const struct ka_node *n)
 	if (strcmp(k, "vrrp_instance") == 0) {
 		convert_instance(c, n);
 	} else if (strcmp(k, "vrrp_script") == 0) {
-		convert_named(c, n, "track_script", &script_kw);
+		char proc[NAME_LEN + 1];
+		bool pattern;
+
+		if (arg(n, 1) && script_process(c, arg(n, 1), proc, &pattern))
+			convert_script_process(c, n, proc, pattern);
+		else
+			convert_named(c, n, "track_script", &script_kw);
+	} else if (strcmp(k, "vrrp_track_process") == 0 || strcmp(k, "track_process") == 0) {
+		convert_track_process(c, n);
 	} else if (strcmp(k, "track_file") == 0 || strcmp(k, "vrrp_track_file") == 0) {
 		convert_named(c, n, "track_file", &track_file_kw);
 	} else if (strcmp(k, "vrrp_sync_group") == 0) {

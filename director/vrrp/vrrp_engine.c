@@ -22,6 +22,7 @@
 #include "json.h"
 #include "log.h"
 #include "proc.h"
+#include "proctrack.h"
 #include "risefall.h"
 #include "rtnl.h"
 #include "vrrp.h"
@@ -82,6 +83,7 @@ struct vrrp_engine {
 	struct script_track **scripts;
 	size_t nscripts;
 	struct ev_timer file_timer;
+	struct proc_tracker *ptracker;	/* [track_process] */
 	int fifo_fd;
 	bool propagating;		/* sync-group forcing in progress */
 	struct group_notified *groups;	/* last state told, per group name */
@@ -651,7 +653,7 @@ static void fsm_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 
 /* What one tracked object does to an instance right now. */
 struct track_eval {
-	const char *type;		/* "script", "interface", "file" */
+	const char *type;		/* "script", "interface", "file", "process" */
 	const char *name;
 	char result[32];		/* "success", "down", "value 3", ... */
 	int weight;
@@ -727,12 +729,28 @@ static void eval_file(const struct vrrp_engine *e, const struct track_ref *ref, 
 	t->delta = (int)v * t->weight;
 }
 
+static void eval_process(const struct vrrp_engine *e, const struct track_ref *ref, struct track_eval *t)
+{
+	const struct track_process_conf *p = NULL;
+	const struct proc_verdict *v = proc_tracker_find(e->ptracker, ref->name, &p);
+
+	t->weight = ref->has_weight ? ref->weight : p ? p->weight : 0;
+	/* Until the first count it changes nothing, as a script. */
+	if (!v || !v->known) {
+		strlcpy_safe(t->result, "unknown", sizeof(t->result));
+		return;
+	}
+	snprintf(t->result, sizeof(t->result), "%s, %u running", v->up ? "up" : "down", v->count);
+	apply_weight(t, v->up);
+}
+
 /* The priority tracking gives the instance, and whether it must be in
  * Fault; visit (may be NULL) sees each tracked object's part. */
 static int effective_priority(const struct vrrp_inst *in, bool *fault, track_visit_fn visit, void *arg)
 {
 	const struct vrrp_conf *c = in->conf;
-	const struct track_list *lists[] = { &c->track_scripts, &c->track_interfaces, &c->track_files };
+	const struct track_list *lists[] = { &c->track_scripts, &c->track_interfaces, &c->track_files,
+					     &c->track_processes };
 	int prio = (int)c->priority;
 
 	*fault = false;
@@ -748,9 +766,12 @@ static int effective_priority(const struct vrrp_inst *in, bool *fault, track_vis
 			} else if (l == 1) {
 				t.type = "interface";
 				eval_interface(in->e, ref, &t);
-			} else {
+			} else if (l == 2) {
 				t.type = "file";
 				eval_file(in->e, ref, &t);
+			} else {
+				t.type = "process";
+				eval_process(in->e, ref, &t);
 			}
 			*fault |= t.fault;
 			prio += t.delta;
@@ -824,6 +845,11 @@ static void script_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	s->pid = pid;
 	if (ev_child_watch(loop, pid, s->conf->timeout_ms, script_done, s) < 0)
 		s->pid = 0;
+}
+
+static void process_changed(void *arg)
+{
+	reevaluate_all(arg);
 }
 
 static void file_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
@@ -1232,6 +1258,8 @@ int vrrp_engine_start(struct evloop *loop, const struct director_config *cfg, vr
 	if (ret == 0)
 		ret = start_scripts(e);
 	if (ret == 0)
+		ret = proc_tracker_start(loop, kernel, cfg->track_processes, process_changed, e, &e->ptracker);
+	if (ret == 0)
 		ret = start_instances(e);
 	if (ret < 0) {
 		vrrp_engine_stop(e);
@@ -1250,6 +1278,7 @@ void vrrp_engine_stop(struct vrrp_engine *e)
 	for (size_t i = 0; i < e->nscripts; i++)
 		script_free(e, e->scripts[i]);
 	ev_timer_stop(e->loop, &e->file_timer);
+	proc_tracker_stop(e->ptracker);
 	if (e->watch) {
 		ev_fd_del(e->loop, e->watch_fd);
 		e->kernel->watch_close(e->watch);
@@ -1317,6 +1346,8 @@ int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
 	if (!fresh)
 		return -ENOMEM;
 	ret = reload_scripts(e, cfg);
+	if (ret == 0)
+		ret = proc_tracker_reload(e->ptracker, cfg->track_processes);
 	for (const struct vrrp_conf *c = cfg->instances; c && ret == 0; c = c->next) {
 		struct vrrp_inst *keep = NULL;
 
@@ -1441,6 +1472,7 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_object_end(j);
 	}
 	json_array_end(j);
+	proc_tracker_status_json(e->ptracker, j);
 }
 
 void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
@@ -1475,4 +1507,5 @@ void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
 		sb_printf(out, "track_script %-12s %s (%llu runs, %llu failures)\n", e->scripts[i]->conf->name,
 			  !e->scripts[i]->rf.known ? "unknown" : e->scripts[i]->rf.up ? "success" : "failure",
 			  (unsigned long long)e->scripts[i]->runs, (unsigned long long)e->scripts[i]->failures);
+	proc_tracker_status_text(e->ptracker, out);
 }

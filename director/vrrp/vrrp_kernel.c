@@ -1,7 +1,8 @@
 /* The VRRP engine's kernel seam (struct vrrp_kernel_ops, vrrp_net.h) as
  * the real kernel: raw sockets and announcements (vrrp_net.c), rtnetlink
- * (common/rtnl.c). Its own file so that the engine names no kernel call,
- * and a unit test links the engine with a kernel of its own. */
+ * (common/rtnl.c), the process watch (proc_watch.c). Its own file so that
+ * the engine names no kernel call, and a unit test links the engine with a
+ * kernel of its own. */
 #include "vrrp_net.h"
 
 const struct vrrp_kernel_ops vrrp_kernel_linux = {
@@ -24,4 +25,7 @@ const struct vrrp_kernel_ops vrrp_kernel_linux = {
 	.watch_open = rtnl_watch_open,
 	.watch_read = rtnl_watch_read,
 	.watch_close = rtnl_watch_close,
+	.proc_watch_open = proc_watch_open,
+	.proc_watch_read = proc_watch_read,
+	.proc_watch_close = proc_watch_close,
 };

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "parse.h"
+#include "proc_watch.h"
 #include "rtnl.h"
 #include "vrrp.h"
 
@@ -97,6 +98,11 @@ struct vrrp_kernel_ops {
 	int (*watch_open)(struct rtnl_watch **out, int *fd);
 	int (*watch_read)(struct rtnl_watch *w, rtnl_event_cb cb, void *arg);
 	void (*watch_close)(struct rtnl_watch *w);
+	/* [track_process]: proc_watch.h; NULL with no such section to serve */
+	int (*proc_watch_open)(const struct track_process_conf *tracks, unsigned flags, struct proc_watch **out,
+			       int *fd);
+	int (*proc_watch_read)(struct proc_watch *w, proc_watch_cb cb, void *arg);
+	void (*proc_watch_close)(struct proc_watch *w);
 };
 
 extern const struct vrrp_kernel_ops vrrp_kernel_linux;

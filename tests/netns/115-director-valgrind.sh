@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # directord under valgrind, parent and VRRP engine (a forked child, which
 # valgrind follows): start as backup, receive adverts, take over when the
-# peer stops, add VIPs and routes, run a track and a notify script,
+# peer stops, add VIPs and routes, run a track and a notify script, count
+# processes,
 # answer status, reload with an instance added, restart a killed engine,
 # shut down; no memory errors and no leaks in either process.
 . "$(dirname "$0")/lib.sh"
@@ -15,8 +16,11 @@ printf '#!/bin/sh\nexit 0\n' >"$TMP/notify.sh"
 slow() {	# one instance at 1 s: valgrind slows everything down
 	vrrp "$@" | sed 's/^advert_interval = .*/advert_interval = 1s/'
 }
+# [track_process]: its thread, under valgrind (no pidfd_open there: the
+# scan counts), and bash, which this test runs in, is always there.
 base=("[track_script chk]" "command = true" "interval = 500ms" "weight = 2"
-	"$(slow VI_1 eth0 51 100 $VIP/24 "track_script = chk" "notify = $TMP/notify.sh" \
+	"[track_process sh]" "process = bash" "weight = 1"
+	"$(slow VI_1 eth0 51 100 $VIP/24 "track_script = chk" "track_process = sh" "notify = $TMP/notify.sh" \
 		"virtual_routes = blackhole 198.18.61.0/24")")
 dconf "$TMP/d1.ini" d1 "${base[@]}"
 dconf "$TMP/d2.ini" d2 "$(slow VI_1 eth0 51 200 $VIP/24)"
@@ -32,7 +36,8 @@ bg_in "$D1" "$TMP/d1.log" valgrind --quiet --vgdb=no --leak-check=full \
 PID_d1=$LAST_PID
 if ! wait_until 60 ctl d1 status >/dev/null; then fail "d1 starts under valgrind"; dfinish; fi
 pass "d1 starts under valgrind"
-check "d1 (100+2) is backup, following d2" wait_ms 20000 state_is d1 VI_1 BACKUP
+check "d1 (100+2+1) is backup, following d2" wait_ms 20000 state_is d1 VI_1 BACKUP
+check "d1's track_process counts bash" wait_ms 10000 js_is d1 "j['vrrp']['track_processes'][0]['result']" up
 check "d1 receives d2's adverts" wait_ms 10000 js_gt d1 "I['vi_1']['rx']" 2
 ctl d1 status >/dev/null; ctl d1 status --json >/dev/null
 stop_director d2 || fail "d2 stops"

@@ -421,13 +421,13 @@ TEST(script_and_group)
 {
 	struct conv_result r;
 
-	if (!convert("vrrp_script chk {\n script \"pgrep -x haproxy\"\n timeout 5\n weight -10\n user haproxy\n}\n"
+	if (!convert("vrrp_script chk {\n script \"pgrep -x -u haproxy haproxy\"\n timeout 5\n weight -10\n user haproxy\n}\n"
 		     "vrrp_script chk2 {\n script /usr/bin/true\n interval 3\n}\n"
 		     "vrrp_sync_group G {\n group {\n  A B\n  C\n }\n notify_master \"/bin/x y\" root\n"
 		     " notify_stop /bin/z\n track_script {\n  chk\n }\n}\n", &r))
 		return;
 	/* keepalived's default interval (1s), and the timeout held to it */
-	CHECK_CONTAINS(sb_str(&r.out), "[track_script chk]\ncommand = pgrep -x haproxy\ntimeout = 1s\n"
+	CHECK_CONTAINS(sb_str(&r.out), "[track_script chk]\ncommand = pgrep -x -u haproxy haproxy\ntimeout = 1s\n"
 				       "weight = -10\ninterval = 1s\n");
 	CHECK_CONTAINS(sb_str(&r.out), "[track_script chk2]\ncommand = /usr/bin/true\ninterval = 3s\n");
 	CHECK_CONTAINS(sb_str(&r.out), "[sync_group G]\ninstances = A, B, C\nnotify_master = /bin/x y\n");
@@ -436,6 +436,52 @@ TEST(script_and_group)
 	CHECK(diag_has(&r.warn, "t.conf:16: notify_master: user root"));
 	CHECK(diag_has(&r.warn, "t.conf:17: notify_stop: no equivalent"));
 	CHECK(diag_has(&r.warn, "t.conf:18: track_script: no equivalent"));
+	conv_free(&r);
+}
+
+/* A script that only asks whether a process runs becomes [track_process]
+ * with a note, and the instances that tracked it track the process; one
+ * that asks more stays a script. */
+TEST(process_scripts_become_track_process)
+{
+	static const char *const forms[] = {
+		"killall -0 haproxy", "/usr/bin/killall -0 haproxy", "pidof haproxy", "pgrep -x haproxy",
+		"/usr/bin/pgrep haproxy",
+	};
+	struct conv_result r;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(text, sizeof(text), "vrrp_script chk {\n script \"%s\"\n interval 2\n weight 2\n}\n"
+			 "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  192.0.2.1\n }\n"
+			 " track_script {\n  chk weight 5\n }\n}\n", forms[i]);
+		if (!convert(text, &r))
+			return;
+		CHECK_CONTAINS(sb_str(&r.out), "[track_process chk]\n; from vrrp_script chk (");
+		CHECK_CONTAINS(sb_str(&r.out), "directord follows the process itself");
+		CHECK_CONTAINS(sb_str(&r.out), "process = haproxy\nweight = 2\n");
+		CHECK_CONTAINS(sb_str(&r.out), "track_process = chk weight 5\n");
+		CHECK(!strstr(sb_str(&r.out), "track_script"));
+		CHECK_EQ_INT(r.warn.n, 0);
+		conv_free(&r);
+	}
+	for (const char *const *o = (const char *const[]){ "killall haproxy", "pgrep -f haproxy", "pidof -s haproxy",
+							      "killall -0 'a b'", "pgrep -x haproxy; true", NULL };
+	     *o; o++) {
+		snprintf(text, sizeof(text), "vrrp_script chk {\n script \"%s\"\n}\n", *o);
+		if (!convert(text, &r))
+			return;
+		CHECK_CONTAINS(sb_str(&r.out), "[track_script chk]\n");
+		CHECK(!strstr(sb_str(&r.out), "[track_process"));
+		conv_free(&r);
+	}
+	/* A name or parameter with a blank cannot be written. */
+	if (!convert("vrrp_track_process p {\n process \"/opt/a b\"\n}\n"
+		     "vrrp_track_process q {\n process x \"p 2\"\n}\n", &r))
+		return;
+	CHECK(diag_has(&r.warn, "t.conf:2: process: '/opt/a b' is empty or holds blanks"));
+	CHECK(diag_has(&r.warn, "t.conf:5: process: 'p 2' is empty or holds blanks"));
+	CHECK(diag_has(&r.warn, "t.conf:1: vrrp_track_process p: no process"));
 	conv_free(&r);
 }
 
@@ -734,7 +780,7 @@ static void __attribute__((destructor)) cleanup(void)
 
 TEST_MAIN(T(words_quotes_comments), T(braces_anywhere), T(syntax_errors_have_lines), T(deep_nesting_refused), T(include_depth_capped), T(include_not_keepalived_refused),
 	  T(include_glob_relative_sorted), T(include_missing_and_cycle), T(include_fifo_refused), T(include_depth_limited),
-	  T(instance_maps_and_warns), T(seconds_in_whole_milliseconds), T(global_defaults_and_sync), T(script_and_group),
+	  T(instance_maps_and_warns), T(seconds_in_whole_milliseconds), T(global_defaults_and_sync), T(script_and_group), T(process_scripts_become_track_process),
 	  T(virtual_server_checks), T(virtual_server_misc_fwmark_group), T(defaults_virtual_server),
 	  T(defaults_retry_and_timeout), T(defaults_vrrp), T(values_needing_quotes_and_names),
 	  T(nothing_to_convert))

@@ -62,7 +62,20 @@ static const char sync_group_setup[] =
 	"auth_pass = secret\n"
 	"virtual_ipaddress = 192.0.2.10, 192.0.2.11/32 scope link\n"
 	"track_script = chk_haproxy weight 5\n"
-	"track_interface = eth0 weight -10, eth1\n";
+	"track_interface = eth0 weight -10, eth1\n"
+	"track_process = haproxy, nginx weight -3\n"
+	"\n"
+	"[track_process haproxy]\n"
+	"process = haproxy\n"
+	"args =\n"
+	"param_match = initial\n"
+	"\n"
+	"[track_process nginx]\n"
+	"process = /usr/sbin/nginx\n"
+	"full_command = yes\n"
+	"quorum = 2\n"
+	"quorum_max = 3\n"
+	"delay = 1s\n";
 
 TEST(sync_group_setup_loads)
 {
@@ -213,6 +226,29 @@ TEST(required_keys_absent)
 	expect_error(VRRP("[sync_group g]\nnotify = /bin/true\n"), ":5: sync_group g.instances: missing required key");
 	expect_error(VRRP("[sync_group g]\ninstances =\n"), "sync_group g.instances");
 	expect_error("[vrrp a]\n", ":1: vrrp a.interface: missing required key");
+}
+
+/* [track_process]: every key range-checked, with its file and line. */
+TEST(track_process_errors)
+{
+#define TPV(extra) VRRP("track_process = h\n[track_process h]\n" extra)
+	expect_error(TPV("quorum = 2\n"), ":6: track_process h.process: missing required key");
+	expect_error(TPV("process = haproxy\nquorum = 70000\n"), ":8: track_process h.quorum");
+	expect_error(TPV("process = haproxy\nquorum_max = -1\n"), ":8: track_process h.quorum_max");
+	expect_error(TPV("process = haproxy\nquorum = 3\nquorum_max = 2\n"),
+		     ":9: track_process h.quorum_max: 2 is less than quorum (3)");
+	expect_error(TPV("process = haproxy\nweight = 255\n"), ":8: track_process h.weight");
+	expect_error(TPV("process = haproxy\ndelay = 2h\n"), ":8: track_process h.delay");
+	expect_error(TPV("process = haproxy\nterminate_delay = soon\n"), ":8: track_process h.terminate_delay");
+	expect_error(TPV("process = haproxy\nfork_delay = -1s\n"), ":8: track_process h.fork_delay");
+	expect_error(TPV("process = haproxy\nparam_match = fuzzy\n"), ":8: track_process h.param_match");
+	expect_error(TPV("process = haproxy\nfull_command = maybe\n"), ":8: track_process h.full_command");
+	expect_error(TPV("process = haproxy -f x\n"), ":7: track_process h.process: a process name: not empty, no blanks");
+	expect_error(TPV("process = a-name-of-sixteen-b\n"), ":7: track_process h.process: longer than the 15 bytes");
+	expect_error(TPV("process = haproxy\nquorom = 1\n"), "did you mean 'quorum'?");
+	expect_error(VRRP("track_process = ghost\n"), ":5: vrrp a.track_process: no [track_process ghost] section");
+	expect_error(VRRP("track_process = h weight 300\n[track_process h]\nprocess = x\n"), ":5: vrrp a.track_process");
+#undef TPV
 }
 
 /* Item 4 of issue 14: said once at line 1, and the rest is still read. */
@@ -472,6 +508,6 @@ TEST(track_ref_parser)
 	CHECK(track_ref_parse("chk weight", &t, err) < 0);
 }
 
-TEST_MAIN(T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
+TEST_MAIN(T(track_process_errors), T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
 	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_the_image_not_the_file), T(heartbeat_timeout_key),
 	  T(vip_entry_parser), T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))

@@ -422,6 +422,55 @@ static int fk_announce(struct vrrp_announcer *a, int ifindex, const struct ipadd
 	return 0;
 }
 
+/* The process watch: the test queues counts, the engine reads them. */
+static struct {
+	int efd;
+	unsigned opens, closes;
+	struct proc_watch_event q[16];
+	size_t n;
+	int read_ret;		/* what the next read returns after delivering */
+} PW = { .efd = -1 };
+
+static char fk_pw_handle;
+
+static int fk_proc_watch_open(const struct track_process_conf *tracks, unsigned flags, struct proc_watch **out,
+			      int *fd)
+{
+	(void)tracks;
+	(void)flags;
+	if ((PW.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -errno;
+	PW.opens++;
+	*out = (struct proc_watch *)&fk_pw_handle;
+	*fd = PW.efd;
+	return 0;
+}
+
+static int fk_proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg)
+{
+	(void)w;
+	drain(PW.efd);
+	for (size_t i = 0; i < PW.n; i++)
+		cb(&PW.q[i], arg);
+	PW.n = 0;
+	return PW.read_ret;
+}
+
+static void fk_proc_watch_close(struct proc_watch *w)
+{
+	(void)w;
+	close(PW.efd);
+	PW.efd = -1;
+	PW.closes++;
+}
+
+static void fk_process_count(unsigned index, unsigned count)
+{
+	if (PW.n < 16)
+		PW.q[PW.n++] = (struct proc_watch_event){ PROC_WATCH_COUNT, index, count };
+	wake(PW.efd);
+}
+
 static const struct vrrp_kernel_ops fake = {
 	.sock_open = fk_sock_open,
 	.sock_send_each = fk_sock_send_each,
@@ -442,6 +491,9 @@ static const struct vrrp_kernel_ops fake = {
 	.watch_open = fk_watch_open,
 	.watch_read = fk_watch_read,
 	.watch_close = fk_watch_close,
+	.proc_watch_open = fk_proc_watch_open,
+	.proc_watch_read = fk_proc_watch_read,
+	.proc_watch_close = fk_proc_watch_close,
 };
 
 /* -- the test's hands on the fake -- */
@@ -867,6 +919,78 @@ TEST(tracked_interface_down_is_fault_and_recovers)
 	rig_stop(&r);
 }
 
+/* A tracked process (weight 0) whose count drops below its quorum puts
+ * the instance in Fault after terminate_delay, not before; back, it
+ * recovers after fork_delay. A reload with the same section keeps the
+ * verdict and the watch; a changed one restarts the watch. */
+#define TP "[track_process hp]\nprocess = haproxy\nterminate_delay = 300ms\nfork_delay = 100ms\n"
+TEST(tracked_process_gone_is_fault_after_its_delay)
+{
+	struct rig r;
+	uint64_t t0;
+
+	fk_reset();
+	if (rig_start(&r, HEAD TP VI_1(100, "track_process = hp\n"))) {
+		fk_process_count(0, 1);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+		t0 = now_ms();
+		fk_process_count(0, 0);
+		run_for(&r, 200);
+		CHECK_EQ_INT(state_of("VI_1"), VRRP_STATE_MASTER);	/* within terminate_delay */
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_FAULT));
+		CHECK(now_ms() - t0 >= 300);
+		CHECK(!fk_has_addr(2, "192.0.2.100"));
+		t0 = now_ms();
+		fk_process_count(0, 1);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+		CHECK(now_ms() - t0 >= 100);
+		rig_reload(&r, HEAD TP VI_1(100, "track_process = hp\n"));
+		run_for(&r, 100);
+		CHECK_EQ_INT(state_of("VI_1"), VRRP_STATE_MASTER);
+		CHECK_EQ_INT(PW.opens, 1);			/* same section: same watch */
+		rig_reload(&r, HEAD TP "quorum = 2\n" VI_1(100, "track_process = hp\n"));
+		CHECK_EQ_INT(PW.opens, 2);			/* changed: a new watch */
+		CHECK_EQ_INT(PW.closes, 1);
+		fk_process_count(0, 1);				/* 1 < quorum 2 */
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_FAULT));
+		/* The watch ends: the verdict stays; a reload starts a new one. */
+		PW.read_ret = -EPIPE;
+		fk_process_count(0, 2);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));	/* the count it gave before ending */
+		PW.read_ret = 0;
+		CHECK_EQ_INT(PW.closes, 2);
+		rig_reload(&r, HEAD TP "quorum = 2\n" VI_1(100, "track_process = hp\n"));
+		CHECK_EQ_INT(PW.opens, 3);
+		fk_process_count(0, 0);
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_FAULT));
+	}
+	rig_stop(&r);
+	CHECK_EQ_INT(PW.closes, PW.opens);
+	PW.read_ret = 0;
+}
+
+/* With a weight the count moves the priority; status shows it. */
+TEST(tracked_process_weight_moves_priority)
+{
+	struct rig r;
+	char *st;
+
+	fk_reset();
+	if (rig_start(&r, HEAD "[track_process hp]\nprocess = haproxy\nweight = 20\n" VI_1(100, "track_process = hp\n"))) {
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+		CHECK_EQ_INT(fk_last_priority(51), 100);	/* unknown: no change */
+		fk_process_count(0, 3);
+		CHECK(wait_priority(&r, 51, 120));
+		st = status_text(&r);
+		CHECK_CONTAINS(st, "track process hp: up, 3 running -> priority +20");
+		CHECK_CONTAINS(st, "track_process hp");
+		free(st);
+		fk_process_count(0, 0);
+		CHECK(wait_priority(&r, 51, 100));
+	}
+	rig_stop(&r);
+}
+
 /* The instance's own link: down is a Fault too, up recovers. */
 TEST(own_link_down_is_fault_and_recovers)
 {
@@ -1094,7 +1218,8 @@ TEST(missing_interface_starts_when_it_appears)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(lone_instance_becomes_master_after_master_down), T(higher_priority_peer_makes_master_backup),
+TEST_MAIN(T(tracked_process_gone_is_fault_after_its_delay), T(tracked_process_weight_moves_priority),
+	  T(lone_instance_becomes_master_after_master_down), T(higher_priority_peer_makes_master_backup),
 	  T(tracked_interface_weight_moves_priority), T(tracked_interface_down_is_fault_and_recovers),
 	  T(own_link_down_is_fault_and_recovers), T(lost_link_events_recheck_tracked_interfaces), T(lost_link_events_recheck_own_interface),
 	  T(reload_keeps_unchanged_and_applies_changed), T(stop_hands_over),

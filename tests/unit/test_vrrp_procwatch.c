@@ -1,0 +1,158 @@
+/* The real process watch (director/vrrp/proc_watch.c) against this
+ * machine's /proc: children of the test take a unique process name
+ * (prctl PR_SET_NAME, which is what comm shows), and the counts it reports
+ * must follow them as they start, rename themselves and die. Both ways of
+ * finding new processes: the /proc scan (always), and the process
+ * connector where it can run (root in the initial namespaces; elsewhere a
+ * SKIP says why). Every wait is bounded. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "proc_watch.h"
+#include "test.h"
+#include "test_director_conf.h"
+
+#define WAIT_MS 5000
+
+struct seen {
+	int count[2];
+	int mode;
+};
+
+static void on_event(const struct proc_watch_event *ev, void *arg)
+{
+	struct seen *s = arg;
+
+	if (ev->kind == PROC_WATCH_MODE)
+		s->mode = (int)ev->count;
+	else if (ev->index < 2)
+		s->count[ev->index] = (int)ev->count;
+}
+
+/* Pump the watch until track's count is want (or mode is set, want < 0). */
+static bool wait_for(struct proc_watch *w, int fd, struct seen *s, int track, int want)
+{
+	uint64_t t0 = now_ms();
+
+	while (now_ms() - t0 < WAIT_MS) {
+		if (want >= 0 ? s->count[track] == want : s->mode != PROC_WATCH_STARTING)
+			return true;
+		poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 50);
+		if (proc_watch_read(w, on_event, s) < 0)
+			return false;
+	}
+	return false;
+}
+
+/* A child named name; renamed to rename after a pipe byte. */
+static pid_t child(const char *name, int *ctl)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p) < 0)
+		return -1;
+	if ((pid = fork()) == 0) {
+		close(p[1]);
+		prctl(PR_SET_NAME, name);
+		if (read(p[0], &c, 1) == 1)
+			prctl(PR_SET_NAME, "dsrk-renamed");
+		pause();
+		_exit(0);
+	}
+	close(p[0]);
+	*ctl = p[1];
+	return pid;
+}
+
+static void reap(pid_t pid, int ctl)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (ctl >= 0)
+		close(ctl);
+}
+
+static void run(unsigned flags, bool want_connector)
+{
+	char name[16], text[512];
+	struct director_config *cfg;
+	struct proc_watch *w = NULL;
+	struct seen s = { { -1, -1 }, PROC_WATCH_STARTING };
+	pid_t a = -1, b = -1;
+	int fd, ca = -1, cb = -1;
+
+	snprintf(name, sizeof(name), "dsrkpw%d", (int)getpid() % 100000);
+	/* Track 0 has a maximum, so the scan keeps looking for new ones; track
+	 * 1 matches nothing that runs. */
+	snprintf(text, sizeof(text), "[global]\nuser = nobody\n[track_process t]\nprocess = %s\nquorum_max = 5\n"
+		 "[track_process none]\nprocess = dsrk-none-%d\n"
+		 "[vrrp v]\ninterface = lo\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5\n", name,
+		 (int)getpid());
+	if (!(cfg = conf(text)))
+		return;
+	a = child(name, &ca);
+	CHECK_EQ_INT(proc_watch_open(cfg->track_processes, flags, &w, &fd), 0);
+	if (!w)
+		goto out;
+	CHECK(wait_for(w, fd, &s, 0, 1));
+	CHECK(wait_for(w, fd, &s, 1, 0));
+	CHECK(wait_for(w, fd, &s, 0, -1));
+	if (want_connector && s.mode != PROC_WATCH_CONNECTOR) {
+		test_skip_reason = "the process connector needs CAP_NET_ADMIN in the initial network, user and "
+				   "pid namespaces";
+		goto out;
+	}
+	CHECK_EQ_INT(s.mode, want_connector ? PROC_WATCH_CONNECTOR : PROC_WATCH_SCAN);
+	b = child(name, &cb);			/* a second one starts */
+	CHECK(wait_for(w, fd, &s, 0, 2));
+	CHECK(write(cb, "x", 1) == 1);		/* ... and takes another name */
+	CHECK(wait_for(w, fd, &s, 0, 1));
+	reap(a, ca);				/* the first one dies */
+	a = -1, ca = -1;
+	CHECK(wait_for(w, fd, &s, 0, 0));
+out:
+	proc_watch_close(w);
+	reap(a, ca);
+	reap(b, cb);
+	director_config_free(cfg);
+}
+
+TEST(test_scan_follows_processes)
+{
+	run(PROC_WATCH_NO_CONNECTOR, false);
+}
+
+TEST(test_connector_follows_processes)
+{
+	run(0, true);
+}
+
+/* Closing at once, while the thread is still starting, ends it. */
+TEST(test_close_at_once)
+{
+	struct director_config *cfg = conf("[global]\nuser = nobody\n[track_process t]\nprocess = x\n"
+					   "[vrrp v]\ninterface = lo\nvirtual_router_id = 5\n"
+					   "virtual_ipaddress = 192.0.2.5\n");
+	struct proc_watch *w = NULL;
+	int fd;
+	uint64_t t0 = now_ms();
+
+	if (!cfg)
+		return;
+	CHECK_EQ_INT(proc_watch_open(cfg->track_processes, 0, &w, &fd), 0);
+	proc_watch_close(w);
+	CHECK(now_ms() - t0 < 2000);
+	director_config_free(cfg);
+}
+
+TEST_MAIN(T(test_scan_follows_processes), T(test_connector_follows_processes), T(test_close_at_once))
