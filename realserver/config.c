@@ -91,6 +91,8 @@ static const struct ini_key global_keys[] = {
 	{ "control_group", &ini_type_string, G(control_group), 0, 0, NULL, false, NULL },
 	{ "pid_file", &ini_type_string, G(pid_file), 0, 0, "/run/dsrkit/rs-agent.pid", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
+	{ "metrics_listen", &ini_type_endpoint, G(metrics_listen), 0, 0, NULL, false, NULL },
+	{ "metrics_allow", &ini_type_ipaddr_list, G(metrics_allow), 0, 0, NULL, false, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
 };
 
@@ -191,6 +193,21 @@ static bool name_is_simple(const char *s)
 	return true;
 }
 
+/* Off unless metrics_listen is set; then a port and an allow list. */
+static void validate_metrics(const struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
+{
+	if (!cfg->metrics_listen.addr.family) {
+		if (cfg->metrics_allow.n)
+			ini_doc_error(d, doc, "global", "metrics_allow", "without metrics_listen");
+		return;
+	}
+	if (cfg->metrics_listen.port == 0)
+		ini_doc_error(d, doc, "global", "metrics_listen", "a port is required, such as 192.0.2.11:9102");
+	if (cfg->metrics_allow.n == 0)
+		ini_doc_error(d, doc, "global", "metrics_allow",
+			      "the Prometheus servers' addresses are required with metrics_listen");
+}
+
 static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
 {
 	char msg[sizeof(cfg->user_warning) - 64];
@@ -223,6 +240,7 @@ static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, st
 	if (cfg->pid_file[0] != '/')
 		ini_doc_error(d, doc, "global", "pid_file", "must be an absolute path");
 	validate_vips(cfg, doc, d);
+	validate_metrics(cfg, doc, d);
 }
 
 static void validate_agent(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
