@@ -125,6 +125,17 @@ int http_request_route(const struct http_request_head *h)
 
 /* ---- who may ask ---- */
 
+const char *metrics_keys_problem(const struct ipendpoint *listen, const struct ipaddr_list *allow, const char **key)
+{
+	*key = "metrics_allow";
+	if (!listen->addr.family)
+		return allow->n ? "without metrics_listen" : NULL;
+	if (!allow->n)
+		return "the addresses of the Prometheus servers are required with metrics_listen";
+	*key = "metrics_listen";
+	return listen->port ? NULL : "a port is required, such as 192.0.2.1:9101";
+}
+
 static bool list_match(const struct ipaddr_list *allow, const struct ipaddr *peer)
 {
 	for (size_t i = 0; i < allow->n; i++)

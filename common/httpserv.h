@@ -47,6 +47,12 @@ bool ipaddr_list_allows(const struct ipaddr_list *allow, const struct ipaddr *pe
 struct sockaddr_storage;
 void ipaddr_from_sockaddr(const struct sockaddr_storage *ss, struct ipaddr *a);
 
+/* The rule both daemons' metrics_listen and metrics_allow follow: off
+ * without a listen address; with one, a port and an allow list. NULL
+ * when they are right, else the message, with *key the key it is about
+ * ("metrics_listen" or "metrics_allow"). */
+const char *metrics_keys_problem(const struct ipendpoint *listen, const struct ipaddr_list *allow, const char **key);
+
 /* ---- the server ---- */
 
 struct httpsrv_conf {

@@ -56,13 +56,20 @@ static int send_status_text(struct engine_proc *p, uint32_t id, const char *text
 	return engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, text, len);
 }
 
-static void send_status(struct engine_proc *p, uint32_t id, bool json)
+static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 {
+	bool json = format == 1;
 	struct strbuf sb;
 	int ret;
 
 	sb_init(&sb);
-	if (json) {
+	if (format == DIR_STATUS_METRICS) {
+		if (p->ops->metrics)
+			p->ops->metrics(p, &sb);
+		json = true;	/* too large: an empty answer, not a text */
+		if (sb.failed || sb.len > DIR_STATUS_MAX)
+			sb_reset(&sb);
+	} else if (json) {
 		struct json j;
 
 		json_init(&j, &sb);
@@ -74,7 +81,8 @@ static void send_status(struct engine_proc *p, uint32_t id, bool json)
 	}
 	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len);
 	if (ret == -ENOMEM || ret == -EMSGSIZE)
-		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, json ? "null" : "status too large\n", json ? 4 : 17);
+		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, format == DIR_STATUS_METRICS ? "" : json ? "null" :
+					 "status too large\n", format == DIR_STATUS_METRICS ? 0 : json ? 4 : 17);
 	else if (ret < 0)
 		log_warnx("%s: sending the status to the parent: %s", p->ops->name, strerror(-ret));
 	sb_free(&sb);
@@ -163,7 +171,7 @@ static bool handle(struct engine_proc *p, struct ipc_msg *msg)
 	switch (msg->type) {
 	case DIR_IPC_STATUS_REQ:
 		if (ipc_payload_fixed(msg, &sr, sizeof(sr)) == 0)
-			send_status(p, sr.id, sr.json != 0);
+			send_status(p, sr.id, sr.json);
 		break;
 	case DIR_IPC_RELOAD:
 		reload(p, msg);

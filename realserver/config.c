@@ -7,6 +7,7 @@
 #include <string.h>
 #include <grp.h>
 
+#include "httpserv.h"
 #include "log.h"
 #include "privdrop.h"
 #include "rs-agent.h"
@@ -196,16 +197,10 @@ static bool name_is_simple(const char *s)
 /* Off unless metrics_listen is set; then a port and an allow list. */
 static void validate_metrics(const struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
 {
-	if (!cfg->metrics_listen.addr.family) {
-		if (cfg->metrics_allow.n)
-			ini_doc_error(d, doc, "global", "metrics_allow", "without metrics_listen");
-		return;
-	}
-	if (cfg->metrics_listen.port == 0)
-		ini_doc_error(d, doc, "global", "metrics_listen", "a port is required, such as 192.0.2.11:9102");
-	if (cfg->metrics_allow.n == 0)
-		ini_doc_error(d, doc, "global", "metrics_allow",
-			      "the Prometheus servers' addresses are required with metrics_listen");
+	const char *key, *why = metrics_keys_problem(&cfg->metrics_listen, &cfg->metrics_allow, &key);
+
+	if (why)
+		ini_doc_error(d, doc, "global", key, "%s", why);
 }
 
 static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)

@@ -165,7 +165,7 @@ static int fk_services(struct ipvs *v, ipvs_service_cb cb, void *arg)
 
 static int fk_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg)
 {
-	struct ipvs_dest_counters c = { .active_conns = 7, .inact_conns = 3 };
+	struct ipvs_dest_counters c = { .active_conns = 7, .inact_conns = 3, .stats = { 11, 12, 13, 14, 15 } };
 	int ret;
 
 	(void)v;
@@ -527,6 +527,16 @@ TEST(checks_decide_and_follow_a_reload)
 			lvs_engine_status_text(r.e, &sb);
 			snprintf(want, sizeof(want), "127.0.0.1:%u", down);
 			CHECK(sb.buf && strstr(sb.buf, want));
+			/* Metrics count its results, and time them. */
+			sb_reset(&sb);
+			lvs_engine_metrics(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_check_results_total{virtual_server=\"web\","
+						    "real_server=\"198.18.3.3:80\",check=\"tcp\",result=\"pass\"} 0\n");
+			CHECK(!strstr(sb_str(&sb), "real_server=\"198.18.3.3:80\",check=\"tcp\",result=\"fail\"} 0\n"));
+			CHECK(!strstr(sb_str(&sb), "real_server=\"198.18.3.2:80\",check=\"tcp\",result=\"pass\"} 0\n"));
+			CHECK(!strstr(sb_str(&sb), "dsrkit_lvs_check_duration_seconds_count{virtual_server=\"web\","
+						   "real_server=\"198.18.3.2:80\",check=\"tcp\"} 0\n"));
+			CHECK_CONTAINS(sb_str(&sb), "# TYPE dsrkit_lvs_check_duration_seconds histogram\n");
 			sb_free(&sb);
 		}
 	}
@@ -602,6 +612,42 @@ TEST(status_shows_the_kernels_counters)
 	rig_stop(&r);
 }
 
+/* The metrics of a known table, exactly: states, weights, quorum and
+ * the kernel's counters (the fake's: 11 connections, 12/13 packets and
+ * 14/15 bytes in/out, 7 active and 3 inactive connections). */
+TEST(metrics_show_states_weights_and_counters)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD WEB(3))) {
+		lvs_engine_metrics(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "# TYPE dsrkit_ipvs_up gauge\ndsrkit_ipvs_up 1\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_virtual_server_quorum{virtual_server=\"web\"} 1\n");
+		CHECK_CONTAINS(sb_str(&sb),
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"up\"} 1\n"
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"drain\"} 0\n"
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"down\"} 0\n"
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"maint\"} 0\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_real_server_weight{virtual_server=\"web\",real_server=\"198.18.3.1:80\"} 3\n"
+					    "dsrkit_lvs_real_server_weight{virtual_server=\"web\",real_server=\"198.18.3.2:80\"} 2\n");
+		CHECK_CONTAINS(sb_str(&sb),
+			       "dsrkit_lvs_real_server_weight_configured{virtual_server=\"web\",real_server=\"198.18.3.1:80\"} 3\n");
+		CHECK_CONTAINS(sb_str(&sb), "# TYPE dsrkit_ipvs_connections_total counter\n"
+					    "dsrkit_ipvs_connections_total{virtual_server=\"web\",real_server=\"198.18.3.1:80\"} 11\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_packets_total{virtual_server=\"web\",real_server=\"198.18.3.1:80\",direction=\"in\"} 12\n"
+					    "dsrkit_ipvs_packets_total{virtual_server=\"web\",real_server=\"198.18.3.1:80\",direction=\"out\"} 13\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_bytes_total{virtual_server=\"web\",real_server=\"198.18.3.2:80\",direction=\"out\"} 15\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_active_connections{virtual_server=\"web\",real_server=\"198.18.3.2:80\"} 7\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_inactive_connections{virtual_server=\"web\",real_server=\"198.18.3.2:80\"} 3\n");
+		CHECK(!strstr(sb_str(&sb), "dsrkit_ipvs_sync_daemon"));	/* not configured */
+		CHECK(!strstr(sb_str(&sb), "dsrkit_lvs_check_results_total{"));	/* check = none */
+		sb_free(&sb);
+	}
+	rig_stop(&r);
+}
+
 /* The sync daemon follows the VRRP state; a stop the kernel never
  * acknowledges (it did stop: tests/vm/10) is read back, so the backup
  * daemon still starts (issue 14's engine death). */
@@ -627,5 +673,5 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop))

@@ -223,7 +223,7 @@ TEST(metrics_keys)
 	CHECK(diag_has(&diag, "rs-agent.ini:3: global.metrics_listen: a port is required"));
 	ini_diag_free(&diag);
 	CHECK(!load("[global]\nvips = 192.0.2.80\nmetrics_listen = 192.0.2.11:9102\n[agent]\nenabled = no\n", &diag));
-	CHECK(diag_has(&diag, "global.metrics_allow: the Prometheus servers' addresses are required"));
+	CHECK(diag_has(&diag, "global.metrics_allow: the addresses of the Prometheus servers are required"));
 	ini_diag_free(&diag);
 	CHECK(!load("[global]\nvips = 192.0.2.80\nmetrics_allow = 192.0.2.1\n[agent]\nenabled = no\n", &diag));
 	CHECK(diag_has(&diag, "rs-agent.ini:3: global.metrics_allow: without metrics_listen"));
