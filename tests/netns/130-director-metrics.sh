@@ -103,6 +103,18 @@ fetch 198.18.0.50 http://198.18.0.11:9102/metrics "$TMP/rsb.prom" >/dev/null
 check "rs: the refusal is counted" \
 	grep -qxF 'dsrkit_rs_metrics_refused_connections_total{reason="not_allowed"} 1' "$TMP/rsb.prom"
 
+# A reload takes a new metrics_allow at once.
+sed -i 's|^metrics_allow = .*|metrics_allow = 198.18.0.50, 198.18.0.51|' "$TMP/d2.ini" "$TMP/rs.ini"
+check "d2 reloads" ctl d2 reload
+kill -HUP "$AGENT_PID"
+answered() { [ "$(fetch "$1" "$2" "$TMP/x")" = 200 ]; }	# answered FROM URL
+check "d2: after the reload the new address is answered" wait_ms 3000 answered 198.18.0.51 http://198.18.0.2:9101/metrics
+check "rs: after the reload the new address is answered" wait_ms 3000 answered 198.18.0.51 http://198.18.0.11:9102/metrics
+fetch 198.18.0.50 http://198.18.0.2:9101/metrics "$TMP/d2b.prom" >/dev/null
+check "d2: the reload is counted, with its time" \
+	bash -c "grep -qxF 'dsrkit_reloads_total{result=\"success\"} 1' '$TMP/d2b.prom' &&
+		 [ \"\$(sed -n 's/^dsrkit_config_last_reload_success_timestamp_seconds //p' '$TMP/d2b.prom')\" -ge $(( $(date +%s) - 30 )) ]"
+
 # Scraped as fast as 4 clients can for 3 s, d1 keeps its advert interval
 # (100 ms): the VRRP engine's timing does not depend on scrapes.
 capture "$TMP/wire" vrrp || fail "tcpdump listens on the bridge"
