@@ -34,7 +34,8 @@ dconf "$TMP/d1.ini" d1 "metrics_listen = 198.18.0.1:9101" "$ALLOW" \
 	"agent_port = 5555" "real_server = 198.18.0.11:80"
 dconf "$TMP/d2.ini" d2 "metrics_listen = 198.18.0.2:9101" "$ALLOW" \
 	"$(vrrp VI_1 eth0 51 100 $VIP/24)" "$(vrrp VI_2 eth0 52 100 $VIP2/24)"
-write_rs_config "$TMP/rs.ini" rs "$VIP" "metrics_listen = 198.18.0.11:9102" "$ALLOW" \
+# Port 910: below 1024, bound before rs-agent drops root.
+write_rs_config "$TMP/rs.ini" rs "$VIP" "metrics_listen = 198.18.0.11:910" "$ALLOW" \
 	"[agent]" "listen = 0.0.0.0:5555" "allow = 198.18.0.1, 198.18.0.2"
 
 start_pair VI_1 || { fail "d1 master, d2 backup"; dfinish; }
@@ -60,7 +61,7 @@ except (http.client.HTTPException, OSError):
 EOF
 }
 
-for t in d1:198.18.0.1:9101 d2:198.18.0.2:9101 rs:198.18.0.11:9102; do
+for t in d1:198.18.0.1:9101 d2:198.18.0.2:9101 rs:198.18.0.11:910; do
 	tag=${t%%:*} ep=${t#*:}
 	code=$(fetch 198.18.0.50 "http://$ep/metrics" "$TMP/$tag.prom")
 	check "$tag: GET /metrics answers 200" [ "$code" = 200 ]
@@ -87,7 +88,7 @@ check "d1: tcp check results are counted (fail: nothing listens on port 80)" wai
 check "d1: the real server is down (one-hot)" scraped_has 198.18.0.1:9101 \
 	'^dsrkit_lvs_real_server_state\{virtual_server="web",real_server="198.18.0.11:80",state="down"\} 1$'
 check "rs: the VIP is on lo" has rs "dsrkit_rs_vip_present{vip=\"$VIP\",interface=\"lo\"} 1"
-check "rs: agent replies counted by answer" wait_ms 5000 scraped_has 198.18.0.11:9102 \
+check "rs: agent replies counted by answer" wait_ms 5000 scraped_has 198.18.0.11:910 \
 	'^dsrkit_rs_agent_replies_total\{answer="up"\} [1-9]'
 check "404 for another path" [ "$(fetch 198.18.0.50 http://198.18.0.1:9101/ "$TMP/x")" = 404 ]
 
@@ -95,11 +96,11 @@ check "404 for another path" [ "$(fetch 198.18.0.50 http://198.18.0.1:9101/ "$TM
 check "d1: an address not on metrics_allow gets no answer" \
 	[ "$(fetch 198.18.0.51 http://198.18.0.1:9101/metrics "$TMP/x")" = none ]
 check "rs: an address not on metrics_allow gets no answer" \
-	[ "$(fetch 198.18.0.51 http://198.18.0.11:9102/metrics "$TMP/x")" = none ]
+	[ "$(fetch 198.18.0.51 http://198.18.0.11:910/metrics "$TMP/x")" = none ]
 fetch 198.18.0.50 http://198.18.0.1:9101/metrics "$TMP/d1b.prom" >/dev/null
 check "d1: the refusal is counted" \
 	grep -qxF 'dsrkit_metrics_refused_connections_total{reason="not_allowed"} 1' "$TMP/d1b.prom"
-fetch 198.18.0.50 http://198.18.0.11:9102/metrics "$TMP/rsb.prom" >/dev/null
+fetch 198.18.0.50 http://198.18.0.11:910/metrics "$TMP/rsb.prom" >/dev/null
 check "rs: the refusal is counted" \
 	grep -qxF 'dsrkit_rs_metrics_refused_connections_total{reason="not_allowed"} 1' "$TMP/rsb.prom"
 
@@ -109,7 +110,7 @@ check "d2 reloads" ctl d2 reload
 kill -HUP "$AGENT_PID"
 answered() { [ "$(fetch "$1" "$2" "$TMP/x")" = 200 ]; }	# answered FROM URL
 check "d2: after the reload the new address is answered" wait_ms 3000 answered 198.18.0.51 http://198.18.0.2:9101/metrics
-check "rs: after the reload the new address is answered" wait_ms 3000 answered 198.18.0.51 http://198.18.0.11:9102/metrics
+check "rs: after the reload the new address is answered" wait_ms 3000 answered 198.18.0.51 http://198.18.0.11:910/metrics
 fetch 198.18.0.50 http://198.18.0.2:9101/metrics "$TMP/d2b.prom" >/dev/null
 check "d2: the reload is counted, with its time" \
 	bash -c "grep -qxF 'dsrkit_reloads_total{result=\"success\"} 1' '$TMP/d2b.prom' &&
@@ -159,7 +160,7 @@ scrape_configs:
   - job_name: directord
     static_configs: [{ targets: ['198.18.0.1:9101', '198.18.0.2:9101'] }]
   - job_name: rs-agent
-    static_configs: [{ targets: ['198.18.0.11:9102'] }]
+    static_configs: [{ targets: ['198.18.0.11:910'] }]
 EOF
 bg_in "$P" "$TMP/prometheus.log" prometheus --config.file="$TMP/prometheus.yml" \
 	--storage.tsdb.path="$TMP/prom-data" --web.listen-address=127.0.0.1:9090
@@ -182,7 +183,7 @@ masters='dsrkit_vrrp_state{state="master"}'
 before=$'198.18.0.1:9101 VI_1 1\n198.18.0.1:9101 VI_2 1\n198.18.0.2:9101 VI_1 0\n198.18.0.2:9101 VI_2 0'
 check "Prometheus: d1 is master of VI_1 and VI_2, d2 of neither" wait_ms 30000 query_is "$masters" "$before"
 check "Prometheus: all three targets up" wait_ms 10000 query_is 'sum(up)' "- - 3"
-check "Prometheus: rs-agent's VIP present" query_is 'dsrkit_rs_vip_present' "198.18.0.11:9102 - 1"
+check "Prometheus: rs-agent's VIP present" query_is 'dsrkit_rs_vip_present' "198.18.0.11:910 - 1"
 # Failover: d1 stops (priority 0), d2 takes both instances.
 check "d1 stops" stop_director d1
 check "d2 becomes master of VI_1" wait_ms 3000 state_is d2 VI_1 MASTER
