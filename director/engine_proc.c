@@ -56,9 +56,12 @@ static int send_status_text(struct engine_proc *p, uint32_t id, const char *text
 	return engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, text, len);
 }
 
+/* A status (format 0: text, 1: JSON members) or the metrics. One too
+ * large to send is answered "status too large", "null", or, for metrics,
+ * empty (the parent counts the engine down for that scrape). */
 static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 {
-	bool json = format == 1;
+	static const char *const too_large[] = { "status too large\n", "null", "" };
 	struct strbuf sb;
 	int ret;
 
@@ -66,10 +69,7 @@ static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 	if (format == DIR_STATUS_METRICS) {
 		if (p->ops->metrics)
 			p->ops->metrics(p, &sb);
-		json = true;	/* too large: an empty answer, not a text */
-		if (sb.failed || sb.len > DIR_STATUS_MAX)
-			sb_reset(&sb);
-	} else if (json) {
+	} else if (format) {
 		struct json j;
 
 		json_init(&j, &sb);
@@ -80,11 +80,13 @@ static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 		p->ops->status(p, NULL, &sb);
 	}
 	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len);
-	if (ret == -ENOMEM || ret == -EMSGSIZE)
-		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, format == DIR_STATUS_METRICS ? "" : json ? "null" :
-					 "status too large\n", format == DIR_STATUS_METRICS ? 0 : json ? 4 : 17);
-	else if (ret < 0)
+	if (ret == -ENOMEM || ret == -EMSGSIZE) {
+		const char *why = too_large[format <= DIR_STATUS_METRICS ? format : 1];
+
+		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, why, strlen(why));
+	} else if (ret < 0) {
 		log_warnx("%s: sending the status to the parent: %s", p->ops->name, strerror(-ret));
+	}
 	sb_free(&sb);
 }
 
