@@ -184,6 +184,19 @@ before=$'198.18.0.1:9101 VI_1 1\n198.18.0.1:9101 VI_2 1\n198.18.0.2:9101 VI_1 0\
 check "Prometheus: d1 is master of VI_1 and VI_2, d2 of neither" wait_ms 30000 query_is "$masters" "$before"
 check "Prometheus: all three targets up" wait_ms 10000 query_is 'sum(up)' "- - 3"
 check "Prometheus: rs-agent's VIP present" query_is 'dsrkit_rs_vip_present' "198.18.0.11:910 - 1"
+# The example rules match what the daemons export: d1's real server is
+# down (nothing listens on its port 80), so its virtual server has no
+# quorum; both alerts are pending (or firing) for it.
+alerts_for_web() {
+	in_ns "$P" timeout 5 "$PY" -c '
+import json, urllib.request
+r = json.load(urllib.request.urlopen("http://127.0.0.1:9090/api/v1/alerts", timeout=3))
+print(" ".join(sorted(a["labels"]["alertname"] for a in r["data"]["alerts"]
+                      if a["labels"].get("virtual_server") == "web" and a["state"] in ("pending", "firing"))))'
+}
+alerts_are() { [ "$(alerts_for_web)" = "$1" ]; }
+check "Prometheus: DsrkitQuorumLost and DsrkitRealServerDown are raised for web" \
+	wait_ms 10000 alerts_are "DsrkitQuorumLost DsrkitRealServerDown"
 # Failover: d1 stops (priority 0), d2 takes both instances.
 check "d1 stops" stop_director d1
 check "d2 becomes master of VI_1" wait_ms 3000 state_is d2 VI_1 MASTER
