@@ -7,8 +7,10 @@
 # the wire; Prometheus (scrape_interval 1s, in a namespace of its own)
 # reports through its HTTP API the VRRP state of each instance, and the
 # new state after a failover (d1 stopped). The example alert rules pass
-# `promtool check rules` and evaluate in that server; the example Grafana
-# dashboard is valid JSON; every metric they use is in the man pages.
+# `promtool check rules` and evaluate in that server, raising quorum lost
+# and real server down for a dead real server and two masters for a split
+# brain (made by a VRRP version mismatch); the example Grafana dashboard
+# is valid JSON; every metric they use is in the man pages.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
@@ -197,6 +199,31 @@ print(" ".join(sorted(a["labels"]["alertname"] for a in r["data"]["alerts"]
 alerts_are() { [ "$(alerts_for_web)" = "$1" ]; }
 check "Prometheus: DsrkitQuorumLost and DsrkitRealServerDown are raised for web" \
 	wait_ms 10000 alerts_are "DsrkitQuorumLost DsrkitRealServerDown"
+# A split brain: d2's VI_1 speaks VRRPv2, so each drops the other's
+# adverts and both are master; DsrkitVrrpTwoMasters is raised for VI_1.
+# Back to v3, d2 hears d1's higher priority and is backup again.
+d2conf() {	# d2conf [VI_1 line...]
+	dconf "$TMP/d2.ini" d2 "metrics_listen = 198.18.0.2:9101" "metrics_allow = 198.18.0.50, 198.18.0.51" \
+		"$(vrrp VI_1 eth0 51 100 $VIP/24 "$@" | sed "${1:+s/^advert_interval = .*/advert_interval = 1s/}")" \
+		"$(vrrp VI_2 eth0 52 100 $VIP2/24)"
+}
+two_masters() {
+	in_ns "$P" timeout 5 "$PY" -c '
+import json, urllib.request
+r = json.load(urllib.request.urlopen("http://127.0.0.1:9090/api/v1/alerts", timeout=3))
+print(" ".join(sorted(a["labels"]["vrrp_instance"] for a in r["data"]["alerts"]
+                      if a["labels"]["alertname"] == "DsrkitVrrpTwoMasters")))'
+}
+two_masters_are() { [ "$(two_masters)" = "$1" ]; }
+d2conf "version = 2"
+check "d2 reloads with VI_1 as VRRPv2" ctl d2 reload
+check "split brain: d2 becomes master of VI_1 too" wait_ms 10000 state_is d2 VI_1 MASTER
+check "Prometheus: DsrkitVrrpTwoMasters is raised for VI_1 (only)" wait_ms 15000 two_masters_are VI_1
+d2conf
+check "d2 reloads with VI_1 as VRRPv3 again" ctl d2 reload
+check "d2 is backup of VI_1 again" wait_ms 5000 state_is d2 VI_1 BACKUP
+check "Prometheus: DsrkitVrrpTwoMasters is gone" wait_ms 15000 two_masters_are ""
+
 # Failover: d1 stops (priority 0), d2 takes both instances.
 check "d1 stops" stop_director d1
 check "d2 becomes master of VI_1" wait_ms 3000 state_is d2 VI_1 MASTER
