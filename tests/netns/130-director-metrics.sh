@@ -8,8 +8,9 @@
 # reports through its HTTP API the VRRP state of each instance, and the
 # new state after a failover (d1 stopped). The example alert rules pass
 # `promtool check rules` and evaluate in that server, raising quorum lost
-# and real server down for a dead real server and two masters for a split
-# brain (made by a VRRP version mismatch); the example Grafana dashboard
+# and real server down for a dead real server, two masters for a split
+# brain (made by a VRRP version mismatch) and no master for an instance
+# that cannot start; the example Grafana dashboard
 # is valid JSON; every metric they use is in the man pages.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
@@ -231,6 +232,21 @@ after=$'198.18.0.2:9101 VI_1 1\n198.18.0.2:9101 VI_2 1'
 check "Prometheus: after the failover d2 is master of VI_1 and VI_2" \
 	wait_ms 15000 query_is "$masters unless on(instance) up{job=\"directord\"} == 0" "$after"
 check "Prometheus: d1's target is down" wait_ms 10000 query_is 'up{instance="198.18.0.1:9101"}' "198.18.0.1:9101 - 0"
+# No master: d2 reloads with VI_2 on a missing interface (ERROR), and
+# d1 is gone: DsrkitVrrpNoMaster is raised for VI_2.
+no_master() {
+	in_ns "$P" timeout 5 "$PY" -c '
+import json, urllib.request
+r = json.load(urllib.request.urlopen("http://127.0.0.1:9090/api/v1/alerts", timeout=3))
+print(" ".join(sorted(a["labels"]["vrrp_instance"] for a in r["data"]["alerts"]
+                      if a["labels"]["alertname"] == "DsrkitVrrpNoMaster")))'
+}
+no_master_is() { [ "$(no_master)" = "$1" ]; }
+dconf "$TMP/d2.ini" d2 "metrics_listen = 198.18.0.2:9101" "metrics_allow = 198.18.0.50" \
+	"$(vrrp VI_1 eth0 51 100 $VIP/24)" "$(vrrp VI_2 eth9 52 100 $VIP2/24)"
+check "d2 reloads with VI_2 on a missing interface" ctl d2 reload
+check "Prometheus: d2's VI_2 is in error" wait_ms 10000 query_is 'dsrkit_vrrp_state{state="error"} == 1' "198.18.0.2:9101 VI_2 1"
+check "Prometheus: DsrkitVrrpNoMaster is raised for VI_2 (only)" wait_ms 15000 no_master_is VI_2
 rules_ok() {
 	in_ns "$P" timeout 5 "$PY" -c '
 import json, urllib.request
