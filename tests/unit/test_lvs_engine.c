@@ -194,7 +194,13 @@ static int fk_daemon_add(struct ipvs *v, const struct ipvs_daemon *d)
 			return -EEXIST;
 	if (K.ndaemons == 2)
 		return -ENOSPC;
-	K.daemons[K.ndaemons++] = *d;
+	K.daemons[K.ndaemons] = *d;
+	if (!d->group.family) {	/* as the kernel reads it back: its default group */
+		K.daemons[K.ndaemons].group.family = AF_INET;
+		K.daemons[K.ndaemons].group.prefixlen = 32;
+		K.daemons[K.ndaemons].group.u.v4.s_addr = htonl(0xe0000051);	/* 224.0.0.81 */
+	}
+	K.ndaemons++;
 	return 0;
 }
 
@@ -664,6 +670,18 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 		CHECK_EQ_INT(K.ndaemons, 1);
 		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_MASTER);
 		CHECK(K.ndaemons == 1 && strcmp(K.daemons[0].ifname, "eth1") == 0 && K.daemons[0].sync_id == 51);
+		/* Its metrics: wanted and running master, in step. */
+		{
+			struct strbuf sb = { 0 };
+
+			lvs_engine_metrics(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_wanted{state=\"master\"} 1\n"
+						    "dsrkit_ipvs_sync_daemon_wanted{state=\"backup\"} 0\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_running{state=\"master\"} 1\n"
+						    "dsrkit_ipvs_sync_daemon_running{state=\"backup\"} 0\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_in_step 1\n");
+			sb_free(&sb);
+		}
 		K.del_unanswered = true;
 		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_BACKUP, 100);
 		settle(&r);
