@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "promtext.h"
@@ -74,8 +75,20 @@ void prom_int(struct strbuf *out, const char *name, long long value, ...)
 	sb_printf(out, " %lld\n", value);
 }
 
+/* The shortest text that reads back as v (0.1, not 0.10000000000000001). */
+static const char *shortest(double v, char *buf, size_t size)
+{
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, size, "%.*g", digits, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
 void prom_dbl(struct strbuf *out, const char *name, double value, ...)
 {
+	char buf[32];
 	va_list ap;
 
 	va_start(ap, value);
@@ -86,7 +99,7 @@ void prom_dbl(struct strbuf *out, const char *name, double value, ...)
 	else if (isinf(value))
 		sb_append(out, value > 0 ? " +Inf\n" : " -Inf\n");
 	else
-		sb_printf(out, " %.17g\n", value);
+		sb_printf(out, " %s\n", shortest(value, buf, sizeof(buf)));
 }
 
 void prom_hist_observe(struct prom_hist *h, uint64_t ms)

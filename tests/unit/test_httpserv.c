@@ -95,9 +95,11 @@ TEST(promtext_lines)
 	prom_u64(&out, "dsrkit_x_total", 18446744073709551615ull, "name", "a\"b\\c\nd", "skipped", NULL, NULL);
 	prom_int(&out, "dsrkit_y", -3, NULL);
 	prom_dbl(&out, "dsrkit_z", 0.25, "k", "v", NULL);
+	prom_dbl(&out, "dsrkit_z", 0.1, NULL);
+	prom_dbl(&out, "dsrkit_z", 1.0 / 3, NULL);
 	CHECK_EQ_STR(sb_str(&out), "# HELP dsrkit_x_total Things.\n# TYPE dsrkit_x_total counter\n"
 				   "dsrkit_x_total{name=\"a\\\"b\\\\c\\nd\"} 18446744073709551615\n"
-				   "dsrkit_y -3\ndsrkit_z{k=\"v\"} 0.25\n");
+				   "dsrkit_y -3\ndsrkit_z{k=\"v\"} 0.25\ndsrkit_z 0.1\ndsrkit_z 0.3333333333333333\n");
 	sb_free(&out);
 }
 
