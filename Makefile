@@ -13,6 +13,7 @@
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/dsrkit
 SYSCONFDIR ?= /etc
 UNITDIR    ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
@@ -25,7 +26,7 @@ SANITIZE ?=
 
 PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libcap libssl libcrypto
 DEB_BUILD_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libiniparser-dev libcap-dev libssl-dev
-DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl
+DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl prometheus
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/iniparser
@@ -273,6 +274,10 @@ install: $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl
 	install -m 0644 director/director.ini.example $(DESTDIR)$(CONFDIR)/director.ini.example
 	sed 's|@SBINDIR@|$(SBINDIR)|g; s|@CONFDIR@|$(CONFDIR)|g' director/directord.service.in > $(DESTDIR)$(UNITDIR)/directord.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/directord.service
+	# Examples for Prometheus and Grafana (directord(8), METRICS).
+	install -d $(DESTDIR)$(DOCDIR)/prometheus
+	install -m 0644 contrib/prometheus/dsrkit-alerts.yml contrib/prometheus/dsrkit-dashboard.json \
+		$(DESTDIR)$(DOCDIR)/prometheus/
 	@$(MAKE) --no-print-directory install-user
 
 # The daemons' user (their default global.user), once: from the sysusers
@@ -304,6 +309,8 @@ uninstall:
 	rm -f $(DESTDIR)$(CONFDIR)/director.ini.example $(DESTDIR)$(CONFDIR)/rs-agent.ini.example
 	rm -f $(DESTDIR)$(UNITDIR)/directord.service $(DESTDIR)$(UNITDIR)/rs-agent.service
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/dsrkit.conf
+	rm -f $(DESTDIR)$(DOCDIR)/prometheus/dsrkit-alerts.yml $(DESTDIR)$(DOCDIR)/prometheus/dsrkit-dashboard.json
+	-rmdir $(DESTDIR)$(DOCDIR)/prometheus $(DESTDIR)$(DOCDIR) 2>/dev/null
 	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null
 	@echo "left in place: your $(CONFDIR)/*.ini, the state directories, the user dsrkit (userdel dsrkit)"
 

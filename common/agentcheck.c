@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "agentcheck.h"
+#include "util.h"
 
 #define WEIGHT_PCT_MAX 1000	/* HAProxy caps agent weights at 1000% too */
 
@@ -328,4 +329,32 @@ int agent_reply_format(const struct agent_reply *r, char *buf, size_t size)
 fail:
 	buf[0] = '\0';
 	return err;
+}
+
+enum agent_answer agent_reply_answer(const struct agent_reply *r)
+{
+	if (r->admin == AGENT_ADMIN_MAINT)
+		return AGENT_ANSWER_MAINT;
+	switch (r->state) {
+	case AGENT_STATE_DOWN:
+		return AGENT_ANSWER_DOWN;
+	case AGENT_STATE_FAIL:
+		return AGENT_ANSWER_FAIL;
+	case AGENT_STATE_STOPPED:
+		return AGENT_ANSWER_STOPPED;
+	default:
+		break;
+	}
+	if (r->admin == AGENT_ADMIN_DRAIN)
+		return AGENT_ANSWER_DRAIN;
+	if (r->state == AGENT_STATE_UP)
+		return AGENT_ANSWER_UP;
+	return r->admin == AGENT_ADMIN_READY ? AGENT_ANSWER_READY : AGENT_ANSWER_OTHER;
+}
+
+const char *agent_answer_name(enum agent_answer a)
+{
+	static const char *const names[] = { "maint", "down", "fail", "stopped", "drain", "up", "ready", "other" };
+
+	return (unsigned)a < ARRAY_SIZE(names) ? names[a] : "other";
 }

@@ -35,6 +35,15 @@ int agent_reply_format(const struct agent_reply *r, char *buf, size_t size);
  * printable ASCII as '?', truncated to size - 1. */
 void agent_text_copy(const char *s, size_t n, char *dst, size_t size);
 
+/* A reply in one word, for counting replies by answer: what decides it
+ * for a director, in the order directord applies them. */
+enum agent_answer {
+	AGENT_ANSWER_MAINT, AGENT_ANSWER_DOWN, AGENT_ANSWER_FAIL, AGENT_ANSWER_STOPPED, AGENT_ANSWER_DRAIN,
+	AGENT_ANSWER_UP, AGENT_ANSWER_READY, AGENT_ANSWER_OTHER, AGENT_ANSWER_COUNT
+};
+enum agent_answer agent_reply_answer(const struct agent_reply *r);
+const char *agent_answer_name(enum agent_answer a);	/* "maint", "down", ..., "other" */
+
 const char *agent_state_name(enum agent_state s);
 const char *agent_admin_name(enum agent_admin a);
 

@@ -38,6 +38,8 @@ void vrrp_engine_stop(struct vrrp_engine *e);
 /* Status of every instance and track, as JSON object members / text. */
 void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j);
 void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out);
+/* Its metrics in Prometheus' text format, at now (now_ms()'s clock). */
+void vrrp_engine_metrics(const struct vrrp_engine *e, uint64_t now, struct strbuf *out);
 
 /* ---- processes (parent.c, vrrp_proc.c, lvs_proc.c) ---- */
 

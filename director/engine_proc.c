@@ -56,13 +56,20 @@ static int send_status_text(struct engine_proc *p, uint32_t id, const char *text
 	return engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, text, len);
 }
 
-static void send_status(struct engine_proc *p, uint32_t id, bool json)
+/* A status (format 0: text, 1: JSON members) or the metrics. One too
+ * large to send is answered "status too large", "null", or, for metrics,
+ * empty (the parent counts the engine down for that scrape). */
+static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 {
+	static const char *const too_large[] = { "status too large\n", "null", "" };
 	struct strbuf sb;
 	int ret;
 
 	sb_init(&sb);
-	if (json) {
+	if (format == DIR_STATUS_METRICS) {
+		if (p->ops->metrics)
+			p->ops->metrics(p, &sb);
+	} else if (format) {
 		struct json j;
 
 		json_init(&j, &sb);
@@ -73,10 +80,13 @@ static void send_status(struct engine_proc *p, uint32_t id, bool json)
 		p->ops->status(p, NULL, &sb);
 	}
 	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len);
-	if (ret == -ENOMEM || ret == -EMSGSIZE)
-		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, json ? "null" : "status too large\n", json ? 4 : 17);
-	else if (ret < 0)
+	if (ret == -ENOMEM || ret == -EMSGSIZE) {
+		const char *why = too_large[format <= DIR_STATUS_METRICS ? format : 1];
+
+		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, why, strlen(why));
+	} else if (ret < 0) {
 		log_warnx("%s: sending the status to the parent: %s", p->ops->name, strerror(-ret));
+	}
 	sb_free(&sb);
 }
 
@@ -163,7 +173,7 @@ static bool handle(struct engine_proc *p, struct ipc_msg *msg)
 	switch (msg->type) {
 	case DIR_IPC_STATUS_REQ:
 		if (ipc_payload_fixed(msg, &sr, sizeof(sr)) == 0)
-			send_status(p, sr.id, sr.json != 0);
+			send_status(p, sr.id, sr.json);
 		break;
 	case DIR_IPC_RELOAD:
 		reload(p, msg);

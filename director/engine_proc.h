@@ -26,6 +26,8 @@ struct engine_ops {
 	void (*stop)(struct engine_proc *p);
 	/* The status as members of the JSON object j, or (j NULL) as text. */
 	void (*status)(struct engine_proc *p, struct json *j, struct strbuf *out);
+	/* Its metrics (DIR_STATUS_METRICS). */
+	void (*metrics)(struct engine_proc *p, struct strbuf *out);
 	int (*reload)(struct engine_proc *p, const struct director_config *fresh);
 	/* A message of the engine's own; false when it does not know it. */
 	bool (*message)(struct engine_proc *p, const struct ipc_msg *msg);

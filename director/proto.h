@@ -50,8 +50,12 @@ enum dir_ipc_type {
 
 struct dir_ipc_status_req {
 	uint32_t id;
-	uint32_t json;			/* 0: text, 1: JSON members */
+	uint32_t json;			/* 0: text, 1: JSON members, DIR_STATUS_METRICS */
 };
+/* The engine's metrics in Prometheus' text format: its own families,
+ * which the parent puts after its own for a scrape of metrics_listen
+ * (an empty answer: the engine could not give them). */
+#define DIR_STATUS_METRICS 2
 
 /* directorctl drain|enable SERVICE SERVER. */
 struct dir_ipc_admin {

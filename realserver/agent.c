@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "httpserv.h"
 #include "log.h"
 #include "rs-agent.h"
 
@@ -92,55 +93,10 @@ void report_compose(const struct report_input *in, struct agent_reply *out)
 
 /* ---- who may ask ---- */
 
-static void ipaddr_from_sockaddr(const struct sockaddr_storage *ss, struct ipaddr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-		a->family = AF_INET6;
-		a->prefixlen = 128;
-		a->u.v6 = sin6->sin6_addr;
-	} else {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-
-		a->family = AF_INET;
-		a->prefixlen = 32;
-		a->u.v4 = sin->sin_addr;
-	}
-}
-
-/* ::ffff:198.18.0.1 is the IPv4 peer 198.18.0.1 on a dual-stack socket. */
-static bool ipaddr_unmap_v4(const struct ipaddr *a, struct ipaddr *v4)
-{
-	if (a->family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->u.v6))
-		return false;
-	memset(v4, 0, sizeof(*v4));
-	v4->family = AF_INET;
-	v4->prefixlen = 32;
-	memcpy(&v4->u.v4, &a->u.v6.s6_addr[12], 4);
-	return true;
-}
-
-static bool allow_list_match(const struct ipaddr_list *allow, const struct ipaddr *peer)
-{
-	for (size_t i = 0; i < allow->n; i++)
-		if (allow->items[i].family == peer->family &&
-		    ipaddr_in_prefix(peer, &allow->items[i]))
-			return true;
-	return false;
-}
-
 /* An empty list allows nobody: the port answers only whom it was told to. */
 bool agent_addr_allowed(const struct ipaddr_list *allow, const struct ipaddr *peer)
 {
-	struct ipaddr v4;
-
-	if (!allow || !peer)
-		return false;
-	if (ipaddr_unmap_v4(peer, &v4) && allow_list_match(allow, &v4))
-		return true;
-	return allow_list_match(allow, peer);
+	return ipaddr_list_allows(allow, peer);
 }
 
 static int allow_list_copy(struct ipaddr_list *dst, const struct ipaddr_list *src)
@@ -297,6 +253,7 @@ static void conn_accept(struct agent_server *s, int fd, const struct sockaddr_st
 		return;
 	}
 	c->len = (size_t)len;
+	s->counters.answers[agent_reply_answer(&reply)]++;
 	ev_timer_init(&c->deadline, conn_deadline, c);
 	ev_timer_start(s->loop, &c->deadline, s->timeout_ms);
 	c->next = s->conns;
@@ -359,49 +316,16 @@ static void listener_event(struct evloop *loop, int fd, uint32_t events, void *a
 
 static int listen_socket_open(const struct ipendpoint *ep, uint16_t *bound_port)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int fd, one = 1, err;
+	int fd = tcp_listen_open(ep, AGENT_LISTEN_BACKLOG), port;
 
-	memset(&ss, 0, sizeof(ss));
-	if (ep->addr.family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(ep->port);
-		sin6->sin6_addr = ep->addr.u.v6;
-		sslen = sizeof(*sin6);
-	} else if (ep->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		sin->sin_addr = ep->addr.u.v4;
-		sslen = sizeof(*sin);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	fd = socket(ep->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		goto fail;
-	/* "::" means IPv6 only; IPv4 is configured as IPv4, never by accident. */
-	if (ep->addr.family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, AGENT_LISTEN_BACKLOG) < 0)
-		goto fail;
-	sslen = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0)
-		goto fail;
-	*bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						    : ((struct sockaddr_in *)&ss)->sin_port);
+		return fd;
+	if ((port = tcp_bound_port(fd)) < 0) {
+		close(fd);
+		return port;
+	}
+	*bound_port = (uint16_t)port;
 	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
 }
 
 int agent_server_start(struct evloop *loop, const struct rs_config *cfg, agent_reply_cb cb,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <grp.h>
 
+#include "httpserv.h"
 #include "log.h"
 #include "privdrop.h"
 #include "rs-agent.h"
@@ -92,6 +93,8 @@ static const struct ini_key global_keys[] = {
 	{ "control_group", &ini_type_string, G(control_group), 0, 0, NULL, false, NULL },
 	{ "pid_file", &ini_type_string, G(pid_file), 0, 0, "/run/dsrkit/rs-agent.pid", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
+	{ "metrics_listen", &ini_type_endpoint, G(metrics_listen), 0, 0, NULL, false, NULL },
+	{ "metrics_allow", &ini_type_ipaddr_list, G(metrics_allow), 0, 0, NULL, false, NULL },
 	{ NULL, NULL, 0, 0, 0, NULL, false, NULL },
 };
 
@@ -195,6 +198,15 @@ static bool name_is_simple(const char *s)
 	return true;
 }
 
+/* Off unless metrics_listen is set; then a port and an allow list. */
+static void validate_metrics(const struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
+{
+	const char *key, *why = metrics_keys_problem(&cfg->metrics_listen, &cfg->metrics_allow, &key);
+
+	if (why)
+		ini_doc_error(d, doc, "global", key, "%s", why);
+}
+
 static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)
 {
 	char msg[sizeof(cfg->user_warning) - 64];
@@ -227,6 +239,7 @@ static void validate_global(struct rs_config *cfg, const struct ini_doc *doc, st
 	if (cfg->pid_file[0] != '/')
 		ini_doc_error(d, doc, "global", "pid_file", "must be an absolute path");
 	validate_vips(cfg, doc, d);
+	validate_metrics(cfg, doc, d);
 }
 
 static void validate_agent(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)

@@ -13,6 +13,7 @@
 #include "cfgcheck.h"
 #include "ctlsock.h"
 #include "daemonize.h"
+#include "httpserv.h"
 #include "json.h"
 #include "log.h"
 #include "privdrop.h"
@@ -23,6 +24,11 @@
 /* A reload's file is checked in a child process first (cfgcheck.h); the
  * agent waits this long for it at most (rs-agent(8) gives the bound). */
 #define RELOAD_CHECK_TIMEOUT_MS 10000
+/* The metrics endpoint: scrapes at a time, one scrape's whole time, the
+ * largest answer (a few kilobytes are usual). */
+#define METRICS_MAX_CLIENTS 4
+#define METRICS_TIMEOUT_MS 5000
+#define METRICS_MAX_ANSWER (1024 * 1024)
 
 struct daemon {
 	struct rs_config *cfg;
@@ -39,6 +45,7 @@ struct daemon {
 	struct agent_server *agent;
 	struct ctlserver *ctl;
 	int ctl_fd;
+	struct httpsrv *metrics;	/* NULL: global.metrics_listen not set */
 	struct cfgcheck_job *check_job;	/* a reload's file being checked */
 	uint64_t reload_ticket;		/* the control client that asked for it; 0: SIGHUP */
 	bool reload_again;		/* SIGHUP meanwhile: once more after it */
@@ -58,6 +65,7 @@ struct daemon {
 
 	struct {
 		uint64_t passes, repairs, repair_errors, events, overruns, reloads, reload_failures;
+		uint64_t vip_repairs;	/* of repairs */
 	} count;
 };
 
@@ -103,6 +111,7 @@ static void dr_pass(struct daemon *d, const char *why)
 	if (d->cfg->repair) {
 		dr_apply(d->cfg, &d->kernel, &d->applied, &rep);
 		d->count.repairs += rep.changes;
+		d->count.vip_repairs += rep.vip_changes;
 		save_applied(d);
 		d->count.repair_errors += rep.errors;
 		log_changes(&rep, why);
@@ -397,6 +406,62 @@ static void status_reply(struct daemon *d, bool json, struct strbuf *out)
 	dr_report_free(&live);
 }
 
+/* ---- metrics ---- */
+
+/* Metrics are small here (a few VIPs and checks): rendered and answered
+ * at once, from the loop, like a status. */
+static void metrics_scrape(struct httpsrv *s, uint64_t ticket, void *arg)
+{
+	struct daemon *d = arg;
+	struct agent_reply r;
+	struct strbuf out;
+	struct rs_metrics_input in = {
+		.cfg = d->cfg,
+		.kernel = &d->kernel,
+		.admin = d->admin,
+		.reply = &r,
+		.health = d->health,
+		.agent = d->agent ? agent_server_counters(d->agent) : NULL,
+		.http = httpsrv_counters(s),
+		.repairs_vip = d->count.vip_repairs,
+		.repairs_sysctl = d->count.repairs - d->count.vip_repairs,
+		.repair_errors = d->count.repair_errors,
+		.reloads = d->count.reloads,
+		.reload_failures = d->count.reload_failures,
+		.weight_pct = d->weight_pct,
+		.started = d->started,
+	};
+
+	compose(d, &r);
+	sb_init(&out);
+	rs_metrics_render(&in, &out);
+	if (out.failed)
+		(void)httpsrv_answer(s, ticket, 500, "out of memory\n", 14);
+	else
+		(void)httpsrv_answer(s, ticket, 200, out.buf, out.len);
+	sb_free(&out);
+}
+
+static struct httpsrv_conf metrics_conf(const struct rs_config *cfg)
+{
+	return (struct httpsrv_conf){ .allow = &cfg->metrics_allow, .max_clients = METRICS_MAX_CLIENTS,
+				      .timeout_ms = METRICS_TIMEOUT_MS, .max_answer = METRICS_MAX_ANSWER };
+}
+
+/* Before the privilege drop: a port below 1024 needs root. */
+static void open_metrics(struct daemon *d)
+{
+	struct httpsrv_conf conf = metrics_conf(d->cfg);
+	int fd, ret;
+
+	if (!d->cfg->metrics_listen.addr.family)
+		return;
+	if ((fd = tcp_listen_open(&d->cfg->metrics_listen, 16)) < 0)
+		fatalx("global.metrics_listen: %s", strerror(-fd));
+	if ((ret = httpsrv_start(d->loop, fd, &conf, metrics_scrape, d, &d->metrics)) < 0)
+		fatalx("global.metrics_listen: %s", strerror(-ret));
+}
+
 /* ---- reload ---- */
 
 /* Settings bound at start-up keep their running values; say so. */
@@ -431,6 +496,10 @@ static void keep_startup_settings(struct rs_config *old, struct rs_config *fresh
 			  ipaddr_ntop(&fresh->listen.addr, b, sizeof(b)), fresh->listen.port);
 		fresh->listen = old->listen;
 		fresh->agent_enabled = old->agent_enabled;
+	}
+	if (!ini_endpoint_equal(&old->metrics_listen, &fresh->metrics_listen)) {
+		log_warnx("reload: global.metrics_listen changed; this takes effect at the next restart");
+		fresh->metrics_listen = old->metrics_listen;
 	}
 }
 
@@ -486,6 +555,12 @@ static void reload_apply(struct daemon *d, struct rs_config *fresh)
 
 	if (d->agent)
 		agent_server_update(d->agent, fresh);
+	if (d->metrics) {
+		struct httpsrv_conf conf = metrics_conf(fresh);
+
+		if (httpsrv_update(d->metrics, &conf) < 0)
+			log_warnx("reload: out of memory: global.metrics_allow keeps its old value");
+	}
 	ret = health_start(d->loop, fresh, NULL, on_check_change, d, &fresh_health);
 	if (ret < 0)
 		log_warnx("starting checks: %s", strerror(-ret));
@@ -746,6 +821,7 @@ static void shutdown_daemon(struct daemon *d)
 		health_stop(d->health);
 	if (d->agent)
 		agent_server_stop(d->agent);
+	httpsrv_stop(d->metrics);
 	if (d->ctl)
 		ctlserver_stop(d->ctl);
 	if (d->ctl_fd >= 0)
@@ -795,6 +871,7 @@ int daemon_run(struct rs_config *cfg, bool detached, bool verbose)
 		if (ret < 0)
 			fatalx("agent port: %s", strerror(-ret));
 	}
+	open_metrics(&d);
 	if (detached)
 		write_pid_file(cfg->pid_file);
 	ret = privdrop(cfg->user, keep, ARRAY_SIZE(keep));

@@ -261,6 +261,7 @@ static void apply_vips(const struct rs_config *cfg, struct kernel_ops *k, struct
 		}
 		if (applied_state_add_vip(st, vip, vip->family == AF_INET ? label : "") < 0)
 			rep->errors++;
+		rep->vip_changes++;
 		report(rep, DR_OK, true, "vip %s was missing on %s: added", buf, cfg->interface);
 	}
 	free(present.items);
@@ -306,6 +307,22 @@ int dr_apply_link(const struct rs_config *cfg, struct kernel_ops *k, struct appl
 	return rep->errors ? -EIO : 0;
 }
 
+static void fact(struct dr_report *rep, enum dr_item_kind kind, const char *subject, const char *sysctl, int value,
+		 bool ok)
+{
+	struct dr_fact f = { kind, subject, sysctl, value, ok };
+
+	if (rep->on_fact)
+		rep->on_fact(&f, rep->fact_arg);
+}
+
+/* Both ARP sysctls of one place, each against what is wanted. */
+static void fact_arp(struct dr_report *rep, const struct rs_config *cfg, const char *subject, int ign, int ann)
+{
+	fact(rep, DR_ITEM_SYSCTL, subject, "arp_ignore", ign, ign == (int)cfg->arp_ignore);
+	fact(rep, DR_ITEM_SYSCTL, subject, "arp_announce", ann, ann == (int)cfg->arp_announce);
+}
+
 static int max_int(int a, int b)
 {
 	return a > b ? a : b;
@@ -332,6 +349,7 @@ static void verify_link(const struct rs_config *cfg, const struct rs_link *l, in
 		report(rep, DR_WARNING, false, "%s: the kernel reports no IPv4 settings", l->name);
 		return;
 	}
+	fact_arp(rep, cfg, l->name, eff_ign, eff_ann);
 	if (sev == DR_OK && (l->arp_ignore != (int)cfg->arp_ignore ||
 			     l->arp_announce != (int)cfg->arp_announce))
 		sev = DR_WARNING;	/* right only thanks to conf/all */
@@ -359,6 +377,7 @@ static void verify_sysctls(const struct rs_config *cfg, struct kernel_ops *k, st
 			all_ign = ign;
 			all_ann = ann;
 		}
+		fact_arp(rep, cfg, conf_names[i], ign, ann);
 		if (ign == (int)cfg->arp_ignore && ann == (int)cfg->arp_announce)
 			report(rep, DR_OK, false, "conf/%s: arp_ignore %d, arp_announce %d", conf_names[i], ign, ann);
 		else
@@ -385,6 +404,8 @@ static void verify_vips(const struct rs_config *cfg, struct kernel_ops *k, struc
 		return;
 	for (size_t i = 0; i < cfg->vips.n; i++) {
 		ipaddr_ntop(&cfg->vips.items[i], buf, sizeof(buf));
+		fact(rep, DR_ITEM_VIP, buf, NULL, addr_set_has(&present, &cfg->vips.items[i]),
+		     addr_set_has(&present, &cfg->vips.items[i]));
 		if (addr_set_has(&present, &cfg->vips.items[i]))
 			report(rep, DR_OK, false, "vip %s on %s", buf, cfg->interface);
 		else

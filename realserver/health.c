@@ -53,6 +53,7 @@ bool check_status_record(struct check_status *st, enum check_result res, const c
 	strlcpy_safe(st->last_reason, reason ? reason : "", sizeof(st->last_reason));
 	st->last_time = when;
 	st->last_duration_ms = duration_ms;
+	prom_hist_observe(&st->latency, duration_ms);
 	st->runs++;
 	if (pass)
 		st->passes++;

@@ -14,6 +14,7 @@
 #include "http.h"		/* http_parse_status, shared with directord */
 #include "ini.h"
 #include "parse.h"
+#include "promtext.h"
 #include "risefall.h"
 #include "rtnl.h"		/* struct rtnl_addrinfo */
 #include "tls.h"		/* https checks */
@@ -70,6 +71,8 @@ struct rs_config {
 	char *control_group;
 	char *pid_file;
 	int log_level;			/* enum log_level */
+	struct ipendpoint metrics_listen;	/* family 0: no metrics endpoint */
+	struct ipaddr_list metrics_allow;
 	/* [agent] */
 	bool agent_enabled;
 	struct ipendpoint listen;
@@ -212,10 +215,25 @@ struct dr_item {
 	char text[200];
 };
 
+/* One thing verify looked at, for metrics: a VIP on its interface
+ * (value 1 present, 0 missing), or one ARP sysctl of conf/all,
+ * conf/default or a device (value the effective one, ok when as wanted). */
+struct dr_fact {
+	enum dr_item_kind kind;
+	const char *subject;		/* the VIP's address, "all", "default" or a device */
+	const char *sysctl;		/* "arp_ignore", "arp_announce"; NULL for a VIP */
+	int value;
+	bool ok;
+};
+typedef void (*dr_fact_cb)(const struct dr_fact *f, void *arg);
+
 struct dr_report {
 	struct dr_item *items;
 	size_t n, cap;
 	unsigned changes;
+	unsigned vip_changes;		/* of changes: VIPs added (the rest: sysctls) */
+	dr_fact_cb on_fact;		/* set after dr_report_init: verify's facts */
+	void *fact_arg;
 	unsigned errors;		/* kernel operations that failed */
 	enum dr_severity worst;
 	char first_problem[128];	/* short reason for "down #..." */
@@ -265,6 +283,7 @@ struct check_status {
 	int64_t last_time;		/* wall clock of last result */
 	uint64_t last_duration_ms;
 	uint64_t runs, passes, failures;
+	struct prom_hist latency;	/* of every attempt */
 };
 
 struct health;
@@ -301,6 +320,7 @@ int load_weight_read(int source, unsigned min_weight, unsigned *pct);
 
 struct agent_counters {
 	uint64_t served, rejected_addr, rejected_busy, errors;
+	uint64_t answers[AGENT_ANSWER_COUNT];	/* replies sent, by enum agent_answer */
 };
 
 struct agent_server;
@@ -328,6 +348,27 @@ struct report_input {
 	int weight_pct;			/* -1 = no load weighting */
 };
 void report_compose(const struct report_input *in, struct agent_reply *out);
+
+/* ---- metrics (metrics.c) ---- */
+
+struct httpsrv_counters;
+
+/* What a scrape shows: the daemon's state and counters; the DR items are
+ * read through kernel (one verify pass). */
+struct rs_metrics_input {
+	const struct rs_config *cfg;
+	struct kernel_ops *kernel;
+	enum admin_state admin;
+	const struct agent_reply *reply;	/* what the agent answers now */
+	const struct health *health;		/* NULL: no checks */
+	const struct agent_counters *agent;	/* NULL: the agent port is off */
+	const struct httpsrv_counters *http;	/* NULL: no metrics endpoint */
+	uint64_t repairs_vip, repairs_sysctl, repair_errors, reloads, reload_failures;
+	int weight_pct;				/* -1: no load weighting */
+	int64_t started;			/* wall clock */
+};
+
+void rs_metrics_render(const struct rs_metrics_input *in, struct strbuf *out);
 
 /* ---- the daemon (daemon.c) ---- */
 

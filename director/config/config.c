@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "httpserv.h"
 #include "log.h"
 #include "privdrop.h"
 #include "proto.h"
@@ -44,6 +45,8 @@ static const struct ini_key global_keys[] = {
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
 	{ "vrrp_realtime_priority", &ini_type_uint, G(vrrp_rt_priority), 0, 99, "10", false, NULL },
 	{ "engine_heartbeat_timeout", &ini_type_duration, G(heartbeat_timeout_ms), 0, 60000, "3s", false, NULL },
+	{ "metrics_listen", &ini_type_endpoint, G(metrics_listen), 0, 0, NULL, false, NULL },
+	{ "metrics_allow", &ini_type_ipaddr_list, G(metrics_allow), 0, 0, NULL, false, NULL },
 	{ "ipvs_on_stop", &ini_type_enum, G(lvs.on_stop), 0, 0, "keep", false, ipvs_on_stop },
 	{ "ipvs_reconcile_interval", &ini_type_duration, G(lvs.reconcile_interval_ms), 0, 86400000, "0s", false,
 	  NULL },
@@ -283,6 +286,7 @@ static void check_global(struct check_ctx *c)
 {
 	struct director_config *cfg = c->cfg;
 	char msg[sizeof(cfg->user_warning) - 64];
+	const char *why, *key;
 	int r;
 
 	cfg->user_named = ini_doc_line(c->doc, "global", "user") != 0;
@@ -300,6 +304,8 @@ static void check_global(struct check_ctx *c)
 		ERR(c, "global", "notify_fifo", "must be an absolute path");
 	if (cfg->heartbeat_timeout_ms && cfg->heartbeat_timeout_ms < HEARTBEAT_TIMEOUT_MIN_MS)
 		ERR(c, "global", "engine_heartbeat_timeout", "0 (off) or at least %ums", HEARTBEAT_TIMEOUT_MIN_MS);
+	if ((why = metrics_keys_problem(&cfg->metrics_listen, &cfg->metrics_allow, &key)))
+		ERR(c, "global", key, "%s", why);
 }
 
 static void check_track_scripts(struct check_ctx *c)

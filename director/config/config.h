@@ -395,6 +395,8 @@ struct director_config {
 	int log_level;
 	unsigned vrrp_rt_priority;	/* SCHED_FIFO priority of the VRRP engine; 0: normal scheduling */
 	uint64_t heartbeat_timeout_ms;	/* an engine silent this long is restarted; 0: never */
+	struct ipendpoint metrics_listen;	/* the parent's scrape endpoint; family 0: none */
+	struct ipaddr_list metrics_allow;
 	/* sections */
 	struct track_script_conf *track_scripts;
 	struct track_file_conf *track_files;

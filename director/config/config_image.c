@@ -130,8 +130,10 @@ static const size_t global_strings[] = {
 	offsetof(struct director_config, warnings), END_OF,
 };
 
+static const struct array_at global_arrays[] = { ARRAY_AT(struct director_config, metrics_allow), { 0, 0, 0 } };
+
 static const struct layout global_layout = {
-	sizeof(struct director_config), global_strings, no_offsets, no_arrays, clear_global,
+	sizeof(struct director_config), global_strings, no_offsets, global_arrays, clear_global,
 };
 
 /* Named sections are lists: next is relinked by the reader. */

@@ -165,6 +165,8 @@ int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *serv
 		     char *err, size_t errlen);
 void lvs_engine_status_json(struct lvs_engine *e, struct json *j);
 void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out);
+/* Its metrics in Prometheus' text format (lvs_metrics.c). */
+void lvs_engine_metrics(struct lvs_engine *e, struct strbuf *out);
 /* Stop probes; remove our services when cfg says ipvs_on_stop = remove. */
 void lvs_engine_stop(struct lvs_engine *e);
 

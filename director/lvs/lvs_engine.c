@@ -438,6 +438,9 @@ static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *ar
 	int64_t now = (int64_t)now_ms();
 
 	(void)hp;
+	prom_hist_observe(&pr->latency, o->duration_ms);
+	if (pr->is_agent)
+		pr->answers[o->have_agent ? agent_reply_answer(&o->agent) : AGENT_ANSWER_COUNT]++;
 	if (pr->is_agent) {
 		/* Reachability has rise/fall; the last reply stays in force
 		 * until the agent is taken as unreachable. */

@@ -15,6 +15,7 @@
 #include "evloop.h"
 #include "json.h"
 #include "lvs.h"
+#include "promtext.h"
 
 #define IPVS_RETRY_MS 5000		/* reopening IPVS, retrying failed services */
 #define RECONCILE_PART 1024		/* services per plan (lve_reconcile) */
@@ -50,6 +51,10 @@ struct probe {
 	struct hc_probe *hp;
 	struct probe_spec *spec;	/* never NULL */
 	int err;			/* hc_probe_start failed: -errno */
+	/* For metrics: every attempt's latency; an agent's replies by answer
+	 * (the last: none, unreachable or not understood). */
+	struct prom_hist latency;
+	uint32_t answers[AGENT_ANSWER_COUNT + 1];
 };
 
 /* NULL (no probe) is LVS_CHECK_NONE. */
@@ -131,6 +136,28 @@ struct daemon_list {
 	size_t n;
 };
 
+/* One service's entries as the kernel has them now, with their counters,
+ * sorted by key (status and metrics read them when asked). */
+struct kdest {
+	struct ipvs_dest d;
+	struct ipvs_dest_counters c;
+};
+
+struct kview {
+	struct kdest *dests;
+	size_t n, cap;
+	bool ok;
+};
+
+/* The sync daemon: what is wanted and what runs (read now). */
+struct sync_view {
+	bool configured, has_want, read_ok;
+	const struct inst_state *is;
+	struct ipvs_daemon want;
+	struct daemon_list running;
+	bool in_step;
+};
+
 /* lvs_engine.c */
 const char *lve_check_name(int type);
 void lve_dirty_clear(struct lvs_engine *e);
@@ -153,6 +180,16 @@ void lve_reconcile(struct lvs_engine *e, struct vs_rt **set, size_t n, struct vs
 		      const char *summary);
 void lve_reconcile_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg);
 void lve_retry_cb(struct evloop *loop, struct ev_timer *t, void *arg);
+
+/* lvs_status.c */
+/* The kernel's entries of v into k (ok false: not read: no IPVS, more
+ * than STATUS_DUMP_MAX services, not in the kernel). */
+void lve_kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct kview *k);
+/* Real server i's entry: from k when read (with its counters in *c),
+ * else from what the engine believes (*c NULL). */
+const struct ipvs_dest *lve_kernel_dest(const struct vs_rt *v, size_t i, const struct kview *k,
+				       const struct ipvs_dest_counters **c);
+void lve_sync_view(const struct lvs_engine *e, struct sync_view *sv);
 
 /* lvs_syncd.c */
 int lve_daemon_push(const struct ipvs_daemon *d, void *arg);

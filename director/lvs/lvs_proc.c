@@ -87,6 +87,11 @@ static void lvs_status(struct engine_proc *p, struct json *j, struct strbuf *out
 		lvs_engine_status_text(p->engine, out);
 }
 
+static void lvs_metrics(struct engine_proc *p, struct strbuf *out)
+{
+	lvs_engine_metrics(p->engine, out);
+}
+
 static const struct engine_ops lvs_ops = {
 	.name = "lvs engine",
 	.reload_log_prefix = "lvs engine: ",
@@ -95,6 +100,7 @@ static const struct engine_ops lvs_ops = {
 	.start = lvs_start,
 	.stop = lvs_stop,
 	.status = lvs_status,
+	.metrics = lvs_metrics,
 	.reload = lvs_reload,
 	.message = lvs_message,
 };

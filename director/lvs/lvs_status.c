@@ -15,20 +15,6 @@
 
 /* ---- status ---- */
 
-/* The kernel's view of one service at status time, for the counters. */
-/* One service's entries as the kernel has them now, with their counters,
- * sorted by key. */
-struct kdest {
-	struct ipvs_dest d;
-	struct ipvs_dest_counters c;
-};
-
-struct kview {
-	struct kdest *dests;
-	size_t n, cap;
-	bool ok;
-};
-
 static int kview_push(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg)
 {
 	struct kview *k = arg;
@@ -51,7 +37,7 @@ static int kdest_cmp(const void *a, const void *b)
 	return lvs_dest_cmp(&((const struct kdest *)a)->d, &((const struct kdest *)b)->d);
 }
 
-static void kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct kview *k)
+void lve_kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct kview *k)
 {
 	int ret;
 
@@ -71,8 +57,8 @@ static void kview_read(const struct lvs_engine *e, const struct vs_rt *v, struct
 /* The kernel's entry for real server i: from the status-time read when
  * there is one (with its counters in *c), else from what we believe (*c
  * NULL). */
-static const struct ipvs_dest *kernel_dest(const struct vs_rt *v, size_t i, const struct kview *k,
-					   const struct ipvs_dest_counters **c)
+const struct ipvs_dest *lve_kernel_dest(const struct vs_rt *v, size_t i, const struct kview *k,
+				       const struct ipvs_dest_counters **c)
 {
 	struct kdest key;
 	const struct kdest *found;
@@ -135,7 +121,7 @@ static void rs_json(struct json *j, const struct vs_rt *v, size_t i, const struc
 	const struct lvs_rs_state *st = &v->rs[i];
 	const struct rs_rt *rr = &v->rt[i];
 	const struct ipvs_dest_counters *c;
-	const struct ipvs_dest *d = kernel_dest(v, i, k, &c);
+	const struct ipvs_dest *d = lve_kernel_dest(v, i, k, &c);
 	char name[NAME_MAX_LEN], why[LVS_REASON_MAX + 16];
 	const char *w;
 	int weight;
@@ -174,7 +160,7 @@ static void vs_json(struct json *j, const struct lvs_engine *e, const struct vs_
 	const struct inst_state *is = v->conf->vrrp ? lve_vrrp_of(e, v->conf->vrrp) : NULL;
 	char buf[160];
 
-	kview_read(e, v, k);
+	lve_kview_read(e, v, k);
 	json_object_begin(j, NULL);
 	json_string(j, "name", v->conf->name);
 	json_string(j, "service", ipvs_service_name(&v->key, buf, sizeof(buf)));
@@ -217,16 +203,7 @@ static void daemon_json(struct json *j, const struct ipvs_daemon *d)
 	json_object_end(j);
 }
 
-/* What is wanted and what runs (read now), for both status forms. */
-struct sync_view {
-	bool configured, has_want, read_ok;
-	const struct inst_state *is;
-	struct ipvs_daemon want;
-	struct daemon_list running;
-	bool in_step;
-};
-
-static void sync_view(const struct lvs_engine *e, struct sync_view *sv)
+void lve_sync_view(const struct lvs_engine *e, struct sync_view *sv)
 {
 	const struct lvs_config *lvs = &e->cfg->lvs;
 	struct lvs_sync_plan plan;
@@ -247,7 +224,7 @@ static void sync_status_json(const struct lvs_engine *e, struct json *j)
 {
 	struct sync_view sv;
 
-	sync_view(e, &sv);
+	lve_sync_view(e, &sv);
 	if (!sv.configured) {
 		json_null(j, "sync_daemon");
 		return;
@@ -274,7 +251,7 @@ static void sync_status_text(const struct lvs_engine *e, struct strbuf *out)
 	struct sync_view sv;
 	char text[160];
 
-	sync_view(e, &sv);
+	lve_sync_view(e, &sv);
 	if (!sv.configured)
 		return;
 	sb_printf(out, "sync daemon: wanted %s (%s %s)", ipvs_daemon_text(&sv.want, text, sizeof(text)),
@@ -333,7 +310,7 @@ static void rs_text(struct strbuf *out, const struct vs_rt *v, size_t i, const s
 	const struct lvs_rs_state *st = &v->rs[i];
 	const struct rs_rt *rr = &v->rt[i];
 	const struct ipvs_dest_counters *c;
-	const struct ipvs_dest *d = kernel_dest(v, i, k, &c);
+	const struct ipvs_dest *d = lve_kernel_dest(v, i, k, &c);
 	const struct probe *pr = rr->check ? rr->check : rr->agent;	/* NULL: none */
 	const struct lvs_health *h = pr == rr->check ? &st->check : &st->agent_health;
 	char name[NAME_MAX_LEN], kw[16], conns[32] = "-";
@@ -369,7 +346,7 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 		const struct vs_rt *v = e->vs[i];
 		const struct inst_state *is = v->conf->vrrp ? lve_vrrp_of(e, v->conf->vrrp) : NULL;
 
-		kview_read(e, v, &k);
+		lve_kview_read(e, v, &k);
 		ipvs_word(e, v, buf, sizeof(buf));
 		sb_printf(out, "virtual_server %s: %s %s", v->conf->name, ipvs_service_name(&v->key, svc, sizeof(svc)),
 			  v->conf->scheduler);

@@ -5,6 +5,17 @@
  * touches the network itself, so nothing it does can delay an advert, a
  * crash of one engine never touches the other, and it never waits for an
  * engine: questions to the engines are requests answered by id.
+ * It also owns the metrics endpoint (global.metrics_listen): a scrape is
+ * one more such request, each engine asked for its metrics the way a
+ * status is asked, by id, and the parent answers with its own families
+ * and theirs when both answered or ran out of time. So a scrape never
+ * holds an engine's loop longer than rendering its own text (as
+ * `directorctl status` does), an engine never knows the scrape's socket
+ * or its client (a slow or hostile client holds only the parent's bounded
+ * connection), and nothing is kept in step between processes; pushing
+ * counters from the engines instead would cost the VRRP engine work at
+ * every change whether or not anyone scrapes. At most METRICS_MAX_CLIENTS
+ * scrapes are served at a time.
  * What it does to the outside (forking an engine, kill, the exit watch,
  * privdrop, sd_notify) goes through struct parent_ops (parent.h):
  * parent_system.c in the daemon, a test's fakes in
@@ -26,12 +37,14 @@
 #include "daemonize.h"
 #include "directord.h"
 #include "evloop.h"
+#include "httpserv.h"
 #include "ipc.h"
 #include "json.h"
 #include "log.h"
 #include "parent.h"
 #include "privdrop.h"
 #include "procwhere.h"
+#include "promtext.h"
 #include "vrrp.h"
 
 #define ENGINE_STOP_TIMEOUT_MS 5000
@@ -51,6 +64,11 @@
  * within 5/4 of it. */
 #define HEARTBEAT_PINGS 4
 enum { ENG_VRRP, ENG_LVS, ENG_COUNT };
+/* The metrics endpoint: scrapes at a time, one scrape's whole time (the
+ * engines' bound and some), the largest answer. */
+#define METRICS_MAX_CLIENTS 4
+#define METRICS_TIMEOUT_MS (ENGINE_REPLY_TIMEOUT_MS + 8000)
+#define METRICS_MAX_ANSWER (2 * DIR_STATUS_MAX + 65536)
 
 struct parent;
 
@@ -92,6 +110,10 @@ struct parent {
 	struct ctlserver *ctl;
 	int ctl_fd;
 	char *ctl_path;			/* the socket bound: a reload does not move it */
+	struct httpsrv *metrics;	/* global.metrics_listen; NULL: none */
+	uint64_t reloads_ok, reloads_failed;
+	int64_t last_reload_ok;		/* wall clock: the start, then each reload applied */
+	bool last_reload_failed;
 	int64_t started;
 	struct request *requests;	/* waiting for the engines' answers */
 	uint32_t last_id;
@@ -107,7 +129,7 @@ struct parent {
  * other control requests). Finished when every engine asked has answered,
  * exited or run out of time; then the control client that asked (ticket)
  * gets the answer. */
-enum request_kind { REQ_STATUS, REQ_RELOAD, REQ_ADMIN };
+enum request_kind { REQ_STATUS, REQ_RELOAD, REQ_ADMIN, REQ_METRICS };
 
 struct request {
 	struct parent *p;
@@ -115,6 +137,7 @@ struct request {
 	enum request_kind kind;
 	bool json;			/* REQ_STATUS */
 	uint64_t ticket;		/* the control client's; 0: none (SIGHUP) */
+	uint64_t scrape;		/* REQ_METRICS: the metrics client's ticket */
 	bool waiting[ENG_COUNT];
 	int result[ENG_COUNT];		/* 0, the engine's -errno, or why it did not answer */
 	uint64_t bound_ms[ENG_COUNT];	/* how long an engine may take to answer, from its last piece */
@@ -689,7 +712,7 @@ static bool answer_fits(const struct request *r, uint16_t type)
 	switch (type) {
 	case DIR_IPC_STATUS_PART:
 	case DIR_IPC_STATUS_REPLY:
-		return r->kind == REQ_STATUS;
+		return r->kind == REQ_STATUS || r->kind == REQ_METRICS;
 	case DIR_IPC_ADMIN_REPLY:
 		return r->kind == REQ_ADMIN;
 	case DIR_IPC_RELOAD_REPLY:
@@ -808,6 +831,108 @@ static void status_begin(struct request *r, bool json)
 		request_ask(r, &r->p->eng[i], DIR_IPC_STATUS_REQ, &q, sizeof(q), ENGINE_REPLY_TIMEOUT_MS);
 }
 
+/* ---- metrics ---- */
+
+/* The parent's own families: the engines, reloads, the endpoint. */
+static void metrics_parent(const struct request *r, struct strbuf *out)
+{
+	const struct parent *p = r->p;
+	const struct httpsrv_counters *h = httpsrv_counters(p->metrics);
+
+	prom_family(out, "dsrkit_engine_up", "gauge", "1 when the engine runs and gave its metrics to this scrape.");
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		if (engine_wanted(p, &p->eng[i]) || p->eng[i].pid > 0)
+			prom_u64(out, "dsrkit_engine_up", p->eng[i].pid > 0 && r->result[i] == 0 && r->text[i].len > 0,
+				 "engine", p->eng[i].name, NULL);
+	prom_family(out, "dsrkit_engine_restarts_total", "counter",
+		    "Engines restarted by the parent (crashed, or stuck past engine_heartbeat_timeout).");
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		prom_u64(out, "dsrkit_engine_restarts_total", p->eng[i].restarts, "engine", p->eng[i].name, NULL);
+	prom_family(out, "dsrkit_reloads_total", "counter", "Reloads, by result (failure: refused or not applied).");
+	prom_u64(out, "dsrkit_reloads_total", p->reloads_ok, "result", "success", NULL);
+	prom_u64(out, "dsrkit_reloads_total", p->reloads_failed, "result", "failure", NULL);
+	prom_family(out, "dsrkit_config_last_reload_successful", "gauge", "1 unless the last reload failed.");
+	prom_u64(out, "dsrkit_config_last_reload_successful", !p->last_reload_failed, NULL);
+	prom_family(out, "dsrkit_config_last_reload_success_timestamp_seconds", "gauge",
+		    "When the configuration running was loaded (start or reload), seconds since the epoch.");
+	prom_int(out, "dsrkit_config_last_reload_success_timestamp_seconds", p->last_reload_ok, NULL);
+	prom_family(out, "dsrkit_start_time_seconds", "gauge", "When directord started, seconds since the epoch.");
+	prom_int(out, "dsrkit_start_time_seconds", p->started, NULL);
+	prom_family(out, "dsrkit_metrics_refused_connections_total", "counter",
+		    "Connections to metrics_listen closed unanswered, by reason.");
+	prom_u64(out, "dsrkit_metrics_refused_connections_total", h->refused_addr, "reason", "not_allowed", NULL);
+	prom_u64(out, "dsrkit_metrics_refused_connections_total", h->refused_busy, "reason", "busy", NULL);
+}
+
+static void metrics_finish(struct request *r)
+{
+	struct strbuf out;
+
+	if (!r->p->metrics)
+		return;
+	sb_init(&out);
+	metrics_parent(r, &out);
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		if (r->result[i] == 0)
+			sb_appendn(&out, r->text[i].buf ? r->text[i].buf : "", r->text[i].len);
+	if (out.failed)
+		(void)httpsrv_answer(r->p->metrics, r->scrape, 500, "out of memory\n", 14);
+	else
+		(void)httpsrv_answer(r->p->metrics, r->scrape, 200, out.buf, out.len);
+	sb_free(&out);
+}
+
+static void metrics_scrape(struct httpsrv *s, uint64_t ticket, void *arg)
+{
+	struct dir_ipc_status_req q = { .json = DIR_STATUS_METRICS };
+	struct parent *p = arg;
+	struct request *r = request_new(p, REQ_METRICS, 0);
+
+	if (!r) {
+		(void)httpsrv_answer(s, ticket, 500, "out of memory\n", 14);
+		return;
+	}
+	r->scrape = ticket;
+	q.id = r->id;
+	for (size_t i = 0; i < ENG_COUNT; i++)
+		request_ask(r, &p->eng[i], DIR_IPC_STATUS_REQ, &q, sizeof(q), ENGINE_REPLY_TIMEOUT_MS);
+	if (!request_waits(r))
+		request_finish(r);	/* no engine to ask */
+}
+
+static struct httpsrv_conf metrics_conf(const struct director_config *cfg)
+{
+	return (struct httpsrv_conf){ .allow = &cfg->metrics_allow, .max_clients = METRICS_MAX_CLIENTS,
+				      .timeout_ms = METRICS_TIMEOUT_MS, .max_answer = METRICS_MAX_ANSWER };
+}
+
+/* Before the privilege drop: a port below 1024 needs root. */
+static void open_metrics(struct parent *p)
+{
+	struct httpsrv_conf conf = metrics_conf(p->cfg);
+	char addr[INET6_ADDRSTRLEN];
+	int fd, ret;
+
+	if (!p->cfg->metrics_listen.addr.family)
+		return;
+	ipaddr_ntop(&p->cfg->metrics_listen.addr, addr, sizeof(addr));
+	if ((fd = tcp_listen_open(&p->cfg->metrics_listen, 16)) < 0)
+		fatalx("global.metrics_listen %s port %u: %s", addr, p->cfg->metrics_listen.port, strerror(-fd));
+	if ((ret = httpsrv_start(p->loop, fd, &conf, metrics_scrape, p, &p->metrics)) < 0)
+		fatalx("global.metrics_listen: %s", strerror(-ret));
+}
+
+/* A reload: the new allow list; the address stays until a restart. */
+static void metrics_reload(struct parent *p, const struct director_config *fresh)
+{
+	struct httpsrv_conf conf = metrics_conf(fresh);
+
+	if (!ini_endpoint_equal(&p->cfg->metrics_listen, &fresh->metrics_listen))
+		log_warnx("reload: global.metrics_listen takes effect at the next restart");
+	if (p->metrics && httpsrv_update(p->metrics, &conf) < 0)
+		log_warnx("reload: out of memory: global.metrics_allow keeps its old value");
+}
+
 /* ---- drain|enable SERVICE SERVER, for the LVS engine ---- */
 
 static void admin_finish(struct request *r, struct strbuf *out)
@@ -912,6 +1037,13 @@ static void reload_finish(struct request *r, struct strbuf *out)
 	}
 	if (ret == 0)
 		ret = r->start_failed;
+	p->last_reload_failed = ret != 0;
+	if (ret == 0) {
+		p->reloads_ok++;
+		p->last_reload_ok = wall_time();
+	} else {
+		p->reloads_failed++;
+	}
 	if (ret == 0)
 		ctl_reply_ok(out, NULL, NULL);
 	else
@@ -1010,6 +1142,7 @@ static void reload_apply(struct request *r, int image)
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
 		log_warnx("reload: global.vrrp_realtime_priority takes effect at the next restart");
 	director_config_log_warnings(fresh);
+	metrics_reload(p, fresh);
 	/* The parent keeps the configuration for engines it starts or
 	 * restarts; the old one is freed once the engines were asked (tens
 	 * of thousands of allocations: not before them). */
@@ -1063,6 +1196,9 @@ static void request_finish(struct request *r)
 		break;
 	case REQ_RELOAD:
 		reload_finish(r, &out);
+		break;
+	case REQ_METRICS:
+		metrics_finish(r);
 		break;
 	}
 	if (out.failed) {
@@ -1193,7 +1329,7 @@ struct parent *parent_start(struct director_config *cfg, int image, bool do_deta
 	p->cfg = cfg;
 	p->image = image;
 	p->ctl_fd = -1;
-	p->started = wall_time();
+	p->started = p->last_reload_ok = wall_time();
 	/* The VRRP engine keeps the timings it always had. */
 	engine_init(p, &p->eng[ENG_VRRP], "vrrp", "[vrrp]", ENGINE_REPLY_TIMEOUT_MS, ENGINE_STOP_TIMEOUT_MS);
 	engine_init(p, &p->eng[ENG_LVS], "lvs", "[virtual_server]", LVS_SLOW_TIMEOUT_MS, LVS_SLOW_TIMEOUT_MS);
@@ -1209,6 +1345,7 @@ struct parent *parent_start(struct director_config *cfg, int image, bool do_deta
 		if (ev_signal_add(p->loop, sigs[i], on_signal, p) < 0)
 			fatalx("signal handling");
 	open_control(p);
+	open_metrics(p);
 	/* Without CAP_SYS_NICE to keep (a container, a unit that does not
 	 * grant it) the VRRP engine says so and runs at normal priority. */
 	ret = ops->privdrop(cfg->user, keep,
@@ -1238,6 +1375,7 @@ int parent_end(struct parent *p, int run)
 		request_free(p->requests);
 	if (p->ctl)
 		ctlserver_stop(p->ctl);
+	httpsrv_stop(p->metrics);
 	if (p->ctl_fd >= 0)
 		close(p->ctl_fd);
 	/* The one bound, not a path a reload brought (that takes effect at

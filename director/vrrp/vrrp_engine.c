@@ -23,6 +23,7 @@
 #include "log.h"
 #include "proc.h"
 #include "proctrack.h"
+#include "promtext.h"
 #include "risefall.h"
 #include "rtnl.h"
 #include "vrrp.h"
@@ -1508,4 +1509,100 @@ void vrrp_engine_status_text(const struct vrrp_engine *e, struct strbuf *out)
 			  !e->scripts[i]->rf.known ? "unknown" : e->scripts[i]->rf.up ? "success" : "failure",
 			  (unsigned long long)e->scripts[i]->runs, (unsigned long long)e->scripts[i]->failures);
 	proc_tracker_status_text(e->ptracker, out);
+}
+
+/* ---- metrics (directord(8), METRICS) ---- */
+
+/* The label is vrrp_instance: "instance" is the label Prometheus gives
+ * every target (a scraped one would be renamed exported_instance). */
+
+/* "master", "backup", ...: the state label's values; "error" for an
+ * instance that could not start. */
+static const char *const metric_states[] = { "init", "backup", "master", "fault", "error" };
+
+static const char *inst_metric_state(const struct vrrp_inst *in)
+{
+	return in->open_error ? "error" : metric_states[in->fsm.state <= VRRP_STATE_FAULT ? in->fsm.state : 0];
+}
+
+static void metrics_states(const struct vrrp_engine *e, struct strbuf *out)
+{
+	char vrid[8], version[4];
+
+	prom_family(out, "dsrkit_vrrp_instance_info", "gauge", "A VRRP instance's settings, as labels; always 1.");
+	for (size_t i = 0; i < e->ninsts; i++) {
+		const struct vrrp_conf *c = e->insts[i]->conf;
+
+		snprintf(vrid, sizeof(vrid), "%u", c->vrid);
+		snprintf(version, sizeof(version), "%u", c->version);
+		prom_u64(out, "dsrkit_vrrp_instance_info", 1, "vrrp_instance", c->name, "interface", c->interface, "vrid",
+			 vrid, "version", version, "sync_group", c->group ? c->group->name : "", NULL);
+	}
+	prom_family(out, "dsrkit_vrrp_state", "gauge",
+		    "The instance's state, one-hot: init, backup, master, fault, error (could not start).");
+	for (size_t i = 0; i < e->ninsts; i++)
+		for (size_t s = 0; s < ARRAY_SIZE(metric_states); s++)
+			prom_u64(out, "dsrkit_vrrp_state", strcmp(inst_metric_state(e->insts[i]), metric_states[s]) == 0,
+				 "vrrp_instance", e->insts[i]->conf->name, "state", metric_states[s], NULL);
+}
+
+/* One gauge or counter per instance, from one of its fields. */
+#define INST_METRIC(out, e, metric, type, help, expr) do { \
+		prom_family(out, metric, type, help); \
+		for (size_t i_ = 0; i_ < (e)->ninsts; i_++) { \
+			const struct vrrp_inst *in = (e)->insts[i_]; \
+			prom_u64(out, metric, (uint64_t)(expr), "vrrp_instance", in->conf->name, NULL); \
+		} \
+	} while (0)
+
+static void metrics_counters(const struct vrrp_engine *e, struct strbuf *out)
+{
+	INST_METRIC(out, e, "dsrkit_vrrp_priority", "gauge", "The configured (base) priority.", in->conf->priority);
+	INST_METRIC(out, e, "dsrkit_vrrp_effective_priority", "gauge", "The priority advertised, tracking applied.",
+		    in->fsm.priority);
+	INST_METRIC(out, e, "dsrkit_vrrp_transitions_total", "counter", "State changes.", in->fsm.transitions);
+	INST_METRIC(out, e, "dsrkit_vrrp_became_master_total", "counter", "Transitions to master.",
+		    in->fsm.became_master);
+	INST_METRIC(out, e, "dsrkit_vrrp_adverts_sent_total", "counter", "Advertisements sent.", in->tx);
+	INST_METRIC(out, e, "dsrkit_vrrp_advert_send_errors_total", "counter", "Advertisements the kernel refused.",
+		    in->tx_errors);
+	INST_METRIC(out, e, "dsrkit_vrrp_adverts_received_total", "counter",
+		    "VRRP packets received for the instance (the dropped ones included).", in->rx);
+	INST_METRIC(out, e, "dsrkit_vrrp_split_brain_total", "counter",
+		    "Adverts of another master while this one is master, once the election has settled.",
+		    in->fsm.split_brain);
+	INST_METRIC(out, e, "dsrkit_vrrp_adverts_late_total", "counter",
+		    "Adverts sent more than half an interval late (a stalled engine).", in->fsm.adverts_late);
+	prom_family(out, "dsrkit_vrrp_drops_total", "counter", "Received packets dropped, by reason.");
+	for (size_t i = 0; i < e->ninsts; i++)
+		for (int d = 1; d < VRRP_DROP__COUNT; d++)
+			prom_u64(out, "dsrkit_vrrp_drops_total", e->insts[i]->drops[d], "vrrp_instance",
+				 e->insts[i]->conf->name, "reason", vrrp_drop_name((enum vrrp_drop)d), NULL);
+}
+
+/* How long ago the master (another router) was last heard; only for an
+ * instance that has heard one and is not master itself. */
+static void metrics_master_age(const struct vrrp_engine *e, uint64_t now, struct strbuf *out)
+{
+	prom_family(out, "dsrkit_vrrp_master_advert_age_seconds", "gauge",
+		    "Seconds since the last advert of the master (instances not master that heard one).");
+	for (size_t i = 0; i < e->ninsts; i++) {
+		const struct vrrp_inst *in = e->insts[i];
+
+		if (in->fsm.state != VRRP_STATE_MASTER && in->fsm.last_advert_ms && now >= in->fsm.last_advert_ms)
+			prom_dbl(out, "dsrkit_vrrp_master_advert_age_seconds",
+				 (double)(now - in->fsm.last_advert_ms) / 1000.0, "vrrp_instance", in->conf->name, NULL);
+	}
+	prom_family(out, "dsrkit_vrrp_track_script_up", "gauge", "1 when the track script succeeds, 0 when it fails "
+		    "or is not known yet.");
+	for (size_t i = 0; i < e->nscripts; i++)
+		prom_u64(out, "dsrkit_vrrp_track_script_up", e->scripts[i]->rf.known && e->scripts[i]->rf.up, "script",
+			 e->scripts[i]->conf->name, NULL);
+}
+
+void vrrp_engine_metrics(const struct vrrp_engine *e, uint64_t now, struct strbuf *out)
+{
+	metrics_states(e, out);
+	metrics_counters(e, out);
+	metrics_master_age(e, now, out);
 }

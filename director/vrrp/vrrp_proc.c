@@ -56,6 +56,11 @@ static void vrrp_status(struct engine_proc *p, struct json *j, struct strbuf *ou
 		vrrp_engine_status_text(p->engine, out);
 }
 
+static void vrrp_metrics(struct engine_proc *p, struct strbuf *out)
+{
+	vrrp_engine_metrics(p->engine, now_ms(), out);
+}
+
 static const struct engine_ops vrrp_ops = {
 	.name = "vrrp engine",
 	.reload_log_prefix = "",
@@ -64,6 +69,7 @@ static const struct engine_ops vrrp_ops = {
 	.start = vrrp_start,
 	.stop = vrrp_stop,
 	.status = vrrp_status,
+	.metrics = vrrp_metrics,
 	.reload = vrrp_reload,
 	.message = NULL,
 };

@@ -2,8 +2,8 @@
 # directord under valgrind, parent and VRRP engine (a forked child, which
 # valgrind follows): start as backup, receive adverts, take over when the
 # peer stops, add VIPs and routes, run a track and a notify script, count
-# processes,
-# answer status, reload with an instance added, restart a killed engine,
+# processes, answer status and metrics scrapes, reload with an instance
+# added, restart a killed engine,
 # shut down; no memory errors and no leaks in either process.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
@@ -18,7 +18,7 @@ slow() {	# one instance at 1 s: valgrind slows everything down
 }
 # [track_process]: its thread, under valgrind (no pidfd_open there: the
 # scan counts), and bash, which this test runs in, is always there.
-base=("[track_script chk]" "command = true" "interval = 500ms" "weight = 2"
+base=("metrics_listen = 198.18.0.1:9101" "metrics_allow = 198.18.0.1" "[track_script chk]" "command = true" "interval = 500ms" "weight = 2"
 	"[track_process sh]" "process = bash" "weight = 1"
 	"$(slow VI_1 eth0 51 100 $VIP/24 "track_script = chk" "track_process = sh" "notify = $TMP/notify.sh" \
 		"virtual_routes = blackhole 198.18.61.0/24")")
@@ -40,6 +40,11 @@ check "d1 (100+2+1) is backup, following d2" wait_ms 20000 state_is d1 VI_1 BACK
 check "d1's track_process counts bash" wait_ms 10000 js_is d1 "j['vrrp']['track_processes'][0]['result']" up
 check "d1 receives d2's adverts" wait_ms 10000 js_gt d1 "I['vi_1']['rx']" 2
 ctl d1 status >/dev/null; ctl d1 status --json >/dev/null
+scraped() {	# a scrape has the VRRP state
+	in_ns "$D1" timeout 20 "$PY" -c 'import urllib.request, sys
+sys.exit(b"dsrkit_vrrp_state{" not in urllib.request.urlopen("http://198.18.0.1:9101/metrics", timeout=15).read())'
+}
+check "d1 answers a metrics scrape under valgrind" scraped
 stop_director d2 || fail "d2 stops"
 check "d2 stopped: d1 takes over" wait_ms 20000 state_is d1 VI_1 MASTER
 check "... with its VIP and route" wait_ms 5000 bash -c "ip -n $D1 -o addr show dev eth0 | grep -q ' $VIP/24 ' && ip -n $D1 route show | grep -q '^blackhole 198.18.61.0/24'"
@@ -56,6 +61,7 @@ check "a killed engine is restarted" wait_ms 30000 bash -c "p=\$(pgrep -P $PID_d
 check "... and takes both instances back to master" wait_ms 30000 bash -c \
 	"[ \"\$($PY -c 'import json,sys; j=json.load(sys.stdin); print(sorted(i[\"state\"] for i in j[\"vrrp\"][\"instances\"]))' < <($DIRECTORCTL -s $TMP/d1/ctl.sock status --json 2>/dev/null))\" = \"['MASTER', 'MASTER']\" ]"
 ctl d1 status >/dev/null
+check "d1 answers a metrics scrape after the reload and the restart" scraped
 kill -TERM "$PID_d1"
 rc=0
 for _ in $(seq 300); do kill -0 "$PID_d1" 2>/dev/null || break; sleep 0.1; done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The daemon under valgrind: start, apply, repair a deleted VIP, answer the
-# agent port and the control socket, reload, shut down — with no memory
+# agent port, the control socket and metrics scrapes (one off the allow
+# list), reload, shut down — with no memory
 # errors and no leaks.
 . "$(dirname "$0")/lib.sh"
 
@@ -10,7 +11,9 @@ NS=$NS_rs
 in_ns "$NS" ip link add eth0 type veth peer name peer0
 in_ns "$NS" ip link set eth0 up
 conf=$TMP/rs.ini
+in_ns "$NS" ip link set lo up
 write_rs_config "$conf" rs "198.18.0.10, 2001:db8::10" "verify_interval = 200ms" \
+	"metrics_listen = 127.0.0.1:9102" "metrics_allow = 127.0.0.1" \
 	"[agent]" "listen = 127.0.0.1:5555" "allow = 127.0.0.1" \
 	"[check tcp]" "type = tcp" "address = 127.0.0.1" "port = 5555" "interval = 200ms" "timeout = 150ms" \
 	"[check script]" "type = script" "command = exit 0" "interval = 300ms" "timeout = 250ms"
@@ -28,6 +31,17 @@ in_ns "$NS" "$RS_AGENT" -f "$conf" drain >/dev/null
 in_ns "$NS" "$RS_AGENT" -f "$conf" status --json >/dev/null
 in_ns "$NS" "$RS_AGENT" -f "$conf" status >/dev/null
 in_ns "$NS" "$RS_AGENT" -f "$conf" reload >/dev/null
+scrape() {	# scrape FROM: the HTTP status, or "none"
+	in_ns "$NS" timeout 20 python3 -c 'import http.client, sys
+try:
+    c = http.client.HTTPConnection("127.0.0.1", 9102, timeout=15, source_address=(sys.argv[1], 0))
+    c.request("GET", "/metrics"); r = c.getresponse(); b = r.read()
+    print(r.status if b"dsrkit_rs_vip_present" in b else "no metrics")
+except (http.client.HTTPException, OSError):
+    print("none")' "$1"
+}
+check "metrics scrape answered under valgrind" [ "$(scrape 127.0.0.1)" = 200 ]
+check "a scrape off the allow list is not" [ "$(scrape 127.0.0.2)" = none ]
 in_ns "$NS" "$RS_AGENT" -f "$conf" ready >/dev/null
 sleep 1
 kill -TERM "$VG_PID"

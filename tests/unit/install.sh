@@ -64,6 +64,8 @@ expected="644 etc/dsrkit/director.ini.example
 755 usr/sbin/directorctl
 755 usr/sbin/directord
 755 usr/sbin/rs-agent
+644 usr/share/doc/dsrkit/prometheus/dsrkit-alerts.yml
+644 usr/share/doc/dsrkit/prometheus/dsrkit-dashboard.json
 644 usr/share/man/man5/director.ini.5
 644 usr/share/man/man5/rs-agent.ini.5
 644 usr/share/man/man7/dsrkit.7

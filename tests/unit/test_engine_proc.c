@@ -46,6 +46,12 @@ static void fake_status(struct engine_proc *p, struct json *j, struct strbuf *ou
 		sb_appendn(out, &"abcdefghijklmnopqrstuvwxyz"[i % 26], 1);
 }
 
+static void fake_metrics(struct engine_proc *p, struct strbuf *out)
+{
+	(void)p;
+	sb_append(out, "dsrkit_fake 1\n");
+}
+
 static int fake_reload(struct engine_proc *p, const struct director_config *fresh)
 {
 	(void)p;
@@ -68,6 +74,7 @@ static const struct engine_ops fake_ops = {
 	.start = fake_start,
 	.stop = fake_stop,
 	.status = fake_status,
+	.metrics = fake_metrics,
 	.reload = fake_reload,
 	.message = fake_message,
 };
@@ -183,6 +190,15 @@ TEST(heartbeat_status_messages_stop)
 	CHECK_EQ_INT(id, 78);
 	CHECK(msg.len == 4 + strlen("{\"fake\":\"yes\"}") &&
 	      memcmp(msg.payload + 4, "{\"fake\":\"yes\"}", msg.len - 4) == 0);
+	/* The metrics: the engine's own text. */
+	text.id = 79;
+	text.json = DIR_STATUS_METRICS;
+	CHECK_EQ_INT(ipc_send(fd, DIR_IPC_STATUS_REQ, &text, sizeof(text)), 0);
+	CHECK_EQ_INT(next_msg(fd, &msg), 0);
+	CHECK_EQ_INT(msg.type, DIR_IPC_STATUS_REPLY);
+	memcpy(&id, msg.payload, sizeof(id));
+	CHECK_EQ_INT(id, 79);
+	CHECK(msg.len == 4 + 14 && memcmp(msg.payload + 4, "dsrkit_fake 1\n", 14) == 0);
 
 	CHECK_EQ_INT(ipc_send(fd, DIR_IPC_STOP, NULL, 0), 0);
 	CHECK(exits_cleanly(pid));

@@ -170,7 +170,7 @@ static int fk_services(struct ipvs *v, ipvs_service_cb cb, void *arg)
 
 static int fk_dests(struct ipvs *v, const struct ipvs_service *s, ipvs_dest_cb cb, void *arg)
 {
-	struct ipvs_dest_counters c = { .active_conns = 7, .inact_conns = 3 };
+	struct ipvs_dest_counters c = { .active_conns = 7, .inact_conns = 3, .stats = { 11, 12, 13, 14, 15 } };
 	int ret;
 
 	(void)v;
@@ -199,7 +199,13 @@ static int fk_daemon_add(struct ipvs *v, const struct ipvs_daemon *d)
 			return -EEXIST;
 	if (K.ndaemons == 2)
 		return -ENOSPC;
-	K.daemons[K.ndaemons++] = *d;
+	K.daemons[K.ndaemons] = *d;
+	if (!d->group.family) {	/* as the kernel reads it back: its default group */
+		K.daemons[K.ndaemons].group.family = AF_INET;
+		K.daemons[K.ndaemons].group.prefixlen = 32;
+		K.daemons[K.ndaemons].group.u.v4.s_addr = htonl(0xe0000051);	/* 224.0.0.81 */
+	}
+	K.ndaemons++;
 	return 0;
 }
 
@@ -565,6 +571,16 @@ TEST(checks_decide_and_follow_a_reload)
 			lvs_engine_status_text(r.e, &sb);
 			snprintf(want, sizeof(want), "127.0.0.1:%u", down);
 			CHECK(sb.buf && strstr(sb.buf, want));
+			/* Metrics count its results, and time them. */
+			sb_reset(&sb);
+			lvs_engine_metrics(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_check_results_total{virtual_server=\"web\","
+						    "real_server=\"198.18.3.3:80\",check=\"tcp\",result=\"pass\"} 0\n");
+			CHECK(!strstr(sb_str(&sb), "real_server=\"198.18.3.3:80\",check=\"tcp\",result=\"fail\"} 0\n"));
+			CHECK(!strstr(sb_str(&sb), "real_server=\"198.18.3.2:80\",check=\"tcp\",result=\"pass\"} 0\n"));
+			CHECK(!strstr(sb_str(&sb), "dsrkit_lvs_check_duration_seconds_count{virtual_server=\"web\","
+						   "real_server=\"198.18.3.2:80\",check=\"tcp\"} 0\n"));
+			CHECK_CONTAINS(sb_str(&sb), "# TYPE dsrkit_lvs_check_duration_seconds histogram\n");
 			sb_free(&sb);
 		}
 	}
@@ -692,6 +708,42 @@ TEST(sysctls_are_written_only_when_configured)
 	rig_stop(&r);
 }
 
+/* The metrics of a known table, exactly: states, weights, quorum and
+ * the kernel's counters (the fake's: 11 connections, 12/13 packets and
+ * 14/15 bytes in/out, 7 active and 3 inactive connections). */
+TEST(metrics_show_states_weights_and_counters)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD WEB(3))) {
+		lvs_engine_metrics(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "# TYPE dsrkit_ipvs_up gauge\ndsrkit_ipvs_up 1\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_virtual_server_quorum{virtual_server=\"web\"} 1\n");
+		CHECK_CONTAINS(sb_str(&sb),
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"up\"} 1\n"
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"drain\"} 0\n"
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"down\"} 0\n"
+			       "dsrkit_lvs_real_server_state{virtual_server=\"web\",real_server=\"198.18.3.1:80\",state=\"maint\"} 0\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_real_server_weight{virtual_server=\"web\",real_server=\"198.18.3.1:80\"} 3\n"
+					    "dsrkit_lvs_real_server_weight{virtual_server=\"web\",real_server=\"198.18.3.2:80\"} 2\n");
+		CHECK_CONTAINS(sb_str(&sb),
+			       "dsrkit_lvs_real_server_weight_configured{virtual_server=\"web\",real_server=\"198.18.3.1:80\"} 3\n");
+		CHECK_CONTAINS(sb_str(&sb), "# TYPE dsrkit_ipvs_connections_total counter\n"
+					    "dsrkit_ipvs_connections_total{virtual_server=\"web\",real_server=\"198.18.3.1:80\"} 11\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_packets_total{virtual_server=\"web\",real_server=\"198.18.3.1:80\",direction=\"in\"} 12\n"
+					    "dsrkit_ipvs_packets_total{virtual_server=\"web\",real_server=\"198.18.3.1:80\",direction=\"out\"} 13\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_bytes_total{virtual_server=\"web\",real_server=\"198.18.3.2:80\",direction=\"out\"} 15\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_active_connections{virtual_server=\"web\",real_server=\"198.18.3.2:80\"} 7\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_inactive_connections{virtual_server=\"web\",real_server=\"198.18.3.2:80\"} 3\n");
+		CHECK(!strstr(sb_str(&sb), "dsrkit_ipvs_sync_daemon"));	/* not configured */
+		CHECK(!strstr(sb_str(&sb), "dsrkit_lvs_check_results_total{"));	/* check = none */
+		sb_free(&sb);
+	}
+	rig_stop(&r);
+}
+
 /* A write the kernel refuses (/proc/sys read-only under systemd's
  * ProtectKernelTunables) is logged once with the reason, shown in
  * status, tried again at reload, and cleared once it works. */
@@ -748,6 +800,18 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 		CHECK_EQ_INT(K.ndaemons, 1);
 		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_MASTER);
 		CHECK(K.ndaemons == 1 && strcmp(K.daemons[0].ifname, "eth1") == 0 && K.daemons[0].sync_id == 51);
+		/* Its metrics: wanted and running master, in step. */
+		{
+			struct strbuf sb = { 0 };
+
+			lvs_engine_metrics(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_wanted{state=\"master\"} 1\n"
+						    "dsrkit_ipvs_sync_daemon_wanted{state=\"backup\"} 0\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_running{state=\"master\"} 1\n"
+						    "dsrkit_ipvs_sync_daemon_running{state=\"backup\"} 0\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_in_step 1\n");
+			sb_free(&sb);
+		}
 		K.del_unanswered = true;
 		lvs_engine_vrrp_state(r.e, "VI_1", VRRP_STATE_BACKUP, 100);
 		settle(&r);
@@ -853,7 +917,7 @@ TEST(https_checks_decide_weights)
 	tls_teardown();
 }
 
-TEST_MAIN(T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown))

@@ -10,7 +10,9 @@
  * a reload bringing and taking away the LVS engine (the file checked by
  * cfgcheck's real child: a fork, no root), the stop. The real engine
  * processes are the netns and VM tests'. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,7 @@ static struct world {
 	char dir[64];
 	char sock[128];
 	char conf[128];
+	char global_extra[128];		/* more [global] lines */
 } W;
 
 static uint8_t rbuf[sizeof(struct ipc_hdr) + IPC_MAX_PAYLOAD];
@@ -365,8 +368,8 @@ static bool write_config(bool virtual_servers, const char *heartbeat)
 
 	if (!f)
 		return false;
-	fprintf(f, "[global]\nuser = nobody\ncontrol_socket = %s\nengine_heartbeat_timeout = %s\n%s%s", W.sock,
-		heartbeat, vrrp_part, virtual_servers ? lvs_part : "");
+	fprintf(f, "[global]\nuser = nobody\ncontrol_socket = %s\nengine_heartbeat_timeout = %s\n%s%s%s", W.sock,
+		heartbeat, W.global_extra, vrrp_part, virtual_servers ? lvs_part : "");
 	return fclose(f) == 0;
 }
 
@@ -408,7 +411,11 @@ static struct parent *start(bool virtual_servers, const char *heartbeat)
 	struct director_config *cfg = NULL;
 	int image;
 
+	char extra[sizeof(W.global_extra)];
+
+	strlcpy_safe(extra, W.global_extra, sizeof(extra));	/* set before start */
 	memset(&W, 0, sizeof(W));
+	strlcpy_safe(W.global_extra, extra, sizeof(W.global_extra));
 	W.eng[VRRP].fd = W.eng[LVS].fd = -1;
 	W.next_pid = FAKE_PID_BASE;
 	strlcpy_safe(W.dir, "/tmp/test_parent_engines.XXXXXX", sizeof(W.dir));
@@ -572,6 +579,89 @@ TEST(control_requests_answered_by_id_without_waiting)
 	sb_free(&ra);
 	sb_free(&rb);
 	sb_free(&rc);
+	finish(p);
+}
+
+/* A free TCP port on 127.0.0.1 (for a moment). */
+static int free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		port = ntohs(sin.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static int scrape(int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)(sizeof(req) - 1)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A scrape is a request by id to both engines (DIR_STATUS_METRICS); the
+ * parent goes on meanwhile (a status is answered), and answers with its
+ * own families and the engines' texts, an engine that never answers
+ * counted down after its bound. */
+TEST(a_scrape_asks_both_engines_by_id)
+{
+	struct dir_ipc_status_req q[2], qs[2];
+	struct strbuf body, st;
+	int port = free_port(), fd, c;
+	struct parent *p;
+
+	snprintf(W.global_extra, sizeof(W.global_extra), "metrics_listen = 127.0.0.1:%d\nmetrics_allow = 127.0.0.1\n",
+		 port);
+	p = start(true, "0");
+	W.global_extra[0] = '\0';
+	if (!p)
+		return;
+	sb_init(&body);
+	sb_init(&st);
+	fd = scrape(port);
+	CHECK(fd >= 0);
+	for (int k = VRRP; k <= LVS; k++)
+		CHECK(expect(p, k, DIR_IPC_STATUS_REQ, &q[k], sizeof(q[k])));
+	CHECK_EQ_INT(q[VRRP].json, DIR_STATUS_METRICS);
+	CHECK_EQ_INT(q[VRRP].id, q[LVS].id);
+	/* Meanwhile a status is asked and answered. */
+	c = ctl_send("status");
+	for (int k = VRRP; k <= LVS; k++)
+		CHECK(expect(p, k, DIR_IPC_STATUS_REQ, &qs[k], sizeof(qs[k])));
+	for (int k = VRRP; k <= LVS; k++)
+		answer(k, DIR_IPC_STATUS_REPLY, qs[k].id, "fine\n");
+	CHECK(ctl_wait(p, c, &st, 2000));
+	CHECK_CONTAINS(sb_str(&st), "fine");
+	/* The VRRP engine answers in two pieces; the LVS engine never. */
+	answer(VRRP, DIR_IPC_STATUS_PART, q[VRRP].id, "dsrkit_vrrp_x");
+	answer(VRRP, DIR_IPC_STATUS_REPLY, q[VRRP].id, " 1\n");
+	CHECK(!ctl_wait(p, fd, &body, 500));
+	CHECK(ctl_wait(p, fd, &body, 3000));
+	CHECK_CONTAINS(sb_str(&body), "HTTP/1.1 200 OK\r\n");
+	CHECK_CONTAINS(sb_str(&body), "\ndsrkit_engine_up{engine=\"vrrp\"} 1\ndsrkit_engine_up{engine=\"lvs\"} 0\n");
+	CHECK_CONTAINS(sb_str(&body), "\ndsrkit_reloads_total{result=\"success\"} 0\n");
+	CHECK_CONTAINS(sb_str(&body), "\ndsrkit_metrics_refused_connections_total{reason=\"not_allowed\"} 0\n");
+	CHECK_CONTAINS(sb_str(&body), "\ndsrkit_vrrp_x 1\n");
+	if (fd >= 0)
+		close(fd);
+	if (c >= 0)
+		close(c);
+	sb_free(&body);
+	sb_free(&st);
 	finish(p);
 }
 
@@ -753,7 +843,7 @@ TEST(reload_starts_and_stops_the_lvs_engine)
 	finish(p);
 }
 
-TEST_MAIN(T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
+TEST_MAIN(T(a_scrape_asks_both_engines_by_id), T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
 	  T(control_requests_answered_by_id_without_waiting), T(an_engine_that_exits_is_restarted_with_backoff),
 	  T(a_deaf_engine_is_killed_and_restarted), T(an_engine_that_sends_garbage_is_restarted), T(reload_starts_and_stops_the_lvs_engine),
 	  T(stop_asks_both_engines_and_ends_when_they_are_gone))

@@ -389,6 +389,34 @@ TEST(heartbeat_timeout_key)
 	unlink(path);
 }
 
+/* metrics_listen and metrics_allow: off unless set; then a port and an
+ * allow list; each error at its line. */
+TEST(metrics_keys)
+{
+	struct director_config *cfg = NULL;
+	struct ini_diag diag;
+
+	expect_error("[global]\nmetrics_listen = 192.0.2.1\nmetrics_allow = 192.0.2.9\n" VRRP(""),
+		     ":2: global.metrics_listen: a port is required");
+	expect_error("[global]\nmetrics_listen = 192.0.2.1:9101\n" VRRP(""),
+		     "global.metrics_allow: the addresses of the Prometheus servers are required with metrics_listen");
+	expect_error("[global]\nuser = nobody\nmetrics_allow = 192.0.2.9\n" VRRP(""),
+		     ":3: global.metrics_allow: without metrics_listen");
+	expect_error("[global]\nmetrics_listen = 192.0.2.1:70000\nmetrics_allow = 192.0.2.9\n" VRRP(""),
+		     ":2: global.metrics_listen");
+	expect_error("[global]\nmetrics_listen = [2001:db8::1]:9101\nmetrics_allow = 192.0.2.300\n" VRRP(""),
+		     ":3: global.metrics_allow");
+	CHECK_EQ_INT(load_text("[global]\nmetrics_listen = [2001:db8::1]:9101\nmetrics_allow = 192.0.2.0/28, 2001:db8::9\n"
+			       VRRP(""), &cfg, &diag), 0);
+	if (cfg) {
+		CHECK_EQ_INT(cfg->metrics_listen.port, 9101);
+		CHECK_EQ_INT(cfg->metrics_allow.n, 2);
+	}
+	director_config_free(cfg);
+	ini_diag_free(&diag);
+	unlink(path);
+}
+
 TEST(vip_entry_parser)
 {
 	struct vip_conf v;
@@ -509,5 +537,5 @@ TEST(track_ref_parser)
 }
 
 TEST_MAIN(T(track_process_errors), T(sync_group_setup_loads), T(normalized_output_loads_again), T(cross_checks), T(required_keys_absent),
-	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_the_image_not_the_file), T(heartbeat_timeout_key),
+	  T(byte_order_mark), T(load_from_buffer), T(engine_loads_the_image_not_the_file), T(heartbeat_timeout_key), T(metrics_keys),
 	  T(vip_entry_parser), T(route_entry_parser), T(track_ref_parser), T(daemon_user_default_and_named))

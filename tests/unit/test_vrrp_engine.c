@@ -813,6 +813,29 @@ static char *status_text(struct rig *r)
 	return s;
 }
 
+/* The lines of text that start with prefix. */
+static void lines_with(const char *text, const char *prefix, struct strbuf *got)
+{
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+
+		if (strncmp(p, prefix, strlen(prefix)) == 0)
+			sb_appendn(got, p, n);
+		p += n;
+	}
+}
+
+static void check_metric_lines(const char *text, const char *prefix, const char *want)
+{
+	struct strbuf got;
+
+	sb_init(&got);
+	lines_with(text, prefix, &got);
+	CHECK_EQ_STR(sb_str(&got), want);
+	sb_free(&got);
+}
+
 /* ---- the tests ---- */
 
 /* Alone on the link: BACKUP first, MASTER once Master_Down has run out
@@ -1218,7 +1241,49 @@ TEST(missing_interface_starts_when_it_appears)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(tracked_process_gone_is_fault_after_its_delay), T(tracked_process_weight_moves_priority),
+/* The metrics of a known state, exactly: a master that stepped down for
+ * a peer at 200, one advert dropped for its TTL. */
+TEST(metrics_of_a_backup)
+{
+	struct rig r;
+	struct strbuf m;
+	uint64_t heard;
+
+	fk_reset();
+	if (rig_start(&r, HEAD VI_1(100, ""))) {
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_MASTER));
+		fk_receive_advert(2, "192.0.2.2", 51, 200, "192.0.2.100");
+		CHECK(wait_state(&r, "VI_1", VRRP_STATE_BACKUP));
+		heard = now_ms();
+		sb_init(&m);
+		vrrp_engine_metrics(r.e, heard + 1500, &m);
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_state{",
+				   "dsrkit_vrrp_state{vrrp_instance=\"VI_1\",state=\"init\"} 0\n"
+				   "dsrkit_vrrp_state{vrrp_instance=\"VI_1\",state=\"backup\"} 1\n"
+				   "dsrkit_vrrp_state{vrrp_instance=\"VI_1\",state=\"master\"} 0\n"
+				   "dsrkit_vrrp_state{vrrp_instance=\"VI_1\",state=\"fault\"} 0\n"
+				   "dsrkit_vrrp_state{vrrp_instance=\"VI_1\",state=\"error\"} 0\n");
+		check_metric_lines(sb_str(&m), "# TYPE dsrkit_vrrp_state ", "# TYPE dsrkit_vrrp_state gauge\n");
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_priority{", "dsrkit_vrrp_priority{vrrp_instance=\"VI_1\"} 100\n");
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_transitions_total{",
+				   "dsrkit_vrrp_transitions_total{vrrp_instance=\"VI_1\"} 3\n");
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_became_master_total{",
+				   "dsrkit_vrrp_became_master_total{vrrp_instance=\"VI_1\"} 1\n");
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_adverts_received_total{",
+				   "dsrkit_vrrp_adverts_received_total{vrrp_instance=\"VI_1\"} 1\n");
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_drops_total{vrrp_instance=\"VI_1\",reason=\"ttl\"}",
+				   "dsrkit_vrrp_drops_total{vrrp_instance=\"VI_1\",reason=\"ttl\"} 0\n");
+		check_metric_lines(sb_str(&m), "dsrkit_vrrp_instance_info{",
+				   "dsrkit_vrrp_instance_info{vrrp_instance=\"VI_1\",interface=\"eth0\",vrid=\"51\","
+				   "version=\"3\",sync_group=\"\"} 1\n");
+		/* Heard within the last few milliseconds, looked at 1.5 s later. */
+		CHECK_CONTAINS(sb_str(&m), "dsrkit_vrrp_master_advert_age_seconds{vrrp_instance=\"VI_1\"} 1.5");
+		sb_free(&m);
+	}
+	rig_stop(&r);
+}
+
+TEST_MAIN(T(metrics_of_a_backup), T(tracked_process_gone_is_fault_after_its_delay), T(tracked_process_weight_moves_priority),
 	  T(lone_instance_becomes_master_after_master_down), T(higher_priority_peer_makes_master_backup),
 	  T(tracked_interface_weight_moves_priority), T(tracked_interface_down_is_fault_and_recovers),
 	  T(own_link_down_is_fault_and_recovers), T(lost_link_events_recheck_tracked_interfaces), T(lost_link_events_recheck_own_interface),

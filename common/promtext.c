@@ -1,0 +1,135 @@
+/* The exposition format's writer (promtext.h). Numbers are written so
+ * that a counter never loses precision (integers as integers) and a
+ * float as the shortest text that reads back the same. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promtext.h"
+
+static const uint64_t bucket_ms[PROM_HIST_BUCKETS] = { 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+static const char *const bucket_le[PROM_HIST_BUCKETS + 1] = {
+	"0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+};
+
+void prom_family(struct strbuf *out, const char *name, const char *type, const char *help)
+{
+	sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void prom_escape(struct strbuf *out, const char *value)
+{
+	for (const char *p = value; *p; p++) {
+		if (*p == '\\')
+			sb_append(out, "\\\\");
+		else if (*p == '"')
+			sb_append(out, "\\\"");
+		else if (*p == '\n')
+			sb_append(out, "\\n");
+		else
+			sb_appendn(out, p, 1);
+	}
+}
+
+/* name{labels[,le="..."]} */
+static void sample_start(struct strbuf *out, const char *name, const char *suffix, va_list ap, const char *le)
+{
+	const char *k, *v;
+	bool any = false;
+
+	sb_printf(out, "%s%s", name, suffix);
+	while ((k = va_arg(ap, const char *))) {
+		v = va_arg(ap, const char *);
+		if (!v)
+			continue;
+		sb_printf(out, "%s%s=\"", any ? "," : "{", k);
+		prom_escape(out, v);
+		sb_append(out, "\"");
+		any = true;
+	}
+	if (le)
+		sb_printf(out, "%sle=\"%s\"", any ? "," : "{", le);
+	if (any || le)
+		sb_append(out, "}");
+}
+
+void prom_u64(struct strbuf *out, const char *name, uint64_t value, ...)
+{
+	va_list ap;
+
+	va_start(ap, value);
+	sample_start(out, name, "", ap, NULL);
+	va_end(ap);
+	sb_printf(out, " %llu\n", (unsigned long long)value);
+}
+
+void prom_int(struct strbuf *out, const char *name, long long value, ...)
+{
+	va_list ap;
+
+	va_start(ap, value);
+	sample_start(out, name, "", ap, NULL);
+	va_end(ap);
+	sb_printf(out, " %lld\n", value);
+}
+
+/* The shortest text that reads back as v (0.1, not 0.10000000000000001). */
+static const char *shortest(double v, char *buf, size_t size)
+{
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, size, "%.*g", digits, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
+void prom_dbl(struct strbuf *out, const char *name, double value, ...)
+{
+	char buf[32];
+	va_list ap;
+
+	va_start(ap, value);
+	sample_start(out, name, "", ap, NULL);
+	va_end(ap);
+	if (isnan(value))
+		sb_append(out, " NaN\n");
+	else if (isinf(value))
+		sb_append(out, value > 0 ? " +Inf\n" : " -Inf\n");
+	else
+		sb_printf(out, " %s\n", shortest(value, buf, sizeof(buf)));
+}
+
+void prom_hist_observe(struct prom_hist *h, uint64_t ms)
+{
+	size_t i = 0;
+
+	while (i < PROM_HIST_BUCKETS && ms > bucket_ms[i])
+		i++;
+	h->counts[i]++;
+	h->sum_ms += ms;
+}
+
+void prom_hist(struct strbuf *out, const char *name, const struct prom_hist *h, ...)
+{
+	uint64_t cum = 0;
+	va_list ap;
+
+	for (size_t i = 0; i <= PROM_HIST_BUCKETS; i++) {
+		cum += h->counts[i];
+		va_start(ap, h);
+		sample_start(out, name, "_bucket", ap, bucket_le[i]);
+		va_end(ap);
+		sb_printf(out, " %llu\n", (unsigned long long)cum);
+	}
+	va_start(ap, h);
+	sample_start(out, name, "_sum", ap, NULL);
+	va_end(ap);
+	sb_printf(out, " %llu.%03llu\n", (unsigned long long)(h->sum_ms / 1000), (unsigned long long)(h->sum_ms % 1000));
+	va_start(ap, h);
+	sample_start(out, name, "_count", ap, NULL);
+	va_end(ap);
+	sb_printf(out, " %llu\n", (unsigned long long)cum);
+}
