@@ -66,8 +66,11 @@ nspawn_boot() {
 	systemd-nspawn -q -D "$R" "$@" --private-network --register=no --keep-unit \
 		-M "dsrkit$$" -b systemd.unit=basic.target >"$TMP/nspawn.log" 2>&1 &
 	NSPAWN_PID=$!
-	for _ in $(seq 100); do
-		CPID=$(pgrep -P "$NSPAWN_PID" | head -1)
+	# The container's PID 1, once it is systemd: nspawn's first child is
+	# a helper that exits once it has started the container, so the first
+	# child seen may be gone by the time it is asked.
+	for _ in $(seq 300); do
+		CPID=$(pgrep -x -P "$NSPAWN_PID" systemd | head -1)
 		[ -n "$CPID" ] && break
 		sleep 0.1
 	done
@@ -92,10 +95,14 @@ nspawn_lab() {
 }
 
 # nspawn_configs DIR: a director.ini (one VRRP instance, VIP 198.18.0.80
-# on v0, a virtual server) and an rs-agent.ini (VIP 198.18.0.90, agent on
-# 127.0.0.1:5555, a tcp check) in DIR, each leaving user at dsrkit.
+# on v0, a virtual server; no IPVS trap for directord -t to warn about)
+# and an rs-agent.ini (VIP 198.18.0.90, agent on 127.0.0.1:5555, a tcp
+# check) in DIR, each leaving user at dsrkit.
 nspawn_configs() {
 	cat >"$1/director.ini" <<'EOF'
+[global]
+ipvs_expire_nodest_conn = 1
+
 [vrrp web]
 interface = v0
 virtual_router_id = 80
