@@ -502,7 +502,7 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 /* What SSL_get_error says of a step that did not finish, with why. */
 static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool eof_ends, char *why, size_t size)
 {
-	int e = SSL_get_error(t->ssl, r), saved = errno;
+	int saved = errno, e = SSL_get_error(t->ssl, r);
 	long vr;
 
 	switch (e) {
@@ -511,7 +511,12 @@ static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool
 	case SSL_ERROR_WANT_WRITE:
 		return TLS_WANT_WRITE;
 	case SSL_ERROR_ZERO_RETURN:
-		return TLS_CLOSED;
+		/* The peer's close_notify: after an answer, its end; in a
+		 * handshake or a request (an alert instead of ServerHello),
+		 * a failure, and why always says so. */
+		ERR_clear_error();
+		snprintf(why, size, "%s: closed by the peer", what);
+		return eof_ends ? TLS_CLOSED : TLS_FAILED;
 	default:
 		break;
 	}

@@ -281,6 +281,56 @@ TEST(https_handshake_timeout)
 	close(lfd);
 }
 
+/* A peer that answers the ClientHello with a close_notify alert: the
+ * handshake fails with a reason that says so (the step once came back as
+ * "closed" with its reason never written, and the probe reported stack
+ * garbage). A child process plays the peer. */
+static pid_t alert_peer_start(uint16_t *port)
+{
+	static const unsigned char close_notify[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x01, 0x00 };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cfd;
+	char buf[4096];
+	pid_t pid;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(lfd, 8) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len) < 0)
+		return -1;
+	*port = ntohs(sin.sin_port);
+	pid = fork();
+	if (pid == 0) {
+		alarm(10);
+		cfd = accept(lfd, NULL, NULL);
+		if (cfd >= 0 && read(cfd, buf, sizeof(buf)) > 0 &&
+		    write(cfd, close_notify, sizeof(close_notify)) == (ssize_t)sizeof(close_notify))
+			while (read(cfd, buf, sizeof(buf)) > 0)
+				;
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+TEST(https_close_notify_in_handshake)
+{
+	struct hc_spec s;
+	struct hc_outcome o;
+	uint16_t port = 0;
+	pid_t peer;
+
+	SETUP_OR_SKIP();
+	peer = alert_peer_start(&port);
+	CHECK(peer > 0);
+	if (peer <= 0)
+		return;
+	s = spec_for(port, "/health", "www.test");
+	o = probe_once(&s, NULL, NULL, NULL);
+	EXPECT(o, HC_FAIL, "TLS handshake: closed by the peer");
+	kill(peer, SIGKILL);
+	waitpid(peer, NULL, 0);
+}
+
 TEST(https_client_certificate)
 {
 	struct tls_server srv = { 0 };
@@ -451,6 +501,6 @@ static void run_teardown(void)
 }
 
 TEST_MAIN(T(run_setup), T(https_pass), T(https_wrong_status), T(https_verified), T(https_host_mismatch),
-	  T(https_expired), T(https_untrusted), T(https_sni), T(https_ipv6), T(https_handshake_timeout),
+	  T(https_expired), T(https_untrusted), T(https_sni), T(https_ipv6), T(https_handshake_timeout), T(https_close_notify_in_handshake),
 	  T(https_client_certificate), T(https_tls12_minimum), T(https_targets_and_refused), T(pem_checks),
 	  T(contexts_shared), T(host_names), T(run_teardown))
