@@ -152,11 +152,36 @@ int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err)
 	return ret;
 }
 
+/* A PEM text may be a private key: wiped before its memory goes back. */
+static void pem_text_free(char *pem)
+{
+	if (pem)
+		OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+}
+
+/* The first len bytes of buf, in an allocation of their own (never
+ * realloc, which may leave a key's copy in freed memory); buf wiped and
+ * freed. NULL when out of memory (buf still wiped). */
+static char *pem_text_shrink(char *buf, size_t size, size_t len)
+{
+	char *p;
+
+	len = strnlen(buf, len);	/* what the parsers read of it */
+	if ((p = malloc(len + 1))) {
+		memcpy(p, buf, len);
+		p[len] = '\0';
+	}
+	OPENSSL_cleanse(buf, size);
+	free(buf);
+	return p;
+}
+
 int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
 {
 	char why[PARSE_ERR_MAX - 32];
 	size_t len = 0;
-	char *buf, *p;
+	char *buf;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -178,6 +203,7 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 	if (ret == 0 && len > TLS_PEM_MAX)
 		ret = -EFBIG;
 	if (ret < 0) {
+		OPENSSL_cleanse(buf, TLS_PEM_MAX + 2);
 		free(buf);
 		if (ret == -EFBIG)
 			snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
@@ -187,13 +213,13 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 			snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
 		return ret;
 	}
-	p = realloc(buf, len + 1);
-	buf = p ? p : buf;
+	if (!(buf = pem_text_shrink(buf, TLS_PEM_MAX + 2, len)))
+		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
 	ret = tls_pem_check(kind, buf, err);
 	if (ret == 0)
 		ret = (out->path = strdup(path)) ? 0 : -ENOMEM;
 	if (ret < 0) {
-		free(buf);
+		pem_text_free(buf);
 		free(out->path);
 		out->path = NULL;
 		if (ret == -ENOMEM)
@@ -207,7 +233,7 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 void tls_pem_file_free(struct tls_pem_file *f)
 {
 	free(f->path);
-	free(f->pem);
+	pem_text_free(f->pem);
 	f->path = f->pem = NULL;
 }
 
@@ -387,7 +413,7 @@ static void client_free(struct tls_client *c)
 	SSL_CTX_free(c->ctx);
 	free(c->ca);
 	free(c->cert);
-	free(c->key);
+	pem_text_free(c->key);
 	free(c);
 }
 
