@@ -494,7 +494,7 @@ static int conn_expect(SSL *ssl, const char *name, bool is_ip, const struct ipad
 
 int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ipaddr *addr, struct tls_conn **out)
 {
-	char name[256] = "";
+	char name[TLS_NAME_MAX + 2] = "";
 	struct tls_conn *t;
 	bool is_ip = false;
 	int ret = 0;
@@ -502,6 +502,10 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 	*out = NULL;
 	if (host && host[0])
 		is_ip = tls_host_name(host, name, sizeof(name));
+	/* Cut to fit, it would be another name: sent as SNI and matched
+	 * against the certificate, a certificate for the cut name would do. */
+	if (strlen(name) > TLS_NAME_MAX)
+		return -ENAMETOOLONG;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;

@@ -490,6 +490,32 @@ TEST(host_names)
 	CHECK_EQ_STR(buf, "2001:db8::1");
 }
 
+/* A Host name too long for the connection is refused, never cut: the cut
+ * name would go out as SNI and be what the certificate is matched to
+ * (rs-agent's host key had no length limit). */
+TEST(host_name_too_long)
+{
+	struct ipaddr addr = { .family = AF_INET, .prefixlen = 32, .u.v4.s_addr = htonl(INADDR_LOOPBACK) };
+	char host[TLS_NAME_MAX + 64];
+	struct tls_client *c = NULL;
+	struct tls_conn *t = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(tls_client_get(NULL, NULL, NULL, &c), 0);
+	memset(host, 'a', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	CHECK_EQ_INT(tls_conn_new(c, fd, host, &addr, &t), -ENAMETOOLONG);
+	CHECK(t == NULL);
+	tls_conn_free(t);
+	/* The longest name that fits still does, with a port after it. */
+	memcpy(host + TLS_NAME_MAX, ":443", 5);
+	CHECK_EQ_INT(tls_conn_new(c, fd, host, &addr, &t), 0);
+	tls_conn_free(t);
+	tls_client_put(c);
+	close(fd);
+}
+
 static void run_setup(void)
 {
 	skip_all = tls_setup();
@@ -503,4 +529,4 @@ static void run_teardown(void)
 TEST_MAIN(T(run_setup), T(https_pass), T(https_wrong_status), T(https_verified), T(https_host_mismatch),
 	  T(https_expired), T(https_untrusted), T(https_sni), T(https_ipv6), T(https_handshake_timeout), T(https_close_notify_in_handshake),
 	  T(https_client_certificate), T(https_tls12_minimum), T(https_targets_and_refused), T(pem_checks),
-	  T(contexts_shared), T(host_names), T(run_teardown))
+	  T(contexts_shared), T(host_names), T(host_name_too_long), T(run_teardown))
