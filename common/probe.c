@@ -414,7 +414,7 @@ static void tls_start(struct hc_probe *p)
 	int ret = tls_conn_new(p->tls, p->fd, p->spec.host, &p->spec.addr, &p->conn);
 
 	if (ret < 0) {
-		attempt_fail(p, "TLS: %s", strerror(-ret));
+		attempt_fail(p, "TLS: %s", ret == -ENAMETOOLONG ? "the Host name is too long" : strerror(-ret));
 		return;
 	}
 	p->phase = PHASE_HANDSHAKE;

@@ -5,11 +5,13 @@
  * probe's failure is never reported as another's. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -152,11 +154,91 @@ int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err)
 	return ret;
 }
 
+/* PEM texts found good lately, by their SHA-256: a configuration that
+ * names the system's CA bundle (some 140 certificates, 20 ms to parse) in
+ * thousands of services parses it once per load, not once per service.
+ * Digests only: no text outlives its configuration. */
+#define PEM_GOOD_MAX 8
+
+static struct pem_good {
+	unsigned char md[32];
+	enum tls_pem_kind kind;
+	bool set;
+} pem_good[PEM_GOOD_MAX];
+static unsigned pem_good_next;
+static pthread_mutex_t pem_good_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool pem_good_has(enum tls_pem_kind kind, const unsigned char md[32])
+{
+	bool found = false;
+
+	pthread_mutex_lock(&pem_good_lock);
+	for (size_t i = 0; i < PEM_GOOD_MAX && !found; i++)
+		found = pem_good[i].set && pem_good[i].kind == kind && memcmp(pem_good[i].md, md, 32) == 0;
+	pthread_mutex_unlock(&pem_good_lock);
+	return found;
+}
+
+static void pem_good_add(enum tls_pem_kind kind, const unsigned char md[32])
+{
+	struct pem_good *g;
+
+	pthread_mutex_lock(&pem_good_lock);
+	g = &pem_good[pem_good_next++ % PEM_GOOD_MAX];
+	memcpy(g->md, md, 32);
+	g->kind = kind;
+	g->set = true;
+	pthread_mutex_unlock(&pem_good_lock);
+}
+
+/* tls_pem_check, once for each content. */
+static int pem_check_once(enum tls_pem_kind kind, const char *pem, char *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	bool have;
+	int ret;
+
+	have = EVP_Digest(pem, strlen(pem), md, &n, EVP_sha256(), NULL) == 1 && n == 32;
+	ERR_clear_error();
+	if (have && pem_good_has(kind, md))
+		return 0;
+	ret = tls_pem_check(kind, pem, err);
+	if (ret == 0 && have)
+		pem_good_add(kind, md);
+	return ret;
+}
+
+/* A PEM text may be a private key: wiped before its memory goes back. */
+static void pem_text_free(char *pem)
+{
+	if (pem)
+		OPENSSL_cleanse(pem, strlen(pem));
+	free(pem);
+}
+
+/* The first len bytes of buf, in an allocation of their own (never
+ * realloc, which may leave a key's copy in freed memory); buf wiped and
+ * freed. NULL when out of memory (buf still wiped). */
+static char *pem_text_shrink(char *buf, size_t size, size_t len)
+{
+	char *p;
+
+	len = strnlen(buf, len);	/* what the parsers read of it */
+	if ((p = malloc(len + 1))) {
+		memcpy(p, buf, len);
+		p[len] = '\0';
+	}
+	OPENSSL_cleanse(buf, size);
+	free(buf);
+	return p;
+}
+
 int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
 {
 	char why[PARSE_ERR_MAX - 32];
 	size_t len = 0;
-	char *buf, *p;
+	char *buf;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -178,6 +260,7 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 	if (ret == 0 && len > TLS_PEM_MAX)
 		ret = -EFBIG;
 	if (ret < 0) {
+		OPENSSL_cleanse(buf, TLS_PEM_MAX + 2);
 		free(buf);
 		if (ret == -EFBIG)
 			snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
@@ -187,13 +270,13 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 			snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
 		return ret;
 	}
-	p = realloc(buf, len + 1);
-	buf = p ? p : buf;
-	ret = tls_pem_check(kind, buf, err);
+	if (!(buf = pem_text_shrink(buf, TLS_PEM_MAX + 2, len)))
+		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
+	ret = pem_check_once(kind, buf, err);
 	if (ret == 0)
 		ret = (out->path = strdup(path)) ? 0 : -ENOMEM;
 	if (ret < 0) {
-		free(buf);
+		pem_text_free(buf);
 		free(out->path);
 		out->path = NULL;
 		if (ret == -ENOMEM)
@@ -207,7 +290,7 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 void tls_pem_file_free(struct tls_pem_file *f)
 {
 	free(f->path);
-	free(f->pem);
+	pem_text_free(f->pem);
 	f->path = f->pem = NULL;
 }
 
@@ -387,7 +470,7 @@ static void client_free(struct tls_client *c)
 	SSL_CTX_free(c->ctx);
 	free(c->ca);
 	free(c->cert);
-	free(c->key);
+	pem_text_free(c->key);
 	free(c);
 }
 
@@ -468,7 +551,7 @@ static int conn_expect(SSL *ssl, const char *name, bool is_ip, const struct ipad
 
 int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ipaddr *addr, struct tls_conn **out)
 {
-	char name[256] = "";
+	char name[TLS_NAME_MAX + 2] = "";
 	struct tls_conn *t;
 	bool is_ip = false;
 	int ret = 0;
@@ -476,6 +559,10 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 	*out = NULL;
 	if (host && host[0])
 		is_ip = tls_host_name(host, name, sizeof(name));
+	/* Cut to fit, it would be another name: sent as SNI and matched
+	 * against the certificate, a certificate for the cut name would do. */
+	if (strlen(name) > TLS_NAME_MAX)
+		return -ENAMETOOLONG;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -502,7 +589,7 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 /* What SSL_get_error says of a step that did not finish, with why. */
 static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool eof_ends, char *why, size_t size)
 {
-	int e = SSL_get_error(t->ssl, r), saved = errno;
+	int saved = errno, e = SSL_get_error(t->ssl, r);
 	long vr;
 
 	switch (e) {
@@ -511,7 +598,12 @@ static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool
 	case SSL_ERROR_WANT_WRITE:
 		return TLS_WANT_WRITE;
 	case SSL_ERROR_ZERO_RETURN:
-		return TLS_CLOSED;
+		/* The peer's close_notify: after an answer, its end; in a
+		 * handshake or a request (an alert instead of ServerHello),
+		 * a failure, and why always says so. */
+		ERR_clear_error();
+		snprintf(why, size, "%s: closed by the peer", what);
+		return eof_ends ? TLS_CLOSED : TLS_FAILED;
 	default:
 		break;
 	}

@@ -62,6 +62,8 @@ extern const struct ini_type tls_ca_file_type, tls_cert_file_type, tls_key_file_
  * "www.example.com", "[2001:db8::1]:443" -> "2001:db8::1") into buf; true
  * when it is an IP address literal (no SNI is sent for one, RFC 6066). */
 bool tls_host_name(const char *host, char *buf, size_t size);
+/* The longest such name a connection takes (a DNS name is at most 253). */
+#define TLS_NAME_MAX 255
 
 /* ---- on the loop ---- */
 
@@ -90,7 +92,8 @@ void tls_client_put(struct tls_client *c);
 /* A client connection over the connected socket fd (not taken over).
  * host: the Host value, or NULL; a name in it is sent as SNI and, when the
  * context verifies, must match the certificate; with no name, the
- * certificate must match addr. 0, -EINVAL or -ENOMEM. */
+ * certificate must match addr. 0, -EINVAL, -ENAMETOOLONG (a name longer
+ * than TLS_NAME_MAX) or -ENOMEM. */
 int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ipaddr *addr, struct tls_conn **out);
 enum tls_step tls_conn_handshake(struct tls_conn *t, char *why, size_t size);
 /* *n: bytes written or read (TLS_DONE only). */

@@ -314,6 +314,10 @@ static void validate_check(struct rs_config *cfg, struct check_conf *c, const st
 		ini_doc_error(d, doc, sec, "path", "must not contain blanks or control characters");
 	if (http && c->host && !is_http_token(c->host))
 		ini_doc_error(d, doc, sec, "host", "must not contain blanks or control characters");
+	/* As directord's check_host: a longer name could not be sent whole
+	 * as https's SNI nor matched to a certificate (tls.c refuses it). */
+	if (http && c->host && strlen(c->host) > TLS_NAME_MAX)
+		ini_doc_error(d, doc, sec, "host", "at most %d characters", TLS_NAME_MAX);
 }
 
 static void validate(struct rs_config *cfg, const struct ini_doc *doc, struct ini_diag *d)

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -162,6 +163,16 @@ static void pw_remove(struct proc_watch *w, size_t i)
 	w->procs[i] = w->procs[--w->nprocs];
 }
 
+/* Has the followed process exited? Only its own pidfd says so: a pid, or
+ * an fd number from an earlier epoll batch, may belong to another process
+ * (or another pidfd) by now. */
+static bool pw_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL));
+}
+
 static long pw_find(const struct proc_watch *w, pid_t pid)
 {
 	for (size_t i = 0; i < w->nprocs; i++)
@@ -232,6 +243,12 @@ static void pw_consider(struct proc_watch *w, pid_t pid, bool scanning)
 	dirfd = openat(w->procfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd >= 0)
 		mask = pw_match(w, dirfd);
+	/* The pid of a process that exited (its pidfd not yet read) now
+	 * names a new process: the old one goes, the new one is new. */
+	if (i >= 0 && pw_exited(w->procs[i].pidfd)) {
+		pw_remove(w, (size_t)i);
+		i = -1;
+	}
 	if (i >= 0) {
 		w->procs[i].seen = true;
 		if (!mask) {
@@ -326,11 +343,21 @@ static pid_t event_process(const struct proc_event *ev)
 	return 0;
 }
 
-/* Each process event in buf; the acknowledgement of our subscription
- * sets *acked (0 or the kernel's -errno). */
-static void cn_parse(struct proc_watch *w, const char *buf, size_t len, int *acked)
+/* The acknowledgement's error as -errno: 0, or negative always (an
+ * out-of-range value is no errno, and -(int) of it could overflow). */
+static int ack_errno(uint32_t err)
 {
-	for (const struct nlmsghdr *nh = (const void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+	return err == 0 ? 0 : err < 4096 ? -(int)err : -EPROTO;
+}
+
+void proc_cn_parse(const void *buf, size_t len, uint32_t nonce, int *acked, proc_cn_fn each, void *arg)
+{
+	/* Signed, as the macros expect: NLMSG_NEXT past a last message whose
+	 * length is not aligned takes more than is left, which must end the
+	 * walk, not wrap an unsigned count round to "plenty". */
+	int left = len > INT_MAX ? INT_MAX : (int)len;
+
+	for (const struct nlmsghdr *nh = buf; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
 		const struct cn_msg *cn = NLMSG_DATA(nh);
 		struct proc_event ev;	/* copied: the event sits unaligned after cn_msg */
 		pid_t pid = 0;
@@ -340,13 +367,18 @@ static void cn_parse(struct proc_watch *w, const char *buf, size_t len, int *ack
 			continue;
 		memset(&ev, 0, sizeof(ev));
 		memcpy(&ev, cn->data, cn->len < sizeof(ev) ? cn->len : sizeof(ev));
-		if (ev.what == PROC_EVENT_NONE && cn->ack == w->cn_nonce + 1 && acked)
-			*acked = -(int)ev.event_data.ack.err;
+		if (ev.what == PROC_EVENT_NONE && cn->ack == nonce + 1 && acked)
+			*acked = ack_errno(ev.event_data.ack.err);
 		else
 			pid = event_process(&ev);
 		if (pid > 0 && !acked)
-			pw_consider(w, pid, false);
+			each(pid, arg);
 	}
+}
+
+static void cn_consider(pid_t pid, void *arg)
+{
+	pw_consider(arg, pid, false);
 }
 
 /* One message from the kernel (port 0); others' are dropped (sending
@@ -370,7 +402,7 @@ static ssize_t cn_recv(int fd, char *buf, size_t size)
 /* What waits on the connector; lost events (ENOBUFS) mean a scan. */
 static void cn_read(struct proc_watch *w)
 {
-	char buf[CN_BUF];
+	char buf[CN_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 
 	for (int i = 0; i < CN_READS_PER_WAKE; i++) {
 		ssize_t n = cn_recv(w->cnfd, buf, sizeof(buf));
@@ -381,7 +413,7 @@ static void cn_read(struct proc_watch *w)
 		}
 		if (n <= 0)
 			return;
-		cn_parse(w, buf, (size_t)n, NULL);
+		proc_cn_parse(buf, (size_t)n, w->cn_nonce, NULL, cn_consider, w);
 	}
 }
 
@@ -394,7 +426,7 @@ static int cn_subscribe(struct proc_watch *w)
 	uint32_t op = PROC_CN_MCAST_LISTEN;
 	uint64_t deadline = now_ms() + CN_ACK_WAIT_MS, now;
 	int acked = 1;
-	char buf[CN_BUF];
+	char buf[CN_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 
 	memset(req, 0, sizeof(req));
 	nl->nlmsg_len = sizeof(req);
@@ -408,12 +440,18 @@ static int cn_subscribe(struct proc_watch *w)
 		return -errno;
 	/* No acknowledgement: not in the initial user or pid namespace. */
 	while (acked > 0 && (now = now_ms()) < deadline && !atomic_load(&w->stop)) {
+		struct pollfd pfd[2] = { { .fd = w->cnfd, .events = POLLIN }, { .fd = w->sock, .events = POLLIN } };
 		ssize_t n;
 
-		if (poll(&(struct pollfd){ .fd = w->cnfd, .events = POLLIN }, 1, (int)(deadline - now)) <= 0)
+		/* The loop's end closing (proc_watch_close) ends the wait too:
+		 * the engine's loop joins this thread and must not wait out
+		 * the second. */
+		if (poll(pfd, 2, (int)(deadline - now)) <= 0)
 			continue;
+		if (pfd[1].revents)
+			break;
 		if ((n = cn_recv(w->cnfd, buf, sizeof(buf))) > 0)
-			cn_parse(w, buf, (size_t)n, &acked);
+			proc_cn_parse(buf, (size_t)n, w->cn_nonce, &acked, cn_consider, w);
 	}
 	return acked > 0 ? -ETIMEDOUT : acked;
 }
@@ -463,7 +501,11 @@ static void pw_wait(struct proc_watch *w)
 		else
 			for (p = 0; p < (long)w->nprocs; p++)
 				if (w->procs[p].pidfd == evs[i].data.fd) {
-					pw_remove(w, (size_t)p);	/* exited */
+					/* The fd may be a new pidfd by now (an
+					 * earlier event of this batch closed the
+					 * old one): only an exit removes. */
+					if (pw_exited(w->procs[p].pidfd))
+						pw_remove(w, (size_t)p);
 					break;
 				}
 	}

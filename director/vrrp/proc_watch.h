@@ -44,4 +44,13 @@ void proc_watch_close(struct proc_watch *w);
 
 const char *proc_watch_mode_name(enum proc_watch_mode m);
 
+/* The process connector's messages in buf (len bytes as received; 4-byte
+ * aligned): each process (not thread) that a new process, a new program
+ * or a new name is about goes to each(pid, arg), unless acked is given:
+ * then only the acknowledgement carrying nonce + 1 is looked for, and
+ * sets *acked (0 or the kernel's -errno). Every length is checked against
+ * len (tests/fuzz/fuzz_vrrp_proccn.c). */
+typedef void (*proc_cn_fn)(pid_t pid, void *arg);
+void proc_cn_parse(const void *buf, size_t len, uint32_t nonce, int *acked, proc_cn_fn each, void *arg);
+
 #endif

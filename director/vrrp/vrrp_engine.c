@@ -1342,13 +1342,16 @@ int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
 {
 	struct vrrp_inst **fresh = calloc(cfg->ninstances + 1, sizeof(*fresh));
 	size_t n = 0;
-	int ret = 0;
+	int ret = 0, tracker_ret;
 
 	if (!fresh)
 		return -ENOMEM;
 	ret = reload_scripts(e, cfg);
+	/* Whatever else failed: the tracker's sections are the old
+	 * configuration's, freed after this returns. */
+	tracker_ret = proc_tracker_reload(e->ptracker, cfg->track_processes);
 	if (ret == 0)
-		ret = proc_tracker_reload(e->ptracker, cfg->track_processes);
+		ret = tracker_ret;
 	for (const struct vrrp_conf *c = cfg->instances; c && ret == 0; c = c->next) {
 		struct vrrp_inst *keep = NULL;
 

@@ -199,8 +199,17 @@ int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf
 	int ret;
 	struct proc_track *fresh = build(tracks, pt->tracks, pt->n, &n, &same);
 
-	if (!fresh)
+	if (!fresh) {
+		/* The old array points into the configuration being replaced,
+		 * which is freed once the reload returns: none is left, and the
+		 * tracks are unknown (they move no priority) until a reload. */
+		watch_stop(pt);
+		free(pt->tracks);
+		pt->tracks = NULL;
+		pt->n = 0;
+		arm(pt);
 		return -ENOMEM;
+	}
 	free(pt->tracks);
 	pt->tracks = fresh;
 	pt->n = n;

@@ -251,6 +251,27 @@ TEST(fractional_durations)
 	rs_config_free(cfg);
 }
 
+/* A Host longer than a TLS name may be is refused at its line (it was
+ * cut to 255 bytes for SNI and the certificate match). */
+TEST(host_too_long)
+{
+	struct ini_diag diag;
+	char text[1024], host[300];
+	struct rs_config *cfg;
+
+	memset(host, 'a', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(text, sizeof(text), "[global]\nvips = 192.0.2.80\n[agent]\nenabled = no\n"
+		 "[check web]\ntype = https\nport = 443\nhost = %s\n", host);
+	cfg = load_rs(text, &diag);
+	CHECK(cfg == NULL);
+	CHECK_EQ_INT(diag.n, 1);
+	if (diag.n == 1)
+		CHECK_CONTAINS(diag.msgs[0], "rs-agent.ini:8: check web.host: at most 255 characters");
+	ini_diag_free(&diag);
+	rs_config_free(cfg);
+}
+
 /* ---- a real agent port ---- */
 
 struct fixture {
@@ -526,6 +547,6 @@ TEST(agent_port_in_use)
 	fixture_stop(&f);
 }
 
-TEST_MAIN(T(report_precedence), T(weight_from_load), T(load_weight_from_proc), T(allow_list), T(fractional_durations),
+TEST_MAIN(T(report_precedence), T(weight_from_load), T(load_weight_from_proc), T(allow_list), T(fractional_durations), T(host_too_long),
 	  T(agent_serves_allowed_client), T(agent_refuses_address_not_allowed),
 	  T(agent_enforces_max_connections), T(agent_ipv6), T(agent_port_in_use))
