@@ -343,5 +343,40 @@ TEST(server_deferred_answer)
 	fixture_stop(&f);
 }
 
+/* Clients that ask and hang up at once (a reset) cannot set more
+ * scrapes in work than max_clients: each keeps its place until the
+ * daemon answers it, then the place is free again. */
+TEST(server_hangups_do_not_multiply_scrapes)
+{
+	struct linger reset = { 1, 0 };
+	struct fixture f;
+	uint64_t first = 0;
+	int fd;
+
+	fixture_start(&f, "127.0.0.1", 2);
+	f.defer = true;
+	for (int i = 0; i < 6; i++) {
+		fd = client(&f, "GET /metrics HTTP/1.1\r\n\r\n");
+		turn(&f, 5);
+		CHECK(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) == 0);
+		close(fd);
+		turn(&f, 5);
+		if (i == 0)
+			first = f.ticket;
+	}
+	CHECK_EQ_INT(f.scrapes, 2);
+	CHECK_EQ_INT(httpsrv_counters(f.srv)->refused_busy, 4);
+	CHECK_EQ_INT(httpsrv_clients(f.srv), 2);
+	/* The answers find nobody, and free the places. */
+	CHECK_EQ_INT(httpsrv_answer(f.srv, first, 200, "x\n", 2), -ENOENT);
+	CHECK_EQ_INT(httpsrv_answer(f.srv, f.ticket, 200, "x\n", 2), -ENOENT);
+	CHECK_EQ_INT(httpsrv_clients(f.srv), 0);
+	f.defer = false;
+	ask(&f, "GET /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK");
+	CHECK_EQ_INT(f.scrapes, 3);
+	fixture_stop(&f);
+}
+
 TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(server_answers_and_errors),
-	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer))
+	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer),
+	  T(server_hangups_do_not_multiply_scrapes))
