@@ -103,6 +103,27 @@ TEST(promtext_lines)
 	sb_free(&out);
 }
 
+/* What the format's parser refuses never goes out: a HELP with a
+ * backslash or a newline, a label value that is not UTF-8 (a name from
+ * the configuration in Latin-1, a device's name from the kernel), which
+ * would make Prometheus drop the whole scrape. */
+TEST(promtext_escapes_help_and_bytes_not_utf8)
+{
+	struct strbuf out;
+
+	sb_init(&out);
+	prom_family(&out, "dsrkit_x", "gauge", "A \\ b\nc \"d\".");
+	CHECK_EQ_STR(sb_str(&out), "# HELP dsrkit_x A \\\\ b\\nc \"d\".\n# TYPE dsrkit_x gauge\n");
+	sb_reset(&out);
+	/* Latin-1, UTF-8, an overlong '/', a surrogate, one cut short. */
+	prom_escape(&out, "caf\xe9 caf\xc3\xa9 \xc0\xaf \xed\xa0\x80 \xe2\x82");
+	CHECK_EQ_STR(sb_str(&out), "caf\\\\xE9 caf\xc3\xa9 \\\\xC0\\\\xAF \\\\xED\\\\xA0\\\\x80 \\\\xE2\\\\x82");
+	sb_reset(&out);
+	prom_escape(&out, "\xf0\x9f\x98\x80\xf4\x90\x80\x80");	/* U+1F600, then above U+10FFFF */
+	CHECK_EQ_STR(sb_str(&out), "\xf0\x9f\x98\x80\\\\xF4\\\\x90\\\\x80\\\\x80");
+	sb_free(&out);
+}
+
 /* ---- a real server on 127.0.0.1 ---- */
 
 struct fixture {
@@ -377,6 +398,6 @@ TEST(server_hangups_do_not_multiply_scrapes)
 	fixture_stop(&f);
 }
 
-TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(server_answers_and_errors),
+TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(promtext_escapes_help_and_bytes_not_utf8), T(server_answers_and_errors),
 	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer),
 	  T(server_hangups_do_not_multiply_scrapes))
