@@ -84,26 +84,48 @@ void prom_escape(struct strbuf *out, const char *value)
 	escape(out, value, true);
 }
 
-/* name{labels[,le="..."]} */
+/* name{labels[,le="..."]}. Appended piece by piece, without printf: a
+ * scrape writes thousands of samples, on the VRRP engine's loop too. */
 static void sample_start(struct strbuf *out, const char *name, const char *suffix, va_list ap, const char *le)
 {
 	const char *k, *v;
 	bool any = false;
 
-	sb_printf(out, "%s%s", name, suffix);
+	sb_append(out, name);
+	sb_append(out, suffix);
 	while ((k = va_arg(ap, const char *))) {
 		v = va_arg(ap, const char *);
 		if (!v)
 			continue;
-		sb_printf(out, "%s%s=\"", any ? "," : "{", k);
+		sb_append(out, any ? "," : "{");
+		sb_append(out, k);
+		sb_append(out, "=\"");
 		prom_escape(out, v);
 		sb_append(out, "\"");
 		any = true;
 	}
-	if (le)
-		sb_printf(out, "%sle=\"%s\"", any ? "," : "{", le);
+	if (le) {
+		sb_append(out, any ? ",le=\"" : "{le=\"");
+		sb_append(out, le);
+		sb_append(out, "\"");
+	}
 	if (any || le)
 		sb_append(out, "}");
+}
+
+/* " value\n" */
+static void sample_u64(struct strbuf *out, bool negative, uint64_t value)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	*--p = '\n';
+	do
+		*--p = (char)('0' + value % 10);
+	while ((value /= 10) != 0);
+	if (negative)
+		*--p = '-';
+	*--p = ' ';
+	sb_appendn(out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void prom_u64(struct strbuf *out, const char *name, uint64_t value, ...)
@@ -113,7 +135,7 @@ void prom_u64(struct strbuf *out, const char *name, uint64_t value, ...)
 	va_start(ap, value);
 	sample_start(out, name, "", ap, NULL);
 	va_end(ap);
-	sb_printf(out, " %llu\n", (unsigned long long)value);
+	sample_u64(out, false, value);
 }
 
 void prom_int(struct strbuf *out, const char *name, long long value, ...)
@@ -123,7 +145,7 @@ void prom_int(struct strbuf *out, const char *name, long long value, ...)
 	va_start(ap, value);
 	sample_start(out, name, "", ap, NULL);
 	va_end(ap);
-	sb_printf(out, " %lld\n", value);
+	sample_u64(out, value < 0, value < 0 ? -(uint64_t)value : (uint64_t)value);
 }
 
 /* The shortest text that reads back as v (0.1, not 0.10000000000000001). */
@@ -173,7 +195,7 @@ void prom_hist(struct strbuf *out, const char *name, const struct prom_hist *h, 
 		va_start(ap, h);
 		sample_start(out, name, "_bucket", ap, bucket_le[i]);
 		va_end(ap);
-		sb_printf(out, " %llu\n", (unsigned long long)cum);
+		sample_u64(out, false, cum);
 	}
 	va_start(ap, h);
 	sample_start(out, name, "_sum", ap, NULL);
@@ -182,5 +204,5 @@ void prom_hist(struct strbuf *out, const char *name, const struct prom_hist *h, 
 	va_start(ap, h);
 	sample_start(out, name, "_count", ap, NULL);
 	va_end(ap);
-	sb_printf(out, " %llu\n", (unsigned long long)cum);
+	sample_u64(out, false, cum);
 }

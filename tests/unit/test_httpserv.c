@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -121,6 +122,22 @@ TEST(promtext_escapes_help_and_bytes_not_utf8)
 	sb_reset(&out);
 	prom_escape(&out, "\xf0\x9f\x98\x80\xf4\x90\x80\x80");	/* U+1F600, then above U+10FFFF */
 	CHECK_EQ_STR(sb_str(&out), "\xf0\x9f\x98\x80\\\\xF4\\\\x90\\\\x80\\\\x80");
+	sb_free(&out);
+}
+
+/* Integers written without printf (the VRRP engine renders thousands). */
+TEST(promtext_integers)
+{
+	struct strbuf out;
+
+	sb_init(&out);
+	prom_int(&out, "a", LLONG_MIN, NULL);
+	prom_int(&out, "a", LLONG_MAX, "k", "v", NULL);
+	prom_int(&out, "a", 0, NULL);
+	prom_u64(&out, "b", 0, NULL);
+	prom_u64(&out, "b", 10, "k", "v", "l", "w", NULL);
+	CHECK_EQ_STR(sb_str(&out), "a -9223372036854775808\na{k=\"v\"} 9223372036854775807\na 0\nb 0\n"
+				   "b{k=\"v\",l=\"w\"} 10\n");
 	sb_free(&out);
 }
 
@@ -398,6 +415,6 @@ TEST(server_hangups_do_not_multiply_scrapes)
 	fixture_stop(&f);
 }
 
-TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(promtext_escapes_help_and_bytes_not_utf8), T(server_answers_and_errors),
+TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(promtext_escapes_help_and_bytes_not_utf8), T(promtext_integers), T(server_answers_and_errors),
 	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer),
 	  T(server_hangups_do_not_multiply_scrapes))
