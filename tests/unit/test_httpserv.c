@@ -87,6 +87,37 @@ TEST(allow_list)
 	CHECK(!ipaddr_list_allows(&list, &peer));
 }
 
+/* Prefix edges: /0 is one family's every address, not the other's; the
+ * last bit of a prefix that ends inside a byte counts. */
+static bool allows(const char *entry, const char *who)
+{
+	struct ipaddr item, peer;
+	struct ipaddr_list list = { &item, 1 };
+	char err[PARSE_ERR_MAX];
+
+	CHECK_EQ_INT(parse_ipaddr(entry, &item, err), 0);
+	CHECK_EQ_INT(parse_ipaddr(who, &peer, err), 0);
+	return ipaddr_list_allows(&list, &peer);
+}
+
+TEST(allow_list_prefix_edges)
+{
+	CHECK(allows("0.0.0.0/0", "198.18.0.1"));
+	CHECK(!allows("0.0.0.0/0", "2001:db8::1"));
+	CHECK(allows("::/0", "2001:db8::1"));
+	CHECK(!allows("::/0", "198.18.0.1"));
+	CHECK(allows("192.0.2.0/25", "192.0.2.127"));
+	CHECK(!allows("192.0.2.0/25", "192.0.2.128"));
+	CHECK(allows("198.18.0.0/15", "198.19.255.255"));
+	CHECK(!allows("198.18.0.0/15", "198.20.0.0"));
+	CHECK(allows("2001:db8:8000::/33", "2001:db8:ffff::1"));
+	CHECK(!allows("2001:db8:8000::/33", "2001:db8:7fff::1"));
+	CHECK(allows("192.0.2.1/32", "::ffff:192.0.2.1"));
+	CHECK(!allows("192.0.2.1/32", "::ffff:192.0.2.2"));
+	CHECK(!allows("192.0.2.1/32", "::192.0.2.1"));	/* IPv4-compatible is not mapped */
+	CHECK(!allows("192.0.2.1/32", "64:ff9b::192.0.2.1"));	/* nor NAT64 */
+}
+
 TEST(promtext_lines)
 {
 	struct strbuf out;
@@ -415,6 +446,6 @@ TEST(server_hangups_do_not_multiply_scrapes)
 	fixture_stop(&f);
 }
 
-TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(promtext_escapes_help_and_bytes_not_utf8), T(promtext_integers), T(server_answers_and_errors),
+TEST_MAIN(T(request_parse), T(allow_list), T(allow_list_prefix_edges), T(promtext_lines), T(promtext_escapes_help_and_bytes_not_utf8), T(promtext_integers), T(server_answers_and_errors),
 	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer),
 	  T(server_hangups_do_not_multiply_scrapes))
