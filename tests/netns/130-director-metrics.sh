@@ -113,6 +113,19 @@ check "directord(8) METRICS lists exactly the families d1 and d2 emit" doc_vs_sc
 	 dsrkit_ipvs_inactive_connections dsrkit_lvs_real_server_weight" "$TMP/d1.prom" "$TMP/d2.prom"
 check "rs-agent(8) METRICS lists exactly the families rs-agent emits" doc_vs_scraped "$ROOT/man/rs-agent.8" \
 	"dsrkit_rs_load_weight_percent" "$TMP/rs.prom"
+# drop_reasons: the reasons directord(8) lists for dsrkit_vrrp_drops_total
+# are those d2 counts (in the same order).
+drop_reasons() {
+	"$PY" - "$ROOT/man/directord.8" "$TMP/d2.prom" <<'EOF'
+import re, sys
+man = open(sys.argv[1]).read()
+listed = re.search(r"^\.It Va dsrkit_vrrp_drops_total\n.*\n.*by reason: ([a-z_, ]+) \(", man, re.M).group(1).split(", ")
+scraped = re.findall(r'^dsrkit_vrrp_drops_total\{vrrp_instance="VI_1",reason="([a-z_]+)"\}', open(sys.argv[2]).read(), re.M)
+print(f"    man: {listed}\n    scraped: {scraped}" if listed != scraped else "", end="")
+sys.exit(listed != scraped)
+EOF
+}
+check "directord(8) names the drop reasons dsrkit_vrrp_drops_total has" drop_reasons
 check "d1: VI_1 and VI_2 are master" \
 	bash -c "grep -qxF 'dsrkit_vrrp_state{vrrp_instance=\"VI_1\",state=\"master\"} 1' '$TMP/d1.prom' &&
 		 grep -qxF 'dsrkit_vrrp_state{vrrp_instance=\"VI_2\",state=\"master\"} 1' '$TMP/d1.prom'"
