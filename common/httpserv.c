@@ -272,10 +272,23 @@ static void conn_close(struct conn *c)
 		*pp = c->next;
 	s->nconns--;
 	ev_timer_stop(s->loop, &c->deadline);
-	ev_fd_del(s->loop, c->fd);
-	close(c->fd);
+	if (c->fd >= 0) {
+		ev_fd_del(s->loop, c->fd);
+		close(c->fd);
+	}
 	sb_free(&c->out);
 	free(c);
+}
+
+/* The client left while the daemon works on its answer: its socket goes,
+ * but its place stays taken until the answer comes (or the deadline), so
+ * clients that ask and hang up at once cannot set more answers in work
+ * than max_clients. */
+static void conn_orphan(struct conn *c)
+{
+	ev_fd_del(c->s->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
 }
 
 static const char *status_reason(int status)
@@ -433,7 +446,7 @@ static void conn_event(struct evloop *loop, int fd, uint32_t events, void *arg)
 		break;
 	case PH_WAIT:
 		if (events & (EPOLLERR | EPOLLHUP))
-			conn_close(c);	/* the answer would have nobody to go to */
+			conn_orphan(c);	/* the answer will have nobody to go to */
 		break;
 	}
 }
@@ -592,6 +605,10 @@ int httpsrv_answer(struct httpsrv *s, uint64_t ticket, int status, const char *b
 		;
 	if (!c || c->phase != PH_WAIT)
 		return -ENOENT;
+	if (c->fd < 0) {
+		conn_close(c);	/* its client left: the place is free again */
+		return -ENOENT;
+	}
 	conn_respond(c, status, body, len);
 	return 0;
 }

@@ -57,7 +57,10 @@ const char *metrics_keys_problem(const struct ipendpoint *listen, const struct i
 
 struct httpsrv_conf {
 	const struct ipaddr_list *allow; /* copied */
-	unsigned max_clients;		/* connections at a time; more are closed at accept */
+	/* Connections at a time, a client that left before its answer
+	 * counted until the daemon answers it: so also the daemon's scrapes
+	 * in work. More are closed at accept. */
+	unsigned max_clients;
 	uint64_t timeout_ms;		/* a connection's whole life: request, answer, close */
 	size_t max_answer;		/* the largest answer (the output queue's bound); larger: 500 */
 };
@@ -94,7 +97,7 @@ void httpsrv_stop(struct httpsrv *s);
  * (timed out, reset). */
 int httpsrv_answer(struct httpsrv *s, uint64_t ticket, int status, const char *body, size_t len);
 const struct httpsrv_counters *httpsrv_counters(const struct httpsrv *s);
-/* Connections open now. */
+/* Connections open now, and places held for answers whose client left. */
 unsigned httpsrv_clients(const struct httpsrv *s);
 
 #endif

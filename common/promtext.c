@@ -14,45 +14,118 @@ static const char *const bucket_le[PROM_HIST_BUCKETS + 1] = {
 	"0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
 };
 
-void prom_family(struct strbuf *out, const char *name, const char *type, const char *help)
+/* The length of the valid UTF-8 sequence at p (1 to 4), or 0 when the
+ * byte there does not start one (as Go's utf8.ValidString judges, which
+ * Prometheus applies to label values: no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *p)
 {
-	sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
 }
 
-void prom_escape(struct strbuf *out, const char *value)
+/* value with backslash and newline escaped, and (label values) the
+ * double quote. Bytes that are not UTF-8 (a name in Latin-1, a device's
+ * name from the kernel) are written as the text \xHH: Prometheus refuses
+ * a whole scrape for one invalid label value. */
+static void escape(struct strbuf *out, const char *value, bool quote)
 {
-	for (const char *p = value; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)value; *p;) {
+		size_t n = 0;
+
+		while (p[n] && p[n] < 0x80 && p[n] != '\\' && p[n] != '\n' && (p[n] != '"' || !quote))
+			n++;
+		if (n) {	/* the usual: a run of nothing to escape */
+			sb_appendn(out, (const char *)p, n);
+			p += n;
+			continue;
+		}
+		n = utf8_sequence(p);
 		if (*p == '\\')
 			sb_append(out, "\\\\");
 		else if (*p == '"')
 			sb_append(out, "\\\"");
 		else if (*p == '\n')
 			sb_append(out, "\\n");
+		else if (n == 0)
+			sb_printf(out, "\\\\x%02X", *p);
 		else
-			sb_appendn(out, p, 1);
+			sb_appendn(out, (const char *)p, n);
+		p += n ? n : 1;
 	}
 }
 
-/* name{labels[,le="..."]} */
+void prom_family(struct strbuf *out, const char *name, const char *type, const char *help)
+{
+	sb_printf(out, "# HELP %s ", name);
+	escape(out, help, false);
+	sb_printf(out, "\n# TYPE %s %s\n", name, type);
+}
+
+void prom_escape(struct strbuf *out, const char *value)
+{
+	escape(out, value, true);
+}
+
+/* name{labels[,le="..."]}. Appended piece by piece, without printf: a
+ * scrape writes thousands of samples, on the VRRP engine's loop too. */
 static void sample_start(struct strbuf *out, const char *name, const char *suffix, va_list ap, const char *le)
 {
 	const char *k, *v;
 	bool any = false;
 
-	sb_printf(out, "%s%s", name, suffix);
+	sb_append(out, name);
+	sb_append(out, suffix);
 	while ((k = va_arg(ap, const char *))) {
 		v = va_arg(ap, const char *);
 		if (!v)
 			continue;
-		sb_printf(out, "%s%s=\"", any ? "," : "{", k);
+		sb_append(out, any ? "," : "{");
+		sb_append(out, k);
+		sb_append(out, "=\"");
 		prom_escape(out, v);
 		sb_append(out, "\"");
 		any = true;
 	}
-	if (le)
-		sb_printf(out, "%sle=\"%s\"", any ? "," : "{", le);
+	if (le) {
+		sb_append(out, any ? ",le=\"" : "{le=\"");
+		sb_append(out, le);
+		sb_append(out, "\"");
+	}
 	if (any || le)
 		sb_append(out, "}");
+}
+
+/* " value\n" */
+static void sample_u64(struct strbuf *out, bool negative, uint64_t value)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	*--p = '\n';
+	do
+		*--p = (char)('0' + value % 10);
+	while ((value /= 10) != 0);
+	if (negative)
+		*--p = '-';
+	*--p = ' ';
+	sb_appendn(out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void prom_u64(struct strbuf *out, const char *name, uint64_t value, ...)
@@ -62,7 +135,7 @@ void prom_u64(struct strbuf *out, const char *name, uint64_t value, ...)
 	va_start(ap, value);
 	sample_start(out, name, "", ap, NULL);
 	va_end(ap);
-	sb_printf(out, " %llu\n", (unsigned long long)value);
+	sample_u64(out, false, value);
 }
 
 void prom_int(struct strbuf *out, const char *name, long long value, ...)
@@ -72,7 +145,7 @@ void prom_int(struct strbuf *out, const char *name, long long value, ...)
 	va_start(ap, value);
 	sample_start(out, name, "", ap, NULL);
 	va_end(ap);
-	sb_printf(out, " %lld\n", value);
+	sample_u64(out, value < 0, value < 0 ? -(uint64_t)value : (uint64_t)value);
 }
 
 /* The shortest text that reads back as v (0.1, not 0.10000000000000001). */
@@ -122,7 +195,7 @@ void prom_hist(struct strbuf *out, const char *name, const struct prom_hist *h, 
 		va_start(ap, h);
 		sample_start(out, name, "_bucket", ap, bucket_le[i]);
 		va_end(ap);
-		sb_printf(out, " %llu\n", (unsigned long long)cum);
+		sample_u64(out, false, cum);
 	}
 	va_start(ap, h);
 	sample_start(out, name, "_sum", ap, NULL);
@@ -131,5 +204,5 @@ void prom_hist(struct strbuf *out, const char *name, const struct prom_hist *h, 
 	va_start(ap, h);
 	sample_start(out, name, "_count", ap, NULL);
 	va_end(ap);
-	sb_printf(out, " %llu\n", (unsigned long long)cum);
+	sample_u64(out, false, cum);
 }

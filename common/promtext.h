@@ -10,14 +10,17 @@
 #include "util.h"
 
 /* "# HELP name help" and "# TYPE name type" (type: counter, gauge,
- * histogram), once per family, before its samples. */
+ * histogram), once per family, before its samples; help escaped as the
+ * format wants (backslash, newline). */
 void prom_family(struct strbuf *out, const char *name, const char *type, const char *help);
 /* One sample, "name{l1="v1",l2="v2"} value": the labels are name, value
  * pairs ended by NULL (a NULL value skips its pair). */
 void prom_u64(struct strbuf *out, const char *name, uint64_t value, ...) __attribute__((sentinel));
 void prom_int(struct strbuf *out, const char *name, long long value, ...) __attribute__((sentinel));
 void prom_dbl(struct strbuf *out, const char *name, double value, ...) __attribute__((sentinel));
-/* A label value as the format wants it: \ " and newline escaped. */
+/* A label value as the format wants it: \ " and newline escaped, and a
+ * byte that is not UTF-8 written as the text \xHH (Prometheus refuses a
+ * scrape with a label value that is not UTF-8). */
 void prom_escape(struct strbuf *out, const char *value);
 
 /* Check latencies, in milliseconds, counted in the buckets 1 ms .. 10 s. */

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,6 +87,37 @@ TEST(allow_list)
 	CHECK(!ipaddr_list_allows(&list, &peer));
 }
 
+/* Prefix edges: /0 is one family's every address, not the other's; the
+ * last bit of a prefix that ends inside a byte counts. */
+static bool allows(const char *entry, const char *who)
+{
+	struct ipaddr item, peer;
+	struct ipaddr_list list = { &item, 1 };
+	char err[PARSE_ERR_MAX];
+
+	CHECK_EQ_INT(parse_ipaddr(entry, &item, err), 0);
+	CHECK_EQ_INT(parse_ipaddr(who, &peer, err), 0);
+	return ipaddr_list_allows(&list, &peer);
+}
+
+TEST(allow_list_prefix_edges)
+{
+	CHECK(allows("0.0.0.0/0", "198.18.0.1"));
+	CHECK(!allows("0.0.0.0/0", "2001:db8::1"));
+	CHECK(allows("::/0", "2001:db8::1"));
+	CHECK(!allows("::/0", "198.18.0.1"));
+	CHECK(allows("192.0.2.0/25", "192.0.2.127"));
+	CHECK(!allows("192.0.2.0/25", "192.0.2.128"));
+	CHECK(allows("198.18.0.0/15", "198.19.255.255"));
+	CHECK(!allows("198.18.0.0/15", "198.20.0.0"));
+	CHECK(allows("2001:db8:8000::/33", "2001:db8:ffff::1"));
+	CHECK(!allows("2001:db8:8000::/33", "2001:db8:7fff::1"));
+	CHECK(allows("192.0.2.1/32", "::ffff:192.0.2.1"));
+	CHECK(!allows("192.0.2.1/32", "::ffff:192.0.2.2"));
+	CHECK(!allows("192.0.2.1/32", "::192.0.2.1"));	/* IPv4-compatible is not mapped */
+	CHECK(!allows("192.0.2.1/32", "64:ff9b::192.0.2.1"));	/* nor NAT64 */
+}
+
 TEST(promtext_lines)
 {
 	struct strbuf out;
@@ -100,6 +132,43 @@ TEST(promtext_lines)
 	CHECK_EQ_STR(sb_str(&out), "# HELP dsrkit_x_total Things.\n# TYPE dsrkit_x_total counter\n"
 				   "dsrkit_x_total{name=\"a\\\"b\\\\c\\nd\"} 18446744073709551615\n"
 				   "dsrkit_y -3\ndsrkit_z{k=\"v\"} 0.25\ndsrkit_z 0.1\ndsrkit_z 0.3333333333333333\n");
+	sb_free(&out);
+}
+
+/* What the format's parser refuses never goes out: a HELP with a
+ * backslash or a newline, a label value that is not UTF-8 (a name from
+ * the configuration in Latin-1, a device's name from the kernel), which
+ * would make Prometheus drop the whole scrape. */
+TEST(promtext_escapes_help_and_bytes_not_utf8)
+{
+	struct strbuf out;
+
+	sb_init(&out);
+	prom_family(&out, "dsrkit_x", "gauge", "A \\ b\nc \"d\".");
+	CHECK_EQ_STR(sb_str(&out), "# HELP dsrkit_x A \\\\ b\\nc \"d\".\n# TYPE dsrkit_x gauge\n");
+	sb_reset(&out);
+	/* Latin-1, UTF-8, an overlong '/', a surrogate, one cut short. */
+	prom_escape(&out, "caf\xe9 caf\xc3\xa9 \xc0\xaf \xed\xa0\x80 \xe2\x82");
+	CHECK_EQ_STR(sb_str(&out), "caf\\\\xE9 caf\xc3\xa9 \\\\xC0\\\\xAF \\\\xED\\\\xA0\\\\x80 \\\\xE2\\\\x82");
+	sb_reset(&out);
+	prom_escape(&out, "\xf0\x9f\x98\x80\xf4\x90\x80\x80");	/* U+1F600, then above U+10FFFF */
+	CHECK_EQ_STR(sb_str(&out), "\xf0\x9f\x98\x80\\\\xF4\\\\x90\\\\x80\\\\x80");
+	sb_free(&out);
+}
+
+/* Integers written without printf (the VRRP engine renders thousands). */
+TEST(promtext_integers)
+{
+	struct strbuf out;
+
+	sb_init(&out);
+	prom_int(&out, "a", LLONG_MIN, NULL);
+	prom_int(&out, "a", LLONG_MAX, "k", "v", NULL);
+	prom_int(&out, "a", 0, NULL);
+	prom_u64(&out, "b", 0, NULL);
+	prom_u64(&out, "b", 10, "k", "v", "l", "w", NULL);
+	CHECK_EQ_STR(sb_str(&out), "a -9223372036854775808\na{k=\"v\"} 9223372036854775807\na 0\nb 0\n"
+				   "b{k=\"v\",l=\"w\"} 10\n");
 	sb_free(&out);
 }
 
@@ -343,5 +412,40 @@ TEST(server_deferred_answer)
 	fixture_stop(&f);
 }
 
-TEST_MAIN(T(request_parse), T(allow_list), T(promtext_lines), T(server_answers_and_errors),
-	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer))
+/* Clients that ask and hang up at once (a reset) cannot set more
+ * scrapes in work than max_clients: each keeps its place until the
+ * daemon answers it, then the place is free again. */
+TEST(server_hangups_do_not_multiply_scrapes)
+{
+	struct linger reset = { 1, 0 };
+	struct fixture f;
+	uint64_t first = 0;
+	int fd;
+
+	fixture_start(&f, "127.0.0.1", 2);
+	f.defer = true;
+	for (int i = 0; i < 6; i++) {
+		fd = client(&f, "GET /metrics HTTP/1.1\r\n\r\n");
+		turn(&f, 5);
+		CHECK(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) == 0);
+		close(fd);
+		turn(&f, 5);
+		if (i == 0)
+			first = f.ticket;
+	}
+	CHECK_EQ_INT(f.scrapes, 2);
+	CHECK_EQ_INT(httpsrv_counters(f.srv)->refused_busy, 4);
+	CHECK_EQ_INT(httpsrv_clients(f.srv), 2);
+	/* The answers find nobody, and free the places. */
+	CHECK_EQ_INT(httpsrv_answer(f.srv, first, 200, "x\n", 2), -ENOENT);
+	CHECK_EQ_INT(httpsrv_answer(f.srv, f.ticket, 200, "x\n", 2), -ENOENT);
+	CHECK_EQ_INT(httpsrv_clients(f.srv), 0);
+	f.defer = false;
+	ask(&f, "GET /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK");
+	CHECK_EQ_INT(f.scrapes, 3);
+	fixture_stop(&f);
+}
+
+TEST_MAIN(T(request_parse), T(allow_list), T(allow_list_prefix_edges), T(promtext_lines), T(promtext_escapes_help_and_bytes_not_utf8), T(promtext_integers), T(server_answers_and_errors),
+	  T(server_refuses_unlisted_and_busy), T(server_slow_clients_do_not_block), T(server_deferred_answer),
+	  T(server_hangups_do_not_multiply_scrapes))

@@ -665,6 +665,48 @@ TEST(a_scrape_asks_both_engines_by_id)
 	finish(p);
 }
 
+/* Scrapes whose clients hang up (a reset) before the engines answered
+ * keep their places until then: clients that ask and leave in a loop set
+ * no more than 4 scrapes in work, so the engines are asked 4 times, not
+ * once per connection. */
+TEST(scrapes_that_hang_up_ask_the_engines_four_times_at_most)
+{
+	struct linger reset = { 1, 0 };
+	struct dir_ipc_status_req q;
+	int port = free_port(), fd;
+	struct parent *p;
+
+	snprintf(W.global_extra, sizeof(W.global_extra), "metrics_listen = 127.0.0.1:%d\nmetrics_allow = 127.0.0.1\n",
+		 port);
+	p = start(true, "0");
+	W.global_extra[0] = '\0';
+	if (!p)
+		return;
+	for (int i = 0; i < 10; i++) {
+		fd = scrape(port);
+		CHECK(fd >= 0);
+		(void)pump(p, 30);
+		if (fd >= 0) {
+			CHECK(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) == 0);
+			close(fd);
+		}
+		(void)pump(p, 30);
+	}
+	CHECK_EQ_INT(count(VRRP, DIR_IPC_STATUS_REQ), 4);
+	CHECK_EQ_INT(count(LVS, DIR_IPC_STATUS_REQ), 4);
+	/* Answered, the places are free: the next scrape is asked. */
+	for (int i = 0; i < 4; i++)
+		for (int k = VRRP; k <= LVS; k++)
+			if (expect(p, k, DIR_IPC_STATUS_REQ, &q, sizeof(q)))
+				answer(k, DIR_IPC_STATUS_REPLY, q.id, "");
+	(void)pump(p, 30);
+	fd = scrape(port);
+	CHECK(expect(p, VRRP, DIR_IPC_STATUS_REQ, &q, sizeof(q)));
+	if (fd >= 0)
+		close(fd);
+	finish(p);
+}
+
 /* Exits in a row: restarted after RESTART_BACKOFF_MIN_MS, then twice
  * that, then twice again. */
 TEST(an_engine_that_exits_is_restarted_with_backoff)
@@ -843,7 +885,7 @@ TEST(reload_starts_and_stops_the_lvs_engine)
 	finish(p);
 }
 
-TEST_MAIN(T(a_scrape_asks_both_engines_by_id), T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
+TEST_MAIN(T(a_scrape_asks_both_engines_by_id), T(scrapes_that_hang_up_ask_the_engines_four_times_at_most), T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
 	  T(control_requests_answered_by_id_without_waiting), T(an_engine_that_exits_is_restarted_with_backoff),
 	  T(a_deaf_engine_is_killed_and_restarted), T(an_engine_that_sends_garbage_is_restarted), T(reload_starts_and_stops_the_lvs_engine),
 	  T(stop_asks_both_engines_and_ends_when_they_are_gone))

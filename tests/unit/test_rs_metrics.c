@@ -177,6 +177,29 @@ TEST(rs_metrics_exact_lines)
 	sb_free(&out);
 }
 
+/* The kernel lets a device be named in any bytes but '/', ':' and blanks;
+ * one named in Latin-1 must not make Prometheus refuse every scrape (a
+ * label value that is not UTF-8 fails the whole text). */
+TEST(rs_metrics_device_name_not_utf8)
+{
+	struct kernel_ops k = { &fk, f_ifindex, f_links, NULL, f_addr_list, NULL, NULL, f_conf_get, NULL };
+	struct rs_config cfg = { .interface = "lo", .arp_ignore = 1, .arp_announce = 2 };
+	struct agent_reply reply = { .state = AGENT_STATE_UP, .weight_pct = -1, .maxconn = -1 };
+	struct rs_metrics_input in = { .cfg = &cfg, .kernel = &k, .reply = &reply, .weight_pct = -1 };
+	struct strbuf out;
+
+	memset(&fk, 0, sizeof(fk));
+	fk.links[0] = (struct rs_link){ 1, "lo", 1, 2 };
+	fk.links[1] = (struct rs_link){ 2, "caf\xe9", 1, 2 };
+	sb_init(&out);
+	rs_metrics_render(&in, &out);
+	CHECK(!out.failed);
+	check_lines(sb_str(&out), "dsrkit_rs_arp_sysctl{interface=\"caf",
+		    "dsrkit_rs_arp_sysctl{interface=\"caf\\\\xE9\",sysctl=\"arp_ignore\"} 1\n"
+		    "dsrkit_rs_arp_sysctl{interface=\"caf\\\\xE9\",sysctl=\"arp_announce\"} 2\n");
+	sb_free(&out);
+}
+
 TEST(agent_answer_words)
 {
 	struct agent_reply r = { .state = AGENT_STATE_UP, .admin = AGENT_ADMIN_READY, .weight_pct = 50 };
@@ -234,4 +257,4 @@ TEST(metrics_keys)
 	ini_diag_free(&diag);
 }
 
-TEST_MAIN(T(rs_metrics_exact_lines), T(agent_answer_words), T(metrics_keys))
+TEST_MAIN(T(rs_metrics_exact_lines), T(rs_metrics_device_name_not_utf8), T(agent_answer_words), T(metrics_keys))
