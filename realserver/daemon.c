@@ -25,10 +25,12 @@
  * agent waits this long for it at most (rs-agent(8) gives the bound). */
 #define RELOAD_CHECK_TIMEOUT_MS 10000
 /* The metrics endpoint: scrapes at a time, one scrape's whole time, the
- * largest answer (a few kilobytes are usual). */
+ * largest answer (a few kilobytes are usual, but every network device
+ * adds some 300 bytes of ARP settings, and a container host has
+ * thousands: 16 MiB is some 50,000 devices, as rs-agent(8) says). */
 #define METRICS_MAX_CLIENTS 4
 #define METRICS_TIMEOUT_MS 5000
-#define METRICS_MAX_ANSWER (1024 * 1024)
+#define METRICS_MAX_ANSWER (16 * 1024 * 1024)
 
 struct daemon {
 	struct rs_config *cfg;
