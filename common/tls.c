@@ -210,11 +210,103 @@ static int pem_check_once(enum tls_pem_kind kind, const char *pem, char *err)
 }
 
 /* A PEM text may be a private key: wiped before its memory goes back. */
-static void pem_text_free(char *pem)
+static void pem_text_wipe_free(char *pem)
 {
 	if (pem)
 		OPENSSL_cleanse(pem, strlen(pem));
 	free(pem);
+}
+
+/* The shared texts (tls.h), few (one per distinct file content): a list.
+ * Configurations are loaded on other threads too (config_async.c). */
+struct pem_shared {
+	char *text;
+	size_t len, refs;
+	struct pem_shared *next;
+};
+
+static struct pem_shared *pem_shared;
+static pthread_mutex_t pem_shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The entry whose text is pem (by address), or NULL; *prev its link. With
+ * the lock held. */
+static struct pem_shared *shared_of(const char *pem, struct pem_shared ***prev)
+{
+	struct pem_shared **link = &pem_shared;
+
+	for (; *link; link = &(*link)->next)
+		if ((*link)->text == pem)
+			break;
+	if (prev)
+		*prev = link;
+	return *link;
+}
+
+/* The entry of that content, or NULL. With the lock held. */
+static struct pem_shared *shared_same(const char *pem, size_t len)
+{
+	for (struct pem_shared *s = pem_shared; s; s = s->next)
+		if (s->len == len && memcmp(s->text, pem, len) == 0)
+			return s;
+	return NULL;
+}
+
+int tls_pem_text_share(char **pem)
+{
+	size_t len = strlen(*pem);
+	struct pem_shared *s;
+	char *own = *pem;
+
+	pthread_mutex_lock(&pem_shared_lock);
+	if ((s = shared_of(own, NULL))) {		/* already shared: nothing to do */
+		pthread_mutex_unlock(&pem_shared_lock);
+		return 0;
+	}
+	if ((s = shared_same(own, len))) {
+		s->refs++;
+		*pem = s->text;
+	} else if ((s = malloc(sizeof(*s)))) {
+		*s = (struct pem_shared){ .text = own, .len = len, .refs = 1, .next = pem_shared };
+		pem_shared = s;
+		own = NULL;
+	}
+	pthread_mutex_unlock(&pem_shared_lock);
+	if (!s)
+		return -ENOMEM;
+	pem_text_wipe_free(own);
+	return 0;
+}
+
+char *tls_pem_text_ref(const char *pem)
+{
+	struct pem_shared *s;
+
+	if (!pem)
+		return NULL;
+	pthread_mutex_lock(&pem_shared_lock);
+	if ((s = shared_of(pem, NULL)))
+		s->refs++;
+	pthread_mutex_unlock(&pem_shared_lock);
+	return s ? (char *)pem : strdup(pem);
+}
+
+void tls_pem_text_free(char *pem)
+{
+	struct pem_shared *s, **link;
+	bool held;
+
+	if (!pem)
+		return;
+	pthread_mutex_lock(&pem_shared_lock);
+	s = shared_of(pem, &link);
+	held = s && --s->refs > 0;
+	if (s && !held)
+		*link = s->next;
+	pthread_mutex_unlock(&pem_shared_lock);
+	if (held)
+		return;
+	free(s);
+	pem_text_wipe_free(pem);
 }
 
 /* The first len bytes of buf, in an allocation of their own (never
@@ -276,7 +368,7 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 	if (ret == 0)
 		ret = (out->path = strdup(path)) ? 0 : -ENOMEM;
 	if (ret < 0) {
-		pem_text_free(buf);
+		pem_text_wipe_free(buf);
 		free(out->path);
 		out->path = NULL;
 		if (ret == -ENOMEM)
@@ -290,7 +382,7 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 void tls_pem_file_free(struct tls_pem_file *f)
 {
 	free(f->path);
-	pem_text_free(f->pem);
+	tls_pem_text_free(f->pem);
 	f->path = f->pem = NULL;
 }
 
@@ -303,6 +395,8 @@ static int pem_file_parse(enum tls_pem_kind kind, const char *value, void *field
 
 	if (ret < 0)
 		return ret;
+	/* Out of memory to share it, the text stays its own: still right. */
+	(void)tls_pem_text_share(&fresh.pem);
 	tls_pem_file_free(field);
 	*(struct tls_pem_file *)field = fresh;
 	return 0;
@@ -456,9 +550,10 @@ static SSL_CTX *ctx_new(const char *ca_pem, const char *cert_pem, const char *ke
 	return ctx;
 }
 
+/* The cache's own reference: the same text when it is shared. */
 static char *dup_or_null(const char *s, bool *oom)
 {
-	char *d = s ? strdup(s) : NULL;
+	char *d = tls_pem_text_ref(s);
 
 	if (s && !d)
 		*oom = true;
@@ -468,9 +563,9 @@ static char *dup_or_null(const char *s, bool *oom)
 static void client_free(struct tls_client *c)
 {
 	SSL_CTX_free(c->ctx);
-	free(c->ca);
-	free(c->cert);
-	pem_text_free(c->key);
+	tls_pem_text_free(c->ca);
+	tls_pem_text_free(c->cert);
+	tls_pem_text_free(c->key);
 	free(c);
 }
 

@@ -51,9 +51,24 @@ int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err);
 int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err);
 void tls_pem_file_free(struct tls_pem_file *f);
 
+/* Shared texts: a process holds each PEM content once, however many
+ * services name it (the system's CA bundle in 10,000 services would be
+ * 2 GB of copies), with a count of its holders.
+ * tls_pem_text_share: *pem (a text of its own, from tls_pem_file_load or
+ * malloc) becomes the shared text of that content, a reference taken; the
+ * own copy is wiped and freed. -ENOMEM leaves *pem its own (still valid).
+ * tls_pem_text_ref: another reference to pem (a copy when pem is not
+ * shared; NULL when out of memory).
+ * tls_pem_text_free: drops a reference, or frees a text of its own; the
+ * last holder wipes the text (it may be a key) before freeing it. */
+int tls_pem_text_share(char **pem);
+char *tls_pem_text_ref(const char *pem);
+void tls_pem_text_free(char *pem);
+
 /* The config key types (field: struct tls_pem_file): the value is a path,
  * the file is read and checked when the key is parsed, so a missing,
- * unreadable or bad file is an error at the key's line. Equal means the
+ * unreadable or bad file is an error at the key's line; its text is
+ * shared (tls_pem_text_share), so pem compares by pointer first. Equal means the
  * same path and the same content: a reload after a certificate was
  * renewed in place restarts the checks that use it. */
 extern const struct ini_type tls_ca_file_type, tls_cert_file_type, tls_key_file_type;

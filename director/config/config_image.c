@@ -17,8 +17,13 @@
  * its layout: tests/unit/test_config_image.c round-trips a file that sets
  * every key.
  *
- * Reading checks every length against what is left, so a damaged image is
- * -EBADMSG, never a crash (tests/fuzz/fuzz_config_image.c). */
+ * The PEM texts of the https checks travel once each, in a table before
+ * the virtual servers, which name them by index: a CA bundle named by
+ * 10,000 services is one copy in the image and one in each reader (they
+ * are shared there, tls_pem_text_share), not 10,000.
+ *
+ * Reading checks every length and index against what is there, so a
+ * damaged image is -EBADMSG, never a crash (tests/fuzz/fuzz_config_image.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +33,7 @@
 #include "cfgcheck.h"
 #include "config.h"
 
-#define IMAGE_MAGIC	"dsrkcfg1"
+#define IMAGE_MAGIC	"dsrkcfg2"
 #define NO_STRING	UINT32_MAX
 
 struct image_header {
@@ -232,6 +237,7 @@ static void clear_virtual_server(void *obj)
 	struct virtual_server_conf *vs = obj;
 
 	memset(&vs->real_servers, 0, sizeof(vs->real_servers));
+	vs->check_ca_file.pem = vs->check_cert_file.pem = vs->check_key_file.pem = NULL;
 	vs->unchanged = NULL;
 	vs->next = NULL;
 }
@@ -241,12 +247,15 @@ static const size_t virtual_server_strings[] = {
 	offsetof(struct virtual_server_conf, vrrp), offsetof(struct virtual_server_conf, check_path),
 	offsetof(struct virtual_server_conf, check_host), offsetof(struct virtual_server_conf, check_body),
 	offsetof(struct virtual_server_conf, check_command),
-	/* https: the PEM contents travel, so the engines never read a file. */
-	offsetof(struct virtual_server_conf, check_ca_file.path), offsetof(struct virtual_server_conf, check_ca_file.pem),
-	offsetof(struct virtual_server_conf, check_cert_file.path),
-	offsetof(struct virtual_server_conf, check_cert_file.pem),
-	offsetof(struct virtual_server_conf, check_key_file.path), offsetof(struct virtual_server_conf, check_key_file.pem),
-	END_OF,
+	offsetof(struct virtual_server_conf, check_ca_file.path), offsetof(struct virtual_server_conf, check_cert_file.path),
+	offsetof(struct virtual_server_conf, check_key_file.path), END_OF,
+};
+
+/* https: the PEM contents travel (the engines never read a file), each
+ * as an index into the image's table of them. */
+static const size_t virtual_server_pems[] = {
+	offsetof(struct virtual_server_conf, check_ca_file), offsetof(struct virtual_server_conf, check_cert_file),
+	offsetof(struct virtual_server_conf, check_key_file), END_OF,
 };
 
 static const struct layout virtual_server_layout = {
@@ -294,9 +303,52 @@ static void put_vrrp(struct strbuf *out, const struct vrrp_conf *v)
 	put_object(out, v, &vrrp_layout);
 }
 
-static void put_virtual_server(struct strbuf *out, const struct virtual_server_conf *vs)
+/* The distinct PEM texts of the virtual servers, by address (a loaded
+ * configuration shares equal contents, so equal means the same). */
+struct pem_table {
+	const char **texts;
+	size_t n, cap;
+};
+
+static uint32_t pem_index(const struct pem_table *t, const char *pem)
+{
+	for (size_t i = 0; pem && i < t->n; i++)
+		if (t->texts[i] == pem)
+			return (uint32_t)i;
+	return NO_STRING;
+}
+
+static int pem_table_add(struct pem_table *t, const char *pem)
+{
+	if (!pem || pem_index(t, pem) != NO_STRING)
+		return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		const char **texts = realloc(t->texts, cap * sizeof(*texts));
+
+		if (!texts)
+			return -ENOMEM;
+		t->texts = texts;
+		t->cap = cap;
+	}
+	t->texts[t->n++] = pem;
+	return 0;
+}
+
+static int pem_table_fill(struct pem_table *t, const struct virtual_server_conf *services)
+{
+	for (const struct virtual_server_conf *vs = services; vs; vs = vs->next)
+		for (const size_t *o = virtual_server_pems; *o != END_OF; o++)
+			if (pem_table_add(t, CFIELD(vs, *o, struct tls_pem_file)->pem) < 0)
+				return -ENOMEM;
+	return 0;
+}
+
+static void put_virtual_server(struct strbuf *out, const struct virtual_server_conf *vs, const struct pem_table *t)
 {
 	put_object(out, vs, &virtual_server_layout);
+	for (const size_t *o = virtual_server_pems; *o != END_OF; o++)
+		put_u32(out, pem_index(t, CFIELD(vs, *o, struct tls_pem_file)->pem));
 	put_u32(out, (uint32_t)vs->real_servers.n);
 	for (size_t i = 0; i < vs->real_servers.n; i++)
 		put_object(out, &vs->real_servers.items[i], &real_server_layout);
@@ -312,6 +364,28 @@ static void put_virtual_server(struct strbuf *out, const struct virtual_server_c
 		put((out), m_); \
 } while (0)
 
+/* The table, then the virtual servers. */
+static int put_virtual_servers(struct strbuf *out, const struct virtual_server_conf *services)
+{
+	struct pem_table t = { 0 };
+	uint32_t n = 0;
+
+	if (pem_table_fill(&t, services) < 0) {
+		free(t.texts);
+		return -ENOMEM;
+	}
+	put_u32(out, (uint32_t)t.n);
+	for (size_t i = 0; i < t.n; i++)
+		put_string(out, t.texts[i]);
+	for (const struct virtual_server_conf *vs = services; vs; vs = vs->next)
+		n++;
+	put_u32(out, n);
+	for (const struct virtual_server_conf *vs = services; vs; vs = vs->next)
+		put_virtual_server(out, vs, &t);
+	free(t.texts);
+	return 0;
+}
+
 int director_config_image(const struct director_config *cfg, struct strbuf *out)
 {
 	struct image_header h;
@@ -326,7 +400,8 @@ int director_config_image(const struct director_config *cfg, struct strbuf *out)
 	PUT_LIST(out, struct track_process_conf, cfg->track_processes, put_track_process);
 	PUT_LIST(out, struct sync_group_conf, cfg->sync_groups, put_sync_group);
 	PUT_LIST(out, struct vrrp_conf, cfg->instances, put_vrrp);
-	PUT_LIST(out, struct virtual_server_conf, cfg->lvs.services, put_virtual_server);
+	if (put_virtual_servers(out, cfg->lvs.services) < 0)
+		return -ENOMEM;
 	return out->failed ? -ENOMEM : 0;
 }
 
@@ -345,6 +420,8 @@ struct reader {
 	off_t off;		/* in the file, after what is at hand */
 	uint8_t *chunk;
 	int err;		/* the first failure: -EBADMSG, -ENOMEM or -errno */
+	char **pems;		/* the image's PEM texts (NULL when skipped) */
+	size_t npems;		/* how many the image has */
 };
 
 static void fail(struct reader *r, int err)
@@ -592,12 +669,79 @@ static void get_real_servers(struct reader *r, struct real_server_list *list)
 	}
 }
 
+/* Past a string, its bytes unread. */
+static void skip_string(struct reader *r)
+{
+	uint32_t n = get_u32(r);
+
+	if (!r->err && n != NO_STRING)
+		(void)get_raw(r, NULL, n);
+}
+
+/* The table of PEM texts, kept (shared, so the services' references are
+ * the same text) or only counted. */
+static void get_pem_table(struct reader *r, bool keep)
+{
+	size_t n = get_count(r, sizeof(uint32_t));
+
+	if (keep && n && !(r->pems = calloc(n, sizeof(*r->pems)))) {
+		fail(r, -ENOMEM);
+		return;
+	}
+	for (size_t i = 0; i < n && !r->err; i++) {
+		char *pem;
+
+		if (!keep) {
+			skip_string(r);
+			r->npems++;
+			continue;
+		}
+		if (!(pem = get_string(r))) {
+			if (!r->err)
+				fail(r, -EBADMSG);	/* the table holds no NULL */
+			break;
+		}
+		(void)tls_pem_text_share(&pem);	/* unshared, still right */
+		r->pems[r->npems++] = pem;
+	}
+}
+
+static void free_pem_table(struct reader *r)
+{
+	for (size_t i = 0; r->pems && i < r->npems; i++)
+		tls_pem_text_free(r->pems[i]);
+	free(r->pems);
+	r->pems = NULL;
+	r->npems = 0;
+}
+
+/* A file's text by its index, into f (there exactly when its path is);
+ * f NULL: skipping, the index only checked. */
+static void get_pem_ref(struct reader *r, struct tls_pem_file *f)
+{
+	uint32_t i = get_u32(r);
+
+	if (r->err)
+		return;
+	if ((i != NO_STRING && i >= r->npems) || (f && (i == NO_STRING) != !f->path)) {
+		fail(r, -EBADMSG);
+		return;
+	}
+	if (i == NO_STRING || !f)
+		return;
+	if (!(f->pem = tls_pem_text_ref(r->pems[i])))
+		fail(r, -ENOMEM);
+}
+
 static struct virtual_server_conf *get_virtual_server(struct reader *r)
 {
 	struct virtual_server_conf *vs = get_object(r, &virtual_server_layout);
 
-	if (vs)
-		get_real_servers(r, &vs->real_servers);
+	if (!vs)
+		return NULL;
+	for (const size_t *o = virtual_server_pems; *o != END_OF; o++)
+		get_pem_ref(r, FIELD(vs, *o, struct tls_pem_file));
+	get_real_servers(r, &vs->real_servers);
 	return vs;
 }
 
@@ -640,15 +784,6 @@ void image_vs_skip(const struct virtual_server_conf *vs, void *arg)
 	(void)arg;
 }
 
-/* Past a string, its bytes unread. */
-static void skip_string(struct reader *r)
-{
-	uint32_t n = get_u32(r);
-
-	if (!r->err && n != NO_STRING)
-		(void)get_raw(r, NULL, n);
-}
-
 /* Past an object as put_object wrote it, allocating nothing. */
 static void skip_object(struct reader *r, const struct layout *l)
 {
@@ -665,6 +800,8 @@ static void skip_object(struct reader *r, const struct layout *l)
 static void skip_virtual_server(struct reader *r)
 {
 	skip_object(r, &virtual_server_layout);
+	for (const size_t *o = virtual_server_pems; *o != END_OF; o++)
+		get_pem_ref(r, NULL);
 	for (size_t n = get_count(r, sizeof(struct real_server_conf)); n > 0 && !r->err; n--)
 		skip_object(r, &real_server_layout);
 }
@@ -673,8 +810,11 @@ static void skip_virtual_server(struct reader *r)
  * (image_vs_skip) only counted. */
 static void get_virtual_servers(struct reader *r, struct director_config *c, image_vs_visit visit, void *arg)
 {
-	size_t n = get_count(r, sizeof(struct virtual_server_conf));
 	struct virtual_server_conf **tail = &c->lvs.services;
+	size_t n;
+
+	get_pem_table(r, visit != image_vs_skip);
+	n = get_count(r, sizeof(struct virtual_server_conf));
 
 	for (size_t i = 0; i < n && !r->err; i++) {
 		struct virtual_server_conf *vs;
@@ -719,6 +859,7 @@ static int read_image(struct reader *r, image_vs_visit visit, void *arg, struct 
 	GET_LIST(r, struct sync_group_conf, c->sync_groups, get_sync_group);
 	GET_LIST(r, struct vrrp_conf, c->instances, get_vrrp);
 	get_virtual_servers(r, c, visit, arg);
+	free_pem_table(r);
 	if (!r->err && (r->left != 0 || !c->path))
 		r->err = -EBADMSG;
 	if (r->err) {

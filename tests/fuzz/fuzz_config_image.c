@@ -7,8 +7,11 @@
  * its first two bytes cut it to a length, each further three bytes flip
  * one byte at an offset. The input is also read as an image of its own,
  * after a valid header. Properties: no crash, no leak, and an image read
- * whole prints as a configuration. */
+ * whole prints as a configuration. Three https services name PEM files
+ * (written for the start, throwaway self-signed ones), so the image has a
+ * table of texts and services that refer to its entries by index. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,19 +36,93 @@ static const char text[] =
 	"[virtual_server s]\naddress = 198.18.0.2:53\nprotocol = udp\ncheck = script\ncheck_command = /bin/true\n"
 	"real_server = 198.18.3.3:53 check_command=/bin/true\n";
 
+/* %1$s: the directory of the PEM files. */
+static const char https_text[] =
+	"[virtual_server h1]\naddress = 198.18.0.3:443\ncheck = https\ncheck_ca_file = %1$s/a.pem\n"
+	"real_servers = 198.18.3.4:443\n"
+	"[virtual_server h2]\naddress = 198.18.0.4:443\ncheck = https\ncheck_ca_file = %1$s/b.pem\n"
+	"real_servers = 198.18.3.5:443\n"
+	"[virtual_server h3]\naddress = 198.18.0.5:443\ncheck = https\ncheck_ca_file = %1$s/a.pem\n"
+	"check_cert_file = %1$s/a.pem\ncheck_key_file = %1$s/a.key\nreal_servers = 198.18.3.6:443\n";
+
+static const char pem_a[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBeDCCAR+gAwIBAgIUBhWBDkgd81HuxM4aS41CcRstghswCgYIKoZIzj0EAwIw\n"
+	"ETEPMA0GA1UEAwwGZnV6eiBhMCAXDTI2MTIwNzAzMjIwNloYDzIxMjYxMTEzMDMy\n"
+	"MjA2WjARMQ8wDQYDVQQDDAZmdXp6IGEwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC\n"
+	"AAQplsn6QkONgD2TRu/48dl5/PnU0w8PLnxpx47nk73EP9n+1EILvGp6QmERaDik\n"
+	"DWcrcwks4b8A5DoinTbNWLTDo1MwUTAdBgNVHQ4EFgQUbYdeMibnSzJBPtY9b7XN\n"
+	"p9ENXd4wHwYDVR0jBBgwFoAUbYdeMibnSzJBPtY9b7XNp9ENXd4wDwYDVR0TAQH/\n"
+	"BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiAz9FJE3i6yhRfU+FUPI9o7Zx8jUyI2\n"
+	"QF687WL+aTcrdwIgNceyjLLhTBGunv2EEX+oF3Kbxrr55zWFyvffKdAAfec=\n"
+	"-----END CERTIFICATE-----\n";
+static const char pem_b[] =
+	"-----BEGIN CERTIFICATE-----\n"
+	"MIIBeTCCAR+gAwIBAgIUJCmUdsX6ntpUbjMGF457lkUgFSwwCgYIKoZIzj0EAwIw\n"
+	"ETEPMA0GA1UEAwwGZnV6eiBiMCAXDTI2MTIwNzAzMjIwNloYDzIxMjYxMTEzMDMy\n"
+	"MjA2WjARMQ8wDQYDVQQDDAZmdXp6IGIwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNC\n"
+	"AARVpupprF06IMzdmFigfWqNyUccTIoNveNEROtmCaYrg/pbLbpiTlGiSOTLFQHF\n"
+	"4Z0dVXfm/y57r5zW0eub06Vuo1MwUTAdBgNVHQ4EFgQUoykMwOCLP5N57zQsHV3j\n"
+	"nZgoEBAwHwYDVR0jBBgwFoAUoykMwOCLP5N57zQsHV3jnZgoEBAwDwYDVR0TAQH/\n"
+	"BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiA6YAvhhJ288brgp6dSCZZ/z1vO/0fz\n"
+	"ISae7nkUMJq7HwIhAIrYpUwEaATAq6EYX45ZNxX69AVk6joUTgic8cNPOcxl\n"
+	"-----END CERTIFICATE-----\n";
+static const char key_a[] =
+	"-----BEGIN PRIVATE KEY-----\n"
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQguBCFZ8M4lEIgnBpK\n"
+	"+oiWyccKCY7DSMfQ3qiIfe2TF0mhRANCAAQplsn6QkONgD2TRu/48dl5/PnU0w8P\n"
+	"Lnxpx47nk73EP9n+1EILvGp6QmERaDikDWcrcwks4b8A5DoinTbNWLTD\n"
+	"-----END PRIVATE KEY-----\n";
+
+static const struct {
+	const char *name, *text;
+} pem_files[] = { { "a.pem", pem_a }, { "b.pem", pem_b }, { "a.key", key_a } };
+
+static void pem_file_write(const char *dir, const char *name, const char *pem)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!(f = fopen(path, "w")) || fputs(pem, f) < 0 || fclose(f) != 0)
+		abort();
+}
+
+static void pem_file_remove(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
 static struct strbuf image;
 
 static void make_image(void)
 {
+	char dir[] = "/tmp/dsrkit-fuzz-image.XXXXXX";
 	struct director_config *cfg = NULL;
+	struct strbuf all;
 	struct ini_diag d;
+	size_t i;
 
+	if (!mkdtemp(dir))
+		abort();
+	for (i = 0; i < sizeof(pem_files) / sizeof(pem_files[0]); i++)
+		pem_file_write(dir, pem_files[i].name, pem_files[i].text);
+	sb_init(&all);
+	sb_append(&all, text);
+	sb_printf(&all, https_text, dir);
 	ini_diag_init(&d);
-	if (director_config_load_buffer("/fuzz.ini", text, sizeof(text) - 1, &cfg, &d) < 0 ||
+	if (all.failed || director_config_load_buffer("/fuzz.ini", all.buf, all.len, &cfg, &d) < 0 ||
 	    director_config_image(cfg, &image) < 0)
 		abort();
 	ini_diag_free(&d);
+	sb_free(&all);
 	director_config_free(cfg);
+	for (i = 0; i < sizeof(pem_files) / sizeof(pem_files[0]); i++)
+		pem_file_remove(dir, pem_files[i].name);
+	rmdir(dir);
 }
 
 /* The same bytes through a file, the virtual servers only counted (the

@@ -1,7 +1,8 @@
 /* Unit tests for director/config/config_image.c: a validated configuration
  * that sets every key of every section survives the trip through its
  * image (printed the same, every section the same by its own comparison,
- * the links validation set rebuilt), and a damaged image is refused. */
+ * the links validation set rebuilt), and a damaged image is refused. The
+ * PEM texts of https checks are held and carried once per content. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "test.h"
+#include "test_tls_server.h"
 
 /* Every key of every section at least once, with values other than the
  * defaults where the checks allow. */
@@ -266,4 +268,143 @@ TEST(test_from_a_file)
 	director_config_free(cfg);
 }
 
-TEST_MAIN(T(test_every_key_survives), T(test_from_a_file), T(test_damaged_images_refused), T(test_other_build_refused))
+/* n https services naming ca.pem, then "odd" naming other.pem as its CA
+ * and client.pem/client.key; with_ca false: the same without ca.pem. */
+static struct director_config *load_https(int n, bool with_ca)
+{
+	struct director_config *cfg;
+	struct strbuf text;
+
+	sb_init(&text);
+	sb_append(&text, "[global]\nuser = nobody\n");
+	for (int i = 0; i < n; i++) {
+		sb_printf(&text, "[virtual_server s%d]\naddress = 198.18.1.%d:443\ncheck = https\n"
+			  "real_servers = 198.19.0.1:443\n", i, 1 + i);
+		if (with_ca)
+			sb_printf(&text, "check_ca_file = %s\n", path_of("ca.pem"));
+	}
+	sb_printf(&text, "[virtual_server odd]\naddress = 198.18.2.1:443\ncheck = https\nreal_servers = 198.19.0.2:443\n"
+		  "check_ca_file = %s\ncheck_cert_file = %s\ncheck_key_file = %s\n", path_of("other.pem"),
+		  path_of("client.pem"), path_of("client.key"));
+	cfg = load(sb_str(&text));
+	sb_free(&text);
+	return cfg;
+}
+
+/* Every service of cfg: its CA text is ca (the same text, by address,
+ * when shared), odd's files are other, client and key. */
+static void check_pem_texts(const struct director_config *cfg, const char *ca, const char *other, const char *client,
+			    const char *key, int n)
+{
+	const struct virtual_server_conf *first = cfg->lvs.services;
+	int seen = 0;
+
+	CHECK(first != NULL);
+	for (const struct virtual_server_conf *vs = first; vs; vs = vs->next, seen++) {
+		if (strcmp(vs->name, "odd") == 0) {
+			CHECK_EQ_STR(vs->check_ca_file.pem, other);
+			CHECK_EQ_STR(vs->check_cert_file.pem, client);
+			CHECK_EQ_STR(vs->check_key_file.pem, key);
+			CHECK_EQ_STR(vs->check_ca_file.path, path_of("other.pem"));
+			continue;
+		}
+		CHECK(vs->check_ca_file.pem == first->check_ca_file.pem);	/* one text */
+		CHECK_EQ_STR(vs->check_ca_file.pem, ca);
+		CHECK_EQ_STR(vs->check_ca_file.path, path_of("ca.pem"));
+		CHECK(vs->check_cert_file.pem == NULL && vs->check_key_file.pem == NULL);
+	}
+	CHECK_EQ_INT(seen, n + 1);
+}
+
+/* The image without its last PEM text (client.key's, odd's key): odd's
+ * index to it is out of range. */
+static bool cut_last_pem(struct strbuf *image, const char *ca, const char *key)
+{
+	char *at_ca = memmem(image->buf, image->len, ca, strlen(ca));
+	char *at_key = memmem(image->buf, image->len, key, strlen(key));
+	uint32_t count, len;
+
+	if (!at_ca || !at_key || at_ca - image->buf < 8 || at_key < at_ca)
+		return false;
+	memcpy(&count, at_ca - 8, 4);
+	memcpy(&len, at_key - 4, 4);
+	if (count != 4 || len != strlen(key))
+		return false;
+	count = 3;
+	memcpy(at_ca - 8, &count, 4);
+	memmove(at_key - 4, at_key + len, (size_t)(image->buf + image->len - (at_key + len)));
+	image->len -= 4 + len;
+	return true;
+}
+
+static int read_via_file(const struct strbuf *image, image_vs_visit visit)
+{
+	struct director_config *back = NULL;
+	int fd = memfd_create("test-image", MFD_CLOEXEC), ret;
+
+	CHECK(fd >= 0 && write(fd, image->buf, image->len) == (ssize_t)image->len);
+	ret = director_config_from_image_fd(fd, visit, NULL, &back);
+	director_config_free(back);
+	close(fd);
+	return ret;
+}
+
+/* 64 services naming one CA file: the configuration holds its text once,
+ * the image carries it once (the old one had 64 copies in both), and the
+ * texts come back right, each service's its own file's. */
+TEST(test_pem_texts_travel_once)
+{
+	enum { N = 64 };
+	struct director_config *cfg, *bare, *back = NULL;
+	char *ca, *other, *client, *key;
+	struct strbuf image, bare_image;
+	const char *skip = tls_setup();
+
+	if (skip)
+		SKIP(skip);
+	ca = pem_of("ca.pem");
+	other = pem_of("other.pem");
+	client = pem_of("client.pem");
+	key = pem_of("client.key");
+	CHECK(ca && other && client && key && strcmp(ca, other) != 0);
+	cfg = load_https(N, true);
+	bare = load_https(N, false);
+	if (ca && other && client && key && cfg && bare) {
+		size_t per_service = strlen(path_of("ca.pem")) + 2 * sizeof(uint32_t);
+
+		check_pem_texts(cfg, ca, other, client, key, N);
+		back = round_trip(cfg, &image);
+		sb_init(&bare_image);
+		CHECK_EQ_INT(director_config_image(bare, &bare_image), 0);
+		/* The CA text once, then a path and an index per service. */
+		CHECK(image.len > bare_image.len + strlen(ca));
+		CHECK(image.len < bare_image.len + strlen(ca) + 4 + N * per_service);
+		if (back) {
+			check_pem_texts(back, ca, other, client, key, N);
+			check_same_print(cfg, back);
+			director_config_free(back);
+		}
+		CHECK_EQ_INT(read_via_file(&image, NULL), 0);
+		CHECK_EQ_INT(read_via_file(&image, image_vs_skip), 0);
+		/* A service naming a text the table has not: refused, by the
+		 * reader that keeps them and by the one that skips them. */
+		back = NULL;
+		CHECK(cut_last_pem(&image, ca, key));
+		CHECK_EQ_INT(director_config_from_image(image.buf, image.len, &back), -EBADMSG);
+		CHECK(back == NULL);
+		CHECK_EQ_INT(read_via_file(&image, NULL), -EBADMSG);
+		CHECK_EQ_INT(read_via_file(&image, image_vs_skip), -EBADMSG);
+		sb_free(&image);
+		sb_free(&bare_image);
+	}
+	director_config_free(cfg);
+	director_config_free(bare);
+	free(ca);
+	free(other);
+	free(client);
+	free(key);
+	tls_teardown();
+}
+
+TEST_MAIN(T(test_every_key_survives), T(test_from_a_file), T(test_damaged_images_refused), T(test_other_build_refused),
+	  T(test_pem_texts_travel_once))

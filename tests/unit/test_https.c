@@ -528,6 +528,42 @@ out:
 	free(ca);
 }
 
+/* Texts shared by content: equal ones become one, each holder a reference
+ * (freed by the last: ASan sees any early free), and another holder of a
+ * text that is not shared gets a copy of its own. */
+TEST(pem_texts_shared)
+{
+	char *a = strdup("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	char *b = a ? strdup(a) : NULL, *c = strdup("other"), *own, *ref;
+
+	CHECK(a && b && c && a != b);
+	if (!a || !b || !c)
+		goto out;
+	CHECK_EQ_INT(tls_pem_text_share(&a), 0);
+	CHECK_EQ_INT(tls_pem_text_share(&b), 0);
+	CHECK(a == b);				/* b's own copy is gone */
+	CHECK_EQ_INT(tls_pem_text_share(&b), 0);	/* already shared: no new reference */
+	CHECK_EQ_INT(tls_pem_text_share(&c), 0);
+	CHECK(c != a && strcmp(c, "other") == 0);
+	ref = tls_pem_text_ref(a);
+	CHECK(ref == a);
+	tls_pem_text_free(a);
+	tls_pem_text_free(b);
+	CHECK(strncmp(ref, "-----BEGIN", 10) == 0);	/* still held by ref */
+	tls_pem_text_free(ref);
+	own = strdup("not shared");
+	ref = own ? tls_pem_text_ref(own) : NULL;
+	CHECK(ref && ref != own && strcmp(ref, "not shared") == 0);
+	tls_pem_text_free(own);
+	tls_pem_text_free(ref);
+	tls_pem_text_free(c);
+	return;
+out:
+	free(a);
+	free(b);
+	free(c);
+}
+
 /* A Host name too long for the connection is refused, never cut: the cut
  * name would go out as SNI and be what the certificate is matched to
  * (rs-agent's host key had no length limit). */
@@ -567,4 +603,5 @@ static void run_teardown(void)
 TEST_MAIN(T(run_setup), T(https_pass), T(https_wrong_status), T(https_verified), T(https_host_mismatch),
 	  T(https_expired), T(https_untrusted), T(https_sni), T(https_ipv6), T(https_handshake_timeout), T(https_close_notify_in_handshake),
 	  T(https_client_certificate), T(https_tls12_minimum), T(https_targets_and_refused), T(pem_checks),
-	  T(contexts_shared), T(host_names), T(host_name_too_long), T(same_ca_file_parsed_once), T(run_teardown))
+	  T(contexts_shared), T(host_names), T(host_name_too_long), T(same_ca_file_parsed_once), T(pem_texts_shared),
+	  T(run_teardown))
