@@ -73,7 +73,8 @@ int proc_tracker_start(struct evloop *loop, const struct vrrp_kernel_ops *kernel
 		       struct proc_tracker **out);
 /* New sections: those of the same name and settings keep their verdicts
  * (a reload moves no priority); the watch is restarted only when the
- * sections changed. tracks must outlive the tracker or the next reload. */
+ * sections changed. tracks must outlive the tracker or the next reload.
+ * -ENOMEM: nothing changed, the old sections are still in use. */
 int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf *tracks);
 void proc_tracker_stop(struct proc_tracker *pt);
 /* The section and verdict of name (NULL: no such section). */
