@@ -226,9 +226,15 @@ int privdrop(const char *user, const cap_value_t *keep, size_t nkeep)
 	(void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	if (r < 0)
 		return r;
-	/* setresuid() cleared it; 1 lets the user's own tools (gdb, /proc)
-	 * see the daemon, which no longer holds anything root-only. */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	/* Not dumpable, also where no setresuid() cleared it: the daemons
+	 * hold what only root may read (a check's client private key, in
+	 * the LVS engine and in the parent's configuration image), and
+	 * scripts run as the same user. Dumpable, any process of that user
+	 * could read their memory and fds (/proc/PID/mem, ptrace). The
+	 * price: no core dumps unless fs.suid_dumpable is 2, debugging as
+	 * root, and the parent sees only a stuck engine's state (its
+	 * /proc/PID/syscall and wchan are root's now). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
 	return verify_dropped(keep, nkeep);
 }

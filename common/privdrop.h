@@ -27,7 +27,8 @@ int daemon_user_check(const char *user, bool named, char *msg, size_t msglen);
 /* If running as root: setgroups/setgid/setuid to user keeping caps across the
  * switch, then reduce to exactly `keep`. If already unprivileged: only reduce
  * the capability sets. Also clears the bounding set of everything else and
- * sets PR_SET_DUMPABLE back to 1. Returns 0 or -errno. */
+ * leaves the process not dumpable (PR_SET_DUMPABLE 0: it may hold
+ * root-only secrets; privdrop.c). Returns 0 or -errno. */
 int privdrop(const char *user, const cap_value_t *keep, size_t nkeep);
 
 /* Drop every capability of the calling process (for children before exec). */

@@ -118,8 +118,17 @@ static void reload_read(struct director_config *fresh, int result, const struct 
 	for (size_t i = 0; i < diag->n; i++)
 		log_warnx("%s", diag->msgs[i]);
 	if (result == 0) {
-		/* The engine lets go of the old file's strings during the reload. */
+		/* The engine lets go of the old file's strings during the
+		 * reload, unless it could not take the new one at all. */
+		p->reload_kept_old = false;
 		result = p->ops->reload(p, fresh);
+		if (p->reload_kept_old) {
+			config_free_async(fresh);
+			log_warnx("%sreload failed (%s); the running configuration stays in force",
+				  p->ops->reload_log_prefix, strerror(-result));
+			reload_reply(p, p->reload_id, result);
+			return;
+		}
 		config_free_async(p->cfg);
 		p->cfg = fresh;
 		/* Where a slow reload's time went: rebuilding the configuration

@@ -28,6 +28,9 @@ struct engine_ops {
 	void (*status)(struct engine_proc *p, struct json *j, struct strbuf *out);
 	/* Its metrics (DIR_STATUS_METRICS). */
 	void (*metrics)(struct engine_proc *p, struct strbuf *out);
+	/* Take fresh (then freed with the engine or at the next reload) and
+	 * free the old configuration; or, having set p->reload_kept_old, stay
+	 * wholly on the old one, which is kept, and fresh is freed. */
 	int (*reload)(struct engine_proc *p, const struct director_config *fresh);
 	/* A message of the engine's own; false when it does not know it. */
 	bool (*message)(struct engine_proc *p, const struct ipc_msg *msg);
@@ -40,6 +43,7 @@ struct engine_proc {
 	void *engine;
 	struct config_load *load;	/* a reload reading the file */
 	uint32_t reload_id;		/* the parent's request it answers */
+	bool reload_kept_old;		/* set by ops->reload: see there */
 	int ipc_fd;
 	bool watching_out;		/* EPOLLOUT on: the queue waits for the parent */
 	struct ipc_outq out;

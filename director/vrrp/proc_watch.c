@@ -39,6 +39,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc_watch.h"
@@ -60,6 +61,10 @@ struct proc_watch {
 	int fd;				/* the loop's end of the socketpair */
 	pthread_t thread;
 	atomic_bool stop;
+	/* The loop and the thread each hold one; the last to let go frees
+	 * (proc_watch_close may leave a thread stuck in a read behind). */
+	atomic_int refs;
+	proc_watch_reader read_file;
 	/* the thread's own */
 	int sock, epfd, procfd, cnfd;
 	unsigned flags;
@@ -110,7 +115,7 @@ static void pw_flush(struct proc_watch *w)
 /* ---- reading /proc ---- */
 
 /* A small file below a /proc/PID directory fd, at most size bytes. */
-static int read_below(int dirfd, const char *name, char *buf, size_t size, size_t *len)
+int proc_watch_read_below(int dirfd, const char *name, char *buf, size_t size, size_t *len)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	ssize_t n = 0;
@@ -126,7 +131,10 @@ static int read_below(int dirfd, const char *name, char *buf, size_t size, size_
 	return n < 0 ? (int)n : 0;
 }
 
-/* The tracks the process in dirfd matches (0: none, or gone). */
+/* The tracks the process in dirfd matches (0: none, or gone). The
+ * command line is read only when comm says it could match: reading it
+ * takes the process's memory lock, which a process stuck in D state may
+ * hold for as long as it likes (and this thread with it). */
 static uint64_t pw_match(struct proc_watch *w, int dirfd)
 {
 	char comm[PROC_COMM_MAX], cmdline[PROC_CMDLINE_MAX];
@@ -134,11 +142,13 @@ static uint64_t pw_match(struct proc_watch *w, int dirfd)
 	bool have_cmdline = false;
 	uint64_t mask = 0;
 
-	if (read_below(dirfd, "comm", comm, sizeof(comm), &clen) < 0)
+	if (w->read_file(dirfd, "comm", comm, sizeof(comm), &clen) < 0)
 		return 0;
 	for (size_t i = 0; i < w->ntracks; i++) {
+		if (proc_match_needs_cmdline(&w->tracks[i]) && !proc_comm_may_match(&w->tracks[i], comm, clen))
+			continue;
 		if (proc_match_needs_cmdline(&w->tracks[i]) && !have_cmdline) {
-			if (read_below(dirfd, "cmdline", cmdline, sizeof(cmdline), &cmdlen) < 0)
+			if (w->read_file(dirfd, "cmdline", cmdline, sizeof(cmdline), &cmdlen) < 0)
 				return 0;
 			have_cmdline = true;
 		}
@@ -200,7 +210,7 @@ static int pw_pidfd(struct proc_watch *w, pid_t pid, int dirfd)
 			w->no_pidfd = true;
 		return -1;
 	}
-	if (read_below(dirfd, "comm", comm, sizeof(comm), &len) < 0 ||
+	if (w->read_file(dirfd, "comm", comm, sizeof(comm), &len) < 0 ||
 	    poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, 1, 0) != 0) {
 		close(pidfd);
 		return -2;	/* gone */
@@ -476,6 +486,8 @@ static bool cn_open(struct proc_watch *w)
 
 /* ---- the thread ---- */
 
+static void pw_unref(struct proc_watch *w);
+
 static void pw_wait(struct proc_watch *w)
 {
 	struct epoll_event evs[16];
@@ -529,6 +541,7 @@ static void *pw_thread(void *arg)
 		pw_flush(w);
 	}
 	shutdown(w->sock, SHUT_RDWR);	/* the loop sees the end */
+	pw_unref(w);
 	return NULL;
 }
 
@@ -592,7 +605,14 @@ static int pw_start_thread(struct proc_watch *w)
 	return ret;
 }
 
-int proc_watch_open(const struct track_process_conf *tracks, unsigned flags, struct proc_watch **out, int *fd)
+static void pw_unref(struct proc_watch *w)
+{
+	if (atomic_fetch_sub(&w->refs, 1) == 1)
+		pw_free(w);
+}
+
+int proc_watch_open_with(const struct track_process_conf *tracks, unsigned flags, proc_watch_reader reader,
+			 struct proc_watch **out, int *fd)
 {
 	struct proc_watch *w = calloc(1, sizeof(*w));
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -602,6 +622,8 @@ int proc_watch_open(const struct track_process_conf *tracks, unsigned flags, str
 		return -ENOMEM;
 	w->fd = w->sock = w->epfd = w->procfd = w->cnfd = -1;
 	w->flags = flags;
+	w->read_file = reader;
+	atomic_init(&w->refs, 2);	/* the thread's is dropped here if it never starts */
 	if ((ret = pw_copy_tracks(w, tracks)) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -626,6 +648,11 @@ fail:
 	return ret;
 }
 
+int proc_watch_open(const struct track_process_conf *tracks, unsigned flags, struct proc_watch **out, int *fd)
+{
+	return proc_watch_open_with(tracks, flags, proc_watch_read_below, out, fd);
+}
+
 int proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg)
 {
 	struct proc_watch_event ev;
@@ -643,12 +670,26 @@ int proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg)
 	return 0;
 }
 
+/* Never waits long: a thread stuck in a read of /proc (a process in D
+ * state holding its memory lock) is left to end when the read does, and
+ * frees the watch then. Nothing else points into the watch: the tracks
+ * are its own copies, and the loop forgets the watch and its fd here. */
 void proc_watch_close(struct proc_watch *w)
 {
+	struct timespec until;
+	uint64_t ns;
+
 	if (!w)
 		return;
 	atomic_store(&w->stop, true);
 	shutdown(w->fd, SHUT_RDWR);	/* wakes the thread, also from a blocked send */
-	pthread_join(w->thread, NULL);
-	pw_free(w);
+	close(w->fd);		/* the loop forgets it now, whatever the thread does */
+	w->fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	ns = (uint64_t)until.tv_nsec + PROC_WATCH_CLOSE_WAIT_MS * 1000000ULL;
+	until.tv_sec += (time_t)(ns / 1000000000ULL);
+	until.tv_nsec = (long)(ns % 1000000000ULL);
+	if (pthread_clockjoin_np(w->thread, NULL, CLOCK_MONOTONIC, &until) != 0)
+		pthread_detach(w->thread);
+	pw_unref(w);
 }

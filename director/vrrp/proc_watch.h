@@ -18,6 +18,8 @@ enum proc_watch_mode { PROC_WATCH_STARTING, PROC_WATCH_CONNECTOR, PROC_WATCH_SCA
 #define PROC_WATCH_SCAN_MS 1000
 /* Processes followed by a pidfd; more are counted by the scan. */
 #define PROC_WATCH_MAX_PIDFDS 256
+/* What proc_watch_close waits for the thread before leaving it behind. */
+#define PROC_WATCH_CLOSE_WAIT_MS 100
 /* proc_watch_open flags */
 #define PROC_WATCH_NO_CONNECTOR 1u	/* scan even where the connector works (tests) */
 
@@ -37,9 +39,18 @@ typedef void (*proc_watch_cb)(const struct proc_watch_event *ev, void *arg);
  * so the list need not outlive the call). *fd becomes readable when events
  * wait: then call proc_watch_read. */
 int proc_watch_open(const struct track_process_conf *tracks, unsigned flags, struct proc_watch **out, int *fd);
+/* How the watch reads a file below a /proc/PID directory fd: at most size
+ * bytes into buf, *len set; 0 or -errno. proc_watch_open's reads with
+ * O_NOFOLLOW | O_NONBLOCK; tests give a slow one. */
+typedef int (*proc_watch_reader)(int dirfd, const char *name, char *buf, size_t size, size_t *len);
+int proc_watch_read_below(int dirfd, const char *name, char *buf, size_t size, size_t *len);
+int proc_watch_open_with(const struct track_process_conf *tracks, unsigned flags, proc_watch_reader reader,
+			 struct proc_watch **out, int *fd);
 /* Deliver what waits, without blocking; -EPIPE when the watch has ended. */
 int proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg);
-/* Stop: the watch's thread ends within one /proc entry. */
+/* Stop: the watch's thread ends within one /proc entry, or, stuck in a
+ * read (a process in D state), ends when that read returns. Waits at most
+ * PROC_WATCH_CLOSE_WAIT_MS either way; the thread frees what is left. */
 void proc_watch_close(struct proc_watch *w);
 
 const char *proc_watch_mode_name(enum proc_watch_mode m);

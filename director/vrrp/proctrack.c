@@ -103,6 +103,38 @@ bool proc_match(const struct track_process_conf *t, const char *comm, size_t com
 	return !t->args || args_match(t, cmdline, cmdline_len, pos);
 }
 
+/* Is comm (stripped) the kernel's cut of name's base name, as exec sets it? */
+static bool comm_is_base(const char *comm, size_t comm_len, const char *name, size_t len)
+{
+	const char *base = name;
+
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '/')
+			base = name + i + 1;
+	len -= (size_t)(base - name);
+	return same(comm, comm_len, base, len < PROC_COMM_CUT ? len : PROC_COMM_CUT);
+}
+
+bool proc_comm_may_match(const struct track_process_conf *t, const char *comm, size_t comm_len)
+{
+	const char *nul = memchr(comm, '\0', comm_len), *p, *w;
+	size_t wlen;
+
+	if (!proc_match_needs_cmdline(t))
+		return true;
+	if (nul)
+		comm_len = (size_t)(nul - comm);
+	if (comm_len && comm[comm_len - 1] == '\n')
+		comm_len--;
+	if (comm_is_base(comm, comm_len, t->process, strlen(t->process)))
+		return true;
+	/* A script run by its interpreter: comm is the script's name. */
+	for (p = t->args ? t->args : ""; next_arg(&p, &w, &wlen);)
+		if (comm_is_base(comm, comm_len, w, wlen))
+			return true;
+	return false;
+}
+
 bool proc_count_ok(const struct track_process_conf *t, unsigned count)
 {
 	return count >= t->quorum && (!t->quorum_max.set || count <= t->quorum_max.value);

@@ -27,6 +27,17 @@ bool proc_match_needs_cmdline(const struct track_process_conf *t);
 bool proc_match(const struct track_process_conf *t, const char *comm, size_t comm_len, const char *cmdline,
 		size_t cmdline_len);
 
+/* The bytes of a program's file name that exec leaves in comm. */
+#define PROC_COMM_CUT 15
+/* Whether a process whose /proc/PID/comm is comm may match t, before its
+ * command line is read (that read takes the process's memory lock, which
+ * a process stuck in D state holds): always when t matches on comm; else
+ * when comm is what exec makes of t's process, or of one of its args (a
+ * script run by its interpreter is named after the script). A process
+ * that renamed itself (prctl PR_SET_NAME) or was exec'd with another
+ * argv[0] than its file's name is not matched on its command line. */
+bool proc_comm_may_match(const struct track_process_conf *t, const char *comm, size_t comm_len);
+
 /* quorum <= count <= quorum_max (when set). */
 bool proc_count_ok(const struct track_process_conf *t, unsigned count);
 
@@ -62,7 +73,8 @@ int proc_tracker_start(struct evloop *loop, const struct vrrp_kernel_ops *kernel
 		       struct proc_tracker **out);
 /* New sections: those of the same name and settings keep their verdicts
  * (a reload moves no priority); the watch is restarted only when the
- * sections changed. tracks must outlive the tracker or the next reload. */
+ * sections changed. tracks must outlive the tracker or the next reload.
+ * -ENOMEM: nothing changed, the old sections are still in use. */
 int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf *tracks);
 void proc_tracker_stop(struct proc_tracker *pt);
 /* The section and verdict of name (NULL: no such section). */

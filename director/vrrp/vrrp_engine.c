@@ -38,6 +38,7 @@ struct script_track {
 	pid_t pid;
 	struct risefall rf;		/* known, ok (up) after rise/fall */
 	uint64_t runs, failures;
+	bool taken, planned;		/* during a reload: struct reload_plan */
 };
 
 struct vrrp_inst {
@@ -54,6 +55,7 @@ struct vrrp_inst {
 	bool group_fault;		/* another member of the sync group is in Fault */
 	bool started;
 	int open_error;			/* -errno when it could not start */
+	bool taken, planned;		/* during a reload: struct reload_plan */
 	struct ev_timer fsm_timer;
 	struct ev_timer start_timer;
 	struct ev_timer garp_timer;
@@ -1144,9 +1146,15 @@ static int open_fifo(struct vrrp_engine *e)
 	return 0;
 }
 
+/* Through the seam, where a test can make one fail. */
+static void *engine_calloc(const struct vrrp_engine *e, size_t n, size_t size)
+{
+	return e->kernel->calloc ? e->kernel->calloc(n, size) : calloc(n, size);
+}
+
 static struct script_track *script_new(struct vrrp_engine *e, const struct track_script_conf *t)
 {
-	struct script_track *s = calloc(1, sizeof(*s));
+	struct script_track *s = engine_calloc(e, 1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -1304,78 +1312,110 @@ static bool same_script(const struct track_script_conf *a, const struct track_sc
 	       a->fall == b->fall && a->weight == b->weight;
 }
 
-/* Scripts whose settings did not change keep their results, so a reload
- * moves no priority and starts no election. */
-static int reload_scripts(struct vrrp_engine *e, const struct director_config *cfg)
-{
-	struct script_track **fresh = calloc(count_scripts(cfg) + 1, sizeof(*fresh));
-	size_t n = 0;
+/* What a reload builds before it changes anything, so that running out
+ * of memory leaves the engine wholly on the old configuration (which the
+ * caller then keeps): the i-th script and instance of the new one, each
+ * an old one kept (marked taken: the same settings keep their results and
+ * state, so a reload moves no priority) or a new one (planned). */
+struct reload_plan {
+	struct script_track **scripts;
+	size_t nscripts;
+	struct vrrp_inst **insts;
+	size_t ninsts;
+};
 
-	if (!fresh)
+static int plan_scripts(struct vrrp_engine *e, const struct director_config *cfg, struct reload_plan *p)
+{
+	if (!(p->scripts = engine_calloc(e, count_scripts(cfg) + 1, sizeof(*p->scripts))))
 		return -ENOMEM;
 	for (const struct track_script_conf *t = cfg->track_scripts; t; t = t->next) {
-		struct script_track *keep = NULL;
+		struct script_track *s = NULL;
 
-		for (size_t i = 0; i < e->nscripts && !keep; i++) {
-			if (e->scripts[i] && same_script(e->scripts[i]->conf, t)) {
-				keep = e->scripts[i];
-				e->scripts[i] = NULL;
-			}
-		}
-		if (keep)
-			keep->conf = t;
-		else
-			keep = script_new(e, t);
-		if (keep)
-			fresh[n++] = keep;
+		for (size_t i = 0; i < e->nscripts && !s; i++)
+			if (e->scripts[i] && !e->scripts[i]->taken && same_script(e->scripts[i]->conf, t))
+				(s = e->scripts[i])->taken = true;
+		if (!s && !(s = script_new(e, t)))
+			return -ENOMEM;
+		s->planned = !s->taken;
+		p->scripts[p->nscripts++] = s;
 	}
-	for (size_t i = 0; i < e->nscripts; i++)
-		if (e->scripts[i])
-			script_free(e, e->scripts[i]);
-	free(e->scripts);
-	e->scripts = fresh;
-	e->nscripts = n;
 	return 0;
 }
 
-int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
+static int plan_insts(struct vrrp_engine *e, const struct director_config *cfg, struct reload_plan *p)
 {
-	struct vrrp_inst **fresh = calloc(cfg->ninstances + 1, sizeof(*fresh));
-	size_t n = 0;
-	int ret = 0, tracker_ret;
-
-	if (!fresh)
+	if (!(p->insts = engine_calloc(e, cfg->ninstances + 1, sizeof(*p->insts))))
 		return -ENOMEM;
-	ret = reload_scripts(e, cfg);
-	/* Whatever else failed: the tracker's sections are the old
-	 * configuration's, freed after this returns. */
-	tracker_ret = proc_tracker_reload(e->ptracker, cfg->track_processes);
-	if (ret == 0)
-		ret = tracker_ret;
-	for (const struct vrrp_conf *c = cfg->instances; c && ret == 0; c = c->next) {
-		struct vrrp_inst *keep = NULL;
+	for (const struct vrrp_conf *c = cfg->instances; c; c = c->next) {
+		struct vrrp_inst *in = NULL;
 
-		for (size_t i = 0; i < e->ninsts && !keep; i++) {
-			if (e->insts[i] && !e->insts[i]->open_error && vrrp_conf_same(e->insts[i]->conf, c)) {
-				keep = e->insts[i];
-				e->insts[i] = NULL;
-			}
-		}
-		if (keep) {
-			keep->conf = c;
-			fresh[n++] = keep;
+		for (size_t i = 0; i < e->ninsts && !in; i++)
+			if (e->insts[i] && !e->insts[i]->open_error && !e->insts[i]->taken &&
+			    vrrp_conf_same(e->insts[i]->conf, c))
+				(in = e->insts[i])->taken = true;
+		if (!in && !(in = engine_calloc(e, 1, sizeof(*in))))
+			return -ENOMEM;
+		in->planned = !in->taken;
+		p->insts[p->ninsts++] = in;
+	}
+	return 0;
+}
+
+/* Back to the old configuration as it was: nothing new was started. */
+static void plan_drop(struct vrrp_engine *e, struct reload_plan *p)
+{
+	for (size_t i = 0; i < p->nscripts; i++)
+		if (p->scripts[i]->planned)
+			script_free(e, p->scripts[i]);
+		else
+			p->scripts[i]->taken = false;
+	for (size_t i = 0; i < p->ninsts; i++)
+		if (p->insts[i]->planned)
+			free(p->insts[i]);
+		else
+			p->insts[i]->taken = false;
+	free(p->scripts);
+	free(p->insts);
+}
+
+static void commit_scripts(struct vrrp_engine *e, const struct director_config *cfg, struct reload_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->nscripts; i++)
+		if (e->scripts[i] && !e->scripts[i]->taken)
+			script_free(e, e->scripts[i]);
+	for (const struct track_script_conf *t = cfg->track_scripts; t; t = t->next, n++) {
+		p->scripts[n]->conf = t;
+		p->scripts[n]->taken = p->scripts[n]->planned = false;
+	}
+	free(e->scripts);
+	e->scripts = p->scripts;
+	e->nscripts = p->nscripts;
+}
+
+/* New instances start before the ones removed or changed leave, as they
+ * always did. Allocations that fail here (in the kernel's sockets) leave
+ * that instance not started, on the new configuration, as any open error. */
+static void commit_insts(struct vrrp_engine *e, const struct director_config *cfg, struct reload_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->ninsts; i++)
+		if (e->insts[i] && e->insts[i]->taken)
+			e->insts[i] = NULL;	/* in the plan */
+	e->cfg = cfg;
+	for (const struct vrrp_conf *c = cfg->instances; c; c = c->next, n++) {
+		struct vrrp_inst *in = p->insts[n];
+
+		in->taken = false;
+		if (!in->planned) {
+			in->conf = c;
 			continue;
 		}
+		in->planned = false;
 		log_info("vrrp %s: new or changed: starting it afresh", c->name);
-		if (!(keep = calloc(1, sizeof(*keep)))) {
-			ret = -ENOMEM;
-			break;
-		}
-		fresh[n++] = keep;
-		e->cfg = cfg;
-		keep->open_error = inst_open(e, keep, c);
-		if (keep->open_error == -ENOMEM)
-			ret = -ENOMEM;
+		in->open_error = inst_open(e, in, c);
 	}
 	for (size_t i = 0; i < e->ninsts; i++) {
 		if (e->insts[i]) {
@@ -1384,11 +1424,28 @@ int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
 		}
 	}
 	free(e->insts);
-	e->insts = fresh;
-	e->ninsts = n;
-	e->cfg = cfg;
+	e->insts = p->insts;
+	e->ninsts = p->ninsts;
+}
+
+/* 0: the engine runs on cfg, which must outlive it (or the next reload).
+ * -errno (out of memory): it still runs, unchanged, on the configuration
+ * it had, which the caller must keep; cfg is not referenced. */
+int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg)
+{
+	struct reload_plan plan = { 0 };
+	int ret;
+
+	/* The tracker is the last that can fail, and fails as a whole. */
+	if ((ret = plan_scripts(e, cfg, &plan)) < 0 || (ret = plan_insts(e, cfg, &plan)) < 0 ||
+	    (ret = proc_tracker_reload(e->ptracker, cfg->track_processes)) < 0) {
+		plan_drop(e, &plan);
+		return ret;
+	}
+	commit_scripts(e, cfg, &plan);
+	commit_insts(e, cfg, &plan);
 	reevaluate_all(e);
-	return ret;
+	return 0;
 }
 
 /* ---- status ---- */

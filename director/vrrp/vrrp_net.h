@@ -103,6 +103,9 @@ struct vrrp_kernel_ops {
 			       int *fd);
 	int (*proc_watch_read)(struct proc_watch *w, proc_watch_cb cb, void *arg);
 	void (*proc_watch_close)(struct proc_watch *w);
+	/* The engine's allocations for scripts, instances and tracks; NULL:
+	 * calloc. A test fails chosen ones (a reload's out-of-memory paths). */
+	void *(*calloc)(size_t n, size_t size);
 };
 
 extern const struct vrrp_kernel_ops vrrp_kernel_linux;

@@ -26,7 +26,10 @@ static void tell_state(const char *instance, int state, int priority, void *arg)
 
 static int vrrp_reload(struct engine_proc *p, const struct director_config *fresh)
 {
-	return vrrp_engine_reload(p->engine, fresh);
+	int ret = vrrp_engine_reload(p->engine, fresh);
+
+	p->reload_kept_old = ret < 0;	/* its contract: an error leaves it on the old */
+	return ret;
 }
 
 static int vrrp_start(struct engine_proc *p, const void *arg)

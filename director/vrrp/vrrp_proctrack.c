@@ -145,15 +145,15 @@ static bool same_track(const struct track_process_conf *a, const struct track_pr
 
 /* The array for tracks, verdicts carried from old where unchanged; *same:
  * every section as before, in the same order (the watch may stay). */
-static struct proc_track *build(const struct track_process_conf *tracks, const struct proc_track *old, size_t nold,
-				size_t *n, bool *same)
+static struct proc_track *build(const struct vrrp_kernel_ops *kernel, const struct track_process_conf *tracks,
+				const struct proc_track *old, size_t nold, size_t *n, bool *same)
 {
 	struct proc_track *a;
 	size_t count = 0;
 
 	for (const struct track_process_conf *t = tracks; t; t = t->next)
 		count++;
-	if (!(a = calloc(count + 1, sizeof(*a))))
+	if (!(a = kernel->calloc ? kernel->calloc(count + 1, sizeof(*a)) : calloc(count + 1, sizeof(*a))))
 		return NULL;
 	*same = count == nold;
 	*n = 0;
@@ -183,7 +183,7 @@ int proc_tracker_start(struct evloop *loop, const struct vrrp_kernel_ops *kernel
 	pt->changed = changed;
 	pt->arg = arg;
 	ev_timer_init(&pt->timer, timer_cb, pt);
-	if (!(pt->tracks = build(tracks, NULL, 0, &pt->n, &same)) || (ret = watch_start(pt, tracks)) < 0) {
+	if (!(pt->tracks = build(kernel, tracks, NULL, 0, &pt->n, &same)) || (ret = watch_start(pt, tracks)) < 0) {
 		ret = pt->tracks ? ret : -ENOMEM;
 		proc_tracker_stop(pt);
 		return ret;
@@ -197,19 +197,11 @@ int proc_tracker_reload(struct proc_tracker *pt, const struct track_process_conf
 	bool same;
 	size_t n;
 	int ret;
-	struct proc_track *fresh = build(tracks, pt->tracks, pt->n, &n, &same);
+	struct proc_track *fresh = build(pt->kernel, tracks, pt->tracks, pt->n, &n, &same);
 
-	if (!fresh) {
-		/* The old array points into the configuration being replaced,
-		 * which is freed once the reload returns: none is left, and the
-		 * tracks are unknown (they move no priority) until a reload. */
-		watch_stop(pt);
-		free(pt->tracks);
-		pt->tracks = NULL;
-		pt->n = 0;
-		arm(pt);
+	/* Nothing changed: the caller keeps the old configuration. */
+	if (!fresh)
 		return -ENOMEM;
-	}
 	free(pt->tracks);
 	pt->tracks = fresh;
 	pt->n = n;

@@ -69,6 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(copy + cmdlen, 'x', 16);
 	b = proc_match(&t, comm, clen, copy, cmdlen);
 	REQUIRE(a == b);
+	/* The filter before a command line is read passes every comm match. */
+	if (a && !proc_match_needs_cmdline(&t))
+		REQUIRE(proc_comm_may_match(&t, comm, clen));
 	/* An exact name match by comm is never true for a longer comm. */
 	if (a && !proc_match_needs_cmdline(&t))
 		REQUIRE(clen >= nlen);

@@ -54,6 +54,10 @@ for who in parent engine; do
 	check "$who: bounding set $bnd" grep -q "^CapBnd:.$bnd\$" "$st"
 	got=$(chrt -p "${pid:-0}" 2>/dev/null | sed -E 's/.*: //' | paste -sd' ')
 	check "$who: scheduling $sched ($got)" [ "$got" = "$sched" ]
+	# Not dumpable: its memory and fds (keys, the configuration image)
+	# are not for other processes of the user, which scripts are.
+	check "$who: a process of user dsrkit cannot read its /proc/PID/environ (not dumpable)" not \
+		setpriv --reuid dsrkit --regid "$(id -g dsrkit)" --clear-groups cat "/proc/${pid:-0}/environ"
 done
 check "the track script runs as dsrkit with no capabilities at normal priority (its result: success)" \
 	wait_ms 2000 js_is d1 "T['unprivileged']['result']" success

@@ -471,6 +471,21 @@ static void fk_process_count(unsigned index, unsigned count)
 	wake(PW.efd);
 }
 
+/* The engine's allocations: the fail_at-th from now fails (0: none). */
+static struct {
+	long calls, fail_at;
+	bool failed;
+} FC;
+
+static void *fk_calloc(size_t n, size_t size)
+{
+	if (FC.fail_at && ++FC.calls == FC.fail_at) {
+		FC.failed = true;
+		return NULL;
+	}
+	return calloc(n, size);
+}
+
 static const struct vrrp_kernel_ops fake = {
 	.sock_open = fk_sock_open,
 	.sock_send_each = fk_sock_send_each,
@@ -494,6 +509,7 @@ static const struct vrrp_kernel_ops fake = {
 	.proc_watch_open = fk_proc_watch_open,
 	.proc_watch_read = fk_proc_watch_read,
 	.proc_watch_close = fk_proc_watch_close,
+	.calloc = fk_calloc,
 };
 
 /* -- the test's hands on the fake -- */
@@ -1113,6 +1129,62 @@ TEST(reload_keeps_unchanged_and_applies_changed)
 	rig_stop(&r);
 }
 
+/* Out of memory at each allocation of a reload in turn: the engine is
+ * then wholly on the old configuration (the caller frees the new one) or
+ * wholly on the new one (the caller frees the old one), never half, and
+ * nothing points into the freed one (ASan, as it runs on). */
+#define OOM_OLD "[track_script chk]\ncommand = /bin/true\ninterval = 1s\n" TP
+#define OOM_NEW "[track_script chk]\ncommand = /bin/true\ninterval = 2s\n[track_script chk2]\ncommand = /bin/true\n" \
+		TP "quorum = 2\n"
+#define OOM_INSTS(prio) VI_1(100, "track_script = chk\ntrack_process = hp\n") VI_B(prio, "198.18.1.100/24")
+TEST(reload_out_of_memory_is_all_or_nothing)
+{
+	int failed = 0;
+
+	for (long k = 1; k <= 32; k++) {
+		struct director_config *fresh = NULL;
+		struct rig r;
+		char *st = NULL;
+		int ret;
+
+		fk_reset();
+		if (rig_start(&r, HEAD OOM_OLD OOM_INSTS(100)) && (fresh = conf(HEAD OOM_NEW OOM_INSTS(150)))) {
+			FC = (typeof(FC)){ 0, k, false };
+			ret = vrrp_engine_reload(r.e, fresh);
+			if (ret < 0) {
+				CHECK(FC.failed);
+				CHECK_EQ_INT(ret, -ENOMEM);
+				director_config_free(fresh);
+			} else {
+				director_config_free(r.cfg);
+				r.cfg = fresh;
+			}
+			run_for(&r, 50);
+			st = status_text(&r);
+			if (st && ret < 0) {
+				CHECK_CONTAINS(st, "priority 100 (base 100)");
+				CHECK(!strstr(st, "chk2"));
+				CHECK(!strstr(st, "(base 150)"));
+			} else if (st) {
+				CHECK_CONTAINS(st, "(base 150)");
+				CHECK_CONTAINS(st, "track_script chk2");
+				CHECK_CONTAINS(st, "track_script chk ");
+			}
+			if (st)
+				CHECK_CONTAINS(st, "track_process hp");
+			failed += FC.failed;
+		}
+		free(st);
+		FC = (typeof(FC)){ 0, 0, false };
+		rig_stop(&r);
+		if (!failed || k > failed)
+			break;		/* every allocation of the reload was failed once */
+	}
+	/* scripts array, chk, chk2, instances array, VI_B, the tracks */
+	CHECK(failed >= 6);
+	PW.opens = PW.closes = 0;	/* other tests count from here */
+}
+
 /* Stop: the master sends priority 0, its VIP and route go, the change is
  * told (Init, "STOP"); a backup sends nothing. There is no setting that
  * keeps the VIPs: vrrp_engine_stop always leaves. */
@@ -1283,7 +1355,7 @@ TEST(metrics_of_a_backup)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(metrics_of_a_backup), T(tracked_process_gone_is_fault_after_its_delay), T(tracked_process_weight_moves_priority),
+TEST_MAIN(T(reload_out_of_memory_is_all_or_nothing), T(metrics_of_a_backup), T(tracked_process_gone_is_fault_after_its_delay), T(tracked_process_weight_moves_priority),
 	  T(lone_instance_becomes_master_after_master_down), T(higher_priority_peer_makes_master_backup),
 	  T(tracked_interface_weight_moves_priority), T(tracked_interface_down_is_fault_and_recovers),
 	  T(own_link_down_is_fault_and_recovers), T(lost_link_events_recheck_tracked_interfaces), T(lost_link_events_recheck_own_interface),

@@ -155,5 +155,30 @@ TEST(test_must_not_run)
 	director_config_free(cfg);
 }
 
-TEST_MAIN(T(test_comm_matches_exactly), T(test_full_command_matches_argv0), T(test_args_exact_partial_initial),
+/* Whose command line is worth reading (it may block): comm as exec sets
+ * it from the program's or (a script's) an argument's file name, cut to
+ * 15 bytes; any comm for a section that matches on comm alone. */
+TEST(test_comm_may_match)
+{
+	struct director_config *cfg = conf(HEAD "[track_process a]\nprocess = /usr/sbin/haproxy\nfull_command = yes\n"
+					   "[track_process s]\nprocess = python3\nargs = -u /opt/bin/a-long-daemon-name\n"
+					   "[track_process c]\nprocess = haproxy\n" VRRP);
+	const struct track_process_conf *a = cfg ? cfg->track_processes : NULL, *sc = a ? a->next : NULL;
+	const struct track_process_conf *c = sc ? sc->next : NULL;
+
+	if (!c)
+		return;
+	CHECK(proc_comm_may_match(a, "haproxy\n", 8));
+	CHECK(proc_comm_may_match(a, "haproxy", 7));
+	CHECK(!proc_comm_may_match(a, "haproxy-wrap\n", 13));
+	CHECK(!proc_comm_may_match(a, "bash\n", 5));
+	CHECK(proc_comm_may_match(sc, "python3\n", 8));
+	CHECK(proc_comm_may_match(sc, "a-long-daemon-n\n", 16));	/* the script, cut */
+	CHECK(!proc_comm_may_match(sc, "a-long-daemon-name\n", 19));	/* never longer than 15 */
+	CHECK(!proc_comm_may_match(sc, "sh\n", 3));
+	CHECK(proc_comm_may_match(c, "anything\n", 9));
+	director_config_free(cfg);
+}
+
+TEST_MAIN(T(test_comm_may_match), T(test_comm_matches_exactly), T(test_full_command_matches_argv0), T(test_args_exact_partial_initial),
 	  T(test_count_range), T(test_delays), T(test_must_not_run))

@@ -6,12 +6,15 @@
  * connector where it can run (root in the initial namespaces; elsewhere a
  * SKIP says why). Every wait is bounded. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc_watch.h"
@@ -157,4 +160,132 @@ TEST(test_close_at_once)
 	director_config_free(cfg);
 }
 
-TEST_MAIN(T(test_scan_follows_processes), T(test_connector_follows_processes), T(test_close_at_once))
+/* ---- reads of /proc that block, as behind a process in D state ---- */
+
+static atomic_int cmdline_reads, blocked_entered, blocked_returned;
+static int block_pipe[2] = { -1, -1 };
+
+static int counting_reader(int dirfd, const char *name, char *buf, size_t size, size_t *len)
+{
+	if (strcmp(name, "cmdline") == 0)
+		atomic_fetch_add(&cmdline_reads, 1);
+	return proc_watch_read_below(dirfd, name, buf, size, len);
+}
+
+static int blocking_reader(int dirfd, const char *name, char *buf, size_t size, size_t *len)
+{
+	char c;
+
+	if (strcmp(name, "cmdline") == 0) {
+		atomic_store(&blocked_entered, 1);
+		if (read(block_pipe[0], &c, 1) != 1)
+			c = 0;
+		atomic_store(&blocked_returned, 1);
+	}
+	return proc_watch_read_below(dirfd, name, buf, size, len);
+}
+
+static void *unblock_later(void *arg)
+{
+	(void)arg;
+	nanosleep(&(struct timespec){ 2, 0 }, NULL);	/* the old close waited this out */
+	if (write(block_pipe[1], "x", 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+static bool wait_flag(atomic_int *flag)
+{
+	for (int i = 0; i < WAIT_MS / 10 && !atomic_load(flag); i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+	return atomic_load(flag);
+}
+
+static struct director_config *conf_full_command(const char *process)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "[global]\nuser = nobody\n[track_process t]\nprocess = %s\nfull_command = yes\n"
+		 "[vrrp v]\ninterface = lo\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.5\n", process);
+	return conf(text);
+}
+
+/* A command line is read only of a process whose comm could match: none
+ * here, so none is read (the old code read every process's). */
+TEST(test_cmdline_read_only_when_comm_may_match)
+{
+	char name[40];
+	struct director_config *cfg;
+	struct proc_watch *w = NULL;
+	struct seen s = { { -1, -1 }, PROC_WATCH_STARTING };
+	int fd;
+
+	snprintf(name, sizeof(name), "dsrk-nothing-%d", (int)getpid());
+	if (!(cfg = conf_full_command(name)))
+		return;
+	atomic_store(&cmdline_reads, 0);
+	CHECK_EQ_INT(proc_watch_open_with(cfg->track_processes, PROC_WATCH_NO_CONNECTOR, counting_reader, &w, &fd), 0);
+	if (w) {
+		CHECK(wait_for(w, fd, &s, 0, -1));	/* the first scan is over */
+		CHECK_EQ_INT(s.count[0], 0);
+		CHECK_EQ_INT(atomic_load(&cmdline_reads), 0);
+	}
+	proc_watch_close(w);
+	director_config_free(cfg);
+}
+
+/* The thread stuck reading a command line: close returns in its bound,
+ * a watch opened right after works, and the stuck thread, once its read
+ * returns, frees the old watch without touching freed memory (ASan). */
+TEST(test_close_does_not_wait_for_a_stuck_read)
+{
+	char name[16];
+	struct director_config *cfg;
+	struct proc_watch *w = NULL, *w2 = NULL;
+	struct seen s = { { -1, -1 }, PROC_WATCH_STARTING };
+	pthread_t unblocker;
+	bool unblocking = false;
+	pid_t a = -1;
+	int fd, ca = -1;
+	uint64_t t0;
+
+	snprintf(name, sizeof(name), "dsrkst%d", (int)getpid() % 100000);
+	if (!(cfg = conf_full_command(name)) || pipe(block_pipe) < 0)
+		goto out;
+	a = child(name, &ca);
+	atomic_store(&blocked_entered, 0);
+	atomic_store(&blocked_returned, 0);
+	CHECK_EQ_INT(proc_watch_open_with(cfg->track_processes, PROC_WATCH_NO_CONNECTOR, blocking_reader, &w, &fd), 0);
+	if (!w)
+		goto out;
+	CHECK(wait_flag(&blocked_entered));
+	unblocking = pthread_create(&unblocker, NULL, unblock_later, NULL) == 0;
+	CHECK(unblocking);
+	t0 = now_ms();
+	proc_watch_close(w);
+	CHECK(now_ms() - t0 < PROC_WATCH_CLOSE_WAIT_MS + 500);
+	CHECK(!atomic_load(&blocked_returned));
+	/* A reload right after: a fresh watch, counting the child by comm
+	 * and command line (argv[0] is this test's, so it does not match). */
+	CHECK_EQ_INT(proc_watch_open(cfg->track_processes, PROC_WATCH_NO_CONNECTOR, &w2, &fd), 0);
+	if (w2) {
+		CHECK(wait_for(w2, fd, &s, 0, -1));
+		CHECK_EQ_INT(s.count[0], 0);
+	}
+	proc_watch_close(w2);
+out:
+	if (unblocking) {
+		pthread_join(unblocker, NULL);
+		CHECK(wait_flag(&blocked_returned));
+		/* Let the left thread finish and free (ASan watches). */
+		nanosleep(&(struct timespec){ 0, 300 * 1000000 }, NULL);
+	}
+	reap(a, ca);
+	for (int i = 0; i < 2; i++)
+		if (block_pipe[i] >= 0)
+			close(block_pipe[i]);
+	director_config_free(cfg);
+}
+
+TEST_MAIN(T(test_scan_follows_processes), T(test_connector_follows_processes), T(test_close_at_once),
+	  T(test_cmdline_read_only_when_comm_may_match), T(test_close_does_not_wait_for_a_stuck_read))
