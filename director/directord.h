@@ -65,7 +65,8 @@ bool heartbeat_step(uint64_t *ping_ms, uint64_t now, uint64_t timeout, uint64_t 
 int parent_main(struct director_config *cfg, int image, bool detach);
 
 /* Reload an engine with a new configuration: instances whose settings did
- * not change keep their state and VIPs. cfg must outlive the engine. */
+ * not change keep their state and VIPs. cfg must outlive the engine.
+ * -errno: it stayed on the old configuration (out of memory). */
 int vrrp_engine_reload(struct vrrp_engine *e, const struct director_config *cfg);
 
 #endif

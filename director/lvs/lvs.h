@@ -155,7 +155,9 @@ extern const struct lvs_kernel_ops lvs_kernel_ipvs;
 int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, const struct lvs_drained_list *drained,
 		     const struct lvs_kernel_ops *kernel, struct lvs_engine **out);
 /* Apply a new configuration: unchanged servers keep their health state,
- * only the difference goes to the kernel. cfg must outlive the engine. */
+ * only the difference goes to the kernel. cfg must outlive the engine:
+ * the engine is on it whatever this returns (out of memory before that,
+ * the process exits and its restart adopts the kernel's table). */
 int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg);
 /* A VRRP instance's new state (from the parent). */
 void lvs_engine_vrrp_state(struct lvs_engine *e, const char *instance, int state, int priority);

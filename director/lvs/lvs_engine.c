@@ -968,13 +968,10 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 	struct reload_count count = { { 0 }, 0 };
 	int ret;
 
-	if (!fresh || !gone || !set || !fate) {
-		free(fresh);
-		free(gone);
-		free(set);
-		free(fate);
-		return -ENOMEM;
-	}
+	/* Returning would leave the engine on the old configuration, which
+	 * engine_proc.c frees after a reload: a restart adopts instead. */
+	if (!fresh || !gone || !set || !fate)
+		fatalx("lvs engine: out of memory");
 	ret = reload_services(e, cfg, fresh, &n, fate);
 	for (size_t i = 0; i < e->nvs; i++) {
 		if (!e->vs[i]->taken) {
