@@ -44,25 +44,33 @@ int engine_proc_answer(struct engine_proc *p, uint16_t type, uint32_t id, const 
  * then DIR_IPC_STATUS_REPLY, each led by the request's id. */
 #define STATUS_PIECE (IPC_MAX_PAYLOAD - sizeof(uint32_t))
 
-static int send_status_text(struct engine_proc *p, uint32_t id, const char *text, size_t len)
+/* *begun: some pieces went out, so nothing else may follow as the answer
+ * (it would end a truncated text). */
+static int send_status_text(struct engine_proc *p, uint32_t id, const char *text, size_t len, bool *begun)
 {
 	int ret;
 
+	*begun = false;
 	if (len > DIR_STATUS_MAX)
 		return -EMSGSIZE;
-	for (; len > STATUS_PIECE; text += STATUS_PIECE, len -= STATUS_PIECE)
+	for (; len > STATUS_PIECE; text += STATUS_PIECE, len -= STATUS_PIECE) {
 		if ((ret = engine_proc_answer(p, DIR_IPC_STATUS_PART, id, text, STATUS_PIECE)) < 0)
 			return ret;
+		*begun = true;
+	}
 	return engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, text, len);
 }
 
 /* A status (format 0: text, 1: JSON members) or the metrics. One too
  * large to send is answered "status too large", "null", or, for metrics,
- * empty (the parent counts the engine down for that scrape). */
+ * empty (the parent counts the engine down for that scrape); one that
+ * failed half sent is not answered at all, and the parent's bound on
+ * its wait ends it. */
 static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 {
 	static const char *const too_large[] = { "status too large\n", "null", "" };
 	struct strbuf sb;
+	bool begun = false;
 	int ret;
 
 	sb_init(&sb);
@@ -79,8 +87,8 @@ static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 	} else {
 		p->ops->status(p, NULL, &sb);
 	}
-	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len);
-	if (ret == -ENOMEM || ret == -EMSGSIZE) {
+	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len, &begun);
+	if ((ret == -ENOMEM || ret == -EMSGSIZE) && !begun) {
 		const char *why = too_large[format <= DIR_STATUS_METRICS ? format : 1];
 
 		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, why, strlen(why));
