@@ -191,7 +191,30 @@ static void pem_good_add(enum tls_pem_kind kind, const unsigned char md[32])
 	pthread_mutex_unlock(&pem_good_lock);
 }
 
-/* tls_pem_check, once for each content. */
+static bool shared_good(enum tls_pem_kind kind, const char *pem);
+
+static struct tls_pem_work pem_work;	/* under pem_good_lock */
+
+struct tls_pem_work tls_pem_work(void)
+{
+	struct tls_pem_work w;
+
+	pthread_mutex_lock(&pem_good_lock);
+	w = pem_work;
+	pthread_mutex_unlock(&pem_good_lock);
+	return w;
+}
+
+static void pem_work_count(unsigned long *counter)
+{
+	pthread_mutex_lock(&pem_good_lock);
+	(*counter)++;
+	pthread_mutex_unlock(&pem_good_lock);
+}
+
+/* tls_pem_check, once for each content: a text a configuration already
+ * holds as good is known by comparison (many services naming one CA
+ * bundle cost one digest, not one each); else by its digest. */
 static int pem_check_once(enum tls_pem_kind kind, const char *pem, char *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -199,10 +222,14 @@ static int pem_check_once(enum tls_pem_kind kind, const char *pem, char *err)
 	bool have;
 	int ret;
 
+	if (shared_good(kind, pem))
+		return 0;
+	pem_work_count(&pem_work.digested);
 	have = EVP_Digest(pem, strlen(pem), md, &n, EVP_sha256(), NULL) == 1 && n == 32;
 	ERR_clear_error();
 	if (have && pem_good_has(kind, md))
 		return 0;
+	pem_work_count(&pem_work.parsed);
 	ret = tls_pem_check(kind, pem, err);
 	if (ret == 0 && have)
 		pem_good_add(kind, md);
@@ -222,6 +249,7 @@ static void pem_text_wipe_free(char *pem)
 struct pem_shared {
 	char *text;
 	size_t len, refs;
+	unsigned good;			/* the kinds it was loaded as: 1 << kind */
 	struct pem_shared *next;
 };
 
@@ -249,6 +277,29 @@ static struct pem_shared *shared_same(const char *pem, size_t len)
 		if (s->len == len && memcmp(s->text, pem, len) == 0)
 			return s;
 	return NULL;
+}
+
+/* Is this content held, and found good as kind when it was loaded? */
+static bool shared_good(enum tls_pem_kind kind, const char *pem)
+{
+	struct pem_shared *s;
+	bool good;
+
+	pthread_mutex_lock(&pem_shared_lock);
+	s = shared_same(pem, strlen(pem));
+	good = s && (s->good & 1u << kind);
+	pthread_mutex_unlock(&pem_shared_lock);
+	return good;
+}
+
+static void shared_mark_good(enum tls_pem_kind kind, const char *pem)
+{
+	struct pem_shared *s;
+
+	pthread_mutex_lock(&pem_shared_lock);
+	if ((s = shared_of(pem, NULL)))
+		s->good |= 1u << kind;
+	pthread_mutex_unlock(&pem_shared_lock);
 }
 
 int tls_pem_text_share(char **pem)
@@ -362,7 +413,8 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 			snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
 		return ret;
 	}
-	if (!(buf = pem_text_shrink(buf, TLS_PEM_MAX + 2, len)))
+	/* Only the len bytes read can hold the file's text. */
+	if (!(buf = pem_text_shrink(buf, len, len)))
 		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
 	ret = pem_check_once(kind, buf, err);
 	if (ret == 0)
@@ -396,7 +448,8 @@ static int pem_file_parse(enum tls_pem_kind kind, const char *value, void *field
 	if (ret < 0)
 		return ret;
 	/* Out of memory to share it, the text stays its own: still right. */
-	(void)tls_pem_text_share(&fresh.pem);
+	if (tls_pem_text_share(&fresh.pem) == 0)
+		shared_mark_good(kind, fresh.pem);
 	tls_pem_file_free(field);
 	*(struct tls_pem_file *)field = fresh;
 	return 0;

@@ -65,6 +65,15 @@ int tls_pem_text_share(char **pem);
 char *tls_pem_text_ref(const char *pem);
 void tls_pem_text_free(char *pem);
 
+/* What loading PEM files cost so far in this process: texts parsed by
+ * tls_pem_check (at most once per content and kind) and digested (texts
+ * a configuration already holds as good are neither). For tests and
+ * diagnostics. */
+struct tls_pem_work {
+	unsigned long parsed, digested;
+};
+struct tls_pem_work tls_pem_work(void);
+
 /* The config key types (field: struct tls_pem_file): the value is a path,
  * the file is read and checked when the key is parsed, so a missing,
  * unreadable or bad file is an error at the key's line; its text is
