@@ -37,6 +37,9 @@
 #include "rtnl.h"
 #include "util.h"
 
+/* The kernel's "forever" in IFA_CACHEINFO (not in its uapi headers). */
+#define INFINITY_LIFE_TIME 0xFFFFFFFFu
+
 /* Same bounds as sysctl.c: what ip-sysctl.rst documents. */
 #define ARP_IGNORE_MAX 8
 #define ARP_ANNOUNCE_MAX 2
@@ -302,6 +305,7 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 		       const struct rtnl_addr_opts *opts)
 {
 	static const struct rtnl_addr_opts none;
+	bool replace = false;
 	const char *label;
 	struct rtnl_addr *ra;
 	struct nl_msg *msg;
@@ -309,7 +313,7 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 
 	if (!opts)
 		opts = &none;
-	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~RTNL_ADDR_NODAD) ||
+	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~(RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED)) ||
 	    opts->scope < 0 || opts->scope > RT_SCOPE_NOWHERE)
 		return -EINVAL;
 	if (opts->broadcast && (addr->family != AF_INET || opts->broadcast->family != AF_INET))
@@ -333,9 +337,16 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 	}
 	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_NODAD))
 		rtnl_addr_set_flags(ra, IFA_F_NODAD);
+	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_DEPRECATED)) {
+		rtnl_addr_set_valid_lifetime(ra, INFINITY_LIFE_TIME);
+		rtnl_addr_set_preferred_lifetime(ra, 0);
+		/* Replace: one added before (by hand, by an older version)
+		 * with a preferred lifetime becomes deprecated too. */
+		replace = true;
+	}
 	/* libnl's own rtnl_addr_add() is hidden by the name in rtnl.h;
 	 * build the request and send it, which is all that one does. */
-	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | NLM_F_EXCL, &msg);
+	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), &msg);
 	rtnl_addr_put(ra);
 	if (nle < 0)
 		return nlsock_errno(nle);

@@ -47,6 +47,10 @@ int rtnl_link_get(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out);
 int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_announce);
 
 #define RTNL_ADDR_NODAD 0x1	/* IPv6: IFA_F_NODAD */
+/* IPv6: preferred lifetime 0 (valid forever), so source address selection
+ * (RFC 6724 rule 3) never picks it for the host's own traffic while it
+ * still receives. An existing address is updated to it. */
+#define RTNL_ADDR_DEPRECATED 0x2
 
 /* Add addr/prefixlen on ifindex. label (IPv4 only, may be NULL) must start
  * with the interface name, e.g. "lo:dsr". Existing address: success. */
