@@ -21,7 +21,7 @@
 . "$(dirname "$0")/director-lib.sh"
 
 VIP4=198.18.0.100 VIP4B=198.19.5.100 VIP6=2001:db8::100
-D6=2001:db8::1 RS6=2001:db8::11 CL6=2001:db8::50
+D6=2001:db8::1 D6B=2001:db8::3 RS6=2001:db8::11 CL6=2001:db8::50
 switch_new
 ns_new d1
 ns_new rs
@@ -32,6 +32,9 @@ join "$D1" eth0 br0 02:00:00:00:01:01 198.18.0.1/24
 join "$RS" eth0 br0 $MAC_RS 198.18.0.11/24
 join "$CL" eth0 br0 02:00:00:00:05:01 198.18.0.50/24
 ip -n "$D1" addr add $D6/64 dev eth0 nodad
+# A second address of d1's own, newer: the kernel's choice of source;
+# check_source = $D6 makes the checks leave from the first.
+ip -n "$D1" addr add $D6B/64 dev eth0 nodad
 ip -n "$RS" addr add $RS6/64 dev eth0 nodad
 ip -n "$CL" addr add $CL6/64 dev eth0 nodad
 # Traffic beyond the segment, through its gateway (none answers: only
@@ -59,7 +62,7 @@ done
 
 dconf "$TMP/d1.ini" d1 "$(vrrp VI_4 eth0 51 150 "$VIP4/24, $VIP4B/24")" "$(vrrp VI_6 eth0 61 150 $VIP6/64)" \
 	"[virtual_server web6]" "address = [$VIP6]:80" "vrrp = VI_6" "check = http, agent" \
-	"check_interval = 300ms" "agent_port = 5555" "real_servers = [$RS6]:80"
+	"check_interval = 300ms" "agent_port = 5555" "check_source = $D6" "real_servers = [$RS6]:80"
 check "d1's link-local address is usable (DAD done)" wait_until 10 ll_ready "$D1" eth0
 start_director "$D1" d1 "$TMP/d1.ini" || { fail "directord starts"; dfinish; }
 check "d1 becomes master of VI_6" wait_ms 3000 state_is d1 VI_6 MASTER
@@ -70,7 +73,7 @@ check "d1: the IPv6 VIP is deprecated (preferred_lft 0) and nodad" \
 for dst in 198.18.0.11 192.0.2.7 $RS6 2001:db8:ff::7; do
 	s=$(src_of "$D1" $dst)
 	check "d1: its own traffic to $dst leaves from its own address, not a VIP (src ${s:-none})" \
-		[ "$s" = "$([ "${dst#*:}" = "$dst" ] && echo 198.18.0.1 || echo $D6)" ]
+		[ "$s" = "$([ "${dst#*:}" = "$dst" ] && echo 198.18.0.1 || echo $D6B)" ]
 done
 # The real server's service only from now on: a check that passes went
 # out with the VIP on d1's interface.
@@ -80,9 +83,11 @@ class S(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
 S(("::", 80), http.server.SimpleHTTPRequestHandler).serve_forever()'
 RSJ="[r for v in j['lvs']['virtual_servers'] if v['name'] == 'web6' for r in v['real_servers']][0]"
-check "d1: the http check of [$RS6]:80 passes (it leaves from $D6)" wait_ms 5000 js_is d1 "$RSJ['check']['up']" True
+check "d1: the http check of [$RS6]:80 passes" wait_ms 5000 js_is d1 "$RSJ['check']['up']" True
 check "d1: the agent of $RS6 answers up" wait_ms 5000 js_is d1 "$RSJ['agent']['reachable']" True
 check "d1: the real server is up" wait_ms 3000 js_is d1 "$RSJ['state']" up
+check "d1: every check came from check_source ($D6), none from the kernel's choice ($D6B)" \
+	bash -c "grep -q '^$D6 ' '$TMP/http.log' && ! grep -v '^$D6 ' '$TMP/http.log' | grep -q GET"
 in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" drain >/dev/null
 check "d1: drained through its agent over IPv6, weight 0" wait_ms 5000 js_is d1 "$RSJ['agent']['reply']" drain
 in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" ready >/dev/null

@@ -115,7 +115,15 @@ echo "    web6: $(dests_of "$NS_lb" "$SVC6")"
 check "... and the IPv4 service's too" wait_gently 20 dests_are "$NS_lb" "$SVC4" "$ADDR_rs1:80:1 $ADDR_rs2:80:1"
 check "... and the IPv6 stream service's" \
 	wait_gently 20 dests_are "$NS_lb" "-t [$VIP6]:$PORT" "[${A6[rs1]}]:$PORT:1 [${A6[rs2]}]:$PORT:1"
-check "lb's status: rs1 up in web6" wait_gently 10 rs_state_is lb web6 "[${A6[rs1]}]:80" up
+# Checks that passed before lb held the VIP prove nothing: three more
+# passes of each, with the VIP on lb's eth0.
+passes() { rs_field lb web6 "[${A6[$1]}]:80" passes; }
+p1=$(passes rs1) p2=$(passes rs2)
+both_pass_more() { local a b; a=$(passes rs1) && b=$(passes rs2) && ((a >= ${p1:-0} + 3 && b >= ${p2:-0} + 3)); }
+check "lb's http checks of rs1 and rs2 over IPv6 go on passing with the VIP held (passes ${p1:-?}, ${p2:-?}, then 3 more each)" \
+	wait_gently 20 both_pass_more
+check "lb's status: rs1 up in web6" rs_state_is lb web6 "[${A6[rs1]}]:80" up
+check "lb's status: rs2 up in web6" rs_state_is lb web6 "[${A6[rs2]}]:80" up
 
 # Through the IPv6 VIP: alternating, and replies straight to the client.
 ask_n "$NS_cl" "$VIP6" 6 >"$TMP/r6"
