@@ -7,7 +7,8 @@
 # client. Shown:
 # - lb's IPv6 VIP is deprecated, so lb's own traffic to the real servers
 #   (checks, agent queries) leaves from lb's address, and `check = http,
-#   agent` over IPv6 brings both real servers into the kernel;
+#   agent` over IPv6 brings both real servers into the kernel and keeps
+#   them there (the stream service's checks with check_source);
 # - the client reaches the IPv6 VIP (resolved to lb's MAC, never a real
 #   server's) and the IPv4 VIP, requests alternate between rs1 and rs2,
 #   replies bypass the director (IPVS InPkts move, OutPkts stay 0);
@@ -83,6 +84,7 @@ check_interval = 1s
 check_timeout = 1s
 agent_port = 5555
 agent_interval = 1s
+check_source = ${A6[$1]}
 real_servers = [${A6[rs1]}]:$PORT, [${A6[rs2]}]:$PORT
 
 [virtual_server web4]
