@@ -13,9 +13,10 @@
 #   server's) and the IPv4 VIP, requests alternate between rs1 and rs2,
 #   replies bypass the director (IPVS InPkts move, OutPkts stay 0);
 # - `rs-agent drain` on rs2 gives it weight 0 through the agent over IPv6;
-# - a failover (lb stopped, then back) is announced by unsolicited
-#   neighbour advertisements for the IPv6 VIP from the new master, and a
-#   byte-checked IPv6 stream (tests/tools/streamcheck) survives both
+# - each failover (lb stopped, lb back, lb SIGKILLed, lb back) is
+#   announced by unsolicited neighbour advertisements for the IPv6 VIP
+#   from the new master, the client's neighbour entry follows, and a
+#   byte-checked IPv6 stream (tests/tools/streamcheck) survives all four
 #   moves through the sync daemon.
 . "$(dirname "$0")/director-vm-lib.sh"
 
@@ -166,20 +167,28 @@ check "lb2 learns the IPv6 connection through the sync daemon" \
 # na_seen MAC FROM_MS: an unsolicited NA (override) for the IPv6 VIP from
 # MAC to ff02::1 since then.
 na_seen() { [ "$(count_pkts "$TMP/na" "^[0-9.]+ $1 > 33:33:00:00:00:01, .*neighbor advertisement, length 32, tgt is $VIP6, Flags \[override\]" "$2")" -gt 0 ]; }
-t0=$(now_ms)
-stop_dir lb TERM
-check "lb stopped: lb2 is master of VI_6" wait_gently 30 vmaster lb2 VI_6 MASTER
-check "lb2 announced $VIP6: unsolicited NA (override) to ff02::1 from its MAC" wait_gently 10 na_seen $MAC_lb2 "$t0"
-FLOW_MARK=$(awk '$1 == "progress" { r = $4 } END { print r + 0 }' "$LOG")
-check "the stream flows through lb2" wait_gently 30 flowing
-nb=$(ip -n "$NS_cl" -6 neigh show "$VIP6" | sed -n 's/.* lladdr \([^ ]*\).*/\1/p')
-check "the client's neighbour entry for $VIP6 is lb2's MAC (${nb:-none})" [ "$nb" = "$MAC_lb2" ]
-t1=$(now_ms)
-start_dir "$NS_lb" lb "$TMP/lb.ini" || fail "lb starts again"
-check "lb returns and preempts" wait_gently 30 vmaster lb VI_6 MASTER
-check "lb announced $VIP6 again (NA from its MAC)" wait_gently 10 na_seen $MAC_lb "$t1"
-FLOW_MARK=$(awk '$1 == "progress" { r = $4 } END { print r + 0 }' "$LOG")
-check "the stream flows through lb again" wait_gently 30 flowing
+neighbour_of_vip() { ip -n "$NS_cl" -6 neigh show "$VIP6" | sed -n 's/.* lladdr \([^ ]*\).*/\1/p'; }
+# move EVENT HOLDER ACTION...: ACTION moves VI_6 to HOLDER, which
+# announces the IPv6 VIP, and the stream goes on through it.
+move() {
+	local event=$1 holder=$2 mac t0 nb; shift 2
+	mac=MAC_$holder
+	t0=$(now_ms)
+	"$@"
+	check "$event: $holder is master of VI_6" wait_gently 30 vmaster "$holder" VI_6 MASTER
+	check "$event: $holder announced $VIP6: unsolicited NA (override) to ff02::1 from its MAC" \
+		wait_gently 10 na_seen "${!mac}" "$t0"
+	FLOW_MARK=$(awk '$1 == "progress" { r = $4 } END { print r + 0 }' "$LOG")
+	check "$event: the stream flows through $holder" wait_gently 30 flowing
+	nb=$(neighbour_of_vip)
+	check "$event: the client's neighbour entry for $VIP6 is $holder's MAC (${nb:-none})" [ "$nb" = "${!mac}" ]
+}
+kill_lb() { local pid=$PID_lb; kill -KILL -- "-$pid" 2>/dev/null; wait_until 10 not kill -0 "$pid"; }
+start_lb() { start_dir "$NS_lb" lb "$TMP/lb.ini" || fail "lb starts again"; }
+move stop lb2 stop_dir lb TERM
+move return lb start_lb
+move kill lb2 kill_lb
+move return2 lb start_lb
 touch "$LOG.stop"
 wait_until 60 not kill -0 "$STREAM_CLIENT"
 done_line=$(grep '^done ' "$LOG")
