@@ -18,12 +18,15 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
 #include <netlink/addr.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -609,6 +612,78 @@ static void fill_label(struct rtnl_addr *ra, void *item)
 int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n)
 {
 	return addr_dump(r, ifindex, sizeof(**out), fill_label, (void **)out, n);
+}
+
+/* ---- proxy neighbours ------------------------------------------------- */
+
+struct proxy_dump {
+	struct rtnl_proxy *items;
+	size_t n, cap;
+	int err;
+};
+
+static int proxy_parse(struct nl_msg *msg, void *arg)
+{
+	struct proxy_dump *d = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[NDA_MAX + 1];
+	const struct ndmsg *ndm;
+	struct rtnl_proxy *p;
+
+	if (h->nlmsg_type != RTM_NEWNEIGH || nlmsg_parse(h, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
+		return NL_SKIP;
+	ndm = nlmsg_data(h);
+	if (!(ndm->ndm_flags & NTF_PROXY) || ndm->ndm_family != AF_INET6 || !tb[NDA_DST] ||
+	    nla_len(tb[NDA_DST]) != sizeof(struct in6_addr))
+		return NL_SKIP;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 8;
+		struct rtnl_proxy *grown = realloc(d->items, cap * sizeof(*grown));
+
+		if (!grown) {
+			d->err = -ENOMEM;
+			return NL_STOP;
+		}
+		d->items = grown;
+		d->cap = cap;
+	}
+	p = &d->items[d->n++];
+	memset(p, 0, sizeof(*p));
+	p->ifindex = ndm->ndm_ifindex;
+	p->addr.family = AF_INET6;
+	p->addr.prefixlen = 128;
+	memcpy(&p->addr.u.v6, nla_data(tb[NDA_DST]), sizeof(p->addr.u.v6));
+	return NL_OK;
+}
+
+/* A dump with ndm_flags exactly NTF_PROXY lists the proxy table
+ * (neigh_dump_info); libnl's neighbour cache never asks for it. */
+int rtnl_proxy_list(struct rtnl *r, struct rtnl_proxy **out, size_t *n)
+{
+	struct ndmsg ndm = { .ndm_family = AF_INET6, .ndm_flags = NTF_PROXY };
+	struct proxy_dump d = { 0 };
+	struct nl_cb *base = nl_socket_get_cb(r->ns.sk), *cb = base ? nl_cb_clone(base) : NULL;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (base)
+		nl_cb_put(base);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, proxy_parse, &d);
+	err = nl_send_simple(r->ns.sk, RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof(ndm));
+	if (err >= 0)
+		err = nl_recvmsgs(r->ns.sk, cb);
+	nl_cb_put(cb);
+	err = d.err ? d.err : nlsock_result(&r->ns, err);
+	if (err < 0) {
+		free(d.items);
+		return err;
+	}
+	*out = d.items;
+	*n = d.n;
+	return 0;
 }
 
 /* ---- notifications --------------------------------------------------- */

@@ -81,6 +81,16 @@ struct rtnl_addrinfo {
 };
 int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n);
 
+/* IPv6 proxy neighbour entries (`ip -6 neigh add proxy ADDR dev IF`):
+ * with proxy_ndp and forwarding on IF, the kernel answers neighbour
+ * solicitations for ADDR there as if it were IF's own. *out is malloc'd
+ * (free() it). */
+struct rtnl_proxy {
+	int ifindex;
+	struct ipaddr addr;
+};
+int rtnl_proxy_list(struct rtnl *r, struct rtnl_proxy **out, size_t *n);
+
 /* A route as `ip route add` takes it. "Make it so": adding a route that
  * exists and deleting one that is gone succeed. */
 struct rtnl_route_spec {

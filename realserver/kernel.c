@@ -87,6 +87,11 @@ static int k_conf_set(void *ctx, const char *which, int arp_ignore, int arp_anno
 	return ret;
 }
 
+static int k_proxy_list(void *ctx, struct rtnl_proxy **out, size_t *n)
+{
+	return rtnl_proxy_list(ctx, out, n);
+}
+
 int kernel_open(struct kernel_ops *ops)
 {
 	struct rtnl *r;
@@ -104,6 +109,7 @@ int kernel_open(struct kernel_ops *ops)
 		.addr_del = k_addr_del,
 		.conf_get = k_conf_get,
 		.conf_set = k_conf_set,
+		.proxy_list = k_proxy_list,
 	};
 	return 0;
 }

@@ -16,7 +16,8 @@
 # solicitation only for an address on the interface it came in on (or a
 # proxy entry, or an anycast address there: ndisc_recv_ns), so nothing
 # needs to be set for IPv6 what arp_ignore/arp_announce do for IPv4; the
-# test shows a proxy-NDP entry would break that.
+# test shows a proxy-NDP entry would break that, and that `rs-agent check`
+# (and so the agent's report) says so.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
@@ -86,8 +87,10 @@ RSJ="[r for v in j['lvs']['virtual_servers'] if v['name'] == 'web6' for r in v['
 check "d1: the http check of [$RS6]:80 passes" wait_ms 5000 js_is d1 "$RSJ['check']['up']" True
 check "d1: the agent of $RS6 answers up" wait_ms 5000 js_is d1 "$RSJ['agent']['reachable']" True
 check "d1: the real server is up" wait_ms 3000 js_is d1 "$RSJ['state']" up
-check "d1: every check came from check_source ($D6), none from the kernel's choice ($D6B)" \
-	bash -c "grep -q '^$D6 ' '$TMP/http.log' && ! grep -v '^$D6 ' '$TMP/http.log' | grep -q GET"
+wait_ms 3000 grep -q "^$D6 .*GET" "$TMP/http.log"
+froms=$(awk '/"GET / { print $1 }' "$TMP/http.log" | sort | uniq -c | awk '{ print $2 " x" $1 }' | paste -sd, -)
+check "d1: every check came from check_source ($D6), none from the kernel's choice ($D6B): ${froms:-none}" \
+	[ "${froms% x*}" = "$D6" ]
 in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" drain >/dev/null
 check "d1: drained through its agent over IPv6, weight 0" wait_ms 5000 js_is d1 "$RSJ['agent']['reply']" drain
 in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" ready >/dev/null
@@ -127,4 +130,15 @@ check "with a proxy-NDP entry for the VIP, rs answers for it (the IPv6 flux rs-a
 	[ "$(count_pkts "$TMP/nd2" "^[0-9.]+ $MAC_RS > .*neighbor advertisement, tgt is $VIP6")" -gt 0 ]
 check "... and the client resolves the VIP to rs's MAC" \
 	bash -c "ip -n '$CL' -6 neigh show $VIP6 | grep -q 'lladdr $MAC_RS'"
+out=$(in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" check 2>&1); rc=$?
+check "rs-agent check: CRITICAL (exit 2, was $rc)" [ $rc = 2 ]
+check "... naming the proxy-NDP entry and how to remove it" \
+	grep -q "^CRITICAL: vip $VIP6: a proxy-NDP entry on eth0 answers for it (ip -6 neigh del proxy $VIP6 dev eth0)" <<<"$out"
+reporting() { in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" status 2>/dev/null | sed -n 's/^reporting: *//p'; }
+reporting_down() { [[ "$(reporting)" == down* ]]; }
+# The daemon looks again every verify_interval (default 1s).
+check "the running agent reports the real server down" wait_until 15 reporting_down
+ip -n "$RS" -6 neigh del proxy $VIP6 dev eth0
+out=$(in_ns "$RS" "$RS_AGENT" -f "$TMP/rs.ini" check 2>&1); rc=$?
+check "rs-agent check: OK again once the entry is gone (exit $rc)" [ $rc = 0 ]
 dfinish

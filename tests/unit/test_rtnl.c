@@ -384,6 +384,37 @@ TEST(test_addr_v6_deprecated)
 	rtnl_close(r);
 }
 
+/* The proxy-NDP table, which answers neighbour solicitations for its
+ * addresses: what rs-agent looks for among its IPv6 VIPs. */
+TEST(test_proxy_list)
+{
+	struct ipaddr vip = make_ip("2001:db8::100", 128);
+	struct rtnl_proxy *p = NULL;
+	struct rtnl *r = NULL;
+	size_t n = 1;
+	int dev;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	CHECK(add_test_link("dsrt0"));
+	dev = rtnl_ifindex(r, "dsrt0");
+	CHECK_EQ_INT(rtnl_proxy_list(r, &p, &n), 0);
+	CHECK_EQ_INT(n, 0);
+	free(p);
+	CHECK_EQ_INT(run("ip -6 neigh add proxy 2001:db8::100 dev dsrt0"), 0);
+	CHECK_EQ_INT(run("ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev dsrt0"), 0);	/* not a proxy */
+	CHECK_EQ_INT(rtnl_proxy_list(r, &p, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	if (n == 1) {
+		CHECK_EQ_INT(p[0].ifindex, dev);
+		CHECK(ipaddr_equal(&p[0].addr, &vip));
+	}
+	free(p);
+	rtnl_close(r);
+}
+
 TEST(test_link_set_arp)
 {
 	struct rtnl_ifinfo info;
@@ -809,6 +840,7 @@ out:
 }
 
 TEST_MAIN(
+	T(test_proxy_list),
 	T(test_addr_v6_deprecated),
 	T(test_addr_v4_label),
 	T(test_addr_rules),
