@@ -622,19 +622,38 @@ struct proxy_dump {
 	int err;
 };
 
+int rtnl_proxy_decode(const void *msg, size_t len, struct rtnl_proxy *out)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)msg;
+	struct nlattr *tb[NDA_MAX + 1];
+	const struct ndmsg *ndm;
+
+	if (len < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ndm)) || h->nlmsg_len > len)
+		return -EINVAL;
+	if (h->nlmsg_type != RTM_NEWNEIGH)
+		return 0;
+	if (nlmsg_parse(h, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
+		return -EINVAL;
+	ndm = nlmsg_data(h);
+	if (!(ndm->ndm_flags & NTF_PROXY) || ndm->ndm_family != AF_INET6 || !tb[NDA_DST])
+		return 0;
+	if (nla_len(tb[NDA_DST]) != sizeof(struct in6_addr))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->ifindex = ndm->ndm_ifindex;
+	out->addr.family = AF_INET6;
+	out->addr.prefixlen = 128;
+	memcpy(&out->addr.u.v6, nla_data(tb[NDA_DST]), sizeof(out->addr.u.v6));
+	return 1;
+}
+
 static int proxy_parse(struct nl_msg *msg, void *arg)
 {
 	struct proxy_dump *d = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
-	struct nlattr *tb[NDA_MAX + 1];
-	const struct ndmsg *ndm;
-	struct rtnl_proxy *p;
+	struct rtnl_proxy p;
 
-	if (h->nlmsg_type != RTM_NEWNEIGH || nlmsg_parse(h, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
-		return NL_SKIP;
-	ndm = nlmsg_data(h);
-	if (!(ndm->ndm_flags & NTF_PROXY) || ndm->ndm_family != AF_INET6 || !tb[NDA_DST] ||
-	    nla_len(tb[NDA_DST]) != sizeof(struct in6_addr))
+	if (rtnl_proxy_decode(h, h->nlmsg_len, &p) <= 0)
 		return NL_SKIP;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 8;
@@ -647,12 +666,7 @@ static int proxy_parse(struct nl_msg *msg, void *arg)
 		d->items = grown;
 		d->cap = cap;
 	}
-	p = &d->items[d->n++];
-	memset(p, 0, sizeof(*p));
-	p->ifindex = ndm->ndm_ifindex;
-	p->addr.family = AF_INET6;
-	p->addr.prefixlen = 128;
-	memcpy(&p->addr.u.v6, nla_data(tb[NDA_DST]), sizeof(p->addr.u.v6));
+	d->items[d->n++] = p;
 	return NL_OK;
 }
 

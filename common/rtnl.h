@@ -90,6 +90,10 @@ struct rtnl_proxy {
 	struct ipaddr addr;
 };
 int rtnl_proxy_list(struct rtnl *r, struct rtnl_proxy **out, size_t *n);
+/* One message of that dump (len bytes from the netlink header): 1 and
+ * *out for an IPv6 proxy entry, 0 for anything else, -EINVAL when
+ * malformed. */
+int rtnl_proxy_decode(const void *msg, size_t len, struct rtnl_proxy *out);
 
 /* A route as `ip route add` takes it. "Make it so": adding a route that
  * exists and deleting one that is gone succeed. */
