@@ -567,6 +567,24 @@ static void socket_event(struct evloop *loop, int fd, uint32_t events, void *arg
 	}
 }
 
+static socklen_t sockaddr_from(const struct ipaddr *a, uint16_t port, struct sockaddr_storage *ss);
+
+/* Bind to spec.source; the port is chosen at connect time, so thousands
+ * of checks from one address share the ports by destination. */
+static bool bind_source(struct hc_probe *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_from(&p->spec.source, 0, &ss);
+	char addr[INET6_ADDRSTRLEN];
+	int one = 1;
+
+	(void)setsockopt(p->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (bind(p->fd, (struct sockaddr *)&ss, len) == 0)
+		return true;
+	attempt_fail(p, "bind %s: %s", ipaddr_ntop(&p->spec.source, addr, sizeof(addr)), strerror(errno));
+	return false;
+}
+
 static void socket_attempt_start(struct hc_probe *p)
 {
 	int fd, ret;
@@ -578,6 +596,8 @@ static void socket_attempt_start(struct hc_probe *p)
 	}
 	p->fd = fd;
 	p->phase = PHASE_CONNECT;
+	if (p->spec.source.family && !bind_source(p))
+		return;
 	if (connect(fd, (struct sockaddr *)&p->sa, p->salen) < 0 && errno != EINPROGRESS) {
 		connect_failed(p, errno);
 		return;

@@ -29,6 +29,9 @@ struct hc_spec {
 	int type;			/* enum hc_type */
 	struct ipaddr addr;
 	uint16_t port;
+	/* Sockets leave from it (a director's own address, never a VIP that
+	 * the server it checks holds too); family 0: the kernel's choice. */
+	struct ipaddr source;
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
 	uint64_t first_delay_ms;	/* before the first attempt (spreads a start) */

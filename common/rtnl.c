@@ -18,12 +18,15 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
 #include <netlink/addr.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -36,6 +39,9 @@
 #include "nlsock.h"
 #include "rtnl.h"
 #include "util.h"
+
+/* The kernel's "forever" in IFA_CACHEINFO (not in its uapi headers). */
+#define INFINITY_LIFE_TIME 0xFFFFFFFFu
 
 /* Same bounds as sysctl.c: what ip-sysctl.rst documents. */
 #define ARP_IGNORE_MAX 8
@@ -302,6 +308,7 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 		       const struct rtnl_addr_opts *opts)
 {
 	static const struct rtnl_addr_opts none;
+	bool replace = false;
 	const char *label;
 	struct rtnl_addr *ra;
 	struct nl_msg *msg;
@@ -309,7 +316,7 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 
 	if (!opts)
 		opts = &none;
-	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~RTNL_ADDR_NODAD) ||
+	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~(RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED)) ||
 	    opts->scope < 0 || opts->scope > RT_SCOPE_NOWHERE)
 		return -EINVAL;
 	if (opts->broadcast && (addr->family != AF_INET || opts->broadcast->family != AF_INET))
@@ -333,9 +340,16 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 	}
 	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_NODAD))
 		rtnl_addr_set_flags(ra, IFA_F_NODAD);
+	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_DEPRECATED)) {
+		rtnl_addr_set_valid_lifetime(ra, INFINITY_LIFE_TIME);
+		rtnl_addr_set_preferred_lifetime(ra, 0);
+		/* Replace: one added before (by hand, by an older version)
+		 * with a preferred lifetime becomes deprecated too. */
+		replace = true;
+	}
 	/* libnl's own rtnl_addr_add() is hidden by the name in rtnl.h;
 	 * build the request and send it, which is all that one does. */
-	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | NLM_F_EXCL, &msg);
+	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), &msg);
 	rtnl_addr_put(ra);
 	if (nle < 0)
 		return nlsock_errno(nle);
@@ -598,6 +612,92 @@ static void fill_label(struct rtnl_addr *ra, void *item)
 int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n)
 {
 	return addr_dump(r, ifindex, sizeof(**out), fill_label, (void **)out, n);
+}
+
+/* ---- proxy neighbours ------------------------------------------------- */
+
+struct proxy_dump {
+	struct rtnl_proxy *items;
+	size_t n, cap;
+	int err;
+};
+
+int rtnl_proxy_decode(const void *msg, size_t len, struct rtnl_proxy *out)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)msg;
+	struct nlattr *tb[NDA_MAX + 1];
+	const struct ndmsg *ndm;
+
+	if (len < NLMSG_HDRLEN || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ndm)) || h->nlmsg_len > len)
+		return -EINVAL;
+	if (h->nlmsg_type != RTM_NEWNEIGH)
+		return 0;
+	if (nlmsg_parse(h, sizeof(*ndm), tb, NDA_MAX, NULL) < 0)
+		return -EINVAL;
+	ndm = nlmsg_data(h);
+	if (!(ndm->ndm_flags & NTF_PROXY) || ndm->ndm_family != AF_INET6 || !tb[NDA_DST])
+		return 0;
+	if (nla_len(tb[NDA_DST]) != sizeof(struct in6_addr))
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->ifindex = ndm->ndm_ifindex;
+	out->addr.family = AF_INET6;
+	out->addr.prefixlen = 128;
+	memcpy(&out->addr.u.v6, nla_data(tb[NDA_DST]), sizeof(out->addr.u.v6));
+	return 1;
+}
+
+static int proxy_parse(struct nl_msg *msg, void *arg)
+{
+	struct proxy_dump *d = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct rtnl_proxy p;
+
+	if (rtnl_proxy_decode(h, h->nlmsg_len, &p) <= 0)
+		return NL_SKIP;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 8;
+		struct rtnl_proxy *grown = realloc(d->items, cap * sizeof(*grown));
+
+		if (!grown) {
+			d->err = -ENOMEM;
+			return NL_STOP;
+		}
+		d->items = grown;
+		d->cap = cap;
+	}
+	d->items[d->n++] = p;
+	return NL_OK;
+}
+
+/* A dump with ndm_flags exactly NTF_PROXY lists the proxy table
+ * (neigh_dump_info); libnl's neighbour cache never asks for it. */
+int rtnl_proxy_list(struct rtnl *r, struct rtnl_proxy **out, size_t *n)
+{
+	struct ndmsg ndm = { .ndm_family = AF_INET6, .ndm_flags = NTF_PROXY };
+	struct proxy_dump d = { 0 };
+	struct nl_cb *base = nl_socket_get_cb(r->ns.sk), *cb = base ? nl_cb_clone(base) : NULL;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (base)
+		nl_cb_put(base);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, proxy_parse, &d);
+	err = nl_send_simple(r->ns.sk, RTM_GETNEIGH, NLM_F_DUMP, &ndm, sizeof(ndm));
+	if (err >= 0)
+		err = nl_recvmsgs(r->ns.sk, cb);
+	nl_cb_put(cb);
+	err = d.err ? d.err : nlsock_result(&r->ns, err);
+	if (err < 0) {
+		free(d.items);
+		return err;
+	}
+	*out = d.items;
+	*n = d.n;
+	return 0;
 }
 
 /* ---- notifications --------------------------------------------------- */

@@ -47,6 +47,10 @@ int rtnl_link_get(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out);
 int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_announce);
 
 #define RTNL_ADDR_NODAD 0x1	/* IPv6: IFA_F_NODAD */
+/* IPv6: preferred lifetime 0 (valid forever), so source address selection
+ * (RFC 6724 rule 3) never picks it for the host's own traffic while it
+ * still receives. An existing address is updated to it. */
+#define RTNL_ADDR_DEPRECATED 0x2
 
 /* Add addr/prefixlen on ifindex. label (IPv4 only, may be NULL) must start
  * with the interface name, e.g. "lo:dsr". Existing address: success. */
@@ -76,6 +80,20 @@ struct rtnl_addrinfo {
 	char label[IF_NAMESIZE];
 };
 int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n);
+
+/* IPv6 proxy neighbour entries (`ip -6 neigh add proxy ADDR dev IF`):
+ * with proxy_ndp and forwarding on IF, the kernel answers neighbour
+ * solicitations for ADDR there as if it were IF's own. *out is malloc'd
+ * (free() it). */
+struct rtnl_proxy {
+	int ifindex;
+	struct ipaddr addr;
+};
+int rtnl_proxy_list(struct rtnl *r, struct rtnl_proxy **out, size_t *n);
+/* One message of that dump (len bytes from the netlink header): 1 and
+ * *out for an IPv6 proxy entry, 0 for anything else, -EINVAL when
+ * malformed. */
+int rtnl_proxy_decode(const void *msg, size_t len, struct rtnl_proxy *out);
 
 /* A route as `ip route add` takes it. "Make it so": adding a route that
  * exists and deleting one that is gone succeed. */

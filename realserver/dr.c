@@ -290,6 +290,55 @@ int dr_record(struct kernel_ops *k, struct applied_state *st)
 	return ret;
 }
 
+/* The name of ifindex for a message ("ifindex N" when gone). */
+static void link_name(struct kernel_ops *k, int ifindex, char *buf, size_t len)
+{
+	struct rs_link *links;
+	size_t n;
+
+	snprintf(buf, len, "ifindex %d", ifindex);
+	if (k->links(k->ctx, &links, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (links[i].ifindex == ifindex)
+			snprintf(buf, len, "%s", links[i].name);
+	free(links);
+}
+
+/* The IPv6 counterpart of ARP flux: Linux answers neighbour solicitations
+ * only for an interface's own addresses, and for its proxy-NDP entries
+ * (with proxy_ndp and forwarding on it). An entry for a VIP would hand
+ * the VIP's traffic to this server, past the directors. */
+static void verify_proxies(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
+{
+	char buf[INET6_ADDRSTRLEN], name[IF_NAMESIZE + 16];
+	struct rtnl_proxy *proxies;
+	bool any_v6 = false;
+	size_t n;
+	int ret;
+
+	for (size_t i = 0; i < cfg->vips.n; i++)
+		any_v6 |= cfg->vips.items[i].family == AF_INET6;
+	if (!any_v6 || !k->proxy_list)
+		return;
+	ret = k->proxy_list(k->ctx, &proxies, &n);
+	if (ret < 0) {
+		report_error(rep, ret, "reading the proxy-NDP entries");
+		return;
+	}
+	for (size_t i = 0; i < cfg->vips.n; i++)
+		for (size_t j = 0; j < n; j++) {
+			if (!ipaddr_equal(&proxies[j].addr, &cfg->vips.items[i]))
+				continue;
+			ipaddr_ntop(&cfg->vips.items[i], buf, sizeof(buf));
+			link_name(k, proxies[j].ifindex, name, sizeof(name));
+			report(rep, DR_CRITICAL, false,
+			       "vip %s: a proxy-NDP entry on %s answers for it (ip -6 neigh del proxy %s dev %s)",
+			       buf, name, buf, name);
+		}
+	free(proxies);
+}
+
 int dr_apply(const struct rs_config *cfg, struct kernel_ops *k, struct applied_state *st,
 	     struct dr_report *rep)
 {
@@ -297,6 +346,7 @@ int dr_apply(const struct rs_config *cfg, struct kernel_ops *k, struct applied_s
 		apply_conf(cfg, k, st, conf_names[i], rep);
 	apply_links(cfg, k, st, 0, rep);
 	apply_vips(cfg, k, st, rep);
+	verify_proxies(cfg, k, rep);	/* not ours to change: reported */
 	return rep->errors ? -EIO : 0;
 }
 
@@ -417,6 +467,7 @@ static void verify_vips(const struct rs_config *cfg, struct kernel_ops *k, struc
 int dr_verify(const struct rs_config *cfg, struct kernel_ops *k, struct dr_report *rep)
 {
 	verify_vips(cfg, k, rep);
+	verify_proxies(cfg, k, rep);
 	verify_sysctls(cfg, k, rep);
 	return rep->errors ? -EIO : 0;
 }

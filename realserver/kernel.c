@@ -52,8 +52,11 @@ static int k_addr_list(void *ctx, int ifindex, struct rtnl_addrinfo **out, size_
 
 static int k_addr_add(void *ctx, int ifindex, const struct ipaddr *a, const char *label)
 {
-	/* No DAD: the VIP is shared by design; DAD would find the director. */
-	return rtnl_addr_add(ctx, ifindex, a, a->family == AF_INET ? label : NULL, RTNL_ADDR_NODAD);
+	/* No DAD: the VIP is shared by design; DAD would find the director.
+	 * Deprecated (IPv6): never the source of this host's own traffic,
+	 * still the destination and the source of replies on the VIP. */
+	return rtnl_addr_add(ctx, ifindex, a, a->family == AF_INET ? label : NULL,
+			     RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED);
 }
 
 static int k_addr_del(void *ctx, int ifindex, const struct ipaddr *a)
@@ -84,6 +87,11 @@ static int k_conf_set(void *ctx, const char *which, int arp_ignore, int arp_anno
 	return ret;
 }
 
+static int k_proxy_list(void *ctx, struct rtnl_proxy **out, size_t *n)
+{
+	return rtnl_proxy_list(ctx, out, n);
+}
+
 int kernel_open(struct kernel_ops *ops)
 {
 	struct rtnl *r;
@@ -101,6 +109,7 @@ int kernel_open(struct kernel_ops *ops)
 		.addr_del = k_addr_del,
 		.conf_get = k_conf_get,
 		.conf_set = k_conf_set,
+		.proxy_list = k_proxy_list,
 	};
 	return 0;
 }

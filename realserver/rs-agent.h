@@ -197,6 +197,8 @@ struct kernel_ops {
 	/* conf/all and conf/default */
 	int (*conf_get)(void *ctx, const char *which, int *arp_ignore, int *arp_announce);
 	int (*conf_set)(void *ctx, const char *which, int arp_ignore, int arp_announce);
+	/* IPv6 proxy-NDP entries (malloc'd); NULL: none to read. */
+	int (*proxy_list)(void *ctx, struct rtnl_proxy **out, size_t *n);
 };
 
 /* The real kernel (rtnetlink + /proc/sys). */

@@ -110,6 +110,7 @@ struct virtual_server_conf {
 	unsigned check_rise;
 	unsigned check_fall;
 	struct ipaddr check_address;	/* family 0: the real server's */
+	struct ipaddr check_source;	/* checks and agent probes leave from it; family 0: the kernel's choice */
 	uint16_t check_port;		/* 0: the real server's */
 	char *check_path;		/* http, default "/" */
 	char *check_host;		/* http Host header (https: also SNI, verified name), default the target address */

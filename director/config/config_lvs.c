@@ -922,6 +922,7 @@ const struct ini_key virtual_server_keys[] = {
 	{ "check_rise", &ini_type_uint, VS(check_rise), 1, 100, "2", false, NULL },
 	{ "check_fall", &ini_type_uint, VS(check_fall), 1, 100, "3", false, NULL },
 	{ "check_address", &ini_type_host_ipaddr, VS(check_address), 0, 0, NULL, false, NULL },
+	{ "check_source", &ini_type_host_ipaddr, VS(check_source), 0, 0, NULL, false, NULL },
 	{ "check_port", &port_type, VS(check_port), 0, 0, NULL, false, NULL },
 	{ "check_path", &http_path_type, VS(check_path), 0, 0, "/", false, NULL },
 	{ "check_host", &http_host_type, VS(check_host), 0, 0, NULL, false, NULL },
@@ -1151,6 +1152,39 @@ static void check_tls(struct vs_ctx *c, const struct virtual_server_conf *vs)
 		ERR(c, "check_key_file", "%s (%s)", err, vs->check_cert_file.path);
 }
 
+/* The address a check leaves from: one of the director's own, of the
+ * family every probe goes to, and never a VIP (a real server holding the
+ * VIP on lo would answer its own loopback: every check would time out). */
+static void check_source(struct vs_ctx *c, const struct virtual_server_conf *vs)
+{
+	const struct ipaddr *src = &vs->check_source;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!src->family)
+		return;
+	for (const struct vrrp_conf *v = c->cfg->instances; v; v = v->next) {
+		for (size_t j = 0; j < v->vips.n; j++)
+			if (ipaddr_equal(&v->vips.items[j].addr, src)) {
+				ERR(c, "check_source", "%s is a VIP of [vrrp %s]: checks must leave from the director's own address",
+				    ipaddr_ntop(src, buf, sizeof(buf)), v->name);
+				return;
+			}
+	}
+	for (size_t i = 0; i < vs->real_servers.n; i++) {
+		const struct real_server_conf *rs = &vs->real_servers.items[i];
+		const struct ipaddr *to = rs->check.address.family ? &rs->check.address :
+					  vs->check_address.family ? &vs->check_address : &rs->addr;
+
+		if (vs->check != LVS_CHECK_SCRIPT || vs->check_agent)
+			if (to->family != src->family) {
+				ERR(c, "check_source", "%s, but real server %s is checked over %s",
+				    family_name(src->family), ipaddr_ntop(&rs->addr, buf, sizeof(buf)),
+				    family_name(to->family));
+				return;
+			}
+	}
+}
+
 static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
 {
 	bool agent = vs->check == LVS_CHECK_AGENT || vs->check_agent;
@@ -1175,6 +1209,7 @@ static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
 		ERR(c, "check_dynamic_weight", "only with check = script");
 	check_command_path(c, "check_command", 0, NULL, vs->check_command);
 	check_tls(c, vs);
+	check_source(c, vs);
 }
 
 static void check_service(struct vs_ctx *c, struct virtual_server_conf *vs)

@@ -258,6 +258,7 @@ static int probe_new(const struct lvs_engine *e, struct vs_rt *v, size_t index, 
 	s->type = type;
 	s->addr = *probe_addr(vs, rs);
 	s->port = probe_port(vs, rs, is_agent);
+	s->source = vs->check_source;
 	s->interval_ms = is_agent && vs->agent_interval_ms ? vs->agent_interval_ms : vs->check_interval_ms;
 	s->timeout_ms = vs->check_timeout_ms;
 	if (s->type == LVS_CHECK_HTTP || s->type == LVS_CHECK_HTTPS) {
@@ -302,7 +303,8 @@ static bool probe_same(const struct probe *a, const struct probe *b)
 		return true;
 	x = &a->spec->hc;
 	y = &b->spec->hc;
-	if (!ipaddr_equal(&x->addr, &y->addr) || x->port != y->port || x->interval_ms != y->interval_ms ||
+	if (!ipaddr_equal(&x->addr, &y->addr) || x->port != y->port || x->source.family != y->source.family ||
+	    (x->source.family && !ipaddr_equal(&x->source, &y->source)) || x->interval_ms != y->interval_ms ||
 	    x->timeout_ms != y->timeout_ms || x->status_lo != y->status_lo || x->status_hi != y->status_hi ||
 	    x->dynamic_weight != y->dynamic_weight || !str_same(x->path, y->path) || !str_same(x->host, y->host) ||
 	    !str_same(x->body, y->body) || !str_same(x->command, y->command) || x->tls != y->tls)

@@ -229,7 +229,8 @@ static void vips_add(struct vrrp_inst *in)
 			.label = v->label[0] ? v->label : NULL,
 			.broadcast = v->brd.family ? &v->brd : NULL,
 			.scope = v->scope,
-			.flags = RTNL_ADDR_NODAD,
+			/* deprecated: never the source of our own checks */
+			.flags = RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED,
 		};
 
 		ret = ifindex < 0 ? ifindex : in->e->kernel->addr_add(in->e->rtnl, ifindex, &v->addr, &opts);

@@ -391,6 +391,39 @@ TEST(tcp_refused)
 	evloop_free(loop);
 }
 
+/* A check leaves from spec.source when one is given (a director's own
+ * address: never a VIP that the real server holds too), and says so when
+ * the address is not this host's. */
+TEST(tcp_from_source)
+{
+	struct evloop *loop;
+	struct hc_outcome o;
+	uint16_t port = 0;
+	int lfd = listen_on(AF_INET, 8, &port), fd;
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(peer);
+
+	CHECK(lfd >= 0);
+	CHECK_EQ_INT(evloop_new(&loop), 0);
+	struct hc_spec s = spec_for(LVS_CHECK_TCP, port);
+
+	s.source = s.addr;
+	s.source.u.v4.s_addr = htonl(0x7f000007);	/* 127.0.0.7 */
+	o = probe_once(loop, &s);
+	CHECK_EQ_INT(o.result, HC_PASS);
+	fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ_INT(ntohl(peer.sin_addr.s_addr), 0x7f000007);
+	if (fd >= 0)
+		close(fd);
+	s.source.u.v4.s_addr = htonl(0xc0000201);	/* 192.0.2.1: not ours */
+	o = probe_once(loop, &s);
+	CHECK_EQ_INT(o.result, HC_FAIL);
+	CHECK_EQ_STR(o.reason, "bind 192.0.2.1: Cannot assign requested address");
+	close(lfd);
+	evloop_free(loop);
+}
+
 /* A listener whose accept queue is full drops SYNs: the connect hangs. */
 TEST(tcp_times_out)
 {
@@ -1119,7 +1152,7 @@ TEST(http_request_formatting)
 	sb_free(&sb);
 }
 
-TEST_MAIN(T(tcp_connects), T(tcp_refused), T(tcp_times_out), T(http_pass_and_request_shape),
+TEST_MAIN(T(tcp_connects), T(tcp_refused), T(tcp_from_source), T(tcp_times_out), T(http_pass_and_request_shape),
 	  T(http_host_header), T(http_status_out_of_range), T(http_body_substring), T(http_body_across_reads),
 	  T(http_not_http), T(http_times_out), T(http_ipv6), T(script_exit_status), T(script_dynamic_weight),
 	  T(script_times_out), T(script_environment), T(agent_replies), T(agent_failures), T(agent_reason_printable), T(agent_times_out),

@@ -697,6 +697,7 @@ static const struct key_case key_cases[] = {
 	{ "check_rise", KC_A KC_R, KC_A "check_rise = 5\n" KC_R },
 	{ "check_fall", KC_A KC_R, KC_A "check_fall = 5\n" KC_R },
 	{ "check_address", KC_A KC_R, KC_A "check_address = 198.18.0.50\n" KC_R },
+	{ "check_source", KC_A KC_R, KC_A "check_source = 198.18.0.1\n" KC_R },
 	{ "check_port", KC_A KC_R, KC_A "check_port = 8080\n" KC_R },
 	{ "check_path", KC_A "check = http\n" KC_R, KC_A "check = http\ncheck_path = /x\n" KC_R },
 	{ "check_host", KC_A "check = http\n" KC_R, KC_A "check = http\ncheck_host = example.org\n" KC_R },
@@ -990,6 +991,26 @@ TEST(check_errors)
 	expect_error(VS("agent_port = 0\n"), ":4: virtual_server w.agent_port: value 0 out of range 1-65535");
 	expect_error(VS("agent_interval = 10ms\n"), ":4: virtual_server w.agent_interval: value 10ms out of range");
 	expect_error(VS("check_address = 198.18.0.300\n"), ":4: virtual_server w.check_address: ");
+	/* The director's own address to check from: a host address of the
+	 * family the checks go to, never a VIP (which the real servers hold
+	 * on lo: they would answer their own loopback). */
+	expect_error(VS("check_source = 198.18.0.0/24\n"), ":4: virtual_server w.check_source: an address without a prefix length");
+	expect_error(VS("check_source = 2001:db8::1\n"),
+		     ":4: virtual_server w.check_source: IPv6, but real server 198.18.0.11 is checked over IPv4");
+	expect_error(VS("check_address = 2001:db8::11\ncheck_source = 198.18.0.1\n"),
+		     ":5: virtual_server w.check_source: IPv4, but real server 198.18.0.11 is checked over IPv6");
+	expect_error("[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
+		     "virtual_ipaddress = 192.0.2.80/24\n" VS("vrrp = VI_1\ncheck_source = 192.0.2.80\n"),
+		     ":10: virtual_server w.check_source: 192.0.2.80 is a VIP of [vrrp VI_1]");
+	/* A script connects nowhere: any family will do. */
+	for (size_t i = 0; i < 2; i++) {
+		struct director_config *cfg = load_ok(i ? "[global]\nipvs_expire_nodest_conn = 1\n"
+							  VS("check = script\ncheck_command = /bin/true\ncheck_source = 2001:db8::1\n")
+							: "[global]\nipvs_expire_nodest_conn = 1\n" VS("check_source = 198.18.0.1\n"));
+
+		CHECK(cfg && cfg->lvs.services->check_source.family == (i ? AF_INET6 : AF_INET));
+		director_config_free(cfg);
+	}
 	expect_error(VS("check = script\n"), ":1: virtual_server w.check_command: required with check = script");
 	expect_error(VS("check_command = true\n"), ":4: virtual_server w.check_command: only with check = script");
 	expect_error(VS("check_dynamic_weight = yes\n"), ":4: virtual_server w.check_dynamic_weight: only with check = script");

@@ -18,6 +18,9 @@ struct fake_kernel {
 	unsigned calls_set;
 	unsigned calls_list;		/* address dumps */
 	int fail_add;			/* -errno to return from addr_add */
+	struct rtnl_proxy proxies[2];	/* the proxy-NDP table */
+	size_t nproxies;
+	unsigned calls_proxies;
 };
 
 static int which_conf(const char *which)
@@ -42,6 +45,19 @@ static int f_links(void *ctx, struct rs_link **out, size_t *n)
 	*out = malloc(sizeof(f->links));
 	memcpy(*out, f->links, sizeof(f->links));
 	*n = f->nlinks;
+	return 0;
+}
+
+static int f_proxy_list(void *ctx, struct rtnl_proxy **out, size_t *n)
+{
+	struct fake_kernel *f = ctx;
+
+	f->calls_proxies++;
+	*out = malloc(sizeof(f->proxies));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, f->proxies, sizeof(f->proxies));
+	*n = f->nproxies;
 	return 0;
 }
 
@@ -136,7 +152,7 @@ static void setup(void)
 	fk.nlinks = 2;
 	fk.conf[1][1] = 1;	/* default/arp_announce = 1 */
 	kops = (struct kernel_ops){ &fk, f_ifindex, f_links, f_link_set_arp, f_addr_list,
-				    f_addr_add, f_addr_del, f_conf_get, f_conf_set };
+				    f_addr_add, f_addr_del, f_conf_get, f_conf_set, f_proxy_list };
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.interface = "lo";
 	cfg.label = "dsr";
@@ -272,6 +288,57 @@ TEST(verify_severities)
 	dr_verify(&cfg, &kops, &rep);
 	CHECK_EQ_INT(rep.worst, DR_CRITICAL);
 	CHECK_CONTAINS(rep.first_problem, "eth0: arp_ignore 0 (effective 0, want 1)");
+	dr_report_free(&rep);
+	applied_state_free(&st);
+}
+
+/* The IPv6 counterpart of ARP flux: a proxy-NDP entry for a VIP on
+ * the LAN interface answers neighbour solicitations for it. An entry
+ * for another address is none of ours; with IPv4 VIPs only, the table
+ * is not even read. */
+TEST(proxy_ndp_entry_for_a_vip_is_critical)
+{
+	struct applied_state st = { 0 };
+	struct dr_report rep;
+	char err[PARSE_ERR_MAX];
+
+	setup();
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	dr_report_free(&rep);
+	fk.proxies[0].ifindex = 2;
+	parse_ipaddr("2001:db8::99", &fk.proxies[0].addr, err);
+	fk.nproxies = 1;
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_OK);
+	dr_report_free(&rep);
+
+	fk.proxies[1] = fk.proxies[0];
+	fk.proxies[1].addr = vips[1];
+	fk.nproxies = 2;
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_CRITICAL);
+	CHECK_CONTAINS(rep.first_problem,
+		       "vip 2001:db8::10: a proxy-NDP entry on eth0 answers for it (ip -6 neigh del proxy 2001:db8::10 dev eth0)");
+	dr_report_free(&rep);
+
+	/* The daemon's passes apply (repair): they report it too, and leave
+	 * the entry. */
+	dr_report_init(&rep);
+	dr_apply(&cfg, &kops, &st, &rep);
+	CHECK_EQ_INT(rep.worst, DR_CRITICAL);
+	CHECK_CONTAINS(rep.first_problem, "vip 2001:db8::10: a proxy-NDP entry on eth0");
+	CHECK_EQ_INT(fk.nproxies, 2);
+	dr_report_free(&rep);
+
+	cfg.vips.n = 1;		/* 198.18.0.10 alone */
+	fk.calls_proxies = 0;
+	dr_report_init(&rep);
+	dr_verify(&cfg, &kops, &rep);
+	CHECK_EQ_INT(rep.worst, DR_OK);
+	CHECK_EQ_INT(fk.calls_proxies, 0);
 	dr_report_free(&rep);
 	applied_state_free(&st);
 }
@@ -425,7 +492,7 @@ TEST(old_records_get_the_configured_label)
 
 TEST_MAIN(T(apply_sets_everything_and_records_originals), T(second_apply_changes_nothing),
 	  T(preexisting_vip_is_not_recorded_and_not_removed), T(remove_restores_originals_exactly),
-	  T(verify_severities), T(failed_add_is_reported_critical),
+	  T(verify_severities), T(proxy_ndp_entry_for_a_vip_is_critical), T(failed_add_is_reported_critical),
 	  T(prune_removes_unconfigured_recorded_vips), T(one_address_dump_per_pass),
 	  T(record_does_not_change_anything), T(remove_leaves_alone_what_is_not_as_recorded),
 	  T(remove_refuses_a_record_of_a_foreign_address), T(apply_adopts_vips_with_its_own_label_only),

@@ -81,7 +81,7 @@ static void check_lines(const char *text, const char *prefix, const char *want)
 
 TEST(rs_metrics_exact_lines)
 {
-	struct kernel_ops k = { &fk, f_ifindex, f_links, NULL, f_addr_list, NULL, NULL, f_conf_get, NULL };
+	struct kernel_ops k = { &fk, f_ifindex, f_links, NULL, f_addr_list, NULL, NULL, f_conf_get, NULL, NULL };
 	struct check_conf cc = { .name = "web", .rise = 1, .fall = 1 };
 	struct rs_config cfg = { .interface = "lo", .arp_ignore = 1, .arp_announce = 2 };
 	struct agent_counters ac = { .rejected_addr = 3, .rejected_busy = 1 };
@@ -182,7 +182,7 @@ TEST(rs_metrics_exact_lines)
  * label value that is not UTF-8 fails the whole text). */
 TEST(rs_metrics_device_name_not_utf8)
 {
-	struct kernel_ops k = { &fk, f_ifindex, f_links, NULL, f_addr_list, NULL, NULL, f_conf_get, NULL };
+	struct kernel_ops k = { &fk, f_ifindex, f_links, NULL, f_addr_list, NULL, NULL, f_conf_get, NULL, NULL };
 	struct rs_config cfg = { .interface = "lo", .arp_ignore = 1, .arp_announce = 2 };
 	struct agent_reply reply = { .state = AGENT_STATE_UP, .weight_pct = -1, .maxconn = -1 };
 	struct rs_metrics_input in = { .cfg = &cfg, .kernel = &k, .reply = &reply, .weight_pct = -1 };

@@ -352,6 +352,69 @@ TEST(test_addr_v6_nodad)
 	rtnl_close(r);
 }
 
+/* RTNL_ADDR_DEPRECATED: preferred lifetime 0, valid forever, so source
+ * address selection passes the address over; one already there (added
+ * by hand) becomes deprecated too; IPv4 has no lifetimes here and is
+ * added as usual. */
+TEST(test_addr_v6_deprecated)
+{
+	struct ipaddr vip = make_ip("2001:db8::100", 128), old = make_ip("2001:db8::101", 128);
+	struct ipaddr v4 = make_ip("198.18.7.7", 32);
+	const unsigned flags = RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED;
+	struct rtnl *r = NULL;
+	char out[4096];
+	int lo;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	lo = rtnl_ifindex(r, "lo");
+	CHECK(lo > 0);
+	CHECK_EQ_INT(run("ip -6 addr add 2001:db8::101/128 dev lo nodad"), 0);
+	CHECK_EQ_INT(rtnl_addr_add(r, lo, &vip, NULL, flags), 0);
+	CHECK_EQ_INT(rtnl_addr_add(r, lo, &vip, NULL, flags), 0);	/* again: make it so */
+	CHECK_EQ_INT(rtnl_addr_add(r, lo, &old, NULL, flags), 0);
+	CHECK_EQ_INT(rtnl_addr_add(r, lo, &v4, "lo:dsr", flags), 0);
+	capture("ip -6 addr show dev lo", out, sizeof(out));
+	CHECK_CONTAINS(out, "inet6 2001:db8::100/128 scope global nodad deprecated");
+	CHECK_CONTAINS(out, "inet6 2001:db8::101/128 scope global nodad deprecated");
+	CHECK_CONTAINS(out, "valid_lft forever preferred_lft 0sec");
+	CHECK_EQ_INT(rtnl_addr_present(r, lo, &v4), 1);
+	rtnl_close(r);
+}
+
+/* The proxy-NDP table, which answers neighbour solicitations for its
+ * addresses: what rs-agent looks for among its IPv6 VIPs. */
+TEST(test_proxy_list)
+{
+	struct ipaddr vip = make_ip("2001:db8::100", 128);
+	struct rtnl_proxy *p = NULL;
+	struct rtnl *r = NULL;
+	size_t n = 1;
+	int dev;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	CHECK(add_test_link("dsrt0"));
+	dev = rtnl_ifindex(r, "dsrt0");
+	CHECK_EQ_INT(rtnl_proxy_list(r, &p, &n), 0);
+	CHECK_EQ_INT(n, 0);
+	free(p);
+	CHECK_EQ_INT(run("ip -6 neigh add proxy 2001:db8::100 dev dsrt0"), 0);
+	CHECK_EQ_INT(run("ip neigh add 198.18.0.9 lladdr 02:00:00:00:00:09 dev dsrt0"), 0);	/* not a proxy */
+	CHECK_EQ_INT(rtnl_proxy_list(r, &p, &n), 0);
+	CHECK_EQ_INT(n, 1);
+	if (n == 1) {
+		CHECK_EQ_INT(p[0].ifindex, dev);
+		CHECK(ipaddr_equal(&p[0].addr, &vip));
+	}
+	free(p);
+	rtnl_close(r);
+}
+
 TEST(test_link_set_arp)
 {
 	struct rtnl_ifinfo info;
@@ -777,6 +840,8 @@ out:
 }
 
 TEST_MAIN(
+	T(test_proxy_list),
+	T(test_addr_v6_deprecated),
 	T(test_addr_v4_label),
 	T(test_addr_rules),
 	T(test_addr_brd_scope),

@@ -72,6 +72,7 @@ struct fk_addr_op {
 	bool add;
 	int ifindex;
 	struct ipaddr addr;
+	unsigned flags;		/* RTNL_ADDR_* of an add */
 };
 
 struct fk_announce {
@@ -213,19 +214,18 @@ static int fk_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t
 	return 0;
 }
 
-static void fk_log_addr_op(bool add, int ifindex, const struct ipaddr *a)
+static void fk_log_addr_op(bool add, int ifindex, const struct ipaddr *a, unsigned flags)
 {
 	if (K.naddr_ops < FK_LOG)
-		K.addr_ops[K.naddr_ops++] = (struct fk_addr_op){ add, ifindex, *a };
+		K.addr_ops[K.naddr_ops++] = (struct fk_addr_op){ add, ifindex, *a, flags };
 }
 
 static int fk_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *a, const struct rtnl_addr_opts *opts)
 {
 	(void)r;
-	(void)opts;
 	if (!fk_if_by_index(ifindex))
 		return -ENODEV;
-	fk_log_addr_op(true, ifindex, a);
+	fk_log_addr_op(true, ifindex, a, opts ? opts->flags : 0);
 	if (fk_addr_find(ifindex, a) >= 0)
 		return 0;	/* make it so */
 	if (K.naddrs == FK_ADDRS)
@@ -239,7 +239,7 @@ static int fk_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *a)
 	long i = fk_addr_find(ifindex, a);
 
 	(void)r;
-	fk_log_addr_op(false, ifindex, a);
+	fk_log_addr_op(false, ifindex, a, 0);
 	if (i >= 0)
 		K.addrs[i] = K.addrs[--K.naddrs];
 	return 0;
@@ -612,6 +612,18 @@ static unsigned fk_addr_ops_on(const char *a, bool add)
 	return n;
 }
 
+/* The flags of the last add of address a; ~0u: never added. */
+static unsigned fk_add_flags(const char *a)
+{
+	struct ipaddr x = ip(a);
+	unsigned flags = ~0u;
+
+	for (size_t i = 0; i < K.naddr_ops; i++)
+		if (K.addr_ops[i].add && ipaddr_equal(&K.addr_ops[i].addr, &x))
+			flags = K.addr_ops[i].flags;
+	return flags;
+}
+
 static bool fk_has_route(const char *dst)
 {
 	struct rtnl_route_spec rt = { .dst = ip(dst) };
@@ -870,6 +882,10 @@ TEST(lone_instance_becomes_master_after_master_down)
 		CHECK_EQ_INT(K.states[1].priority, 100);
 		CHECK(K.states[1].at_ms - r.started_ms >= vrrp_master_down_ms(3, 100, 2));
 		CHECK(fk_has_addr(2, "192.0.2.100"));
+		/* Without DAD (a takeover cannot wait for it) and deprecated
+		 * (an IPv6 VIP must never become the source of the director's
+		 * own checks; rtnl ignores both for IPv4). */
+		CHECK_EQ_INT(fk_add_flags("192.0.2.100"), RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED);
 		CHECK_EQ_INT(fk_announced(2, "192.0.2.100"), 2);
 		run_for(&r, 100);
 		CHECK(fk_sent_count(51) >= 3);	/* the takeover's and every 20 ms since */
