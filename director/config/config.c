@@ -73,6 +73,10 @@ static const struct ini_key global_keys[] = {
 	{ "ipvs_sloppy_tcp", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_SLOPPY_TCP]), 0, 1, NULL, false, NULL },
 	{ "ipvs_sloppy_sctp", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_SLOPPY_SCTP]), 0, 1, NULL, false, NULL },
 	{ "ipvs_conn_reuse_mode", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_CONN_REUSE_MODE]), 0, 3, NULL, false, NULL },
+	/* Announced services (lvs_announce.c); checked in config_lvs.c. */
+	{ "announce_interface", &ini_type_string, G(lvs.announce.interface), 0, 0, "lo", false, NULL },
+	{ "announce_table", &ini_type_uint, G(lvs.announce.table), 1, ANNOUNCE_TABLE_MAX, "222", false, NULL },
+	{ "announce_protocol", &ini_type_uint, G(lvs.announce.protocol), 5, 255, "222", false, NULL },
 	END,
 };
 
