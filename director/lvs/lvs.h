@@ -107,6 +107,47 @@ struct lvs_sync_plan {
 void lvs_sync_plan(const struct ipvs_daemon *want, const struct ipvs_daemon *running, size_t n,
 		   struct lvs_sync_plan *out);
 
+/* ---- announced services (lvs_announce.c): pure ---- */
+
+/* Why an announced service's VIP is or is not announced (status, metrics). */
+enum lvs_announce_state {
+	LVS_ANN_ANNOUNCED,
+	LVS_ANN_NO_QUORUM,		/* it (or another service on its VIP) has no quorum */
+	LVS_ANN_DRAINED,		/* directorctl drain-director */
+	LVS_ANN_STOPPING,		/* directord is stopping */
+	LVS_ANN_STARTING,		/* a real server has no first check result yet */
+	LVS_ANN_ERROR,			/* the kernel refused (the engine's, not the core's) */
+	LVS_ANN_N
+};
+
+/* "no-quorum" for status; "no_quorum" for the metric's state label. */
+const char *lvs_announce_state_name(enum lvs_announce_state s);
+const char *lvs_announce_metric_state(enum lvs_announce_state s);
+
+/* One announced service: its VIP, its quorum and whether every real
+ * server has had its first check result (in), its state (out). */
+struct lvs_announce_svc {
+	struct ipaddr vip;
+	bool has_quorum;
+	bool checks_done;
+	enum lvs_announce_state state;
+};
+
+/* Every check deciding this server has given a result. */
+bool lvs_rs_first_result(const struct virtual_server_conf *vs, const struct lvs_rs_state *st);
+bool lvs_service_first_results(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs);
+/* By family, then address. */
+int lvs_announce_vip_cmp(const struct ipaddr *a, const struct ipaddr *b);
+/* The VIPs to announce into out (room for n; host addresses, sorted,
+ * each once), and each service's state. 0, or -1 out of memory. */
+int lvs_announce_want(struct lvs_announce_svc *svcs, size_t n, bool drained, bool stopping, struct ipaddr *out,
+		      size_t *nout);
+/* Two sorted sets: what to add (room nwant) and to remove (room nhave). */
+void lvs_announce_diff(const struct ipaddr *want, size_t nwant, const struct ipaddr *have, size_t nhave,
+		       struct ipaddr *add, size_t *nadd, struct ipaddr *del, size_t *ndel);
+/* Host addresses, sorted, each once; the new count. */
+size_t lvs_announce_sort_unique(struct ipaddr *vips, size_t n);
+
 /* ---- the LVS engine (lvs_engine.c) and its process (lvs_proc.c) ---- */
 
 struct director_config;
