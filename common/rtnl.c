@@ -309,7 +309,7 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 
 	if (!opts)
 		opts = &none;
-	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~RTNL_ADDR_NODAD) ||
+	if (ifindex <= 0 || !ipaddr_is_valid(addr) || (opts->flags & ~(RTNL_ADDR_NODAD | RTNL_ADDR_NOPREFER)) ||
 	    opts->scope < 0 || opts->scope > RT_SCOPE_NOWHERE)
 		return -EINVAL;
 	if (opts->broadcast && (addr->family != AF_INET || opts->broadcast->family != AF_INET))
@@ -333,6 +333,11 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 	}
 	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_NODAD))
 		rtnl_addr_set_flags(ra, IFA_F_NODAD);
+	if (addr->family == AF_INET6 && (opts->flags & RTNL_ADDR_NOPREFER)) {
+		/* Both travel in IFA_CACHEINFO: valid forever, preferred never. */
+		rtnl_addr_set_valid_lifetime(ra, 0xffffffffU);
+		rtnl_addr_set_preferred_lifetime(ra, 0);
+	}
 	/* libnl's own rtnl_addr_add() is hidden by the name in rtnl.h;
 	 * build the request and send it, which is all that one does. */
 	nle = rtnl_addr_build_add_request(ra, NLM_F_CREATE | NLM_F_EXCL, &msg);
@@ -406,7 +411,9 @@ static int build_route(const struct rtnl_route_spec *rt, bool deleting, struct r
 	rtnl_route_set_type(route, (uint8_t)(rt->type ? rt->type : RTN_UNICAST));
 	rtnl_route_set_scope(route, route_scope(rt, deleting));
 	rtnl_route_set_priority(route, rt->metric);
-	if (!deleting)
+	if (rt->protocol)
+		rtnl_route_set_protocol(route, rt->protocol);
+	else if (!deleting)
 		rtnl_route_set_protocol(route, RTPROT_STATIC);
 	if (!(a = nl_addr_of(&rt->dst, true)) || rtnl_route_set_dst(route, a) < 0)
 		goto out;
@@ -477,6 +484,53 @@ int rtnl_route_spec_del(struct rtnl *r, const struct rtnl_route_spec *rt)
 	err = nlsock_result(&r->ns, nl_send_sync(r->ns.sk, msg));	/* frees msg */
 	/* Gone already, or its device (and with it the route) went away. */
 	return err == -ESRCH || err == -ENOENT || err == -ENODEV ? 0 : err;
+}
+
+static bool route_to_ipaddr(struct rtnl_route *route, struct ipaddr *out)
+{
+	struct nl_addr *dst = rtnl_route_get_dst(route);
+	int family = rtnl_route_get_family(route);
+	size_t len = family_addr_len(family);
+
+	if (!dst || len == 0 || nl_addr_get_len(dst) != len)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	memcpy(out->u.bytes, nl_addr_get_binary_addr(dst), len);
+	out->prefixlen = (uint8_t)nl_addr_get_prefixlen(dst);
+	out->has_prefix = true;
+	return true;
+}
+
+int rtnl_route_dump(struct rtnl *r, uint32_t table, uint8_t protocol, struct ipaddr **out, size_t *n)
+{
+	struct nl_cache *cache;
+	struct nl_object *obj;
+	struct ipaddr *list;
+	size_t count = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = nlsock_result(&r->ns, rtnl_route_alloc_cache(r->ns.sk, AF_UNSPEC, 0, &cache));
+	if (err < 0)
+		return err;
+	list = calloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*list));
+	if (!list) {
+		nl_cache_free(cache);
+		return -ENOMEM;
+	}
+	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		struct rtnl_route *route = (struct rtnl_route *)obj;
+
+		if (rtnl_route_get_table(route) == table && rtnl_route_get_protocol(route) == protocol &&
+		    route_to_ipaddr(route, &list[count]))
+			count++;
+	}
+	nl_cache_free(cache);
+	*out = list;
+	*n = count;
+	return 0;
 }
 
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr)

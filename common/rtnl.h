@@ -47,6 +47,7 @@ int rtnl_link_get(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out);
 int rtnl_link_set_arp(struct rtnl *r, int ifindex, int arp_ignore, int arp_announce);
 
 #define RTNL_ADDR_NODAD 0x1	/* IPv6: IFA_F_NODAD */
+#define RTNL_ADDR_NOPREFER 0x2	/* IPv6: preferred lifetime 0 (never a source address) */
 
 /* Add addr/prefixlen on ifindex. label (IPv4 only, may be NULL) must start
  * with the interface name, e.g. "lo:dsr". Existing address: success. */
@@ -88,9 +89,13 @@ struct rtnl_route_spec {
 	uint32_t table;			/* 0: main */
 	uint32_t metric;
 	int scope;			/* < 0: as ip route picks it */
+	uint8_t protocol;		/* RTPROT_*; 0: static when adding, any when deleting */
 };
 int rtnl_route_spec_add(struct rtnl *r, const struct rtnl_route_spec *rt);
 int rtnl_route_spec_del(struct rtnl *r, const struct rtnl_route_spec *rt);
+/* The destinations (with their prefix lengths) of the routes of one table
+ * and protocol, both families; *out is malloc'd (free() it). */
+int rtnl_route_dump(struct rtnl *r, uint32_t table, uint8_t protocol, struct ipaddr **out, size_t *n);
 
 /* Change notifications. */
 enum rtnl_event_type { RTNL_EV_LINK_NEW, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };
