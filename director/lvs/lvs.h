@@ -165,6 +165,7 @@ struct lvs_drained {
 struct lvs_drained_list {
 	struct lvs_drained *items;
 	size_t n;
+	bool director_drained;		/* directorctl drain-director: no announcement */
 };
 
 /* What the engine asks of the kernel (ipvs.c's calls of the same names):
@@ -186,6 +187,14 @@ struct lvs_kernel_ops {
 	 * (lvs_sysctl.c): 0 or -errno. */
 	int (*sysctl_get)(const char *name, int *value);
 	int (*sysctl_set)(const char *name, int value);
+	/* Announced VIPs (lvs_announce_kernel.c), "make it so": add puts the
+	 * address on c->interface, then the host route in c's table with c's
+	 * protocol; del removes the route, then the address. routes lists
+	 * the destinations of the routes of c's table and protocol
+	 * (malloc'd). 0 or -errno. */
+	int (*announce_add)(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+	int (*announce_del)(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+	int (*announce_routes)(const struct lvs_announce_conf *c, struct ipaddr **out, size_t *n);
 };
 
 extern const struct lvs_kernel_ops lvs_kernel_ipvs;
@@ -206,6 +215,11 @@ void lvs_engine_vrrp_state(struct lvs_engine *e, const char *instance, int state
  * with a message in err. */
 int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *server, enum lvs_admin admin,
 		     char *err, size_t errlen);
+/* directorctl drain-director (true) / enable-director: every announced
+ * VIP withdrawn, or announced again where its services allow. The number
+ * of VIPs it withdrew or announced. */
+size_t lvs_engine_drain_director(struct lvs_engine *e, bool drained);
+bool lvs_engine_director_drained(const struct lvs_engine *e);
 void lvs_engine_status_json(struct lvs_engine *e, struct json *j);
 void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out);
 /* Its metrics in Prometheus' text format (lvs_metrics.c). */
