@@ -200,6 +200,7 @@ struct lvs_config {
 	struct lvs_timeouts_conf timeouts;
 	struct opt_uint sysctl[LVS_SYSCTL_N];	/* not set: the kernel's left alone */
 	struct lvs_announce_conf announce;
+	size_t nannounced;		/* services with announce = yes (the parent's view keeps the count) */
 };
 
 /* The sync daemon the configuration asks for, in a state (IPVS_DAEMON_*);
@@ -403,6 +404,7 @@ struct director_config {
 	unsigned control_mode;
 	char *control_group;
 	char *notify_fifo;
+	char *state_dir;		/* what survives a restart: drain-director (director_state.c) */
 	uint64_t script_timeout_ms;
 	int log_level;
 	unsigned vrrp_rt_priority;	/* SCHED_FIFO priority of the VRRP engine; 0: normal scheduling */

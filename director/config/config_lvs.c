@@ -1502,8 +1502,11 @@ void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, st
 	if (cfg->lvs.nservices > LVS_MAX_SERVICES)
 		ini_doc_error(diag, doc, NULL, NULL, "%zu virtual servers, at most %d", cfg->lvs.nservices,
 			      LVS_MAX_SERVICES);
-	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next)
+	cfg->lvs.nannounced = 0;
+	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next) {
 		check_service(&c, vs);
+		cfg->lvs.nannounced += vs->announce;
+	}
 	check_unique_services(&c);
 	check_traps(&c);
 }

@@ -220,6 +220,10 @@ int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *serv
  * of VIPs it withdrew or announced. */
 size_t lvs_engine_drain_director(struct lvs_engine *e, bool drained);
 bool lvs_engine_director_drained(const struct lvs_engine *e);
+/* VIPs announced now; the packets IPVS counted for the announced
+ * services' real servers (drain-director --wait watches it stop moving). */
+size_t lvs_engine_announced_count(const struct lvs_engine *e);
+uint64_t lvs_engine_announced_packets(struct lvs_engine *e);
 void lvs_engine_status_json(struct lvs_engine *e, struct json *j);
 void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out);
 /* Its metrics in Prometheus' text format (lvs_metrics.c). */

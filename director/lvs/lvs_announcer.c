@@ -379,3 +379,25 @@ bool lvs_engine_director_drained(const struct lvs_engine *e)
 {
 	return e->announce.drained;
 }
+
+size_t lvs_engine_announced_count(const struct lvs_engine *e)
+{
+	return e->announce.nhave;
+}
+
+static int count_packets(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg)
+{
+	(void)d;
+	*(uint64_t *)arg += c->stats.inpkts;
+	return 0;
+}
+
+uint64_t lvs_engine_announced_packets(struct lvs_engine *e)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; e->ipvs && i < e->nvs; i++)
+		if (is_announced(e->vs[i]) && e->vs[i]->present)
+			(void)e->k->dests(e->ipvs, &e->vs[i]->have.svc, count_packets, &sum);
+	return sum;
+}
