@@ -33,7 +33,7 @@ withdrawn() { ! routed && ! on_lo; }
 reason_is() { [ "$(js lb "[v for v in j['lvs']['virtual_servers'] if v['name'] == 'web'][0]['announce_reason']")" = "$1" ]; }
 
 CONF=$TMP/lb.ini
-dconf "$CONF" lb "state_dir = $TMP/lb/state" \
+dconf "$CONF" lb "state_dir = $TMP/lb/state" "metrics_listen = 127.0.0.1:9101" "metrics_allow = 127.0.0.1" \
 	"[virtual_server web]" "address = $VIP:80" "announce = yes" "check = tcp" "check_interval = 300ms" \
 	"check_timeout = 300ms" "check_rise = 1" "check_fall = 1" "real_servers = $ADDR_rs1:80"
 check "directord -t accepts the announced service" "$DIRECTORD" -t -f "$CONF"
@@ -55,6 +55,15 @@ echo_server "$NS_rs1" 80 rs1
 RS_PID=$LAST_PID
 check "rs1 answers: the VIP is announced (route in table 222 proto 222 and address on lo)" wait_gently 15 announced
 ip -n "$NS_lb" route show table 222 proto 222 | sed 's/^/    /'
+scrape() {
+	in_ns "$NS_lb" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9101 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && timeout 5 cat <&3'
+}
+has_metric() { scrape | grep -qxF "$1"; }
+check "metrics: announced 1, state announced, director not drained" eval \
+	'has_metric "dsrkit_lvs_virtual_server_announced{virtual_server=\"web\"} 1" &&
+	 has_metric "dsrkit_lvs_virtual_server_announce_state{virtual_server=\"web\",state=\"announced\"} 1" &&
+	 has_metric "dsrkit_lvs_virtual_server_announce_state{virtual_server=\"web\",state=\"no_quorum\"} 0" &&
+	 has_metric "dsrkit_director_drained 0"'
 check "... status says announced" wait_gently 5 js_is lb "[v for v in j['lvs']['virtual_servers'] if v['name'] == 'web'][0]['announced']" True
 
 kill -KILL "$RS_PID"
@@ -70,6 +79,9 @@ check "drain-director --wait succeeds (no traffic: the counters stay still)" [ "
 check "... and withdrew the VIP" withdrawn
 check "... status says drained" reason_is drained
 check "... director-wide too" js_is lb "j['lvs']['drained']" True
+check "... metrics: dsrkit_director_drained 1, state drained" eval \
+	'has_metric "dsrkit_director_drained 1" &&
+	 has_metric "dsrkit_lvs_virtual_server_announce_state{virtual_server=\"web\",state=\"drained\"} 1"' 
 check "the drained state is in state_dir" [ "$(cat "$TMP/lb/state/director-drained" 2>/dev/null)" = drained ]
 
 stop_dir lb || fail "directord stops on SIGTERM"
