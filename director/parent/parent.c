@@ -1069,6 +1069,25 @@ static void open_state_dir(struct parent *p)
 			 "directorctl enable-director");
 }
 
+/* A reload that announces a service for the first time: the directory,
+ * if root made it before (the parent is no longer root and cannot). */
+static void state_dir_reload(struct parent *p, const struct director_config *fresh)
+{
+	const char *path = p->cfg->state_dir;
+	int ret;
+
+	if (path && fresh->state_dir && strcmp(path, fresh->state_dir) != 0)
+		log_warnx("reload: global.state_dir takes effect at the next restart");
+	if (p->state_fd >= 0 || !fresh->lvs.nannounced || !path)
+		return;
+	if ((ret = director_state_open(path, false, getuid(), getgid())) < 0) {
+		log_warnx("state_dir %s: %s: drain-director will not survive a restart (it is made at start)", path,
+			  strerror(-ret));
+		return;
+	}
+	p->state_fd = ret;
+}
+
 /* ---- reload and stop ---- */
 
 static void reload_apply(struct request *r, int image);
@@ -1231,6 +1250,7 @@ static void reload_apply(struct request *r, int image)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
 		log_warnx("reload: global.vrrp_realtime_priority takes effect at the next restart");
+	state_dir_reload(p, fresh);
 	director_config_log_warnings(fresh);
 	metrics_reload(p, fresh);
 	/* The parent keeps the configuration for engines it starts or
