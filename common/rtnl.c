@@ -502,6 +502,31 @@ static bool route_to_ipaddr(struct rtnl_route *route, struct ipaddr *out)
 	return true;
 }
 
+/* Ask the kernel for one table and protocol's routes only (strict
+ * checking, Linux 4.20 on), so that a director whose routing daemon holds
+ * a full table does not read it all; an older kernel sends everything,
+ * and the caller's filter still holds. Strict checking is for this dump
+ * alone: libnl's other requests on the socket would not pass it. */
+static int route_dump_request(struct rtnl *r, uint32_t table, uint8_t protocol, struct nl_cache *cache)
+{
+	struct rtmsg rtm = { .rtm_family = AF_UNSPEC, .rtm_protocol = protocol };
+	int on = 1, off = 0, err;
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 || nla_put_u32(msg, RTA_TABLE, table) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	(void)setsockopt(nl_socket_get_fd(r->ns.sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof(on));
+	err = nl_send_auto(r->ns.sk, msg);
+	nlmsg_free(msg);
+	err = nlsock_result(&r->ns, err < 0 ? err : nl_cache_pickup(r->ns.sk, cache));
+	(void)setsockopt(nl_socket_get_fd(r->ns.sk), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof(off));
+	return err;
+}
+
 int rtnl_route_dump(struct rtnl *r, uint32_t table, uint8_t protocol, struct ipaddr **out, size_t *n)
 {
 	struct nl_cache *cache;
@@ -512,9 +537,12 @@ int rtnl_route_dump(struct rtnl *r, uint32_t table, uint8_t protocol, struct ipa
 
 	*out = NULL;
 	*n = 0;
-	err = nlsock_result(&r->ns, rtnl_route_alloc_cache(r->ns.sk, AF_UNSPEC, 0, &cache));
-	if (err < 0)
+	if ((err = nlsock_errno(nl_cache_alloc_name("route/route", &cache))) < 0)
 		return err;
+	if ((err = route_dump_request(r, table, protocol, cache)) < 0) {
+		nl_cache_free(cache);
+		return err;
+	}
 	list = calloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*list));
 	if (!list) {
 		nl_cache_free(cache);
