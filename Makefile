@@ -147,7 +147,7 @@ $(BUILD)/tests/test_kaconf: tests/unit/test_kaconf.c $(CTL_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector/ctl -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_parent $(BUILD)/tests/test_parent_engines $(BUILD)/tests/test_engine_proc $(BUILD)/tests/test_config_image: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_ipvs $(BUILD)/tests/test_check $(BUILD)/tests/test_director_state $(BUILD)/tests/test_parent $(BUILD)/tests/test_parent_engines $(BUILD)/tests/test_engine_proc $(BUILD)/tests/test_config_image: $(BUILD)/tests/%: tests/unit/%.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

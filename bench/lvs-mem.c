@@ -112,6 +112,7 @@ static int null_sysctl_set(const char *name, int value)
 static const struct lvs_kernel_ops null_kernel = {
 	null_open, null_close, null_apply, null_services, null_dests, null_daemons, null_daemon_add,
 	null_daemon_del, null_timeouts_get, null_timeouts_set, null_sysctl_get, null_sysctl_set,
+	NULL, NULL, NULL,	/* no announcing */
 };
 
 static void report(const char *step)

@@ -106,9 +106,13 @@ struct rtnl_route_spec {
 	uint32_t table;			/* 0: main */
 	uint32_t metric;
 	int scope;			/* < 0: as ip route picks it */
+	uint8_t protocol;		/* RTPROT_*; 0: static when adding, any when deleting */
 };
 int rtnl_route_spec_add(struct rtnl *r, const struct rtnl_route_spec *rt);
 int rtnl_route_spec_del(struct rtnl *r, const struct rtnl_route_spec *rt);
+/* The destinations (with their prefix lengths) of the routes of one table
+ * and protocol, both families; *out is malloc'd (free() it). */
+int rtnl_route_dump(struct rtnl *r, uint32_t table, uint8_t protocol, struct ipaddr **out, size_t *n);
 
 /* Change notifications. */
 enum rtnl_event_type { RTNL_EV_LINK_NEW, RTNL_EV_LINK_DEL, RTNL_EV_ADDR_NEW, RTNL_EV_ADDR_DEL };

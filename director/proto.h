@@ -12,6 +12,7 @@
 
 #define DIRECTORD_CONF DSRKIT_CONFDIR "/director.ini"
 #define DIRECTORD_SOCKET "/run/dsrkit/directord.sock"	/* global.control_socket's default */
+#define DIRECTORD_STATE_DIR "/var/lib/dsrkit/director"	/* global.state_dir's default */
 
 /* ---- the control socket: one request line of blank-separated words ---- */
 
@@ -20,6 +21,8 @@
 #define CTL_WORD_RELOAD "reload"	/* reload */
 #define CTL_WORD_DRAIN "drain"		/* drain SERVICE SERVER */
 #define CTL_WORD_ENABLE "enable"	/* enable SERVICE SERVER */
+#define CTL_WORD_DRAIN_DIRECTOR "drain-director"	/* withdraw every announced VIP */
+#define CTL_WORD_ENABLE_DIRECTOR "enable-director"	/* announce them again */
 #define CTL_WORD_MAX 100		/* bytes in one word of a request */
 
 /* Messages between the parent and the engines (common/ipc.h). A request
@@ -42,7 +45,19 @@ enum dir_ipc_type {
 					 * one message; more follow, the last is DIR_IPC_STATUS_REPLY */
 	DIR_IPC_PING,			/* parent -> engine: uint64_t, the parent's now_ms() (the heartbeat) */
 	DIR_IPC_PONG,			/* engine -> parent: the same, from the engine's loop */
+	DIR_IPC_DIRECTOR,		/* parent -> LVS engine: struct dir_ipc_director */
+	DIR_IPC_DIRECTOR_REPLY,		/* LVS engine -> parent: id, then the text for directorctl
+					 * (DIR_DIRECTOR_PACKETS line included) or "error: ..." */
 };
+
+/* directorctl drain-director / enable-director. Idempotent, so that
+ * drain-director --wait asks again to read the packet counter, whose line
+ * in the answer starts with DIR_DIRECTOR_PACKETS. */
+struct dir_ipc_director {
+	uint32_t id;
+	uint32_t drained;		/* 1: drain, 0: enable */
+};
+#define DIR_DIRECTOR_PACKETS "announced services' packets: "
 
 /* The largest status the parent accepts in pieces (10,000 virtual servers
  * with their real servers fit). */

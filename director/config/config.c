@@ -41,6 +41,7 @@ static const struct ini_key global_keys[] = {
 	{ "control_mode", &ini_type_mode, G(control_mode), 0, 0777, "0660", false, NULL },
 	{ "control_group", &ini_type_string, G(control_group), 0, 0, NULL, false, NULL },
 	{ "notify_fifo", &ini_type_string, G(notify_fifo), 0, 0, NULL, false, NULL },
+	{ "state_dir", &ini_type_string, G(state_dir), 0, 0, DIRECTORD_STATE_DIR, false, NULL },
 	{ "script_timeout", &ini_type_duration, G(script_timeout_ms), 100, 600000, "10s", false, NULL },
 	{ "log_level", &ini_type_enum, G(log_level), 0, 0, "info", false, log_levels },
 	{ "vrrp_realtime_priority", &ini_type_uint, G(vrrp_rt_priority), 0, 99, "10", false, NULL },
@@ -73,6 +74,10 @@ static const struct ini_key global_keys[] = {
 	{ "ipvs_sloppy_tcp", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_SLOPPY_TCP]), 0, 1, NULL, false, NULL },
 	{ "ipvs_sloppy_sctp", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_SLOPPY_SCTP]), 0, 1, NULL, false, NULL },
 	{ "ipvs_conn_reuse_mode", &opt_uint_type, G(lvs.sysctl[LVS_SYSCTL_CONN_REUSE_MODE]), 0, 3, NULL, false, NULL },
+	/* Announced services (lvs_announce.c); checked in config_lvs.c. */
+	{ "announce_interface", &ini_type_string, G(lvs.announce.interface), 0, 0, "lo", false, NULL },
+	{ "announce_table", &ini_type_uint, G(lvs.announce.table), 1, ANNOUNCE_TABLE_MAX, "222", false, NULL },
+	{ "announce_protocol", &ini_type_uint, G(lvs.announce.protocol), 5, 255, "222", false, NULL },
 	END,
 };
 
@@ -302,6 +307,8 @@ static void check_global(struct check_ctx *c)
 		ERR(c, "global", "control_socket", "must be an absolute path of at most 107 bytes");
 	if (cfg->notify_fifo && cfg->notify_fifo[0] != '/')
 		ERR(c, "global", "notify_fifo", "must be an absolute path");
+	if (cfg->state_dir && cfg->state_dir[0] != '/')
+		ERR(c, "global", "state_dir", "must be an absolute path");
 	if (cfg->heartbeat_timeout_ms && cfg->heartbeat_timeout_ms < HEARTBEAT_TIMEOUT_MIN_MS)
 		ERR(c, "global", "engine_heartbeat_timeout", "0 (off) or at least %ums", HEARTBEAT_TIMEOUT_MIN_MS);
 	if ((why = metrics_keys_problem(&cfg->metrics_listen, &cfg->metrics_allow, &key)))

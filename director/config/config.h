@@ -102,6 +102,7 @@ struct virtual_server_conf {
 	bool inhibit_on_failure;	/* failed: weight 0 instead of removed */
 	bool start_down;		/* a server is out until its first check passes (default yes) */
 	char *vrrp;			/* the [vrrp] instance or [sync_group] it follows (status, sync daemon) */
+	bool announce;			/* announced by a route while it has quorum (lvs_announce.c), not VRRP */
 	/* the check (per-server overrides in the real_servers entries) */
 	int check;			/* enum lvs_check_type */
 	bool check_agent;		/* "check = http, agent": the agent too */
@@ -180,6 +181,16 @@ struct lvs_sysctl_def {
 
 extern const struct lvs_sysctl_def lvs_sysctl_defs[LVS_SYSCTL_N];
 
+/* [global] announce_*: where the announced services' VIPs and their host
+ * routes go (lvs_announce.c). Only routes of this table and protocol are
+ * ever touched. */
+#define ANNOUNCE_TABLE_MAX 4294967294U	/* RT_TABLE_MAX less one */
+struct lvs_announce_conf {
+	char *interface;		/* default "lo" */
+	unsigned table;			/* default 222; not 253..255 */
+	unsigned protocol;		/* default 222; 5..255 */
+};
+
 struct lvs_config {
 	struct virtual_server_conf *services;
 	struct virtual_server_conf *last;	/* loading: the last section, so appending is O(1) */
@@ -189,6 +200,8 @@ struct lvs_config {
 	struct lvs_sync_conf sync;
 	struct lvs_timeouts_conf timeouts;
 	struct opt_uint sysctl[LVS_SYSCTL_N];	/* not set: the kernel's left alone */
+	struct lvs_announce_conf announce;
+	size_t nannounced;		/* services with announce = yes (the parent's view keeps the count) */
 };
 
 /* The sync daemon the configuration asks for, in a state (IPVS_DAEMON_*);
@@ -392,6 +405,7 @@ struct director_config {
 	unsigned control_mode;
 	char *control_group;
 	char *notify_fifo;
+	char *state_dir;		/* what survives a restart: drain-director (director_state.c) */
 	uint64_t script_timeout_ms;
 	int log_level;
 	unsigned vrrp_rt_priority;	/* SCHED_FIFO priority of the VRRP engine; 0: normal scheduling */

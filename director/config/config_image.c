@@ -132,7 +132,8 @@ static const size_t global_strings[] = {
 	offsetof(struct director_config, control_socket), offsetof(struct director_config, control_group),
 	offsetof(struct director_config, notify_fifo), offsetof(struct director_config, path),
 	offsetof(struct director_config, lvs.sync.interface), offsetof(struct director_config, lvs.sync.follow),
-	offsetof(struct director_config, warnings), END_OF,
+	offsetof(struct director_config, warnings), offsetof(struct director_config, lvs.announce.interface),
+	offsetof(struct director_config, state_dir), END_OF,
 };
 
 static const struct array_at global_arrays[] = { ARRAY_AT(struct director_config, metrics_allow), { 0, 0, 0 } };

@@ -915,6 +915,7 @@ const struct ini_key virtual_server_keys[] = {
 	{ "inhibit_on_failure", &ini_type_bool, VS(inhibit_on_failure), 0, 0, "no", false, NULL },
 	{ "start_down", &ini_type_bool, VS(start_down), 0, 0, "yes", false, NULL },
 	{ "vrrp", &ini_type_string, VS(vrrp), 0, 0, NULL, false, NULL },
+	{ "announce", &ini_type_bool, VS(announce), 0, 0, "no", false, NULL },
 	/* the check */
 	{ "check", &check_type, WHOLE, 0, 0, "tcp", false, NULL },
 	{ "check_interval", &ini_type_duration, VS(check_interval_ms), 100, 3600000, "2s", false, NULL },
@@ -1212,6 +1213,20 @@ static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
 	check_source(c, vs);
 }
 
+/* An announced service is routed to this director while it has quorum;
+ * following a VRRP instance too would make two masters of its VIP. */
+static void check_announce(struct vs_ctx *c, const struct virtual_server_conf *vs)
+{
+	if (!vs->announce)
+		return;
+	if (vs->vrrp)
+		ERR(c, "announce", "not with vrrp = %s: an announced service is routed to every director "
+		    "that has quorum, not held by a VRRP master", vs->vrrp);
+	if (vs->fwmark)
+		ERR(c, "announce", "only an address service can be announced: a fwmark service has no "
+		    "address to route");
+}
+
 static void check_service(struct vs_ctx *c, struct virtual_server_conf *vs)
 {
 	snprintf(c->sec, sizeof(c->sec), "virtual_server %s", vs->name);
@@ -1227,6 +1242,7 @@ static void check_service(struct vs_ctx *c, struct virtual_server_conf *vs)
 		ERR(c, "quorum_hysteresis", "must not be larger than quorum (%u)", vs->quorum);
 	if (vs->vrrp && !director_config_instance(c->cfg, vs->vrrp) && !sync_group_exists(c->cfg, vs->vrrp))
 		ERR(c, "vrrp", "no [vrrp %s] or [sync_group %s] section", vs->vrrp, vs->vrrp);
+	check_announce(c, vs);
 }
 
 struct svc_slot {
@@ -1327,6 +1343,18 @@ static void check_sync(struct vs_ctx *c)
 	if (sc->group.family && (sc->group.has_prefix || !ipvs_group_is_multicast(&sc->group)))
 		GERR(c, "ipvs_sync_group", "%s is not a multicast address (224.0.0.0/4 or ff00::/8)",
 		     ipaddr_ntop(&sc->group, a, sizeof(a)));
+}
+
+/* [global] announce_*: the kernel's own tables are not ours to fill. */
+static void check_announce_global(struct vs_ctx *c)
+{
+	const struct lvs_announce_conf *a = &c->cfg->lvs.announce;
+
+	if (a->interface && (!ifname_valid(a->interface) || strlen(a->interface) >= IF_NAMESIZE))
+		GERR(c, "announce_interface", "'%s' is not an interface name", a->interface);
+	if (a->table >= 253 && a->table <= 255)
+		GERR(c, "announce_table", "%u is the kernel's %s table: give a table of its own (default 222)",
+		     a->table, a->table == 253 ? "default" : a->table == 254 ? "main" : "local");
 }
 
 static void check_timeouts(struct vs_ctx *c)
@@ -1503,13 +1531,17 @@ void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, st
 	struct vs_ctx c = { .cfg = cfg, .doc = doc, .diag = diag };
 
 	check_sync(&c);
+	check_announce_global(&c);
 	check_timeouts(&c);
 
 	if (cfg->lvs.nservices > LVS_MAX_SERVICES)
 		ini_doc_error(diag, doc, NULL, NULL, "%zu virtual servers, at most %d", cfg->lvs.nservices,
 			      LVS_MAX_SERVICES);
-	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next)
+	cfg->lvs.nannounced = 0;
+	for (struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next) {
 		check_service(&c, vs);
+		cfg->lvs.nannounced += vs->announce;
+	}
 	check_unique_services(&c);
 	check_traps(&c);
 }

@@ -3,6 +3,7 @@
  * only: what it shares with the daemon is director/proto.h. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,10 @@
 #include "proto.h"
 
 #define CTL_TIMEOUT_MS 10000
+#define DRAIN_WAIT_DEFAULT_S 30
+#define DRAIN_WAIT_MAX_S 86400
+#define DRAIN_QUIET_MS 2000		/* counters still this long: no traffic comes any more */
+#define DRAIN_POLL_MS 250
 
 static const char usage_text[] =
 	"usage: directorctl [-f file | -s socket] command\n"
@@ -24,6 +29,11 @@ static const char usage_text[] =
 	"  reload                 re-read the configuration (what did not change keeps its state)\n"
 	"  drain SERVICE SERVER   weight 0 for a real server: no new connections, existing ones go on\n"
 	"  enable SERVICE SERVER  undo drain (SERVER is ADDR:PORT, or ADDR when it is there once)\n"
+	"  drain-director [--wait[=SECONDS]]\n"
+	"                         withdraw every announced VIP (kept across restarts); --wait: until\n"
+	"                         the announced services' packet counters stay still for 2 s (at most\n"
+	"                         SECONDS, default 30; exit 1 when they do not)\n"
+	"  enable-director        announce them again\n"
 	"  import-keepalived [-o out] keepalived.conf\n"
 	"                         write the equivalent director.ini (to stdout by default) and list\n"
 	"                         on stderr, with file and line, what has no equivalent\n";
@@ -182,7 +192,24 @@ static int import_keepalived(int argc, char **argv)
 
 /* The request line for the command in argv[0] and its arguments; a
  * usage error exits. */
-static void build_request(int argc, char **argv, char *request, size_t size, bool *json)
+/* drain-director's --wait[=SECONDS]: 0 without it. */
+static unsigned drain_wait_arg(int argc, char **argv)
+{
+	char err[PARSE_ERR_MAX];
+	long long v;
+
+	if (argc < 2)
+		return 0;
+	if (strcmp(argv[1], "--wait") == 0)
+		return DRAIN_WAIT_DEFAULT_S;
+	if (strncmp(argv[1], "--wait=", 7) != 0)
+		return 0;
+	if (parse_int_range(argv[1] + 7, 1, DRAIN_WAIT_MAX_S, &v, err) < 0)
+		usage_fail("%s: --wait=%s: %s", argv[0], argv[1] + 7, err);
+	return (unsigned)v;
+}
+
+static void build_request(int argc, char **argv, char *request, size_t size, bool *json, unsigned *wait_s)
 {
 	const char *cmd = argv[0];
 
@@ -200,9 +227,69 @@ static void build_request(int argc, char **argv, char *request, size_t size, boo
 		if (!word_ok(argv[1]) || !word_ok(argv[2]))
 			usage_fail("%s: SERVICE and SERVER are single words", cmd);
 		snprintf(request, size, "%s %s %s", cmd, argv[1], argv[2]);
+	} else if (strcmp(cmd, CTL_WORD_DRAIN_DIRECTOR) == 0) {
+		*wait_s = drain_wait_arg(argc, argv);
+		no_more_args(argc, argv, *wait_s ? 2 : 1);
+		snprintf(request, size, "%s", cmd);
+	} else if (strcmp(cmd, CTL_WORD_ENABLE_DIRECTOR) == 0) {
+		no_more_args(argc, argv, 1);
+		snprintf(request, size, "%s", cmd);
 	} else {
 		usage_fail("unknown command '%s'", cmd);
 	}
+}
+
+/* The packet counter in a drain-director answer; false when it has none. */
+static bool reply_packets(const char *reply, unsigned long long *out)
+{
+	const char *at = strstr(reply, DIR_DIRECTOR_PACKETS);
+	char *end;
+
+	if (!at)
+		return false;
+	errno = 0;
+	*out = strtoull(at + strlen(DIR_DIRECTOR_PACKETS), &end, 10);
+	return errno == 0 && end != at + strlen(DIR_DIRECTOR_PACKETS);
+}
+
+/* drain-director --wait: ask again (it is idempotent) until the announced
+ * services' packet counter has not moved for DRAIN_QUIET_MS, at most
+ * wait_s. Exit code. */
+static int drain_wait(const char *sock, const char *request, const char *first, unsigned wait_s)
+{
+	uint64_t t0 = now_ms(), still_since = t0;
+	unsigned long long last, now;
+	struct strbuf reply;
+	int ret = 0;
+
+	if (!reply_packets(first, &last)) {
+		fprintf(stderr, "directorctl: drain-director: the answer has no packet counter\n");
+		return 1;
+	}
+	sb_init(&reply);
+	while (now_ms() - t0 < (uint64_t)wait_s * 1000) {
+		if (now_ms() - still_since >= DRAIN_QUIET_MS) {
+			printf("no new packets for %d s: the director carries no traffic of the announced services\n",
+			       DRAIN_QUIET_MS / 1000);
+			sb_free(&reply);
+			return 0;
+		}
+		(void)poll(NULL, 0, DRAIN_POLL_MS);
+		sb_reset(&reply);
+		if ((ret = ctl_call(sock, request, CTL_TIMEOUT_MS, &reply)) < 0 || !reply_packets(sb_str(&reply), &now)) {
+			fprintf(stderr, "directorctl: drain-director: %s\n", ret < 0 ? strerror(-ret) : sb_str(&reply));
+			sb_free(&reply);
+			return 1;
+		}
+		if (now != last) {
+			last = now;
+			still_since = now_ms();
+		}
+	}
+	sb_free(&reply);
+	fprintf(stderr, "directorctl: drain-director: packets still arrive after %u s (the routers have not "
+		"moved the traffic away yet)\n", wait_s);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -212,6 +299,7 @@ int main(int argc, char **argv)
 	char request[CTL_REQUEST_MAX], *sock;
 	struct strbuf reply;
 	bool json = false;
+	unsigned wait_s = 0;
 	int c, ret;
 
 	while ((c = getopt(argc, argv, "+f:hs:")) != -1) {
@@ -226,7 +314,7 @@ int main(int argc, char **argv)
 		usage_fail("no command");
 	if (strcmp(argv[optind], "import-keepalived") == 0)
 		return import_keepalived(argc - optind, argv + optind);
-	build_request(argc - optind, argv + optind, request, sizeof(request), &json);
+	build_request(argc - optind, argv + optind, request, sizeof(request), &json, &wait_s);
 	sock = sock_arg ? strdup(sock_arg) : socket_from_config(config, config_named);
 	if (!sock)
 		return 1;
@@ -238,6 +326,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = print_reply(argv + optind, json, sb_str(&reply));
+	if (ret == 0 && wait_s) {
+		fflush(stdout);
+		ret = drain_wait(sock, request, sb_str(&reply), wait_s);
+	}
 	sb_free(&reply);
 	free(sock);
 	return ret;

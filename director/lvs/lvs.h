@@ -107,6 +107,47 @@ struct lvs_sync_plan {
 void lvs_sync_plan(const struct ipvs_daemon *want, const struct ipvs_daemon *running, size_t n,
 		   struct lvs_sync_plan *out);
 
+/* ---- announced services (lvs_announce.c): pure ---- */
+
+/* Why an announced service's VIP is or is not announced (status, metrics). */
+enum lvs_announce_state {
+	LVS_ANN_ANNOUNCED,
+	LVS_ANN_NO_QUORUM,		/* it (or another service on its VIP) has no quorum */
+	LVS_ANN_DRAINED,		/* directorctl drain-director */
+	LVS_ANN_STOPPING,		/* directord is stopping */
+	LVS_ANN_STARTING,		/* a real server has no first check result yet */
+	LVS_ANN_ERROR,			/* the kernel refused (the engine's, not the core's) */
+	LVS_ANN_N
+};
+
+/* "no-quorum" for status; "no_quorum" for the metric's state label. */
+const char *lvs_announce_state_name(enum lvs_announce_state s);
+const char *lvs_announce_metric_state(enum lvs_announce_state s);
+
+/* One announced service: its VIP, its quorum and whether every real
+ * server has had its first check result (in), its state (out). */
+struct lvs_announce_svc {
+	struct ipaddr vip;
+	bool has_quorum;
+	bool checks_done;
+	enum lvs_announce_state state;
+};
+
+/* Every check deciding this server has given a result. */
+bool lvs_rs_first_result(const struct virtual_server_conf *vs, const struct lvs_rs_state *st);
+bool lvs_service_first_results(const struct virtual_server_conf *vs, const struct lvs_rs_state *rs);
+/* By family, then address. */
+int lvs_announce_vip_cmp(const struct ipaddr *a, const struct ipaddr *b);
+/* The VIPs to announce into out (room for n; host addresses, sorted,
+ * each once), and each service's state. 0, or -1 out of memory. */
+int lvs_announce_want(struct lvs_announce_svc *svcs, size_t n, bool drained, bool stopping, struct ipaddr *out,
+		      size_t *nout);
+/* Two sorted sets: what to add (room nwant) and to remove (room nhave). */
+void lvs_announce_diff(const struct ipaddr *want, size_t nwant, const struct ipaddr *have, size_t nhave,
+		       struct ipaddr *add, size_t *nadd, struct ipaddr *del, size_t *ndel);
+/* Host addresses, sorted, each once; the new count. */
+size_t lvs_announce_sort_unique(struct ipaddr *vips, size_t n);
+
 /* ---- the LVS engine (lvs_engine.c) and its process (lvs_proc.c) ---- */
 
 struct director_config;
@@ -124,6 +165,7 @@ struct lvs_drained {
 struct lvs_drained_list {
 	struct lvs_drained *items;
 	size_t n;
+	bool director_drained;		/* directorctl drain-director: no announcement */
 };
 
 /* What the engine asks of the kernel (ipvs.c's calls of the same names):
@@ -145,6 +187,14 @@ struct lvs_kernel_ops {
 	 * (lvs_sysctl.c): 0 or -errno. */
 	int (*sysctl_get)(const char *name, int *value);
 	int (*sysctl_set)(const char *name, int value);
+	/* Announced VIPs (lvs_announce_kernel.c), "make it so": add puts the
+	 * address on c->interface, then the host route in c's table with c's
+	 * protocol; del removes the route, then the address. routes lists
+	 * the destinations of the routes of c's table and protocol
+	 * (malloc'd). 0 or -errno. */
+	int (*announce_add)(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+	int (*announce_del)(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+	int (*announce_routes)(const struct lvs_announce_conf *c, struct ipaddr **out, size_t *n);
 };
 
 extern const struct lvs_kernel_ops lvs_kernel_ipvs;
@@ -165,6 +215,15 @@ void lvs_engine_vrrp_state(struct lvs_engine *e, const char *instance, int state
  * with a message in err. */
 int lvs_engine_admin(struct lvs_engine *e, const char *service, const char *server, enum lvs_admin admin,
 		     char *err, size_t errlen);
+/* directorctl drain-director (true) / enable-director: every announced
+ * VIP withdrawn, or announced again where its services allow. The number
+ * of VIPs it withdrew or announced. */
+size_t lvs_engine_drain_director(struct lvs_engine *e, bool drained);
+bool lvs_engine_director_drained(const struct lvs_engine *e);
+/* VIPs announced now; the packets IPVS counted for the announced
+ * services' real servers (drain-director --wait watches it stop moving). */
+size_t lvs_engine_announced_count(const struct lvs_engine *e);
+uint64_t lvs_engine_announced_packets(struct lvs_engine *e);
 void lvs_engine_status_json(struct lvs_engine *e, struct json *j);
 void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out);
 /* Its metrics in Prometheus' text format (lvs_metrics.c). */

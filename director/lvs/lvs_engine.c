@@ -422,6 +422,8 @@ static void rs_update(struct vs_rt *v, size_t i, bool log)
 	rr->weight = w;
 	quorum_update(v, log);
 	lve_mark_dirty(v);
+	if (v->conf->announce)
+		lve_announce_kick(v->e);
 }
 
 void lve_eval_service(struct vs_rt *v, bool log)
@@ -459,6 +461,8 @@ static void probe_done(struct hc_probe *hp, const struct hc_outcome *o, void *ar
 			st->dynamic_weight = o->weight;
 	}
 	rs_update(v, pr->index, true);
+	if (vs->announce)
+		lve_announce_first_result(v->e);
 }
 
 /* ---- runtime objects ---- */
@@ -669,6 +673,7 @@ int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, con
 	apply_drained(e, drained);
 	for (size_t i = 0; i < n; i++)
 		lve_eval_service(e->vs[i], false);
+	lve_announce_start(e, drained && drained->director_drained);
 	lve_ipvs_try_open(e);
 	start_all_probes(e);
 	*out = e;
@@ -708,6 +713,7 @@ void lvs_engine_stop(struct lvs_engine *e)
 	ev_timer_stop(e->loop, &e->retry_timer);
 	ev_timer_stop(e->loop, &e->reconcile_timer);
 	ev_timer_stop(e->loop, &e->sync.timer);
+	lve_announce_stop(e);
 	for (size_t i = 0; i < e->nvs; i++) {
 		for (size_t j = 0; j < e->vs[i]->nrs; j++)
 			rr_release(&e->vs[i]->rt[j]);
@@ -1009,6 +1015,7 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 		if (fate[i] != VS_UNCHANGED)
 			lve_eval_service(e->vs[i], fate[i] == VS_CHANGED);
 	lve_dirty_clear(e);
+	lve_announce_reload(e);
 	log_info("reload: %zu virtual server(s) unchanged, %zu changed, %zu new, %zu removed", count.n[VS_UNCHANGED],
 		 count.n[VS_CHANGED], count.n[VS_NEW], count.gone);
 	lve_reconcile(e, set, nset, gone, count.gone, "reload");

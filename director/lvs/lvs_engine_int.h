@@ -93,6 +93,10 @@ struct vs_rt {
 	struct lvs_service have;	/* what the kernel holds, as far as we know */
 	size_t have_cap;
 	bool present;			/* the service is in the kernel */
+	/* announce = yes (lvs_announcer.c): why it is or is not announced,
+	 * and the kernel's refusal when that is the reason */
+	enum lvs_announce_state ann_state;
+	int ann_err;
 };
 
 struct inst_state {
@@ -129,6 +133,23 @@ struct lvs_engine {
 		char err_what[32];	/* what failed: "starting master", ... */
 	} sync;
 	int sysctl_err[LVS_SYSCTL_N];	/* the last failed write of a configured sysctl, 0: none */
+	struct announce_rt {
+		struct ev_timer timer;	/* a pass soon after a change, or a retry */
+		bool drained;		/* directorctl drain-director */
+		bool stopping;
+		bool cleaned;		/* the start-up pass removed what was stale */
+		bool all_started;	/* every announced service has its first results */
+		bool any;		/* the configuration announces something */
+		struct lvs_announce_conf conf;	/* what `have` is in (its own interface string) */
+		struct ipaddr *have;	/* announced now, sorted */
+		size_t nhave;
+		struct announce_fail {
+			struct ipaddr vip;
+			int err;
+		} *fails;		/* the last pass's refusals */
+		size_t nfails;
+		uint64_t withdrawals;	/* for drain-director's answer */
+	} announce;
 };
 
 struct daemon_list {
@@ -171,6 +192,23 @@ const char *lve_rs_name(const struct vs_rt *v, size_t i, char *buf, size_t size)
 const char *lve_verdict_name(enum lvs_rs_verdict v);
 const struct inst_state *lve_vrrp_of(const struct lvs_engine *e, const char *name);
 const char *lve_why_prefix(const struct lvs_rs_state *st, const char *why);
+
+/* lvs_announcer.c: announced services, the engine's side */
+void lve_announce_start(struct lvs_engine *e, bool drained);
+void lve_announce_kick(struct lvs_engine *e);
+void lve_announce_first_result(struct lvs_engine *e);
+void lve_announce_reload(struct lvs_engine *e);
+void lve_announce_stop(struct lvs_engine *e);
+/* Announced services' VIPs withdrawn (true) or allowed again; the number
+ * of VIPs withdrawn or announced by it. */
+size_t lve_announce_set_drained(struct lvs_engine *e, bool drained);
+const char *lve_announce_reason(const struct vs_rt *v, char *buf, size_t size);
+
+/* lvs_announce_kernel.c: the real seam's calls */
+int lve_announce_kernel_add(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+int lve_announce_kernel_del(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+int lve_announce_kernel_routes(const struct lvs_announce_conf *c, struct ipaddr **out, size_t *n);
+void lve_announce_kernel_close(void);
 
 /* lvs_kernel.c */
 void lve_flush_cb(struct evloop *loop, struct ev_timer *t, void *arg);

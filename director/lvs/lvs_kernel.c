@@ -378,6 +378,9 @@ void lve_flush_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	lve_dirty_clear(e);
 	lve_reconcile(e, set, n, NULL, 0, NULL);
 	free(set);
+	/* A service just put in the kernel may now be announced. */
+	if (e->announce.any)
+		lve_announce_kick(e);
 }
 
 void lve_retry_cb(struct evloop *loop, struct ev_timer *t, void *arg)
@@ -453,9 +456,17 @@ void lve_open_cb(struct evloop *loop, struct ev_timer *t, void *arg)
 	lve_ipvs_try_open(arg);
 }
 
+/* The announcer's rtnetlink socket goes with IPVS's (it reopens at its
+ * next use), so that a stopping engine leaves nothing open. */
+static void kernel_close(struct ipvs *v)
+{
+	ipvs_close(v);
+	lve_announce_kernel_close();
+}
+
 const struct lvs_kernel_ops lvs_kernel_ipvs = {
 	.open = ipvs_open,
-	.close = ipvs_close,
+	.close = kernel_close,
 	.apply = ipvs_apply,
 	.services = ipvs_services,
 	.dests = ipvs_dests,
@@ -466,4 +477,7 @@ const struct lvs_kernel_ops lvs_kernel_ipvs = {
 	.timeouts_set = ipvs_timeouts_set,
 	.sysctl_get = lve_sysctl_get,
 	.sysctl_set = lve_sysctl_set,
+	.announce_add = lve_announce_kernel_add,
+	.announce_del = lve_announce_kernel_del,
+	.announce_routes = lve_announce_kernel_routes,
 };

@@ -13,7 +13,7 @@
 #include "vrrp.h"
 
 enum family {
-	F_VS_QUORUM, F_VS_IN_KERNEL, F_RS_STATE, F_RS_WEIGHT_CONF, F_RS_WEIGHT, F_RS_DRAINED, F_CHECK_RESULTS,
+	F_VS_QUORUM, F_VS_IN_KERNEL, F_VS_ANNOUNCED, F_VS_ANNOUNCE_STATE, F_RS_STATE, F_RS_WEIGHT_CONF, F_RS_WEIGHT, F_RS_DRAINED, F_CHECK_RESULTS,
 	F_CHECK_DURATION, F_AGENT_REPLIES, F_CONNS, F_PACKETS, F_BYTES, F_ACTIVE, F_INACTIVE, F_COUNT
 };
 
@@ -22,6 +22,11 @@ static const struct {
 } families[F_COUNT] = {
 	[F_VS_QUORUM] = { "dsrkit_lvs_virtual_server_quorum", "gauge", "1 while the virtual server has quorum." },
 	[F_VS_IN_KERNEL] = { "dsrkit_lvs_virtual_server_in_kernel", "gauge", "1 when the service is in IPVS." },
+	[F_VS_ANNOUNCED] = { "dsrkit_lvs_virtual_server_announced", "gauge",
+			     "1 while the announced service's VIP is announced (address and route)." },
+	[F_VS_ANNOUNCE_STATE] = { "dsrkit_lvs_virtual_server_announce_state", "gauge",
+				  "Why the announced service is or is not announced, one-hot: announced, no_quorum, "
+				  "drained, stopping, starting, error." },
 	[F_RS_STATE] = { "dsrkit_lvs_real_server_state", "gauge",
 			 "The real server's state, one-hot: up, drain (weight 0), down, maint." },
 	[F_RS_WEIGHT_CONF] = { "dsrkit_lvs_real_server_weight_configured", "gauge", "The weight in director.ini." },
@@ -117,6 +122,13 @@ static void vs_metrics(struct strbuf *fam, const struct lvs_engine *e, const str
 	prom_u64(&fam[F_VS_QUORUM], families[F_VS_QUORUM].name, v->has_quorum, "virtual_server", v->conf->name, NULL);
 	prom_u64(&fam[F_VS_IN_KERNEL], families[F_VS_IN_KERNEL].name, v->present, "virtual_server", v->conf->name,
 		 NULL);
+	if (v->conf->announce) {
+		prom_u64(&fam[F_VS_ANNOUNCED], families[F_VS_ANNOUNCED].name, v->ann_state == LVS_ANN_ANNOUNCED,
+			 "virtual_server", v->conf->name, NULL);
+		for (int s = 0; s < LVS_ANN_N; s++)
+			prom_u64(&fam[F_VS_ANNOUNCE_STATE], families[F_VS_ANNOUNCE_STATE].name, (int)v->ann_state == s,
+				 "virtual_server", v->conf->name, "state", lvs_announce_metric_state(s), NULL);
+	}
 	for (size_t i = 0; i < v->nrs; i++)
 		rs_metrics(fam, v, i, k);
 }
@@ -158,6 +170,9 @@ void lvs_engine_metrics(struct lvs_engine *e, struct strbuf *out)
 
 	prom_family(out, "dsrkit_ipvs_up", "gauge", "1 when the kernel's IPVS answers the LVS engine.");
 	prom_u64(out, "dsrkit_ipvs_up", e->ipvs != NULL, NULL);
+	prom_family(out, "dsrkit_director_drained", "gauge",
+		    "1 while the director is drained by directorctl drain-director (nothing announced).");
+	prom_u64(out, "dsrkit_director_drained", lvs_engine_director_drained(e), NULL);
 	sync_metrics(e, out);
 	for (size_t f = 0; f < F_COUNT; f++)
 		sb_init(&fam[f]);

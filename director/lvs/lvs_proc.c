@@ -48,6 +48,28 @@ static void admin(struct engine_proc *p, const struct ipc_msg *msg)
 	(void)engine_proc_answer(p, DIR_IPC_ADMIN_REPLY, m.id, err, strlen(err));
 }
 
+/* drain-director / enable-director: what it did, and the packet counter
+ * that --wait watches. */
+static void director(struct engine_proc *p, const struct ipc_msg *msg)
+{
+	struct dir_ipc_director m;
+	struct strbuf out;
+	size_t n;
+
+	if (ipc_payload_fixed(msg, &m, sizeof(m)) < 0) {
+		log_warnx("parent channel: bad drain-director message");
+		return;		/* the parent's bound ends its wait */
+	}
+	sb_init(&out);
+	n = lvs_engine_drain_director(p->engine, m.drained != 0);
+	sb_printf(&out, "director %s: %zu VIP(s) %s now, %zu announced\n", m.drained ? "drained" : "enabled", n,
+		  m.drained ? "withdrawn" : "announced", lvs_engine_announced_count(p->engine));
+	sb_printf(&out, DIR_DIRECTOR_PACKETS "%llu\n", (unsigned long long)lvs_engine_announced_packets(p->engine));
+	(void)engine_proc_answer(p, DIR_IPC_DIRECTOR_REPLY, m.id, out.failed ? "error: out of memory" : sb_str(&out),
+				 out.failed ? strlen("error: out of memory") : out.len);
+	sb_free(&out);
+}
+
 static bool lvs_message(struct engine_proc *p, const struct ipc_msg *msg)
 {
 	switch (msg->type) {
@@ -56,6 +78,9 @@ static bool lvs_message(struct engine_proc *p, const struct ipc_msg *msg)
 		return true;
 	case DIR_IPC_ADMIN:
 		admin(p, msg);
+		return true;
+	case DIR_IPC_DIRECTOR:
+		director(p, msg);
 		return true;
 	default:
 		return false;

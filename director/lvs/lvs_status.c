@@ -178,6 +178,14 @@ static void vs_json(struct json *j, const struct lvs_engine *e, const struct vs_
 	ipvs_word(e, v, buf, sizeof(buf));
 	json_string(j, "ipvs", buf);
 	json_bool(j, "in_kernel", v->present);
+	json_bool(j, "announce", v->conf->announce);
+	if (v->conf->announce) {
+		json_bool(j, "announced", v->ann_state == LVS_ANN_ANNOUNCED);
+		if (v->ann_state == LVS_ANN_ANNOUNCED)
+			json_null(j, "announce_reason");
+		else
+			json_string(j, "announce_reason", lve_announce_reason(v, buf, sizeof(buf)));
+	}
 	json_array_begin(j, "real_servers");
 	for (size_t i = 0; i < v->nrs; i++)
 		rs_json(j, v, i, k);
@@ -295,6 +303,7 @@ void lvs_engine_status_json(struct lvs_engine *e, struct json *j)
 	ipvs_word(e, NULL, buf, sizeof(buf));
 	json_string(j, "ipvs", buf);
 	json_bool(j, "connection_counts", e->ipvs && e->nvs <= STATUS_DUMP_MAX);
+	json_bool(j, "drained", lvs_engine_director_drained(e));
 	sync_status_json(e, j);
 	timeouts_status(e, j, NULL);
 	lve_sysctls_status(e, j, NULL);
@@ -339,6 +348,7 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 
 	ipvs_word(e, NULL, buf, sizeof(buf));
 	sb_printf(out, "ipvs: %s\n", buf);
+	sb_printf(out, "director drained: %s\n", lvs_engine_director_drained(e) ? "yes (directorctl drain-director)" : "no");
 	sync_status_text(e, out);
 	timeouts_status(e, NULL, out);
 	lve_sysctls_status(e, NULL, out);
@@ -354,6 +364,10 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 			sb_printf(out, ", vrrp %s %s", v->conf->vrrp, is ? vrrp_state_name(is->state) : "unknown");
 		sb_printf(out, ", quorum %s%s, ipvs %s\n", v->has_quorum ? "yes" : "no",
 			  !v->has_quorum && v->conf->sorry_server.addr.family ? " (sorry server in use)" : "", buf);
+		if (v->conf->announce && v->ann_state == LVS_ANN_ANNOUNCED)
+			sb_printf(out, "  announced: yes\n");
+		else if (v->conf->announce)
+			sb_printf(out, "  announced: no (%s)\n", lve_announce_reason(v, buf, sizeof(buf)));
 		sb_printf(out, "  %-24s %-5s %-9s %-11s %s\n", "server", "state", "weight", "conns", "why");
 		for (size_t r = 0; r < v->nrs; r++)
 			rs_text(out, v, r, &k);

@@ -42,6 +42,7 @@
 #include "json.h"
 #include "log.h"
 #include "parent.h"
+#include "director_state.h"
 #include "privdrop.h"
 #include "procwhere.h"
 #include "promtext.h"
@@ -107,6 +108,7 @@ struct parent {
 	size_t nstates;
 	struct ev_timer relay_timer;	/* the LVS engine's queue was full: resend all */
 	struct lvs_drained_list drained;	/* by directorctl, for a restarted LVS engine */
+	int state_fd;			/* global.state_dir (director_state.c); -1: none */
 	struct ctlserver *ctl;
 	int ctl_fd;
 	char *ctl_path;			/* the socket bound: a reload does not move it */
@@ -129,7 +131,7 @@ struct parent {
  * other control requests). Finished when every engine asked has answered,
  * exited or run out of time; then the control client that asked (ticket)
  * gets the answer. */
-enum request_kind { REQ_STATUS, REQ_RELOAD, REQ_ADMIN, REQ_METRICS };
+enum request_kind { REQ_STATUS, REQ_RELOAD, REQ_ADMIN, REQ_METRICS, REQ_DIRECTOR };
 
 struct request {
 	struct parent *p;
@@ -147,6 +149,7 @@ struct request {
 	int check;			/* REQ_RELOAD: the file's check, 0: accepted */
 	int start_failed;		/* REQ_RELOAD: an engine it brings did not start */
 	struct dir_ipc_admin admin;	/* REQ_ADMIN: what was asked */
+	struct dir_ipc_director director;	/* REQ_DIRECTOR: what was asked */
 	struct ev_timer timer;
 	struct request *next;
 };
@@ -715,6 +718,8 @@ static bool answer_fits(const struct request *r, uint16_t type)
 		return r->kind == REQ_STATUS || r->kind == REQ_METRICS;
 	case DIR_IPC_ADMIN_REPLY:
 		return r->kind == REQ_ADMIN;
+	case DIR_IPC_DIRECTOR_REPLY:
+		return r->kind == REQ_DIRECTOR;
 	case DIR_IPC_RELOAD_REPLY:
 		return r->kind == REQ_RELOAD;
 	default:
@@ -979,6 +984,110 @@ static void admin_begin(struct request *r, const struct ctl_request *req, enum l
 	request_ask(r, &r->p->eng[ENG_LVS], DIR_IPC_ADMIN, &r->admin, sizeof(r->admin), ENGINE_REPLY_TIMEOUT_MS);
 }
 
+/* ---- drain-director | enable-director, for the LVS engine ---- */
+
+/* The engine's text goes to directorctl as it is; the state is kept for
+ * a restarted engine and, in state_dir, for a restarted directord. */
+static void director_finish(struct request *r, struct strbuf *out)
+{
+	const struct strbuf *text = &r->text[ENG_LVS];
+	struct parent *p = r->p;
+	bool drained = r->director.drained != 0;
+	int ret;
+
+	if (r->result[ENG_LVS] < 0) {
+		struct strbuf why;
+
+		sb_init(&why);
+		sb_printf(&why, "the lvs engine is not answering: %s", strerror(-r->result[ENG_LVS]));
+		ctl_reply_error(out, sb_str(&why));
+		sb_free(&why);
+		return;
+	}
+	if (text->len == 0 || strncmp(sb_str(text), "error: ", 7) == 0) {
+		ctl_reply_error(out, text->len ? sb_str(text) + 7 : "no answer");
+		return;
+	}
+	p->drained.director_drained = drained;
+	sb_appendn(out, text->buf, text->len);
+	ret = p->state_fd >= 0 ? director_state_drained_save(p->state_fd, drained) : -EBADF;
+	if (ret < 0) {
+		log_warnx("directorctl %s-director: not kept across a restart of directord: %s", drained ? "drain" :
+			  "enable", ret == -EBADF ? "no state_dir" : strerror(-ret));
+		sb_printf(out, "warning: not kept across a restart of directord (%s)\n",
+			  ret == -EBADF ? "no usable state_dir, see the log" : strerror(-ret));
+	}
+}
+
+static bool director_valid(struct parent *p, struct strbuf *out)
+{
+	if (p->eng[ENG_LVS].pid <= 0) {
+		ctl_reply_error(out, p->cfg->lvs.nservices ? "the lvs engine is not running (restarting?)" :
+							      "no [virtual_server] sections in the configuration");
+		return false;
+	}
+	return true;
+}
+
+static void director_begin(struct request *r, bool drained)
+{
+	r->director.id = r->id;
+	r->director.drained = drained;
+	request_ask(r, &r->p->eng[ENG_LVS], DIR_IPC_DIRECTOR, &r->director, sizeof(r->director),
+		    ENGINE_REPLY_TIMEOUT_MS);
+}
+
+/* At start, as root: the state directory made and given to the daemon's
+ * user, and what it says. Only when something is announced: the state
+ * is about announcements alone. Failing is not fatal: drain-director then
+ * says that it is not kept. */
+static void open_state_dir(struct parent *p)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int ret;
+
+	p->state_fd = -1;
+	if (!p->cfg->lvs.nannounced || !p->cfg->state_dir)
+		return;
+	if (geteuid() == 0 && (ret = user_lookup(p->cfg->user, &uid, &gid)) < 0) {
+		log_warnx("state_dir %s: user %s: %s", p->cfg->state_dir, p->cfg->user, strerror(-ret));
+		return;
+	}
+	ret = director_state_open(p->cfg->state_dir, geteuid() == 0, uid, gid);
+	if (ret < 0) {
+		log_warnx("state_dir %s: %s: drain-director will not survive a restart", p->cfg->state_dir,
+			  strerror(-ret));
+		return;
+	}
+	p->state_fd = ret;
+	if ((ret = director_state_drained_load(p->state_fd, &p->drained.director_drained)) < 0)
+		log_warnx("state_dir %s: director-drained: %s: taken as not drained", p->cfg->state_dir,
+			  strerror(-ret));
+	else if (p->drained.director_drained)
+		log_info("the director is drained (directorctl drain-director): nothing is announced until "
+			 "directorctl enable-director");
+}
+
+/* A reload that announces a service for the first time: the directory,
+ * if root made it before (the parent is no longer root and cannot). */
+static void state_dir_reload(struct parent *p, const struct director_config *fresh)
+{
+	const char *path = p->cfg->state_dir;
+	int ret;
+
+	if (path && fresh->state_dir && strcmp(path, fresh->state_dir) != 0)
+		log_warnx("reload: global.state_dir takes effect at the next restart");
+	if (p->state_fd >= 0 || !fresh->lvs.nannounced || !path)
+		return;
+	if ((ret = director_state_open(path, false, getuid(), getgid())) < 0) {
+		log_warnx("state_dir %s: %s: drain-director will not survive a restart (it is made at start)", path,
+			  strerror(-ret));
+		return;
+	}
+	p->state_fd = ret;
+}
+
 /* ---- reload and stop ---- */
 
 static void reload_apply(struct request *r, int image);
@@ -1141,6 +1250,7 @@ static void reload_apply(struct request *r, int image)
 		log_warnx("reload: global.control_socket / global.user take effect at the next restart");
 	if (p->cfg->vrrp_rt_priority != fresh->vrrp_rt_priority)
 		log_warnx("reload: global.vrrp_realtime_priority takes effect at the next restart");
+	state_dir_reload(p, fresh);
 	director_config_log_warnings(fresh);
 	metrics_reload(p, fresh);
 	/* The parent keeps the configuration for engines it starts or
@@ -1193,6 +1303,9 @@ static void request_finish(struct request *r)
 		break;
 	case REQ_ADMIN:
 		admin_finish(r, &out);
+		break;
+	case REQ_DIRECTOR:
+		director_finish(r, &out);
 		break;
 	case REQ_RELOAD:
 		reload_finish(r, &out);
@@ -1276,9 +1389,14 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 		if (!admin_valid(p, req, out) || !(r = deferred(p, REQ_ADMIN, out)))
 			return;
 		admin_begin(r, req, strcmp(cmd, CTL_WORD_DRAIN) == 0 ? LVS_ADMIN_DRAINED : LVS_ADMIN_ENABLED);
+	} else if ((strcmp(cmd, CTL_WORD_DRAIN_DIRECTOR) == 0 || strcmp(cmd, CTL_WORD_ENABLE_DIRECTOR) == 0) &&
+		   req->argc == 1) {
+		if (!director_valid(p, out) || !(r = deferred(p, REQ_DIRECTOR, out)))
+			return;
+		director_begin(r, strcmp(cmd, CTL_WORD_DRAIN_DIRECTOR) == 0);
 	} else {
-		ctl_reply_error(out, "unknown command; expected status [json], reload, drain SERVICE SERVER "
-				     "or enable SERVICE SERVER");
+		ctl_reply_error(out, "unknown command; expected status [json], reload, drain SERVICE SERVER, "
+				     "enable SERVICE SERVER, drain-director or enable-director");
 		return;
 	}
 	if (r && !request_waits(r))
@@ -1346,6 +1464,7 @@ struct parent *parent_start(struct director_config *cfg, int image, bool do_deta
 			fatalx("signal handling");
 	open_control(p);
 	open_metrics(p);
+	open_state_dir(p);
 	/* Without CAP_SYS_NICE to keep (a container, a unit that does not
 	 * grant it) the VRRP engine says so and runs at normal priority. */
 	ret = ops->privdrop(cfg->user, keep,
@@ -1384,6 +1503,8 @@ int parent_end(struct parent *p, int run)
 	free(p->ctl_path);
 	evloop_free(p->loop);
 	free(p->drained.items);
+	if (p->state_fd >= 0)
+		close(p->state_fd);
 	director_config_free(p->cfg);
 	if (p->image >= 0)
 		close(p->image);

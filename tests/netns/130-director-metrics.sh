@@ -106,11 +106,12 @@ EOF
 }
 # Not shown in this lab: the sync daemon (ipvs_sync_interface, with IPVS:
 # tests/vm/30), the kernel's counters and weights (no IPVS here), the
-# load weight (agent.weight_from).
+# load weight (agent.weight_from), announced services (tests/vm/32).
 check "directord(8) METRICS lists exactly the families d1 and d2 emit" doc_vs_scraped "$ROOT/man/directord.8" \
 	"dsrkit_ipvs_sync_daemon_wanted dsrkit_ipvs_sync_daemon_running dsrkit_ipvs_sync_daemon_in_step
 	 dsrkit_ipvs_connections_total dsrkit_ipvs_packets_total dsrkit_ipvs_bytes_total dsrkit_ipvs_active_connections
-	 dsrkit_ipvs_inactive_connections dsrkit_lvs_real_server_weight" "$TMP/d1.prom" "$TMP/d2.prom"
+	 dsrkit_ipvs_inactive_connections dsrkit_lvs_real_server_weight
+	 dsrkit_lvs_virtual_server_announced dsrkit_lvs_virtual_server_announce_state" "$TMP/d1.prom" "$TMP/d2.prom"
 check "rs-agent(8) METRICS lists exactly the families rs-agent emits" doc_vs_scraped "$ROOT/man/rs-agent.8" \
 	"dsrkit_rs_load_weight_percent" "$TMP/rs.prom"
 # drop_reasons: the reasons directord(8) lists for dsrkit_vrrp_drops_total

@@ -691,6 +691,7 @@ static const struct key_case key_cases[] = {
 	{ "inhibit_on_failure", KC_A KC_R, KC_A "inhibit_on_failure = yes\n" KC_R },
 	{ "start_down", KC_A KC_R, KC_A "start_down = no\n" KC_R },
 	{ "vrrp", KC_A "vrrp = V1\n" KC_R, KC_A "vrrp = V2\n" KC_R },
+	{ "announce", KC_A "announce = no\n" KC_R, KC_A "announce = yes\n" KC_R },
 	{ "check", KC_A KC_R, KC_A "check = http\n" KC_R },
 	{ "check_interval", KC_A KC_R, KC_A "check_interval = 5s\n" KC_R },
 	{ "check_timeout", KC_A KC_R, KC_A "check_timeout = 2s\n" KC_R },
@@ -841,6 +842,23 @@ TEST(absent_and_refused_values)
 	expect_error("[global]\nipvs_sync_interface = eth0\n" VS(""), ":2: global.ipvs_sync_interface: needs ipvs_sync_follow");
 	expect_error("[global]\nuser = 'nobody\n" VS(""), ":2: global.user: missing closing quote");
 	expect_error("[global]\ncontrol_socket = 'x\n" VS(""), ":2: global.control_socket: missing closing quote");
+}
+
+/* Issue 12: announced services and where their routes go. */
+TEST(announce_errors)
+{
+	expect_error("[vrrp v]\ninterface = eth0\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.80\n"
+		     VS("announce = yes\nvrrp = v\n"), ":8: virtual_server w.announce: not with vrrp = v");
+	expect_error(FWM("announce = yes\n"), ":4: virtual_server m.announce: only an address service can be announced");
+	expect_error(VS("announce = maybe\n"), ":4: virtual_server w.announce: ");
+	expect_error("[global]\nannounce_table = 254\n" VS(""), ":2: global.announce_table: 254 is the kernel's main table");
+	expect_error("[global]\nannounce_table = 255\n" VS(""), ":2: global.announce_table: 255 is the kernel's local");
+	expect_error("[global]\nannounce_table = 0\n" VS(""), ":2: global.announce_table: value 0 out of range");
+	expect_error("[global]\nannounce_table = 4294967295\n" VS(""), ":2: global.announce_table: value 4294967295 out");
+	expect_error("[global]\nannounce_protocol = 4\n" VS(""), ":2: global.announce_protocol: value 4 out of range 5-255");
+	expect_error("[global]\nannounce_protocol = 256\n" VS(""), ":2: global.announce_protocol: value 256 out of range");
+	expect_error("[global]\nannounce_interface = a/b\n" VS(""), ":2: global.announce_interface: 'a/b' is not an interface");
+	expect_error("[global]\nannounce_interface = abcdefghijklmnopq\n" VS(""), ":2: global.announce_interface: ");
 }
 
 TEST(service_errors)
@@ -1268,7 +1286,7 @@ out:
 TEST_MAIN(T(design_example_loads), T(defaults), T(dependent_defaults), T(ipv6_and_fwmark), T(service_key_and_dest),
 	  T(real_server_names), T(real_server_entry_parser), T(real_server_list_appends),
 	  T(normalized_output_loads_again),
-	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(tls_files), T(references), T(absent_and_refused_values), T(service_errors), T(real_servers_empty_entries), T(real_server_errors),
+	  T(design_example_round_trip), T(same_settings), T(every_key_counts_in_same), T(tls_files), T(references), T(absent_and_refused_values), T(service_errors), T(announce_errors), T(real_servers_empty_entries), T(real_server_errors),
 	  T(check_errors), T(fractional_durations), T(check_command_must_be_private), T(all_errors_at_once), T(real_server_lines),
 	  T(real_server_line_errors), T(real_server_limit), T(real_server_forms_same),
 	  T(many_real_servers_round_trip))

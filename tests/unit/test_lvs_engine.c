@@ -48,6 +48,12 @@ static struct fake_kernel {
 	int sysctl[LVS_SYSCTL_N];	/* net.ipv4.vs.*, the kernel's defaults after fk_reset */
 	unsigned sysctl_writes;
 	int sysctl_fail;	/* -errno every write returns, 0: none */
+	/* announced VIPs: each an address and a route in table/protocol */
+	struct ipaddr routes[16];
+	size_t nroutes;
+	unsigned announce_adds, announce_dels;
+	int announce_fail;	/* -errno every add returns, 0: none */
+	unsigned table;		/* of the last request */
 } K;
 
 static struct ipvs *fk_handle(void)
@@ -267,10 +273,62 @@ static int fk_sysctl_set(const char *name, int value)
 	return 0;
 }
 
+static long fk_route(const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < K.nroutes; i++)
+		if (ipaddr_equal(&K.routes[i], vip))
+			return (long)i;
+	return -1;
+}
+
+static int fk_announce_add(const struct lvs_announce_conf *c, const struct ipaddr *vip)
+{
+	K.table = c->table;
+	if (K.announce_fail)
+		return K.announce_fail;
+	K.announce_adds++;
+	if (fk_route(vip) < 0 && K.nroutes < ARRAY_SIZE(K.routes))
+		K.routes[K.nroutes++] = *vip;
+	return 0;
+}
+
+static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipaddr *vip)
+{
+	long i = fk_route(vip);
+
+	K.table = c->table;
+	K.announce_dels++;
+	if (i >= 0)
+		K.routes[i] = K.routes[--K.nroutes];
+	return 0;
+}
+
+static int fk_announce_routes(const struct lvs_announce_conf *c, struct ipaddr **out, size_t *n)
+{
+	(void)c;
+	*out = calloc(K.nroutes + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, K.routes, K.nroutes * sizeof(**out));
+	*n = K.nroutes;
+	return 0;
+}
+
 static const struct lvs_kernel_ops fake = {
 	fk_open, fk_close, fk_apply, fk_services, fk_dests, fk_daemons, fk_daemon_add, fk_daemon_del,
 	fk_timeouts_get, fk_timeouts_set, fk_sysctl_get, fk_sysctl_set,
+	fk_announce_add, fk_announce_del, fk_announce_routes,
 };
+
+/* Is vip announced in the fake kernel? */
+static bool fk_announced(const char *vip)
+{
+	struct ipaddr a;
+	char err[PARSE_ERR_MAX];
+
+	parse_ipaddr(vip, &a, err);
+	return fk_route(&a) >= 0;
+}
 
 static void fk_reset(void)
 {
@@ -917,7 +975,133 @@ TEST(https_checks_decide_weights)
 	tls_teardown();
 }
 
-TEST_MAIN(T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+/* ---- announced services (issue 12) ---- */
+
+#define ANNOUNCED(extra) \
+	"[virtual_server web]\naddress = 198.18.0.100:80\ncheck = none\nannounce = yes\n" extra \
+	"real_servers = 198.18.3.1:80, 198.18.3.2:80\n" \
+	"[virtual_server web6]\naddress = [2001:db8::100]:80\ncheck = none\nannounce = yes\n" \
+	"real_servers = [2001:db8::3]:80\n"
+
+/* At start: a killed directord's stale route goes, the VIPs whose
+ * services are in IPVS with quorum come; a VRRP-followed service is never
+ * announced. */
+TEST(announces_at_start_and_removes_stale)
+{
+	char err[PARSE_ERR_MAX];
+	struct rig r;
+
+	fk_reset();
+	parse_ipaddr("198.18.9.9", &K.routes[K.nroutes++], err);
+	if (rig_start(&r, CONF_HEAD ANNOUNCED("") DNS)) {
+		CHECK(!fk_announced("198.18.9.9"));
+		CHECK(fk_announced("198.18.0.100"));
+		CHECK(fk_announced("2001:db8::100"));
+		CHECK(!fk_announced("198.18.0.53"));
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.table, 222);
+	}
+	rig_stop(&r);
+	/* Stopping withdraws them all. */
+	CHECK_EQ_INT(K.nroutes, 0);
+}
+
+/* Quorum lost (both servers drained by directorctl): withdrawn; one back:
+ * announced again. The other service's VIP stays throughout. */
+TEST(quorum_loss_withdraws)
+{
+	char err[128];
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		CHECK(fk_announced("198.18.0.100"));
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.1:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		settle(&r);
+		CHECK(fk_announced("198.18.0.100"));
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.2:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		settle(&r);
+		CHECK(!fk_announced("198.18.0.100"));
+		CHECK(fk_announced("2001:db8::100"));
+		{
+			struct strbuf sb = { 0 };
+
+			lvs_engine_status_text(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "announced: no (no-quorum)");
+			sb_reset(&sb);
+			lvs_engine_metrics(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_virtual_server_announced{virtual_server=\"web\"} 0\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_virtual_server_announce_state{virtual_server=\"web\","
+						    "state=\"no_quorum\"} 1\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_lvs_virtual_server_announced{virtual_server=\"web6\"} 1\n");
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_director_drained 0\n");
+			sb_free(&sb);
+		}
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.2:80", LVS_ADMIN_ENABLED, err, sizeof(err)), 0);
+		settle(&r);
+		CHECK(fk_announced("198.18.0.100"));
+	}
+	rig_stop(&r);
+}
+
+/* drain-director withdraws everything; enable-director brings it back. */
+TEST(drain_director_withdraws_all)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, true), 2);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK(lvs_engine_director_drained(r.e));
+		settle(&r);
+		CHECK_EQ_INT(K.nroutes, 0);
+		{
+			struct strbuf sb = { 0 };
+
+			lvs_engine_status_text(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "announced: no (drained)");
+			sb_reset(&sb);
+			lvs_engine_metrics(r.e, &sb);
+			CHECK_CONTAINS(sb_str(&sb), "dsrkit_director_drained 1\n");
+			sb_free(&sb);
+		}
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, false), 2);
+		CHECK_EQ_INT(K.nroutes, 2);
+	}
+	rig_stop(&r);
+}
+
+/* The kernel refuses: the service says why, nothing crashes, and a
+ * later pass (the retry, or any change) succeeds. A reload to another
+ * table moves the routes. A reload that removes the service withdraws it. */
+TEST(refusal_is_status_and_retried)
+{
+	struct rig r;
+
+	fk_reset();
+	K.announce_fail = -ENODEV;
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		struct strbuf sb = { 0 };
+
+		CHECK_EQ_INT(K.nroutes, 0);
+		lvs_engine_status_text(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "announced: no (error: No such device)");
+		sb_free(&sb);
+		K.announce_fail = 0;
+		lvs_engine_drain_director(r.e, false);	/* any pass */
+		CHECK_EQ_INT(K.nroutes, 2);
+		rig_reload(&r, "[global]\nuser = nobody\nannounce_table = 300\n" ANNOUNCED(""));
+		CHECK_EQ_INT(K.table, 300);
+		CHECK_EQ_INT(K.nroutes, 2);
+		rig_reload(&r, CONF_HEAD "announce_table = 300\n" WEB(3));
+		CHECK_EQ_INT(K.nroutes, 0);
+	}
+	rig_stop(&r);
+}
+
+TEST_MAIN(T(announces_at_start_and_removes_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown))

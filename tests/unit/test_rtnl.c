@@ -310,6 +310,58 @@ TEST(test_routes)
 	rtnl_close(r);
 }
 
+/* Announced VIPs (issue 12): host routes in a table of their own with a
+ * protocol of their own, found again by a dump of exactly those; a route
+ * of another protocol in that table is neither listed nor removed; an
+ * IPv6 VIP is never preferred as a source. */
+TEST(test_announce_routes)
+{
+	struct rtnl_route_spec mine = { .dst = make_ip("198.18.60.1", 32), .scope = RT_SCOPE_LINK, .table = 222,
+					.protocol = 222 };
+	struct rtnl_route_spec mine6 = { .dst = make_ip("2001:db8:60::1", 128), .scope = RT_SCOPE_LINK,
+					 .table = 222, .protocol = 222 };
+	struct rtnl_route_spec other = { .dst = make_ip("198.18.60.2", 32), .scope = RT_SCOPE_LINK, .table = 222 };
+	struct ipaddr v6 = make_ip("2001:db8:60::1", 128), *list = NULL;
+	struct rtnl *r = NULL;
+	char out[8192];
+	size_t n = 0;
+	int lo;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	lo = rtnl_ifindex(r, "lo");
+	mine.oif = mine6.oif = other.oif = lo;
+	CHECK_EQ_INT(rtnl_addr_add(r, lo, &v6, NULL, RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED), 0);
+	CHECK_EQ_INT(rtnl_route_spec_add(r, &mine), 0);
+	CHECK_EQ_INT(rtnl_route_spec_add(r, &mine6), 0);
+	CHECK_EQ_INT(rtnl_route_spec_add(r, &other), 0);
+	capture("ip route show table 222 proto 222", out, sizeof(out));
+	CHECK_CONTAINS(out, "198.18.60.1 dev lo scope link");
+	CHECK(strstr(out, "198.18.60.2") == NULL);
+	capture("ip -6 addr show dev lo", out, sizeof(out));
+	CHECK_CONTAINS(out, "2001:db8:60::1/128 scope global nodad deprecated");
+	CHECK_CONTAINS(out, "preferred_lft 0sec");
+	CHECK_EQ_INT(rtnl_route_dump(r, 222, 222, &list, &n), 0);
+	CHECK_EQ_INT((int)n, 2);
+	for (size_t i = 0; i < n; i++)
+		CHECK(list[i].prefixlen == (list[i].family == AF_INET ? 32 : 128));
+	free(list);
+	/* Deleting with our protocol leaves another's route alone. */
+	other.protocol = 222;
+	CHECK_EQ_INT(rtnl_route_spec_del(r, &other), 0);
+	CHECK_EQ_INT(rtnl_route_spec_del(r, &mine), 0);
+	CHECK_EQ_INT(rtnl_route_spec_del(r, &mine6), 0);
+	capture("ip route show table 222", out, sizeof(out));
+	CHECK_CONTAINS(out, "198.18.60.2 dev lo proto static scope link");
+	CHECK(strstr(out, "198.18.60.1") == NULL);
+	CHECK_EQ_INT(rtnl_route_dump(r, 222, 222, &list, &n), 0);
+	CHECK_EQ_INT((int)n, 0);
+	free(list);
+	rtnl_close(r);
+}
+
 TEST(test_addr_v6_nodad)
 {
 	struct ipaddr v6lo = make_ip("2001:db8::10", 128);
@@ -846,7 +898,7 @@ TEST_MAIN(
 	T(test_addr_rules),
 	T(test_addr_brd_scope),
 	T(test_routes),
-	T(test_addr_v6_nodad),
+	T(test_announce_routes), T(test_addr_v6_nodad),
 	T(test_link_set_arp),
 	T(test_sysctl_all_default),
 	T(test_links),

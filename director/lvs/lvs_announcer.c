@@ -1,0 +1,403 @@
+/* Announced services, the engine's side: feed the pure core
+ * (lvs_announce.c) the services' quorum and first results, the drained
+ * and stopping flags, and make the kernel hold exactly the VIPs it wants,
+ * through the seam (lvs_kernel_ops.announce_*). A pass runs on the loop
+ * soon after anything it depends on changed (a 0 ms timer coalesces a
+ * burst of results); each request is one rtnetlink round trip. A refusal
+ * is the service's status and is logged once; the pass is retried. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "lvs_engine_int.h"
+
+#define ANNOUNCE_RETRY_MS IPVS_RETRY_MS
+
+static bool is_announced(const struct vs_rt *v)
+{
+	return v->conf->announce && v->conf->address.addr.family;
+}
+
+static const char *vip_text(const struct ipaddr *a, char *buf, size_t size)
+{
+	return ipaddr_ntop(a, buf, size);
+}
+
+static int fail_of(const struct lvs_engine *e, const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < e->announce.nfails; i++)
+		if (lvs_announce_vip_cmp(&e->announce.fails[i].vip, vip) == 0)
+			return e->announce.fails[i].err;
+	return 0;
+}
+
+static bool conf_same(const struct lvs_announce_conf *a, const struct lvs_announce_conf *b)
+{
+	return a->table == b->table && a->protocol == b->protocol &&
+	       strcmp(a->interface ? a->interface : "lo", b->interface ? b->interface : "lo") == 0;
+}
+
+static int conf_copy(struct lvs_announce_conf *dst, const struct lvs_announce_conf *src)
+{
+	char *name = strdup(src->interface ? src->interface : "lo");
+
+	if (!name)
+		return -ENOMEM;
+	free(dst->interface);
+	*dst = *src;
+	dst->interface = name;
+	return 0;
+}
+
+/* The services' inputs; *map[i] is the engine's service of svcs[i]. */
+static size_t gather(struct lvs_engine *e, struct lvs_announce_svc *svcs, struct vs_rt **map, bool *all_started)
+{
+	size_t n = 0;
+
+	*all_started = true;
+	for (size_t i = 0; i < e->nvs; i++) {
+		struct vs_rt *v = e->vs[i];
+		bool done;
+
+		if (!is_announced(v))
+			continue;
+		/* Not before IPVS holds it: a route to nothing is a black hole. */
+		done = v->present && lvs_service_first_results(v->conf, v->rs);
+		*all_started = *all_started && lvs_service_first_results(v->conf, v->rs);
+		svcs[n] = (struct lvs_announce_svc){ .vip = v->conf->address.addr, .has_quorum = v->has_quorum,
+						     .checks_done = done };
+		map[n++] = v;
+	}
+	return n;
+}
+
+/* Why a VIP that goes is withdrawn, for the log. */
+static const char *withdraw_reason(const struct lvs_announce_svc *svcs, size_t n, const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lvs_announce_vip_cmp(&svcs[i].vip, vip) == 0)
+			return lvs_announce_state_name(svcs[i].state);
+	return "no longer announced by the configuration";
+}
+
+static void note_fail(struct lvs_engine *e, struct announce_fail *fails, size_t *nfails, const struct ipaddr *vip,
+		      int err, const char *what)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (fail_of(e, vip) != err)
+		log_warnx("announce: %s %s: %s (retried every %d s)", what, vip_text(vip, a, sizeof(a)), strerror(-err),
+			  ANNOUNCE_RETRY_MS / 1000);
+	fails[*nfails].vip = *vip;
+	fails[(*nfails)++].err = err;
+}
+
+/* What the kernel holds of ours at start: the routes of our table and
+ * protocol (a killed directord's). */
+static void startup_have(struct lvs_engine *e, struct ipaddr **have, size_t *nhave)
+{
+	int ret = e->k->announce_routes(&e->announce.conf, have, nhave);
+
+	if (ret < 0)
+		log_warnx("announce: reading table %u: %s", e->announce.conf.table, strerror(-ret));
+	if (*nhave)
+		log_info("announce: %zu route(s) of table %u proto %u found at start", *nhave,
+			 e->announce.conf.table, e->announce.conf.protocol);
+	*nhave = lvs_announce_sort_unique(*have, *nhave);
+}
+
+static bool in_set(const struct ipaddr *set, size_t n, const struct ipaddr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lvs_announce_vip_cmp(&set[i], a) == 0)
+			return true;
+	return false;
+}
+
+/* A configured VIP not wanted now whose route is gone may still have its
+ * address (killed between the two): take it out too, quietly. */
+static void startup_sweep(struct lvs_engine *e, const struct ipaddr *want, size_t nwant, const struct ipaddr *routes,
+			  size_t nroutes)
+{
+	for (size_t i = 0; i < e->nvs; i++) {
+		const struct ipaddr *vip = &e->vs[i]->conf->address.addr;
+
+		if (is_announced(e->vs[i]) && !in_set(want, nwant, vip) && !in_set(routes, nroutes, vip))
+			(void)e->k->announce_del(&e->announce.conf, vip);
+	}
+}
+
+struct pass {
+	struct lvs_announce_svc *svcs;
+	struct vs_rt **map;
+	struct ipaddr *want, *add, *del, *next;
+	struct announce_fail *fails;
+	size_t n, nwant, nadd, ndel, nnext, nfails;
+};
+
+static void pass_free(struct pass *p)
+{
+	free(p->svcs);
+	free(p->map);
+	free(p->want);
+	free(p->add);
+	free(p->del);
+	free(p->next);
+	free(p->fails);
+}
+
+static int pass_alloc(struct lvs_engine *e, struct pass *p, size_t nhave)
+{
+	size_t room = e->nvs + nhave + 1;
+
+	memset(p, 0, sizeof(*p));
+	p->svcs = calloc(e->nvs + 1, sizeof(*p->svcs));
+	p->map = calloc(e->nvs + 1, sizeof(*p->map));
+	p->want = calloc(e->nvs + 1, sizeof(*p->want));
+	p->add = calloc(e->nvs + 1, sizeof(*p->add));
+	p->del = calloc(nhave + 1, sizeof(*p->del));
+	p->next = calloc(room, sizeof(*p->next));
+	p->fails = calloc(room, sizeof(*p->fails));
+	if (!p->svcs || !p->map || !p->want || !p->add || !p->del || !p->next || !p->fails) {
+		pass_free(p);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Withdraw first (a route goes before its address), then announce. */
+static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *have, size_t nhave)
+{
+	char a[INET6_ADDRSTRLEN];
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->ndel; i++) {
+		int ret = e->k->announce_del(&e->announce.conf, &p->del[i]);
+
+		if (ret < 0) {
+			note_fail(e, p->fails, &p->nfails, &p->del[i], ret, "withdrawing");
+			p->next[p->nnext++] = p->del[i];
+			continue;
+		}
+		e->announce.withdrawals++;
+		log_info("announce: %s withdrawn (%s)", vip_text(&p->del[i], a, sizeof(a)),
+				 withdraw_reason(p->svcs, p->n, &p->del[i]));
+	}
+	/* What stays: have less what was deleted. */
+	for (size_t i = 0; i < nhave; i++) {
+		while (k < p->ndel && lvs_announce_vip_cmp(&p->del[k], &have[i]) < 0)
+			k++;
+		if (k == p->ndel || lvs_announce_vip_cmp(&p->del[k], &have[i]) != 0)
+			p->next[p->nnext++] = have[i];
+	}
+	for (size_t i = 0; i < p->nadd; i++) {
+		int ret = e->k->announce_add(&e->announce.conf, &p->add[i]);
+
+		if (ret < 0) {
+			note_fail(e, p->fails, &p->nfails, &p->add[i], ret, "announcing");
+			continue;
+		}
+		p->next[p->nnext++] = p->add[i];
+		log_info("announce: %s announced (table %u proto %u dev %s)", vip_text(&p->add[i], a, sizeof(a)),
+			 e->announce.conf.table, e->announce.conf.protocol, e->announce.conf.interface);
+	}
+}
+
+static void run_pass(struct lvs_engine *e)
+{
+	struct announce_rt *an = &e->announce;
+	struct ipaddr *have = an->have;
+	size_t nhave = an->nhave;
+	bool startup = !an->cleaned, all_started;
+	struct pass p;
+
+	ev_timer_stop(e->loop, &an->timer);
+	if (startup)
+		startup_have(e, &have, &nhave);
+	if (pass_alloc(e, &p, nhave) < 0) {
+		if (startup)
+			free(have);
+		ev_timer_start(e->loop, &an->timer, ANNOUNCE_RETRY_MS);
+		return;
+	}
+	p.n = gather(e, p.svcs, p.map, &all_started);
+	an->all_started = all_started;
+	if (lvs_announce_want(p.svcs, p.n, an->drained, an->stopping, p.want, &p.nwant) == 0) {
+		lvs_announce_diff(p.want, p.nwant, have, nhave, p.add, &p.nadd, p.del, &p.ndel);
+		apply(e, &p, have, nhave);
+		if (startup)
+			startup_sweep(e, p.want, p.nwant, have, nhave);
+		free(an->have);
+		if (startup && have != an->have)
+			free(have);
+		an->have = p.next;
+		an->nhave = lvs_announce_sort_unique(p.next, p.nnext);
+		p.next = NULL;
+		free(an->fails);
+		an->fails = p.fails;
+		an->nfails = p.nfails;
+		p.fails = NULL;
+		an->cleaned = true;
+		for (size_t i = 0; i < p.n; i++) {
+			p.map[i]->ann_err = fail_of(e, &p.svcs[i].vip);
+			p.map[i]->ann_state = p.map[i]->ann_err ? LVS_ANN_ERROR : p.svcs[i].state;
+		}
+	} else if (startup) {
+		free(have);
+	}
+	if (an->nfails || !an->cleaned)
+		ev_timer_start(e->loop, &an->timer, ANNOUNCE_RETRY_MS);
+	pass_free(&p);
+}
+
+static void announce_timer_cb(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	(void)loop;
+	(void)t;
+	run_pass(arg);
+}
+
+static bool config_announces(const struct lvs_engine *e)
+{
+	for (size_t i = 0; i < e->nvs; i++)
+		if (is_announced(e->vs[i]))
+			return true;
+	return false;
+}
+
+void lve_announce_start(struct lvs_engine *e, bool drained)
+{
+	struct announce_rt *an = &e->announce;
+
+	ev_timer_init(&an->timer, announce_timer_cb, e);
+	an->drained = drained;
+	an->any = config_announces(e);
+	for (size_t i = 0; i < e->nvs; i++)
+		e->vs[i]->ann_state = LVS_ANN_STARTING;
+	/* Without the calls (a benchmark's kernel), or out of memory: no
+	 * conf, and every pass is skipped, so nothing is ever announced. */
+	if (!e->k->announce_add || conf_copy(&an->conf, &e->cfg->lvs.announce) < 0)
+		return;
+	if (drained)
+		log_info("announce: the director is drained (directorctl drain-director, before this start)");
+	ev_timer_start(e->loop, &an->timer, 0);
+}
+
+void lve_announce_kick(struct lvs_engine *e)
+{
+	if (e->announce.conf.interface && !ev_timer_armed(&e->announce.timer))
+		ev_timer_start(e->loop, &e->announce.timer, 0);
+}
+
+/* A probe's result: it matters while some service waits for its first. */
+void lve_announce_first_result(struct lvs_engine *e)
+{
+	if (e->announce.any && !e->announce.all_started)
+		lve_announce_kick(e);
+}
+
+/* Before the reload's IPVS changes: a service that goes is withdrawn
+ * before its IPVS service is removed. A new table, protocol or interface
+ * takes everything out of the old ones first. */
+void lve_announce_reload(struct lvs_engine *e)
+{
+	struct announce_rt *an = &e->announce;
+	const struct lvs_announce_conf *fresh = &e->cfg->lvs.announce;
+
+	an->any = config_announces(e);
+	if (!an->conf.interface)
+		return;
+	if (!conf_same(&an->conf, fresh)) {
+		for (size_t i = 0; i < an->nhave; i++) {
+			int ret = e->k->announce_del(&an->conf, &an->have[i]);
+			char a[INET6_ADDRSTRLEN];
+
+			if (ret < 0)
+				log_warnx("announce: withdrawing %s from table %u: %s (left there)",
+					  vip_text(&an->have[i], a, sizeof(a)), an->conf.table, strerror(-ret));
+		}
+		an->nhave = 0;
+		if (conf_copy(&an->conf, fresh) < 0)
+			fatalx("lvs engine: out of memory");
+		log_info("announce: now table %u proto %u dev %s", an->conf.table, an->conf.protocol,
+			 an->conf.interface);
+	}
+	for (size_t i = 0; i < e->nvs; i++)
+		if (is_announced(e->vs[i]) && !e->vs[i]->present)
+			e->vs[i]->ann_state = LVS_ANN_STARTING;
+	run_pass(e);
+}
+
+size_t lve_announce_set_drained(struct lvs_engine *e, bool drained)
+{
+	struct announce_rt *an = &e->announce;
+	size_t before = an->nhave;
+
+	if (an->drained != drained)
+		log_info("announce: director %s (directorctl %s-director)", drained ? "drained" : "enabled",
+			 drained ? "drain" : "enable");
+	an->drained = drained;
+	if (an->conf.interface)
+		run_pass(e);
+	return drained ? before - an->nhave : an->nhave - before;
+}
+
+/* SIGTERM: every route goes before the process does. */
+void lve_announce_stop(struct lvs_engine *e)
+{
+	struct announce_rt *an = &e->announce;
+
+	if (an->conf.interface && an->cleaned && an->nhave) {
+		an->stopping = true;
+		log_info("announce: stopping: withdrawing %zu VIP(s)", an->nhave);
+		run_pass(e);
+	}
+	ev_timer_stop(e->loop, &an->timer);
+	free(an->have);
+	free(an->fails);
+	free(an->conf.interface);
+	memset(an, 0, sizeof(*an));
+}
+
+const char *lve_announce_reason(const struct vs_rt *v, char *buf, size_t size)
+{
+	if (v->ann_state == LVS_ANN_ERROR)
+		snprintf(buf, size, "error: %s", strerror(-v->ann_err));
+	else
+		snprintf(buf, size, "%s", lvs_announce_state_name(v->ann_state));
+	return buf;
+}
+
+size_t lvs_engine_drain_director(struct lvs_engine *e, bool drained)
+{
+	return lve_announce_set_drained(e, drained);
+}
+
+bool lvs_engine_director_drained(const struct lvs_engine *e)
+{
+	return e->announce.drained;
+}
+
+size_t lvs_engine_announced_count(const struct lvs_engine *e)
+{
+	return e->announce.nhave;
+}
+
+static int count_packets(const struct ipvs_dest *d, const struct ipvs_dest_counters *c, void *arg)
+{
+	(void)d;
+	*(uint64_t *)arg += c->stats.inpkts;
+	return 0;
+}
+
+uint64_t lvs_engine_announced_packets(struct lvs_engine *e)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; e->ipvs && i < e->nvs; i++)
+		if (is_announced(e->vs[i]) && e->vs[i]->present)
+			(void)e->k->dests(e->ipvs, &e->vs[i]->have.svc, count_packets, &sum);
+	return sum;
+}
