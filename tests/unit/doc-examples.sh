@@ -13,7 +13,8 @@ pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; FAILED=1; }
 
 # README.md: ```ini blocks. dsrkit.7: literal displays whose first line is
-# a section header.
+# a section header; one whose first line is "; added to the director.ini above"
+# is appended to the last director.ini display, and checked with it.
 awk -v dir="$TMP" '
 	/^```ini$/ { n++; f = sprintf("%s/README.md-%d.ini", dir, n); on = 1; next }
 	on && /^```$/ { on = 0; close(f); next }
@@ -22,8 +23,10 @@ awk -v dir="$TMP" '
 awk -v dir="$TMP" '
 	/^\.Bd -literal/ { inbd = 1; first = 1; next }
 	inbd && /^\.Ed$/ { inbd = 0; if (on) close(f); on = 0; next }
-	inbd && first { first = 0; if ($0 ~ /^\[[a-z_]+( [A-Za-z0-9_]+)?\]$/) { n++; f = sprintf("%s/dsrkit.7-%d.ini", dir, n); on = 1 } }
-	inbd && on { print > f }
+	inbd && first { first = 0; if ($0 ~ /^\[[a-z_]+( [A-Za-z0-9_]+)?\]$/) { n++; f = sprintf("%s/dsrkit.7-%d.ini", dir, n); on = 1; more = 0 } }
+	inbd && first == 0 && on == 0 && dirf != "" && $0 ~ /^; added to the director.ini above/ { on = 1; more = 1; f = dirf; next }
+	inbd && on && more { print >> f; next }
+	inbd && on { print > f; if ($0 ~ /^\[(vrrp|virtual_server) /) dirf = f }
 ' "$root/man/dsrkit.7"
 
 count=0
