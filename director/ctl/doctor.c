@@ -157,6 +157,7 @@ static int ask_neighbour(struct run *run, const struct rs_probe *p, const struct
 struct tcp_wait {
 	const struct ipaddr *from, *to;
 	uint16_t fport, tport;
+	uint32_t seq;			/* the SYN's: a reply acks seq + 1 */
 	bool got;
 	struct doc_tcp_reply reply;
 };
@@ -165,7 +166,8 @@ static bool tcp_cb(const uint8_t *f, size_t len, void *arg)
 {
 	struct tcp_wait *w = arg;
 
-	w->got = doc_tcp_reply_parse(f, len, w->from, w->fport, w->to, w->tport, &w->reply) == 0;
+	w->got = doc_tcp_reply_parse(f, len, w->from, w->fport, w->to, w->tport, &w->reply) == 0 &&
+		 (w->reply.flags & TH_ACK) && w->reply.ack == w->seq + 1;
 	return w->got;
 }
 
@@ -178,7 +180,7 @@ static int syn_probe(struct run *run, const struct rs_probe *p, const struct ipa
 {
 	uint16_t sport = (uint16_t)(33000 + run->io->random(run->io) % 28000);
 	uint32_t seq = run->io->random(run->io);
-	struct tcp_wait w = { .from = dst, .to = &p->route.src, .fport = port, .tport = sport };
+	struct tcp_wait w = { .from = dst, .to = &p->route.src, .fport = port, .tport = sport, .seq = seq };
 	uint8_t frame[128];
 	size_t len = doc_tcp_build(frame, sizeof(frame), &p->link.mac, &p->mac, &p->route.src, sport, dst, port,
 				   TH_SYN, seq, 0);
@@ -631,6 +633,7 @@ static void check_rp_filter(struct run *run, const struct doc_vrrp *in)
 
 static void check_director(struct run *run, const char *service)
 {
+	char section[DOC_NAME_MAX + 32];
 	bool fwd_done[2] = { false, false };
 
 	for (size_t i = 0; i < run->t->nvs; i++) {
@@ -649,8 +652,10 @@ static void check_director(struct run *run, const char *service)
 	}
 	for (size_t i = 0; i < run->t->nvrrp; i++)
 		check_rp_filter(run, &run->t->vrrp[i]);
-	for (size_t i = 0; !service && i < run->t->ntraps; i++)
-		finding(run, "trap", "", "", "director.ini(5), THE IPVS TRAPS", "%s", run->t->traps[i]);
+	snprintf(section, sizeof(section), "virtual_server %s.", service ? service : "");
+	for (size_t i = 0; i < run->t->ntraps; i++)
+		if (!service || strstr(run->t->traps[i], section))
+			finding(run, "trap", "", "", "director.ini(5), THE IPVS TRAPS", "%s", run->t->traps[i]);
 }
 
 int doctor_run(const struct doc_targets *t, const struct doc_options *opt, struct doctor_io *io,

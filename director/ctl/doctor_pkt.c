@@ -296,8 +296,9 @@ int doc_tcp_reply_parse(const uint8_t *f, size_t len, const struct ipaddr *from,
 	    memcmp(dst, addr_bytes(to), from->family == AF_INET ? 4 : 16) != 0 || get16(tcp) != fport ||
 	    get16(tcp + 2) != tport)
 		return -ENOENT;
-	if (sum_fold(sum_bytes(pseudo_sum(from->family, src, dst, n, IPPROTO_TCP), tcp, n)))
-		return -ENOENT;
+	/* No checksum test: a frame from a local stack over veth (and from
+	 * NICs with offloads) may carry only the pseudo-header's sum. The
+	 * caller matches the ack to its own sequence number. */
 	out->flags = tcp[13];
 	out->seq = get32(tcp + 4);
 	out->ack = get32(tcp + 8);

@@ -51,8 +51,9 @@ int doc_na_parse(const uint8_t *f, size_t len, const struct in6_addr *target, st
 size_t doc_tcp_build(uint8_t *buf, size_t size, const struct doc_mac *smac, const struct doc_mac *dmac,
 		     const struct ipaddr *src, uint16_t sport, const struct ipaddr *dst, uint16_t dport,
 		     uint8_t flags, uint32_t seq, uint32_t ack);
-/* The reply to such a SYN: a TCP segment from from:fport to to:tport
- * (checksum checked); 0, or -ENOENT. */
+/* The reply to such a SYN: a TCP segment from from:fport to to:tport; 0,
+ * or -ENOENT. Its checksum is not checked (offloads leave it partial):
+ * the caller checks the ack against its sequence number. */
 int doc_tcp_reply_parse(const uint8_t *f, size_t len, const struct ipaddr *from, uint16_t fport,
 			const struct ipaddr *to, uint16_t tport, struct doc_tcp_reply *out);
 
