@@ -350,11 +350,15 @@ static void service_verdict(struct run *run, const struct doc_vs *vs, const char
 			"does not answer packets for the VIP %s (its real address %s): the VIP is not on its "
 			"loopback, or a firewall there drops traffic to it", v,
 			real == SYN_ACK ? "answers" : "refuses the port");
-	else
+	else if (vs->vip.family == AF_INET)
 		finding(run, "service", vs->name, name, "on it: accept the director's packets (firewall; "
 			"net.ipv4.conf.all.rp_filter = 2 if its route back leaves another interface)",
 			"answers ARP but no TCP from the director, to the VIP %s nor to its real address: a "
 			"firewall, or rp_filter with its route back to the director through another interface", v);
+	else
+		finding(run, "service", vs->name, name, "on it: accept the director's packets (firewall, "
+			"netfilter's rpfilter)", "answers neighbour solicitations but no TCP from the director, to "
+			"the VIP %s nor to its real address: a firewall drops the director's packets", v);
 }
 
 static void check_service(struct run *run, const struct doc_vs *vs, const struct doc_rs *rs,
@@ -491,19 +495,25 @@ static bool master_mac(struct run *run, const struct doc_vrrp *in, int family, i
 	return run->master[i].known;
 }
 
-static const struct rs_probe *rs_of_mac(const struct run *run, const struct doc_mac *m)
+/* The real server of that MAC, by its address of family if it has one. */
+static const struct rs_probe *rs_of_mac(const struct run *run, const struct doc_mac *m, int family)
 {
+	const struct rs_probe *other = NULL;
+
 	for (size_t i = 0; i < run->nrs; i++)
-		if (run->rs[i].reachable && memcmp(&run->rs[i].mac, m, sizeof(*m)) == 0)
-			return &run->rs[i];
-	return NULL;
+		if (run->rs[i].reachable && memcmp(&run->rs[i].mac, m, sizeof(*m)) == 0) {
+			if (run->rs[i].addr.family == family)
+				return &run->rs[i];
+			other = &run->rs[i];
+		}
+	return other;
 }
 
 static void vip_answer(struct run *run, const struct doc_vs *vs, const struct rs_probe *via,
 		       const struct doc_mac *m)
 {
 	const struct doc_vrrp *in = vrrp_of_vip(run->t, &vs->vip);
-	const struct rs_probe *rs = rs_of_mac(run, m);
+	const struct rs_probe *rs = rs_of_mac(run, m, vs->vip.family);
 	const char *what = vs->vip.family == AF_INET ? "ARP" : "neighbour solicitations";
 	char v[INET6_ADDRSTRLEN], a[INET6_ADDRSTRLEN], mac[18];
 	struct doc_mac master;

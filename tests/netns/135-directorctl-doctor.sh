@@ -5,18 +5,21 @@
 # VIPs) and eight real servers, each with one DR mistake made on purpose,
 # but rs1. The healthy service gets no finding (exit 0); the whole setup
 # gets exactly one finding per broken server, naming it and the mistake
-# (exit 1); without CAP_NET_RAW the doctor says so (exit 2).
+# (exit 1); without CAP_NET_RAW the doctor says so (exit 2). IPv6 too: a
+# v6 service whose second server holds the VIP on eth0 and so answers
+# neighbour solicitations for it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
 command -v nft >/dev/null || { skip "directorctl-doctor: no nft (Debian package nftables)"; exit 0; }
-VIP=198.18.0.100 VIP2=198.18.0.101 VIP3=198.18.0.102
+VIP=198.18.0.100 VIP2=198.18.0.101 VIP3=198.18.0.102 VIP6=2001:db8::100
 switch_new
 bridge_new br1
 bridge_new br2
 ns_new d1
 D1=$NS_d1
 join "$D1" eth0 br0 02:00:00:00:01:01 198.18.0.1/24
+ip -n "$D1" addr add 2001:db8:1::1/64 dev eth0 nodad
 ip -n "$D1" route add 198.18.1.0/24 via 198.18.0.254
 mkdir -p "$TMP/www" && echo hello >"$TMP/www/index.html"
 
@@ -33,11 +36,17 @@ dr_ok() {
 	for v in "$@"; do ip -n "$ns" addr add "$v/32" dev lo; done
 	in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
 }
-# web NS [BIND]: an HTTP server on port 80 (every address unless BIND).
-web() { bg_in "$1" "$TMP/web-$1.log" "$PY" -m http.server --directory "$TMP/www" --bind "${2:-0.0.0.0}" 80; }
+# web NS [BIND]: an HTTP server on port 80 (every address, v4 and v6, unless BIND).
+web() { bg_in "$1" "$TMP/web-$1.log" "$PY" -m http.server --directory "$TMP/www" --bind "${2:-::}" 80; }
 
 rs 1; dr_ok "$RS1" $VIP $VIP2 $VIP3; web "$RS1"			# healthy
 rs 2; dr_ok "$RS2" $VIP; in_ns "$RS2" sysctl -qw net.ipv4.conf.all.arp_ignore=0; web "$RS2"	# answers ARP for the VIP
+# IPv6: the real servers' subnet is not the VIP's, so that the kernel
+# picks the director's own address as its source toward them (with one
+# subnet it picks the VIP: the doctor's finding [source]).
+ip -n "$RS1" addr add 2001:db8:1::11/64 dev eth0 nodad
+ip -n "$RS1" addr add $VIP6/128 dev lo nodad
+ip -n "$RS2" addr add 2001:db8:1::12/64 dev eth0 nodad
 ns_new rt; RT=$NS_rt							# rs3 behind a router
 join "$RT" eth0 br0 02:00:00:00:fe:01 198.18.0.254/24
 join "$RT" eth1 br1 02:00:00:00:fe:02 198.18.1.254/24
@@ -74,9 +83,16 @@ dconf "$TMP/d1.ini" d1 "$(vrrp VI_1 eth0 51 150 "$VIP/24, $VIP2/24, $VIP3/24")" 
 	"real_servers = 198.18.0.11:80, 198.18.0.12:80, 198.18.1.13:80, 198.18.0.14:80, 198.18.0.15:80, 198.18.0.16:80, 198.18.0.17:80" \
 	"[virtual_server api]" "address = $VIP2:80" "vrrp = VI_1" "check = tcp, agent" "inhibit_on_failure = yes" \
 	"real_servers = 198.18.0.11:80, 198.18.0.18:80" \
-	"[virtual_server good]" "address = $VIP3:80" "vrrp = VI_1" "check = none" "real_servers = 198.18.0.11:80"
+	"[virtual_server good]" "address = $VIP3:80" "vrrp = VI_1" "check = none" "real_servers = 198.18.0.11:80" \
+	"$(vrrp VI_6 eth0 61 150 $VIP6/64)" \
+	"[virtual_server web6]" "address = [$VIP6]:80" "vrrp = VI_6" "check = none" \
+	"real_servers = [2001:db8:1::11]:80, [2001:db8:1::12]:80"
 start_director "$D1" d1 "$TMP/d1.ini" || { fail "directord starts"; dfinish; }
 check "d1 is master" wait_ms 3000 state_is d1 VI_1 MASTER
+check "d1 is master of VI_6" wait_ms 3000 state_is d1 VI_6 MASTER
+wait_until 5 ll_ready "$D1" eth0 || fail "d1's link-local address is ready"
+# The mistake of rs2 for IPv6: the VIP on eth0 (after the director took it).
+ip -n "$RS2" addr add $VIP6/128 dev eth0 nodad
 wait_until 10 in_ns "$RS1" "$PY" -c 'import socket; socket.create_connection(("198.18.0.11", 80), 1)' ||
 	fail "the web servers listen"
 
@@ -109,15 +125,18 @@ check "rs7: no VIP on its loopback" has "^web 198.18.0.17:80: \[vip\] does not a
 check "rs8: its agent port blocked" has "^api 198.18.0.18:80: \[agent\] agent port 5555: no answer within"
 check "the IPVS traps of directord -t (checks remove servers): web's" has "^director: \[trap\] .*virtual_server web.check: warning:"
 check "... and api's" has "^director: \[trap\] .*virtual_server api.check: warning:"
-check "one finding per broken server, the traps, nothing else" test "$(grep -c '\[' <<<"$out")" = 9
+check "rs2 (IPv6): answers neighbour solicitations for the VIP" \
+	has "^web6 2001:db8:1::12: \[vip_arp\] answers neighbour solicitations for the VIP $VIP6 on eth0 (MAC 02:00:00:00:12:01)"
+check "rs1 over IPv6 (healthy): no finding" test "$(lines_of '2001:db8:1::11')" = 0
+check "one finding per broken server, the traps, nothing else" test "$(grep -c '\[' <<<"$out")" = 10
 
 json=$(doctor --json); rc=$?
 check "--json: exit 1, the same findings as JSON" test "$rc" = 1
-check "--json parses, 9 findings with check, server, what and fix" "$PY" -c '
+check "--json parses, 10 findings with check, server, what and fix" "$PY" -c '
 import json, sys
 d = json.loads(sys.argv[1])
 f = d["findings"]
-assert len(f) == 9, f
+assert len(f) == 10, f
 assert {x["check"] for x in f} == {"vip_arp", "route", "service", "rp_filter", "mtu", "vip", "agent", "trap"}, f
 assert all(x["what"] and x["fix"] for x in f)
 assert [x["server"] for x in f if x["check"] == "agent"] == ["198.18.0.18:80"]
