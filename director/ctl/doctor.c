@@ -562,12 +562,12 @@ static void check_vip(struct run *run, const struct doc_vs *vs, const struct rs_
 static void check_vs(struct run *run, const struct doc_vs *vs)
 {
 	char name[DOC_NAME_MAX], a[INET6_ADDRSTRLEN];
-	const struct rs_probe *via[8];
-	size_t nvia = 0;
+	size_t via[8], nvia = 0;	/* indexes in run->rs (which moves as it grows) */
 
 	for (size_t i = 0; i < vs->nrs; i++) {
 		const struct doc_rs *rs = &vs->rs[i];
 		struct rs_probe *p;
+		size_t k;
 
 		snprintf(name, sizeof(name), rs->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 			 ntop(&rs->addr, a, sizeof(a)), rs->port);
@@ -580,17 +580,15 @@ static void check_vs(struct run *run, const struct doc_vs *vs)
 			check_mtu(run, p, vs->name, name);
 		}
 		check_agent(run, p, vs, rs, name);
-		if (p->reachable && rs->method == DOC_DR && !vs->fwmark && vs->vip.family == rs->addr.family) {
-			size_t k;
-
-			for (k = 0; k < nvia && via[k]->route.ifindex != p->route.ifindex; k++)
-				;
-			if (k == nvia && nvia < sizeof(via) / sizeof(via[0]))
-				via[nvia++] = p;
-		}
+		if (!p->reachable || rs->method != DOC_DR || vs->fwmark || vs->vip.family != rs->addr.family)
+			continue;
+		for (k = 0; k < nvia && run->rs[via[k]].route.ifindex != p->route.ifindex; k++)
+			;
+		if (k == nvia && nvia < sizeof(via) / sizeof(via[0]))
+			via[nvia++] = (size_t)(p - run->rs);
 	}
 	for (size_t k = 0; k < nvia; k++)
-		check_vip(run, vs, via[k]);
+		check_vip(run, vs, &run->rs[via[k]]);
 }
 
 /* ---- the director's own sysctls ---- */
