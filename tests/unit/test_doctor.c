@@ -302,6 +302,7 @@ struct host {
 	const char *addr;
 	struct doc_mac mac;
 	bool behind_gateway, ignores_director, vip_on_lo, arp_flux, listens_vip, listens_real;
+	bool source_is_vip;		/* the director's route toward it picks the VIP as source */
 	unsigned mtu;
 	int agent;			/* 0: answers agent_line; else -errno */
 	const char *agent_line;
@@ -345,6 +346,8 @@ static int f_route(struct doctor_io *io, const struct ipaddr *dst, struct doc_ro
 	out->unicast = true;
 	if (h && h->behind_gateway)
 		out->gateway = ip("198.18.0.254");
+	if (h && h->source_is_vip)
+		out->src = ip("198.18.0.100");
 	return 0;
 }
 
@@ -630,6 +633,25 @@ TEST(director_sysctls_and_traps)
 	sb_free(&out);
 }
 
+TEST(source_and_agent_allow_list)
+{
+	struct host saved = hosts[0];
+	struct fake fk = fake_new(1);
+	struct doc_report r;
+
+	hosts[0].source_is_vip = true;
+	hosts[0].agent = -ENODATA;
+	run_lines("vrrp VI_1 eth0 51 MASTER 198.18.0.100\nvs web tcp 198.18.0.100 80\nrs 198.18.0.11 80 dr 5555\n",
+		  &fk, &r, NULL);
+	hosts[0] = saved;
+	CHECK(r.n >= 2);
+	CHECK_EQ_STR(r.items[0].check, "source");
+	CHECK_CONTAINS(r.items[0].what, "leaves from the VIP 198.18.0.100");
+	CHECK_EQ_STR(r.items[r.n - 1].check, "agent");
+	CHECK_CONTAINS(r.items[r.n - 1].what, "not on its allow list");
+	doc_report_free(&r);
+}
+
 TEST(unknown_service)
 {
 	struct fake fk = fake_new(1);
@@ -649,5 +671,5 @@ TEST(unknown_service)
 TEST_MAIN(T(arp_request_and_reply), T(ns_and_na), T(tcp_syn_and_reply),
 	  T(echo_of_a_size), T(vrrp_advert_gives_the_master_mac), T(targets_parse),
 	  T(targets_refused), T(each_mistake_named),
-	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps),
+	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(source_and_agent_allow_list),
 	  T(unknown_service))
