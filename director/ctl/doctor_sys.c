@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -27,16 +28,65 @@
 
 /* ---- frames ---- */
 
-static int packet_socket(int ifindex, uint16_t ethertype)
+#define BPF_ACCEPT BPF_STMT(BPF_RET | BPF_K, 0x40000)
+#define BPF_DROP BPF_STMT(BPF_RET | BPF_K, 0)
+#define PROTO_VRRP 112
+
+/* A classic BPF program that lets through only what answers the frame
+ * sent: TCP to its source port, else its IP protocol (nothing sent: VRRP
+ * adverts); on a busy director the socket then never fills with the
+ * clients' traffic before the reply comes. Its length, 0 for no filter
+ * (ARP: few frames). */
+static size_t filter_for(const uint8_t *f, size_t len, uint16_t ethertype, struct sock_filter *prog)
+{
+	bool v6 = ethertype == ETH_P_IPV6;
+	size_t hl = len > DOC_ETH_LEN ? (v6 ? 40 : (size_t)(f[DOC_ETH_LEN] & 0x0f) * 4) : 0;
+	uint8_t proto = len == 0 ? PROTO_VRRP : len > DOC_ETH_LEN + 20 ? f[v6 ? 20 : 23] : 0;
+	uint16_t port = proto == IPPROTO_TCP && len >= DOC_ETH_LEN + hl + 2 ?
+			(uint16_t)(f[DOC_ETH_LEN + hl] << 8 | f[DOC_ETH_LEN + hl + 1]) : 0;
+	const struct sock_filter v4_tcp[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 8),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 6),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20), BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 4, 0),
+		BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 14), BPF_STMT(BPF_LD | BPF_H | BPF_IND, 16),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1), BPF_ACCEPT, BPF_DROP,
+	};
+	const struct sock_filter v6_tcp[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 5),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 3),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 56), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 1),
+		BPF_ACCEPT, BPF_DROP,
+	};
+	const struct sock_filter by_proto[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ethertype, 0, 3),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, v6 ? 20 : 23), BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, proto, 0, 1),
+		BPF_ACCEPT, BPF_DROP,
+	};
+	const struct sock_filter *src = port ? (v6 ? v6_tcp : v4_tcp) : by_proto;
+	size_t n = port ? (v6 ? sizeof(v6_tcp) : sizeof(v4_tcp)) : sizeof(by_proto);
+
+	if ((ethertype != ETH_P_IP && !v6) || !proto)
+		return 0;
+	memcpy(prog, src, n);
+	return n / sizeof(*prog);
+}
+
+/* Opened without a protocol, so that nothing arrives before the filter
+ * is on; bound to the interface and the ethertype after. */
+static int packet_socket(int ifindex, uint16_t ethertype, const uint8_t *frame, size_t len)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ethertype), .sll_ifindex = ifindex };
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ethertype)), one = 1;
+	struct sock_filter prog[16];
+	struct sock_fprog fprog = { .filter = prog };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1, err = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		int err = -errno;
-
+	fprog.len = (unsigned short)filter_for(frame, len, ethertype, prog);
+	if ((fprog.len && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog)) < 0) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		err = -errno;
+	if (err) {
 		close(fd);
 		return err;
 	}
@@ -81,7 +131,7 @@ static int sys_exchange(struct doctor_io *io, int ifindex, uint16_t ethertype, c
 			unsigned wait_ms, doc_frame_cb cb, void *arg)
 {
 	uint64_t deadline = now_ms() + wait_ms;
-	int fd = packet_socket(ifindex, ethertype), ret = 0;
+	int fd = packet_socket(ifindex, ethertype, frame, len), ret = 0;
 	uint8_t *buf = NULL;
 
 	(void)io;
