@@ -7,7 +7,8 @@
 # gets exactly one finding per broken server, naming it and the mistake
 # (exit 1); without CAP_NET_RAW the doctor says so (exit 2). IPv6 too: a
 # v6 service whose second server holds the VIP on eth0 and so answers
-# neighbour solicitations for it.
+# neighbour solicitations for it. A backup director (d2) tells the
+# master's MAC, which answers ARP for the VIP, by its VRRP adverts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/director-lib.sh"
 
@@ -147,4 +148,15 @@ check "an unknown service: exit 2" test "$rc" = 2
 out=$(in_ns "$D1" setpriv --inh-caps=-all --bounding-set=-net_raw "$DIRECTORCTL" -s "$(sock_of d1)" doctor 2>&1); rc=$?
 echo "    $out"
 check "without CAP_NET_RAW: exit 2, says what is missing" test "$rc" = 2 -a -n "$(grep CAP_NET_RAW <<<"$out")"
+# The backup: the master answers ARP for the VIP, and is known by its adverts.
+ns_new d2
+D2=$NS_d2
+join "$D2" eth0 br0 02:00:00:00:02:01 198.18.0.2/24
+dconf "$TMP/d2.ini" d2 "$(vrrp VI_1 eth0 51 100 "$VIP/24, $VIP2/24, $VIP3/24")" \
+	"[virtual_server good]" "address = $VIP3:80" "vrrp = VI_1" "check = none" "real_servers = 198.18.0.11:80"
+start_director "$D2" d2 "$TMP/d2.ini" || fail "d2 starts"
+check "d2 is backup" wait_ms 3000 state_is d2 VI_1 BACKUP
+out=$(in_ns "$D2" timeout 60 "$DIRECTORCTL" -s "$(sock_of d2)" doctor 2>&1); rc=$?
+echo "$out" | sed 's/^/    d2: /'
+check "on the backup: the master's answer for the VIP is no finding, exit 0" test "$rc" = 0 -a "$out" = "no finding"
 dfinish
