@@ -143,6 +143,8 @@ static int ask_neighbour(struct run *run, const struct rs_probe *p, const struct
 
 	w->family = target->family;
 	w->target = target;
+	if (target->family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&p->link.ll6))
+		return -EADDRNOTAVAIL;	/* from :: it would be a DAD probe, which changes things */
 	if (target->family == AF_INET)
 		len = doc_arp_request(frame, sizeof(frame), &p->link.mac, src->u.v4, target->u.v4);
 	else
@@ -178,7 +180,9 @@ enum syn_result { SYN_NONE, SYN_ACK, SYN_RST };
 static int syn_probe(struct run *run, const struct rs_probe *p, const struct ipaddr *dst, uint16_t port,
 		     enum syn_result *out)
 {
-	uint16_t sport = (uint16_t)(33000 + run->io->random(run->io) % 28000);
+	/* Below Linux's ephemeral ports (32768 and up): never the port of a
+	 * connection of the director's own (a check) to that server. */
+	uint16_t sport = (uint16_t)(20000 + run->io->random(run->io) % 12768);
 	uint32_t seq = run->io->random(run->io);
 	struct tcp_wait w = { .from = dst, .to = &p->route.src, .fport = port, .tport = sport, .seq = seq };
 	uint8_t frame[128];
