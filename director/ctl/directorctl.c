@@ -35,10 +35,10 @@ static const char usage_text[] =
 	"                         the announced services' packet counters stay still for 2 s (at most\n"
 	"                         SECONDS, default 30; exit 1 when they do not)\n"
 	"  enable-director        announce them again\n"
-	"  doctor [--json] [SERVICE]\n"
+	"  doctor [--json] [--timeout SECONDS] [SERVICE]\n"
 	"                         probe each real server (of SERVICE, or all) from this director and say\n"
 	"                         what breaks DR and how to fix it; exit 0: no finding, 1: findings,\n"
-	"                         2: could not run (needs root: CAP_NET_RAW)\n"
+	"                         2: could not run (needs root: CAP_NET_RAW); at most SECONDS (60)\n"
 	"  import-keepalived [-o out] keepalived.conf\n"
 	"                         write the equivalent director.ini (to stdout by default) and list\n"
 	"                         on stderr, with file and line, what has no equivalent\n";
@@ -195,7 +195,7 @@ static int import_keepalived(int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
-/* doctor [--json] [SERVICE]: what to probe from the daemon, then the
+/* doctor [--json] [--timeout SECONDS] [SERVICE]: what to probe from the daemon, then the
  * probes from here (doctor.h). Exit 0 no finding, 1 findings, 2 when it
  * could not run (or, without a finding, when something could not be
  * checked). */
@@ -210,11 +210,20 @@ static int doctor(int argc, char **argv, const char *sock)
 	char err[512];
 	int ret, i;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++)
-		if (strcmp(argv[i], "--json") == 0)
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		long long v;
+
+		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
-		else
+		} else if (strcmp(argv[i], "--timeout") == 0) {
+			if (i + 1 == argc || parse_int_range(argv[i + 1], 1, 3600, &v, err) < 0)
+				usage_fail("doctor: --timeout takes seconds, 1 to 3600");
+			opt.timeout_s = (unsigned)v;
+			i++;
+		} else {
 			usage_fail("doctor: unknown option '%s'", argv[i]);
+		}
+	}
 	if (i < argc)
 		opt.service = argv[i++];
 	no_more_args(argc, argv, i);

@@ -41,6 +41,7 @@ struct run {
 	struct doctor_io *io;
 	struct doc_report *r;
 	unsigned wait_ms;
+	uint64_t deadline_ms;		/* past it, what is left is noted, not probed */
 	struct rs_probe *rs;
 	size_t nrs;
 	char vip_done[64][INET6_ADDRSTRLEN + IF_NAMESIZE + 2];	/* VIP%IF asked already */
@@ -103,6 +104,12 @@ static void note(struct run *run, bool failure, const char *fmt, ...)
 	sb_vprintf(&run->r->notes, fmt, ap);
 	va_end(ap);
 	sb_append(&run->r->notes, "\n");
+}
+
+/* The run's time is up: what is left is noted as not checked. */
+static bool out_of_time(struct run *run)
+{
+	return run->io->now_ms(run->io) >= run->deadline_ms;
 }
 
 /* ---- frames awaited ---- */
@@ -575,6 +582,10 @@ static void check_vs(struct run *run, const struct doc_vs *vs)
 
 		snprintf(name, sizeof(name), rs->addr.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 			 ntop(&rs->addr, a, sizeof(a)), rs->port);
+		if (out_of_time(run)) {
+			note(run, true, "%s %s: out of time", vs->name, name);
+			continue;
+		}
 		if (!(p = rs_probe_of(run, vs, rs, name))) {
 			note(run, true, "%s %s: out of memory", vs->name, name);
 			continue;
@@ -592,7 +603,11 @@ static void check_vs(struct run *run, const struct doc_vs *vs)
 			via[nvia++] = (size_t)(p - run->rs);
 	}
 	for (size_t k = 0; k < nvia; k++)
-		check_vip(run, vs, &run->rs[via[k]]);
+		if (out_of_time(run))
+			note(run, true, "%s: who answers for its VIP on %s: out of time", vs->name,
+			     run->rs[via[k]].route.ifname);
+		else
+			check_vip(run, vs, &run->rs[via[k]]);
 }
 
 /* ---- the director's own sysctls ---- */
@@ -682,6 +697,7 @@ int doctor_run(const struct doc_targets *t, const struct doc_options *opt, struc
 	run->io = io;
 	run->r = r;
 	run->wait_ms = opt->wait_ms ? opt->wait_ms : 1000;
+	run->deadline_ms = io->now_ms(io) + 1000ull * (opt->timeout_s ? opt->timeout_s : 60);
 	for (size_t i = 0; i < t->nvs; i++) {
 		if (opt->service && strcmp(opt->service, t->vs[i].name) != 0)
 			continue;

@@ -114,6 +114,7 @@ struct doctor_io {
 	/* A sysctl under /proc/sys ("net/ipv4/ip_forward"). */
 	int (*sysctl)(struct doctor_io *io, const char *path, int *value);
 	uint32_t (*random)(struct doctor_io *io);
+	uint64_t (*now_ms)(struct doctor_io *io);	/* a monotonic clock */
 };
 
 /* ---- findings ---- */
@@ -137,6 +138,7 @@ struct doc_report {
 struct doc_options {
 	const char *service;		/* NULL: all */
 	unsigned wait_ms;		/* one probe's wait (default 1000) */
+	unsigned timeout_s;		/* the whole run's; what is left then is not checked (default 60) */
 };
 
 /* Run every check of t (the service named, or all) through io into r.

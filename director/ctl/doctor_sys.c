@@ -423,6 +423,12 @@ static uint32_t sys_random(struct doctor_io *io)
 	return v;
 }
 
+static uint64_t sys_now_ms(struct doctor_io *io)
+{
+	(void)io;
+	return now_ms();
+}
+
 static struct doctor_io sys_io = {
 	.route = sys_route,
 	.link = sys_link,
@@ -431,6 +437,7 @@ static struct doctor_io sys_io = {
 	.agent = sys_agent,
 	.sysctl = sys_sysctl,
 	.random = sys_random,
+	.now_ms = sys_now_ms,
 };
 
 int doctor_sys_open(struct doctor_io **out, char *err, size_t errsize)

@@ -315,6 +315,7 @@ struct fake {
 	struct ipaddr vip;
 	int rp_filter, ip_forward;
 	unsigned exchanges;
+	uint64_t clock_ms;		/* advanced by each exchange's wait, as if nothing answered early */
 	bool advert;			/* a master director's adverts can be heard */
 	struct doc_mac master;
 };
@@ -443,8 +444,8 @@ static int f_exchange(struct doctor_io *io, int ifindex, uint16_t ethertype, con
 	struct host *h;
 
 	(void)ifindex;
-	(void)wait_ms;
 	fk->exchanges++;
+	fk->clock_ms += wait_ms;
 	if (!cb)
 		return 0;
 	if (len == 0) {		/* listening for adverts */
@@ -496,6 +497,11 @@ static uint32_t f_random(struct doctor_io *io)
 	return 12345;
 }
 
+static uint64_t f_now(struct doctor_io *io)
+{
+	return fake_of(io)->clock_ms;
+}
+
 #define HEALTHY .vip_on_lo = true, .listens_vip = true, .listens_real = true
 
 static struct host hosts[] = {
@@ -514,7 +520,7 @@ static struct host hosts[] = {
 static struct fake fake_new(size_t nhosts)
 {
 	struct fake fk = {
-		.io = { f_route, f_link, f_default, f_exchange, f_agent, f_sysctl, f_random },
+		.io = { f_route, f_link, f_default, f_exchange, f_agent, f_sysctl, f_random, f_now },
 		.hosts = hosts, .n = nhosts, .vip = ip("198.18.0.100"),
 		.master = { { 2, 0, 0, 0, 2, 1 } },
 	};
@@ -652,6 +658,32 @@ TEST(source_and_agent_allow_list)
 	doc_report_free(&r);
 }
 
+/* The whole run is bounded: past its time, what is left is listed as not
+ * checked (and counted: exit 2 without a finding). */
+TEST(bounded_in_time)
+{
+	struct fake fk = fake_new(sizeof(hosts) / sizeof(hosts[0]));
+	struct doc_options opt = { .wait_ms = 1000, .timeout_s = 3 };
+	struct doc_targets t;
+	struct doc_report r;
+	struct strbuf text;
+	char err[64];
+
+	sb_init(&text);
+	sb_append(&text, "vrrp VI_1 eth0 51 MASTER 198.18.0.100\nvs web tcp 198.18.0.100 80\n");
+	for (size_t i = 0; i < fk.n; i++)
+		sb_printf(&text, "rs %s 80 dr 5555\n", hosts[i].addr);
+	CHECK_EQ_INT(doc_targets_parse(sb_str(&text), text.len, &t, err, sizeof(err)), 0);
+	doc_report_init(&r);
+	CHECK_EQ_INT(doctor_run(&t, &opt, &fk.io, &r), 0);
+	CHECK(r.not_checked >= 5);
+	CHECK_CONTAINS(sb_str(&r.notes), "web 198.18.0.20:80: out of time");
+	CHECK(fk.clock_ms < 3000 + 8 * 1000);	/* the last server begun before the end, no more */
+	doc_report_free(&r);
+	doc_targets_free(&t);
+	sb_free(&text);
+}
+
 TEST(unknown_service)
 {
 	struct fake fk = fake_new(1);
@@ -671,5 +703,5 @@ TEST(unknown_service)
 TEST_MAIN(T(arp_request_and_reply), T(ns_and_na), T(tcp_syn_and_reply),
 	  T(echo_of_a_size), T(vrrp_advert_gives_the_master_mac), T(targets_parse),
 	  T(targets_refused), T(each_mistake_named),
-	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(source_and_agent_allow_list),
+	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(source_and_agent_allow_list), T(bounded_in_time),
 	  T(unknown_service))
