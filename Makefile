@@ -26,7 +26,7 @@ SANITIZE ?=
 
 PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libcap libssl libcrypto
 DEB_BUILD_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libiniparser-dev libcap-dev libssl-dev
-DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl prometheus
+DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl prometheus nftables
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/iniparser
@@ -143,7 +143,7 @@ $(BUILD)/tests/test_vrrp_%: tests/unit/test_vrrp_%.c $(DIRECTOR_LIBOBJ) $(COMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_kaconf: tests/unit/test_kaconf.c $(CTL_LIBOBJ) $(COMMON_LIB)
+$(BUILD)/tests/test_kaconf $(BUILD)/tests/test_doctor: $(BUILD)/tests/%: tests/unit/%.c $(CTL_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Idirector/ctl -Itests/unit $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -182,7 +182,7 @@ $(BUILD)/fuzz/fuzz_rs_%: tests/fuzz/fuzz_rs_%.c $(COMMON_SRC) $(RSAGENT_LIBSRC)
 
 DIRECTOR_LIBSRC := $(filter-out director/parent/main.c,$(DIRECTOR_SRC))
 CTL_LIBSRC := $(filter-out director/ctl/directorctl.c,$(CTL_SRC))
-$(BUILD)/fuzz/fuzz_kaconf: tests/fuzz/fuzz_kaconf.c $(COMMON_SRC) $(CTL_LIBSRC)
+$(BUILD)/fuzz/fuzz_kaconf $(BUILD)/fuzz/fuzz_doctor_pkt $(BUILD)/fuzz/fuzz_doctor_targets: $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(CTL_LIBSRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -Idirector/ctl $(PKG_CFLAGS) -o $@ $^ $(LIBS)
 

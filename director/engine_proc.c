@@ -68,7 +68,7 @@ static int send_status_text(struct engine_proc *p, uint32_t id, const char *text
  * its wait ends it. */
 static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 {
-	static const char *const too_large[] = { "status too large\n", "null", "" };
+	static const char *const too_large[] = { "status too large\n", "null", "", "" };
 	struct strbuf sb;
 	bool begun = false;
 	int ret;
@@ -77,6 +77,9 @@ static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 	if (format == DIR_STATUS_METRICS) {
 		if (p->ops->metrics)
 			p->ops->metrics(p, &sb);
+	} else if (format == DIR_STATUS_DOCTOR) {
+		if (p->ops->doctor)
+			p->ops->doctor(p, &sb);
 	} else if (format) {
 		struct json j;
 
@@ -89,7 +92,7 @@ static void send_status(struct engine_proc *p, uint32_t id, uint32_t format)
 	}
 	ret = sb.failed ? -ENOMEM : send_status_text(p, id, sb_str(&sb), sb.len, &begun);
 	if ((ret == -ENOMEM || ret == -EMSGSIZE) && !begun) {
-		const char *why = too_large[format <= DIR_STATUS_METRICS ? format : 1];
+		const char *why = too_large[format <= DIR_STATUS_DOCTOR ? format : 1];
 
 		(void)engine_proc_answer(p, DIR_IPC_STATUS_REPLY, id, why, strlen(why));
 	} else if (ret < 0) {

@@ -28,6 +28,8 @@ struct engine_ops {
 	void (*status)(struct engine_proc *p, struct json *j, struct strbuf *out);
 	/* Its metrics (DIR_STATUS_METRICS). */
 	void (*metrics)(struct engine_proc *p, struct strbuf *out);
+	/* What `directorctl doctor` probes (DIR_STATUS_DOCTOR); NULL: nothing. */
+	void (*doctor)(struct engine_proc *p, struct strbuf *out);
 	/* Take fresh (then freed with the engine or at the next reload) and
 	 * free the old configuration; or, having set p->reload_kept_old, stay
 	 * wholly on the old one, which is kept, and fresh is freed. */

@@ -23,6 +23,7 @@
 #define CTL_WORD_ENABLE "enable"	/* enable SERVICE SERVER */
 #define CTL_WORD_DRAIN_DIRECTOR "drain-director"	/* withdraw every announced VIP */
 #define CTL_WORD_ENABLE_DIRECTOR "enable-director"	/* announce them again */
+#define CTL_WORD_DOCTOR "doctor"	/* doctor: what `directorctl doctor` probes (below) */
 #define CTL_WORD_MAX 100		/* bytes in one word of a request */
 
 /* Messages between the parent and the engines (common/ipc.h). A request
@@ -71,6 +72,15 @@ struct dir_ipc_status_req {
  * which the parent puts after its own for a scrape of metrics_listen
  * (an empty answer: the engine could not give them). */
 #define DIR_STATUS_METRICS 2
+/* The LVS engine's answer to `doctor`: what `directorctl doctor` probes,
+ * one record a line, words separated by one blank (names and addresses
+ * hold none; the text of a trap is the rest of its line):
+ *   vrrp NAME IFNAME VRID STATE VIP...     STATE: vrrp_state_name(), or "-"
+ *   vs NAME tcp|udp|sctp ADDR PORT         ADDR "-" and PORT 0 for a fwmark service
+ *   rs ADDR PORT dr|nat|tun AGENT_PORT     a real server of the last vs; AGENT_PORT 0: none
+ *   trap TEXT                              a warning of `directord -t` (the IPVS traps)
+ * Any other first word is for a later directorctl to read: skipped. */
+#define DIR_STATUS_DOCTOR 3
 
 /* directorctl drain|enable SERVICE SERVER. */
 struct dir_ipc_admin {

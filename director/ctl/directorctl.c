@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctlsock.h"
+#include "doctor.h"
 #include "ini.h"
 #include "kaconf.h"
 #include "kaimport.h"
@@ -34,6 +35,10 @@ static const char usage_text[] =
 	"                         the announced services' packet counters stay still for 2 s (at most\n"
 	"                         SECONDS, default 30; exit 1 when they do not)\n"
 	"  enable-director        announce them again\n"
+	"  doctor [--json] [--timeout SECONDS] [SERVICE]\n"
+	"                         probe each real server (of SERVICE, or all) from this director and say\n"
+	"                         what breaks DR and how to fix it; exit 0: no finding, 1: findings,\n"
+	"                         2: could not run (needs root: CAP_NET_RAW); at most SECONDS (60)\n"
 	"  import-keepalived [-o out] keepalived.conf\n"
 	"                         write the equivalent director.ini (to stdout by default) and list\n"
 	"                         on stderr, with file and line, what has no equivalent\n";
@@ -190,6 +195,73 @@ static int import_keepalived(int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+/* doctor [--json] [--timeout SECONDS] [SERVICE]: what to probe from the daemon, then the
+ * probes from here (doctor.h). Exit 0 no finding, 1 findings, 2 when it
+ * could not run (or, without a finding, when something could not be
+ * checked). */
+static int doctor(int argc, char **argv, const char *sock)
+{
+	struct doc_options opt = { .service = NULL, .wait_ms = 1000 };
+	struct doc_targets t;
+	struct doc_report r;
+	struct doctor_io *io;
+	struct strbuf reply, msg, out;
+	bool json = false;
+	char err[512];
+	int ret, i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		long long v;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--timeout") == 0) {
+			if (i + 1 == argc || parse_int_range(argv[i + 1], 1, 3600, &v, err) < 0)
+				usage_fail("doctor: --timeout takes seconds, 1 to 3600");
+			opt.timeout_s = (unsigned)v;
+			i++;
+		} else {
+			usage_fail("doctor: unknown option '%s'", argv[i]);
+		}
+	}
+	if (i < argc)
+		opt.service = argv[i++];
+	no_more_args(argc, argv, i);
+	if ((ret = doctor_sys_open(&io, err, sizeof(err))) < 0) {
+		fprintf(stderr, "directorctl: doctor: %s\n", err);
+		return 2;
+	}
+	sb_init(&reply);
+	sb_init(&msg);
+	if ((ret = ctl_call(sock, CTL_WORD_DOCTOR, CTL_TIMEOUT_MS, &reply)) < 0 ||
+	    ctl_reply_error_text(sb_str(&reply), &msg)) {
+		fprintf(stderr, "directorctl: doctor: %s: %s\n", sock, ret < 0 ? strerror(-ret) : sb_str(&msg));
+		sb_free(&reply);
+		sb_free(&msg);
+		return 2;
+	}
+	sb_free(&msg);
+	ret = doc_targets_parse(reply.buf ? reply.buf : "", reply.len, &t, err, sizeof(err));
+	sb_free(&reply);
+	if (ret < 0) {
+		fprintf(stderr, "directorctl: doctor: directord's answer: %s\n", err);
+		return 2;
+	}
+	doc_report_init(&r);
+	if ((ret = doctor_run(&t, &opt, io, &r)) < 0)
+		fprintf(stderr, "directorctl: doctor: %s\n", ret == -ENOENT ? "no such virtual server" : strerror(-ret));
+	sb_init(&out);
+	if (ret == 0)
+		(json ? doc_report_json : doc_report_text)(&r, &out);
+	fputs(sb_str(&out), stdout);
+	sb_free(&out);
+	ret = ret < 0 ? 2 : r.n ? 1 : r.not_checked ? 2 : 0;
+	doc_report_free(&r);
+	doc_targets_free(&t);
+	doctor_sys_close(io);
+	return ret;
+}
+
 /* The request line for the command in argv[0] and its arguments; a
  * usage error exits. */
 /* drain-director's --wait[=SECONDS]: 0 without it. */
@@ -314,10 +386,16 @@ int main(int argc, char **argv)
 		usage_fail("no command");
 	if (strcmp(argv[optind], "import-keepalived") == 0)
 		return import_keepalived(argc - optind, argv + optind);
-	build_request(argc - optind, argv + optind, request, sizeof(request), &json, &wait_s);
+	if (strcmp(argv[optind], CTL_WORD_DOCTOR) != 0)
+		build_request(argc - optind, argv + optind, request, sizeof(request), &json, &wait_s);
 	sock = sock_arg ? strdup(sock_arg) : socket_from_config(config, config_named);
 	if (!sock)
 		return 1;
+	if (strcmp(argv[optind], CTL_WORD_DOCTOR) == 0) {
+		ret = doctor(argc - optind, argv + optind, sock);
+		free(sock);
+		return ret;
+	}
 	sb_init(&reply);
 	ret = ctl_call(sock, request, CTL_TIMEOUT_MS, &reply);
 	if (ret < 0) {

@@ -228,6 +228,8 @@ void lvs_engine_status_json(struct lvs_engine *e, struct json *j);
 void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out);
 /* Its metrics in Prometheus' text format (lvs_metrics.c). */
 void lvs_engine_metrics(struct lvs_engine *e, struct strbuf *out);
+/* What `directorctl doctor` probes, in proto.h's DIR_STATUS_DOCTOR lines. */
+void lvs_engine_doctor_targets(const struct lvs_engine *e, struct strbuf *out);
 /* Stop probes; remove our services when cfg says ipvs_on_stop = remove. */
 void lvs_engine_stop(struct lvs_engine *e);
 

@@ -220,7 +220,7 @@ static const struct ipaddr *probe_addr(const struct virtual_server_conf *vs, con
 	return &rs->addr;
 }
 
-static uint16_t probe_port(const struct virtual_server_conf *vs, const struct real_server_conf *rs, bool agent)
+uint16_t lve_probe_port(const struct virtual_server_conf *vs, const struct real_server_conf *rs, bool agent)
 {
 	if (agent)
 		return rs->check.agent_port ? rs->check.agent_port :
@@ -257,7 +257,7 @@ static int probe_new(const struct lvs_engine *e, struct vs_rt *v, size_t index, 
 	s = &ps->hc;
 	s->type = type;
 	s->addr = *probe_addr(vs, rs);
-	s->port = probe_port(vs, rs, is_agent);
+	s->port = lve_probe_port(vs, rs, is_agent);
 	s->source = vs->check_source;
 	s->interval_ms = is_agent && vs->agent_interval_ms ? vs->agent_interval_ms : vs->check_interval_ms;
 	s->timeout_ms = vs->check_timeout_ms;

@@ -191,6 +191,8 @@ int lve_qsort_dest(const void *a, const void *b);
 const char *lve_rs_name(const struct vs_rt *v, size_t i, char *buf, size_t size);
 const char *lve_verdict_name(enum lvs_rs_verdict v);
 const struct inst_state *lve_vrrp_of(const struct lvs_engine *e, const char *name);
+/* The port a server's check (agent false) or agent probe connects to, overrides applied. */
+uint16_t lve_probe_port(const struct virtual_server_conf *vs, const struct real_server_conf *rs, bool agent);
 const char *lve_why_prefix(const struct lvs_rs_state *st, const char *why);
 
 /* lvs_announcer.c: announced services, the engine's side */

@@ -117,6 +117,11 @@ static void lvs_metrics(struct engine_proc *p, struct strbuf *out)
 	lvs_engine_metrics(p->engine, out);
 }
 
+static void lvs_doctor(struct engine_proc *p, struct strbuf *out)
+{
+	lvs_engine_doctor_targets(p->engine, out);
+}
+
 static const struct engine_ops lvs_ops = {
 	.name = "lvs engine",
 	.reload_log_prefix = "lvs engine: ",
@@ -126,6 +131,7 @@ static const struct engine_ops lvs_ops = {
 	.stop = lvs_stop,
 	.status = lvs_status,
 	.metrics = lvs_metrics,
+	.doctor = lvs_doctor,
 	.reload = lvs_reload,
 	.message = lvs_message,
 };

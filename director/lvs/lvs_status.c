@@ -2,6 +2,7 @@
  * its real servers, what their checks say, what the kernel holds, the
  * sync daemon and the timeouts. */
 #include <errno.h>
+#include <linux/ip_vs.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -373,4 +374,68 @@ void lvs_engine_status_text(struct lvs_engine *e, struct strbuf *out)
 			rs_text(out, v, r, &k);
 	}
 	free(k.dests);
+}
+
+/* ---- what `directorctl doctor` probes (proto.h, DIR_STATUS_DOCTOR) ---- */
+
+static const char *fwd_word(uint32_t fwd)
+{
+	switch (fwd & IP_VS_CONN_F_FWD_MASK) {
+	case IP_VS_CONN_F_MASQ: return "nat";
+	case IP_VS_CONN_F_TUNNEL: return "tun";
+	default: return "dr";
+	}
+}
+
+static const char *proto_word(int protocol)
+{
+	return protocol == IPPROTO_UDP ? "udp" : protocol == IPPROTO_SCTP ? "sctp" : "tcp";
+}
+
+static void doctor_vrrp(const struct lvs_engine *e, struct strbuf *out)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	for (const struct vrrp_conf *in = e->cfg->instances; in; in = in->next) {
+		const struct inst_state *is = lve_vrrp_of(e, in->name);
+
+		sb_printf(out, "vrrp %s %s %u %s", in->name, in->interface, in->vrid,
+			  is ? vrrp_state_name(is->state) : "-");
+		for (size_t i = 0; i < in->vips.n; i++)
+			sb_printf(out, " %s", ipaddr_ntop(&in->vips.items[i].addr, a, sizeof(a)));
+		sb_append(out, "\n");
+	}
+}
+
+static void doctor_vs(const struct virtual_server_conf *vs, struct strbuf *out)
+{
+	bool agent = vs->check == LVS_CHECK_AGENT || vs->check_agent;
+	char a[INET6_ADDRSTRLEN];
+
+	sb_printf(out, "vs %s %s %s %u\n", vs->name, proto_word(vs->protocol),
+		  vs->fwmark ? "-" : ipaddr_ntop(&vs->address.addr, a, sizeof(a)), vs->fwmark ? 0 : vs->address.port);
+	for (size_t i = 0; i < vs->real_servers.n; i++) {
+		const struct real_server_conf *rs = &vs->real_servers.items[i];
+		struct ipvs_dest d;
+
+		real_server_dest(vs, rs, 0, &d);
+		sb_printf(out, "rs %s %u %s %u\n", ipaddr_ntop(&rs->addr, a, sizeof(a)), d.port, fwd_word(d.fwd),
+			  agent ? lve_probe_port(vs, rs, true) : 0);
+	}
+}
+
+void lvs_engine_doctor_targets(const struct lvs_engine *e, struct strbuf *out)
+{
+	const char *w = e->cfg->warnings;
+
+	doctor_vrrp(e, out);
+	for (size_t i = 0; i < e->nvs; i++)
+		doctor_vs(e->vs[i]->conf, out);
+	while (w && *w) {
+		size_t n = strcspn(w, "\n");
+
+		if (n)
+			sb_printf(out, "trap %.*s\n", (int)n, w);
+		w += n + (w[n] == '\n');
+	}
 }

@@ -138,6 +138,7 @@ struct request {
 	uint32_t id;
 	enum request_kind kind;
 	bool json;			/* REQ_STATUS */
+	bool doctor;			/* REQ_STATUS: the LVS engine's DIR_STATUS_DOCTOR lines only */
 	uint64_t ticket;		/* the control client's; 0: none (SIGHUP) */
 	uint64_t scrape;		/* REQ_METRICS: the metrics client's ticket */
 	bool waiting[ENG_COUNT];
@@ -809,6 +810,14 @@ static void status_finish(const struct request *r, struct strbuf *out)
 {
 	const struct parent *p = r->p;
 
+	if (r->doctor) {
+		if (r->result[ENG_LVS] == 0)
+			sb_appendn(out, r->text[ENG_LVS].buf ? r->text[ENG_LVS].buf : "", r->text[ENG_LVS].len);
+		else
+			ctl_reply_error(out, p->cfg->lvs.nservices ? "the lvs engine is not answering (restarting?)" :
+								      "no [virtual_server] sections in the configuration");
+		return;
+	}
 	if (r->json) {
 		struct json j;
 
@@ -834,6 +843,15 @@ static void status_begin(struct request *r, bool json)
 	r->json = json;
 	for (size_t i = 0; i < ENG_COUNT; i++)
 		request_ask(r, &r->p->eng[i], DIR_IPC_STATUS_REQ, &q, sizeof(q), ENGINE_REPLY_TIMEOUT_MS);
+}
+
+/* `directorctl doctor`: what to probe, from the LVS engine alone. */
+static void doctor_begin(struct request *r)
+{
+	struct dir_ipc_status_req q = { .id = r->id, .json = DIR_STATUS_DOCTOR };
+
+	r->doctor = true;
+	request_ask(r, &r->p->eng[ENG_LVS], DIR_IPC_STATUS_REQ, &q, sizeof(q), ENGINE_REPLY_TIMEOUT_MS);
 }
 
 /* ---- metrics ---- */
@@ -1377,6 +1395,9 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 	    (req->argc == 2 && strcmp(req->argv[1], CTL_WORD_JSON) == 0))) {
 		if ((r = deferred(p, REQ_STATUS, out)))
 			status_begin(r, req->argc == 2);
+	} else if (strcmp(cmd, CTL_WORD_DOCTOR) == 0 && req->argc == 1) {
+		if ((r = deferred(p, REQ_STATUS, out)))
+			doctor_begin(r);
 	} else if (strcmp(cmd, CTL_WORD_RELOAD) == 0 && req->argc == 1) {
 		uint64_t ticket = ctlserver_defer(p->ctl, CTL_WAIT_MS);
 
@@ -1396,7 +1417,7 @@ static void control(const struct ctl_request *req, struct strbuf *out, void *arg
 		director_begin(r, strcmp(cmd, CTL_WORD_DRAIN_DIRECTOR) == 0);
 	} else {
 		ctl_reply_error(out, "unknown command; expected status [json], reload, drain SERVICE SERVER, "
-				     "enable SERVICE SERVER, drain-director or enable-director");
+				     "enable SERVICE SERVER, drain-director, enable-director or doctor");
 		return;
 	}
 	if (r && !request_waits(r))

@@ -52,6 +52,9 @@ expect 2 "directorctl: import-keepalived: unexpected argument 'b.conf'" \
 	"$DIRECTORCTL" import-keepalived -o "$TMP/out.ini" "$TMP/a.conf" b.conf
 expect 2 "directorctl: import-keepalived: missing keepalived.conf" "$DIRECTORCTL" import-keepalived
 expect 2 "directorctl: no command" "$DIRECTORCTL" -s "$SOCK"
+expect 2 "directorctl: doctor: unknown option '--fast'" "$DIRECTORCTL" -s "$SOCK" doctor --fast
+expect 2 "directorctl: doctor: unexpected argument 'api'" "$DIRECTORCTL" -s "$SOCK" doctor --json web api
+expect 2 "directorctl: doctor: --timeout takes seconds, 1 to 3600" "$DIRECTORCTL" -s "$SOCK" doctor --timeout 0
 out=$("$DIRECTORCTL" -s "$SOCK" frobnicate 2>&1); rc=$?
 if [ $rc = 2 ] && grep -q "directorctl: unknown command 'frobnicate'" <<<"$out"; then
 	pass "directorctl frobnicate: unknown command, exit 2"

@@ -714,6 +714,39 @@ TEST(status_shows_the_kernels_counters)
 	rig_stop(&r);
 }
 
+/* What directorctl doctor probes (proto.h, DIR_STATUS_DOCTOR): the
+ * instances with their VIPs, every service with its servers' ports,
+ * methods and agent ports, and the traps of directord -t. */
+TEST(doctor_targets_lines)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD "[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
+			  "virtual_ipaddress = 198.18.0.100/24, 198.18.0.101/24\n" WEB(3) "vrrp = VI_1\n" DNS
+			  "[virtual_server api]\naddress = 198.18.0.101:80\ncheck = tcp, agent\nagent_port = 5556\n"
+			  "real_servers = 198.18.3.1:8080 method=nat, 198.18.3.2:80 agent_port=5557\n")) {
+		lvs_engine_doctor_targets(r.e, &sb);
+		CHECK_EQ_STR(sb_str(&sb),
+			     "vrrp VI_1 eth0 51 - 198.18.0.100 198.18.0.101\n"
+			     "vs web tcp 198.18.0.100 80\n"
+			     "rs 198.18.3.1 80 dr 0\n"
+			     "rs 198.18.3.2 80 dr 0\n"
+			     "vs dns udp 198.18.0.53 53\n"
+			     "rs 198.18.3.1 53 dr 0\n"
+			     "rs 198.18.3.2 53 dr 0\n"
+			     "vs api tcp 198.18.0.101 80\n"
+			     "rs 198.18.3.1 8080 nat 5556\n"
+			     "rs 198.18.3.2 80 dr 5557\n"
+			     "trap /etc/dsrkit/test.ini:20: virtual_server api.check: warning: the agent's maint removes "
+			     "servers, and global.ipvs_expire_nodest_conn is not 1: their connections are black-holed until "
+			     "they time out\n");
+		sb_free(&sb);
+	}
+	rig_stop(&r);
+}
+
 /* Status as JSON, to free. */
 static char *status_json(struct rig *r)
 {
@@ -1104,4 +1137,4 @@ TEST(refusal_is_status_and_retried)
 TEST_MAIN(T(announces_at_start_and_removes_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
-	  T(a_failed_sysctl_write_is_logged_once_and_shown))
+	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))

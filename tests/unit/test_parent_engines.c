@@ -582,6 +582,38 @@ TEST(control_requests_answered_by_id_without_waiting)
 	finish(p);
 }
 
+/* `doctor` asks the LVS engine alone (DIR_STATUS_DOCTOR) and answers with
+ * its lines as they are; without an LVS engine it is an error at once. */
+TEST(doctor_asks_the_lvs_engine_alone)
+{
+	struct parent *p = start(true, "0");
+	struct dir_ipc_status_req q;
+	struct strbuf r;
+	int c;
+
+	if (!p)
+		return;
+	sb_init(&r);
+	c = ctl_send("doctor");
+	CHECK(c >= 0);
+	CHECK(expect(p, LVS, DIR_IPC_STATUS_REQ, &q, sizeof(q)));
+	CHECK_EQ_INT(q.json, DIR_STATUS_DOCTOR);
+	CHECK_EQ_INT(count(VRRP, DIR_IPC_STATUS_REQ), 0);
+	answer(LVS, DIR_IPC_STATUS_REPLY, q.id, "vs web tcp 198.18.0.100 80\n");
+	CHECK(ctl_wait(p, c, &r, 2000));
+	CHECK_EQ_STR(sb_str(&r), "vs web tcp 198.18.0.100 80\n");
+	close(c);
+	sb_reset(&r);
+	engine_exit(p, LVS, 1 << 8);	/* restarting: not answering */
+	c = ctl_send("doctor");
+	CHECK(c >= 0);
+	CHECK(ctl_wait(p, c, &r, 2000));
+	CHECK_CONTAINS(sb_str(&r), "the lvs engine is not answering");
+	close(c);
+	sb_free(&r);
+	finish(p);
+}
+
 /* A free TCP port on 127.0.0.1 (for a moment). */
 static int free_port(void)
 {
@@ -888,4 +920,4 @@ TEST(reload_starts_and_stops_the_lvs_engine)
 TEST_MAIN(T(a_scrape_asks_both_engines_by_id), T(scrapes_that_hang_up_ask_the_engines_four_times_at_most), T(starts_the_engines_the_configuration_has), T(vrrp_states_reach_the_lvs_engine_and_its_successor),
 	  T(control_requests_answered_by_id_without_waiting), T(an_engine_that_exits_is_restarted_with_backoff),
 	  T(a_deaf_engine_is_killed_and_restarted), T(an_engine_that_sends_garbage_is_restarted), T(reload_starts_and_stops_the_lvs_engine),
-	  T(stop_asks_both_engines_and_ends_when_they_are_gone))
+	  T(stop_asks_both_engines_and_ends_when_they_are_gone), T(doctor_asks_the_lvs_engine_alone))
