@@ -102,6 +102,7 @@ struct virtual_server_conf {
 	bool inhibit_on_failure;	/* failed: weight 0 instead of removed */
 	bool start_down;		/* a server is out until its first check passes (default yes) */
 	char *vrrp;			/* the [vrrp] instance or [sync_group] it follows (status, sync daemon) */
+	bool announce;			/* announced by a route instead of following a VRRP instance */
 	/* the check (per-server overrides in the real_servers entries) */
 	int check;			/* enum lvs_check_type */
 	bool check_agent;		/* "check = http, agent": the agent too */

@@ -691,6 +691,8 @@ static const struct key_case key_cases[] = {
 	{ "inhibit_on_failure", KC_A KC_R, KC_A "inhibit_on_failure = yes\n" KC_R },
 	{ "start_down", KC_A KC_R, KC_A "start_down = no\n" KC_R },
 	{ "vrrp", KC_A "vrrp = V1\n" KC_R, KC_A "vrrp = V2\n" KC_R },
+	{ "announce", KC_A "scheduler = mh\nscheduler_flags = mh-port, mh-fallback\ninhibit_on_failure = yes\n" KC_R,
+	  KC_A "scheduler = mh\nscheduler_flags = mh-port, mh-fallback\ninhibit_on_failure = yes\nannounce = yes\n" KC_R },
 	{ "check", KC_A KC_R, KC_A "check = http\n" KC_R },
 	{ "check_interval", KC_A KC_R, KC_A "check_interval = 5s\n" KC_R },
 	{ "check_timeout", KC_A KC_R, KC_A "check_timeout = 2s\n" KC_R },

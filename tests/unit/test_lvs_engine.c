@@ -917,7 +917,45 @@ TEST(https_checks_decide_weights)
 	tls_teardown();
 }
 
-TEST_MAIN(T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+/* The order the kernel is asked to add a service's destinations in, as
+ * "last octets" ("1 2 3"). */
+static void fk_dest_order(char *out, size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < K.ndests && len + 5 < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%u", i ? " " : "",
+					(unsigned)((const unsigned char *)&K.dests[i].d.addr.u.v4)[3]);
+}
+
+/* mh builds its table by walking the service's destinations in the
+ * order they were added: every director adds them in one order, sorted
+ * by family, address and port, whatever the order of the file. */
+TEST(destinations_are_added_in_one_canonical_order)
+{
+	static const char *const lists[] = {
+		"198.18.3.3:80, 198.18.3.1:80, 198.18.3.2:80",
+		"198.18.3.2:80, 198.18.3.3:80, 198.18.3.1:80",
+		"198.18.3.1:80, 198.18.3.2:80, 198.18.3.3:80",
+	};
+	char text[512], order[64];
+	struct rig r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		fk_reset();
+		snprintf(text, sizeof(text), CONF_HEAD "[virtual_server web]\naddress = 198.18.0.100:80\n"
+			 "announce = yes\ncheck = none\nreal_servers = %s\n", lists[i]);
+		if (rig_start(&r, text)) {
+			fk_dest_order(order, sizeof(order));
+			CHECK_EQ_STR(order, "1 2 3");
+			CHECK_EQ_INT(K.batches, 1);
+		}
+		rig_stop(&r);
+	}
+}
+
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown))
