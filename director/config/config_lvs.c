@@ -1503,7 +1503,7 @@ static void check_announced_sloppy(struct trap_ctx *t)
 		if (vs->announce && vs->protocol == IPPROTO_TCP) {
 			trap_in(t, TRAP_ANNOUNCE_SLOPPY, "global", "ipvs_sloppy_tcp", "announced TCP services "
 				"([virtual_server %s]), and ipvs_sloppy_tcp = 0: a director that gets a connection "
-				"after its start (another director failed, the router's paths changed) drops it",
+				"after its start (another director failed, the router's paths changed) resets it",
 				vs->name);
 			return;
 		}

@@ -141,7 +141,7 @@ TEST(settings_that_break_stickiness_are_warned_at_their_line)
 	warned(HEAD "ipvs_sloppy_tcp = 0\n" SVC RS,
 	       "/etc/dsrkit/test.ini:3: global.ipvs_sloppy_tcp: warning: announced TCP services ([virtual_server "
 	       "web]), and ipvs_sloppy_tcp = 0: a director that gets a connection after its start (another director "
-	       "failed, the router's paths changed) drops it\n");
+	       "failed, the router's paths changed) resets it\n");
 	/* The same settings on a service that is not announced: silent. */
 	warned(HEAD "ipvs_sloppy_tcp = 0\nipvs_expire_nodest_conn = 1\n[virtual_server web]\n"
 	       "address = 198.18.0.100:80\nscheduler = mh\nscheduler_flags = mh-fallback\ninhibit_on_failure = yes\n" RS,
