@@ -1304,7 +1304,11 @@ static void check_sync(struct vs_ctx *c)
 	}
 	if (!ifname_valid(sc->interface) || strlen(sc->interface) >= IPVS_IFNAME_MAX)
 		GERR(c, "ipvs_sync_interface", "'%s' is not an interface name", sc->interface);
-	if (!sc->follow)
+	if (sc->mode == LVS_SYNC_BOTH) {
+		if (sc->follow)
+			GERR(c, "ipvs_sync_follow", "not with ipvs_sync_mode = both: the master and the backup "
+			     "daemons both run, whatever the VRRP states");
+	} else if (!sc->follow)
 		GERR(c, "ipvs_sync_interface", "needs ipvs_sync_follow: the [vrrp NAME] or [sync_group NAME] whose "
 		     "MASTER state makes this director the sync master");
 	else if (!director_config_instance(c->cfg, sc->follow) && !sync_group_exists(c->cfg, sc->follow))

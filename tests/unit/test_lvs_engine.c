@@ -821,6 +821,35 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
+/* ipvs_sync_mode = both (announced directors, all active): a master and a
+ * backup at once, in step; back to following VRRP, the master goes. */
+TEST(sync_mode_both_runs_master_and_backup)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_mode = both\nipvs_sync_id = 7\n" WEB(3))) {
+		CHECK_EQ_INT(K.ndaemons, 2);
+		CHECK(K.ndaemons == 2 && K.daemons[0].state != K.daemons[1].state);
+		CHECK(K.ndaemons == 2 && K.daemons[0].sync_id == 7 && K.daemons[1].sync_id == 7);
+		lvs_engine_metrics(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_wanted{state=\"master\"} 1\n"
+					    "dsrkit_ipvs_sync_daemon_wanted{state=\"backup\"} 1\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_in_step 1\n");
+		sb_free(&sb);
+		lvs_engine_status_text(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "sync daemon: wanted master and backup (ipvs_sync_mode = both)\n");
+		sb_free(&sb);
+		rig_reload(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_follow = VI_1\nipvs_sync_id = 7\n"
+			   "[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
+			   "virtual_ipaddress = 198.18.0.100/24\n" WEB(3));
+		CHECK_EQ_INT(K.ndaemons, 1);
+		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_BACKUP);
+	}
+	rig_stop(&r);
+}
+
 /* The configuration as an engine gets it: through the image, which
  * carries the PEM files' contents (the engine reads no file). */
 static struct director_config *conf_via_image(const char *text)
@@ -955,7 +984,7 @@ TEST(destinations_are_added_in_one_canonical_order)
 	}
 }
 
-TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown))
