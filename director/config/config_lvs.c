@@ -1549,7 +1549,8 @@ static void check_traps(struct vs_ctx *c)
 
 /* A connection's packets may reach a director that did not see its
  * start (another director failed, the router's paths changed): with
- * sloppy_tcp IPVS schedules it from any packet instead of dropping it.
+ * sloppy_tcp IPVS schedules it from any packet, instead of leaving it to
+ * the director's own stack, which resets it.
  * Filled in when not given, so that -t -v prints it. */
 static void announced_sloppy_tcp(struct director_config *cfg)
 {
