@@ -28,6 +28,10 @@ static const struct ini_enum log_levels[] = {
 	{ "warning", LOG_LEVEL_WARN }, { "info", LOG_LEVEL_INFO }, { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 },
 };
 
+static const struct ini_enum ipvs_sync_modes[] = {
+	{ "vrrp", LVS_SYNC_VRRP }, { "both", LVS_SYNC_BOTH }, { NULL, 0 },
+};
+
 static const struct ini_enum ipvs_on_stop[] = {
 	{ "keep", LVS_STOP_KEEP }, { "remove", LVS_STOP_REMOVE }, { NULL, 0 },
 };
@@ -54,6 +58,7 @@ static const struct ini_key global_keys[] = {
 	/* The sync daemon; checked across keys in config_lvs.c. */
 	{ "ipvs_sync_interface", &ini_type_string, G(lvs.sync.interface), 0, 0, NULL, false, NULL },
 	{ "ipvs_sync_follow", &ini_type_string, G(lvs.sync.follow), 0, 0, NULL, false, NULL },
+	{ "ipvs_sync_mode", &ini_type_enum, G(lvs.sync.mode), 0, 0, "vrrp", false, ipvs_sync_modes },
 	{ "ipvs_sync_id", &opt_uint_type, G(lvs.sync.sync_id), 0, 255, NULL, false, NULL },
 	{ "ipvs_sync_group", &ini_type_host_ipaddr, G(lvs.sync.group), 0, 0, NULL, false, NULL },
 	{ "ipvs_sync_port", &ini_type_uint, G(lvs.sync.port), 1, 65535, "8848", false, NULL },

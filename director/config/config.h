@@ -145,10 +145,15 @@ struct opt_uint {
 extern const struct ini_type opt_uint_type;
 
 /* [global] ipvs_sync_*: the connection-sync daemon, in master state while
- * the followed instance (or sync group) is MASTER, else in backup state. */
+ * the followed instance (or sync group) is MASTER, else in backup state;
+ * or (ipvs_sync_mode = both, for announced services, whose directors are
+ * all active) a master and a backup at once, which IPVS allows. */
+enum lvs_sync_mode { LVS_SYNC_VRRP, LVS_SYNC_BOTH };
+
 struct lvs_sync_conf {
 	char *interface;		/* NULL: no sync daemon */
 	char *follow;			/* a [vrrp NAME] or [sync_group NAME] */
+	int mode;			/* enum lvs_sync_mode */
 	struct opt_uint sync_id;	/* default: the followed instance's virtual_router_id */
 	struct ipaddr group;		/* family 0: the kernel's 224.0.0.81 */
 	unsigned port;			/* default 8848 */

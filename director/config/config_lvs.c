@@ -1227,10 +1227,34 @@ static void check_announce(struct vs_ctx *c, const struct virtual_server_conf *v
 		    "address to route");
 }
 
+/* An announced service is reached through any of several directors:
+ * what is not given defaults to what sends a flow to the same real
+ * server on each of them (director.ini(5), ANNOUNCED SERVICES): mh
+ * hashing the client's address and port, falling back past a server at
+ * weight 0; a failed server at weight 0, which leaves mh's table as it
+ * is, rather than removed, which rebuilds it. */
+static void announced_defaults(struct vs_ctx *c, struct virtual_server_conf *vs)
+{
+	char err[PARSE_ERR_MAX];
+
+	if (!vs->announce)
+		return;
+	/* A scheduler given is kept: check_traps says what it costs. */
+	if (!ini_doc_line(c->doc, c->sec, "scheduler")) {
+		if (dup_string(&vs->scheduler, "mh", err) < 0)
+			ERR(c, "scheduler", "%s", err);
+		if (!ini_doc_line(c->doc, c->sec, "scheduler_flags"))
+			vs->scheduler_flags = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2;
+	}
+	if (!ini_doc_line(c->doc, c->sec, "inhibit_on_failure"))
+		vs->inhibit_on_failure = true;
+}
+
 static void check_service(struct vs_ctx *c, struct virtual_server_conf *vs)
 {
 	snprintf(c->sec, sizeof(c->sec), "virtual_server %s", vs->name);
 	check_identity(c, vs);
+	announced_defaults(c, vs);
 	check_persistence(c, vs);
 	/* Before the servers: their port checks need check and check_port. */
 	check_health(c, vs);
@@ -1330,7 +1354,11 @@ static void check_sync(struct vs_ctx *c)
 	}
 	if (!ifname_valid(sc->interface) || strlen(sc->interface) >= IPVS_IFNAME_MAX)
 		GERR(c, "ipvs_sync_interface", "'%s' is not an interface name", sc->interface);
-	if (!sc->follow)
+	if (sc->mode == LVS_SYNC_BOTH) {
+		if (sc->follow)
+			GERR(c, "ipvs_sync_follow", "not with ipvs_sync_mode = both: the master and the backup "
+			     "daemons both run, whatever the VRRP states");
+	} else if (!sc->follow)
 		GERR(c, "ipvs_sync_interface", "needs ipvs_sync_follow: the [vrrp NAME] or [sync_group NAME] whose "
 		     "MASTER state makes this director the sync master");
 	else if (!director_config_instance(c->cfg, sc->follow) && !sync_group_exists(c->cfg, sc->follow))
@@ -1416,7 +1444,13 @@ bool lvs_config_wanted(const struct lvs_config *lvs)
  * when servers come and go. Warnings, not errors: each is a choice an
  * operator may make on purpose (director.ini(5), THE IPVS TRAPS). ---- */
 
-enum trap { TRAP_HASH_NO_FALLBACK, TRAP_PERSIST_QUIESCENT, TRAP_NODEST, TRAP_N };
+enum trap {
+	TRAP_HASH_NO_FALLBACK, TRAP_PERSIST_QUIESCENT, TRAP_NODEST,
+	/* announced services: what sends a flow to another real server when
+	 * it reaches another director */
+	TRAP_ANNOUNCE_SCHEDULER, TRAP_ANNOUNCE_PERSISTENCE, TRAP_ANNOUNCE_REMOVAL, TRAP_ANNOUNCE_NO_PORT,
+	TRAP_ANNOUNCE_SLOPPY, TRAP_N
+};
 
 /* Past this many services with one trap, the rest are counted. */
 #define TRAP_SHOWN_MAX 5
@@ -1459,10 +1493,11 @@ static bool sysctl_is(const struct director_config *cfg, enum lvs_sysctl s, unsi
 	return cfg->lvs.sysctl[s].set && cfg->lvs.sysctl[s].value == v;
 }
 
-static void trap(struct trap_ctx *t, enum trap which, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void trap_in(struct trap_ctx *t, enum trap which, const char *sec, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-static void trap(struct trap_ctx *t, enum trap which, const char *key, const char *fmt, ...)
+/* At sec.key's line (the section's when the key is not given). */
+static void trap_in(struct trap_ctx *t, enum trap which, const char *sec, const char *key, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -1472,8 +1507,10 @@ static void trap(struct trap_ctx *t, enum trap which, const char *key, const cha
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ini_doc_error(&t->warn, t->c->doc, t->c->sec, key, "warning: %s", msg);
+	ini_doc_error(&t->warn, t->c->doc, sec, key, "warning: %s", msg);
 }
+
+#define trap(t, which, key, ...) trap_in((t), (which), (t)->c->sec, (key), __VA_ARGS__)
 
 static bool is_hash_scheduler(const char *sched)
 {
@@ -1497,11 +1534,55 @@ static void check_traps_of(struct trap_ctx *t, const struct virtual_server_conf 
 		     "their connections are black-holed until they time out", gone);
 }
 
+/* An announced service whose settings let directors disagree on a
+ * flow's real server (director.ini(5), ANNOUNCED SERVICES). */
+static void check_announced_traps_of(struct trap_ctx *t, const struct virtual_server_conf *vs)
+{
+	bool mh = vs->scheduler && strcmp(vs->scheduler, "mh") == 0;
+
+	if (!vs->announce)
+		return;
+	if (!mh)
+		trap(t, TRAP_ANNOUNCE_SCHEDULER, "scheduler", "announced, and %s is not mh: a flow that reaches "
+		     "another director may go to another real server", vs->scheduler ? vs->scheduler : "wlc");
+	if (mh && !(vs->scheduler_flags & IP_VS_SVC_F_SCHED2))
+		trap(t, TRAP_ANNOUNCE_NO_PORT, "scheduler_flags", "announced, mh without mh-port: mh hashes the "
+		     "client's address alone, so all connections of a client (or of a NAT) go to one real server");
+	if (vs->persistence_timeout_ms)
+		trap(t, TRAP_ANNOUNCE_PERSISTENCE, "persistence_timeout", "announced, with persistence: each "
+		     "director keeps its own persistence templates, so a client's connections that reach "
+		     "different directors may go to different real servers");
+	if (!vs->inhibit_on_failure && vs->check != LVS_CHECK_NONE)
+		trap(t, TRAP_ANNOUNCE_REMOVAL, "inhibit_on_failure", "announced, and inhibit_on_failure = no: a "
+		     "failed server is removed, which rebuilds the scheduler's table (flows of other servers may "
+		     "move), and a director that re-adds it lists it in another order than one that never removed it");
+}
+
+/* Once for the file: the sysctl is the namespace's, not a service's. */
+static void check_announced_sloppy(struct trap_ctx *t)
+{
+	const struct director_config *cfg = t->c->cfg;
+
+	if (!sysctl_is(cfg, LVS_SYSCTL_SLOPPY_TCP, 0))
+		return;
+	for (const struct virtual_server_conf *vs = cfg->lvs.services; vs; vs = vs->next) {
+		if (vs->announce && vs->protocol == IPPROTO_TCP) {
+			trap_in(t, TRAP_ANNOUNCE_SLOPPY, "global", "ipvs_sloppy_tcp", "announced TCP services "
+				"([virtual_server %s]), and ipvs_sloppy_tcp = 0: a director that gets a connection "
+				"after its start (another director failed, the router's paths changed) resets it",
+				vs->name);
+			return;
+		}
+	}
+}
+
 /* The warnings, one a line, into cfg->warnings. */
 static void check_traps(struct vs_ctx *c)
 {
 	static const char *const what[TRAP_N] = {
 		"mh or sh without fallback", "persistence with weight-0 servers", "servers removed",
+		"announced without mh", "announced with persistence", "announced, servers removed",
+		"announced, mh without mh-port", "announced, ipvs_sloppy_tcp = 0",
 	};
 	struct trap_ctx t = { .c = c };
 	struct strbuf sb;
@@ -1510,7 +1591,9 @@ static void check_traps(struct vs_ctx *c)
 	for (struct virtual_server_conf *vs = c->cfg->lvs.services; vs; vs = vs->next) {
 		snprintf(c->sec, sizeof(c->sec), "virtual_server %s", vs->name);
 		check_traps_of(&t, vs);
+		check_announced_traps_of(&t, vs);
 	}
+	check_announced_sloppy(&t);
 	sb_init(&sb);
 	for (size_t i = 0; i < t.warn.n; i++)
 		sb_printf(&sb, "%s\n", t.warn.msgs[i]);
@@ -1524,6 +1607,23 @@ static void check_traps(struct vs_ctx *c)
 	if (!sb.failed && sb_str(&sb)[0])
 		c->cfg->warnings = strdup(sb_str(&sb));
 	sb_free(&sb);
+}
+
+/* A connection's packets may reach a director that did not see its
+ * start (another director failed, the router's paths changed): with
+ * sloppy_tcp IPVS schedules it from any packet, instead of leaving it to
+ * the director's own stack, which resets it.
+ * Filled in when not given, so that -t -v prints it. */
+static void announced_sloppy_tcp(struct director_config *cfg)
+{
+	struct opt_uint *sloppy = &cfg->lvs.sysctl[LVS_SYSCTL_SLOPPY_TCP];
+
+	for (const struct virtual_server_conf *vs = cfg->lvs.services; vs && !sloppy->set; vs = vs->next) {
+		if (vs->announce) {
+			sloppy->set = true;
+			sloppy->value = 1;
+		}
+	}
 }
 
 void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, struct ini_diag *diag)
@@ -1542,6 +1642,7 @@ void lvs_config_check(struct director_config *cfg, const struct ini_doc *doc, st
 		check_service(&c, vs);
 		cfg->lvs.nannounced += vs->announce;
 	}
+	announced_sloppy_tcp(cfg);
 	check_unique_services(&c);
 	check_traps(&c);
 }

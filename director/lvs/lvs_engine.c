@@ -655,8 +655,8 @@ int lvs_engine_start(struct evloop *loop, const struct director_config *cfg, con
 	ev_timer_init(&e->retry_timer, lve_retry_cb, e);
 	ev_timer_init(&e->reconcile_timer, lve_reconcile_timer_cb, e);
 	ev_timer_init(&e->sync.timer, lve_sync_timer_cb, e);
-	/* Nothing to wait for without a sync daemon. */
-	e->sync.settled = !cfg->lvs.sync.interface;
+	/* Nothing to wait for without a sync daemon, or with both daemons. */
+	e->sync.settled = !cfg->lvs.sync.interface || cfg->lvs.sync.mode == LVS_SYNC_BOTH;
 	if (!e->sync.settled)
 		ev_timer_start(loop, &e->sync.timer, SYNC_SETTLE_MS);
 	e->script_user = cfg->user ? strdup(cfg->user) : NULL;
@@ -1028,7 +1028,7 @@ int lvs_engine_reload(struct lvs_engine *e, const struct director_config *cfg)
 	lve_timeouts_apply(e);
 	lve_sysctls_apply(e);
 	/* The old file is still there: keys that went stop its daemon. */
-	if (!cfg->lvs.sync.interface)
+	if (!cfg->lvs.sync.interface || cfg->lvs.sync.mode == LVS_SYNC_BOTH)
 		e->sync.settled = true;
 	if (e->sync.settled)
 		lve_sync_apply(e, &prev->lvs, "reload");

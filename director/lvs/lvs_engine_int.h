@@ -173,6 +173,7 @@ struct kview {
 /* The sync daemon: what is wanted and what runs (read now). */
 struct sync_view {
 	bool configured, has_want, read_ok;
+	bool both;		/* ipvs_sync_mode = both: a master and a backup */
 	const struct inst_state *is;
 	struct ipvs_daemon want;
 	struct daemon_list running;

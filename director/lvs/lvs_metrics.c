@@ -144,10 +144,10 @@ static void sync_metrics(const struct lvs_engine *e, struct strbuf *out)
 	if (!sv.configured)
 		return;
 	prom_family(out, "dsrkit_ipvs_sync_daemon_wanted", "gauge",
-		    "The sync daemon's state that the VRRP state asks for, one-hot.");
+		    "The sync daemon's state that the VRRP state asks for, one-hot (both with ipvs_sync_mode = both).");
 	for (size_t s = 0; s < ARRAY_SIZE(states); s++)
 		prom_u64(out, "dsrkit_ipvs_sync_daemon_wanted",
-			 (sv.want.state == IPVS_DAEMON_MASTER) == (s == 0), "state", states[s], NULL);
+			 sv.both || (sv.want.state == IPVS_DAEMON_MASTER) == (s == 0), "state", states[s], NULL);
 	if (sv.read_ok) {
 		prom_family(out, "dsrkit_ipvs_sync_daemon_running", "gauge",
 			    "1 when the kernel runs the sync daemon in this state.");

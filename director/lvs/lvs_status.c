@@ -212,6 +212,20 @@ static void daemon_json(struct json *j, const struct ipvs_daemon *d)
 	json_object_end(j);
 }
 
+/* ipvs_sync_mode = both: a master and a backup run, each as configured. */
+static bool sync_both_in_step(const struct lvs_config *lvs, const struct daemon_list *running)
+{
+	struct ipvs_daemon want;
+	unsigned found = 0;
+
+	for (size_t i = 0; i < running->n; i++) {
+		lvs_sync_daemon_conf(lvs, running->items[i].state, &want);
+		if (ipvs_daemon_same(&want, &running->items[i]))
+			found |= running->items[i].state;
+	}
+	return found == (IPVS_DAEMON_MASTER | IPVS_DAEMON_BACKUP);
+}
+
 void lve_sync_view(const struct lvs_engine *e, struct sync_view *sv)
 {
 	const struct lvs_config *lvs = &e->cfg->lvs;
@@ -225,6 +239,11 @@ void lve_sync_view(const struct lvs_engine *e, struct sync_view *sv)
 	sv->has_want = lvs_sync_daemon_conf(lvs, lvs_sync_wanted_state(sv->is != NULL,
 					    sv->is ? sv->is->state : VRRP_STATE_INIT), &sv->want);
 	sv->read_ok = e->ipvs && e->k->daemons(e->ipvs, lve_daemon_push, &sv->running) == 0;
+	sv->both = lvs->sync.mode == LVS_SYNC_BOTH;
+	if (sv->both) {
+		sv->in_step = sv->read_ok && sync_both_in_step(lvs, &sv->running);
+		return;
+	}
 	lvs_sync_plan(&sv->want, sv->running.items, sv->running.n, &plan);
 	sv->in_step = sv->read_ok && !plan.stop && !plan.start;
 }
@@ -241,7 +260,7 @@ static void sync_status_json(const struct lvs_engine *e, struct json *j)
 	json_object_begin(j, "sync_daemon");
 	json_string(j, "follow", e->cfg->lvs.sync.follow);
 	json_string(j, "vrrp_state", sv.is ? vrrp_state_name(sv.is->state) : NULL);
-	json_string(j, "wanted", sv.want.state == IPVS_DAEMON_MASTER ? "master" : "backup");
+	json_string(j, "wanted", sv.both ? "both" : sv.want.state == IPVS_DAEMON_MASTER ? "master" : "backup");
 	if (sv.read_ok) {
 		json_array_begin(j, "running");
 		for (size_t i = 0; i < sv.running.n; i++)
@@ -263,8 +282,11 @@ static void sync_status_text(const struct lvs_engine *e, struct strbuf *out)
 	lve_sync_view(e, &sv);
 	if (!sv.configured)
 		return;
-	sb_printf(out, "sync daemon: wanted %s (%s %s)", ipvs_daemon_text(&sv.want, text, sizeof(text)),
-		  e->cfg->lvs.sync.follow, sv.is ? vrrp_state_name(sv.is->state) : "state not known yet");
+	if (sv.both)
+		sb_printf(out, "sync daemon: wanted master and backup (ipvs_sync_mode = both)");
+	else
+		sb_printf(out, "sync daemon: wanted %s (%s %s)", ipvs_daemon_text(&sv.want, text, sizeof(text)),
+			  e->cfg->lvs.sync.follow, sv.is ? vrrp_state_name(sv.is->state) : "state not known yet");
 	if (e->sync.err)
 		sb_printf(out, "; error %s: %s", e->sync.err_what, ipvs_daemon_strerror(e->sync.err));
 	sb_append(out, "\n");

@@ -82,6 +82,8 @@ static const char *sync_reason(const struct lvs_engine *e, const struct inst_sta
 
 	if (!e->cfg->lvs.sync.interface)
 		snprintf(buf, size, "ipvs_sync_interface removed");
+	else if (e->cfg->lvs.sync.mode == LVS_SYNC_BOTH)
+		snprintf(buf, size, "ipvs_sync_mode = both");
 	else if (is)
 		snprintf(buf, size, "%s is %s", follow, vrrp_state_name(is->state));
 	else
@@ -89,8 +91,70 @@ static const char *sync_reason(const struct lvs_engine *e, const struct inst_sta
 	return buf;
 }
 
-/* Make the kernel run the daemon the configuration and the VRRP state ask
- * for, changing only the difference. prev: the configuration before a
+/* Bring the running daemons (those of one state, or all) to want (NULL:
+ * none): stop what differs, start what is missing. 0, or -1 after
+ * sync_failed. */
+static int sync_plan_apply(struct lvs_engine *e, const struct ipvs_daemon *want, const struct ipvs_daemon *running,
+			   size_t n, const char *reason, const char *why)
+{
+	struct lvs_sync_plan plan;
+	char text[160];
+	int ret;
+
+	lvs_sync_plan(want, running, n, &plan);
+	for (size_t i = 0; i < n; i++) {
+		if (!(plan.stop & running[i].state))
+			continue;
+		ret = sync_stop(e, running[i].state);
+		if (ret < 0) {
+			sync_failed(e, running[i].state == IPVS_DAEMON_MASTER ? "stopping the master" :
+				    "stopping the backup", ret);
+			return -1;
+		}
+		log_info("ipvs: sync daemon: stopped %s (%s)", ipvs_daemon_text(&running[i], text, sizeof(text)),
+			 reason);
+	}
+	if (plan.start) {
+		ret = e->k->daemon_add(e->ipvs, want);
+		/* One of that state came meanwhile: make it so, it is checked
+		 * again on the next change. */
+		if (ret < 0 && ret != -EEXIST) {
+			sync_failed(e, want->state == IPVS_DAEMON_MASTER ? "starting the master" : "starting the backup",
+				    ret);
+			return -1;
+		}
+		log_info("ipvs: sync daemon: %s (%s)", ipvs_daemon_text(want, text, sizeof(text)), reason);
+	} else if (want && (!e->sync.applied || (why && strcmp(why, "reload") == 0))) {
+		log_info("ipvs: sync daemon: %s already runs as wanted: left as it is (%s)",
+			 ipvs_daemon_text(want, text, sizeof(text)), reason);
+	} else if (want) {
+		log_debug("ipvs: sync daemon: %s, unchanged (%s)", ipvs_daemon_text(want, text, sizeof(text)), reason);
+	}
+	return 0;
+}
+
+/* ipvs_sync_mode = both: a master and a backup, each planned against the
+ * running daemon of its own state. */
+static int sync_apply_both(struct lvs_engine *e, const struct daemon_list *dl, const char *reason, const char *why)
+{
+	static const uint32_t states[] = { IPVS_DAEMON_MASTER, IPVS_DAEMON_BACKUP };
+
+	for (size_t s = 0; s < ARRAY_SIZE(states); s++) {
+		struct ipvs_daemon want, mine[ARRAY_SIZE(dl->items)];
+		size_t n = 0;
+
+		for (size_t i = 0; i < dl->n; i++)
+			if (dl->items[i].state == states[s])
+				mine[n++] = dl->items[i];
+		lvs_sync_daemon_conf(&e->cfg->lvs, states[s], &want);
+		if (sync_plan_apply(e, &want, mine, n, reason, why) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Make the kernel run the daemon(s) the configuration and the VRRP state
+ * ask for, changing only the difference. prev: the configuration before a
  * reload (its daemon is ours to stop), or NULL. why: "start", "reload",
  * "vrrp", "retry", or NULL for a periodic check (quiet when nothing
  * changes). */
@@ -99,9 +163,8 @@ void lve_sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const c
 	const struct lvs_config *lvs = &e->cfg->lvs;
 	const struct inst_state *is = lvs->sync.follow ? lve_vrrp_of(e, lvs->sync.follow) : NULL;
 	struct daemon_list dl = { .n = 0 };
-	struct lvs_sync_plan plan;
 	struct ipvs_daemon want;
-	char text[160], reason[96];
+	char reason[96];
 	bool has_want;
 	int ret;
 
@@ -115,35 +178,12 @@ void lve_sync_apply(struct lvs_engine *e, const struct lvs_config *prev, const c
 		sync_failed(e, "reading the running daemons", ret);
 		return;
 	}
-	lvs_sync_plan(has_want ? &want : NULL, dl.items, dl.n, &plan);
-	for (size_t i = 0; i < dl.n; i++) {
-		if (!(plan.stop & dl.items[i].state))
-			continue;
-		ret = sync_stop(e, dl.items[i].state);
-		if (ret < 0) {
-			sync_failed(e, dl.items[i].state == IPVS_DAEMON_MASTER ? "stopping the master" :
-				    "stopping the backup", ret);
-			return;
-		}
-		log_info("ipvs: sync daemon: stopped %s (%s)", ipvs_daemon_text(&dl.items[i], text, sizeof(text)),
-			 reason);
-	}
-	if (plan.start) {
-		ret = e->k->daemon_add(e->ipvs, &want);
-		/* One of that state came meanwhile: make it so, it is checked
-		 * again on the next change. */
-		if (ret < 0 && ret != -EEXIST) {
-			sync_failed(e, want.state == IPVS_DAEMON_MASTER ? "starting the master" : "starting the backup",
-				    ret);
-			return;
-		}
-		log_info("ipvs: sync daemon: %s (%s)", ipvs_daemon_text(&want, text, sizeof(text)), reason);
-	} else if (has_want && (!e->sync.applied || (why && strcmp(why, "reload") == 0))) {
-		log_info("ipvs: sync daemon: %s already runs as wanted: left as it is (%s)",
-			 ipvs_daemon_text(&want, text, sizeof(text)), reason);
-	} else if (has_want) {
-		log_debug("ipvs: sync daemon: %s, unchanged (%s)", ipvs_daemon_text(&want, text, sizeof(text)), reason);
-	}
+	if (has_want && lvs->sync.mode == LVS_SYNC_BOTH)
+		ret = sync_apply_both(e, &dl, reason, why);
+	else
+		ret = sync_plan_apply(e, has_want ? &want : NULL, dl.items, dl.n, reason, why);
+	if (ret < 0)
+		return;
 	if (e->sync.err)
 		log_info("ipvs: sync daemon: in step again");
 	e->sync.applied = true;

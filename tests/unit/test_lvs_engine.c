@@ -912,6 +912,35 @@ TEST(sync_daemon_follows_vrrp_and_survives_unanswered_stop)
 	rig_stop(&r);
 }
 
+/* ipvs_sync_mode = both (announced directors, all active): a master and a
+ * backup at once, in step; back to following VRRP, the master goes. */
+TEST(sync_mode_both_runs_master_and_backup)
+{
+	struct strbuf sb = { 0 };
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_mode = both\nipvs_sync_id = 7\n" WEB(3))) {
+		CHECK_EQ_INT(K.ndaemons, 2);
+		CHECK(K.ndaemons == 2 && K.daemons[0].state != K.daemons[1].state);
+		CHECK(K.ndaemons == 2 && K.daemons[0].sync_id == 7 && K.daemons[1].sync_id == 7);
+		lvs_engine_metrics(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_wanted{state=\"master\"} 1\n"
+					    "dsrkit_ipvs_sync_daemon_wanted{state=\"backup\"} 1\n");
+		CHECK_CONTAINS(sb_str(&sb), "dsrkit_ipvs_sync_daemon_in_step 1\n");
+		sb_free(&sb);
+		lvs_engine_status_text(r.e, &sb);
+		CHECK_CONTAINS(sb_str(&sb), "sync daemon: wanted master and backup (ipvs_sync_mode = both)\n");
+		sb_free(&sb);
+		rig_reload(&r, CONF_HEAD "ipvs_sync_interface = eth1\nipvs_sync_follow = VI_1\nipvs_sync_id = 7\n"
+			   "[vrrp VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\n"
+			   "virtual_ipaddress = 198.18.0.100/24\n" WEB(3));
+		CHECK_EQ_INT(K.ndaemons, 1);
+		CHECK(K.ndaemons == 1 && K.daemons[0].state == IPVS_DAEMON_BACKUP);
+	}
+	rig_stop(&r);
+}
+
 /* The configuration as an engine gets it: through the image, which
  * carries the PEM files' contents (the engine reads no file). */
 static struct director_config *conf_via_image(const char *text)
@@ -1134,7 +1163,45 @@ TEST(refusal_is_status_and_retried)
 	rig_stop(&r);
 }
 
-TEST_MAIN(T(announces_at_start_and_removes_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+/* The order the kernel is asked to add a service's destinations in, as
+ * "last octets" ("1 2 3"). */
+static void fk_dest_order(char *out, size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < K.ndests && len + 5 < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%u", i ? " " : "",
+					(unsigned)((const unsigned char *)&K.dests[i].d.addr.u.v4)[3]);
+}
+
+/* mh builds its table by walking the service's destinations in the
+ * order they were added: every director adds them in one order, sorted
+ * by family, address and port, whatever the order of the file. */
+TEST(destinations_are_added_in_one_canonical_order)
+{
+	static const char *const lists[] = {
+		"198.18.3.3:80, 198.18.3.1:80, 198.18.3.2:80",
+		"198.18.3.2:80, 198.18.3.3:80, 198.18.3.1:80",
+		"198.18.3.1:80, 198.18.3.2:80, 198.18.3.3:80",
+	};
+	char text[512], order[64];
+	struct rig r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		fk_reset();
+		snprintf(text, sizeof(text), CONF_HEAD "[virtual_server web]\naddress = 198.18.0.100:80\n"
+			 "announce = yes\ncheck = none\nreal_servers = %s\n", lists[i]);
+		if (rig_start(&r, text)) {
+			fk_dest_order(order, sizeof(order));
+			CHECK_EQ_STR(order, "1 2 3");
+			CHECK_EQ_INT(K.batches, 1);
+		}
+		rig_stop(&r);
+	}
+}
+
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))

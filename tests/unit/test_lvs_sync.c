@@ -244,6 +244,37 @@ TEST(sync_errors)
 		     ":2: global.ipvs_sync_interface:");
 }
 
+/* ipvs_sync_mode = both: no VRRP instance to follow (none may be named),
+ * no default sync id (0: a backup takes every id); printed, it loads
+ * again. */
+TEST(sync_mode_both)
+{
+	struct director_config *cfg = load_ok(GLOBAL("ipvs_sync_interface = eth1\nipvs_sync_mode = both\n")), *again;
+	struct ipvs_daemon d;
+	struct strbuf sb;
+
+	if (!cfg)
+		return;
+	CHECK_EQ_INT(cfg->lvs.sync.mode, LVS_SYNC_BOTH);
+	CHECK(!cfg->lvs.sync.sync_id.set);
+	CHECK(lvs_sync_daemon_conf(&cfg->lvs, IPVS_DAEMON_MASTER, &d) && d.sync_id == 0);
+	sb_init(&sb);
+	director_config_print(cfg, &sb);
+	CHECK_CONTAINS(sb_str(&sb), "ipvs_sync_interface = eth1\nipvs_sync_mode = both\n");
+	again = load_ok(sb_str(&sb));
+	CHECK(again && again->lvs.sync.mode == LVS_SYNC_BOTH);
+	director_config_free(again);
+	sb_free(&sb);
+	director_config_free(cfg);
+	cfg = load_ok(GLOBAL("ipvs_sync_interface = eth1\nipvs_sync_follow = VI_A\n"));
+	CHECK(cfg && cfg->lvs.sync.mode == LVS_SYNC_VRRP);
+	director_config_free(cfg);
+	expect_error(GLOBAL("ipvs_sync_interface = eth1\nipvs_sync_mode = both\nipvs_sync_follow = VI_A\n"),
+		     ":4: global.ipvs_sync_follow: not with ipvs_sync_mode = both: the master and the backup daemons "
+		     "both run, whatever the VRRP states");
+	expect_error(GLOBAL("ipvs_sync_interface = eth1\nipvs_sync_mode = all\n"), ":3: global.ipvs_sync_mode:");
+}
+
 TEST(timeout_errors)
 {
 	expect_error(GLOBAL("ipvs_timeout_tcp = 1500ms\n"), ":2: global.ipvs_timeout_tcp: IPVS counts whole seconds");
@@ -516,7 +547,7 @@ TEST(daemon_arguments_checked_before_the_kernel)
 	CHECK_CONTAINS(ipvs_daemon_strerror(-EPERM), "CAP_NET_ADMIN");
 }
 
-TEST_MAIN(T(defaults_without_sync), T(sync_defaults_follow_instance), T(sync_default_id_of_sync_group),
+TEST_MAIN(T(defaults_without_sync), T(sync_mode_both), T(sync_defaults_follow_instance), T(sync_default_id_of_sync_group),
 	  T(sync_values_given), T(timeouts), T(sync_errors), T(timeout_errors), T(normalized_output_loads_again),
 	  T(wanted_state_from_vrrp), T(plan_against_running), T(daemon_decode), T(timeouts_decode),
 	  T(daemon_arguments_checked_before_the_kernel))
