@@ -40,7 +40,8 @@ struct tls_pem_file {
 };
 
 /* Is pem (NUL-terminated) usable as kind? 0, or -EINVAL with why in err
- * (PARSE_ERR_MAX bytes). */
+ * (PARSE_ERR_MAX bytes); -ELIBACC when OpenSSL cannot be loaded (these
+ * and tls_client_get load it: tls_openssl.h). */
 int tls_pem_check(enum tls_pem_kind kind, const char *pem, char *err);
 /* Does the key belong to the certificate (the first of cert_pem)? */
 int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err);
@@ -107,7 +108,7 @@ struct tls_conn;
  * TLS 1.2 at least; with ca_pem the server's chain is verified against it
  * (and nothing else), without it nothing is verified; with cert_pem and
  * key_pem the client presents them. 0 and *out (a reference), -EINVAL
- * (bad PEM) or -ENOMEM. */
+ * (bad PEM), -ENOMEM or -ELIBACC (OpenSSL cannot be loaded). */
 int tls_client_get(const char *ca_pem, const char *cert_pem, const char *key_pem, struct tls_client **out);
 /* Another reference to c. */
 struct tls_client *tls_client_ref(struct tls_client *c);
