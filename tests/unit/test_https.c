@@ -100,26 +100,28 @@ static const char *skip_all;	/* why nothing here can run */
 	CHECK_CONTAINS((o).reason, (why)); \
 } while (0)
 
+/* One probe of s with the files named, and what it must give. */
+#define EXPECT_PROBE(s, ca, cert, key, res, why) do { \
+	struct hc_outcome o_ = probe_once((s), (ca), (cert), (key)); \
+	EXPECT(o_, (res), (why)); \
+} while (0)
+
 /* ---- tests ---- */
 
 TEST(https_pass)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/health", NULL);
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_PASS, "HTTP 200");
 	/* The body check reads through TLS as http's does. */
 	s.body = "healthy";
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_PASS, "HTTP 200");
 	s.body = "sick";
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_FAIL, "body lacks 'sick'");
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_FAIL, "body lacks 'sick'");
 	tls_server_stop(&srv);
 }
 
@@ -127,15 +129,13 @@ TEST(https_wrong_status)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/down", "www.test");
 	s.status_lo = 200;
 	s.status_hi = 399;
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "HTTP 503 (expected 200-399)");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_FAIL, "HTTP 503 (expected 200-399)");
 	tls_server_stop(&srv);
 }
 
@@ -143,21 +143,17 @@ TEST(https_verified)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/health", "www.test");
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_PASS, "HTTP 200");
 	/* A port in the Host value is not part of the name. */
 	s.host = "www.test:8443";
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_PASS, "HTTP 200");
 	/* No host: the certificate must name the address (it does). */
 	s.host = NULL;
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_PASS, "HTTP 200");
 	tls_server_stop(&srv);
 }
 
@@ -165,55 +161,45 @@ TEST(https_host_mismatch)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	CHECK(tls_server_start(&srv, "server", NULL));
 	s = spec_for(srv.port, "/health", "other.test");
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "TLS handshake: certificate: hostname mismatch");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_FAIL, "TLS handshake: certificate: hostname mismatch");
 	/* Not verifying, the name does not matter. */
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_PASS, "HTTP 200");
 	tls_server_stop(&srv);
 	/* By address: other.pem names no address. */
 	CHECK(tls_server_start(&srv, "other", NULL));
 	s = spec_for(srv.port, "/health", NULL);
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "IP address mismatch");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_FAIL, "IP address mismatch");
+	tls_server_stop(&srv);
+}
+
+/* A server showing the certificate name.pem: refused, saying why, when
+ * verified against ca.pem; answered when nothing is verified. */
+static void expect_refused_when_verified(const char *name, const char *why)
+{
+	struct tls_server srv = { 0 };
+	struct hc_spec s;
+
+	CHECK(tls_server_start(&srv, name, NULL));
+	s = spec_for(srv.port, "/health", "www.test");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_FAIL, why);
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_PASS, "HTTP 200");
 	tls_server_stop(&srv);
 }
 
 TEST(https_expired)
 {
-	struct tls_server srv = { 0 };
-	struct hc_spec s;
-	struct hc_outcome o;
-
 	SETUP_OR_SKIP();
-	CHECK(tls_server_start(&srv, "expired", NULL));
-	s = spec_for(srv.port, "/health", "www.test");
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "certificate has expired");
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
-	tls_server_stop(&srv);
+	expect_refused_when_verified("expired", "certificate has expired");
 }
 
 TEST(https_untrusted)
 {
-	struct tls_server srv = { 0 };
-	struct hc_spec s;
-	struct hc_outcome o;
-
 	SETUP_OR_SKIP();
-	CHECK(tls_server_start(&srv, "self", NULL));
-	s = spec_for(srv.port, "/health", "www.test");
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "self-signed certificate");
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
-	tls_server_stop(&srv);
+	expect_refused_when_verified("self", "self-signed certificate");
 }
 
 /* The server shows www.test's certificate only to a client that asks for
@@ -222,17 +208,14 @@ TEST(https_sni)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	CHECK(tls_server_start(&srv, "other", "-servername", "www.test", "-cert2", path_of("server.pem"), "-key2",
 			   path_of("server.key"), NULL));
 	s = spec_for(srv.port, "/health", "www.test");
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_PASS, "HTTP 200");
 	s.host = "other.test";
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_PASS, "HTTP 200");
 	tls_server_stop(&srv);
 }
 
@@ -240,7 +223,6 @@ TEST(https_ipv6)
 {
 	struct tls_server srv = { .ipv6 = true };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	if (free_port(true) == 0)
@@ -250,12 +232,10 @@ TEST(https_ipv6)
 	s.addr.family = AF_INET6;
 	s.addr.prefixlen = 128;
 	s.addr.u.v6 = in6addr_loopback;
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_PASS, "HTTP 200");
 	/* By address, ::1 is not in the certificate. */
 	s.host = NULL;
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "IP address mismatch");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_FAIL, "IP address mismatch");
 	tls_server_stop(&srv);
 }
 
@@ -315,7 +295,6 @@ static pid_t alert_peer_start(uint16_t *port)
 TEST(https_close_notify_in_handshake)
 {
 	struct hc_spec s;
-	struct hc_outcome o;
 	uint16_t port = 0;
 	pid_t peer;
 
@@ -325,8 +304,7 @@ TEST(https_close_notify_in_handshake)
 	if (peer <= 0)
 		return;
 	s = spec_for(port, "/health", "www.test");
-	o = probe_once(&s, NULL, NULL, NULL);
-	EXPECT(o, HC_FAIL, "TLS handshake: closed by the peer");
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_FAIL, "TLS handshake: closed by the peer");
 	kill(peer, SIGKILL);
 	waitpid(peer, NULL, 0);
 }
@@ -335,20 +313,16 @@ TEST(https_client_certificate)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	CHECK(tls_server_start(&srv, "server", "-Verify", "1", "-verify_return_error", "-CAfile", path_of("ca.pem"), NULL));
 	s = spec_for(srv.port, "/health", "www.test");
-	o = probe_once(&s, "ca.pem", "client.pem", "client.key");
-	EXPECT(o, HC_PASS, "HTTP 200");
+	EXPECT_PROBE(&s, "ca.pem", "client.pem", "client.key", HC_PASS, "HTTP 200");
 	/* TLS 1.3: the client's handshake ends before the server has
 	 * judged it; its alert comes instead of the answer. */
-	o = probe_once(&s, "ca.pem", NULL, NULL);
-	EXPECT(o, HC_FAIL, "certificate required");
+	EXPECT_PROBE(&s, "ca.pem", NULL, NULL, HC_FAIL, "certificate required");
 	/* Signed by no CA the server trusts. */
-	o = probe_once(&s, "ca.pem", "self.pem", "self.key");
-	EXPECT(o, HC_FAIL, "unknown ca");
+	EXPECT_PROBE(&s, "ca.pem", "self.pem", "self.key", HC_FAIL, "unknown ca");
 	tls_server_stop(&srv);
 }
 
@@ -357,7 +331,6 @@ TEST(https_tls12_minimum)
 {
 	struct tls_server srv = { 0 };
 	struct hc_spec s;
-	struct hc_outcome o;
 
 	SETUP_OR_SKIP();
 	if (!tls_server_start(&srv, "server", "-tls1_1", "-cipher", "ALL:@SECLEVEL=0", NULL)) {
@@ -365,9 +338,7 @@ TEST(https_tls12_minimum)
 		SKIP("openssl s_server -tls1_1 does not run here");
 	}
 	s = spec_for(srv.port, "/health", "www.test");
-	o = probe_once(&s, NULL, NULL, NULL);
-	CHECK_EQ_INT(o.result, HC_FAIL);
-	CHECK_CONTAINS(o.reason, "TLS handshake");
+	EXPECT_PROBE(&s, NULL, NULL, NULL, HC_FAIL, "TLS handshake");
 	tls_server_stop(&srv);
 }
 
