@@ -7,10 +7,14 @@
  * using them: PEM checks and the first client context. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tls.h"
 #include "tls_openssl.h"
@@ -253,12 +257,45 @@ static void pem_text_wipe_free(char *pem)
 	free(pem);
 }
 
+/* The file a shared text was last read from, known again by its inode,
+ * size and times: thousands of keys naming one CA file read it once while
+ * a configuration holds its text (tls_pem_file_load). */
+struct pem_source {
+	bool set;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+static bool same_source(const struct pem_source *src, const struct stat *st)
+{
+	return src->set && src->dev == st->st_dev && src->ino == st->st_ino && src->size == st->st_size &&
+	       src->mtime.tv_sec == st->st_mtim.tv_sec && src->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       src->ctime.tv_sec == st->st_ctim.tv_sec && src->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* The file's source, or none when it changed in the last second or two: a
+ * file's times move in clock ticks, so a rewrite within the tick of its
+ * last change could leave them as they were. */
+static struct pem_source source_of(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (st->st_ctim.tv_sec + 2 > now.tv_sec)
+		return (struct pem_source){ .set = false };
+	return (struct pem_source){ .set = true, .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+				    .mtime = st->st_mtim, .ctime = st->st_ctim };
+}
+
 /* The shared texts (tls.h), few (one per distinct file content): a list.
  * Configurations are loaded on other threads too (config_async.c). */
 struct pem_shared {
 	char *text;
 	size_t len, refs;
 	unsigned good;			/* the kinds it was loaded as: 1 << kind */
+	struct pem_source src;		/* the file it was last read from */
 	struct pem_shared *next;
 };
 
@@ -301,14 +338,33 @@ static bool shared_good(enum tls_pem_kind kind, const char *pem)
 	return good;
 }
 
-static void shared_mark_good(enum tls_pem_kind kind, const char *pem)
+/* pem (shared) was read from the file st and found good as kind. */
+static void shared_mark_good(enum tls_pem_kind kind, const char *pem, const struct stat *st)
 {
 	struct pem_shared *s;
 
 	pthread_mutex_lock(&pem_shared_lock);
-	if ((s = shared_of(pem, NULL)))
+	if ((s = shared_of(pem, NULL))) {
 		s->good |= 1u << kind;
+		s->src = source_of(st);
+	}
 	pthread_mutex_unlock(&pem_shared_lock);
+}
+
+/* The held text read from the file st, unchanged since, found good as
+ * kind: a reference to it, or NULL. */
+static char *shared_from_file(enum tls_pem_kind kind, const struct stat *st)
+{
+	struct pem_shared *s;
+
+	pthread_mutex_lock(&pem_shared_lock);
+	for (s = pem_shared; s; s = s->next)
+		if (same_source(&s->src, st) && (s->good & 1u << kind)) {
+			s->refs++;
+			break;
+		}
+	pthread_mutex_unlock(&pem_shared_lock);
+	return s ? s->text : NULL;
 }
 
 int tls_pem_text_share(char **pem)
@@ -386,12 +442,53 @@ static char *pem_text_shrink(char *buf, size_t size, size_t len)
 	return p;
 }
 
-int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
+static int pem_read_error(int ret, char *err)
 {
-	char why[PARSE_ERR_MAX - 32];
+	if (ret == -EFBIG)
+		snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
+	else if (ret == -EINVAL)
+		snprintf(err, PARSE_ERR_MAX, "not a regular file");
+	else if (ret == -ENOMEM)
+		snprintf(err, PARSE_ERR_MAX, "out of memory");
+	else
+		snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
+	return ret;
+}
+
+/* fd's whole text (at most TLS_PEM_MAX bytes), of its own; fd closed. */
+static int pem_text_read(int fd, char **text, char *err)
+{
+	char *buf = malloc(TLS_PEM_MAX + 2);
 	size_t len = 0;
-	char *buf;
 	int ret;
+
+	pem_work_count(&pem_work.read);
+	if (!buf) {
+		close(fd);
+		return pem_read_error(-ENOMEM, err);
+	}
+	ret = read_close(fd, buf, TLS_PEM_MAX + 2, &len);
+	if (ret == 0 && len > TLS_PEM_MAX)
+		ret = -EFBIG;
+	if (ret < 0) {
+		explicit_bzero(buf, TLS_PEM_MAX + 2);
+		free(buf);
+		return pem_read_error(ret, err);
+	}
+	/* Only the len bytes read can hold the file's text. */
+	if (!(*text = pem_text_shrink(buf, len, len)))
+		return pem_read_error(-ENOMEM, err);
+	return 0;
+}
+
+/* tls_pem_file_load; shared, the text is a shared one, known without
+ * reading when its file is held unchanged (the config key types). */
+static int pem_file_load(enum tls_pem_kind kind, const char *path, bool shared, struct tls_pem_file *out,
+			 char *err)
+{
+	char why[PARSE_ERR_MAX - 32], *text = NULL;
+	struct stat st;
+	int fd, ret;
 
 	memset(out, 0, sizeof(*out));
 	if (path[0] != '/') {
@@ -405,39 +502,38 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 		snprintf(err, PARSE_ERR_MAX, "%s", why);
 		return ret;
 	}
-	buf = malloc(TLS_PEM_MAX + 2);
-	if (!buf)
-		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
-	ret = read_small_regular(path, 0, buf, TLS_PEM_MAX + 2, &len);
-	if (ret == 0 && len > TLS_PEM_MAX)
-		ret = -EFBIG;
-	if (ret < 0) {
-		explicit_bzero(buf, TLS_PEM_MAX + 2);
-		free(buf);
-		if (ret == -EFBIG)
-			snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
-		else if (ret == -EINVAL)
-			snprintf(err, PARSE_ERR_MAX, "not a regular file");
-		else
-			snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
-		return ret;
+	/* Opened whatever is held: whether we may read it is decided now. */
+	if ((fd = open_typed(path, O_RDONLY, S_IFREG)) < 0)
+		return pem_read_error(fd, err);
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		close(fd);
+		return pem_read_error(ret, err);
 	}
-	/* Only the len bytes read can hold the file's text. */
-	if (!(buf = pem_text_shrink(buf, len, len)))
-		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
-	ret = pem_check_once(kind, buf, err);
-	if (ret == 0)
-		ret = (out->path = strdup(path)) ? 0 : -ENOMEM;
-	if (ret < 0) {
-		pem_text_wipe_free(buf);
-		free(out->path);
-		out->path = NULL;
-		if (ret == -ENOMEM)
-			snprintf(err, PARSE_ERR_MAX, "out of memory");
-		return ret;
+	if (shared && (text = shared_from_file(kind, &st))) {
+		close(fd);
+	} else {
+		if ((ret = pem_text_read(fd, &text, err)) < 0)
+			return ret;
+		if ((ret = pem_check_once(kind, text, err)) < 0) {
+			pem_text_wipe_free(text);
+			return ret;
+		}
+		/* Out of memory to share it, the text stays its own: still right. */
+		if (shared && tls_pem_text_share(&text) == 0)
+			shared_mark_good(kind, text, &st);
 	}
-	out->pem = buf;
+	if (!(out->path = strdup(path))) {
+		tls_pem_text_free(text);
+		return pem_read_error(-ENOMEM, err);
+	}
+	out->pem = text;
 	return 0;
+}
+
+int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
+{
+	return pem_file_load(kind, path, false, out, err);
 }
 
 void tls_pem_file_free(struct tls_pem_file *f)
@@ -452,13 +548,10 @@ void tls_pem_file_free(struct tls_pem_file *f)
 static int pem_file_parse(enum tls_pem_kind kind, const char *value, void *field, char *err)
 {
 	struct tls_pem_file fresh;
-	int ret = tls_pem_file_load(kind, value, &fresh, err);
+	int ret = pem_file_load(kind, value, true, &fresh, err);
 
 	if (ret < 0)
 		return ret;
-	/* Out of memory to share it, the text stays its own: still right. */
-	if (tls_pem_text_share(&fresh.pem) == 0)
-		shared_mark_good(kind, fresh.pem);
 	tls_pem_file_free(field);
 	*(struct tls_pem_file *)field = fresh;
 	return 0;

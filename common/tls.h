@@ -66,21 +66,25 @@ int tls_pem_text_share(char **pem);
 char *tls_pem_text_ref(const char *pem);
 void tls_pem_text_free(char *pem);
 
-/* What loading PEM files cost so far in this process: texts parsed by
- * tls_pem_check (at most once per content and kind) and digested (texts
- * a configuration already holds as good are neither). For tests and
- * diagnostics. */
+/* What loading PEM files cost so far in this process: files read (a file
+ * a configuration holds, unchanged since, is not read again), texts
+ * parsed by tls_pem_check (at most once per content and kind) and
+ * digested (texts a configuration already holds as good are neither).
+ * For tests and diagnostics. */
 struct tls_pem_work {
-	unsigned long parsed, digested;
+	unsigned long read, parsed, digested;
 };
 struct tls_pem_work tls_pem_work(void);
 
 /* The config key types (field: struct tls_pem_file): the value is a path,
  * the file is read and checked when the key is parsed, so a missing,
  * unreadable or bad file is an error at the key's line; its text is
- * shared (tls_pem_text_share), so pem compares by pointer first. Equal means the
- * same path and the same content: a reload after a certificate was
- * renewed in place restarts the checks that use it. */
+ * shared (tls_pem_text_share), so pem compares by pointer first. A file
+ * whose text is held, found good as that kind, and unchanged since it was
+ * read (the same inode, size and times, and those a second or two old) is
+ * still checked and opened (may we read it?) but not read again. Equal
+ * means the same path and the same content: a reload after a certificate
+ * was renewed in place restarts the checks that use it. */
 extern const struct ini_type tls_ca_file_type, tls_cert_file_type, tls_key_file_type;
 
 /* The name a Host value stands for ("www.example.com:8443" ->
