@@ -40,9 +40,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS       = $(PKG_LIBS) -liniparser -pthread
 # Each program's link line names what it uses: rs-agent no generic
-# netlink (IPVS) nor threads, directorctl none of the daemon's libraries
-# (OpenSSL is for the daemons' https checks only).
-RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap libssl libcrypto 2>/dev/null) -liniparser
+# netlink (IPVS) nor threads, directorctl none of the daemon's libraries.
+# The daemons load OpenSSL when a configuration has an https check
+# (common/tls_openssl.h); the tests link it for their own TLS servers.
+DAEMON_LIBS  = $(filter-out -lssl -lcrypto,$(LIBS))
+RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap 2>/dev/null) -liniparser
 CTL_LIBS     = -liniparser
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -121,7 +123,7 @@ $(BUILD)/rs-agent: $(RSAGENT_OBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(RSAGENT_LIBS)
 
 $(BUILD)/directord: $(BUILD)/director/parent/main.o $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(BUILD)/directorctl: $(CTL_OBJ) $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
@@ -167,7 +169,7 @@ $(BUILD)/tools/ipvs-probe: tests/vmtools/ipvs-probe.c $(DIRECTOR_LIBOBJ) $(COMMO
 # The LVS engine's memory against a kernel that holds nothing (bench/BENCHMARKS.md).
 $(BUILD)/tools/lvs-mem: bench/lvs-mem.c $(DIRECTOR_LIBOBJ) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(DIRECTOR_INC) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)

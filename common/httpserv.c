@@ -2,9 +2,10 @@
  * answer Prometheus, and nothing more, so neither carries an HTTP library.
  * A connection lives through: reading its request head (bounded in size
  * and, with the rest, by one deadline), waiting for the daemon's answer
- * (a ticket), writing it (non-blocking, EPOLLOUT), then reading whatever
- * the client still sends until it closes: closing with unread data would
- * send a reset, which can destroy an answer the client has not read yet. */
+ * (a ticket), then writing it and reading whatever the client still sends
+ * until it closes. The TCP part (listening, the allow list, connections,
+ * deadlines, writing and draining) is tcpserv.c's, shared with rs-agent's
+ * agent-check port; this is HTTP on it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,10 +18,6 @@
 
 #include "httpserv.h"
 #include "util.h"
-
-#define ACCEPT_BURST 16
-#define DRAIN_READS 4
-#define ACCEPT_PAUSE_MS 1000	/* out of descriptors: no spinning on the listener */
 
 /* ---- the request (pure) ---- */
 
@@ -136,160 +133,26 @@ const char *metrics_keys_problem(const struct ipendpoint *listen, const struct i
 	return listen->port ? NULL : "a port is required, such as 192.0.2.1:9101";
 }
 
-static bool list_match(const struct ipaddr_list *allow, const struct ipaddr *peer)
-{
-	for (size_t i = 0; i < allow->n; i++)
-		if (allow->items[i].family == peer->family && ipaddr_in_prefix(peer, &allow->items[i]))
-			return true;
-	return false;
-}
-
-bool ipaddr_list_allows(const struct ipaddr_list *allow, const struct ipaddr *peer)
-{
-	struct ipaddr v4;
-
-	if (!allow || !peer)
-		return false;
-	if (peer->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&peer->u.v6)) {
-		memset(&v4, 0, sizeof(v4));
-		v4.family = AF_INET;
-		v4.prefixlen = 32;
-		memcpy(&v4.u.v4, &peer->u.v6.s6_addr[12], 4);
-		if (list_match(allow, &v4))
-			return true;
-	}
-	return list_match(allow, peer);
-}
-
-void ipaddr_from_sockaddr(const struct sockaddr_storage *ss, struct ipaddr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = ss->ss_family;
-	if (ss->ss_family == AF_INET6) {
-		a->prefixlen = 128;
-		a->u.v6 = ((const struct sockaddr_in6 *)ss)->sin6_addr;
-	} else {
-		a->prefixlen = 32;
-		a->u.v4 = ((const struct sockaddr_in *)ss)->sin_addr;
-	}
-}
-
-/* ---- the listening socket ---- */
-
-int tcp_listen_open(const struct ipendpoint *ep, int backlog)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	int fd, one = 1, err;
-
-	memset(&ss, 0, sizeof(ss));
-	if (ep->addr.family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(ep->port);
-		sin6->sin6_addr = ep->addr.u.v6;
-		sslen = sizeof(*sin6);
-	} else if (ep->addr.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		sin->sin_addr = ep->addr.u.v4;
-		sslen = sizeof(*sin);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	if ((fd = socket(ep->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		goto fail;
-	/* "::" means IPv6 only; IPv4 is configured as IPv4, never by accident. */
-	if (ep->addr.family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
-	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, backlog) < 0)
-		goto fail;
-	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
-}
-
-int tcp_bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0)
-		return -errno;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						((struct sockaddr_in *)&ss)->sin_port);
-}
-
 /* ---- connections ---- */
 
-enum conn_phase { PH_READ, PH_WAIT, PH_WRITE, PH_DRAIN };
-
 struct conn {
-	struct httpsrv *s;
-	struct conn *next;
-	int fd;
+	struct tcpsrv_conn tcp;		/* first: the server's part */
 	uint64_t ticket;
-	enum conn_phase phase;
+	bool asked;			/* a GET /metrics waits for the daemon's answer */
 	char in[HTTPSRV_REQUEST_MAX];
 	size_t inlen;
 	struct strbuf out;
-	size_t sent;
-	struct ev_timer deadline;
 };
 
 struct httpsrv {
 	struct evloop *loop;
-	int fd;
-	bool paused;
-	struct ev_timer resume;
-	struct ipaddr_list allow;
-	unsigned max_clients;
-	uint64_t timeout_ms;
+	struct tcpsrv *tcp;
 	size_t max_answer;
 	httpsrv_handler handler;
 	void *arg;
-	struct conn *conns;
-	unsigned nconns;
 	uint64_t last_ticket;
 	struct httpsrv_counters counters;
 };
-
-static void conn_close(struct conn *c)
-{
-	struct httpsrv *s = c->s;
-	struct conn **pp;
-
-	for (pp = &s->conns; *pp && *pp != c; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = c->next;
-	s->nconns--;
-	ev_timer_stop(s->loop, &c->deadline);
-	if (c->fd >= 0) {
-		ev_fd_del(s->loop, c->fd);
-		close(c->fd);
-	}
-	sb_free(&c->out);
-	free(c);
-}
-
-/* The client left while the daemon works on its answer: its socket goes,
- * but its place stays taken until the answer comes (or the deadline), so
- * clients that ask and hang up at once cannot set more answers in work
- * than max_clients. */
-static void conn_orphan(struct conn *c)
-{
-	ev_fd_del(c->s->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
-}
 
 static const char *status_reason(int status)
 {
@@ -309,42 +172,8 @@ static void count_answer(struct httpsrv *s, int status)
 	s->counters.answered[status / 100 == 2 ? 0 : status / 100 == 4 ? 1 : status / 100 == 5 ? 2 : 3]++;
 }
 
-/* Everything sent: FIN, then read until the client closes. */
-static void conn_sent(struct conn *c)
+static void conn_respond(struct httpsrv *s, struct conn *c, int status, const char *body, size_t len)
 {
-	c->phase = PH_DRAIN;
-	sb_free(&c->out);
-	(void)shutdown(c->fd, SHUT_WR);
-	(void)ev_fd_mod(c->s->loop, c->fd, EPOLLIN);
-}
-
-/* Write what the kernel takes now; the rest on EPOLLOUT. False: closed. */
-static bool conn_write(struct conn *c)
-{
-	while (c->sent < c->out.len) {
-		ssize_t n = send(c->fd, c->out.buf + c->sent, c->out.len - c->sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			(void)ev_fd_mod(c->s->loop, c->fd, EPOLLOUT);
-			return true;
-		}
-		if (n < 0) {
-			c->s->counters.errors++;
-			conn_close(c);
-			return false;
-		}
-		c->sent += (size_t)n;
-	}
-	conn_sent(c);
-	return true;
-}
-
-static void conn_respond(struct conn *c, int status, const char *body, size_t len)
-{
-	struct httpsrv *s = c->s;
-
 	if (status == 200 && len > s->max_answer) {
 		status = 500;
 		body = "answer too large\n";
@@ -356,211 +185,137 @@ static void conn_respond(struct conn *c, int status, const char *body, size_t le
 	sb_appendn(&c->out, body, len);
 	if (c->out.failed) {
 		s->counters.errors++;
-		conn_close(c);
+		tcpsrv_close(&c->tcp);
 		return;
 	}
 	count_answer(s, status);
-	c->phase = PH_WRITE;
-	(void)conn_write(c);
+	(void)tcpsrv_send(&c->tcp, c->out.buf, c->out.len);
 }
 
-static void conn_respond_text(struct conn *c, int status)
+static void conn_respond_text(struct httpsrv *s, struct conn *c, int status)
 {
 	char body[64];
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, status_reason(status));
 
-	conn_respond(c, status, body, (size_t)n);
+	conn_respond(s, c, status, body, (size_t)n);
 }
 
 /* A complete head: answered now (an error) or by the daemon's handler. */
-static void conn_request(struct conn *c, const struct http_request_head *h)
+static void conn_request(struct httpsrv *s, struct conn *c, const struct http_request_head *h)
 {
-	struct httpsrv *s = c->s;
 	int status = http_request_route(h);
 
 	if (status != 200) {
-		conn_respond_text(c, status);
+		conn_respond_text(s, c, status);
 		return;
 	}
-	c->phase = PH_WAIT;
-	(void)ev_fd_mod(s->loop, c->fd, 0);	/* nothing read until answered */
+	c->asked = true;
+	(void)ev_fd_mod(s->loop, c->tcp.fd, 0);	/* nothing read until answered */
 	s->handler(s, c->ticket, s->arg);	/* may answer, and close c, at once */
 }
 
-static void conn_read(struct conn *c)
+static void conn_read(struct httpsrv *s, struct conn *c)
 {
 	struct http_request_head h;
 	ssize_t n;
 	int ret;
 
-	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
+	n = recv(c->tcp.fd, c->in + c->inlen, sizeof(c->in) - c->inlen, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c);	/* gone before a whole request */
+		tcpsrv_close(&c->tcp);	/* gone before a whole request */
 		return;
 	}
 	c->inlen += (size_t)n;
 	if ((ret = http_request_head_parse(c->in, c->inlen, &h)) == 0)
 		return;
 	if (ret < 0) {
-		c->s->counters.bad_requests++;
-		conn_respond_text(c, ret == -E2BIG ? 431 : 400);
+		s->counters.bad_requests++;
+		conn_respond_text(s, c, ret == -E2BIG ? 431 : 400);
 		return;
 	}
-	conn_request(c, &h);
+	conn_request(s, c, &h);
 }
 
-static void conn_drain(struct conn *c)
+/* ---- the protocol on the TCP server ---- */
+
+static int http_open(struct tcpsrv_conn *tc, void *arg)
 {
-	char scratch[512];
+	struct httpsrv *s = arg;
+	struct conn *c = (struct conn *)tc;
 
-	for (int i = 0; i < DRAIN_READS; i++) {
-		ssize_t n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
-
-		if (n > 0 || (n < 0 && errno == EINTR))
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		conn_close(c);	/* EOF or reset: done */
-		return;
-	}
-}
-
-static void conn_event(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)loop;
-	(void)fd;
-	switch (c->phase) {
-	case PH_READ:
-		conn_read(c);
-		break;
-	case PH_WRITE:
-		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-			(void)conn_write(c);
-		break;
-	case PH_DRAIN:
-		conn_drain(c);
-		break;
-	case PH_WAIT:
-		if (events & (EPOLLERR | EPOLLHUP))
-			conn_orphan(c);	/* the answer will have nobody to go to */
-		break;
-	}
-}
-
-static void conn_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
-{
-	struct conn *c = arg;
-
-	(void)loop;
-	(void)t;
-	if (c->phase != PH_DRAIN)
-		c->s->counters.timeouts++;
-	conn_close(c);
-}
-
-static void conn_accept(struct httpsrv *s, int fd, const struct sockaddr_storage *ss)
-{
-	struct ipaddr peer;
-	struct conn *c;
-
-	ipaddr_from_sockaddr(ss, &peer);
-	if (!ipaddr_list_allows(&s->allow, &peer)) {
-		s->counters.refused_addr++;
-		close(fd);	/* not a byte: a refused peer learns nothing */
-		return;
-	}
-	if (s->nconns >= s->max_clients) {
-		s->counters.refused_busy++;
-		close(fd);
-		return;
-	}
-	if (!(c = calloc(1, sizeof(*c))) || ev_fd_add(s->loop, fd, EPOLLIN, conn_event, c) < 0) {
-		s->counters.errors++;
-		free(c);
-		close(fd);
-		return;
-	}
-	s->counters.accepted++;
-	c->s = s;
-	c->fd = fd;
 	c->ticket = ++s->last_ticket;
 	sb_init(&c->out);
-	ev_timer_init(&c->deadline, conn_deadline, c);
-	(void)ev_timer_start(s->loop, &c->deadline, s->timeout_ms);
-	c->next = s->conns;
-	s->conns = c;
-	s->nconns++;
+	return 0;
 }
 
-static void listener_event(struct evloop *loop, int fd, uint32_t events, void *arg);
-
-static void accept_resume(struct evloop *loop, struct ev_timer *t, void *arg)
+static void http_event(struct tcpsrv_conn *tc, uint32_t events, void *arg)
 {
-	struct httpsrv *s = arg;
+	struct conn *c = (struct conn *)tc;
 
-	if (ev_fd_add(loop, s->fd, EPOLLIN, listener_event, s) < 0) {
-		(void)ev_timer_start(loop, t, ACCEPT_PAUSE_MS);
-		return;
-	}
-	s->paused = false;
+	if (!c->asked)
+		conn_read(arg, c);
+	else if (events & (EPOLLERR | EPOLLHUP))
+		/* The client left while the daemon works on its answer: its
+		 * place stays taken until the answer comes (or the deadline),
+		 * so clients that ask and hang up at once cannot set more
+		 * answers in work than max_clients. */
+		tcpsrv_orphan(tc);
 }
 
-static void listener_event(struct evloop *loop, int fd, uint32_t events, void *arg)
+static void http_release(struct tcpsrv_conn *tc, void *arg)
 {
-	struct httpsrv *s = arg;
+	(void)arg;
+	sb_free(&((struct conn *)tc)->out);
+}
 
-	(void)events;
-	for (int i = 0; i < ACCEPT_BURST; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sslen = sizeof(ss);
-		int cfd = accept4(fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+static void http_note(enum tcpsrv_event ev, const struct ipaddr *peer, void *arg)
+{
+	struct httpsrv_counters *n = &((struct httpsrv *)arg)->counters;
 
-		if (cfd >= 0) {
-			conn_accept(s, cfd, &ss);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		s->counters.errors++;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			ev_fd_del(loop, s->fd);
-			s->paused = true;
-			(void)ev_timer_start(loop, &s->resume, ACCEPT_PAUSE_MS);
-		}
-		return;
+	(void)peer;
+	switch (ev) {
+	case TCPSRV_ACCEPTED: n->accepted++; break;
+	case TCPSRV_REFUSED_ADDR: n->refused_addr++; break;
+	case TCPSRV_REFUSED_BUSY: n->refused_busy++; break;
+	case TCPSRV_TIMEOUT: n->timeouts++; break;
+	case TCPSRV_ERROR: n->errors++; break;
 	}
 }
+
+static const struct tcpsrv_proto http_proto = {
+	.conn_size = sizeof(struct conn),
+	.accept_burst = 16,
+	.on_open = http_open,
+	.on_event = http_event,
+	.on_sent = http_release,
+	.on_close = http_release,
+	.note = http_note,
+};
 
 /* ---- the server ---- */
 
+static struct tcpsrv_conf tcp_conf(const struct httpsrv_conf *conf)
+{
+	return (struct tcpsrv_conf){ .allow = conf->allow, .max_conns = conf->max_clients, .timeout_ms = conf->timeout_ms };
+}
+
 int httpsrv_update(struct httpsrv *s, const struct httpsrv_conf *conf)
 {
-	struct ipaddr *items = NULL;
-	size_t n = conf->allow ? conf->allow->n : 0;
+	struct tcpsrv_conf tc = tcp_conf(conf);
+	int ret = tcpsrv_update(s->tcp, &tc);
 
-	if (n && !(items = calloc(n, sizeof(*items))))
-		return -ENOMEM;
-	if (n)
-		memcpy(items, conf->allow->items, n * sizeof(*items));
-	free(s->allow.items);
-	s->allow.items = items;
-	s->allow.n = n;
-	s->max_clients = conf->max_clients;
-	s->timeout_ms = conf->timeout_ms;
-	s->max_answer = conf->max_answer;
-	return 0;
+	if (ret == 0)
+		s->max_answer = conf->max_answer;
+	return ret;
 }
 
 int httpsrv_start(struct evloop *loop, int fd, const struct httpsrv_conf *conf, httpsrv_handler handler, void *arg,
 		  struct httpsrv **out)
 {
 	struct httpsrv *s = calloc(1, sizeof(*s));
+	struct tcpsrv_conf tc = tcp_conf(conf);
 	int ret;
 
 	*out = NULL;
@@ -569,14 +324,11 @@ int httpsrv_start(struct evloop *loop, int fd, const struct httpsrv_conf *conf, 
 		return -ENOMEM;
 	}
 	s->loop = loop;
-	s->fd = fd;
 	s->handler = handler;
 	s->arg = arg;
-	ev_timer_init(&s->resume, accept_resume, s);
-	if ((ret = httpsrv_update(s, conf)) < 0 || (ret = ev_fd_add(loop, fd, EPOLLIN, listener_event, s)) < 0) {
-		free(s->allow.items);
+	s->max_answer = conf->max_answer;
+	if ((ret = tcpsrv_start(loop, fd, &tc, &http_proto, s, &s->tcp)) < 0) {
 		free(s);
-		close(fd);
 		return ret;
 	}
 	*out = s;
@@ -587,29 +339,25 @@ void httpsrv_stop(struct httpsrv *s)
 {
 	if (!s)
 		return;
-	while (s->conns)
-		conn_close(s->conns);
-	ev_timer_stop(s->loop, &s->resume);
-	if (!s->paused)
-		ev_fd_del(s->loop, s->fd);
-	close(s->fd);
-	free(s->allow.items);
+	tcpsrv_stop(s->tcp);
 	free(s);
 }
 
 int httpsrv_answer(struct httpsrv *s, uint64_t ticket, int status, const char *body, size_t len)
 {
+	struct tcpsrv_conn *tc;
 	struct conn *c;
 
-	for (c = s->conns; c && c->ticket != ticket; c = c->next)
+	for (tc = tcpsrv_conns(s->tcp); tc && ((struct conn *)tc)->ticket != ticket; tc = tc->next)
 		;
-	if (!c || c->phase != PH_WAIT)
+	c = (struct conn *)tc;
+	if (!c || !c->asked || c->tcp.state != TCPSRV_OPEN)
 		return -ENOENT;
-	if (c->fd < 0) {
-		conn_close(c);	/* its client left: the place is free again */
+	if (c->tcp.fd < 0) {
+		tcpsrv_close(tc);	/* its client left: the place is free again */
 		return -ENOENT;
 	}
-	conn_respond(c, status, body, len);
+	conn_respond(s, c, status, body, len);
 	return 0;
 }
 
@@ -620,5 +368,5 @@ const struct httpsrv_counters *httpsrv_counters(const struct httpsrv *s)
 
 unsigned httpsrv_clients(const struct httpsrv *s)
 {
-	return s->nconns;
+	return tcpsrv_nconns(s->tcp);
 }

@@ -16,6 +16,7 @@
 #include "evloop.h"
 #include "ini.h"
 #include "parse.h"
+#include "tcpserv.h"
 
 #define HTTPSRV_REQUEST_MAX 4096	/* request line and headers */
 #define HTTPSRV_PATH "/metrics"
@@ -40,12 +41,7 @@ int http_request_route(const struct http_request_head *h);
 
 /* ---- who may ask ---- */
 
-/* Whether peer is on the list (an IPv4-mapped IPv6 peer is matched as
- * the IPv4 address). An empty list allows nobody. */
-bool ipaddr_list_allows(const struct ipaddr_list *allow, const struct ipaddr *peer);
-/* An accepted peer's address (a host address: prefix 32 or 128). */
-struct sockaddr_storage;
-void ipaddr_from_sockaddr(const struct sockaddr_storage *ss, struct ipaddr *a);
+/* ipaddr_list_allows, ipaddr_from_sockaddr: tcpserv.h. */
 
 /* The rule both daemons' metrics_listen and metrics_allow follow: off
  * without a listen address; with one, a port and an allow list. NULL
@@ -81,11 +77,7 @@ struct httpsrv;
  * (from inside the handler) or later from the loop. */
 typedef void (*httpsrv_handler)(struct httpsrv *s, uint64_t ticket, void *arg);
 
-/* A listening TCP socket on ep (IPv6 only for an IPv6 address), before
- * privileges are dropped (a port below 1024). The descriptor, or -errno. */
-int tcp_listen_open(const struct ipendpoint *ep, int backlog);
-/* The port fd is bound to (ep's port 0 picks one), or -errno. */
-int tcp_bound_port(int fd);
+/* tcp_listen_open, tcp_bound_port: tcpserv.h. */
 /* Serve on fd (taken over: closed by httpsrv_stop). 0 or -errno. */
 int httpsrv_start(struct evloop *loop, int fd, const struct httpsrv_conf *conf, httpsrv_handler handler, void *arg,
 		  struct httpsrv **out);

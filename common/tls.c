@@ -2,22 +2,27 @@
  *
  * OpenSSL keeps its errors in a per-thread queue that every probe of the
  * loop shares, so each step clears it first and reads it right after: one
- * probe's failure is never reported as another's. */
+ * probe's failure is never reported as another's. Its functions are
+ * called through tls_openssl.h, loaded by the entry points that start
+ * using them: PEM checks and the first client context. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tls.h"
+#include "tls_openssl.h"
 #include "util.h"
+
+/* The headers' macros (SSL_CTX_set_min_proto_version...) call these. */
+#define SSL_CTX_ctrl openssl.SSL_CTX_ctrl
+#define SSL_ctrl openssl.SSL_ctrl
 
 /* ---- PEM ---- */
 
@@ -25,20 +30,20 @@
  * emptied. */
 static int openssl_fail(char *err, size_t size, const char *what)
 {
-	unsigned long e = ERR_peek_last_error();
-	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	unsigned long e = openssl.ERR_peek_last_error();
+	const char *reason = e ? openssl.ERR_reason_error_string(e) : NULL;
 
 	if (reason)
 		snprintf(err, size, "%s: %s", what, reason);
 	else
 		snprintf(err, size, "%s", what);
-	ERR_clear_error();
+	openssl.ERR_clear_error();
 	return -EINVAL;
 }
 
 static BIO *pem_bio(const char *pem)
 {
-	return BIO_new_mem_buf(pem, -1);
+	return openssl.BIO_new_mem_buf(pem, -1);
 }
 
 /* Every certificate of pem, in order: the number read (0 when there is
@@ -54,22 +59,22 @@ static int pem_each_cert(const char *pem, cert_fn each, void *arg, char *err, si
 
 	if (!bio)
 		return openssl_fail(err, size, "out of memory");
-	ERR_clear_error();
-	while ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL))) {
+	openssl.ERR_clear_error();
+	while ((x = openssl.PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL))) {
 		int ret = each ? each(x, n, arg) : 0;
 
-		X509_free(x);
+		openssl.X509_free(x);
 		if (ret < 0) {
-			BIO_free(bio);
+			openssl.BIO_free(bio);
 			return openssl_fail(err, size, "cannot use a certificate");
 		}
 		n++;
 	}
-	BIO_free(bio);
+	openssl.BIO_free(bio);
 	/* The end of the text is "no start line"; anything else is damage. */
-	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+	if (ERR_GET_REASON(openssl.ERR_peek_last_error()) != PEM_R_NO_START_LINE)
 		return openssl_fail(err, size, "a damaged PEM certificate");
-	ERR_clear_error();
+	openssl.ERR_clear_error();
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
@@ -93,15 +98,15 @@ static EVP_PKEY *pem_key(const char *pem, char *err, size_t size)
 		openssl_fail(err, size, "out of memory");
 		return NULL;
 	}
-	ERR_clear_error();
-	k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
-	BIO_free(bio);
+	openssl.ERR_clear_error();
+	k = openssl.PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, &encrypted);
+	openssl.BIO_free(bio);
 	if (!k && encrypted) {
-		ERR_clear_error();
+		openssl.ERR_clear_error();
 		snprintf(err, size, "an encrypted key: give it without a passphrase");
 	} else if (!k) {
 		/* OpenSSL's reason ("unsupported", "no start line") says less. */
-		ERR_clear_error();
+		openssl.ERR_clear_error();
 		snprintf(err, size, "no usable PEM private key in it");
 	}
 	return k;
@@ -110,20 +115,22 @@ static EVP_PKEY *pem_key(const char *pem, char *err, size_t size)
 static X509 *pem_first_cert(const char *pem)
 {
 	BIO *bio = pem_bio(pem);
-	X509 *x = bio ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
+	X509 *x = bio ? openssl.PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
 
-	BIO_free(bio);
+	openssl.BIO_free(bio);
 	return x;
 }
 
 int tls_pem_check(enum tls_pem_kind kind, const char *pem, char *err)
 {
 	EVP_PKEY *k;
-	int n;
+	int n = tls_openssl_load(err, PARSE_ERR_MAX);
 
+	if (n < 0)
+		return n;
 	if (kind == TLS_PEM_KEY) {
 		k = pem_key(pem, err, PARSE_ERR_MAX);
-		EVP_PKEY_free(k);
+		openssl.EVP_PKEY_free(k);
 		return k ? 0 : -EINVAL;
 	}
 	n = pem_each_cert(pem, NULL, NULL, err, PARSE_ERR_MAX);
@@ -138,19 +145,23 @@ int tls_pem_check(enum tls_pem_kind kind, const char *pem, char *err)
 
 int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err)
 {
-	X509 *x = pem_first_cert(cert_pem);
-	EVP_PKEY *k = pem_key(key_pem, err, PARSE_ERR_MAX);
-	int ret = 0;
+	int ret = tls_openssl_load(err, PARSE_ERR_MAX);
+	X509 *x;
+	EVP_PKEY *k;
 
+	if (ret < 0)
+		return ret;
+	x = pem_first_cert(cert_pem);
+	k = pem_key(key_pem, err, PARSE_ERR_MAX);
 	if (!x || !k)
 		ret = -EINVAL;
-	else if (X509_check_private_key(x, k) != 1)
+	else if (openssl.X509_check_private_key(x, k) != 1)
 		ret = openssl_fail(err, PARSE_ERR_MAX, "the key does not belong to the certificate");
 	if (!x && k)
 		snprintf(err, PARSE_ERR_MAX, "no PEM certificate");
-	X509_free(x);
-	EVP_PKEY_free(k);
-	ERR_clear_error();
+	openssl.X509_free(x);
+	openssl.EVP_PKEY_free(k);
+	openssl.ERR_clear_error();
 	return ret;
 }
 
@@ -224,9 +235,11 @@ static int pem_check_once(enum tls_pem_kind kind, const char *pem, char *err)
 
 	if (shared_good(kind, pem))
 		return 0;
+	if ((ret = tls_openssl_load(err, PARSE_ERR_MAX)) < 0)
+		return ret;
 	pem_work_count(&pem_work.digested);
-	have = EVP_Digest(pem, strlen(pem), md, &n, EVP_sha256(), NULL) == 1 && n == 32;
-	ERR_clear_error();
+	have = openssl.EVP_Digest(pem, strlen(pem), md, &n, openssl.EVP_sha256(), NULL) == 1 && n == 32;
+	openssl.ERR_clear_error();
 	if (have && pem_good_has(kind, md))
 		return 0;
 	pem_work_count(&pem_work.parsed);
@@ -240,8 +253,40 @@ static int pem_check_once(enum tls_pem_kind kind, const char *pem, char *err)
 static void pem_text_wipe_free(char *pem)
 {
 	if (pem)
-		OPENSSL_cleanse(pem, strlen(pem));
+		explicit_bzero(pem, strlen(pem));
 	free(pem);
+}
+
+/* The file a shared text was last read from, known again by its inode,
+ * size and times: thousands of keys naming one CA file read it once while
+ * a configuration holds its text (tls_pem_file_load). */
+struct pem_source {
+	bool set;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+static bool same_source(const struct pem_source *src, const struct stat *st)
+{
+	return src->set && src->dev == st->st_dev && src->ino == st->st_ino && src->size == st->st_size &&
+	       src->mtime.tv_sec == st->st_mtim.tv_sec && src->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       src->ctime.tv_sec == st->st_ctim.tv_sec && src->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* The file's source, or none when it changed in the last second or two: a
+ * file's times move in clock ticks, so a rewrite within the tick of its
+ * last change could leave them as they were. */
+static struct pem_source source_of(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (st->st_ctim.tv_sec + 2 > now.tv_sec)
+		return (struct pem_source){ .set = false };
+	return (struct pem_source){ .set = true, .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+				    .mtime = st->st_mtim, .ctime = st->st_ctim };
 }
 
 /* The shared texts (tls.h), few (one per distinct file content): a list.
@@ -250,6 +295,7 @@ struct pem_shared {
 	char *text;
 	size_t len, refs;
 	unsigned good;			/* the kinds it was loaded as: 1 << kind */
+	struct pem_source src;		/* the file it was last read from */
 	struct pem_shared *next;
 };
 
@@ -292,14 +338,33 @@ static bool shared_good(enum tls_pem_kind kind, const char *pem)
 	return good;
 }
 
-static void shared_mark_good(enum tls_pem_kind kind, const char *pem)
+/* pem (shared) was read from the file st and found good as kind. */
+static void shared_mark_good(enum tls_pem_kind kind, const char *pem, const struct stat *st)
 {
 	struct pem_shared *s;
 
 	pthread_mutex_lock(&pem_shared_lock);
-	if ((s = shared_of(pem, NULL)))
+	if ((s = shared_of(pem, NULL))) {
 		s->good |= 1u << kind;
+		s->src = source_of(st);
+	}
 	pthread_mutex_unlock(&pem_shared_lock);
+}
+
+/* The held text read from the file st, unchanged since, found good as
+ * kind: a reference to it, or NULL. */
+static char *shared_from_file(enum tls_pem_kind kind, const struct stat *st)
+{
+	struct pem_shared *s;
+
+	pthread_mutex_lock(&pem_shared_lock);
+	for (s = pem_shared; s; s = s->next)
+		if (same_source(&s->src, st) && (s->good & 1u << kind)) {
+			s->refs++;
+			break;
+		}
+	pthread_mutex_unlock(&pem_shared_lock);
+	return s ? s->text : NULL;
 }
 
 int tls_pem_text_share(char **pem)
@@ -372,17 +437,58 @@ static char *pem_text_shrink(char *buf, size_t size, size_t len)
 		memcpy(p, buf, len);
 		p[len] = '\0';
 	}
-	OPENSSL_cleanse(buf, size);
+	explicit_bzero(buf, size);
 	free(buf);
 	return p;
 }
 
-int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
+static int pem_read_error(int ret, char *err)
 {
-	char why[PARSE_ERR_MAX - 32];
+	if (ret == -EFBIG)
+		snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
+	else if (ret == -EINVAL)
+		snprintf(err, PARSE_ERR_MAX, "not a regular file");
+	else if (ret == -ENOMEM)
+		snprintf(err, PARSE_ERR_MAX, "out of memory");
+	else
+		snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
+	return ret;
+}
+
+/* fd's whole text (at most TLS_PEM_MAX bytes), of its own; fd closed. */
+static int pem_text_read(int fd, char **text, char *err)
+{
+	char *buf = malloc(TLS_PEM_MAX + 2);
 	size_t len = 0;
-	char *buf;
 	int ret;
+
+	pem_work_count(&pem_work.read);
+	if (!buf) {
+		close(fd);
+		return pem_read_error(-ENOMEM, err);
+	}
+	ret = read_close(fd, buf, TLS_PEM_MAX + 2, &len);
+	if (ret == 0 && len > TLS_PEM_MAX)
+		ret = -EFBIG;
+	if (ret < 0) {
+		explicit_bzero(buf, TLS_PEM_MAX + 2);
+		free(buf);
+		return pem_read_error(ret, err);
+	}
+	/* Only the len bytes read can hold the file's text. */
+	if (!(*text = pem_text_shrink(buf, len, len)))
+		return pem_read_error(-ENOMEM, err);
+	return 0;
+}
+
+/* tls_pem_file_load; shared, the text is a shared one, known without
+ * reading when its file is held unchanged (the config key types). */
+static int pem_file_load(enum tls_pem_kind kind, const char *path, bool shared, struct tls_pem_file *out,
+			 char *err)
+{
+	char why[PARSE_ERR_MAX - 32], *text = NULL;
+	struct stat st;
+	int fd, ret;
 
 	memset(out, 0, sizeof(*out));
 	if (path[0] != '/') {
@@ -396,39 +502,38 @@ int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_f
 		snprintf(err, PARSE_ERR_MAX, "%s", why);
 		return ret;
 	}
-	buf = malloc(TLS_PEM_MAX + 2);
-	if (!buf)
-		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
-	ret = read_small_regular(path, 0, buf, TLS_PEM_MAX + 2, &len);
-	if (ret == 0 && len > TLS_PEM_MAX)
-		ret = -EFBIG;
-	if (ret < 0) {
-		OPENSSL_cleanse(buf, TLS_PEM_MAX + 2);
-		free(buf);
-		if (ret == -EFBIG)
-			snprintf(err, PARSE_ERR_MAX, "larger than %d KiB", TLS_PEM_MAX / 1024);
-		else if (ret == -EINVAL)
-			snprintf(err, PARSE_ERR_MAX, "not a regular file");
-		else
-			snprintf(err, PARSE_ERR_MAX, "cannot read: %s", strerror(-ret));
-		return ret;
+	/* Opened whatever is held: whether we may read it is decided now. */
+	if ((fd = open_typed(path, O_RDONLY, S_IFREG)) < 0)
+		return pem_read_error(fd, err);
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		close(fd);
+		return pem_read_error(ret, err);
 	}
-	/* Only the len bytes read can hold the file's text. */
-	if (!(buf = pem_text_shrink(buf, len, len)))
-		return snprintf(err, PARSE_ERR_MAX, "out of memory"), -ENOMEM;
-	ret = pem_check_once(kind, buf, err);
-	if (ret == 0)
-		ret = (out->path = strdup(path)) ? 0 : -ENOMEM;
-	if (ret < 0) {
-		pem_text_wipe_free(buf);
-		free(out->path);
-		out->path = NULL;
-		if (ret == -ENOMEM)
-			snprintf(err, PARSE_ERR_MAX, "out of memory");
-		return ret;
+	if (shared && (text = shared_from_file(kind, &st))) {
+		close(fd);
+	} else {
+		if ((ret = pem_text_read(fd, &text, err)) < 0)
+			return ret;
+		if ((ret = pem_check_once(kind, text, err)) < 0) {
+			pem_text_wipe_free(text);
+			return ret;
+		}
+		/* Out of memory to share it, the text stays its own: still right. */
+		if (shared && tls_pem_text_share(&text) == 0)
+			shared_mark_good(kind, text, &st);
 	}
-	out->pem = buf;
+	if (!(out->path = strdup(path))) {
+		tls_pem_text_free(text);
+		return pem_read_error(-ENOMEM, err);
+	}
+	out->pem = text;
 	return 0;
+}
+
+int tls_pem_file_load(enum tls_pem_kind kind, const char *path, struct tls_pem_file *out, char *err)
+{
+	return pem_file_load(kind, path, false, out, err);
 }
 
 void tls_pem_file_free(struct tls_pem_file *f)
@@ -443,13 +548,10 @@ void tls_pem_file_free(struct tls_pem_file *f)
 static int pem_file_parse(enum tls_pem_kind kind, const char *value, void *field, char *err)
 {
 	struct tls_pem_file fresh;
-	int ret = tls_pem_file_load(kind, value, &fresh, err);
+	int ret = pem_file_load(kind, value, true, &fresh, err);
 
 	if (ret < 0)
 		return ret;
-	/* Out of memory to share it, the text stays its own: still right. */
-	if (tls_pem_text_share(&fresh.pem) == 0)
-		shared_mark_good(kind, fresh.pem);
 	tls_pem_file_free(field);
 	*(struct tls_pem_file *)field = fresh;
 	return 0;
@@ -551,7 +653,7 @@ static bool same_text(const char *a, const char *b)
 static int store_add(X509 *x, size_t i, void *arg)
 {
 	(void)i;
-	return X509_STORE_add_cert(arg, x) == 1 ? 0 : -1;
+	return openssl.X509_STORE_add_cert(arg, x) == 1 ? 0 : -1;
 }
 
 static int chain_add(X509 *x, size_t i, void *arg)
@@ -559,7 +661,7 @@ static int chain_add(X509 *x, size_t i, void *arg)
 	SSL_CTX *ctx = arg;
 
 	if (i == 0)
-		return SSL_CTX_use_certificate(ctx, x) == 1 ? 0 : -1;
+		return openssl.SSL_CTX_use_certificate(ctx, x) == 1 ? 0 : -1;
 	return SSL_CTX_add1_chain_cert(ctx, x) == 1 ? 0 : -1;
 }
 
@@ -574,14 +676,14 @@ static int ctx_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem)
 	k = pem_key(key_pem, err, sizeof(err));
 	if (!k)
 		return -EINVAL;
-	ok = SSL_CTX_use_PrivateKey(ctx, k) == 1 && SSL_CTX_check_private_key(ctx) == 1;
-	EVP_PKEY_free(k);
+	ok = openssl.SSL_CTX_use_PrivateKey(ctx, k) == 1 && openssl.SSL_CTX_check_private_key(ctx) == 1;
+	openssl.EVP_PKEY_free(k);
 	return ok ? 0 : -EINVAL;
 }
 
 static SSL_CTX *ctx_new(const char *ca_pem, const char *cert_pem, const char *key_pem)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = openssl.SSL_CTX_new(openssl.TLS_client_method());
 	char err[PARSE_ERR_MAX];
 
 	if (!ctx)
@@ -590,14 +692,14 @@ static SSL_CTX *ctx_new(const char *ca_pem, const char *cert_pem, const char *ke
 	/* A server that closes without close_notify after its answer has
 	 * still answered: the answer is judged as it is. */
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
-	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	openssl.SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_verify(ctx, ca_pem ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-	if ((ca_pem && pem_each_cert(ca_pem, store_add, SSL_CTX_get_cert_store(ctx), err, sizeof(err)) <= 0) ||
+	openssl.SSL_CTX_set_verify(ctx, ca_pem ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	if ((ca_pem && pem_each_cert(ca_pem, store_add, openssl.SSL_CTX_get_cert_store(ctx), err, sizeof(err)) <= 0) ||
 	    ((cert_pem || key_pem) && (!cert_pem || !key_pem || ctx_identity(ctx, cert_pem, key_pem) < 0))) {
-		SSL_CTX_free(ctx);
-		ERR_clear_error();
+		openssl.SSL_CTX_free(ctx);
+		openssl.ERR_clear_error();
 		return NULL;
 	}
 	return ctx;
@@ -615,7 +717,7 @@ static char *dup_or_null(const char *s, bool *oom)
 
 static void client_free(struct tls_client *c)
 {
-	SSL_CTX_free(c->ctx);
+	openssl.SSL_CTX_free(c->ctx);
 	tls_pem_text_free(c->ca);
 	tls_pem_text_free(c->cert);
 	tls_pem_text_free(c->key);
@@ -624,10 +726,13 @@ static void client_free(struct tls_client *c)
 
 int tls_client_get(const char *ca_pem, const char *cert_pem, const char *key_pem, struct tls_client **out)
 {
+	char why[PARSE_ERR_MAX];
 	struct tls_client *c;
 	bool oom = false;
 
 	*out = NULL;
+	if (tls_openssl_load(why, sizeof(why)) < 0)
+		return -ELIBACC;
 	for (c = clients; c; c = c->next) {
 		if (same_text(c->ca, ca_pem) && same_text(c->cert, cert_pem) && same_text(c->key, key_pem)) {
 			c->refs++;
@@ -686,15 +791,15 @@ struct tls_conn {
  * address. */
 static int conn_expect(SSL *ssl, const char *name, bool is_ip, const struct ipaddr *addr)
 {
-	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+	X509_VERIFY_PARAM *param = openssl.SSL_get0_param(ssl);
 	char abuf[INET6_ADDRSTRLEN];
 
-	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	openssl.X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (name[0] && !is_ip)
-		return SSL_set1_host(ssl, name) == 1 ? 0 : -EINVAL;
+		return openssl.SSL_set1_host(ssl, name) == 1 ? 0 : -EINVAL;
 	if (!name[0])
 		name = ipaddr_ntop(addr, abuf, sizeof(abuf));
-	return X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ? 0 : -EINVAL;
+	return openssl.X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ? 0 : -EINVAL;
 }
 
 int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ipaddr *addr, struct tls_conn **out)
@@ -714,10 +819,10 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	ERR_clear_error();
-	t->ssl = SSL_new(c->ctx);
+	openssl.ERR_clear_error();
+	t->ssl = openssl.SSL_new(c->ctx);
 	t->verify = c->verify;
-	if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1)
+	if (!t->ssl || openssl.SSL_set_fd(t->ssl, fd) != 1)
 		ret = -ENOMEM;
 	/* SNI names a host by name, never by address (RFC 6066, 3). */
 	if (ret == 0 && name[0] && !is_ip && SSL_set_tlsext_host_name(t->ssl, name) != 1)
@@ -725,11 +830,11 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 	if (ret == 0 && c->verify)
 		ret = conn_expect(t->ssl, name, is_ip, addr);
 	if (ret < 0) {
-		ERR_clear_error();
+		openssl.ERR_clear_error();
 		tls_conn_free(t);
 		return ret;
 	}
-	SSL_set_connect_state(t->ssl);
+	openssl.SSL_set_connect_state(t->ssl);
 	*out = t;
 	return 0;
 }
@@ -737,7 +842,7 @@ int tls_conn_new(struct tls_client *c, int fd, const char *host, const struct ip
 /* What SSL_get_error says of a step that did not finish, with why. */
 static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool eof_ends, char *why, size_t size)
 {
-	int saved = errno, e = SSL_get_error(t->ssl, r);
+	int saved = errno, e = openssl.SSL_get_error(t->ssl, r);
 	long vr;
 
 	switch (e) {
@@ -749,17 +854,17 @@ static enum tls_step step_fail(struct tls_conn *t, int r, const char *what, bool
 		/* The peer's close_notify: after an answer, its end; in a
 		 * handshake or a request (an alert instead of ServerHello),
 		 * a failure, and why always says so. */
-		ERR_clear_error();
+		openssl.ERR_clear_error();
 		snprintf(why, size, "%s: closed by the peer", what);
 		return eof_ends ? TLS_CLOSED : TLS_FAILED;
 	default:
 		break;
 	}
-	vr = SSL_get_verify_result(t->ssl);
+	vr = openssl.SSL_get_verify_result(t->ssl);
 	if (t->verify && vr != X509_V_OK) {
-		snprintf(why, size, "%s: certificate: %s", what, X509_verify_cert_error_string(vr));
-		ERR_clear_error();
-	} else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+		snprintf(why, size, "%s: certificate: %s", what, openssl.X509_verify_cert_error_string(vr));
+		openssl.ERR_clear_error();
+	} else if (e == SSL_ERROR_SYSCALL && openssl.ERR_peek_error() == 0) {
 		/* A close without close_notify, after an answer: an end. */
 		if (eof_ends && saved == 0)
 			return TLS_CLOSED;
@@ -774,9 +879,9 @@ enum tls_step tls_conn_handshake(struct tls_conn *t, char *why, size_t size)
 {
 	int r;
 
-	ERR_clear_error();
+	openssl.ERR_clear_error();
 	errno = 0;
-	r = SSL_do_handshake(t->ssl);
+	r = openssl.SSL_do_handshake(t->ssl);
 	if (r == 1)
 		return TLS_DONE;
 	return step_fail(t, r, "TLS handshake", false, why, size);
@@ -787,9 +892,9 @@ enum tls_step tls_conn_write(struct tls_conn *t, const void *buf, size_t len, si
 	int r;
 
 	*n = 0;
-	ERR_clear_error();
+	openssl.ERR_clear_error();
 	errno = 0;
-	r = SSL_write_ex(t->ssl, buf, len, n);
+	r = openssl.SSL_write_ex(t->ssl, buf, len, n);
 	if (r == 1)
 		return TLS_DONE;
 	return step_fail(t, r, "TLS write", false, why, size);
@@ -800,9 +905,9 @@ enum tls_step tls_conn_read(struct tls_conn *t, void *buf, size_t len, size_t *n
 	int r;
 
 	*n = 0;
-	ERR_clear_error();
+	openssl.ERR_clear_error();
 	errno = 0;
-	r = SSL_read_ex(t->ssl, buf, len, n);
+	r = openssl.SSL_read_ex(t->ssl, buf, len, n);
 	if (r == 1)
 		return TLS_DONE;
 	return step_fail(t, r, "TLS read", true, why, size);
@@ -812,6 +917,6 @@ void tls_conn_free(struct tls_conn *t)
 {
 	if (!t)
 		return;
-	SSL_free(t->ssl);
+	openssl.SSL_free(t->ssl);
 	free(t);
 }

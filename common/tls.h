@@ -40,7 +40,8 @@ struct tls_pem_file {
 };
 
 /* Is pem (NUL-terminated) usable as kind? 0, or -EINVAL with why in err
- * (PARSE_ERR_MAX bytes). */
+ * (PARSE_ERR_MAX bytes); -ELIBACC when OpenSSL cannot be loaded (these
+ * and tls_client_get load it: tls_openssl.h). */
 int tls_pem_check(enum tls_pem_kind kind, const char *pem, char *err);
 /* Does the key belong to the certificate (the first of cert_pem)? */
 int tls_pem_pair_check(const char *cert_pem, const char *key_pem, char *err);
@@ -65,21 +66,25 @@ int tls_pem_text_share(char **pem);
 char *tls_pem_text_ref(const char *pem);
 void tls_pem_text_free(char *pem);
 
-/* What loading PEM files cost so far in this process: texts parsed by
- * tls_pem_check (at most once per content and kind) and digested (texts
- * a configuration already holds as good are neither). For tests and
- * diagnostics. */
+/* What loading PEM files cost so far in this process: files read (a file
+ * a configuration holds, unchanged since, is not read again), texts
+ * parsed by tls_pem_check (at most once per content and kind) and
+ * digested (texts a configuration already holds as good are neither).
+ * For tests and diagnostics. */
 struct tls_pem_work {
-	unsigned long parsed, digested;
+	unsigned long read, parsed, digested;
 };
 struct tls_pem_work tls_pem_work(void);
 
 /* The config key types (field: struct tls_pem_file): the value is a path,
  * the file is read and checked when the key is parsed, so a missing,
  * unreadable or bad file is an error at the key's line; its text is
- * shared (tls_pem_text_share), so pem compares by pointer first. Equal means the
- * same path and the same content: a reload after a certificate was
- * renewed in place restarts the checks that use it. */
+ * shared (tls_pem_text_share), so pem compares by pointer first. A file
+ * whose text is held, found good as that kind, and unchanged since it was
+ * read (the same inode, size and times, and those a second or two old) is
+ * still checked and opened (may we read it?) but not read again. Equal
+ * means the same path and the same content: a reload after a certificate
+ * was renewed in place restarts the checks that use it. */
 extern const struct ini_type tls_ca_file_type, tls_cert_file_type, tls_key_file_type;
 
 /* The name a Host value stands for ("www.example.com:8443" ->
@@ -107,7 +112,7 @@ struct tls_conn;
  * TLS 1.2 at least; with ca_pem the server's chain is verified against it
  * (and nothing else), without it nothing is verified; with cert_pem and
  * key_pem the client presents them. 0 and *out (a reference), -EINVAL
- * (bad PEM) or -ENOMEM. */
+ * (bad PEM), -ENOMEM or -ELIBACC (OpenSSL cannot be loaded). */
 int tls_client_get(const char *ca_pem, const char *cert_pem, const char *key_pem, struct tls_client **out);
 /* Another reference to c. */
 struct tls_client *tls_client_ref(struct tls_client *c);

@@ -261,8 +261,7 @@ int write_file_at(int dirfd, const char *name, const char *data, size_t len, uns
 	return err;
 }
 
-/* Up to size - 1 bytes, NUL-terminated; closes fd. */
-static int read_close(int fd, char *buf, size_t size, size_t *len)
+int read_close(int fd, char *buf, size_t size, size_t *len)
 {
 	size_t off = 0;
 	int err = 0;

@@ -90,6 +90,9 @@ int write_file_at(int dirfd, const char *name, const char *data, size_t len, uns
  * -EINVAL when the file is of another type, -ELOOP for a symbolic link
  * with O_NOFOLLOW. */
 int open_typed(const char *path, int flags, unsigned type);
+/* Read fd to its end, up to size - 1 bytes, NUL-terminated (*len: the
+ * bytes read); closes fd. 0 or -errno. */
+int read_close(int fd, char *buf, size_t size, size_t *len);
 /* read_small_file of a regular file only, opened with open_typed (flags:
  * 0 or O_NOFOLLOW): never blocks on a FIFO or a device. */
 int read_small_regular(const char *path, int flags, char *buf, size_t size, size_t *len);

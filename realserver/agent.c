@@ -8,50 +8,29 @@
  * before the director has read it. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "httpserv.h"
 #include "log.h"
 #include "rs-agent.h"
+#include "tcpserv.h"
 
 /* Accepts per wakeup: a connection storm cannot starve the rest of the loop. */
 #define AGENT_ACCEPT_BURST 64
-/* Reads of client data per wakeup while draining. */
-#define AGENT_DRAIN_READS 4
-/* Out of descriptors: stop accepting for a while instead of spinning on a
- * listening socket that stays readable. */
-#define AGENT_ACCEPT_PAUSE_MS 1000
 #define AGENT_LISTEN_BACKLOG 128
 
 struct agent_conn {
-	struct agent_server *srv;
-	struct agent_conn *prev, *next;
-	int fd;
-	bool replied;			/* the whole line is with the kernel */
+	struct tcpsrv_conn tcp;		/* first: the server's part */
 	char line[AGENT_LINE_MAX + 2];
-	size_t len, sent;
-	struct ev_timer deadline;
 };
 
 struct agent_server {
-	struct evloop *loop;
-	int fd;
+	struct tcpsrv *tcp;
 	uint16_t port;
-	bool paused;
-	struct ev_timer resume;
-	struct ipaddr_list allow;
-	unsigned max_connections;
-	uint64_t timeout_ms;
 	agent_reply_cb cb;
 	void *arg;
 	struct agent_counters counters;
-	struct agent_conn *conns;
-	unsigned nconns;
 };
 
 /* ---- the reply (pure) ---- */
@@ -99,219 +78,69 @@ bool agent_addr_allowed(const struct ipaddr_list *allow, const struct ipaddr *pe
 	return ipaddr_list_allows(allow, peer);
 }
 
-static int allow_list_copy(struct ipaddr_list *dst, const struct ipaddr_list *src)
+/* ---- the port, on the TCP server (tcpserv.h) ---- */
+
+/* The line is composed and sent as soon as the peer is let in. */
+static int agent_open(struct tcpsrv_conn *tc, void *arg)
 {
-	struct ipaddr *items = NULL;
-
-	if (src->n > 0) {
-		items = calloc(src->n, sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		memcpy(items, src->items, src->n * sizeof(*items));
-	}
-	free(dst->items);
-	dst->items = items;
-	dst->n = src->n;
-	return 0;
-}
-
-/* ---- one connection ---- */
-
-static void conn_close(struct agent_conn *c)
-{
-	struct agent_server *s = c->srv;
-
-	ev_timer_stop(s->loop, &c->deadline);
-	ev_fd_del(s->loop, c->fd);
-	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	s->nconns--;
-	free(c);
-}
-
-/* Returns false when the connection was closed. */
-static bool conn_send(struct agent_conn *c)
-{
-	struct agent_server *s = c->srv;
-
-	while (c->sent < c->len) {
-		ssize_t n = send(c->fd, c->line + c->sent, c->len - c->sent,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				/* Rare with a line this short; finish on EPOLLOUT. */
-				ev_fd_mod(s->loop, c->fd, EPOLLIN | EPOLLOUT);
-				return true;
-			}
-			s->counters.errors++;
-			conn_close(c);
-			return false;
-		}
-		c->sent += (size_t)n;
-	}
-	c->replied = true;
-	s->counters.served++;
-	/* FIN after the line: the client knows the reply is complete. */
-	shutdown(c->fd, SHUT_WR);
-	ev_fd_mod(s->loop, c->fd, EPOLLIN);
-	return true;
-}
-
-/* Read and discard what the client sends; close on its EOF. */
-static void conn_drain(struct agent_conn *c)
-{
-	char scratch[512];
-
-	for (int i = 0; i < AGENT_DRAIN_READS; i++) {
-		ssize_t n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
-
-		if (n > 0)
-			continue;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		/* EOF, or a reset: nothing more to wait for. */
-		conn_close(c);
-		return;
-	}
-}
-
-static void conn_event(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct agent_conn *c = arg;
-
-	(void)loop;
-	(void)fd;
-	if ((events & EPOLLOUT) && !c->replied && !conn_send(c))
-		return;
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		conn_drain(c);
-}
-
-static void conn_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
-{
-	struct agent_conn *c = arg;
-
-	(void)loop;
-	(void)t;
-	if (!c->replied)
-		c->srv->counters.errors++;
-	conn_close(c);
-}
-
-/* Closed before a byte is sent: a refused peer learns nothing. Logging it
- * is the daemon's business (from the counters), so only debug here. */
-static void conn_reject(int fd, uint64_t *counter, const char *why, const struct ipaddr *peer)
-{
-	char addr[INET6_ADDRSTRLEN];
-
-	(*counter)++;
-	log_debug("agent: %s %s", why, ipaddr_ntop(peer, addr, sizeof(addr)));
-	close(fd);
-}
-
-static void conn_accept(struct agent_server *s, int fd, const struct sockaddr_storage *ss)
-{
+	struct agent_conn *c = (struct agent_conn *)tc;
+	struct agent_server *s = arg;
 	struct agent_reply reply;
-	struct agent_conn *c;
-	struct ipaddr peer;
 	int len;
 
-	ipaddr_from_sockaddr(ss, &peer);
-	if (!agent_addr_allowed(&s->allow, &peer)) {
-		conn_reject(fd, &s->counters.rejected_addr, "refused, not allowed:", &peer);
-		return;
-	}
-	if (s->nconns >= s->max_connections) {
-		conn_reject(fd, &s->counters.rejected_busy, "refused, too many connections:", &peer);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		s->counters.errors++;
-		close(fd);
-		return;
-	}
-	c->srv = s;
-	c->fd = fd;
 	agent_reply_clear(&reply);
 	s->cb(&reply, s->arg);
 	len = agent_reply_format(&reply, c->line, sizeof(c->line));
-	if (len < 0 || ev_fd_add(s->loop, fd, EPOLLIN, conn_event, c) < 0) {
-		s->counters.errors++;
-		close(fd);
-		free(c);
-		return;
-	}
-	c->len = (size_t)len;
+	if (len < 0)
+		return len;
 	s->counters.answers[agent_reply_answer(&reply)]++;
-	ev_timer_init(&c->deadline, conn_deadline, c);
-	ev_timer_start(s->loop, &c->deadline, s->timeout_ms);
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
-	s->nconns++;
-	conn_send(c);
+	(void)tcpsrv_send(tc, c->line, (size_t)len);
+	return 0;
 }
 
-/* ---- the listening socket ---- */
-
-static void listener_event(struct evloop *loop, int fd, uint32_t events, void *arg);
-
-static void accept_resume(struct evloop *loop, struct ev_timer *t, void *arg)
+static void agent_sent(struct tcpsrv_conn *tc, void *arg)
 {
-	struct agent_server *s = arg;
+	(void)tc;
+	((struct agent_server *)arg)->counters.served++;
+}
 
-	if (ev_fd_add(loop, s->fd, EPOLLIN, listener_event, s) < 0) {
-		s->counters.errors++;
-		ev_timer_start(loop, t, AGENT_ACCEPT_PAUSE_MS);
-		return;
+/* Logging refusals is the daemon's business (from the counters), so only
+ * debug here. */
+static void agent_note(enum tcpsrv_event ev, const struct ipaddr *peer, void *arg)
+{
+	struct agent_counters *n = &((struct agent_server *)arg)->counters;
+	char addr[INET6_ADDRSTRLEN];
+
+	switch (ev) {
+	case TCPSRV_ACCEPTED:
+		break;
+	case TCPSRV_REFUSED_ADDR:
+		n->rejected_addr++;
+		log_debug("agent: refused, not allowed: %s", ipaddr_ntop(peer, addr, sizeof(addr)));
+		break;
+	case TCPSRV_REFUSED_BUSY:
+		n->rejected_busy++;
+		log_debug("agent: refused, too many connections: %s", ipaddr_ntop(peer, addr, sizeof(addr)));
+		break;
+	case TCPSRV_TIMEOUT:	/* closed before its line was all sent */
+	case TCPSRV_ERROR:
+		n->errors++;
+		break;
 	}
-	s->paused = false;
 }
 
-static void accept_pause(struct agent_server *s)
+static const struct tcpsrv_proto agent_proto = {
+	.conn_size = sizeof(struct agent_conn),
+	.accept_burst = AGENT_ACCEPT_BURST,
+	.on_open = agent_open,
+	.on_sent = agent_sent,
+	.note = agent_note,
+};
+
+static struct tcpsrv_conf agent_tcp_conf(const struct rs_config *cfg)
 {
-	if (s->paused)
-		return;
-	ev_fd_del(s->loop, s->fd);
-	s->paused = true;
-	ev_timer_start(s->loop, &s->resume, AGENT_ACCEPT_PAUSE_MS);
-}
-
-static void listener_event(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct agent_server *s = arg;
-
-	(void)loop;
-	(void)events;
-	for (int i = 0; i < AGENT_ACCEPT_BURST; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sslen = sizeof(ss);
-		int cfd = accept4(fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			s->counters.errors++;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				accept_pause(s);
-			return;
-		}
-		conn_accept(s, cfd, &ss);
-	}
+	return (struct tcpsrv_conf){ .allow = &cfg->allow, .max_conns = cfg->max_connections,
+				     .timeout_ms = cfg->agent_timeout_ms };
 }
 
 static int listen_socket_open(const struct ipendpoint *ep, uint16_t *bound_port)
@@ -331,8 +160,9 @@ static int listen_socket_open(const struct ipendpoint *ep, uint16_t *bound_port)
 int agent_server_start(struct evloop *loop, const struct rs_config *cfg, agent_reply_cb cb,
 		       void *arg, struct agent_server **out)
 {
+	struct tcpsrv_conf tc = agent_tcp_conf(cfg);
 	struct agent_server *s;
-	int ret;
+	int fd, ret;
 
 	*out = NULL;
 	if (!cb)
@@ -340,53 +170,35 @@ int agent_server_start(struct evloop *loop, const struct rs_config *cfg, agent_r
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->loop = loop;
 	s->cb = cb;
 	s->arg = arg;
-	s->max_connections = cfg->max_connections;
-	s->timeout_ms = cfg->agent_timeout_ms;
-	ev_timer_init(&s->resume, accept_resume, s);
-	ret = allow_list_copy(&s->allow, &cfg->allow);
-	if (ret < 0)
-		goto fail;
-	ret = listen_socket_open(&cfg->listen, &s->port);
-	if (ret < 0)
-		goto fail;
-	s->fd = ret;
-	ret = ev_fd_add(loop, s->fd, EPOLLIN, listener_event, s);
-	if (ret < 0) {
-		close(s->fd);
-		goto fail;
+	if ((fd = listen_socket_open(&cfg->listen, &s->port)) < 0) {
+		free(s);
+		return fd;
+	}
+	if ((ret = tcpsrv_start(loop, fd, &tc, &agent_proto, s, &s->tcp)) < 0) {
+		free(s);
+		return ret;
 	}
 	*out = s;
 	return 0;
-fail:
-	free(s->allow.items);
-	free(s);
-	return ret;
 }
 
 void agent_server_stop(struct agent_server *s)
 {
 	if (!s)
 		return;
-	while (s->conns)
-		conn_close(s->conns);
-	ev_timer_stop(s->loop, &s->resume);
-	if (!s->paused)
-		ev_fd_del(s->loop, s->fd);
-	close(s->fd);
-	free(s->allow.items);
+	tcpsrv_stop(s->tcp);
 	free(s);
 }
 
 /* Connections already open keep their deadline; new ones get the new rules. */
 void agent_server_update(struct agent_server *s, const struct rs_config *cfg)
 {
-	if (allow_list_copy(&s->allow, &cfg->allow) < 0)
-		s->counters.errors++;	/* keep the old list rather than none */
-	s->max_connections = cfg->max_connections;
-	s->timeout_ms = cfg->agent_timeout_ms;
+	struct tcpsrv_conf tc = agent_tcp_conf(cfg);
+
+	if (tcpsrv_update(s->tcp, &tc) < 0)
+		s->counters.errors++;	/* keep the old rules rather than none */
 }
 
 const struct agent_counters *agent_server_counters(const struct agent_server *s)

@@ -670,26 +670,60 @@ int proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg)
 	return 0;
 }
 
-/* Never waits long: a thread stuck in a read of /proc (a process in D
- * state holding its memory lock) is left to end when the read does, and
- * frees the watch then. Nothing else points into the watch: the tracks
- * are its own copies, and the loop forgets the watch and its fd here. */
-void proc_watch_close(struct proc_watch *w)
+/* Threads proc_watch_close left running, joined by proc_watch_join_left
+ * (those that ended meanwhile at the next close): a thread still alive
+ * when the process exits is memory valgrind reports lost. */
+#define LEFT_MAX 8
+
+static pthread_mutex_t left_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t left[LEFT_MAX];
+static size_t nleft;
+
+static void leave_thread(pthread_t t)
+{
+	pthread_mutex_lock(&left_lock);
+	for (size_t i = 0; i < nleft;)
+		if (pthread_tryjoin_np(left[i], NULL) == 0)
+			left[i] = left[--nleft];
+		else
+			i++;
+	if (nleft < LEFT_MAX)
+		left[nleft++] = t;
+	else
+		pthread_detach(t);	/* its end is its own */
+	pthread_mutex_unlock(&left_lock);
+}
+
+void proc_watch_join_left(uint64_t wait_ms)
 {
 	struct timespec until;
 	uint64_t ns;
 
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	ns = (uint64_t)until.tv_nsec + wait_ms * 1000000ULL;
+	until.tv_sec += (time_t)(ns / 1000000000ULL);
+	until.tv_nsec = (long)(ns % 1000000000ULL);
+	pthread_mutex_lock(&left_lock);
+	for (size_t i = 0; i < nleft; i++)
+		if (pthread_clockjoin_np(left[i], NULL, CLOCK_MONOTONIC, &until) != 0)
+			pthread_detach(left[i]);
+	nleft = 0;
+	pthread_mutex_unlock(&left_lock);
+}
+
+/* Never waits: the thread ends within one /proc entry, or, stuck in a
+ * read of /proc (a process in D state holding its memory lock), when the
+ * read returns; whichever of the thread and the loop lets go last frees
+ * the watch (refs). Nothing else points into the watch: the tracks are
+ * its own copies, and the loop forgets the watch and its fd here. */
+void proc_watch_close(struct proc_watch *w)
+{
 	if (!w)
 		return;
 	atomic_store(&w->stop, true);
 	shutdown(w->fd, SHUT_RDWR);	/* wakes the thread, also from a blocked send */
-	close(w->fd);		/* the loop forgets it now, whatever the thread does */
+	close(w->fd);
 	w->fd = -1;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	ns = (uint64_t)until.tv_nsec + PROC_WATCH_CLOSE_WAIT_MS * 1000000ULL;
-	until.tv_sec += (time_t)(ns / 1000000000ULL);
-	until.tv_nsec = (long)(ns % 1000000000ULL);
-	if (pthread_clockjoin_np(w->thread, NULL, CLOCK_MONOTONIC, &until) != 0)
-		pthread_detach(w->thread);
+	leave_thread(w->thread);
 	pw_unref(w);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -18,8 +19,6 @@ enum proc_watch_mode { PROC_WATCH_STARTING, PROC_WATCH_CONNECTOR, PROC_WATCH_SCA
 #define PROC_WATCH_SCAN_MS 1000
 /* Processes followed by a pidfd; more are counted by the scan. */
 #define PROC_WATCH_MAX_PIDFDS 256
-/* What proc_watch_close waits for the thread before leaving it behind. */
-#define PROC_WATCH_CLOSE_WAIT_MS 100
 /* proc_watch_open flags */
 #define PROC_WATCH_NO_CONNECTOR 1u	/* scan even where the connector works (tests) */
 
@@ -48,10 +47,13 @@ int proc_watch_open_with(const struct track_process_conf *tracks, unsigned flags
 			 struct proc_watch **out, int *fd);
 /* Deliver what waits, without blocking; -EPIPE when the watch has ended. */
 int proc_watch_read(struct proc_watch *w, proc_watch_cb cb, void *arg);
-/* Stop: the watch's thread ends within one /proc entry, or, stuck in a
- * read (a process in D state), ends when that read returns. Waits at most
- * PROC_WATCH_CLOSE_WAIT_MS either way; the thread frees what is left. */
+/* Stop, without waiting: the watch's thread ends within one /proc entry,
+ * or, stuck in a read (a process in D state), when that read returns; the
+ * last of the two to let go frees the watch. */
 void proc_watch_close(struct proc_watch *w);
+/* At the process's end: the threads of closed watches ended, waiting at
+ * most wait_ms for them (one stuck in a read is left to the exit). */
+void proc_watch_join_left(uint64_t wait_ms);
 
 const char *proc_watch_mode_name(enum proc_watch_mode m);
 

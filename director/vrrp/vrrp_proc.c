@@ -10,6 +10,7 @@
 #include "json.h"
 #include "log.h"
 #include "privdrop.h"
+#include "proc_watch.h"
 #include "vrrp_net.h"
 
 /* State changes go to the parent in order, queued when its queue is full. */
@@ -77,6 +78,10 @@ static const struct engine_ops vrrp_ops = {
 	.message = NULL,
 };
 
+/* How long the engine, leaving, waits for the threads of its closed
+ * process watches (proc_watch_close never does, on the loop). */
+#define VRRP_EXIT_JOIN_MS 100
+
 /* A runaway real-time engine would starve the machine; the kernel stops
  * one that computes this long without waiting for anything (SIGXCPU, then
  * SIGKILL), and the parent starts it again. The engine waits on its loop
@@ -110,6 +115,10 @@ static void go_realtime(const struct director_config *cfg)
 
 int vrrp_proc_main(struct director_config *cfg, int ipc_fd)
 {
+	int ret;
+
 	go_realtime(cfg);
-	return engine_proc_run(&vrrp_ops, cfg, ipc_fd, NULL);
+	ret = engine_proc_run(&vrrp_ops, cfg, ipc_fd, NULL);
+	proc_watch_join_left(VRRP_EXIT_JOIN_MS);
+	return ret;
 }

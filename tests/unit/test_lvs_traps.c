@@ -44,6 +44,19 @@ static unsigned lines(const char *s)
 	free(w_); \
 } while (0)
 
+/* A trap of the service svc (its key at line 5) that a global sysctl set
+ * to 1 silences: warned with warning when the sysctl is not set, warned
+ * (at line 6) when it is 0, silent when it is 1. */
+#define EXPECT_SYSCTL_SILENCES(svc, sysctl, key, warning) do { \
+	char text_[1024]; \
+	snprintf(text_, sizeof(text_), HEAD "%s", (svc)); \
+	EXPECT_WARNINGS(text_, 1, VS_AT(5) key ": warning: " warning); \
+	snprintf(text_, sizeof(text_), HEAD sysctl " = 0\n%s", (svc)); \
+	EXPECT_WARNINGS(text_, 1, VS_AT(6) key ": warning:"); \
+	snprintf(text_, sizeof(text_), HEAD sysctl " = 1\n%s", (svc)); \
+	EXPECT_WARNINGS(text_, 0, NULL); \
+} while (0)
+
 TEST(sysctl_keys_parse_and_print)
 {
 	struct director_config *cfg = conf(HEAD "ipvs_expire_nodest_conn = 1\nipvs_expire_quiescent_template = 0\n"
@@ -151,15 +164,10 @@ TEST(trap_persistence_with_quiescent_templates)
 {
 	static const char *const svc = "[virtual_server web]\naddress = 198.18.0.100:80\npersistence_timeout = 300s\n"
 		"check = tcp\ninhibit_on_failure = yes\nreal_servers = 198.18.3.1:80, 198.18.3.2:80\n";
-	char text[1024];
 
-	snprintf(text, sizeof(text), HEAD "%s", svc);
-	EXPECT_WARNINGS(text, 1, VS_AT(5) "persistence_timeout: warning: inhibit_on_failure can set a server's "
-			"weight to 0, and global.ipvs_expire_quiescent_template is not 1: persistent clients keep going");
-	snprintf(text, sizeof(text), HEAD "ipvs_expire_quiescent_template = 0\n%s", svc);
-	EXPECT_WARNINGS(text, 1, VS_AT(6) "persistence_timeout: warning:");
-	snprintf(text, sizeof(text), HEAD "ipvs_expire_quiescent_template = 1\n%s", svc);
-	EXPECT_WARNINGS(text, 0, NULL);
+	EXPECT_SYSCTL_SILENCES(svc, "ipvs_expire_quiescent_template", "persistence_timeout",
+			       "inhibit_on_failure can set a server's weight to 0, and "
+			       "global.ipvs_expire_quiescent_template is not 1: persistent clients keep going");
 	/* Without persistence there are no templates. */
 	EXPECT_WARNINGS(HEAD "[virtual_server web]\naddress = 198.18.0.100:80\ncheck = tcp\ninhibit_on_failure = yes\n"
 			"real_servers = 198.18.3.1:80\n", 0, NULL);
@@ -172,15 +180,10 @@ TEST(trap_removed_servers_without_expire_nodest_conn)
 {
 	static const char *const svc = "[virtual_server web]\naddress = 198.18.0.100:80\ncheck = http\n"
 		"real_servers = 198.18.3.1:80\n";
-	char text[1024];
 
-	snprintf(text, sizeof(text), HEAD "%s", svc);
-	EXPECT_WARNINGS(text, 1, VS_AT(5) "check: warning: a failed check without inhibit_on_failure removes servers, "
-			"and global.ipvs_expire_nodest_conn is not 1: their connections are black-holed");
-	snprintf(text, sizeof(text), HEAD "ipvs_expire_nodest_conn = 0\n%s", svc);
-	EXPECT_WARNINGS(text, 1, VS_AT(6) "check: warning:");
-	snprintf(text, sizeof(text), HEAD "ipvs_expire_nodest_conn = 1\n%s", svc);
-	EXPECT_WARNINGS(text, 0, NULL);
+	EXPECT_SYSCTL_SILENCES(svc, "ipvs_expire_nodest_conn", "check",
+			       "a failed check without inhibit_on_failure removes servers, "
+			       "and global.ipvs_expire_nodest_conn is not 1: their connections are black-holed");
 	EXPECT_WARNINGS(HEAD "[virtual_server web]\naddress = 198.18.0.100:80\nreal_servers = 198.18.3.1:80\n", 1,
 			"/etc/dsrkit/test.ini:3: virtual_server web.check: warning:");
 	EXPECT_WARNINGS(HEAD "[virtual_server web]\naddress = 198.18.0.100:80\ncheck = tcp\ninhibit_on_failure = yes\n"

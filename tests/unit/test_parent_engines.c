@@ -645,6 +645,19 @@ static int scrape(int port)
 	return fd;
 }
 
+/* The parent and both engines, with the metrics endpoint on
+ * 127.0.0.1:port. */
+static struct parent *start_with_metrics(int port)
+{
+	struct parent *p;
+
+	snprintf(W.global_extra, sizeof(W.global_extra), "metrics_listen = 127.0.0.1:%d\nmetrics_allow = 127.0.0.1\n",
+		 port);
+	p = start(true, "0");
+	W.global_extra[0] = '\0';
+	return p;
+}
+
 /* A scrape is a request by id to both engines (DIR_STATUS_METRICS); the
  * parent goes on meanwhile (a status is answered), and answers with its
  * own families and the engines' texts, an engine that never answers
@@ -656,10 +669,7 @@ TEST(a_scrape_asks_both_engines_by_id)
 	int port = free_port(), fd, c;
 	struct parent *p;
 
-	snprintf(W.global_extra, sizeof(W.global_extra), "metrics_listen = 127.0.0.1:%d\nmetrics_allow = 127.0.0.1\n",
-		 port);
-	p = start(true, "0");
-	W.global_extra[0] = '\0';
+	p = start_with_metrics(port);
 	if (!p)
 		return;
 	sb_init(&body);
@@ -708,10 +718,7 @@ TEST(scrapes_that_hang_up_ask_the_engines_four_times_at_most)
 	int port = free_port(), fd;
 	struct parent *p;
 
-	snprintf(W.global_extra, sizeof(W.global_extra), "metrics_listen = 127.0.0.1:%d\nmetrics_allow = 127.0.0.1\n",
-		 port);
-	p = start(true, "0");
-	W.global_extra[0] = '\0';
+	p = start_with_metrics(port);
 	if (!p)
 		return;
 	for (int i = 0; i < 10; i++) {
