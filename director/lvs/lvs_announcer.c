@@ -116,17 +116,38 @@ static bool in_set(const struct ipaddr *set, size_t n, const struct ipaddr *a)
 	return false;
 }
 
-/* A configured VIP not wanted now whose route is gone may still have its
- * address (killed between the two): take it out too, quietly. */
-static void startup_sweep(struct lvs_engine *e, const struct ipaddr *want, size_t nwant, const struct ipaddr *routes,
-			  size_t nroutes)
-{
-	for (size_t i = 0; i < e->nvs; i++) {
-		const struct ipaddr *vip = &e->vs[i]->conf->address.addr;
+/* A VIP's address found on the interface without our route is not
+ * taken away at start: it is the administrator's (a directord killed
+ * between adding the address and the route leaves one too, but that
+ * window is one request wide, and removing what the administrator put
+ * there at every start is worse). */
 
-		if (is_announced(e->vs[i]) && !in_set(want, nwant, vip) && !in_set(routes, nroutes, vip))
-			(void)e->k->announce_del(&e->announce.conf, vip);
-	}
+/* Withdrawing: is the VIP's address someone else's (kept)? */
+static bool addr_kept(const struct announce_rt *an, const struct ipaddr *vip)
+{
+	return in_set(an->kept, an->nkept, vip);
+}
+
+static void kept_add(struct announce_rt *an, const struct ipaddr *vip)
+{
+	struct ipaddr *more;
+
+	if (addr_kept(an, vip))
+		return;
+	more = realloc(an->kept, (an->nkept + 1) * sizeof(*more));
+	if (!more)
+		fatalx("lvs engine: out of memory");
+	an->kept = more;
+	an->kept[an->nkept++] = *vip;
+}
+
+static void kept_drop(struct announce_rt *an, const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < an->nkept; i++)
+		if (lvs_announce_vip_cmp(&an->kept[i], vip) == 0) {
+			an->kept[i] = an->kept[--an->nkept];
+			return;
+		}
 }
 
 struct pass {
@@ -174,13 +195,14 @@ static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *hav
 	size_t k = 0;
 
 	for (size_t i = 0; i < p->ndel; i++) {
-		int ret = e->k->announce_del(&e->announce.conf, &p->del[i]);
+		int ret = e->k->announce_del(&e->announce.conf, &p->del[i], addr_kept(&e->announce, &p->del[i]));
 
 		if (ret < 0) {
 			note_fail(e, p->fails, &p->nfails, &p->del[i], ret, "withdrawing");
 			p->next[p->nnext++] = p->del[i];
 			continue;
 		}
+		kept_drop(&e->announce, &p->del[i]);
 		e->announce.withdrawals++;
 		log_info("announce: %s withdrawn (%s)", vip_text(&p->del[i], a, sizeof(a)),
 				 withdraw_reason(p->svcs, p->n, &p->del[i]));
@@ -200,8 +222,11 @@ static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *hav
 			continue;
 		}
 		p->next[p->nnext++] = p->add[i];
-		log_info("announce: %s announced (table %u proto %u dev %s)", vip_text(&p->add[i], a, sizeof(a)),
-			 e->announce.conf.table, e->announce.conf.protocol, e->announce.conf.interface);
+		if (ret > 0)
+			kept_add(&e->announce, &p->add[i]);
+		log_info("announce: %s announced (table %u proto %u dev %s%s)", vip_text(&p->add[i], a, sizeof(a)),
+			 e->announce.conf.table, e->announce.conf.protocol, e->announce.conf.interface,
+			 ret > 0 ? ", its address already there: left on withdrawal" : "");
 	}
 }
 
@@ -227,8 +252,6 @@ static void run_pass(struct lvs_engine *e)
 	if (lvs_announce_want(p.svcs, p.n, an->drained, an->stopping, p.want, &p.nwant) == 0) {
 		lvs_announce_diff(p.want, p.nwant, have, nhave, p.add, &p.nadd, p.del, &p.ndel);
 		apply(e, &p, have, nhave);
-		if (startup)
-			startup_sweep(e, p.want, p.nwant, have, nhave);
 		free(an->have);
 		if (startup && have != an->have)
 			free(have);
@@ -311,7 +334,7 @@ void lve_announce_reload(struct lvs_engine *e)
 		return;
 	if (!conf_same(&an->conf, fresh)) {
 		for (size_t i = 0; i < an->nhave; i++) {
-			int ret = e->k->announce_del(&an->conf, &an->have[i]);
+			int ret = e->k->announce_del(&an->conf, &an->have[i], addr_kept(an, &an->have[i]));
 			char a[INET6_ADDRSTRLEN];
 
 			if (ret < 0)
@@ -319,6 +342,7 @@ void lve_announce_reload(struct lvs_engine *e)
 					  vip_text(&an->have[i], a, sizeof(a)), an->conf.table, strerror(-ret));
 		}
 		an->nhave = 0;
+		an->nkept = 0;
 		if (conf_copy(&an->conf, fresh) < 0)
 			fatalx("lvs engine: out of memory");
 		log_info("announce: now table %u proto %u dev %s", an->conf.table, an->conf.protocol,
@@ -356,6 +380,7 @@ void lve_announce_stop(struct lvs_engine *e)
 	}
 	ev_timer_stop(e->loop, &an->timer);
 	free(an->have);
+	free(an->kept);
 	free(an->fails);
 	free(an->conf.interface);
 	memset(an, 0, sizeof(*an));

@@ -51,6 +51,8 @@ static struct fake_kernel {
 	/* announced VIPs: each an address and a route in table/protocol */
 	struct ipaddr routes[16];
 	size_t nroutes;
+	struct ipaddr addrs[16];	/* on announce_interface */
+	size_t naddrs;
 	unsigned announce_adds, announce_dels;
 	int announce_fail;	/* -errno every add returns, 0: none */
 	unsigned table;		/* of the last request */
@@ -281,25 +283,39 @@ static long fk_route(const struct ipaddr *vip)
 	return -1;
 }
 
+static long fk_addr(const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < K.naddrs; i++)
+		if (ipaddr_equal(&K.addrs[i], vip))
+			return (long)i;
+	return -1;
+}
+
 static int fk_announce_add(const struct lvs_announce_conf *c, const struct ipaddr *vip)
 {
+	bool present = fk_addr(vip) >= 0;
+
 	K.table = c->table;
 	if (K.announce_fail)
 		return K.announce_fail;
 	K.announce_adds++;
+	if (!present && K.naddrs < ARRAY_SIZE(K.addrs))
+		K.addrs[K.naddrs++] = *vip;
 	if (fk_route(vip) < 0 && K.nroutes < ARRAY_SIZE(K.routes))
 		K.routes[K.nroutes++] = *vip;
-	return 0;
+	return present;
 }
 
-static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipaddr *vip)
+static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipaddr *vip, bool keep_addr)
 {
-	long i = fk_route(vip);
+	long i = fk_route(vip), j = fk_addr(vip);
 
 	K.table = c->table;
 	K.announce_dels++;
 	if (i >= 0)
 		K.routes[i] = K.routes[--K.nroutes];
+	if (j >= 0 && !keep_addr)
+		K.addrs[j] = K.addrs[--K.naddrs];
 	return 0;
 }
 
@@ -1068,6 +1084,42 @@ TEST(announces_at_start_and_removes_stale)
 	CHECK_EQ_INT(K.nroutes, 0);
 }
 
+/* An address the administrator put on announce_interface before
+ * directord is used and never taken away: not at a start that does not
+ * announce it yet (drained), not on withdrawal, not at stop. Ours goes. */
+TEST(an_address_already_there_is_left)
+{
+	struct lvs_drained_list drained = { .director_drained = true };
+	char err[PARSE_ERR_MAX];
+	struct rig r;
+
+	fk_reset();
+	parse_ipaddr("198.18.0.100", &K.addrs[K.naddrs++], err);
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(evloop_new(&r.loop), 0);
+	r.cfg = conf(CONF_HEAD ANNOUNCED(""));
+	if (r.loop && r.cfg && lvs_engine_start(r.loop, r.cfg, &drained, &fake, &r.e) == 0) {
+		settle(&r);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK_EQ_INT(K.naddrs, 1);	/* not swept at start */
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, false), 2);
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.naddrs, 2);	/* the v6 one added */
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, true), 2);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK_EQ_INT(K.naddrs, 1);	/* the administrator's stays, ours went */
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, false), 2);
+	}
+	rig_stop(&r);
+	CHECK_EQ_INT(K.nroutes, 0);
+	CHECK_EQ_INT(K.naddrs, 1);
+	if (K.naddrs == 1) {
+		char a[INET6_ADDRSTRLEN];
+
+		CHECK_EQ_STR(ipaddr_ntop(&K.addrs[0], a, sizeof(a)), "198.18.0.100");
+	}
+}
+
 /* Quorum lost (both servers drained by directorctl): withdrawn; one back:
  * announced again. The other service's VIP stays throughout. */
 TEST(quorum_loss_withdraws)
@@ -1201,7 +1253,7 @@ TEST(destinations_are_added_in_one_canonical_order)
 	}
 }
 
-TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))
