@@ -368,14 +368,17 @@ size_t lve_announce_set_drained(struct lvs_engine *e, bool drained)
 	return drained ? before - an->nhave : an->nhave - before;
 }
 
-/* SIGTERM: every route goes before the process does. */
+/* SIGTERM: every route goes before the process does, also when the
+ * start-up pass has not run yet (a killed directord's routes, which no
+ * one would withdraw after us). */
 void lve_announce_stop(struct lvs_engine *e)
 {
 	struct announce_rt *an = &e->announce;
 
-	if (an->conf.interface && an->cleaned && an->nhave) {
+	if (an->conf.interface && (!an->cleaned || an->nhave)) {
 		an->stopping = true;
-		log_info("announce: stopping: withdrawing %zu VIP(s)", an->nhave);
+		if (an->nhave)
+			log_info("announce: stopping: withdrawing %zu VIP(s)", an->nhave);
 		run_pass(e);
 	}
 	ev_timer_stop(e->loop, &an->timer);

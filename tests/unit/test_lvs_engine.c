@@ -1120,6 +1120,26 @@ TEST(an_address_already_there_is_left)
 	}
 }
 
+/* Stopped before the loop ever ran the start-up pass: a killed
+ * directord's routes still go (no one else would withdraw them). */
+TEST(stop_before_the_first_pass_withdraws_stale)
+{
+	char err[PARSE_ERR_MAX];
+	struct rig r;
+
+	fk_reset();
+	parse_ipaddr("198.18.0.100", &K.routes[K.nroutes++], err);
+	parse_ipaddr("198.18.9.9", &K.routes[K.nroutes++], err);
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(evloop_new(&r.loop), 0);
+	r.cfg = conf(CONF_HEAD ANNOUNCED(""));
+	if (r.loop && r.cfg)
+		CHECK_EQ_INT(lvs_engine_start(r.loop, r.cfg, NULL, &fake, &r.e), 0);
+	rig_stop(&r);
+	CHECK_EQ_INT(K.nroutes, 0);
+	CHECK_EQ_INT(K.announce_adds, 0);
+}
+
 /* Quorum lost (both servers drained by directorctl): withdrawn; one back:
  * announced again. The other service's VIP stays throughout. */
 TEST(quorum_loss_withdraws)
@@ -1253,7 +1273,7 @@ TEST(destinations_are_added_in_one_canonical_order)
 	}
 }
 
-TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(stop_before_the_first_pass_withdraws_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))
