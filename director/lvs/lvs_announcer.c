@@ -365,7 +365,11 @@ size_t lve_announce_set_drained(struct lvs_engine *e, bool drained)
 	an->drained = drained;
 	if (an->conf.interface)
 		run_pass(e);
-	return drained ? before - an->nhave : an->nhave - before;
+	/* A pass may both withdraw and announce (an earlier withdrawal that
+	 * failed, a quorum lost meanwhile): the change in the wanted direction. */
+	if (drained)
+		return before > an->nhave ? before - an->nhave : 0;
+	return an->nhave > before ? an->nhave - before : 0;
 }
 
 /* SIGTERM: every route goes before the process does, also when the

@@ -55,6 +55,7 @@ static struct fake_kernel {
 	size_t naddrs;
 	unsigned announce_adds, announce_dels;
 	int announce_fail;	/* -errno every add returns, 0: none */
+	int announce_del_fail;	/* -errno every del returns, 0: none */
 	unsigned table;		/* of the last request */
 } K;
 
@@ -311,6 +312,8 @@ static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipadd
 	long i = fk_route(vip), j = fk_addr(vip);
 
 	K.table = c->table;
+	if (K.announce_del_fail)
+		return K.announce_del_fail;
 	K.announce_dels++;
 	if (i >= 0)
 		K.routes[i] = K.routes[--K.nroutes];
@@ -1207,6 +1210,30 @@ TEST(drain_director_withdraws_all)
 	rig_stop(&r);
 }
 
+/* drain-director's count when withdrawals failed before: what it changed,
+ * never a wrapped-around size (it went once as 18446744073709551615). */
+TEST(drain_director_counts_what_changed)
+{
+	char err[128];
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		K.announce_del_fail = -EBUSY;
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, true), 0);
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.1:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.2:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		settle(&r);
+		K.announce_del_fail = 0;
+		/* web has no quorum: it goes now; web6 stays. */
+		CHECK_EQ_INT((long long)lvs_engine_drain_director(r.e, false), 0);
+		CHECK_EQ_INT(K.nroutes, 1);
+		CHECK(fk_announced("2001:db8::100"));
+	}
+	rig_stop(&r);
+}
+
 /* The kernel refuses: the service says why, nothing crashes, and a
  * later pass (the retry, or any change) succeeds. A reload to another
  * table moves the routes. A reload that removes the service withdraws it. */
@@ -1273,7 +1300,7 @@ TEST(destinations_are_added_in_one_canonical_order)
 	}
 }
 
-TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(stop_before_the_first_pass_withdraws_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(stop_before_the_first_pass_withdraws_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(drain_director_counts_what_changed), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))
