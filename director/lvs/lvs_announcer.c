@@ -150,6 +150,57 @@ static void kept_drop(struct announce_rt *an, const struct ipaddr *vip)
 		}
 }
 
+/* A leftover whose address (ours) is on the interface announced now:
+ * the address belongs to the new announcement, not to the old route. */
+static const struct announce_leftover *leftover_here(const struct announce_rt *an, const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < an->nleftovers; i++)
+		if (lvs_announce_vip_cmp(&an->leftovers[i].vip, vip) == 0 &&
+		    strcmp(an->leftovers[i].conf.interface, an->conf.interface) == 0)
+			return &an->leftovers[i];
+	return NULL;
+}
+
+/* Withdrawals from a table, protocol or interface a reload left, again;
+ * an address announced now on the same interface stays. */
+static void retry_leftovers(struct lvs_engine *e)
+{
+	struct announce_rt *an = &e->announce;
+	size_t k = 0;
+
+	for (size_t i = 0; i < an->nleftovers; i++) {
+		struct announce_leftover *l = &an->leftovers[i];
+		bool keep = l->keep_addr || (strcmp(l->conf.interface, an->conf.interface) == 0 &&
+					     in_set(an->have, an->nhave, &l->vip));
+		char a[INET6_ADDRSTRLEN];
+
+		if (e->k->announce_del(&l->conf, &l->vip, keep) < 0) {
+			an->leftovers[k++] = *l;
+			continue;
+		}
+		log_info("announce: %s withdrawn from table %u at last", vip_text(&l->vip, a, sizeof(a)), l->conf.table);
+		free(l->conf.interface);
+	}
+	an->nleftovers = k;
+}
+
+static void leftover_add(struct announce_rt *an, const struct ipaddr *vip)
+{
+	struct announce_leftover *more = realloc(an->leftovers, (an->nleftovers + 1) * sizeof(*more));
+	struct announce_leftover *l;
+
+	if (!more)
+		fatalx("lvs engine: out of memory");
+	an->leftovers = more;
+	l = &an->leftovers[an->nleftovers];
+	memset(l, 0, sizeof(*l));
+	if (conf_copy(&l->conf, &an->conf) < 0)
+		fatalx("lvs engine: out of memory");
+	l->vip = *vip;
+	l->keep_addr = addr_kept(an, vip);
+	an->nleftovers++;
+}
+
 struct pass {
 	struct lvs_announce_svc *svcs;
 	struct vs_rt **map;
@@ -191,6 +242,7 @@ static int pass_alloc(struct lvs_engine *e, struct pass *p, size_t nhave)
 /* Withdraw first (a route goes before its address), then announce. */
 static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *have, size_t nhave)
 {
+	const struct announce_leftover *l;
 	char a[INET6_ADDRSTRLEN];
 	size_t k = 0;
 
@@ -222,7 +274,10 @@ static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *hav
 			continue;
 		}
 		p->next[p->nnext++] = p->add[i];
-		if (ret > 0)
+		/* Found there: the administrator's, unless it is ours still
+		 * held by a route a reload left in the old table. */
+		l = leftover_here(&e->announce, &p->add[i]);
+		if (ret > 0 && (!l || l->keep_addr))
 			kept_add(&e->announce, &p->add[i]);
 		log_info("announce: %s announced (table %u proto %u dev %s%s)", vip_text(&p->add[i], a, sizeof(a)),
 			 e->announce.conf.table, e->announce.conf.protocol, e->announce.conf.interface,
@@ -239,6 +294,7 @@ static void run_pass(struct lvs_engine *e)
 	struct pass p;
 
 	ev_timer_stop(e->loop, &an->timer);
+	retry_leftovers(e);
 	if (startup)
 		startup_have(e, &have, &nhave);
 	if (pass_alloc(e, &p, nhave) < 0) {
@@ -270,7 +326,7 @@ static void run_pass(struct lvs_engine *e)
 	} else if (startup) {
 		free(have);
 	}
-	if (an->nfails || !an->cleaned)
+	if (an->nfails || an->nleftovers || !an->cleaned)
 		ev_timer_start(e->loop, &an->timer, ANNOUNCE_RETRY_MS);
 	pass_free(&p);
 }
@@ -337,9 +393,12 @@ void lve_announce_reload(struct lvs_engine *e)
 			int ret = e->k->announce_del(&an->conf, &an->have[i], addr_kept(an, &an->have[i]));
 			char a[INET6_ADDRSTRLEN];
 
-			if (ret < 0)
-				log_warnx("announce: withdrawing %s from table %u: %s (left there)",
-					  vip_text(&an->have[i], a, sizeof(a)), an->conf.table, strerror(-ret));
+			if (ret < 0) {
+				log_warnx("announce: withdrawing %s from table %u: %s (retried every %d s)",
+					  vip_text(&an->have[i], a, sizeof(a)), an->conf.table, strerror(-ret),
+					  ANNOUNCE_RETRY_MS / 1000);
+				leftover_add(an, &an->have[i]);
+			}
 		}
 		an->nhave = 0;
 		an->nkept = 0;
@@ -379,7 +438,7 @@ void lve_announce_stop(struct lvs_engine *e)
 {
 	struct announce_rt *an = &e->announce;
 
-	if (an->conf.interface && (!an->cleaned || an->nhave)) {
+	if (an->conf.interface && (!an->cleaned || an->nhave || an->nleftovers)) {
 		an->stopping = true;
 		if (an->nhave)
 			log_info("announce: stopping: withdrawing %zu VIP(s)", an->nhave);
@@ -388,6 +447,9 @@ void lve_announce_stop(struct lvs_engine *e)
 	ev_timer_stop(e->loop, &an->timer);
 	free(an->have);
 	free(an->kept);
+	for (size_t i = 0; i < an->nleftovers; i++)
+		free(an->leftovers[i].conf.interface);
+	free(an->leftovers);
 	free(an->fails);
 	free(an->conf.interface);
 	memset(an, 0, sizeof(*an));

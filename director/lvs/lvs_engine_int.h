@@ -147,6 +147,14 @@ struct lvs_engine {
 		 * (the administrator's): withdrawing takes only the route. */
 		struct ipaddr *kept;
 		size_t nkept;
+		/* A reload's new table, protocol or interface: what the old
+		 * ones refused to give up, tried again on every pass. */
+		struct announce_leftover {
+			struct lvs_announce_conf conf;	/* its own interface string */
+			struct ipaddr vip;
+			bool keep_addr;
+		} *leftovers;
+		size_t nleftovers;
 		struct announce_fail {
 			struct ipaddr vip;
 			int err;

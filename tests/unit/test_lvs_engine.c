@@ -50,6 +50,7 @@ static struct fake_kernel {
 	int sysctl_fail;	/* -errno every write returns, 0: none */
 	/* announced VIPs: each an address and a route in table/protocol */
 	struct ipaddr routes[16];
+	unsigned route_table[16];	/* 0: any (a test's stale route) */
 	size_t nroutes;
 	struct ipaddr addrs[16];	/* on announce_interface */
 	size_t naddrs;
@@ -276,12 +277,18 @@ static int fk_sysctl_set(const char *name, int value)
 	return 0;
 }
 
-static long fk_route(const struct ipaddr *vip)
+/* vip's route in table (0: in any). */
+static long fk_route_in(const struct ipaddr *vip, unsigned table)
 {
 	for (size_t i = 0; i < K.nroutes; i++)
-		if (ipaddr_equal(&K.routes[i], vip))
+		if (ipaddr_equal(&K.routes[i], vip) && (!table || !K.route_table[i] || K.route_table[i] == table))
 			return (long)i;
 	return -1;
+}
+
+static long fk_route(const struct ipaddr *vip)
+{
+	return fk_route_in(vip, 0);
 }
 
 static long fk_addr(const struct ipaddr *vip)
@@ -302,21 +309,25 @@ static int fk_announce_add(const struct lvs_announce_conf *c, const struct ipadd
 	K.announce_adds++;
 	if (!present && K.naddrs < ARRAY_SIZE(K.addrs))
 		K.addrs[K.naddrs++] = *vip;
-	if (fk_route(vip) < 0 && K.nroutes < ARRAY_SIZE(K.routes))
+	if (fk_route_in(vip, c->table) < 0 && K.nroutes < ARRAY_SIZE(K.routes)) {
+		K.route_table[K.nroutes] = c->table;
 		K.routes[K.nroutes++] = *vip;
+	}
 	return present;
 }
 
 static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipaddr *vip, bool keep_addr)
 {
-	long i = fk_route(vip), j = fk_addr(vip);
+	long i = fk_route_in(vip, c->table), j = fk_addr(vip);
 
 	K.table = c->table;
 	if (K.announce_del_fail)
 		return K.announce_del_fail;
 	K.announce_dels++;
-	if (i >= 0)
+	if (i >= 0) {
+		K.route_table[i] = K.route_table[K.nroutes - 1];
 		K.routes[i] = K.routes[--K.nroutes];
+	}
 	if (j >= 0 && !keep_addr)
 		K.addrs[j] = K.addrs[--K.naddrs];
 	return 0;
@@ -1234,6 +1245,33 @@ TEST(drain_director_counts_what_changed)
 	rig_stop(&r);
 }
 
+/* A reload to another table whose old routes the kernel will not give up
+ * yet: they are withdrawn later (retried), not left for the routing
+ * daemon to export for ever, and the address the new routes use stays
+ * (ours still: it goes on withdrawal). */
+TEST(reload_to_another_table_retries_the_old_routes)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		CHECK_EQ_INT(K.nroutes, 2);
+		K.announce_del_fail = -EBUSY;
+		rig_reload(&r, "[global]\nuser = nobody\nannounce_table = 300\n" ANNOUNCED(""));
+		CHECK_EQ_INT(K.nroutes, 4);	/* both tables */
+		K.announce_del_fail = 0;
+		lvs_engine_drain_director(r.e, false);	/* any pass, as the retry timer's */
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.naddrs, 2);
+		for (size_t i = 0; i < K.nroutes; i++)
+			CHECK_EQ_INT(K.route_table[i], 300);
+		lvs_engine_drain_director(r.e, true);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK_EQ_INT(K.naddrs, 0);
+	}
+	rig_stop(&r);
+}
+
 /* The kernel refuses: the service says why, nothing crashes, and a
  * later pass (the retry, or any change) succeeds. A reload to another
  * table moves the routes. A reload that removes the service withdraws it. */
@@ -1300,7 +1338,7 @@ TEST(destinations_are_added_in_one_canonical_order)
 	}
 }
 
-TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(stop_before_the_first_pass_withdraws_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(drain_director_counts_what_changed), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(stop_before_the_first_pass_withdraws_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(drain_director_counts_what_changed), T(reload_to_another_table_retries_the_old_routes), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))
