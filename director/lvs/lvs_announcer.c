@@ -94,14 +94,24 @@ static void note_fail(struct lvs_engine *e, struct announce_fail *fails, size_t 
 	fails[(*nfails)++].err = err;
 }
 
-/* What the kernel holds of ours at start: the routes of our table and
- * protocol (a killed directord's). */
+/* What the kernel holds of ours at start: the host routes of our table
+ * and protocol (a killed directord's). A route to a whole prefix is none
+ * of ours: withdrawing it as a VIP would take the prefix's first address
+ * off the interface. */
 static void startup_have(struct lvs_engine *e, struct ipaddr **have, size_t *nhave)
 {
 	int ret = e->k->announce_routes(&e->announce.conf, have, nhave);
+	size_t k = 0;
 
 	if (ret < 0)
 		log_warnx("announce: reading table %u: %s", e->announce.conf.table, strerror(-ret));
+	for (size_t i = 0; i < *nhave; i++)
+		if (!(*have)[i].has_prefix || (*have)[i].prefixlen == ((*have)[i].family == AF_INET6 ? 128 : 32))
+			(*have)[k++] = (*have)[i];
+	if (k < *nhave)
+		log_info("announce: %zu route(s) of table %u proto %u to more than one address left alone",
+			 *nhave - k, e->announce.conf.table, e->announce.conf.protocol);
+	*nhave = k;
 	if (*nhave)
 		log_info("announce: %zu route(s) of table %u proto %u found at start", *nhave,
 			 e->announce.conf.table, e->announce.conf.protocol);

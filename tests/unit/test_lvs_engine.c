@@ -1085,17 +1085,22 @@ TEST(announces_at_start_and_removes_stale)
 
 	fk_reset();
 	parse_ipaddr("198.18.9.9", &K.routes[K.nroutes++], err);
+	/* A route to a prefix is not a VIP: left, and its first address too. */
+	parse_ipaddr("198.18.7.0/24", &K.routes[K.nroutes++], err);
+	parse_ipaddr("198.18.7.0", &K.addrs[K.naddrs++], err);
 	if (rig_start(&r, CONF_HEAD ANNOUNCED("") DNS)) {
 		CHECK(!fk_announced("198.18.9.9"));
+		CHECK(fk_announced("198.18.7.0"));
+		CHECK_EQ_INT(K.naddrs, 3);
 		CHECK(fk_announced("198.18.0.100"));
 		CHECK(fk_announced("2001:db8::100"));
 		CHECK(!fk_announced("198.18.0.53"));
-		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.nroutes, 3);
 		CHECK_EQ_INT(K.table, 222);
 	}
 	rig_stop(&r);
-	/* Stopping withdraws them all. */
-	CHECK_EQ_INT(K.nroutes, 0);
+	/* Stopping withdraws them all (ours). */
+	CHECK_EQ_INT(K.nroutes, 1);
 }
 
 /* An address the administrator put on announce_interface before
