@@ -93,6 +93,10 @@ check "... metrics: dsrkit_director_drained 1, state drained" eval \
 	'has_metric "dsrkit_director_drained 1" &&
 	 has_metric "dsrkit_lvs_virtual_server_announce_state{virtual_server=\"web\",state=\"drained\"} 1"' 
 check "the drained state is in state_dir" [ "$(cat "$TMP/lb/state/director-drained" 2>/dev/null)" = drained ]
+ino=$(stat -c %i "$TMP/lb/state/director-drained")
+ctl lb drain-director >/dev/null 2>&1
+check "... written once, not again by each request of --wait or a second drain-director" \
+	[ "$(stat -c %i "$TMP/lb/state/director-drained")" = "$ino" ]
 
 stop_dir lb || fail "directord stops on SIGTERM"
 start_dir "$NS_lb" lb "$CONF" || { fail "directord restarts"; dfinish; }
