@@ -1156,20 +1156,28 @@ static void check_tls(struct vs_ctx *c, const struct virtual_server_conf *vs)
 /* The address a check leaves from: one of the director's own, of the
  * family every probe goes to, and never a VIP (a real server holding the
  * VIP on lo would answer its own loopback: every check would time out). */
+/* The [vrrp] instance whose virtual_ipaddress holds addr, or NULL. */
+static const struct vrrp_conf *vrrp_holding(const struct director_config *cfg, const struct ipaddr *addr)
+{
+	for (const struct vrrp_conf *v = cfg->instances; v; v = v->next)
+		for (size_t j = 0; j < v->vips.n; j++)
+			if (ipaddr_equal(&v->vips.items[j].addr, addr))
+				return v;
+	return NULL;
+}
+
 static void check_source(struct vs_ctx *c, const struct virtual_server_conf *vs)
 {
 	const struct ipaddr *src = &vs->check_source;
+	const struct vrrp_conf *v;
 	char buf[INET6_ADDRSTRLEN];
 
 	if (!src->family)
 		return;
-	for (const struct vrrp_conf *v = c->cfg->instances; v; v = v->next) {
-		for (size_t j = 0; j < v->vips.n; j++)
-			if (ipaddr_equal(&v->vips.items[j].addr, src)) {
-				ERR(c, "check_source", "%s is a VIP of [vrrp %s]: checks must leave from the director's own address",
-				    ipaddr_ntop(src, buf, sizeof(buf)), v->name);
-				return;
-			}
+	if ((v = vrrp_holding(c->cfg, src))) {
+		ERR(c, "check_source", "%s is a VIP of [vrrp %s]: checks must leave from the director's own address",
+		    ipaddr_ntop(src, buf, sizeof(buf)), v->name);
+		return;
 	}
 	for (size_t i = 0; i < vs->real_servers.n; i++) {
 		const struct real_server_conf *rs = &vs->real_servers.items[i];
@@ -1213,6 +1221,33 @@ static void check_health(struct vs_ctx *c, struct virtual_server_conf *vs)
 	check_source(c, vs);
 }
 
+/* An announced VIP is added to announce_interface and taken away by
+ * directord as its services decide: a VRRP instance holding it too, or a
+ * service on it that is not announced, would have it withdrawn (or held)
+ * under the other's feet, and a VIP cannot be both on every director and
+ * on the VRRP master alone. */
+static void check_announced_vip_alone(struct vs_ctx *c, const struct virtual_server_conf *vs)
+{
+	const struct ipaddr *vip = &vs->address.addr;
+	const struct vrrp_conf *v;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (vs->fwmark || !vip->family)
+		return;
+	if ((v = vrrp_holding(c->cfg, vip))) {
+		ERR(c, "announce", "%s is also in [vrrp %s] virtual_ipaddress: a VIP is either announced or "
+		    "held by a VRRP master", ipaddr_ntop(vip, buf, sizeof(buf)), v->name);
+		return;
+	}
+	for (const struct virtual_server_conf *o = c->cfg->lvs.services; o; o = o->next)
+		if (!o->announce && !o->fwmark && ipaddr_equal(&o->address.addr, vip)) {
+			ERR(c, "announce", "%s is also the address of [virtual_server %s], which is not announced: "
+			    "every service on an announced VIP must be announced", ipaddr_ntop(vip, buf, sizeof(buf)),
+			    o->name);
+			return;
+		}
+}
+
 /* An announced service is routed to this director while it has quorum;
  * following a VRRP instance too would make two masters of its VIP. */
 static void check_announce(struct vs_ctx *c, const struct virtual_server_conf *vs)
@@ -1225,6 +1260,7 @@ static void check_announce(struct vs_ctx *c, const struct virtual_server_conf *v
 	if (vs->fwmark)
 		ERR(c, "announce", "only an address service can be announced: a fwmark service has no "
 		    "address to route");
+	check_announced_vip_alone(c, vs);
 }
 
 /* An announced service is reached through any of several directors:

@@ -189,11 +189,13 @@ struct lvs_kernel_ops {
 	int (*sysctl_set)(const char *name, int value);
 	/* Announced VIPs (lvs_announce_kernel.c), "make it so": add puts the
 	 * address on c->interface, then the host route in c's table with c's
-	 * protocol; del removes the route, then the address. routes lists
+	 * protocol, and answers 1 when the address was there already (left
+	 * as it is; a failed route takes back an address it added); del
+	 * removes the route, then the address unless keep_addr. routes lists
 	 * the destinations of the routes of c's table and protocol
 	 * (malloc'd). 0 or -errno. */
 	int (*announce_add)(const struct lvs_announce_conf *c, const struct ipaddr *vip);
-	int (*announce_del)(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+	int (*announce_del)(const struct lvs_announce_conf *c, const struct ipaddr *vip, bool keep_addr);
 	int (*announce_routes)(const struct lvs_announce_conf *c, struct ipaddr **out, size_t *n);
 };
 

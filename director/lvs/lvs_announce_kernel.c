@@ -46,19 +46,29 @@ int lve_announce_kernel_add(const struct lvs_announce_conf *c, const struct ipad
 {
 	struct rtnl_route_spec rt;
 	struct rtnl *r;
-	int ret, ifindex;
+	int ret, ifindex, present;
 
 	if ((ret = get_rtnl(&r)) < 0)
 		return ret;
 	if ((ifindex = route_of(c, vip, r, &rt)) < 0)
 		return ifindex;
+	/* An address already there is someone else's (the administrator's):
+	 * used as it is, never changed, and left on withdrawal. */
+	if ((present = rtnl_addr_present(r, ifindex, &rt.dst)) < 0)
+		return present;
 	/* The address first: a packet the route draws in is accepted. */
-	if ((ret = rtnl_addr_add(r, ifindex, &rt.dst, NULL, RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED)) < 0)
+	if (!present && (ret = rtnl_addr_add(r, ifindex, &rt.dst, NULL, RTNL_ADDR_NODAD | RTNL_ADDR_DEPRECATED)) < 0)
 		return ret;
-	return rtnl_route_spec_add(r, &rt);
+	if ((ret = rtnl_route_spec_add(r, &rt)) < 0) {
+		/* Not left behind, or the retry would take it for another's. */
+		if (!present)
+			(void)rtnl_addr_del(r, ifindex, &rt.dst);
+		return ret;
+	}
+	return present;
 }
 
-int lve_announce_kernel_del(const struct lvs_announce_conf *c, const struct ipaddr *vip)
+int lve_announce_kernel_del(const struct lvs_announce_conf *c, const struct ipaddr *vip, bool keep_addr)
 {
 	struct rtnl_route_spec rt;
 	struct rtnl *r;
@@ -69,7 +79,7 @@ int lve_announce_kernel_del(const struct lvs_announce_conf *c, const struct ipad
 	if ((ifindex = route_of(c, vip, r, &rt)) < 0)
 		return ifindex == -ENODEV ? 0 : ifindex;	/* its routes and addresses went with it */
 	/* The route first: no new flow is drawn to an address about to go. */
-	if ((ret = rtnl_route_spec_del(r, &rt)) < 0)
+	if ((ret = rtnl_route_spec_del(r, &rt)) < 0 || keep_addr)
 		return ret;
 	return rtnl_addr_del(r, ifindex, &rt.dst);
 }

@@ -94,14 +94,24 @@ static void note_fail(struct lvs_engine *e, struct announce_fail *fails, size_t 
 	fails[(*nfails)++].err = err;
 }
 
-/* What the kernel holds of ours at start: the routes of our table and
- * protocol (a killed directord's). */
+/* What the kernel holds of ours at start: the host routes of our table
+ * and protocol (a killed directord's). A route to a whole prefix is none
+ * of ours: withdrawing it as a VIP would take the prefix's first address
+ * off the interface. */
 static void startup_have(struct lvs_engine *e, struct ipaddr **have, size_t *nhave)
 {
 	int ret = e->k->announce_routes(&e->announce.conf, have, nhave);
+	size_t k = 0;
 
 	if (ret < 0)
 		log_warnx("announce: reading table %u: %s", e->announce.conf.table, strerror(-ret));
+	for (size_t i = 0; i < *nhave; i++)
+		if (!(*have)[i].has_prefix || (*have)[i].prefixlen == ((*have)[i].family == AF_INET6 ? 128 : 32))
+			(*have)[k++] = (*have)[i];
+	if (k < *nhave)
+		log_info("announce: %zu route(s) of table %u proto %u to more than one address left alone",
+			 *nhave - k, e->announce.conf.table, e->announce.conf.protocol);
+	*nhave = k;
 	if (*nhave)
 		log_info("announce: %zu route(s) of table %u proto %u found at start", *nhave,
 			 e->announce.conf.table, e->announce.conf.protocol);
@@ -116,17 +126,89 @@ static bool in_set(const struct ipaddr *set, size_t n, const struct ipaddr *a)
 	return false;
 }
 
-/* A configured VIP not wanted now whose route is gone may still have its
- * address (killed between the two): take it out too, quietly. */
-static void startup_sweep(struct lvs_engine *e, const struct ipaddr *want, size_t nwant, const struct ipaddr *routes,
-			  size_t nroutes)
-{
-	for (size_t i = 0; i < e->nvs; i++) {
-		const struct ipaddr *vip = &e->vs[i]->conf->address.addr;
+/* A VIP's address found on the interface without our route is not
+ * taken away at start: it is the administrator's (a directord killed
+ * between adding the address and the route leaves one too, but that
+ * window is one request wide, and removing what the administrator put
+ * there at every start is worse). */
 
-		if (is_announced(e->vs[i]) && !in_set(want, nwant, vip) && !in_set(routes, nroutes, vip))
-			(void)e->k->announce_del(&e->announce.conf, vip);
+/* Withdrawing: is the VIP's address someone else's (kept)? */
+static bool addr_kept(const struct announce_rt *an, const struct ipaddr *vip)
+{
+	return in_set(an->kept, an->nkept, vip);
+}
+
+static void kept_add(struct announce_rt *an, const struct ipaddr *vip)
+{
+	struct ipaddr *more;
+
+	if (addr_kept(an, vip))
+		return;
+	more = realloc(an->kept, (an->nkept + 1) * sizeof(*more));
+	if (!more)
+		fatalx("lvs engine: out of memory");
+	an->kept = more;
+	an->kept[an->nkept++] = *vip;
+}
+
+static void kept_drop(struct announce_rt *an, const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < an->nkept; i++)
+		if (lvs_announce_vip_cmp(&an->kept[i], vip) == 0) {
+			an->kept[i] = an->kept[--an->nkept];
+			return;
+		}
+}
+
+/* A leftover whose address (ours) is on the interface announced now:
+ * the address belongs to the new announcement, not to the old route. */
+static const struct announce_leftover *leftover_here(const struct announce_rt *an, const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < an->nleftovers; i++)
+		if (lvs_announce_vip_cmp(&an->leftovers[i].vip, vip) == 0 &&
+		    strcmp(an->leftovers[i].conf.interface, an->conf.interface) == 0)
+			return &an->leftovers[i];
+	return NULL;
+}
+
+/* Withdrawals from a table, protocol or interface a reload left, again;
+ * an address announced now on the same interface stays. */
+static void retry_leftovers(struct lvs_engine *e)
+{
+	struct announce_rt *an = &e->announce;
+	size_t k = 0;
+
+	for (size_t i = 0; i < an->nleftovers; i++) {
+		struct announce_leftover *l = &an->leftovers[i];
+		bool keep = l->keep_addr || (strcmp(l->conf.interface, an->conf.interface) == 0 &&
+					     in_set(an->have, an->nhave, &l->vip));
+		char a[INET6_ADDRSTRLEN];
+
+		if (e->k->announce_del(&l->conf, &l->vip, keep) < 0) {
+			an->leftovers[k++] = *l;
+			continue;
+		}
+		log_info("announce: %s withdrawn from table %u at last", vip_text(&l->vip, a, sizeof(a)), l->conf.table);
+		free(l->conf.interface);
 	}
+	an->nleftovers = k;
+}
+
+static void leftover_add(struct announce_rt *an, const struct ipaddr *vip)
+{
+	struct announce_leftover *more = realloc(an->leftovers, (an->nleftovers + 1) * sizeof(*more));
+	struct announce_leftover *l;
+
+	if (!more)
+		fatalx("lvs engine: out of memory");
+	an->leftovers = more;
+	l = &an->leftovers[an->nleftovers];
+	memset(l, 0, sizeof(*l));
+	if (conf_copy(&l->conf, &an->conf) < 0)
+		fatalx("lvs engine: out of memory");
+	l->vip = *vip;
+	l->keep_addr = addr_kept(an, vip);
+	an->nleftovers++;
 }
 
 struct pass {
@@ -170,17 +252,19 @@ static int pass_alloc(struct lvs_engine *e, struct pass *p, size_t nhave)
 /* Withdraw first (a route goes before its address), then announce. */
 static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *have, size_t nhave)
 {
+	const struct announce_leftover *l;
 	char a[INET6_ADDRSTRLEN];
 	size_t k = 0;
 
 	for (size_t i = 0; i < p->ndel; i++) {
-		int ret = e->k->announce_del(&e->announce.conf, &p->del[i]);
+		int ret = e->k->announce_del(&e->announce.conf, &p->del[i], addr_kept(&e->announce, &p->del[i]));
 
 		if (ret < 0) {
 			note_fail(e, p->fails, &p->nfails, &p->del[i], ret, "withdrawing");
 			p->next[p->nnext++] = p->del[i];
 			continue;
 		}
+		kept_drop(&e->announce, &p->del[i]);
 		e->announce.withdrawals++;
 		log_info("announce: %s withdrawn (%s)", vip_text(&p->del[i], a, sizeof(a)),
 				 withdraw_reason(p->svcs, p->n, &p->del[i]));
@@ -200,8 +284,14 @@ static void apply(struct lvs_engine *e, struct pass *p, const struct ipaddr *hav
 			continue;
 		}
 		p->next[p->nnext++] = p->add[i];
-		log_info("announce: %s announced (table %u proto %u dev %s)", vip_text(&p->add[i], a, sizeof(a)),
-			 e->announce.conf.table, e->announce.conf.protocol, e->announce.conf.interface);
+		/* Found there: the administrator's, unless it is ours still
+		 * held by a route a reload left in the old table. */
+		l = leftover_here(&e->announce, &p->add[i]);
+		if (ret > 0 && (!l || l->keep_addr))
+			kept_add(&e->announce, &p->add[i]);
+		log_info("announce: %s announced (table %u proto %u dev %s%s)", vip_text(&p->add[i], a, sizeof(a)),
+			 e->announce.conf.table, e->announce.conf.protocol, e->announce.conf.interface,
+			 ret > 0 ? ", its address already there: left on withdrawal" : "");
 	}
 }
 
@@ -214,6 +304,7 @@ static void run_pass(struct lvs_engine *e)
 	struct pass p;
 
 	ev_timer_stop(e->loop, &an->timer);
+	retry_leftovers(e);
 	if (startup)
 		startup_have(e, &have, &nhave);
 	if (pass_alloc(e, &p, nhave) < 0) {
@@ -227,8 +318,6 @@ static void run_pass(struct lvs_engine *e)
 	if (lvs_announce_want(p.svcs, p.n, an->drained, an->stopping, p.want, &p.nwant) == 0) {
 		lvs_announce_diff(p.want, p.nwant, have, nhave, p.add, &p.nadd, p.del, &p.ndel);
 		apply(e, &p, have, nhave);
-		if (startup)
-			startup_sweep(e, p.want, p.nwant, have, nhave);
 		free(an->have);
 		if (startup && have != an->have)
 			free(have);
@@ -247,7 +336,7 @@ static void run_pass(struct lvs_engine *e)
 	} else if (startup) {
 		free(have);
 	}
-	if (an->nfails || !an->cleaned)
+	if (an->nfails || an->nleftovers || !an->cleaned)
 		ev_timer_start(e->loop, &an->timer, ANNOUNCE_RETRY_MS);
 	pass_free(&p);
 }
@@ -311,14 +400,18 @@ void lve_announce_reload(struct lvs_engine *e)
 		return;
 	if (!conf_same(&an->conf, fresh)) {
 		for (size_t i = 0; i < an->nhave; i++) {
-			int ret = e->k->announce_del(&an->conf, &an->have[i]);
+			int ret = e->k->announce_del(&an->conf, &an->have[i], addr_kept(an, &an->have[i]));
 			char a[INET6_ADDRSTRLEN];
 
-			if (ret < 0)
-				log_warnx("announce: withdrawing %s from table %u: %s (left there)",
-					  vip_text(&an->have[i], a, sizeof(a)), an->conf.table, strerror(-ret));
+			if (ret < 0) {
+				log_warnx("announce: withdrawing %s from table %u: %s (retried every %d s)",
+					  vip_text(&an->have[i], a, sizeof(a)), an->conf.table, strerror(-ret),
+					  ANNOUNCE_RETRY_MS / 1000);
+				leftover_add(an, &an->have[i]);
+			}
 		}
 		an->nhave = 0;
+		an->nkept = 0;
 		if (conf_copy(&an->conf, fresh) < 0)
 			fatalx("lvs engine: out of memory");
 		log_info("announce: now table %u proto %u dev %s", an->conf.table, an->conf.protocol,
@@ -341,21 +434,32 @@ size_t lve_announce_set_drained(struct lvs_engine *e, bool drained)
 	an->drained = drained;
 	if (an->conf.interface)
 		run_pass(e);
-	return drained ? before - an->nhave : an->nhave - before;
+	/* A pass may both withdraw and announce (an earlier withdrawal that
+	 * failed, a quorum lost meanwhile): the change in the wanted direction. */
+	if (drained)
+		return before > an->nhave ? before - an->nhave : 0;
+	return an->nhave > before ? an->nhave - before : 0;
 }
 
-/* SIGTERM: every route goes before the process does. */
+/* SIGTERM: every route goes before the process does, also when the
+ * start-up pass has not run yet (a killed directord's routes, which no
+ * one would withdraw after us). */
 void lve_announce_stop(struct lvs_engine *e)
 {
 	struct announce_rt *an = &e->announce;
 
-	if (an->conf.interface && an->cleaned && an->nhave) {
+	if (an->conf.interface && (!an->cleaned || an->nhave || an->nleftovers)) {
 		an->stopping = true;
-		log_info("announce: stopping: withdrawing %zu VIP(s)", an->nhave);
+		if (an->nhave)
+			log_info("announce: stopping: withdrawing %zu VIP(s)", an->nhave);
 		run_pass(e);
 	}
 	ev_timer_stop(e->loop, &an->timer);
 	free(an->have);
+	free(an->kept);
+	for (size_t i = 0; i < an->nleftovers; i++)
+		free(an->leftovers[i].conf.interface);
+	free(an->leftovers);
 	free(an->fails);
 	free(an->conf.interface);
 	memset(an, 0, sizeof(*an));

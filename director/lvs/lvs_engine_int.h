@@ -143,6 +143,18 @@ struct lvs_engine {
 		struct lvs_announce_conf conf;	/* what `have` is in (its own interface string) */
 		struct ipaddr *have;	/* announced now, sorted */
 		size_t nhave;
+		/* Announced VIPs whose address was on the interface before
+		 * (the administrator's): withdrawing takes only the route. */
+		struct ipaddr *kept;
+		size_t nkept;
+		/* A reload's new table, protocol or interface: what the old
+		 * ones refused to give up, tried again on every pass. */
+		struct announce_leftover {
+			struct lvs_announce_conf conf;	/* its own interface string */
+			struct ipaddr vip;
+			bool keep_addr;
+		} *leftovers;
+		size_t nleftovers;
 		struct announce_fail {
 			struct ipaddr vip;
 			int err;
@@ -209,7 +221,7 @@ const char *lve_announce_reason(const struct vs_rt *v, char *buf, size_t size);
 
 /* lvs_announce_kernel.c: the real seam's calls */
 int lve_announce_kernel_add(const struct lvs_announce_conf *c, const struct ipaddr *vip);
-int lve_announce_kernel_del(const struct lvs_announce_conf *c, const struct ipaddr *vip);
+int lve_announce_kernel_del(const struct lvs_announce_conf *c, const struct ipaddr *vip, bool keep_addr);
 int lve_announce_kernel_routes(const struct lvs_announce_conf *c, struct ipaddr **out, size_t *n);
 void lve_announce_kernel_close(void);
 

@@ -109,6 +109,7 @@ struct parent {
 	struct ev_timer relay_timer;	/* the LVS engine's queue was full: resend all */
 	struct lvs_drained_list drained;	/* by directorctl, for a restarted LVS engine */
 	int state_fd;			/* global.state_dir (director_state.c); -1: none */
+	bool state_unsaved;		/* the last write of state_dir failed */
 	struct ctlserver *ctl;
 	int ctl_fd;
 	char *ctl_path;			/* the socket bound: a reload does not move it */
@@ -1026,9 +1027,14 @@ static void director_finish(struct request *r, struct strbuf *out)
 		ctl_reply_error(out, text->len ? sb_str(text) + 7 : "no answer");
 		return;
 	}
-	p->drained.director_drained = drained;
 	sb_appendn(out, text->buf, text->len);
+	/* drain-director --wait asks again every 250 ms: the file is written
+	 * when the state changes (or its last write failed), not each time. */
+	if (p->drained.director_drained == drained && !p->state_unsaved)
+		return;
+	p->drained.director_drained = drained;
 	ret = p->state_fd >= 0 ? director_state_drained_save(p->state_fd, drained) : -EBADF;
+	p->state_unsaved = ret < 0;
 	if (ret < 0) {
 		log_warnx("directorctl %s-director: not kept across a restart of directord: %s", drained ? "drain" :
 			  "enable", ret == -EBADF ? "no state_dir" : strerror(-ret));
@@ -1079,12 +1085,14 @@ static void open_state_dir(struct parent *p)
 		return;
 	}
 	p->state_fd = ret;
-	if ((ret = director_state_drained_load(p->state_fd, &p->drained.director_drained)) < 0)
+	if ((ret = director_state_drained_load(p->state_fd, &p->drained.director_drained)) < 0) {
+		p->state_unsaved = true;	/* written again at the next request */
 		log_warnx("state_dir %s: director-drained: %s: taken as not drained", p->cfg->state_dir,
 			  strerror(-ret));
-	else if (p->drained.director_drained)
+	} else if (p->drained.director_drained) {
 		log_info("the director is drained (directorctl drain-director): nothing is announced until "
 			 "directorctl enable-director");
+	}
 }
 
 /* A reload that announces a service for the first time: the directory,
@@ -1104,6 +1112,7 @@ static void state_dir_reload(struct parent *p, const struct director_config *fre
 		return;
 	}
 	p->state_fd = ret;
+	p->state_unsaved = true;	/* it has not heard of a drain before now */
 }
 
 /* ---- reload and stop ---- */

@@ -118,4 +118,59 @@ TEST(what_others_could_put_there_is_refused)
 	remove_base();
 }
 
-TEST_MAIN(T(drained_round_trip), T(what_others_could_put_there_is_refused))
+/* Root makes state_dir and gives it to the daemon's user: only through
+ * directories no one else can change. A user who owns a directory on the
+ * way could put a link there to a directory of root's, which root would
+ * then give away. A sticky directory (/tmp) is fine: root's entries in it
+ * are root's to rename. */
+TEST(root_makes_it_only_through_directories_root_alone_changes)
+{
+	char bob[128], victim[128], st_dir[160], via[200], sticky[128], ok[160];
+	const uid_t nobody = 65534;
+	struct stat st;
+	int fd;
+
+	if (geteuid() != 0) {
+		printf("SKIP root_makes_it_only_through_directories_root_alone_changes: not root\n");
+		return;
+	}
+	CHECK_EQ_INT(make_base(), 0);
+	CHECK_EQ_INT(chmod(base, 0755), 0);
+	path_of(bob, sizeof(bob), "bob");
+	path_of(victim, sizeof(victim), "victim");
+	CHECK_EQ_INT(mkdir(bob, 0755), 0);
+	CHECK_EQ_INT(chown(bob, nobody, nobody), 0);
+	CHECK_EQ_INT(mkdir(victim, 0755), 0);
+	snprintf(st_dir, sizeof(st_dir), "%s/state", victim);
+	CHECK_EQ_INT(mkdir(st_dir, 0755), 0);
+	/* bob's link to root's directory: refused, root's left root's. */
+	snprintf(via, sizeof(via), "%s/link", bob);
+	CHECK_EQ_INT(symlink(victim, via), 0);
+	snprintf(via, sizeof(via), "%s/link/state", bob);
+	CHECK_EQ_INT(director_state_open(via, true, nobody, nobody), -EPERM);
+	CHECK_EQ_INT(stat(st_dir, &st), 0);
+	CHECK_EQ_INT((int)st.st_uid, 0);
+	/* Nor under a directory others may write that is not sticky. */
+	CHECK_EQ_INT(chmod(victim, 0777), 0);
+	CHECK_EQ_INT(director_state_open(st_dir, true, nobody, nobody), -EPERM);
+	CHECK_EQ_INT(chmod(victim, 0755), 0);
+	/* Root's own path, and a sticky one: made and given. */
+	fd = director_state_open(st_dir, true, nobody, nobody);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_EQ_INT(stat(st_dir, &st), 0);
+	CHECK_EQ_INT((int)st.st_uid, (int)nobody);
+	path_of(sticky, sizeof(sticky), "sticky");
+	CHECK_EQ_INT(mkdir(sticky, 0755), 0);
+	CHECK_EQ_INT(chmod(sticky, 01777), 0);
+	snprintf(ok, sizeof(ok), "%s/state/", sticky);
+	fd = director_state_open(ok, true, nobody, nobody);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	remove_base();
+}
+
+TEST_MAIN(T(drained_round_trip), T(what_others_could_put_there_is_refused),
+	  T(root_makes_it_only_through_directories_root_alone_changes))

@@ -668,6 +668,8 @@ struct key_case {
 };
 
 #define KC_A "address = 192.0.2.80:80\n"
+/* Not [vrrp V1]'s VIP: an announced VIP is held by no VRRP instance. */
+#define KC_AN "address = 192.0.2.86:80\n"
 #define KC_R "real_servers = 198.18.0.11, 198.18.0.12 weight=2\n"
 
 static const struct key_case key_cases[] = {
@@ -691,8 +693,8 @@ static const struct key_case key_cases[] = {
 	{ "inhibit_on_failure", KC_A KC_R, KC_A "inhibit_on_failure = yes\n" KC_R },
 	{ "start_down", KC_A KC_R, KC_A "start_down = no\n" KC_R },
 	{ "vrrp", KC_A "vrrp = V1\n" KC_R, KC_A "vrrp = V2\n" KC_R },
-	{ "announce", KC_A "scheduler = mh\nscheduler_flags = mh-port, mh-fallback\ninhibit_on_failure = yes\n" KC_R,
-	  KC_A "scheduler = mh\nscheduler_flags = mh-port, mh-fallback\ninhibit_on_failure = yes\nannounce = yes\n" KC_R },
+	{ "announce", KC_AN "scheduler = mh\nscheduler_flags = mh-port, mh-fallback\ninhibit_on_failure = yes\n" KC_R,
+	  KC_AN "scheduler = mh\nscheduler_flags = mh-port, mh-fallback\ninhibit_on_failure = yes\nannounce = yes\n" KC_R },
 	{ "check", KC_A KC_R, KC_A "check = http\n" KC_R },
 	{ "check_interval", KC_A KC_R, KC_A "check_interval = 5s\n" KC_R },
 	{ "check_timeout", KC_A KC_R, KC_A "check_timeout = 2s\n" KC_R },
@@ -851,6 +853,14 @@ TEST(announce_errors)
 	expect_error("[vrrp v]\ninterface = eth0\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.80\n"
 		     VS("announce = yes\nvrrp = v\n"), ":8: virtual_server w.announce: not with vrrp = v");
 	expect_error(FWM("announce = yes\n"), ":4: virtual_server m.announce: only an address service can be announced");
+	/* A VIP announced and held by VRRP, or announced for one service
+	 * and not for another: directord would withdraw it under the other. */
+	expect_error("[vrrp v]\ninterface = eth0\nvirtual_router_id = 5\nvirtual_ipaddress = 192.0.2.80/24\n"
+		     VS("announce = yes\n"), ":8: virtual_server w.announce: 192.0.2.80 is also in [vrrp v] virtual_ipaddress");
+	expect_error(VS("announce = yes\n") "[virtual_server x]\naddress = 192.0.2.80:443\nreal_servers = 198.18.0.11\n",
+		     ":4: virtual_server w.announce: 192.0.2.80 is also the address of [virtual_server x], which is not announced");
+	director_config_free(load_ok(VS("announce = yes\n") "[virtual_server x]\naddress = 192.0.2.80:443\n"
+				     "real_servers = 198.18.0.11\nannounce = yes\n"));
 	expect_error(VS("announce = maybe\n"), ":4: virtual_server w.announce: ");
 	expect_error("[global]\nannounce_table = 254\n" VS(""), ":2: global.announce_table: 254 is the kernel's main table");
 	expect_error("[global]\nannounce_table = 255\n" VS(""), ":2: global.announce_table: 255 is the kernel's local");

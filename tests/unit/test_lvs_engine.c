@@ -50,9 +50,13 @@ static struct fake_kernel {
 	int sysctl_fail;	/* -errno every write returns, 0: none */
 	/* announced VIPs: each an address and a route in table/protocol */
 	struct ipaddr routes[16];
+	unsigned route_table[16];	/* 0: any (a test's stale route) */
 	size_t nroutes;
+	struct ipaddr addrs[16];	/* on announce_interface */
+	size_t naddrs;
 	unsigned announce_adds, announce_dels;
 	int announce_fail;	/* -errno every add returns, 0: none */
+	int announce_del_fail;	/* -errno every del returns, 0: none */
 	unsigned table;		/* of the last request */
 } K;
 
@@ -273,33 +277,59 @@ static int fk_sysctl_set(const char *name, int value)
 	return 0;
 }
 
-static long fk_route(const struct ipaddr *vip)
+/* vip's route in table (0: in any). */
+static long fk_route_in(const struct ipaddr *vip, unsigned table)
 {
 	for (size_t i = 0; i < K.nroutes; i++)
-		if (ipaddr_equal(&K.routes[i], vip))
+		if (ipaddr_equal(&K.routes[i], vip) && (!table || !K.route_table[i] || K.route_table[i] == table))
+			return (long)i;
+	return -1;
+}
+
+static long fk_route(const struct ipaddr *vip)
+{
+	return fk_route_in(vip, 0);
+}
+
+static long fk_addr(const struct ipaddr *vip)
+{
+	for (size_t i = 0; i < K.naddrs; i++)
+		if (ipaddr_equal(&K.addrs[i], vip))
 			return (long)i;
 	return -1;
 }
 
 static int fk_announce_add(const struct lvs_announce_conf *c, const struct ipaddr *vip)
 {
+	bool present = fk_addr(vip) >= 0;
+
 	K.table = c->table;
 	if (K.announce_fail)
 		return K.announce_fail;
 	K.announce_adds++;
-	if (fk_route(vip) < 0 && K.nroutes < ARRAY_SIZE(K.routes))
+	if (!present && K.naddrs < ARRAY_SIZE(K.addrs))
+		K.addrs[K.naddrs++] = *vip;
+	if (fk_route_in(vip, c->table) < 0 && K.nroutes < ARRAY_SIZE(K.routes)) {
+		K.route_table[K.nroutes] = c->table;
 		K.routes[K.nroutes++] = *vip;
-	return 0;
+	}
+	return present;
 }
 
-static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipaddr *vip)
+static int fk_announce_del(const struct lvs_announce_conf *c, const struct ipaddr *vip, bool keep_addr)
 {
-	long i = fk_route(vip);
+	long i = fk_route_in(vip, c->table), j = fk_addr(vip);
 
 	K.table = c->table;
+	if (K.announce_del_fail)
+		return K.announce_del_fail;
 	K.announce_dels++;
-	if (i >= 0)
+	if (i >= 0) {
+		K.route_table[i] = K.route_table[K.nroutes - 1];
 		K.routes[i] = K.routes[--K.nroutes];
+	}
+	if (j >= 0 && !keep_addr)
+		K.addrs[j] = K.addrs[--K.naddrs];
 	return 0;
 }
 
@@ -1055,17 +1085,78 @@ TEST(announces_at_start_and_removes_stale)
 
 	fk_reset();
 	parse_ipaddr("198.18.9.9", &K.routes[K.nroutes++], err);
+	/* A route to a prefix is not a VIP: left, and its first address too. */
+	parse_ipaddr("198.18.7.0/24", &K.routes[K.nroutes++], err);
+	parse_ipaddr("198.18.7.0", &K.addrs[K.naddrs++], err);
 	if (rig_start(&r, CONF_HEAD ANNOUNCED("") DNS)) {
 		CHECK(!fk_announced("198.18.9.9"));
+		CHECK(fk_announced("198.18.7.0"));
+		CHECK_EQ_INT(K.naddrs, 3);
 		CHECK(fk_announced("198.18.0.100"));
 		CHECK(fk_announced("2001:db8::100"));
 		CHECK(!fk_announced("198.18.0.53"));
-		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.nroutes, 3);
 		CHECK_EQ_INT(K.table, 222);
 	}
 	rig_stop(&r);
-	/* Stopping withdraws them all. */
+	/* Stopping withdraws them all (ours). */
+	CHECK_EQ_INT(K.nroutes, 1);
+}
+
+/* An address the administrator put on announce_interface before
+ * directord is used and never taken away: not at a start that does not
+ * announce it yet (drained), not on withdrawal, not at stop. Ours goes. */
+TEST(an_address_already_there_is_left)
+{
+	struct lvs_drained_list drained = { .director_drained = true };
+	char err[PARSE_ERR_MAX];
+	struct rig r;
+
+	fk_reset();
+	parse_ipaddr("198.18.0.100", &K.addrs[K.naddrs++], err);
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(evloop_new(&r.loop), 0);
+	r.cfg = conf(CONF_HEAD ANNOUNCED(""));
+	if (r.loop && r.cfg && lvs_engine_start(r.loop, r.cfg, &drained, &fake, &r.e) == 0) {
+		settle(&r);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK_EQ_INT(K.naddrs, 1);	/* not swept at start */
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, false), 2);
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.naddrs, 2);	/* the v6 one added */
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, true), 2);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK_EQ_INT(K.naddrs, 1);	/* the administrator's stays, ours went */
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, false), 2);
+	}
+	rig_stop(&r);
 	CHECK_EQ_INT(K.nroutes, 0);
+	CHECK_EQ_INT(K.naddrs, 1);
+	if (K.naddrs == 1) {
+		char a[INET6_ADDRSTRLEN];
+
+		CHECK_EQ_STR(ipaddr_ntop(&K.addrs[0], a, sizeof(a)), "198.18.0.100");
+	}
+}
+
+/* Stopped before the loop ever ran the start-up pass: a killed
+ * directord's routes still go (no one else would withdraw them). */
+TEST(stop_before_the_first_pass_withdraws_stale)
+{
+	char err[PARSE_ERR_MAX];
+	struct rig r;
+
+	fk_reset();
+	parse_ipaddr("198.18.0.100", &K.routes[K.nroutes++], err);
+	parse_ipaddr("198.18.9.9", &K.routes[K.nroutes++], err);
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(evloop_new(&r.loop), 0);
+	r.cfg = conf(CONF_HEAD ANNOUNCED(""));
+	if (r.loop && r.cfg)
+		CHECK_EQ_INT(lvs_engine_start(r.loop, r.cfg, NULL, &fake, &r.e), 0);
+	rig_stop(&r);
+	CHECK_EQ_INT(K.nroutes, 0);
+	CHECK_EQ_INT(K.announce_adds, 0);
 }
 
 /* Quorum lost (both servers drained by directorctl): withdrawn; one back:
@@ -1131,6 +1222,57 @@ TEST(drain_director_withdraws_all)
 		}
 		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, false), 2);
 		CHECK_EQ_INT(K.nroutes, 2);
+	}
+	rig_stop(&r);
+}
+
+/* drain-director's count when withdrawals failed before: what it changed,
+ * never a wrapped-around size (it went once as 18446744073709551615). */
+TEST(drain_director_counts_what_changed)
+{
+	char err[128];
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		K.announce_del_fail = -EBUSY;
+		CHECK_EQ_INT((int)lvs_engine_drain_director(r.e, true), 0);
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.1:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		CHECK_EQ_INT(lvs_engine_admin(r.e, "web", "198.18.3.2:80", LVS_ADMIN_DRAINED, err, sizeof(err)), 0);
+		settle(&r);
+		K.announce_del_fail = 0;
+		/* web has no quorum: it goes now; web6 stays. */
+		CHECK_EQ_INT((long long)lvs_engine_drain_director(r.e, false), 0);
+		CHECK_EQ_INT(K.nroutes, 1);
+		CHECK(fk_announced("2001:db8::100"));
+	}
+	rig_stop(&r);
+}
+
+/* A reload to another table whose old routes the kernel will not give up
+ * yet: they are withdrawn later (retried), not left for the routing
+ * daemon to export for ever, and the address the new routes use stays
+ * (ours still: it goes on withdrawal). */
+TEST(reload_to_another_table_retries_the_old_routes)
+{
+	struct rig r;
+
+	fk_reset();
+	if (rig_start(&r, CONF_HEAD ANNOUNCED(""))) {
+		CHECK_EQ_INT(K.nroutes, 2);
+		K.announce_del_fail = -EBUSY;
+		rig_reload(&r, "[global]\nuser = nobody\nannounce_table = 300\n" ANNOUNCED(""));
+		CHECK_EQ_INT(K.nroutes, 4);	/* both tables */
+		K.announce_del_fail = 0;
+		lvs_engine_drain_director(r.e, false);	/* any pass, as the retry timer's */
+		CHECK_EQ_INT(K.nroutes, 2);
+		CHECK_EQ_INT(K.naddrs, 2);
+		for (size_t i = 0; i < K.nroutes; i++)
+			CHECK_EQ_INT(K.route_table[i], 300);
+		lvs_engine_drain_director(r.e, true);
+		CHECK_EQ_INT(K.nroutes, 0);
+		CHECK_EQ_INT(K.naddrs, 0);
 	}
 	rig_stop(&r);
 }
@@ -1201,7 +1343,7 @@ TEST(destinations_are_added_in_one_canonical_order)
 	}
 }
 
-TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
+TEST_MAIN(T(destinations_are_added_in_one_canonical_order), T(sync_mode_both_runs_master_and_backup), T(announces_at_start_and_removes_stale), T(an_address_already_there_is_left), T(stop_before_the_first_pass_withdraws_stale), T(quorum_loss_withdraws), T(drain_director_withdraws_all), T(drain_director_counts_what_changed), T(reload_to_another_table_retries_the_old_routes), T(refusal_is_status_and_retried), T(metrics_show_states_weights_and_counters), T(programs_the_table_from_cold), T(reload_sends_only_the_difference), T(adopts_what_the_kernel_has), T(status_shows_the_kernels_counters), T(checks_decide_and_follow_a_reload), T(a_large_table_goes_in_parts),
 	  T(drain_and_enable), T(sync_daemon_follows_vrrp_and_survives_unanswered_stop),
 	  T(https_checks_decide_weights), T(sysctls_are_written_only_when_configured),
 	  T(a_failed_sysctl_write_is_logged_once_and_shown), T(doctor_targets_lines))
