@@ -18,8 +18,9 @@
  * doctor_pkt.c; the targets' lines parsed in doctor_targets.c; verdicts
  * from probe results in doctor.c) around one seam, struct doctor_io, whose
  * real instance (doctor_sys.c) holds every socket; tests/unit/test_doctor.c
- * gives it a segment in memory, and tests/netns/135-directorctl-doctor.sh
- * the real kernel. */
+ * gives it a segment in memory; tests/netns/135-directorctl-doctor.sh the
+ * real kernel, and tests/vm/35-directorctl-doctor.sh the same lab
+ * (tests/netns/doctor-lab.sh) beside IPVS programmed by directord. */
 #ifndef DSRKIT_DOCTOR_H
 #define DSRKIT_DOCTOR_H
 
