@@ -45,7 +45,7 @@ LIBS       = $(PKG_LIBS) -liniparser -pthread
 # (common/tls_openssl.h); the tests link it for their own TLS servers.
 DAEMON_LIBS  = $(filter-out -lssl -lcrypto,$(LIBS))
 RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap 2>/dev/null) -liniparser
-CTL_LIBS     = -liniparser
+CTL_LIBS     = $(shell pkg-config --libs libcap 2>/dev/null) -liniparser
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)

@@ -42,6 +42,19 @@ assert all(x["what"] and x["fix"] for x in f)
 assert [x["server"] for x in f if x["check"] == "agent"] == ["198.18.0.18:80"]
 ' "$json"
 
+# The probes act on lines an engine running as the daemon's user wrote:
+# once it has them, directorctl runs as nobody with CAP_NET_RAW alone.
+ip netns exec "$D1" "$DIRECTORCTL" -s "$(sock_of d1)" doctor >/dev/null 2>&1 &
+DOC_PID=$!
+creds() { awk '/^Uid:/ { print "uid", $2, $3, $4, $5 } /^Cap(Prm|Eff|Bnd):/ { print $1, $2 }' "/proc/$DOC_PID/status" | paste -sd' '; }
+NOBODY=$(id -u nobody)
+want="uid $NOBODY $NOBODY $NOBODY $NOBODY CapPrm: 0000000000002000 CapEff: 0000000000002000 CapBnd: 0000000000002000"
+creds_are() { [ "$(creds 2>/dev/null)" = "$1" ]; }
+check "while it probes: nobody, CAP_NET_RAW only (permitted, effective, bounding)" wait_ms 5000 creds_are "$want"
+echo "    $(creds 2>/dev/null)"
+wait "$DOC_PID"
+check "... and it names the same findings (exit 1)" test "$?" = 1
+
 out=$(doctor nosuch 2>&1); rc=$?
 check "an unknown service: exit 2" test "$rc" = 2
 out=$(in_ns "$D1" setpriv --inh-caps=-all --bounding-set=-net_raw "$DIRECTORCTL" -s "$(sock_of d1)" doctor 2>&1); rc=$?
