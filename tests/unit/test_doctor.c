@@ -267,6 +267,28 @@ TEST(targets_parse)
 	doc_targets_free(&t);
 }
 
+/* An instance may hold 255 VIPs (director.ini: the advert's 8-bit count):
+ * its line has 260 words, and the doctor must still read it. */
+TEST(targets_instance_with_255_vips)
+{
+	struct doc_targets t;
+	struct strbuf text;
+	char err[128] = "";
+
+	sb_init(&text);
+	sb_append(&text, "vrrp VI_1 eth0 51 MASTER");
+	for (int i = 0; i < 255; i++)
+		sb_printf(&text, " 198.18.%d.%d", 10 + i / 200, 1 + i % 200);
+	sb_append(&text, "\nvs web tcp 198.18.10.1 80\n");
+	CHECK_EQ_INT(doc_targets_parse(sb_str(&text), text.len, &t, err, sizeof(err)), 0);
+	CHECK_EQ_STR(err, "");
+	CHECK_EQ_INT(t.nvrrp, 1);
+	CHECK_EQ_INT(t.nvrrp ? t.vrrp[0].nvips : 0, 255);
+	CHECK_EQ_INT(t.nvs, 1);
+	doc_targets_free(&t);
+	sb_free(&text);
+}
+
 static void bad(const char *text, const char *msg)
 {
 	struct doc_targets t;
@@ -702,6 +724,6 @@ TEST(unknown_service)
 
 TEST_MAIN(T(arp_request_and_reply), T(ns_and_na), T(tcp_syn_and_reply),
 	  T(echo_of_a_size), T(vrrp_advert_gives_the_master_mac), T(targets_parse),
-	  T(targets_refused), T(each_mistake_named),
+	  T(targets_refused), T(targets_instance_with_255_vips), T(each_mistake_named),
 	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(source_and_agent_allow_list), T(bounded_in_time),
 	  T(unknown_service))
