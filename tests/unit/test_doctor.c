@@ -661,6 +661,21 @@ TEST(director_sysctls_and_traps)
 	sb_free(&out);
 }
 
+/* rp_filter is IPv4's: an instance of IPv6 VIPs on an interface with
+ * strict rp_filter, the IPv4 default route leaving another, loses no
+ * client (the kernel has no reverse-path filter for IPv6). */
+TEST(rp_filter_not_a_finding_for_ipv6_vips)
+{
+	struct fake fk = fake_new(0);
+	struct doc_report r;
+
+	fk.rp_filter = 1;	/* strict, and the default route leaves eth1 */
+	run_lines("vrrp VI_6 eth0 61 MASTER 2001:db8::100\nvrrp VI_1 eth0 51 MASTER 198.18.0.100\n", &fk, &r, NULL);
+	CHECK_EQ_INT(r.n, 1);
+	CHECK(r.n && strstr(r.items[0].what, "where the VIPs of VI_1 are"));
+	doc_report_free(&r);
+}
+
 TEST(source_and_agent_allow_list)
 {
 	struct host saved = hosts[0];
@@ -725,5 +740,5 @@ TEST(unknown_service)
 TEST_MAIN(T(arp_request_and_reply), T(ns_and_na), T(tcp_syn_and_reply),
 	  T(echo_of_a_size), T(vrrp_advert_gives_the_master_mac), T(targets_parse),
 	  T(targets_refused), T(targets_instance_with_255_vips), T(each_mistake_named),
-	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(source_and_agent_allow_list), T(bounded_in_time),
+	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(rp_filter_not_a_finding_for_ipv6_vips), T(source_and_agent_allow_list), T(bounded_in_time),
 	  T(unknown_service))
