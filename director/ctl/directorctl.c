@@ -266,7 +266,11 @@ static int doctor(int argc, char **argv, const char *sock)
 	sb_init(&out);
 	if (ret == 0)
 		(json ? doc_report_json : doc_report_text)(&r, &out);
-	fputs(sb_str(&out), stdout);
+	/* A report that could not be written is no report: not 0 nor 1. */
+	if (ret == 0 && (fwrite(sb_str(&out), 1, out.len, stdout) != out.len || fflush(stdout) != 0)) {
+		fprintf(stderr, "directorctl: doctor: stdout: %s\n", strerror(errno));
+		ret = -EIO;
+	}
 	sb_free(&out);
 	ret = ret < 0 ? 2 : r.n ? 1 : r.not_checked ? 2 : 0;
 	doc_report_free(&r);

@@ -20,6 +20,8 @@ doctor_lab start_director || dfinish
 out=$(doctor good); rc=$?
 echo "$out" | sed 's/^/    good: /'
 check "the healthy service: no finding, exit 0" test "$rc" = 0 -a "$out" = "no finding"
+err=$(doctor good 2>&1 >/dev/full); rc=$?
+check "a report that cannot be written: exit 2, says so ($err)" test "$rc" = 2 -a -n "$(grep 'stdout: No space left' <<<"$err")"
 
 t0=$(now_ms)
 out=$(doctor); rc=$?
