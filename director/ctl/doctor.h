@@ -121,7 +121,8 @@ struct doctor_io {
 /* ---- findings ---- */
 
 struct doc_finding {
-	char check[16];			/* "route", "arp", "rp_filter", "vip_arp", "service", "mtu", "agent", "sysctl", "trap" */
+	char check[16];			/* "route", "source", "arp", "rp_filter", "vip_arp", "service", "vip", "mtu",
+					 * "agent", "sysctl", "trap" */
 	char service[DOC_NAME_MAX];	/* "" when it is the director's own */
 	char server[DOC_NAME_MAX];	/* the real server's ADDR:PORT, "" when none */
 	char what[512];
