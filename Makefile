@@ -40,7 +40,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS       = $(PKG_LIBS) -liniparser -pthread
 # Each program's link line names what it uses: rs-agent no generic
-# netlink (IPVS) nor threads, directorctl none of the daemon's libraries.
+# netlink (IPVS) nor threads, directorctl none of the daemon's libraries
+# but libcap (the doctor keeps CAP_NET_RAW alone).
 # The daemons load OpenSSL when a configuration has an https check
 # (common/tls_openssl.h); the tests link it for their own TLS servers.
 DAEMON_LIBS  = $(filter-out -lssl -lcrypto,$(LIBS))
