@@ -1493,6 +1493,14 @@ static void track_text(const struct track_eval *t, void *arg)
 	sb_append(out, "\n");
 }
 
+/* Why an instance is not running, for status: NULL when it is. */
+static const char *open_error_text(const struct vrrp_inst *in)
+{
+	if (in->open_error == -EAGAIN)	/* find_primary: not a fault */
+		return "waiting for duplicate address detection of the interface's link-local address";
+	return in->open_error ? strerror(-in->open_error) : NULL;
+}
+
 void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -1508,7 +1516,7 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_uint(j, "vrid", in->conf->vrid);
 		json_uint(j, "version", in->conf->version);
 		json_string(j, "state", in->open_error ? "ERROR" : vrrp_state_name(in->fsm.state));
-		json_string(j, "error", in->open_error ? strerror(-in->open_error) : NULL);
+		json_string(j, "error", open_error_text(in));
 		json_uint(j, "base_priority", in->conf->priority);
 		json_uint(j, "effective_priority", in->fsm.priority);
 		json_string(j, "sync_group", in->conf->group ? in->conf->group->name : NULL);

@@ -20,10 +20,12 @@ capture "$TMP/wire" 'ip6 proto 112' || { fail "tcpdump listens on the bridge"; d
 join "$D1" eth0 br0 02:00:00:00:01:01 198.18.0.1/24
 start_director "$D1" d1 "$TMP/d1.ini" || { fail "directord starts"; dfinish; }
 check "directord started while eth0's link-local address was in DAD" not ll_ready "$D1" eth0
+check "status says why VI_6 waits" \
+	test "$(field d1 VI_6 error)" = "waiting for duplicate address detection of the interface's link-local address"
 check "d1 becomes master once DAD is done" wait_ms 10000 state_is d1 VI_6 MASTER
 LL1=$(ip -n "$D1" -6 -o addr show dev eth0 scope link | awk '{ sub("/.*", "", $4); print $4 }')
-check "it advertises from its link-local address ($LL1)" wait_ms 3000 \
-	test "$(count_pkts "$TMP/wire" "$(re_advert "$LL1" 61 150)")" -gt 0
+adverts_seen() { [ "$(count_pkts "$TMP/wire" "$(re_advert "$LL1" 61 150)")" -gt 0 ]; }
+check "it advertises from its link-local address ($LL1)" wait_ms 3000 adverts_seen
 check "it said it waits for DAD, once" test "$(grep -c "VI_6: waiting for the duplicate address detection of eth0's link-local address" "$TMP/d1.log")" = 1
 check "no advert failed (no 'sending an advert' error)" not grep -q "sending an advert" "$TMP/d1.log"
 dfinish
