@@ -9,7 +9,8 @@
 # mistake (answers ARP and neighbour solicitations for the VIP, not on
 # the directors' segment, the service on the real address only, rp_filter
 # dropping the director's packets, MTU mismatch, no VIP on lo, the agent
-# port blocked), the traps, nothing else (exit 1).
+# port blocked), the traps, nothing else (exit 1); then an agent that
+# reports down.
 . "$(dirname "$0")/director-vm-lib.sh"
 # shellcheck source=../netns/doctor-lab.sh
 . "$(dirname "$0")/../netns/doctor-lab.sh"
@@ -41,4 +42,15 @@ echo "$out" | sed 's/^/    /'
 echo "    ($(elapsed_ms "$t0") ms)"
 check "findings: exit 1" test "$rc" = 1
 doctor_lab_findings "$out"
+
+# One more: rs1's web server stops, so its agent's check fails and it
+# reports down: named for api, with nothing listening on port 80.
+for pid in $(ip netns pids "$RS1"); do
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = python3 ] && kill "$pid"
+done
+api_out=
+agent_down_named() { api_out=$(doctor api); grep -q "^api 198.18.0.11:80: \[agent\] its agent reports 'down" <<<"$api_out"; }
+check "rs1's agent reporting down is named" wait_gently 40 agent_down_named
+echo "$api_out" | sed 's/^/    api: /'
+check "... and nothing listening on its port 80" grep -q "^api 198.18.0.11:80: \[service\] nothing listens on port 80" <<<"$api_out"
 dfinish
