@@ -40,12 +40,13 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS       = $(PKG_LIBS) -liniparser -pthread
 # Each program's link line names what it uses: rs-agent no generic
-# netlink (IPVS) nor threads, directorctl none of the daemon's libraries.
+# netlink (IPVS) nor threads, directorctl none of the daemon's libraries
+# but libcap (the doctor keeps CAP_NET_RAW alone).
 # The daemons load OpenSSL when a configuration has an https check
 # (common/tls_openssl.h); the tests link it for their own TLS servers.
 DAEMON_LIBS  = $(filter-out -lssl -lcrypto,$(LIBS))
 RSAGENT_LIBS = $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 libcap 2>/dev/null) -liniparser
-CTL_LIBS     = -liniparser
+CTL_LIBS     = $(shell pkg-config --libs libcap 2>/dev/null) -liniparser
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)

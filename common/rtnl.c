@@ -673,22 +673,19 @@ static int addr_dump(struct rtnl *r, int ifindex, size_t size,
 	return 0;
 }
 
-int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n)
-{
-	return addr_dump(r, ifindex, sizeof(**out), NULL, (void **)out, n);
-}
-
-static void fill_label(struct rtnl_addr *ra, void *item)
+static void fill_info(struct rtnl_addr *ra, void *item)
 {
 	struct rtnl_addrinfo *info = item;
 	const char *label = rtnl_addr_get_label(ra);
 
 	strlcpy_safe(info->label, label ? label : "", sizeof(info->label));
+	info->dadfailed = (rtnl_addr_get_flags(ra) & IFA_F_DADFAILED) != 0;
+	info->tentative = (rtnl_addr_get_flags(ra) & IFA_F_TENTATIVE) != 0 && !info->dadfailed;
 }
 
 int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n)
 {
-	return addr_dump(r, ifindex, sizeof(**out), fill_label, (void **)out, n);
+	return addr_dump(r, ifindex, sizeof(**out), fill_info, (void **)out, n);
 }
 
 /* ---- proxy neighbours ------------------------------------------------- */

@@ -69,15 +69,18 @@ int rtnl_addr_add_opts(struct rtnl *r, int ifindex, const struct ipaddr *addr,
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct ipaddr *addr);
 /* 1 when present (any prefix length), 0 when not. */
 int rtnl_addr_present(struct rtnl *r, int ifindex, const struct ipaddr *addr);
-/* Every address on ifindex (both families) from one dump; *out is
- * malloc'd (free() it). Callers checking many addresses use this instead
- * of rtnl_addr_present, which dumps each time. */
-int rtnl_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n);
-/* The same with each address's label (IPv4; "" for IPv6), so a caller can
- * tell the addresses it labelled from everyone else's. */
+/* Every address on ifindex (both families) from one dump, with its label
+ * (IPv4; "" for IPv6), so a caller can tell the addresses it labelled from
+ * everyone else's, and whether it can be a source yet; *out is malloc'd
+ * (free() it). Callers checking many addresses use this instead of
+ * rtnl_addr_present, which dumps each time. */
 struct rtnl_addrinfo {
 	struct ipaddr addr;		/* first: addr_dump relies on it */
 	char label[IF_NAMESIZE];
+	/* IPv6 in duplicate address detection: the kernel refuses it as a
+	 * source (IPV6_PKTINFO: EINVAL) until DAD is done; failed it: for good. */
+	bool tentative;
+	bool dadfailed;
 };
 int rtnl_addr_dump(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n);
 

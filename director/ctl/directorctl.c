@@ -11,6 +11,7 @@
 
 #include "ctlsock.h"
 #include "doctor.h"
+#include "privdrop.h"
 #include "ini.h"
 #include "kaconf.h"
 #include "kaimport.h"
@@ -195,6 +196,10 @@ static int import_keepalived(int argc, char **argv)
 	return ret < 0 ? 1 : 0;
 }
 
+/* The user the doctor's probes run as when started as root: they read
+ * nothing of root's and write nothing. */
+#define DOCTOR_USER "nobody"
+
 /* doctor [--json] [--timeout SECONDS] [SERVICE]: what to probe from the daemon, then the
  * probes from here (doctor.h). Exit 0 no finding, 1 findings, 2 when it
  * could not run (or, without a finding, when something could not be
@@ -241,6 +246,14 @@ static int doctor(int argc, char **argv, const char *sock)
 		return 2;
 	}
 	sb_free(&msg);
+	/* What follows acts on lines an engine running as the daemon's
+	 * user wrote: with CAP_NET_RAW alone, not as root. */
+	if ((ret = privdrop(DOCTOR_USER, &(cap_value_t){ CAP_NET_RAW }, 1)) < 0) {
+		fprintf(stderr, "directorctl: doctor: dropping privileges to %s and CAP_NET_RAW: %s\n", DOCTOR_USER,
+			strerror(-ret));
+		sb_free(&reply);
+		return 2;
+	}
 	ret = doc_targets_parse(reply.buf ? reply.buf : "", reply.len, &t, err, sizeof(err));
 	sb_free(&reply);
 	if (ret < 0) {
@@ -253,7 +266,11 @@ static int doctor(int argc, char **argv, const char *sock)
 	sb_init(&out);
 	if (ret == 0)
 		(json ? doc_report_json : doc_report_text)(&r, &out);
-	fputs(sb_str(&out), stdout);
+	/* A report that could not be written is no report: not 0 nor 1. */
+	if (ret == 0 && (fwrite(sb_str(&out), 1, out.len, stdout) != out.len || fflush(stdout) != 0)) {
+		fprintf(stderr, "directorctl: doctor: stdout: %s\n", strerror(errno));
+		ret = -EIO;
+	}
 	sb_free(&out);
 	ret = ret < 0 ? 2 : r.n ? 1 : r.not_checked ? 2 : 0;
 	doc_report_free(&r);

@@ -642,12 +642,16 @@ static void check_forwarding(struct run *run, const struct doc_vs *vs, int famil
 }
 
 /* Strict rp_filter on the interface of the VIPs drops clients whose route
- * back leaves another interface: the default route's, here. */
+ * back leaves another interface: the default route's, here. IPv4's only:
+ * the kernel has no reverse-path filter for IPv6 (an instance's VIPs are
+ * of one family). */
 static void check_rp_filter(struct run *run, const struct doc_vrrp *in)
 {
 	char def[IF_NAMESIZE];
 	int v;
 
+	if (in->nvips && in->vips[0].family != AF_INET)
+		return;
 	if (conf_max(run, "rp_filter", in->ifname, &v) < 0) {
 		note(run, true, "the director's rp_filter on %s could not be read", in->ifname);
 		return;

@@ -18,8 +18,9 @@
  * doctor_pkt.c; the targets' lines parsed in doctor_targets.c; verdicts
  * from probe results in doctor.c) around one seam, struct doctor_io, whose
  * real instance (doctor_sys.c) holds every socket; tests/unit/test_doctor.c
- * gives it a segment in memory, and tests/netns/135-directorctl-doctor.sh
- * the real kernel. */
+ * gives it a segment in memory; tests/netns/135-directorctl-doctor.sh the
+ * real kernel, and tests/vm/35-directorctl-doctor.sh the same lab
+ * (tests/netns/doctor-lab.sh) beside IPVS programmed by directord. */
 #ifndef DSRKIT_DOCTOR_H
 #define DSRKIT_DOCTOR_H
 
@@ -120,7 +121,8 @@ struct doctor_io {
 /* ---- findings ---- */
 
 struct doc_finding {
-	char check[16];			/* "route", "arp", "rp_filter", "vip_arp", "service", "mtu", "agent", "sysctl", "trap" */
+	char check[16];			/* "route", "source", "arp", "rp_filter", "vip_arp", "service", "vip", "mtu",
+					 * "agent", "sysctl", "trap" */
 	char service[DOC_NAME_MAX];	/* "" when it is the director's own */
 	char server[DOC_NAME_MAX];	/* the real server's ADDR:PORT, "" when none */
 	char what[512];

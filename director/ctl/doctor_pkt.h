@@ -16,7 +16,7 @@
 #include "parse.h"
 
 #define DOC_ETH_LEN 14
-#define DOC_FRAME_MAX (DOC_ETH_LEN + 9000)	/* the largest MTU probed */
+#define DOC_FRAME_MAX (DOC_ETH_LEN + 65535)	/* the largest MTU probed: an IP packet's largest */
 
 struct doc_mac {
 	uint8_t b[6];

@@ -10,7 +10,10 @@
 
 #include "doctor.h"
 
-#define WORDS_MAX 72			/* a vrrp line's words: its VIPs and 5 */
+/* An instance's VIPs at most: VRRP's 8-bit address count, director.ini's
+ * limit (DIR_MAX_VIPS_PER_INSTANCE). A vrrp line has them and 5 words. */
+#define VIPS_MAX 255
+#define WORDS_MAX (5 + VIPS_MAX)
 
 struct line {
 	char *w[WORDS_MAX];

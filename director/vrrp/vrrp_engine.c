@@ -128,9 +128,14 @@ static bool is_vip(const struct vrrp_conf *c, const struct ipaddr *a)
 	return false;
 }
 
+/* The instance's source address: the first of its family on the
+ * interface (for IPv6 its link-local one) that is not a VIP; -EAGAIN when
+ * the only one is still in duplicate address detection (the kernel would
+ * refuse every advert from it: the instance starts at the address event
+ * that ends DAD), -EADDRNOTAVAIL when there is none. */
 static int find_primary(struct vrrp_inst *in)
 {
-	struct ipaddr *list;
+	struct rtnl_addrinfo *list;
 	size_t n;
 	int ret;
 
@@ -143,14 +148,18 @@ static int find_primary(struct vrrp_inst *in)
 		return ret;
 	ret = -EADDRNOTAVAIL;
 	for (size_t i = 0; i < n; i++) {
-		bool linklocal = list[i].family == AF_INET6 && list[i].u.bytes[0] == 0xfe &&
-				 (list[i].u.bytes[1] & 0xc0) == 0x80;
+		const struct ipaddr *a = &list[i].addr;
+		bool linklocal = a->family == AF_INET6 && a->u.bytes[0] == 0xfe && (a->u.bytes[1] & 0xc0) == 0x80;
 
-		if (list[i].family != in->family || is_vip(in->conf, &list[i]))
+		if (a->family != in->family || is_vip(in->conf, a) || list[i].dadfailed)
 			continue;
 		if (in->family == AF_INET6 && !linklocal)
 			continue;
-		in->primary = list[i];
+		if (list[i].tentative) {
+			ret = -EAGAIN;
+			continue;
+		}
+		in->primary = *a;
 		in->primary.has_prefix = false;
 		ret = 0;
 		break;
@@ -1099,6 +1108,13 @@ static int inst_open(struct vrrp_engine *e, struct vrrp_inst *in, const struct v
 	if (in->ifindex < 0)
 		return open_failed(in, in->ifindex, "interface %s: %s", c->interface, strerror(-in->ifindex));
 	ret = find_primary(in);
+	if (ret == -EAGAIN) {
+		/* Not a fault: every link that comes up runs DAD first. */
+		if (in->open_error != ret)
+			log_info("vrrp %s: waiting for the duplicate address detection of %s's link-local address",
+				 in->conf->name, c->interface);
+		return ret;
+	}
 	if (ret < 0)
 		return open_failed(in, ret, "no usable %s address on %s", in->family == AF_INET ? "IPv4" : "IPv6 link-local",
 				   c->interface);
@@ -1477,6 +1493,14 @@ static void track_text(const struct track_eval *t, void *arg)
 	sb_append(out, "\n");
 }
 
+/* Why an instance is not running, for status: NULL when it is. */
+static const char *open_error_text(const struct vrrp_inst *in)
+{
+	if (in->open_error == -EAGAIN)	/* find_primary: not a fault */
+		return "waiting for duplicate address detection of the interface's link-local address";
+	return in->open_error ? strerror(-in->open_error) : NULL;
+}
+
 void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -1492,7 +1516,7 @@ void vrrp_engine_status_json(const struct vrrp_engine *e, struct json *j)
 		json_uint(j, "vrid", in->conf->vrid);
 		json_uint(j, "version", in->conf->version);
 		json_string(j, "state", in->open_error ? "ERROR" : vrrp_state_name(in->fsm.state));
-		json_string(j, "error", in->open_error ? strerror(-in->open_error) : NULL);
+		json_string(j, "error", open_error_text(in));
 		json_uint(j, "base_priority", in->conf->priority);
 		json_uint(j, "effective_priority", in->fsm.priority);
 		json_string(j, "sync_group", in->conf->group ? in->conf->group->name : NULL);

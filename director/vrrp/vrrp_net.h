@@ -90,7 +90,7 @@ struct vrrp_kernel_ops {
 	void (*rtnl_close)(struct rtnl *r);
 	int (*ifindex)(struct rtnl *r, const char *ifname);
 	int (*link_get)(struct rtnl *r, int ifindex, struct rtnl_ifinfo *out);
-	int (*addr_list)(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n);
+	int (*addr_list)(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n);
 	int (*addr_add)(struct rtnl *r, int ifindex, const struct ipaddr *addr, const struct rtnl_addr_opts *opts);
 	int (*addr_del)(struct rtnl *r, int ifindex, const struct ipaddr *addr);
 	int (*route_add)(struct rtnl *r, const struct rtnl_route_spec *rt);

@@ -47,19 +47,30 @@ ip -n "$RS" -6 route add 2001:db8:ff::/48 via 2001:db8::fe
 
 # src_of NS DST: the source address the kernel picks for NS's traffic to DST.
 src_of() { ip -n "$1" -o route get "$2" | sed -n 's/.* src \([^ ]*\).*/\1/p'; }
+# own_sources WHO NS SRC4 SRC6 DST...: NS's own traffic to each DST leaves
+# from SRC4 (an IPv4 DST) or SRC6, its own addresses, never a VIP.
+own_sources() {
+	local who=$1 ns=$2 s4=$3 s6=$4 dst s; shift 4
+	for dst in "$@"; do
+		s=$(src_of "$ns" "$dst")
+		check "$who: its own traffic to $dst leaves from its own address, not a VIP (src ${s:-none})" \
+			[ "$s" = "$([ "${dst#*:}" = "$dst" ] && echo "$s4" || echo "$s6")" ]
+	done
+}
+# deprecated_nodad WHO NS DEV ADDR/LEN: that IPv6 VIP is deprecated
+# (preferred_lft 0) and nodad.
+deprecated_nodad() {
+	check "$1: the IPv6 VIP on $3 is deprecated (preferred_lft 0) and nodad" \
+		bash -c "ip -n '$2' -6 addr show dev '$3' | grep -A1 ' $4 ' | grep -q 'nodad deprecated'"
+}
 
 # The real server: rs-agent's VIPs on lo
 # and its agent answering the director over IPv6.
 write_rs_config "$TMP/rs.ini" rs "$VIP4, $VIP6" "[agent]" "listen = [::]:5555" "allow = $D6"
 start_agent "$RS" "$TMP/rs.ini" "$TMP/rs.log" || { fail "rs-agent starts"; dfinish; }
 check "rs: the IPv6 VIP is on lo" has_addr "$RS" lo $VIP6
-check "rs: the IPv6 VIP on lo is deprecated (preferred_lft 0) and nodad" \
-	bash -c "ip -n '$RS' -6 addr show dev lo | grep -A1 ' $VIP6/128 ' | grep -q 'nodad deprecated'"
-for dst in 198.18.0.50 192.0.2.7 $CL6 2001:db8:ff::7; do
-	s=$(src_of "$RS" $dst)
-	check "rs: its own traffic to $dst leaves from its own address (src ${s:-none})" \
-		[ "$s" = "$([ "${dst#*:}" = "$dst" ] && echo 198.18.0.11 || echo $RS6)" ]
-done
+deprecated_nodad rs "$RS" lo "$VIP6/128"
+own_sources rs "$RS" 198.18.0.11 "$RS6" 198.18.0.50 192.0.2.7 "$CL6" 2001:db8:ff::7
 
 dconf "$TMP/d1.ini" d1 "$(vrrp VI_4 eth0 51 150 "$VIP4/24, $VIP4B/24")" "$(vrrp VI_6 eth0 61 150 $VIP6/64)" \
 	"[virtual_server web6]" "address = [$VIP6]:80" "vrrp = VI_6" "check = http, agent" \
@@ -69,13 +80,8 @@ start_director "$D1" d1 "$TMP/d1.ini" || { fail "directord starts"; dfinish; }
 check "d1 becomes master of VI_6" wait_ms 3000 state_is d1 VI_6 MASTER
 check "d1 becomes master of VI_4" wait_ms 3000 state_is d1 VI_4 MASTER
 check "d1 holds $VIP6" has_addr "$D1" eth0 $VIP6
-check "d1: the IPv6 VIP is deprecated (preferred_lft 0) and nodad" \
-	bash -c "ip -n '$D1' -6 addr show dev eth0 | grep -A1 ' $VIP6/64 ' | grep -q 'nodad deprecated'"
-for dst in 198.18.0.11 192.0.2.7 $RS6 2001:db8:ff::7; do
-	s=$(src_of "$D1" $dst)
-	check "d1: its own traffic to $dst leaves from its own address, not a VIP (src ${s:-none})" \
-		[ "$s" = "$([ "${dst#*:}" = "$dst" ] && echo 198.18.0.1 || echo $D6B)" ]
-done
+deprecated_nodad d1 "$D1" eth0 "$VIP6/64"
+own_sources d1 "$D1" 198.18.0.1 "$D6B" 198.18.0.11 192.0.2.7 "$RS6" 2001:db8:ff::7
 # The real server's service only from now on: a check that passes went
 # out with the VIP on d1's interface.
 bg_in "$RS" "$TMP/http.log" "$PY" -c '

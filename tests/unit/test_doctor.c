@@ -267,6 +267,28 @@ TEST(targets_parse)
 	doc_targets_free(&t);
 }
 
+/* An instance may hold 255 VIPs (director.ini: the advert's 8-bit count):
+ * its line has 260 words, and the doctor must still read it. */
+TEST(targets_instance_with_255_vips)
+{
+	struct doc_targets t;
+	struct strbuf text;
+	char err[128] = "";
+
+	sb_init(&text);
+	sb_append(&text, "vrrp VI_1 eth0 51 MASTER");
+	for (int i = 0; i < 255; i++)
+		sb_printf(&text, " 198.18.%d.%d", 10 + i / 200, 1 + i % 200);
+	sb_append(&text, "\nvs web tcp 198.18.10.1 80\n");
+	CHECK_EQ_INT(doc_targets_parse(sb_str(&text), text.len, &t, err, sizeof(err)), 0);
+	CHECK_EQ_STR(err, "");
+	CHECK_EQ_INT(t.nvrrp, 1);
+	CHECK_EQ_INT(t.nvrrp ? t.vrrp[0].nvips : 0, 255);
+	CHECK_EQ_INT(t.nvs, 1);
+	doc_targets_free(&t);
+	sb_free(&text);
+}
+
 static void bad(const char *text, const char *msg)
 {
 	struct doc_targets t;
@@ -318,6 +340,7 @@ struct fake {
 	uint64_t clock_ms;		/* advanced by each exchange's wait, as if nothing answered early */
 	bool advert;			/* a master director's adverts can be heard */
 	struct doc_mac master;
+	unsigned mtu;			/* the director's interface's; 0: 1500 */
 };
 
 static struct fake *fake_of(struct doctor_io *io)
@@ -354,11 +377,10 @@ static int f_route(struct doctor_io *io, const struct ipaddr *dst, struct doc_ro
 
 static int f_link(struct doctor_io *io, int ifindex, struct doc_link *out)
 {
-	(void)io;
 	(void)ifindex;
 	memset(out, 0, sizeof(*out));
 	out->mac = MAC_D;
-	out->mtu = 1500;
+	out->mtu = fake_of(io)->mtu ? fake_of(io)->mtu : 1500;
 	return 0;
 }
 
@@ -639,6 +661,53 @@ TEST(director_sysctls_and_traps)
 	sb_free(&out);
 }
 
+/* rp_filter is IPv4's: an instance of IPv6 VIPs on an interface with
+ * strict rp_filter, the IPv4 default route leaving another, loses no
+ * client (the kernel has no reverse-path filter for IPv6). */
+TEST(rp_filter_not_a_finding_for_ipv6_vips)
+{
+	struct fake fk = fake_new(0);
+	struct doc_report r;
+
+	fk.rp_filter = 1;	/* strict, and the default route leaves eth1 */
+	run_lines("vrrp VI_6 eth0 61 MASTER 2001:db8::100\nvrrp VI_1 eth0 51 MASTER 198.18.0.100\n", &fk, &r, NULL);
+	CHECK_EQ_INT(r.n, 1);
+	CHECK(r.n && strstr(r.items[0].what, "where the VIPs of VI_1 are"));
+	doc_report_free(&r);
+}
+
+/* Jumbo frames beyond 9000 bytes (9216, a common switch MTU; 9001): the
+ * echo of the interface's MTU is built and answered, no "could not be
+ * sent" (exit 2 with nothing wrong). */
+TEST(mtu_of_jumbo_frames_is_probed)
+{
+	static const unsigned mtus[] = { 9001, 9216, 65535 };
+	struct host saved = hosts[0];
+
+	for (size_t i = 0; i < sizeof(mtus) / sizeof(mtus[0]); i++) {
+		struct fake fk = fake_new(1);
+		struct doc_report r;
+
+		fk.mtu = hosts[0].mtu = mtus[i];
+		run_lines("vrrp VI_1 eth0 51 MASTER 198.18.0.100\nvs web tcp 198.18.0.100 80\n"
+			  "rs 198.18.0.11 80 dr 0\n", &fk, &r, NULL);
+		CHECK_EQ_INT(r.n, 0);
+		CHECK_EQ_INT(r.not_checked, 0);
+		CHECK_EQ_STR(sb_str(&r.notes), "");
+		doc_report_free(&r);
+		/* A server with a smaller MTU than the director's is named. */
+		fk = fake_new(1);
+		fk.mtu = mtus[i];
+		hosts[0].mtu = 9000;
+		run_lines("vrrp VI_1 eth0 51 MASTER 198.18.0.100\nvs web tcp 198.18.0.100 80\n"
+			  "rs 198.18.0.11 80 dr 0\n", &fk, &r, NULL);
+		CHECK_EQ_INT(r.n, 1);
+		CHECK(r.n && strcmp(r.items[0].check, "mtu") == 0);
+		doc_report_free(&r);
+	}
+	hosts[0] = saved;
+}
+
 TEST(source_and_agent_allow_list)
 {
 	struct host saved = hosts[0];
@@ -702,6 +771,6 @@ TEST(unknown_service)
 
 TEST_MAIN(T(arp_request_and_reply), T(ns_and_na), T(tcp_syn_and_reply),
 	  T(echo_of_a_size), T(vrrp_advert_gives_the_master_mac), T(targets_parse),
-	  T(targets_refused), T(each_mistake_named),
-	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(source_and_agent_allow_list), T(bounded_in_time),
+	  T(targets_refused), T(targets_instance_with_255_vips), T(each_mistake_named),
+	  T(healthy_no_finding_and_a_backup_knows_its_master), T(director_sysctls_and_traps), T(rp_filter_not_a_finding_for_ipv6_vips), T(mtu_of_jumbo_frames_is_probed), T(source_and_agent_allow_list), T(bounded_in_time),
 	  T(unknown_service))

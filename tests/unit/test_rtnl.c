@@ -436,6 +436,53 @@ TEST(test_addr_v6_deprecated)
 	rtnl_close(r);
 }
 
+/* The state of an address in rtnl_addr_dump(): tentative (1), usable
+ * (0), gone or failed (-1). */
+static int tentative_of(struct rtnl *r, int ifindex, const struct ipaddr *a)
+{
+	struct rtnl_addrinfo *list;
+	size_t n;
+	int state = -1;
+
+	if (rtnl_addr_dump(r, ifindex, &list, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (ipaddr_equal(&list[i].addr, a) && !list[i].dadfailed)
+			state = list[i].tentative;
+	free(list);
+	return state;
+}
+
+/* An IPv6 address in duplicate address detection is dumped as tentative
+ * (the kernel refuses it as a source until DAD ends: VRRP waits for its
+ * link-local address), then, DAD done, as usable; a nodad one never is. */
+TEST(test_addr_dump_tentative)
+{
+	struct ipaddr dad = make_ip("2001:db8::20", 64), nodad = make_ip("2001:db8::21", 64);
+	struct rtnl *r = NULL;
+	int dev, state = 1;
+
+	ENTER_NETNS();
+	CHECK_EQ_INT(rtnl_open(&r), 0);
+	if (!r)
+		return;
+	/* veth: a dummy (NOARP) runs no DAD at all. */
+	CHECK_EQ_INT(run("ip link add dsrt2 type veth peer name dsrt2p"), 0);
+	CHECK_EQ_INT(run("ip link set dsrt2p up && ip link set dsrt2 up"), 0);
+	dev = rtnl_ifindex(r, "dsrt2");
+	CHECK(dev > 0);
+	CHECK_EQ_INT(run("ip -6 addr add 2001:db8::20/64 dev dsrt2"), 0);
+	CHECK_EQ_INT(rtnl_addr_add(r, dev, &nodad, NULL, RTNL_ADDR_NODAD), 0);
+	CHECK_EQ_INT(tentative_of(r, dev, &dad), 1);
+	CHECK_EQ_INT(tentative_of(r, dev, &nodad), 0);
+	for (int i = 0; i < 100 && state == 1; i++) {	/* DAD: about a second; 10 s at most */
+		usleep(100 * 1000);
+		state = tentative_of(r, dev, &dad);
+	}
+	CHECK_EQ_INT(state, 0);
+	rtnl_close(r);
+}
+
 /* The proxy-NDP table, which answers neighbour solicitations for its
  * addresses: what rs-agent looks for among its IPv6 VIPs. */
 TEST(test_proxy_list)
@@ -893,7 +940,7 @@ out:
 
 TEST_MAIN(
 	T(test_proxy_list),
-	T(test_addr_v6_deprecated),
+	T(test_addr_v6_deprecated), T(test_addr_dump_tentative),
 	T(test_addr_v4_label),
 	T(test_addr_rules),
 	T(test_addr_brd_scope),

@@ -40,6 +40,7 @@ struct fk_if {
 struct fk_addr {
 	int ifindex;
 	struct ipaddr addr;
+	bool tentative;		/* IPv6 in duplicate address detection */
 };
 
 struct fk_packet {
@@ -201,7 +202,7 @@ static long fk_addr_find(int ifindex, const struct ipaddr *a)
 	return -1;
 }
 
-static int fk_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t *n)
+static int fk_addr_list(struct rtnl *r, int ifindex, struct rtnl_addrinfo **out, size_t *n)
 {
 	(void)r;
 	*n = 0;
@@ -210,7 +211,7 @@ static int fk_addr_list(struct rtnl *r, int ifindex, struct ipaddr **out, size_t
 		return -ENOMEM;
 	for (size_t i = 0; i < K.naddrs; i++)
 		if (K.addrs[i].ifindex == ifindex)
-			(*out)[(*n)++] = K.addrs[i].addr;
+			(*out)[(*n)++] = (struct rtnl_addrinfo){ .addr = K.addrs[i].addr, .tentative = K.addrs[i].tentative };
 	return 0;
 }
 
@@ -230,7 +231,7 @@ static int fk_addr_add(struct rtnl *r, int ifindex, const struct ipaddr *a, cons
 		return 0;	/* make it so */
 	if (K.naddrs == FK_ADDRS)
 		return -ENOSPC;
-	K.addrs[K.naddrs++] = (struct fk_addr){ ifindex, *a };
+	K.addrs[K.naddrs++] = (struct fk_addr){ ifindex, *a, false };
 	return 0;
 }
 
@@ -525,7 +526,7 @@ static void fk_put_addr(int ifindex, const char *a)
 {
 	if (K.naddrs == FK_ADDRS)
 		return;
-	K.addrs[K.naddrs++] = (struct fk_addr){ ifindex, ip(a) };
+	K.addrs[K.naddrs++] = (struct fk_addr){ ifindex, ip(a), false };
 }
 
 /* eth0 (2) with 192.0.2.1/24, eth1 (3) with 198.18.1.1/24, both running. */
@@ -1282,6 +1283,44 @@ TEST(socket_open_failure_is_retried_on_link_event)
 	rig_stop(&r);
 }
 
+/* An IPv6 instance whose interface's link-local address is still in
+ * duplicate address detection (every link that comes up): the kernel
+ * would refuse each advert from it (EINVAL, logged as an error), so the
+ * instance waits, says so once as information, and starts at the address
+ * event that ends DAD, its first advert from that address. */
+TEST(ipv6_instance_waits_for_dad_of_its_link_local)
+{
+	struct rig r;
+	int saved;
+	char *log;
+
+	fk_reset();
+	for (size_t i = 0; i < K.naddrs; i++)
+		K.addrs[i].tentative = K.addrs[i].addr.family == AF_INET6;
+	saved = stderr_away();
+	if (rig_start(&r, HEAD "[vrrp VI_6]\ninterface = eth0\nvirtual_router_id = 61\npriority = 100\n" TIMING
+			  "virtual_ipaddress = 2001:db8::100/64\n")) {
+		run_for(&r, 150);
+		fk_event(RTNL_EV_ADDR_NEW, 2);	/* another address: still in DAD */
+		run_for(&r, 50);
+		CHECK_EQ_INT(K.sock_open_calls, 0);
+		CHECK_EQ_INT(K.nsent, 0);
+		CHECK_EQ_INT(K.nstates, 0);
+		for (size_t i = 0; i < K.naddrs; i++)
+			K.addrs[i].tentative = false;
+		fk_event(RTNL_EV_ADDR_NEW, 2);
+		CHECK(wait_state(&r, "VI_6", VRRP_STATE_MASTER));
+		CHECK(fk_sent_count(61) > 0);
+		CHECK(fk_has_addr(2, "2001:db8::100"));
+	}
+	rig_stop(&r);
+	log = stderr_back(saved);
+	CHECK_EQ_INT(occurrences(log, "VI_6: waiting for the duplicate address detection of eth0's link-local address"), 1);
+	CHECK_EQ_INT(occurrences(log, "no usable"), 0);
+	CHECK_EQ_INT(occurrences(log, "started after all"), 1);
+	free(log);
+}
+
 /* A socket opened but refused by the loop: closed at once (it leaked,
  * and the retry overwrote it), retried on the next link event. */
 TEST(socket_the_loop_refuses_is_closed_and_retried)
@@ -1376,4 +1415,5 @@ TEST_MAIN(T(reload_out_of_memory_is_all_or_nothing), T(metrics_of_a_backup), T(t
 	  T(tracked_interface_weight_moves_priority), T(tracked_interface_down_is_fault_and_recovers),
 	  T(own_link_down_is_fault_and_recovers), T(lost_link_events_recheck_tracked_interfaces), T(lost_link_events_recheck_own_interface),
 	  T(reload_keeps_unchanged_and_applies_changed), T(stop_hands_over),
-	  T(socket_open_failure_is_retried_on_link_event), T(socket_the_loop_refuses_is_closed_and_retried), T(missing_interface_starts_when_it_appears))
+	  T(socket_open_failure_is_retried_on_link_event), T(socket_the_loop_refuses_is_closed_and_retried), T(ipv6_instance_waits_for_dad_of_its_link_local),
+	  T(missing_interface_starts_when_it_appears))

@@ -1,49 +1,56 @@
 #!/usr/bin/env bash
-# directorctl doctor beside a working IPVS: the DR lab of tests 22/23 (a
-# client, the director lb holding the VIP and balancing it by DR to rs1
-# and rs2, each with rs-agent and a web server), traffic flowing through
-# IPVS. The healthy setup gets no finding (exit 0), also while IPVS holds
-# the service and its connections. Then two mistakes on purpose: rs2's web
-# server bound to its real address only (named [service], and its agent,
-# whose check of the VIP fails, reporting down: [agent]), and rs1's MTU
-# lowered to 1400 ([mtu]); nothing else is reported. Each DR mistake alone
-# is covered without IPVS in tests/netns/135-directorctl-doctor.sh.
+# directorctl doctor beside IPVS programmed by directord: the lab of
+# tests/netns/135 (tests/netns/doctor-lab.sh: one director d1, master of
+# the VIPs, and eight real servers, each with one DR mistake made on
+# purpose but rs1), on the VM's kernel, where directord's LVS engine puts
+# every service in IPVS. A client reaches the healthy service through
+# IPVS (DR to rs1); that service gets no finding (exit 0); the whole
+# setup gets exactly one finding per broken server, naming it and the
+# mistake (answers ARP and neighbour solicitations for the VIP, not on
+# the directors' segment, the service on the real address only, rp_filter
+# dropping the director's packets, MTU mismatch, no VIP on lo, the agent
+# port blocked), the traps, nothing else (exit 1); then an agent that
+# reports down.
 . "$(dirname "$0")/director-vm-lib.sh"
+# shellcheck source=../netns/doctor-lab.sh
+. "$(dirname "$0")/../netns/doctor-lab.sh"
 
 need_ipvs
-VIP=$E2E_VIP SVC=$E2E_SVC
+command -v nft >/dev/null || { fail "nft (Debian package nftables, in DEB_TEST_DEPS)"; dfinish; }
+doctor_lab start_dir || dfinish
+ns_new cl
+join "$NS_cl" eth0 br0 02:00:00:00:50:01 198.18.0.50/24
 
-e2e_setup || { fail "two real servers with rs-agent and a web server"; dfinish; }
-# e2e_director_conf's service, with the IPVS trap it would have (servers
-# removed on failure, ipvs_expire_nodest_conn not 1) avoided.
-dconf "$TMP/lb.ini" lb "ipvs_expire_nodest_conn = 1" "$(vrrp VI_1 eth0 51 150 $VIP/24)" \
-	"[virtual_server web]" "address = $VIP:80" "scheduler = rr" "method = dr" "vrrp = VI_1" \
-	"check = http, agent" "check_interval = 500ms" "check_timeout = 500ms" "check_rise = 1" "check_fall = 2" \
-	"agent_port = 5555" "agent_interval = 500ms" "real_servers = $ADDR_rs1:80, $ADDR_rs2:80"
-e2e_director || { fail "the director is master with the VIP and both real servers in the kernel"; dfinish; }
-pass "the director is master with both real servers in IPVS ($(dests_of "$NS_lb" "$SVC"))"
-ask_n "$NS_cl" "$VIP" 4 >"$TMP/r1"
-check "requests to the VIP alternate between rs1 and rs2 ($(replies "$TMP/r1"))" alternating "$TMP/r1"
+check "IPVS holds the healthy service, DR to rs1" wait_until 20 dests_are "$D1" "-t $VIP3:80" "198.18.0.11:80:1"
+check "... and the others (directord programmed them)" test -n "$(dests_of "$D1" "-t $VIP:80")" \
+	-a -n "$(dests_of "$D1" "-t $VIP2:80")" -a -n "$(dests_of "$D1" "-t [$VIP6]:80")"
+check "a client reaches the healthy service through IPVS" wait_gently 20 answers "$NS_cl" "$VIP3" hello
+# good_counted: IPVS counted a connection to the healthy service (its
+# totals are folded in every 2 s: polled).
+good_counted() {
+	[ "$(in_ns "$D1" ipvsadm -L -n -t "$VIP3:80" --stats --exact | awk '$1 == "TCP" { print $3 }')" -ge 1 ]
+}
+check "... and IPVS counted it" wait_until 10 good_counted
 
-doctor() { in_ns "$NS_lb" timeout 120 "$DIRECTORCTL" -s "$(sock_of lb)" doctor "$@"; }
+out=$(doctor good); rc=$?
+echo "$out" | sed 's/^/    good: /'
+check "the healthy service with IPVS holding it: no finding, exit 0" test "$rc:$out" = "0:no finding"
+
+t0=$(now_ms)
 out=$(doctor); rc=$?
 echo "$out" | sed 's/^/    /'
-check "healthy, with IPVS holding the service: no finding, exit 0" [ "$rc:$out" = "0:no finding" ]
+echo "    ($(elapsed_ms "$t0") ms)"
+check "findings: exit 1" test "$rc" = 1
+doctor_lab_findings "$out"
 
-# The mistakes.
-www_stop rs2
-bg_in "$NS_rs2" "$TMP/www-rs2b.log" "$PY" -m http.server 80 --bind "$ADDR_rs2" --directory "$TMP/www-rs2"
-disown "$LAST_PID"
-ip -n "$NS_rs1" link set eth0 mtu 1400
-check "rs2 serves on its real address" wait_gently 30 answers "$NS_cl" "$ADDR_rs2" "served by rs2"
-check "rs2 leaves IPVS (its agent's check of the VIP fails)" wait_until 20 weight_is "$NS_lb" "$SVC" "$ADDR_rs2:80" absent
-out=$(doctor); rc=$?
-echo "$out" | sed 's/^/    /'
-has() { grep -q -- "$1" <<<"$out"; }
-check "findings: exit 1" [ "$rc" = 1 ]
-check "rs2: the service on its real address only" \
-	has "^web $ADDR_rs2:80: \[service\] the service answers on its real address but refuses $VIP port 80"
-check "rs2: its agent reports down" has "^web $ADDR_rs2:80: \[agent\] its agent reports 'down"
-check "rs1: the MTU mismatch" has "^web $ADDR_rs1:80: \[mtu\] answers a ping but not one of 1500 bytes"
-check "nothing else" [ "$(grep -c '\[' <<<"$out")" = 3 ]
+# One more: rs1's web server stops, so its agent's check fails and it
+# reports down: named for api, with nothing listening on port 80.
+for pid in $(ip netns pids "$RS1"); do
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = python3 ] && kill "$pid"
+done
+api_out=
+agent_down_named() { api_out=$(doctor api); grep -q "^api 198.18.0.11:80: \[agent\] its agent reports 'down" <<<"$api_out"; }
+check "rs1's agent reporting down is named" wait_gently 40 agent_down_named
+echo "$api_out" | sed 's/^/    api: /'
+check "... and nothing listening on its port 80" grep -q "^api 198.18.0.11:80: \[service\] nothing listens on port 80" <<<"$api_out"
 dfinish
