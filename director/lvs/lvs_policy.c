@@ -19,7 +19,8 @@
  *   take the server further out (down/fail/stopped, drain, maint, a
  *   percentage). An agent that does not answer changes nothing, as in
  *   HAProxy when a health check exists.
- * - maint from the agent takes the server out whatever the checks say.
+ * - maint from the agent takes the server out whatever the checks say
+ *   (an announced service's to weight 0: no new flow, mh's table kept).
  * - drain (the agent's or `directorctl drain`) keeps an up server in the
  *   table at weight 0: no new connections, existing ones go on. A drained
  *   server that fails is down. The agent's ready does not undo an
@@ -246,7 +247,9 @@ enum lvs_rs_verdict lvs_rs_evaluate(const struct virtual_server_conf *vs, const 
 	bool up = rs_up(vs, rs, &w);
 
 	if (a && a->admin == AGENT_ADMIN_MAINT) {
-		*weight = -1;
+		/* Announced: weight 0, as a failed server, so mh's table and
+		 * the destinations' order stay those of the other directors. */
+		*weight = vs->announce ? 0 : -1;
 		*why = agent_why(rs, "agent: maint");
 		return LVS_RS_MAINT;
 	}

@@ -166,7 +166,7 @@ TEST(health_counters_and_reason)
 struct eval_case {
 	const char *name;
 	int check;
-	bool check_agent, no_start_down, inhibit, dyn_script;
+	bool check_agent, no_start_down, inhibit, dyn_script, announce;
 	unsigned weight;
 	int chk;			/* H_NONE, H_PASS, H_FAIL */
 	const char *chk_reason;
@@ -277,6 +277,9 @@ static const struct eval_case eval_cases[] = {
 	{ .name = "agent maint beats a failed check", .check = LVS_CHECK_HTTP, .check_agent = true,
 	  .inhibit = true, .weight = 3, .chk = H_FAIL, .agent = H_PASS, .have_agent = true,
 	  .aadm = AGENT_ADMIN_MAINT, .verdict = LVS_RS_MAINT, .w = -1 },
+	{ .name = "agent maint of an announced service: weight 0, mh's table kept", .check = LVS_CHECK_HTTP,
+	  .check_agent = true, .announce = true, .inhibit = true, .weight = 3, .chk = H_PASS, .agent = H_PASS,
+	  .have_agent = true, .aadm = AGENT_ADMIN_MAINT, .verdict = LVS_RS_MAINT, .w = 0, .why = "agent: maint" },
 	{ .name = "agent only: maint", .check = LVS_CHECK_AGENT, .weight = 3, .agent = H_PASS,
 	  .have_agent = true, .ast = AGENT_STATE_UP, .aadm = AGENT_ADMIN_MAINT,
 	  .verdict = LVS_RS_MAINT, .w = -1 },
@@ -342,6 +345,7 @@ static void eval_setup(const struct eval_case *c, struct virtual_server_conf *vs
 	vs->check_agent = c->check_agent;
 	vs->start_down = !c->no_start_down;
 	vs->inhibit_on_failure = c->inhibit;
+	vs->announce = c->announce;
 	vs->check_dynamic_weight = c->dyn_script;
 	state_init(s, rc);
 	health_set(&s->check, c->chk, c->chk_reason);
