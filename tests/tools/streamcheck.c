@@ -19,8 +19,9 @@
  *	on. LOG gets "connected N", a line every second ("progress T_MS OPEN
  *	BROKEN"), one per broken connection ("broken PORT WHY"), and at the end
  *	one per connection ("conn PORT sent=S received=R max_wait_ms=W
- *	error=E", W the longest a byte waited for its echo) and "done conns=N
- *	broken=B max_wait_ms=W port=P" (W the longest of all, on port P).
+ *	at_ms=A error=E", W the longest a byte waited for its echo, from A,
+ *	wall clock) and "done conns=N broken=B max_wait_ms=W port=P at_ms=A"
+ *	(W the longest of all, on port P).
  *	Exits 0 only when every connection came back whole.
  */
 #include <errno.h>
@@ -307,7 +308,7 @@ static int client(const char *host, const char *port, const char *log_path, cons
 struct conn {
 	int fd;
 	unsigned port;
-	uint64_t sent, received, next_send, max_wait_ms;
+	uint64_t sent, received, next_send, max_wait_ms, max_wait_at;	/* at: wall ms it began */
 	uint64_t chunk_end[WAITS], chunk_ms[WAITS];	/* ring of chunks in flight */
 	unsigned head, count;
 	char error[120];
@@ -329,8 +330,10 @@ static void conn_echoed(struct conn *c, uint64_t now)
 	while (c->count && c->chunk_end[c->head] <= c->received) {
 		uint64_t w = now - c->chunk_ms[c->head];
 
-		if (w > c->max_wait_ms)
+		if (w > c->max_wait_ms) {
 			c->max_wait_ms = w;
+			c->max_wait_at = wall_ms() - w;
+		}
 		c->head = (c->head + 1) % WAITS;
 		c->count--;
 	}
@@ -393,6 +396,13 @@ static uint64_t conn_wait(const struct conn *c, uint64_t now)
 	if (c->count && now - c->chunk_ms[c->head] > w)
 		w = now - c->chunk_ms[c->head];
 	return w;
+}
+
+static uint64_t conn_wait_at(const struct conn *c, uint64_t now)
+{
+	if (c->count && now - c->chunk_ms[c->head] > c->max_wait_ms)
+		return wall_ms() - (now - c->chunk_ms[c->head]);
+	return c->max_wait_at;
 }
 
 static unsigned local_port(int fd)
@@ -460,7 +470,7 @@ static int many_broken(const struct conn *cs, int n, bool *all_echoed)
 
 static int many_report(struct conn *cs, int n, FILE *log)
 {
-	uint64_t now = mono_ms(), worst = 0;
+	uint64_t now = mono_ms(), worst = 0, worst_at = 0;
 	unsigned worst_port = 0;
 	int broken = 0;
 
@@ -473,15 +483,16 @@ static int many_report(struct conn *cs, int n, FILE *log)
 		if (w > worst) {
 			worst = w;
 			worst_port = cs[i].port;
+			worst_at = conn_wait_at(&cs[i], now);
 		}
-		fprintf(log, "conn %u sent=%llu received=%llu max_wait_ms=%llu error=%s\n", cs[i].port,
-			(unsigned long long)cs[i].sent, (unsigned long long)cs[i].received,
-			(unsigned long long)w, cs[i].error[0] ? cs[i].error : "none");
+		fprintf(log, "conn %u sent=%llu received=%llu max_wait_ms=%llu at_ms=%llu error=%s\n", cs[i].port,
+			(unsigned long long)cs[i].sent, (unsigned long long)cs[i].received, (unsigned long long)w,
+			(unsigned long long)conn_wait_at(&cs[i], now), cs[i].error[0] ? cs[i].error : "none");
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);
 	}
-	fprintf(log, "done conns=%d broken=%d max_wait_ms=%llu port=%u\n", n, broken,
-		(unsigned long long)worst, worst_port);
+	fprintf(log, "done conns=%d broken=%d max_wait_ms=%llu port=%u at_ms=%llu\n", n, broken,
+		(unsigned long long)worst, worst_port, (unsigned long long)worst_at);
 	return broken != 0;
 }
 

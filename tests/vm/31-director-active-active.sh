@@ -89,6 +89,12 @@ dir_bird() { local a=A_$1 ns=NS_$1; bird_start "${!ns}" "$1" "$(bird_director_co
 # director_conf TAG [extra line...]: the announced service (and, with
 # MIXED=1, VI_1 and a VRRP-followed service on the LAN).
 MIXED=0
+# vrrp_1s PRIORITY: [vrrp VI_1] holding the VRRP VIP on eth0, adverts
+# every second (a TCG VM must not see takeovers of its own making).
+vrrp_1s() {
+	printf '%s\n' "[vrrp VI_1]" "interface = eth0" "virtual_router_id = 51" "priority = $1" \
+		"advert_interval = 1s" "virtual_ipaddress = $VVIP/24"
+}
 director_conf() {
 	local tag=$1 prio; shift
 	prio=$((160 - 10 * ${tag#d}))
@@ -110,7 +116,7 @@ check_fall = 2
 real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 	if [ "$MIXED" = 1 ]; then
 		{
-			vrrp VI_1 eth0 51 "$prio" "$VVIP/24" "advert_interval = 1s"
+			vrrp_1s "$prio"
 			printf '%s\n' "[virtual_server vrrp]" "address = $VVIP:$PORT" "protocol = tcp" "method = dr" \
 				"vrrp = VI_1" "scheduler = mh" "scheduler_flags = mh-port, mh-fallback" "check = tcp" \
 				"check_interval = 500ms" "check_timeout = 500ms" \
@@ -155,6 +161,7 @@ dir_kill() {
 	routing_kill "$1"
 }
 
+ev() { echo "    at $(now_ms): $*"; }	# an event, for the at_ms of the verdicts
 announced_by() { nexthops "$NS_rt" "$VIP"; }	# the next hops rt has for the VIP
 nh_are() { nexthops_are "$NS_rt" "$VIP" "$1"; }
 ALL3="$A_d1 $A_d2 $A_d3"
@@ -198,6 +205,13 @@ streams_end() {
 verdict() { grep '^done' "$TMP/$1.stream"; }	# done conns=N broken=B max_wait_ms=W port=P
 broken() { verdict "$1" | sed -nE 's/.* broken=([0-9]+).*/\1/p'; }
 max_wait() { verdict "$1" | sed -nE 's/.* max_wait_ms=([0-9]+).*/\1/p'; }
+# slow NAME: how many connections waited over 1 s for an echo, and when
+# those waits began (wall ms, first and last), to set beside the events.
+slow() {
+	awk '$1 == "conn" { w = $5; a = $6; sub(/.*=/, "", w); sub(/.*=/, "", a)
+		if (w + 0 > 1000) { n++; if (!f || a < f) f = a; if (a > l) l = a } }
+		END { printf "%d waited over 1 s", n; if (n) printf " (from %s to %s)", f, l; print "" }' "$TMP/$1.stream"
+}
 # progress_since NAME: streams are alive and echoing (at least one
 # progress line with no broken connection).
 conns_of() { ipvs_stat "$1" 3; }	# connections this director's IPVS scheduled
@@ -222,6 +236,7 @@ done
 
 # kill: d1 dies.
 t0=$(now_ms)
+ev "d1 killed"
 dir_kill d1
 if wait_gently 30 nh_are "$A_d2 $A_d3"; then
 	pass "$T: d1 killed -> rt drops it ($(elapsed_ms "$t0") ms)"
@@ -231,7 +246,7 @@ else
 fi
 sleep 6	# the moved connections exchange data through d2 and d3
 streams_end long || fail "$T: the long-lived connections end"
-echo "    long-lived: $(verdict long)"
+echo "    long-lived: $(verdict long); $(slow long)"
 echo "AA kill broken=$(broken long) max_wait_ms=$(max_wait long)"
 grep '^broken' "$TMP/long.stream" | head -5
 check "$T: d1 killed -> $CONNS connections, 0 broken, every byte back (longest wait $(max_wait long) ms)" \
@@ -241,6 +256,7 @@ streams long2 "$CONNS" 900 || fail "$T: $CONNS connections again"
 check "$T: d1 back -> rt has it again" wait_gently 60 nh_are "$ALL3"
 
 # drain: d2 drained and enabled again.
+ev "d2 drained"
 if [ "$BY_HAND" = 1 ]; then
 	withdraw_by_hand "$NS_d2" "$VIP"
 	drained=yes
@@ -256,12 +272,14 @@ streams_end short1
 sleep 3
 check "$T: new connections avoid drained d2 ($(verdict short1); d2 took $(($(conns_of "$NS_d2") - c2)))" \
 	test "$(conns_of "$NS_d2")" = "$c2"
+ev "d2 enabled"
 if [ "$BY_HAND" = 1 ]; then
 	announce_by_hand "$NS_d2" "$VIP"
 else
 	check "$T: enable-director returns 0" ctl d2 enable-director
 fi
 check "$T: d2 enabled -> rt has it again" wait_gently 20 nh_are "$ALL3"
+sleep 4	# the long-lived flows that the new route moves to d2 counted first
 c2=$(conns_of "$NS_d2")
 streams short2 60 8 || fail "$T: 60 new connections after d2 is enabled"
 streams_end short2
@@ -275,16 +293,18 @@ if [ "$BY_HAND" = 1 ]; then
 else
 	for rs in $RSS; do a=A_$rs; ip -n "$NS_d3" route add prohibit "${!a}/32"; done
 	t0=$(now_ms)
+	ev "d3 cut off from the real servers"
 	check "$T: d3 with no real server reachable withdraws" wait_gently 30 nh_are "$A_d1 $A_d2"
 	echo "AA unreach withdrawn_ms=$(elapsed_ms "$t0")"
 	for rs in $RSS; do a=A_$rs; ip -n "$NS_d3" route del prohibit "${!a}/32"; done
+	ev "d3 reaches the real servers again"
 	check "$T: d3's real servers back -> announced again" wait_gently 30 nh_are "$ALL3"
 	sleep 4
 	check "$T: unreach -> no long-lived connection broken" test -z "$(grep '^broken' "$TMP/long2.stream")"
 fi
 
 streams_end long2 || fail "$T: the long-lived connections end"
-echo "    long-lived: $(verdict long2)"
+echo "    long-lived: $(verdict long2); $(slow long2)"
 echo "AA drain broken=$(broken long2) max_wait_ms=$(max_wait long2)"
 check "$T: drain (and unreach): $CONNS connections, 0 broken, every byte back (longest wait $(max_wait long2) ms)" \
 	test "$(broken long2)" = 0
@@ -295,7 +315,9 @@ if [ "$BY_HAND" = 1 ]; then
 else
 	stop_dir d1 TERM
 	check "$T: d1 stopped (SIGTERM) -> withdrawn" wait_gently 20 nh_are "$A_d2 $A_d3"
-	ip -n "$NS_d1" route add blackhole "$A_rs3/32"	# rs3's check times out: 3 s
+	# rs3's first check result takes 3 s: its packets go to a next hop
+	# that never answers ARP (a blackhole route would fail it at once).
+	ip -n "$NS_d1" route add "$A_rs3/32" via 198.18.0.250
 	CHECK_TIMEOUT=3s director_conf d1
 	t0=$(now_ms)
 	dir_up d1 || fail "$T: d1 starts again"
@@ -304,7 +326,7 @@ else
 	check "$T: d1 restarted -> no route before every real server's first check ($(elapsed_ms "$t0") ms sampled)" test -z "$early"
 	check "$T: d1 restarted -> announced once the checks are in" wait_gently 20 nh_are "$ALL3"
 	echo "AA restart announced_ms=$(elapsed_ms "$t0")"
-	ip -n "$NS_d1" route del blackhole "$A_rs3/32"
+	ip -n "$NS_d1" route del "$A_rs3/32" via 198.18.0.250
 	director_conf d1
 	ctl d1 reload >/dev/null
 fi
@@ -359,7 +381,7 @@ if [ "${AA_COMPARE_VRRP:-0}" = 1 ]; then
 	if [ "$BY_HAND" != 1 ]; then for d in $DIRS; do stop_dir "$d" TERM; done; fi
 	for i in 1 2; do
 		dconf "$TMP/v$i.ini" "v$i" "ipvs_sloppy_tcp = 1" "ipvs_sync_interface = eth0" "ipvs_sync_follow = VI_1" \
-			"$(vrrp VI_1 eth0 51 $((200 - 50 * i)) "$VVIP/24" "advert_interval = 1s")" "
+			"$(vrrp_1s $((200 - 50 * i)))" "
 [virtual_server vrrp]
 address = $VVIP:$PORT
 protocol = tcp
@@ -383,7 +405,7 @@ real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 	if wait_gently 30 has_addr "$NS_d2" eth0 "$VVIP"; then takeover=$(elapsed_ms "$t0"); else takeover=never; fi
 	sleep 8
 	streams_end vrrpkill
-	echo "    vrrp pair, d1 killed: takeover $takeover ms; $(verdict vrrpkill)"
+	echo "    vrrp pair, d1 killed at $t0: takeover $takeover ms; $(verdict vrrpkill); $(slow vrrpkill)"
 	echo "AA vrrp-kill takeover_ms=$takeover broken=$(broken vrrpkill) max_wait_ms=$(max_wait vrrpkill)"
 	check "$T: vrrp: d2 took over" test "$takeover" != never
 fi
