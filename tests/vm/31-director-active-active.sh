@@ -18,6 +18,7 @@
 #            new ones again
 #   unreach  d3 can reach no real server: it withdraws, the others carry
 #            the service, none broken
+#   cut      d3's link cut: rt drops it by BFD, none broken
 #   restart  d1 restarted while one real server's first check takes 3 s:
 #            the VIP is announced only after it (no black hole)
 #   rsfail   rs3's echo server killed: only its connections break, and it
@@ -29,7 +30,9 @@
 # spec has directord make them (the cases that need directord's own
 # logic are skipped then). Each event's numbers are printed as
 #   AA <event> key=value...
-# for bench/aa.sh.
+# for bench/aa.sh; with AA_COMPARE_VRRP=1 the same client and real
+# servers then go through a VRRP pair (d1, d2) whose master is cut off,
+# then killed.
 . "$(dirname "$0")/director-vm-lib.sh"
 . "$(dirname "$0")/../netns/routing-lib.sh"
 
@@ -109,7 +112,7 @@ scheduler = mh
 scheduler_flags = mh-port, mh-fallback
 inhibit_on_failure = yes
 check = tcp
-check_interval = 500ms
+check_interval = ${CHECK_TIMEOUT:-500ms}
 check_timeout = ${CHECK_TIMEOUT:-500ms}
 check_rise = 1
 check_fall = 2
@@ -118,7 +121,8 @@ real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 		{
 			vrrp_1s "$prio"
 			printf '%s\n' "[virtual_server vrrp]" "address = $VVIP:$PORT" "protocol = tcp" "method = dr" \
-				"vrrp = VI_1" "scheduler = mh" "scheduler_flags = mh-port, mh-fallback" "check = tcp" \
+				"vrrp = VI_1" "scheduler = mh" "scheduler_flags = mh-port, mh-fallback" \
+				"inhibit_on_failure = yes" "check = tcp" \
 				"check_interval = 500ms" "check_timeout = 500ms" \
 				"real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 		} >>"$TMP/$tag.ini"
@@ -266,6 +270,7 @@ else
 	check "$T: drain-director --wait returns 0" test "$drained" = yes
 fi
 check "$T: d2 drained -> rt drops it" wait_gently 20 nh_are "$A_d1 $A_d3"
+sleep 3	# IPVS folds its counters every 2 s: d2's last connections counted first
 c2=$(conns_of "$NS_d2")
 streams short1 60 8 || fail "$T: 60 new connections while d2 is drained"
 streams_end short1
@@ -308,6 +313,25 @@ echo "    long-lived: $(verdict long2); $(slow long2)"
 echo "AA drain broken=$(broken long2) max_wait_ms=$(max_wait long2)"
 check "$T: drain (and unreach): $CONNS connections, 0 broken, every byte back (longest wait $(max_wait long2) ms)" \
 	test "$(broken long2)" = 0
+
+# cut: d3's link cut (its switch port down): the data plane gone too,
+# nothing tells rt but BFD.
+link_cut() { ip -n "$SW" link set "$1-eth0" down; }
+link_back() { ip -n "$SW" link set "$1-eth0" up; }
+streams cut "$CONNS" 900 || fail "$T: $CONNS connections for the cut"
+sleep 4
+t0=$(now_ms)
+ev "d3's link cut"
+link_cut d3
+if wait_ms 10000 nh_are "$A_d1 $A_d2"; then dropped=$(elapsed_ms "$t0"); else dropped=never; fi
+sleep 8
+streams_end cut
+echo "    cut: dropped after $dropped ms; $(verdict cut); $(slow cut)"
+echo "AA cut dropped_ms=$dropped broken=$(broken cut) max_wait_ms=$(max_wait cut)"
+check "$T: d3's link cut -> rt drops it by BFD within 2 s ($dropped ms)" in_range "${dropped/never/99999}" 0 2000
+check "$T: d3's link cut -> $CONNS connections, 0 broken (longest wait $(max_wait cut) ms)" test "$(broken cut)" = 0
+link_back d3
+check "$T: d3's link back -> announced again" wait_gently 30 nh_are "$ALL3"
 
 # restart: announced only after the first check results.
 if [ "$BY_HAND" = 1 ]; then
@@ -389,6 +413,7 @@ method = dr
 vrrp = VI_1
 scheduler = mh
 scheduler_flags = mh-port, mh-fallback
+inhibit_on_failure = yes
 check = tcp
 check_interval = 500ms
 check_timeout = 500ms
@@ -398,6 +423,18 @@ real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 	start_dir "$NS_d1" v1 "$TMP/v1.ini" || fail "$T: vrrp: d1 starts"
 	check "$T: vrrp: d1 master" wait_gently 30 vmaster v1 VI_1 MASTER
 	check "$T: vrrp: d2 backup" wait_gently 30 vmaster v2 VI_1 BACKUP
+	VIP=$VVIP streams vrrpcut "$CONNS" 900 || fail "$T: vrrp: $CONNS connections to $VVIP"
+	sleep 5
+	t0=$(now_ms)
+	link_cut d1
+	if wait_gently 30 has_addr "$NS_d2" eth0 "$VVIP"; then takeover=$(elapsed_ms "$t0"); else takeover=never; fi
+	sleep 8
+	streams_end vrrpcut
+	echo "    vrrp pair, d1's link cut at $t0: takeover $takeover ms; $(verdict vrrpcut); $(slow vrrpcut)"
+	echo "AA vrrp-cut takeover_ms=$takeover broken=$(broken vrrpcut) max_wait_ms=$(max_wait vrrpcut)"
+	link_back d1
+	check "$T: vrrp: d1 master again after its link is back" wait_gently 30 vmaster v1 VI_1 MASTER
+	check "$T: vrrp: d2 backup again" wait_gently 30 vmaster v2 VI_1 BACKUP
 	VIP=$VVIP streams vrrpkill "$CONNS" 900 || fail "$T: vrrp: $CONNS connections to $VVIP"
 	sleep 5	# the sync daemon sends a connection once 2 s old (tests/vm/README.md)
 	t0=$(now_ms)
