@@ -37,7 +37,7 @@ for ((r = 1; r <= RUNS; r++)); do
 	"$ROOT/tests/vm/vm.sh" -b "$BUILD" -t "$VMT" -e AA_COMPARE_VRRP=1 -e "AA_BY_HAND=$BY_HAND" -e "AA_CONNS=$CONNS" \
 		"$ROOT/tests/vm/31-director-active-active.sh" >"$out/run$r.log" 2>&1
 	rc=$?
-	grep -E '^AA ' "$out/run$r.log"
+	grep -E '^AA |VM frozen' "$out/run$r.log"
 	if ((rc != 0)); then
 		echo "bench: run $r: the test failed (exit $rc):"
 		grep -E '^FAIL' "$out/run$r.log" | head -20
@@ -77,6 +77,10 @@ val() { awk -v k="$2" -v key="$3" '$1 == "AA" && $2 == k { for (i = 3; i <= NF; 
 		echo "| $r | active-active | link cut (BFD) | $(val "$r" cut dropped_ms) | $(val "$r" cut broken) of $CONNS | $(val "$r" cut max_wait_ms) | 0 broken; wait below the VRRP takeover |"
 		echo "| $r | VRRP pair + sync | link cut | $(val "$r" vrrp-cut takeover_ms) | $(val "$r" vrrp-cut broken) of $CONNS | $(val "$r" vrrp-cut max_wait_ms) | (reference) |"
 	done
+	echo
+	echo "The VM's own stops (a loaded host starves a TCG VM) during each batch, from the test's log:"
+	echo
+	for ((r = 1; r <= RUNS; r++)); do grep -E 'VM frozen' "$out/run$r.log" | sed "s/^ */- run $r: /"; done
 	echo
 	echo "A SIGKILLed directord leaves the kernel's IPVS table, VIP and route in place: the director goes on forwarding until the router (BGP) or the backup (VRRP) takes its traffic away, so a kill shows little stall either way; the link cut takes the data plane away too."
 } >"$RESULTS"
