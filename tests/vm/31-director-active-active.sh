@@ -52,6 +52,27 @@ A_cl=198.18.9.1 A_rtc=198.18.9.254
 DIRS="d1 d2 d3" RSS="rs1 rs2 rs3"
 SVC="-t $VIP:$PORT"
 
+# A loaded host stops a TCG VM for seconds at times, which looks like a
+# stall of the network: one python process notes every gap over 300 ms in
+# its 50 ms sleeps ("GAP START_MS MS"), so that a long wait can be told
+# from a frozen VM (freezes WHEN_FROM WHEN_TO, below).
+cat >"$TMP/freeze.py" <<'PY'
+import sys, time
+out = open(sys.argv[1], "w", buffering=1)
+last = time.time()
+while True:
+    time.sleep(0.05)
+    now = time.time()
+    if now - last > 0.3:
+        out.write("GAP %d %d\n" % (last * 1000, (now - last) * 1000))
+    last = now
+PY
+"$PY" "$TMP/freeze.py" "$TMP/freeze.log" &
+BG_PIDS+=($!)
+# freezes FROM_MS TO_MS: the VM's own stops between those times.
+freezes() { awk -v a="$1" -v b="$2" '$1 == "GAP" && $2 + $3 >= a && $2 <= b { n++; t += $3; if ($3 > m) m = $3 }
+	END { printf "VM frozen %d time(s), %d ms in all, the longest %d ms", n, t, m }' "$TMP/freeze.log"; }
+
 # ---- the network: the LAN (br0) and the client network (br1) ----
 switch_new
 bridge_new br1
@@ -185,28 +206,39 @@ for d in $DIRS; do
 done
 check "$T: rt has one route to $VIP with a next hop per director" wait_gently 60 nh_are "$ALL3"
 echo "    rt: $(ip -n "$NS_rt" -o route show "$VIP")"
+# order_of NS: the service's scheduler and destinations in the kernel's
+# own order (the order they were added in: mh's table depends on it).
+order_of() { in_ns "$1" ipvsadm -L -n $SVC 2>/dev/null | awk '$1 == "TCP" { print $3, $4 } $1 == "->" && $2 != "RemoteAddress:Port" { print $2 }' | paste -sd' '; }
 for d in $DIRS; do
 	ns=NS_$d
-	check "$T: $d programs the three real servers in one order, mh" \
+	check "$T: $d programs the three real servers at weight 1" \
 		wait_gently 30 dests_are "${!ns}" "$SVC" "$A_rs1:$PORT:1 $A_rs2:$PORT:1 $A_rs3:$PORT:1"
 done
+echo "    d1: $(order_of "$NS_d1")"
+check "$T: the three directors have mh (mh-port, mh-fallback) and the real servers in one order" \
+	test "$(order_of "$NS_d1")" = "$(order_of "$NS_d2")" -a "$(order_of "$NS_d1")" = "$(order_of "$NS_d3")" \
+	-a "$(order_of "$NS_d1" | cut -d' ' -f1)" = mh
 
 # ---- streams ----
 # streams NAME N SECONDS: N connections from the client (in the
 # background), log $TMP/NAME.stream; waits until they are connected.
 streams() {
+	printf -v "START_$1" '%s' "$(now_ms)"
 	: >"$TMP/$1.stream"
 	rm -f "$TMP/$1.stream.stop"
 	bg_in "$NS_cl" "$TMP/$1.out" "$STREAM" clients "$VIP" "$PORT" "$TMP/$1.stream" "$2" "$3" "$EVERY_MS"
 	wait_gently $((20 + $2 / 10)) grep -q '^connected\|^done' "$TMP/$1.stream"
-	grep -q '^connected' "$TMP/$1.stream"
+	grep -q '^connected' "$TMP/$1.stream" && return 0
+	echo "    $1: $(grep -v '^progress' "$TMP/$1.stream" | tail -3 | paste -sd'|') $(tail -2 "$TMP/$1.out")"
+	return 1
 }
 # streams_end NAME: stop them, wait (bounded) for the verdict line.
 streams_end() {
 	touch "$TMP/$1.stream.stop"
 	wait_gently 90 grep -q '^done' "$TMP/$1.stream"
 }
-verdict() { grep '^done' "$TMP/$1.stream"; }	# done conns=N broken=B max_wait_ms=W port=P
+verdict() { grep '^done' "$TMP/$1.stream"; }
+frozen() { local v=START_$1; freezes "${!v}" "$(now_ms)"; }	# frozen NAME: the VM's stops during that batch	# done conns=N broken=B max_wait_ms=W port=P
 broken() { verdict "$1" | sed -nE 's/.* broken=([0-9]+).*/\1/p'; }
 max_wait() { verdict "$1" | sed -nE 's/.* max_wait_ms=([0-9]+).*/\1/p'; }
 # slow NAME: how many connections waited over 1 s for an echo, and when
@@ -243,14 +275,14 @@ t0=$(now_ms)
 ev "d1 killed"
 dir_kill d1
 if wait_gently 30 nh_are "$A_d2 $A_d3"; then
-	pass "$T: d1 killed -> rt drops it ($(elapsed_ms "$t0") ms)"
+	pass "$T: d1 killed -> rt drops it ($(elapsed_ms "$t0") ms; $(freezes "$t0" "$(now_ms)"))"
 	echo "AA kill dropped_ms=$(elapsed_ms "$t0")"
 else
 	fail "$T: d1 killed -> rt drops it (next hops: $(announced_by))"
 fi
 sleep 6	# the moved connections exchange data through d2 and d3
 streams_end long || fail "$T: the long-lived connections end"
-echo "    long-lived: $(verdict long); $(slow long)"
+echo "    long-lived: $(verdict long); $(slow long); $(frozen long)"
 echo "AA kill broken=$(broken long) max_wait_ms=$(max_wait long)"
 grep '^broken' "$TMP/long.stream" | head -5
 check "$T: d1 killed -> $CONNS connections, 0 broken, every byte back (longest wait $(max_wait long) ms)" \
@@ -309,7 +341,7 @@ else
 fi
 
 streams_end long2 || fail "$T: the long-lived connections end"
-echo "    long-lived: $(verdict long2); $(slow long2)"
+echo "    long-lived: $(verdict long2); $(slow long2); $(frozen long2)"
 echo "AA drain broken=$(broken long2) max_wait_ms=$(max_wait long2)"
 check "$T: drain (and unreach): $CONNS connections, 0 broken, every byte back (longest wait $(max_wait long2) ms)" \
 	test "$(broken long2)" = 0
@@ -326,7 +358,7 @@ link_cut d3
 if wait_ms 10000 nh_are "$A_d1 $A_d2"; then dropped=$(elapsed_ms "$t0"); else dropped=never; fi
 sleep 8
 streams_end cut
-echo "    cut: dropped after $dropped ms; $(verdict cut); $(slow cut)"
+echo "    cut: dropped after $dropped ms; $(verdict cut); $(slow cut); $(frozen cut)"
 echo "AA cut dropped_ms=$dropped broken=$(broken cut) max_wait_ms=$(max_wait cut)"
 check "$T: d3's link cut -> rt drops it by BFD within 2 s ($dropped ms)" in_range "${dropped/never/99999}" 0 2000
 check "$T: d3's link cut -> $CONNS connections, 0 broken (longest wait $(max_wait cut) ms)" test "$(broken cut)" = 0
@@ -430,7 +462,7 @@ real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 	if wait_gently 30 has_addr "$NS_d2" eth0 "$VVIP"; then takeover=$(elapsed_ms "$t0"); else takeover=never; fi
 	sleep 8
 	streams_end vrrpcut
-	echo "    vrrp pair, d1's link cut at $t0: takeover $takeover ms; $(verdict vrrpcut); $(slow vrrpcut)"
+	echo "    vrrp pair, d1's link cut at $t0: takeover $takeover ms; $(verdict vrrpcut); $(slow vrrpcut); $(frozen vrrpcut)"
 	echo "AA vrrp-cut takeover_ms=$takeover broken=$(broken vrrpcut) max_wait_ms=$(max_wait vrrpcut)"
 	link_back d1
 	check "$T: vrrp: d1 master again after its link is back" wait_gently 30 vmaster v1 VI_1 MASTER
@@ -442,7 +474,7 @@ real_servers = $A_rs1:$PORT, $A_rs2:$PORT, $A_rs3:$PORT"
 	if wait_gently 30 has_addr "$NS_d2" eth0 "$VVIP"; then takeover=$(elapsed_ms "$t0"); else takeover=never; fi
 	sleep 8
 	streams_end vrrpkill
-	echo "    vrrp pair, d1 killed at $t0: takeover $takeover ms; $(verdict vrrpkill); $(slow vrrpkill)"
+	echo "    vrrp pair, d1 killed at $t0: takeover $takeover ms; $(verdict vrrpkill); $(slow vrrpkill); $(frozen vrrpkill)"
 	echo "AA vrrp-kill takeover_ms=$takeover broken=$(broken vrrpkill) max_wait_ms=$(max_wait vrrpkill)"
 	check "$T: vrrp: d2 took over" test "$takeover" != never
 fi
