@@ -26,7 +26,7 @@ SANITIZE ?=
 
 PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libcap libssl libcrypto
 DEB_BUILD_DEPS := build-essential pkg-config libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libiniparser-dev libcap-dev libssl-dev
-DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl prometheus nftables
+DEB_TEST_DEPS  := clang libclang-rt-14-dev iproute2 haproxy keepalived tcpdump arping python3 procps psmisc valgrind systemd-container openssl prometheus nftables bird2 frr
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes
 CPPFLAGS += -D_GNU_SOURCE -Icommon -I/usr/include/iniparser
