@@ -959,21 +959,31 @@ static void metrics_reload(struct parent *p, const struct director_config *fresh
 
 /* ---- drain|enable SERVICE SERVER, for the LVS engine ---- */
 
+/* Whether the LVS engine left a request unanswered; if so, the error
+ * answer is written into out. */
+static bool lvs_unanswered(const struct request *r, struct strbuf *out)
+{
+	struct strbuf why;
+
+	if (r->result[ENG_LVS] >= 0)
+		return false;
+	sb_init(&why);
+	sb_printf(&why, "the lvs engine is not answering: %s", strerror(-r->result[ENG_LVS]));
+	ctl_reply_error(out, sb_str(&why));
+	sb_free(&why);
+	return true;
+}
+
 static void admin_finish(struct request *r, struct strbuf *out)
 {
-	if (r->result[ENG_LVS] < 0) {
-		struct strbuf why;
-
-		sb_init(&why);
-		sb_printf(&why, "the lvs engine is not answering: %s", strerror(-r->result[ENG_LVS]));
-		ctl_reply_error(out, sb_str(&why));
-		sb_free(&why);
-	} else if (r->text[ENG_LVS].len > 0) {
+	if (lvs_unanswered(r, out))
+		return;
+	if (r->text[ENG_LVS].len > 0) {
 		ctl_reply_error(out, sb_str(&r->text[ENG_LVS]));
-	} else {
-		drained_note(r->p, &r->admin);
-		ctl_reply_ok(out, NULL, NULL);
+		return;
 	}
+	drained_note(r->p, &r->admin);
+	ctl_reply_ok(out, NULL, NULL);
 }
 
 /* Whether a drain or enable can be asked of the LVS engine; if not, the
@@ -1014,15 +1024,8 @@ static void director_finish(struct request *r, struct strbuf *out)
 	bool drained = r->director.drained != 0;
 	int ret;
 
-	if (r->result[ENG_LVS] < 0) {
-		struct strbuf why;
-
-		sb_init(&why);
-		sb_printf(&why, "the lvs engine is not answering: %s", strerror(-r->result[ENG_LVS]));
-		ctl_reply_error(out, sb_str(&why));
-		sb_free(&why);
+	if (lvs_unanswered(r, out))
 		return;
-	}
 	if (text->len == 0 || strncmp(sb_str(text), "error: ", 7) == 0) {
 		ctl_reply_error(out, text->len ? sb_str(text) + 7 : "no answer");
 		return;
