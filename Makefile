@@ -74,7 +74,7 @@ TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 # rs-agent objects other than main(), linked into unit tests of its logic.
 RSAGENT_LIBOBJ := $(filter-out $(BUILD)/realserver/main.o,$(RSAGENT_OBJ))
 
-.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user uninstall clean bench bench-director bench-lvs bench-failover bench-isolation-host demo-realserver soak
+.PHONY: all deps deps-test check unit asan fuzz netns vm demo install install-user uninstall clean bench bench-director bench-lvs bench-failover bench-aa bench-isolation-host demo-realserver soak
 .DEFAULT_GOAL := all
 
 all: deps $(BUILD)/rs-agent $(BUILD)/directord $(BUILD)/directorctl $(UNIT_BIN) $(TOOLS_BIN) $(BUILD)/tools/ipvs-probe $(BUILD)/tools/lvs-mem
@@ -236,7 +236,7 @@ demo-realserver: all
 # Benchmarks (root; they assert nothing): rs-agent's, then directord's
 # against keepalived. Both run even when the first reports a problem.
 bench: all
-	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; bench/failover.sh $(BUILD) || s=1; bench/isolation-host.sh $(BUILD) || s=1; exit $$s
+	@s=0; bench/run.sh $(BUILD) || s=1; bench/director.sh $(BUILD) || s=1; bench/lvs.sh $(BUILD) || s=1; bench/failover.sh $(BUILD) || s=1; bench/aa.sh $(BUILD) || s=1; bench/isolation-host.sh $(BUILD) || s=1; exit $$s
 
 bench-director: all
 	@bench/director.sh $(BUILD)
@@ -246,6 +246,9 @@ bench-lvs: all
 
 bench-failover: all
 	@bench/failover.sh $(BUILD)
+
+bench-aa: all
+	@bench/aa.sh $(BUILD)
 
 bench-isolation-host: all
 	@bench/isolation-host.sh $(BUILD)
