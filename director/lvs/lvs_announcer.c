@@ -230,15 +230,20 @@ static void pass_free(struct pass *p)
 	free(p->fails);
 }
 
+/* Sized by the announced services, not all of them: a pass runs at every
+ * reload, and 10,000 services that are not announced need no room. */
 static int pass_alloc(struct lvs_engine *e, struct pass *p, size_t nhave)
 {
-	size_t room = e->nvs + nhave + 1;
+	size_t nann = 0, room;
 
+	for (size_t i = 0; i < e->nvs; i++)
+		nann += is_announced(e->vs[i]);
+	room = nann + nhave + 1;
 	memset(p, 0, sizeof(*p));
-	p->svcs = calloc(e->nvs + 1, sizeof(*p->svcs));
-	p->map = calloc(e->nvs + 1, sizeof(*p->map));
-	p->want = calloc(e->nvs + 1, sizeof(*p->want));
-	p->add = calloc(e->nvs + 1, sizeof(*p->add));
+	p->svcs = calloc(nann + 1, sizeof(*p->svcs));
+	p->map = calloc(nann + 1, sizeof(*p->map));
+	p->want = calloc(nann + 1, sizeof(*p->want));
+	p->add = calloc(nann + 1, sizeof(*p->add));
 	p->del = calloc(nhave + 1, sizeof(*p->del));
 	p->next = calloc(room, sizeof(*p->next));
 	p->fails = calloc(room, sizeof(*p->fails));
