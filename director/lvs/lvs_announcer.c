@@ -428,7 +428,7 @@ void lve_announce_reload(struct lvs_engine *e)
 	run_pass(e);
 }
 
-size_t lve_announce_set_drained(struct lvs_engine *e, bool drained)
+size_t lvs_engine_drain_director(struct lvs_engine *e, bool drained)
 {
 	struct announce_rt *an = &e->announce;
 	size_t before = an->nhave;
@@ -477,11 +477,6 @@ const char *lve_announce_reason(const struct vs_rt *v, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%s", lvs_announce_state_name(v->ann_state));
 	return buf;
-}
-
-size_t lvs_engine_drain_director(struct lvs_engine *e, bool drained)
-{
-	return lve_announce_set_drained(e, drained);
 }
 
 bool lvs_engine_director_drained(const struct lvs_engine *e)

@@ -214,9 +214,6 @@ void lve_announce_kick(struct lvs_engine *e);
 void lve_announce_first_result(struct lvs_engine *e);
 void lve_announce_reload(struct lvs_engine *e);
 void lve_announce_stop(struct lvs_engine *e);
-/* Announced services' VIPs withdrawn (true) or allowed again; the number
- * of VIPs withdrawn or announced by it. */
-size_t lve_announce_set_drained(struct lvs_engine *e, bool drained);
 const char *lve_announce_reason(const struct vs_rt *v, char *buf, size_t size);
 
 /* lvs_announce_kernel.c: the real seam's calls */
