@@ -9,7 +9,8 @@
  * unprivileged parent reads and writes the file through that descriptor
  * (openat, O_NOFOLLOW, O_NONBLOCK, type and size checked), so a link or a
  * FIFO put there is refused, never followed or waited on. The file is a
- * few bytes on a local disk, written as a new file renamed into place. */
+ * few bytes on a local disk, written as a new file renamed into place
+ * (read_file_at, write_file_at). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "director_state.h"
+#include "util.h"
 
 #define DRAINED_FILE "director-drained"
 #define DRAINED_TEXT "drained\n"
@@ -127,46 +129,23 @@ int director_state_open(const char *path, bool make, uid_t uid, gid_t gid)
 int director_state_drained_load(int dirfd, bool *drained)
 {
 	char buf[STATE_FILE_MAX + 1];
-	struct stat st;
-	ssize_t n;
-	int fd = openat(dirfd, DRAINED_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), err = 0;
+	size_t len;
+	int err = read_file_at(dirfd, DRAINED_FILE, buf, sizeof(buf), &len, NULL);
 
 	*drained = false;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st) < 0)
-		err = -errno;
-	else if (!S_ISREG(st.st_mode) || st.st_size > STATE_FILE_MAX)
-		err = -EINVAL;
-	else if ((n = read(fd, buf, STATE_FILE_MAX)) < 0)
-		err = -errno;
-	else if ((buf[n] = '\0', strcmp(buf, DRAINED_TEXT) != 0))
-		err = -EINVAL;
-	else
-		*drained = true;
-	close(fd);
-	return err;
+	if (err < 0)
+		return err == -ENOENT ? 0 : err;
+	if (strcmp(buf, DRAINED_TEXT) != 0)
+		return -EINVAL;
+	*drained = true;
+	return 0;
 }
 
+/* Written anew and renamed over (common/util.c): a link or FIFO planted
+ * under the name is replaced, never written through. */
 int director_state_drained_save(int dirfd, bool drained)
 {
-	char tmp[64];
-	int fd, err = 0;
-
 	if (!drained)
 		return unlinkat(dirfd, DRAINED_FILE, 0) < 0 && errno != ENOENT ? -errno : 0;
-	snprintf(tmp, sizeof(tmp), ".%s.%ld", DRAINED_FILE, (long)getpid());
-	(void)unlinkat(dirfd, tmp, 0);	/* a previous life's, never followed */
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, DRAINED_TEXT, strlen(DRAINED_TEXT)) != (ssize_t)strlen(DRAINED_TEXT))
-		err = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	if (!err && renameat(dirfd, tmp, dirfd, DRAINED_FILE) < 0)
-		err = -errno;
-	if (err)
-		(void)unlinkat(dirfd, tmp, 0);
-	return err;
+	return write_file_at(dirfd, DRAINED_FILE, DRAINED_TEXT, strlen(DRAINED_TEXT), 0600);
 }
